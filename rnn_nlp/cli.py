@@ -1,0 +1,155 @@
+"""`rnn-nlp`: train, evaluate, generate, data, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rnn_nlp.errors import RnnNlpError
+
+log = logging.getLogger("rnn_nlp")
+
+
+def _train(args: argparse.Namespace) -> None:
+    from rnn_nlp.config import load_config
+    from rnn_nlp.runs import train_run
+
+    cfg = load_config(args.config, args.overrides)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    trainer = train_run(cfg, out, resume=args.resume, overwrite=args.overwrite)
+    if trainer.history:
+        last = trainer.history[-1]
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k.startswith("valid_"))
+        print(f"trained {trainer.global_step} steps into {out}: {shown}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from rnn_nlp.runs import load_run
+
+    cfg, task, model = load_run(args.run_dir, args.device)
+    if args.data:
+        from rnn_nlp.data.readers import load_text_corpus
+
+        task.use_texts(load_text_corpus(args.data, cfg.data.hub_config, cfg.data.text_column))
+    device = next(model.parameters()).device
+    metrics = task.evaluate(model, args.split, device)
+    metrics["split"] = args.split
+    metrics["data"] = args.data or cfg.data.name
+    out = Path(args.run_dir) / f"eval-{args.split}.json"
+    out.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+    print(f"{args.split}: {shown} (written to {out})")
+
+
+def _generate(args: argparse.Namespace) -> None:
+    import torch
+
+    from rnn_nlp.generate import generate_text
+    from rnn_nlp.runs import load_run
+
+    torch.manual_seed(args.seed)
+    cfg, task, model = load_run(args.run_dir, args.device)
+    generator = torch.Generator(device=next(model.parameters()).device).manual_seed(args.seed)
+    text = generate_text(
+        model,
+        task.token_vocab(),
+        task.tokenizer,
+        args.prompt,
+        max_tokens=args.max_tokens,
+        greedy=not args.sample,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        generator=generator,
+    )
+    print(f"{args.prompt} {text}".strip())
+
+
+def _data(args: argparse.Namespace) -> None:
+    from rnn_nlp.data.fetch import FETCHERS, cache_dir, fetch
+
+    if args.data_command == "list":
+        for name, f in sorted(FETCHERS.items()):
+            cached = "cached" if (cache_dir() / name).exists() else "not fetched"
+            print(f"{name:20s} {f.description} [{cached}]")
+        return
+    table = fetch(args.name, refresh=args.refresh)
+    sizes = ", ".join(f"{split} {len(ds):,} lines" for split, ds in table.items())
+    print(f"{args.name}: {sizes} (cache: {cache_dir() / args.name})")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from rnn_nlp.demo import run_demo
+
+    run_demo(Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnn-nlp", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a recipe: rnn-nlp train configs/lm-ptb.yaml trainer.lr=10")
+    p.add_argument("config", help="YAML recipe")
+    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. trainer.epochs=2")
+    p.add_argument("--out", help="run folder (default runs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="metrics of a trained run on a split, written as JSON in the run")
+    p.add_argument("run_dir")
+    p.add_argument("--split", default="valid", choices=["train", "valid", "test"])
+    p.add_argument("--data", help="another corpus (name, file or folder) to evaluate on")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("generate", help="continue a prompt with a trained language model")
+    p.add_argument("run_dir")
+    p.add_argument("--prompt", default="")
+    p.add_argument("--max-tokens", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-k", type=int, default=0)
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=_generate)
+
+    p = sub.add_parser("data", help="list or fetch the built-in corpora")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    dsub.add_parser("list", help="the corpora `fetch` knows")
+    f = dsub.add_parser("fetch", help="download and convert a corpus into the cache")
+    f.add_argument("name")
+    f.add_argument("--refresh", action="store_true", help="rebuild the cached copy")
+    p.set_defaults(func=_data)
+
+    p = sub.add_parser("demo", help="the main job: pretrain a small LM on PTB, print perplexity and a continuation")
+    p.add_argument("--out", default="runs/demo")
+    p.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
+    )
+    from rnn_nlp.train.trainer import TrainingInterrupted
+
+    try:
+        args.func(args)
+    except TrainingInterrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return 130
+    except RnnNlpError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

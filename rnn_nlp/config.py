@@ -1,0 +1,339 @@
+"""Run configuration: plain dataclasses mirrored one to one by YAML, with strict validation.
+
+An unknown key, a wrong type or a value outside its choices raises ConfigError naming
+the dotted key (and the file it came from), never a silent default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+
+from rnn_nlp.errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    """Where the text comes from and how it becomes tokens."""
+
+    name: str = "ptb"  # a fetcher name (`rnn-nlp data list`), a local file/folder, or a hub name
+    hub_config: Optional[str] = None  # second argument of datasets.load_dataset
+    text_column: str = "text"
+    tokenizer: Literal["spacy", "whitespace"] = "spacy"
+    unit: Literal["word"] = "word"
+    lowercase: bool = False
+    normalize_numbers: bool = False  # map numeric tokens to "N", as PTB does
+    max_train_tokens: Optional[int] = None  # use only the first N training tokens (quick runs)
+    max_eval_tokens: Optional[int] = None  # same for valid and test
+    vocab_size: Optional[int] = None  # keep the most frequent words (specials excluded)
+    min_count: int = 1
+
+
+@dataclass
+class BackboneConfig:
+    """Embeddings and the stacked recurrent layers shared by every task."""
+
+    rnn: Literal["lstm", "gru", "elman_tanh", "elman_relu"] = "lstm"
+    emb_size: int = 256
+    hidden_size: int = 256
+    layers: int = 2
+    direction: Literal["forward", "backward", "both"] = "forward"
+    residual: bool = False  # add each layer's input to its output where widths match
+    embed_dropout: float = 0.0  # drop whole words from the embedding matrix (AWD-LSTM dropoute)
+    input_dropout: float = 0.0  # locked dropout on the embeddings (dropouti)
+    hidden_dropout: float = 0.0  # locked dropout between layers (dropouth)
+    output_dropout: float = 0.0  # locked dropout on the top layer's output (dropout)
+    weight_drop: float = 0.0  # DropConnect on hidden-to-hidden matrices (wdrop)
+    init: Literal["default", "uniform", "xavier"] = "uniform"
+    init_range: float = 0.1
+    top_size: Optional[int] = None  # width of the top layer; defaults to hidden_size
+
+
+@dataclass
+class TrainerConfig:
+    """The optimisation loop: nothing here depends on the task."""
+
+    epochs: int = 10
+    max_steps: Optional[int] = None  # stop after this many optimiser steps in total
+    time_budget_s: Optional[float] = None  # stop once training has taken this many seconds
+    batch_size: int = 20
+    eval_batch_size: int = 10
+    bptt: int = 35
+    bptt_variation: bool = False  # AWD-LSTM's random BPTT length (p=0.95 full, else half; N(len, 5))
+    optimizer: Literal["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam"] = "sgd"
+    lr: float = 20.0
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    weight_decay_mode: Literal["l2", "decoupled"] = "l2"  # adamw is decoupled whatever this says
+    discriminative_lr: float = 1.0  # lr ratio between adjacent layer groups, top = lr (ULMFiT: 2.6)
+    clip_norm: Optional[float] = 0.25
+    schedule: Literal["none", "plateau", "cosine", "onecycle", "slanted_triangular"] = "plateau"
+    plateau_factor: float = 0.25  # multiply the lr by this when valid loss stops improving (0.5 halves)
+    plateau_patience: int = 0
+    warmup_frac: float = 0.1  # share of steps spent rising (one-cycle and slanted triangular)
+    stlr_ratio: float = 32.0  # slanted triangular: how much smaller the lowest lr is than the peak
+    min_lr: float = 0.0
+    seed: int = 1111
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: bool = False  # mixed precision (bfloat16 autocast) on CUDA; ignored on CPU
+    threads: Optional[int] = None  # torch intra-op threads on CPU; None leaves torch's default
+    checkpoint_every: int = 500  # steps between resume checkpoints (and one at every epoch end)
+    log_every: int = 50  # steps between progress-bar updates (each costs one host sync)
+    progress: bool = True
+
+
+@dataclass
+class RunConfig:
+    """The whole run: enough to rebuild it from config.yaml alone."""
+
+    task: str = "lm"
+    data: Any = field(default_factory=DataConfig)
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    head: Any = None  # the task's own head config dataclass
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    pretrained: Optional[str] = None  # a run folder whose backbone weights start this run
+
+
+# Keys that may differ between a checkpoint and the config used to --resume it.
+RESUMABLE_CHANGES = (
+    "trainer.epochs",
+    "trainer.max_steps",
+    "trainer.time_budget_s",
+    "trainer.device",
+    "trainer.progress",
+    "trainer.checkpoint_every",
+    "trainer.log_every",
+    "trainer.threads",
+)
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check `value` against the annotation `tp`; return it (ints widen to floats)."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+        (inner,) = typing.get_args(tp)
+        return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, key)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {tp!r}")
+
+
+def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
+    """Build dataclass `cls` from a mapping, refusing unknown keys and wrong types."""
+    where = prefix or "config"
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(names)}"
+            raise ConfigError(f"unknown key '{dotted}'{hint}")
+        kwargs[key] = _coerce(value, hints[key], dotted)
+    return cls(**kwargs)
+
+
+def to_dict(obj: Any) -> Any:
+    """A dataclass tree as plain dicts and lists, ready for YAML."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    return obj
+
+
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"override '{text}': expected key=value, e.g. trainer.lr=0.5")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override '{text}': empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override '{text}': cannot parse value: {exc}") from None
+    return key.split("."), value
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Set dotted `key=value` overrides (values parsed as YAML) into a raw config mapping."""
+    for text in overrides:
+        path, value = _parse_override(text)
+        node = raw
+        for i, part in enumerate(path[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                section = ".".join(path[: i + 1])
+                raise ConfigError(f"override '{text}': '{section}' is not a section")
+            node = child
+        node[path[-1]] = value
+    return raw
+
+
+def build_config(raw: dict, source: str = "config") -> RunConfig:
+    """Validate a raw mapping into a RunConfig, resolving the task's data and head configs."""
+    from tasks.registry import get_task
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
+    raw = dict(raw)
+    task_name = raw.get("task", "lm")
+    if not isinstance(task_name, str):
+        raise ConfigError(f"{source}: task: expected a string, got {task_name!r}")
+    try:
+        task = get_task(task_name)
+    except KeyError as exc:
+        raise ConfigError(f"{source}: task: {exc.args[0]}") from None
+    try:
+        data = from_dict(task.data_config, raw.pop("data", None), "data")
+        head = from_dict(task.head_config, raw.pop("head", None), "head")
+        cfg = from_dict(RunConfig, raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    cfg.data = data
+    cfg.head = head
+    validate(cfg, source)
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> RunConfig:
+    """Read a YAML recipe, apply dotted overrides and validate everything."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return build_config(apply_overrides(raw, list(overrides)), str(path))
+
+
+def save_config(cfg: RunConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+
+
+def _positive(cfg: RunConfig, source: str, keys: list[str]) -> None:
+    for key in keys:
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value is not None and value <= 0:
+            raise ConfigError(f"{source}: {key} must be positive, got {value}")
+
+
+def _probability(cfg: RunConfig, source: str, keys: list[str]) -> None:
+    for key in keys:
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if not 0.0 <= value < 1.0:
+            raise ConfigError(f"{source}: {key} must be in [0, 1), got {value}")
+
+
+def validate(cfg: RunConfig, source: str = "config") -> None:
+    """Range checks that types alone cannot express."""
+    _positive(
+        cfg,
+        source,
+        [
+            "backbone.emb_size",
+            "backbone.hidden_size",
+            "backbone.layers",
+            "backbone.top_size",
+            "trainer.epochs",
+            "trainer.max_steps",
+            "trainer.time_budget_s",
+            "trainer.batch_size",
+            "trainer.eval_batch_size",
+            "trainer.bptt",
+            "trainer.lr",
+            "trainer.checkpoint_every",
+            "trainer.log_every",
+            "trainer.clip_norm",
+            "trainer.threads",
+            "trainer.discriminative_lr",
+        ],
+    )
+    _probability(
+        cfg,
+        source,
+        [
+            "backbone.embed_dropout",
+            "backbone.input_dropout",
+            "backbone.hidden_dropout",
+            "backbone.output_dropout",
+            "backbone.weight_drop",
+        ],
+    )
+    if cfg.trainer.weight_decay < 0:
+        raise ConfigError(f"{source}: trainer.weight_decay must be >= 0")
+    if not 0.0 < cfg.trainer.plateau_factor < 1.0:
+        raise ConfigError(f"{source}: trainer.plateau_factor must be in (0, 1), e.g. 0.5 to halve")
+    if not 0.0 < cfg.trainer.warmup_frac < 1.0:
+        raise ConfigError(f"{source}: trainer.warmup_frac must be in (0, 1)")
+    if cfg.backbone.init_range <= 0:
+        raise ConfigError(f"{source}: backbone.init_range must be positive")

@@ -1,0 +1,1 @@
+"""Data: fetching registry-backed corpora, reading files, vocabularies and batching."""

@@ -1,0 +1,115 @@
+"""Readers that turn a corpus name, file, folder or hub name into splits of text lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnn_nlp.data.fetch import FETCHERS, fetch
+from rnn_nlp.errors import DataError
+
+SPLIT_ALIASES = {"train": "train", "valid": "valid", "validation": "valid", "dev": "valid", "test": "test"}
+TEXT_SUFFIXES = {".txt", ".text", ".raw", ".tokens", ""}
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty lines of a UTF-8 file; a decoding error names the file and line."""
+    lines = []
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+            line = line.strip()
+            if line:
+                lines.append(line)
+    return lines
+
+
+def split_lines(lines: list[str], valid_frac: float = 0.05, test_frac: float = 0.05) -> dict[str, list[str]]:
+    """Contiguous split (keeps documents whole for LMs): first 90% train, then valid, then test."""
+    n = len(lines)
+    n_test = max(1, int(n * test_frac)) if n >= 3 and test_frac > 0 else 0
+    n_valid = max(1, int(n * valid_frac)) if n >= 3 and valid_frac > 0 else 0
+    n_train = n - n_valid - n_test
+    return {
+        "train": lines[:n_train],
+        "valid": lines[n_train : n_train + n_valid],
+        "test": lines[n_train + n_valid :],
+    }
+
+
+def fill_missing_splits(splits: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Carve a missing valid and/or test split (5% each) off the end of train."""
+    missing = [s for s in ("valid", "test") if s not in splits]
+    if missing:
+        fracs = {f"{s}_frac": (0.05 if s in missing else 0.0) for s in ("valid", "test")}
+        parts = split_lines(splits["train"], **fracs)
+        splits = {**splits, "train": parts["train"], **{s: parts[s] for s in missing}}
+    return splits
+
+
+def _split_of(path: Path) -> str | None:
+    stem = path.stem.lower()
+    for alias, split in SPLIT_ALIASES.items():
+        if stem == alias or stem.startswith(alias + ".") or stem.endswith("." + alias) or stem.split("_")[0] == alias:
+            return split
+    return None
+
+
+def read_local_corpus(path: Path) -> dict[str, list[str]]:
+    """A file (split 90/5/5), or a folder with train/valid/test files, or a folder of text files."""
+    if path.is_file():
+        return split_lines(read_lines(path))
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise DataError(f"{path}: no text files (.txt, .tokens, .raw) in this folder")
+    by_split: dict[str, list[str]] = {}
+    for f in files:
+        split = _split_of(f)
+        if split:
+            by_split.setdefault(split, []).extend(read_lines(f))
+    if "train" in by_split:
+        return fill_missing_splits(by_split)
+    lines = []
+    for f in files:
+        lines.extend(read_lines(f))
+    return split_lines(lines)
+
+
+def _from_hub(name: str, hub_config: str | None, text_column: str) -> dict[str, list[str]]:
+    import datasets
+
+    try:
+        table = datasets.load_dataset(name, hub_config)
+    except Exception as exc:  # offline, unknown name, ...: one clear message
+        raise DataError(
+            f"'{name}' is not a known corpus ({', '.join(sorted(FETCHERS))}), not a local path, "
+            f"and could not be loaded with datasets.load_dataset: {type(exc).__name__}: {exc}"
+        ) from None
+    out = {}
+    for split, ds in table.items():
+        if split not in SPLIT_ALIASES:
+            continue
+        if text_column not in ds.column_names:
+            raise DataError(f"{name} [{split}]: no column '{text_column}'; columns: {', '.join(ds.column_names)}")
+        out[SPLIT_ALIASES[split]] = [str(t).strip() for t in ds[text_column] if t and str(t).strip()]
+    if "train" not in out:
+        raise DataError(f"{name}: the hub data set has no train split")
+    return fill_missing_splits(out)
+
+
+def load_text_corpus(name: str, hub_config: str | None = None, text_column: str = "text") -> dict[str, list[str]]:
+    """Splits `train`, `valid`, `test` of text lines from a fetcher name, a local path or a hub name."""
+    if name in FETCHERS:
+        table = fetch(name)
+        splits = {split: list(table[split]["text"]) for split in table}
+    elif Path(name).expanduser().exists():
+        splits = read_local_corpus(Path(name).expanduser())
+    elif "/" in name or "\\" in name or Path(name).suffix:
+        raise DataError(f"corpus not found: {name} (no such file or folder)")
+    else:
+        splits = _from_hub(name, hub_config, text_column)
+    if not splits.get("train"):
+        raise DataError(f"corpus '{name}' has an empty train split: no text to learn from")
+    return splits

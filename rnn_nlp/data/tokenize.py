@@ -1,0 +1,51 @@
+"""Turning raw text into tokens: spaCy's blank English tokenizer (no model download) or whitespace."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Iterable, Iterator
+
+NUMBER = re.compile(r"^[+-]?(\d[\d,.:/-]*|\.\d+)$")
+
+
+@lru_cache(maxsize=1)
+def _spacy_tokenizer():
+    import spacy
+
+    return spacy.blank("en").tokenizer
+
+
+class Tokenizer:
+    """Splits lines into tokens; optional lower-casing and number normalisation (numbers -> "N")."""
+
+    def __init__(self, kind: str = "spacy", lowercase: bool = False, normalize_numbers: bool = False):
+        if kind not in ("spacy", "whitespace"):
+            raise ValueError(f"unknown tokenizer {kind!r}: use 'spacy' or 'whitespace'")
+        self.kind = kind
+        self.lowercase = lowercase
+        self.normalize_numbers = normalize_numbers
+
+    def _finish(self, tokens: Iterable[str]) -> list[str]:
+        out = []
+        for tok in tokens:
+            if not tok or tok.isspace():
+                continue
+            if self.normalize_numbers and NUMBER.match(tok):
+                tok = "N"
+            elif self.lowercase:
+                tok = tok.lower()
+            out.append(tok)
+        return out
+
+    def __call__(self, text: str) -> list[str]:
+        return next(self.pipe([text]))
+
+    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[list[str]]:
+        if self.kind == "whitespace":
+            for text in texts:
+                yield self._finish(text.split())
+            return
+        tokenizer = _spacy_tokenizer()
+        for doc in tokenizer.pipe(texts, batch_size=batch_size):
+            yield self._finish(t.text for t in doc)

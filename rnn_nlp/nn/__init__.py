@@ -1,0 +1,1 @@
+"""Neural modules: the shared backbone, regularizers, pooling and task heads."""

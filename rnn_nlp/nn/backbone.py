@@ -1,0 +1,209 @@
+"""The shared backbone: word embeddings feeding stacked Elman/GRU/LSTM layers, one or two directions.
+
+It knows nothing of tasks. Given token ids (and lengths, for padded sentence batches) it
+returns every layer's states, the top output and the final recurrent states. Every RNN
+kind runs through the fused torch.nn modules: no Python loop over time steps.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from rnn_nlp.config import BackboneConfig
+from rnn_nlp.nn.regularization import LockedDropout, WeightDrop, embedding_dropout
+
+RNN_KINDS = {
+    "lstm": (nn.LSTM, {}),
+    "gru": (nn.GRU, {}),
+    "elman_tanh": (nn.RNN, {"nonlinearity": "tanh"}),
+    "elman_relu": (nn.RNN, {"nonlinearity": "relu"}),
+}
+DIRECTIONS = {"forward": ("forward",), "backward": ("backward",), "both": ("forward", "backward")}
+STACK_NAMES = {"forward": "fwd", "backward": "bwd"}  # "forward" cannot name a submodule
+
+State = Any  # per layer: a tensor [1, B, H], or an (h, c) pair for LSTMs
+
+
+@dataclass
+class BackboneOutput:
+    """What the backbone hands to a head. Widths are per direction times the number of directions."""
+
+    output: torch.Tensor  # [B, T, output_dim]: top layer, output dropout applied
+    layers: list[torch.Tensor]  # per layer [B, T, width * directions], before dropout
+    state: dict[str, list[State]]  # final states per direction, per layer
+    mask: Optional[torch.Tensor]  # [B, T] True on real tokens; None when nothing is padded
+
+
+def detach_state(state: Any) -> Any:
+    """Cut the graph behind carried hidden states (truncated BPTT)."""
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    if isinstance(state, dict):
+        return {k: detach_state(v) for k, v in state.items()}
+    return type(state)(detach_state(s) for s in state)
+
+
+def reverse_padded(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+    """Reverse each sequence of [B, T, ...] within its own length; padding stays at the end."""
+    if lengths is None:
+        return x.flip(1)
+    steps = torch.arange(x.size(1), device=x.device).unsqueeze(0)
+    lengths = lengths.to(x.device).unsqueeze(1)
+    index = torch.where(steps < lengths, lengths - 1 - steps, steps)
+    if x.dim() == 3:
+        index = index.unsqueeze(2).expand_as(x)
+    return x.gather(1, index)
+
+
+class RNNStack(nn.Module):
+    """One direction: single-layer fused RNNs stacked, with locked dropout and optional residuals."""
+
+    def __init__(self, cfg: BackboneConfig, input_size: int):
+        super().__init__()
+        cls, kwargs = RNN_KINDS[cfg.rnn]
+        self.sizes = [cfg.hidden_size] * (cfg.layers - 1) + [cfg.top_size or cfg.hidden_size]
+        layers = []
+        in_size = input_size
+        for size in self.sizes:
+            rnn = cls(in_size, size, num_layers=1, batch_first=True, **kwargs)
+            layers.append(WeightDrop(rnn, cfg.weight_drop) if cfg.weight_drop > 0 else rnn)
+            in_size = size
+        self.layers = nn.ModuleList(layers)
+        self.hidden_dropout = LockedDropout(cfg.hidden_dropout)
+        self.residual = cfg.residual
+        self.input_size = input_size
+
+    def forward(
+        self, x: torch.Tensor, state: Optional[list[State]] = None, lengths: Optional[torch.Tensor] = None
+    ) -> tuple[list[torch.Tensor], list[State]]:
+        outputs, new_state = [], []
+        total = x.size(1)
+        for i, layer in enumerate(self.layers):
+            layer_state = state[i] if state is not None else None
+            if lengths is not None:
+                packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+                out, h = layer(packed, layer_state)
+                out, _ = pad_packed_sequence(out, batch_first=True, total_length=total)
+            else:
+                out, h = layer(x, layer_state)
+            if self.residual and out.size(-1) == x.size(-1) and i > 0:
+                out = out + x
+            outputs.append(out)
+            new_state.append(h)
+            x = self.hidden_dropout(out) if i < len(self.layers) - 1 else out
+        return outputs, new_state
+
+
+class Backbone(nn.Module):
+    """Embedding -> stacked RNN per direction. `output_dim` sizes the heads built on top."""
+
+    def __init__(self, cfg: BackboneConfig, vocab_size: int, pad_id: int = 0):
+        super().__init__()
+        self.cfg = cfg
+        self.directions = DIRECTIONS[cfg.direction]
+        self.embedding = nn.Embedding(vocab_size, cfg.emb_size, padding_idx=pad_id)
+        self.stacks = nn.ModuleDict({STACK_NAMES[d]: RNNStack(cfg, cfg.emb_size) for d in self.directions})
+        self.input_dropout = LockedDropout(cfg.input_dropout)
+        self.output_dropout = LockedDropout(cfg.output_dropout)
+        self.reset_parameters()
+
+    @property
+    def top_size(self) -> int:
+        """Width of the top layer in one direction."""
+        return self.cfg.top_size or self.cfg.hidden_size
+
+    @property
+    def output_dim(self) -> int:
+        """Width of `BackboneOutput.output`: the top layer of every direction, concatenated."""
+        return self.top_size * len(self.directions)
+
+    @property
+    def input_dim(self) -> int:
+        return self.cfg.emb_size
+
+    def reset_parameters(self) -> None:
+        init, r = self.cfg.init, self.cfg.init_range
+        if init == "default":
+            return
+        for name, param in self.named_parameters():
+            if init == "uniform" or param.dim() < 2:
+                if "bias" in name and init == "xavier":
+                    nn.init.zeros_(param)
+                else:
+                    nn.init.uniform_(param, -r, r)
+            else:
+                nn.init.xavier_uniform_(param)
+        if self.embedding.padding_idx is not None:
+            with torch.no_grad():
+                self.embedding.weight[self.embedding.padding_idx].zero_()
+
+    def stack(self, direction: str) -> RNNStack:
+        return self.stacks[STACK_NAMES[direction]]
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        emb = embedding_dropout(self.embedding, ids, self.cfg.embed_dropout, self.training)
+        return self.input_dropout(emb)
+
+    def run_direction(
+        self, direction: str, ids: torch.Tensor, state: Optional[list[State]] = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor], list[State]]:
+        """One direction over an unpadded stream chunk given in that direction's reading order.
+
+        Language models use this: the backward LM reads the reversed corpus, so its state carries
+        from chunk to chunk exactly as the forward one does. Returns (top output with dropout,
+        per-layer outputs, final state).
+        """
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
+            layers, new_state = self.stack(direction)(self.embed(ids), state)
+        return self.output_dropout(layers[-1]), layers, new_state
+
+    def forward(
+        self,
+        ids: torch.Tensor,
+        lengths: Optional[torch.Tensor] = None,
+        state: Optional[dict[str, list[State]]] = None,
+    ) -> BackboneOutput:
+        """Padded sentence batch [B, T] (left-aligned) -> BackboneOutput; padding never enters the RNN."""
+        emb = self.embed(ids)
+        per_direction, final = [], {}
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
+            for d in self.directions:
+                x = emb if d == "forward" else reverse_padded(emb, lengths)
+                outs, final[d] = self.stack(d)(x, state.get(d) if state else None, lengths)
+                if d == "backward":
+                    outs = [reverse_padded(o, lengths) for o in outs]
+                per_direction.append(outs)
+        layers = [torch.cat(group, dim=-1) for group in zip(*per_direction)]
+        mask = None
+        if lengths is not None:
+            steps = torch.arange(ids.size(1), device=ids.device).unsqueeze(0)
+            mask = steps < lengths.to(ids.device).unsqueeze(1)
+        return BackboneOutput(self.output_dropout(layers[-1]), layers, final, mask)
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Parameters from the bottom up: embeddings, then each layer across directions.
+
+        Used for discriminative learning rates and gradual unfreezing.
+        """
+        groups = [list(self.embedding.parameters())]
+        for i in range(self.cfg.layers):
+            groups.append([p for d in self.directions for p in self.stack(d).layers[i].parameters()])
+        return groups
+
+    def freeze(self, trainable_top_groups: int = 0) -> None:
+        """Freeze every layer group except the top `trainable_top_groups` ones (0 freezes all)."""
+        groups = self.layer_groups()
+        cut = len(groups) - trainable_top_groups
+        for i, group in enumerate(groups):
+            for p in group:
+                p.requires_grad_(i >= cut)

@@ -1,0 +1,1 @@
+"""Task heads: each takes the backbone's output and a batch and returns loss and predictions."""

@@ -1,0 +1,126 @@
+"""Run folders: start, resume and reload training runs (what `rnn-nlp train/evaluate/generate` call)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnn_nlp.config import RESUMABLE_CHANGES, RunConfig, build_config, save_config, to_dict
+from rnn_nlp.data.vocab import Vocab
+from rnn_nlp.errors import CheckpointError, ConfigError
+from rnn_nlp.train import checkpoint as ckpt
+from rnn_nlp.train.trainer import LAST, Trainer, resolve_device, seed_everything
+from tasks.registry import get_task
+
+log = logging.getLogger(__name__)
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def config_changes(old: RunConfig, new: RunConfig) -> list[str]:
+    """Dotted keys whose values differ, other than those a resume may change."""
+    a, b = _flatten(to_dict(old)), _flatten(to_dict(new))
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in RESUMABLE_CHANGES)
+
+
+def load_run_config(run_dir: str | Path) -> RunConfig:
+    run_dir = ckpt.resolve(Path(run_dir))
+    return build_config(ckpt.load_raw_config(run_dir), str(run_dir / ckpt.CONFIG))
+
+
+def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Any, torch.nn.Module]:
+    """(config, task, model in eval mode) from a run or checkpoint folder, checked before use."""
+    run_dir = Path(run_dir)
+    ckpt.verify(run_dir)
+    cfg = load_run_config(run_dir)
+    task = get_task(cfg.task)(cfg, vocab_json=ckpt.load_vocab_json(run_dir))
+    model = task.build_model()
+    ckpt.load_model_weights(model, ckpt.load_weights(run_dir), run_dir)
+    model.to(resolve_device(device))
+    model.eval()
+    return cfg, task, model
+
+
+def transfer_backbone(model: torch.nn.Module, vocab: Vocab, source: str | Path) -> None:
+    """Start `model.backbone` from a pretrained run; embedding rows are matched by token string.
+
+    Words the pretrained vocabulary lacks start at the mean pretrained embedding (as ULMFiT does).
+    """
+    ckpt.verify(source)
+    weights = {k[len("backbone.") :]: v for k, v in ckpt.load_weights(source).items() if k.startswith("backbone.")}
+    old_vocab = Vocab(**ckpt.load_vocab_json(source)["tokens"])
+    own = model.backbone.state_dict()
+    emb_key = "embedding.weight"
+    if emb_key in weights:
+        old = weights[emb_key]
+        if old.size(1) != own[emb_key].size(1):
+            raise CheckpointError(f"{source}: embedding width {old.size(1)} differs from backbone.emb_size {own[emb_key].size(1)}")
+        new = old.mean(0, keepdim=True).repeat(len(vocab), 1)
+        hits = 0
+        for i, tok in enumerate(vocab.itos):
+            j = old_vocab.stoi.get(tok)
+            if j is not None:
+                new[i] = old[j]
+                hits += 1
+        weights[emb_key] = new
+        log.info("pretrained embeddings: %d of %d words found in %s", hits, len(vocab), source)
+    for k, v in weights.items():
+        if k not in own or own[k].shape != v.shape:
+            raise CheckpointError(f"{source}: backbone weight {k} does not fit this backbone; use the same backbone config")
+    model.backbone.load_state_dict(weights, strict=False)
+
+
+def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: bool = False) -> Trainer:
+    """Train `cfg` into folder `out`; with `resume`, continue from its last checkpoint."""
+    out = Path(out)
+    last = out / LAST
+    have_last = ckpt.resolve(last).exists()
+    if resume and not have_last:
+        log.warning("%s has no checkpoint to resume from; starting a new run", out)
+    if not resume and (have_last or (out / ckpt.WEIGHTS).exists()):
+        if not overwrite:
+            raise ConfigError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
+        shutil.rmtree(out)
+    if cfg.trainer.threads:
+        torch.set_num_threads(cfg.trainer.threads)
+    device = resolve_device(cfg.trainer.device)
+    seed_everything(cfg.trainer.seed)
+    if resume and have_last:
+        ckpt.verify(last)
+        saved = load_run_config(last)
+        changed = config_changes(saved, cfg)
+        if changed:
+            raise ConfigError(
+                f"--resume: the config differs from the checkpoint's in {', '.join(changed)}; "
+                f"resume with the same config ({ckpt.resolve(last) / ckpt.CONFIG}) or start a new run"
+            )
+        task = get_task(cfg.task)(cfg, vocab_json=ckpt.load_vocab_json(last))
+        model = task.build_model().to(device)
+        ckpt.load_model_weights(model, ckpt.load_weights(last), last)
+        trainer = Trainer(cfg, task, model, out, device)
+        trainer.load_state_dict(ckpt.load_trainer_state(last))
+        log.info("resuming %s at epoch %d, step %d", out, trainer.epoch + 1, trainer.global_step)
+    else:
+        task = get_task(cfg.task)(cfg)
+        model = task.build_model()
+        if cfg.pretrained:
+            transfer_backbone(model, task.token_vocab(), cfg.pretrained)
+        model.to(device)
+        trainer = Trainer(cfg, task, model, out, device)
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out / "run-config.yaml")
+    trainer.fit()
+    return trainer

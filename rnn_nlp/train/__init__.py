@@ -1,0 +1,1 @@
+"""Training: the generic loop, optimisers and schedules, checkpoints, metric logs."""

@@ -1,0 +1,202 @@
+"""Checkpoints: a folder of config.yaml, vocab.json, model.safetensors (+ trainer_state.pt to resume).
+
+Folders are written under a temporary name, then swapped in by rename, so a crash never
+leaves half a checkpoint. meta.json records the format version and each file's SHA-256;
+loading checks both and never unpickles code (safetensors, torch.load(weights_only=True)).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+import yaml
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+import rnn_nlp
+from rnn_nlp.config import RunConfig, to_dict
+from rnn_nlp.errors import CheckpointError
+
+FORMAT_VERSION = 1
+CONFIG = "config.yaml"
+VOCAB = "vocab.json"
+WEIGHTS = "model.safetensors"
+TRAINER_STATE = "trainer_state.pt"
+META = "meta.json"
+REQUIRED = (CONFIG, VOCAB, WEIGHTS, META)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _weights_for_saving(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """safetensors refuses shared storage (tied weights): keep the first name of each tensor."""
+    out, seen = {}, {}
+    for name, tensor in state_dict.items():
+        key = (tensor.data_ptr(), tensor.shape, tensor.dtype) if tensor.numel() else None
+        if key is not None and key in seen:
+            continue
+        if key is not None:
+            seen[key] = name
+        out[name] = tensor.detach().cpu().contiguous()
+    return out
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(
+    path: str | Path,
+    cfg: RunConfig,
+    vocab: dict,
+    model: torch.nn.Module,
+    trainer_state: Optional[dict] = None,
+) -> Path:
+    """Write a checkpoint folder atomically: build it beside `path`, then swap it in."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp"
+    old = path.parent / f".{path.name}.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        (tmp / CONFIG).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+        (tmp / VOCAB).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        save_file(_weights_for_saving(model.state_dict()), str(tmp / WEIGHTS), metadata={"format_version": str(FORMAT_VERSION)})
+        if trainer_state is not None:
+            torch.save(trainer_state, tmp / TRAINER_STATE)
+        files = sorted(p.name for p in tmp.iterdir())
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "rnn_nlp_version": rnn_nlp.__version__,
+            "torch_version": torch.__version__,
+            "files": {name: _sha256(tmp / name) for name in files},
+        }
+        (tmp / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        for name in files + [META]:
+            with open(tmp / name, "rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CheckpointError(f"could not write checkpoint {path}: {exc}; the previous one is untouched") from None
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        os.rename(path, old)
+    os.rename(tmp, path)
+    _fsync_dir(path.parent)
+    shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def resolve(path: str | Path) -> Path:
+    """The checkpoint folder to read: `path`, or its previous version if a crash hit mid-swap."""
+    path = Path(path)
+    old = path.parent / f".{path.name}.old"
+    if not path.exists() and old.exists():
+        return old
+    return path
+
+
+def verify(path: str | Path) -> dict:
+    """Check a checkpoint folder is complete, untampered and of a known format; return meta.json."""
+    path = resolve(path)
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: no such checkpoint folder")
+    missing = [name for name in REQUIRED if not (path / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{path}: incomplete checkpoint, missing {', '.join(missing)}")
+    try:
+        meta = json.loads((path / META).read_text(encoding="utf-8"))
+        version = int(meta["format_version"])
+        files = dict(meta["files"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path / META}: unreadable ({exc})") from None
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format {version} is newer than this rnn_nlp supports ({FORMAT_VERSION}); upgrade rnn_nlp"
+        )
+    for name, digest in files.items():
+        file = path / name
+        if not file.is_file():
+            raise CheckpointError(f"{path}: incomplete checkpoint, missing {name}")
+        if _sha256(file) != digest:
+            raise CheckpointError(f"{file}: corrupted (SHA-256 differs from meta.json)")
+    return meta
+
+
+def load_raw_config(path: str | Path) -> dict:
+    path = resolve(path)
+    try:
+        raw = yaml.safe_load((path / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path / CONFIG}: unreadable ({exc})") from None
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{path / CONFIG}: not a config mapping")
+    return raw
+
+
+def load_vocab_json(path: str | Path) -> dict:
+    path = resolve(path)
+    try:
+        return json.loads((path / VOCAB).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path / VOCAB}: unreadable ({exc})") from None
+
+
+def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    path = resolve(path)
+    try:
+        return load_file(str(path / WEIGHTS))
+    except (OSError, SafetensorError) as exc:
+        raise CheckpointError(f"{path / WEIGHTS}: unreadable weights ({exc})") from None
+
+
+def load_trainer_state(path: str | Path) -> dict[str, Any]:
+    path = resolve(path)
+    file = path / TRAINER_STATE
+    if not file.is_file():
+        raise CheckpointError(f"{path}: no {TRAINER_STATE}, so this checkpoint cannot be resumed")
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle errors come in many types; none may execute code here
+        raise CheckpointError(f"{file}: unreadable trainer state ({type(exc).__name__}: {exc})") from None
+
+
+def load_model_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str | Path) -> None:
+    """Load weights, tolerating the names dropped for tied (shared) tensors, refusing any other mismatch."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in weights]
+    tied = {k for k in missing if any(expected[k].data_ptr() == expected[o].data_ptr() for o in weights if o in expected)}
+    missing = [k for k in missing if k not in tied]
+    unexpected = [k for k in weights if k not in expected]
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{source}: weights do not fit this model (missing {missing[:5]}, unexpected {unexpected[:5]}); "
+            "was it saved with a different config?"
+        )
+    for k, t in weights.items():
+        if expected[k].shape != t.shape:
+            raise CheckpointError(f"{source}: weight {k} has shape {tuple(t.shape)}, the model wants {tuple(expected[k].shape)}")
+    model.load_state_dict(weights, strict=False)

@@ -1,0 +1,159 @@
+"""The language-modelling task: a corpus as BPTT streams, perplexity as the metric.
+
+Every direction of the backbone is trained as its own LM; the backward one reads the
+reversed corpus, so one checkpoint later serves bidirectional heads.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterator
+
+import torch
+
+from rnn_nlp.config import DataConfig, RunConfig
+from rnn_nlp.data.batching import BPTTStream, batchify
+from rnn_nlp.data.readers import load_text_corpus
+from rnn_nlp.data.tokenize import Tokenizer
+from rnn_nlp.data.vocab import Vocab
+from rnn_nlp.errors import DataError
+from rnn_nlp.metrics import perplexity
+from rnn_nlp.nn.backbone import Backbone
+from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig
+from tasks.registry import Task, register_task
+
+log = logging.getLogger(__name__)
+
+
+@register_task
+class LMTask(Task):
+    name = "lm"
+    data_config = DataConfig
+    head_config = LMHeadConfig
+
+    def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
+        super().__init__(cfg)
+        self.tokenizer = Tokenizer(cfg.data.tokenizer, cfg.data.lowercase, cfg.data.normalize_numbers)
+        self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
+        self._texts: dict[str, list[str]] | None = None
+        self._ids: dict[str, torch.Tensor] = {}
+        self._streams: dict[tuple, dict[str, BPTTStream]] = {}
+
+    # ---- data ------------------------------------------------------------------------
+    def texts(self) -> dict[str, list[str]]:
+        if self._texts is None:
+            d = self.cfg.data
+            self._texts = load_text_corpus(d.name, d.hub_config, d.text_column)
+        return self._texts
+
+    def use_texts(self, texts: dict[str, list[str]]) -> None:
+        """Evaluate on other text than the config names (e.g. `rnn-nlp evaluate --data`)."""
+        self._texts, self._ids, self._streams = texts, {}, {}
+
+    def _tokens(self, split: str) -> Iterator[list[str]]:
+        texts = self.texts().get(split)
+        if not texts:
+            raise DataError(f"corpus '{self.cfg.data.name}' has no text in its {split} split")
+        return self.tokenizer.pipe(texts)
+
+    def token_vocab(self) -> Vocab:
+        if self.vocab is None:
+            d = self.cfg.data
+            self.vocab = Vocab.build(self._tokens("train"), d.vocab_size, d.min_count, d.unit)
+            log.info("vocabulary: %d entries", len(self.vocab))
+        return self.vocab
+
+    def ids(self, split: str) -> torch.Tensor:
+        """The split as one long id sequence, an <eos> after every line."""
+        if split not in self._ids:
+            vocab = self.token_vocab()
+            flat: list[int] = []
+            for tokens in self._tokens(split):
+                flat.extend(vocab.encode(tokens))
+                flat.append(vocab.eos_id)
+            limit = self.cfg.data.max_train_tokens if split == "train" else self.cfg.data.max_eval_tokens
+            if limit:
+                flat = flat[:limit]
+            if len(flat) < 2:
+                raise DataError(f"corpus '{self.cfg.data.name}': the {split} split has fewer than 2 tokens")
+            self._ids[split] = torch.tensor(flat, dtype=torch.long)
+        return self._ids[split]
+
+    def streams(self, split: str, batch_size: int, device: torch.device, variation: bool) -> dict[str, BPTTStream]:
+        """One BPTT stream per direction, kept on `device` so batches are slices, not copies from the host."""
+        key = (split, batch_size, str(device), variation)
+        if key not in self._streams:
+            ids = self.ids(split)
+            out = {}
+            for d in self.directions:
+                seq = ids if d == "forward" else ids.flip(0)
+                out[d] = BPTTStream(batchify(seq, batch_size).to(device), self.cfg.trainer.bptt, variation)
+            self._streams[key] = out
+        return self._streams[key]
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return ("forward", "backward") if self.cfg.backbone.direction == "both" else (self.cfg.backbone.direction,)
+
+    def vocab_json(self) -> dict:
+        return {"tokens": self.token_vocab().to_json()}
+
+    # ---- model -----------------------------------------------------------------------
+    def build_model(self) -> LanguageModel:
+        vocab = self.token_vocab()
+        backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
+        head = LMHead(backbone.top_size, len(vocab), self.cfg.head, backbone.embedding)
+        return LanguageModel(backbone, head)
+
+    # ---- training and evaluation -----------------------------------------------------
+    def _epoch_seed(self, epoch: int) -> int:
+        return self.cfg.trainer.seed * 100_003 + epoch
+
+    def steps_per_epoch(self) -> int:
+        t = self.cfg.trainer
+        stream = next(iter(self.streams("train", t.batch_size, torch.device("cpu"), t.bptt_variation).values()))
+        return len(stream.schedule(self._epoch_seed(0)))
+
+    def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
+        t = self.cfg.trainer
+        streams = self.streams("train", t.batch_size, device, t.bptt_variation)
+        schedule = next(iter(streams.values())).schedule(self._epoch_seed(epoch))
+        for start, size in schedule[start_step:]:
+            batch: dict = {d: s.chunk(start, size) for d, s in streams.items()}
+            # AWD-LSTM rescales the lr by size/bptt for variable-length chunks; scaling the loss
+            # instead is the same under SGD and keeps the optimiser's lr untouched.
+            batch["scale"] = size / t.bptt if t.bptt_variation else 1.0
+            yield batch
+
+    @torch.no_grad()
+    def evaluate(self, model: LanguageModel, split: str, device: torch.device) -> dict[str, float]:
+        t = self.cfg.trainer
+        streams = self.streams(split, t.eval_batch_size, device, False)
+        was_training = model.training
+        saved = model.runtime_state()
+        model.eval()
+        model.reset_runtime_state()
+        nll = {d: 0.0 for d in streams}
+        tokens = 0
+        first = next(iter(streams.values()))
+        for start, size in first.schedule(0):
+            out = model({d: s.chunk(start, size) for d, s in streams.items()})
+            for d in streams:
+                nll[d] += float(out["nll"][d])
+            tokens += out["tokens"]
+        model.load_runtime_state(saved)
+        model.train(was_training)
+        losses = {d: nll[d] / tokens for d in streams}
+        mean = sum(losses.values()) / len(losses)
+        result = {"loss": mean, "ppl": perplexity(mean), "tokens": float(tokens)}
+        if len(losses) > 1:
+            result.update({f"ppl_{d}": perplexity(v) for d, v in losses.items()})
+        return result
+
+
+def describe(metrics: dict[str, float]) -> str:
+    parts = [f"perplexity {metrics['ppl']:.2f}", f"loss {metrics['loss']:.4f}"]
+    parts += [f"{k} {v:.2f}" for k, v in metrics.items() if k.startswith("ppl_")]
+    parts.append(f"over {int(metrics['tokens']):,} tokens")
+    return ", ".join(parts)
+
