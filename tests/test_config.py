@@ -1,0 +1,106 @@
+"""Config: strict YAML <-> dataclasses, dotted overrides, errors that name the key."""
+
+import pytest
+import yaml
+
+from rnn_nlp.config import (
+    BackboneConfig,
+    RunConfig,
+    apply_overrides,
+    build_config,
+    from_dict,
+    load_config,
+    to_dict,
+)
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.nn.heads.lm import LMHeadConfig
+
+
+def test_defaults_and_round_trip():
+    cfg = build_config({"task": "lm"})
+    assert isinstance(cfg, RunConfig)
+    assert isinstance(cfg.head, LMHeadConfig)
+    again = build_config(yaml.safe_load(yaml.safe_dump(to_dict(cfg))))
+    assert to_dict(again) == to_dict(cfg)
+
+
+def test_unknown_key_names_key_and_suggests():
+    with pytest.raises(ConfigError, match=r"unknown key 'trainer.lrr'.*did you mean 'lr'"):
+        build_config({"trainer": {"lrr": 1.0}})
+
+
+def test_unknown_top_level_key():
+    with pytest.raises(ConfigError, match="unknown key 'trainr'"):
+        build_config({"trainr": {}})
+
+
+@pytest.mark.parametrize(
+    "raw, key",
+    [
+        ({"trainer": {"lr": "fast"}}, "trainer.lr"),
+        ({"trainer": {"epochs": 2.5}}, "trainer.epochs"),
+        ({"trainer": {"progress": "yes"}}, "trainer.progress"),
+        ({"backbone": {"rnn": "transformer"}}, "backbone.rnn"),
+        ({"head": {"cutoffs": [1, "x"]}}, "head.cutoffs[1]"),
+        ({"backbone": {"layers": 0}}, "backbone.layers"),
+        ({"backbone": {"output_dropout": 1.5}}, "backbone.output_dropout"),
+        ({"trainer": "fast"}, "trainer"),
+    ],
+)
+def test_wrong_values_name_their_key(raw, key):
+    with pytest.raises(ConfigError) as err:
+        build_config(raw)
+    assert key in str(err.value)
+
+
+def test_unknown_rnn_kind_lists_choices():
+    with pytest.raises(ConfigError, match="'lstm', 'gru', 'elman_tanh', 'elman_relu'"):
+        from_dict(BackboneConfig, {"rnn": "lstmm"}, "backbone")
+
+
+def test_ints_widen_to_floats_but_bools_are_not_numbers():
+    cfg = build_config({"trainer": {"lr": 1}})
+    assert cfg.trainer.lr == 1.0 and isinstance(cfg.trainer.lr, float)
+    with pytest.raises(ConfigError, match="trainer.lr"):
+        build_config({"trainer": {"lr": True}})
+
+
+def test_overrides_parse_yaml_values():
+    raw = apply_overrides({}, ["trainer.lr=0.5", "backbone.rnn=gru", "head.cutoffs=[10, 20]", "trainer.max_steps=null"])
+    cfg = build_config(raw)
+    assert cfg.trainer.lr == 0.5
+    assert cfg.backbone.rnn == "gru"
+    assert cfg.head.cutoffs == [10, 20]
+    assert cfg.trainer.max_steps is None
+
+
+def test_bad_override_syntax():
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_overrides({}, ["trainer.lr"])
+    with pytest.raises(ConfigError, match="'trainer.lr' is not a section"):
+        apply_overrides({"trainer": {"lr": 1.0}}, ["trainer.lr.x=1"])
+
+
+def test_load_config_names_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("trainer:\n  lr: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="bad.yaml"):
+        load_config(path)
+    path.write_text("trainer:\n  bptt: -3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml: trainer.bptt must be positive"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_unknown_task():
+    with pytest.raises(ConfigError, match="unknown task 'parse'"):
+        build_config({"task": "parse"})
+
+
+@pytest.mark.parametrize("path", ["configs/lm-ptb.yaml", "configs/lm-ptb-awd.yaml", "configs/lm-ptb-bidirectional.yaml"])
+def test_shipped_recipes_validate(path):
+    from pathlib import Path
+
+    cfg = load_config(Path(__file__).parent.parent / path)
+    assert cfg.task == "lm"

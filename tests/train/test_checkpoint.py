@@ -1,0 +1,104 @@
+"""Checkpoints: complete, verified, atomic, and never unpickling code."""
+
+import json
+
+import pytest
+import torch
+
+from rnn_nlp.errors import CheckpointError
+from rnn_nlp.train import checkpoint as ckpt
+from tasks.lm import LMTask
+
+
+@pytest.fixture
+def saved(tmp_path, tiny_config):
+    task = LMTask(tiny_config)
+    model = task.build_model()
+    path = ckpt.save_checkpoint(tmp_path / "ck", tiny_config, task.vocab_json(), model, {"step": 3})
+    return path, task, model
+
+
+def test_round_trip(saved):
+    path, task, model = saved
+    assert sorted(p.name for p in path.iterdir()) == sorted(
+        ["config.yaml", "vocab.json", "model.safetensors", "trainer_state.pt", "meta.json"]
+    )
+    ckpt.verify(path)
+    fresh = task.build_model()
+    ckpt.load_model_weights(fresh, ckpt.load_weights(path), path)
+    for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+        assert torch.equal(a, b), name
+    # tied weights are saved once and still tied after loading
+    assert fresh.head.decoder.weight is fresh.backbone.embedding.weight
+    assert ckpt.load_trainer_state(path) == {"step": 3}
+
+
+def test_missing_file_is_named(saved):
+    path, *_ = saved
+    (path / "vocab.json").unlink()
+    with pytest.raises(CheckpointError, match="missing vocab.json"):
+        ckpt.verify(path)
+
+
+def test_truncated_weights_are_refused(saved):
+    path, *_ = saved
+    data = (path / "model.safetensors").read_bytes()
+    (path / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="model.safetensors: corrupted"):
+        ckpt.verify(path)
+    with pytest.raises(CheckpointError, match="unreadable weights"):
+        ckpt.load_weights(path)
+
+
+def test_newer_format_is_refused(saved):
+    path, *_ = saved
+    meta = json.loads((path / "meta.json").read_text())
+    meta["format_version"] = ckpt.FORMAT_VERSION + 1
+    (path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="newer than this rnn_nlp supports"):
+        ckpt.verify(path)
+
+
+def test_trainer_state_never_unpickles_code(saved, tmp_path):
+    path, *_ = saved
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"x": Evil()}, path / "trainer_state.pt")
+    with pytest.raises(CheckpointError, match="unreadable trainer state"):
+        ckpt.load_trainer_state(path)
+
+
+def test_weights_of_another_model_are_refused(saved, corpus):
+    from rnn_nlp.config import build_config
+    from tests.conftest import tiny_raw
+
+    path, *_ = saved
+    other = LMTask(build_config(tiny_raw(corpus, backbone={"hidden_size": 8, "emb_size": 8}))).build_model()
+    with pytest.raises(CheckpointError, match="has shape"):
+        ckpt.load_model_weights(other, ckpt.load_weights(path), path)
+
+
+def test_failed_save_keeps_previous_checkpoint(saved, monkeypatch, tiny_config):
+    path, task, model = saved
+    before = (path / "model.safetensors").read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ckpt, "save_file", disk_full)
+    with pytest.raises(CheckpointError, match="No space left on device.*previous one is untouched"):
+        ckpt.save_checkpoint(path, tiny_config, task.vocab_json(), model, {"step": 4})
+    assert (path / "model.safetensors").read_bytes() == before
+    ckpt.verify(path)
+    assert not (path.parent / ".ck.tmp").exists()
+
+
+def test_crash_mid_swap_falls_back_to_previous(saved):
+    path, *_ = saved
+    path.rename(path.parent / ".ck.old")  # as if killed between the two renames
+    assert ckpt.resolve(path) == path.parent / ".ck.old"
+    ckpt.verify(path)
+    assert ckpt.load_trainer_state(path) == {"step": 3}

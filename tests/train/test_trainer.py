@@ -1,0 +1,128 @@
+"""The training loop: a loss that falls, logs, exact resumption, interruption."""
+
+import csv
+import os
+import signal
+
+import pytest
+import torch
+
+from rnn_nlp.config import build_config
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.runs import load_run, train_run
+from rnn_nlp.train import checkpoint as ckpt
+from rnn_nlp.train.trainer import LAST, TrainingInterrupted
+from tests.conftest import tiny_raw
+
+
+def _interrupt_at(monkeypatch, step: int) -> None:
+    """Send ourselves SIGINT while batch number `step` (0-based, first epoch) is being trained."""
+    from tasks.lm import LMTask
+
+    original = LMTask.train_batches
+
+    def batches_then_ctrl_c(self, epoch, start, device):
+        for i, batch in enumerate(original(self, epoch, start, device)):
+            if epoch == 0 and start + i == step:
+                os.kill(os.getpid(), signal.SIGINT)
+            yield batch
+
+    monkeypatch.setattr(LMTask, "train_batches", batches_then_ctrl_c)
+
+
+def _weights(run_dir):
+    return ckpt.load_weights(run_dir / LAST)
+
+
+def test_loss_falls_and_logs_are_written(tmp_path, corpus):
+    cfg = build_config(tiny_raw(corpus, trainer={"epochs": 3}))
+    trainer = train_run(cfg, tmp_path / "run")
+    losses = [row["valid_loss"] for row in trainer.history]
+    assert len(losses) == 3
+    assert losses[-1] < losses[0] - 0.5
+    assert trainer.history[-1]["valid_ppl"] < 20  # the patterned corpus has ~30 word types
+    rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
+    assert [float(r["valid_loss"]) for r in rows] == pytest.approx(losses)
+    assert {"train_loss", "train_ppl", "valid_ppl", "lr", "tokens_per_s"} <= set(rows[0])
+    assert (tmp_path / "run" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    ckpt.verify(tmp_path / "run")  # the run folder itself holds the best model
+    ckpt.verify(tmp_path / "run" / LAST)
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        {},
+        {"trainer": {"bptt_variation": True, "optimizer": "adam", "lr": 0.01, "schedule": "cosine"}},
+        {"backbone": {"direction": "both", "rnn": "gru", "weight_drop": 0.3, "hidden_dropout": 0.2, "embed_dropout": 0.1}},
+    ],
+    ids=["sgd", "adam-cosine-variable-bptt", "bidirectional-gru-dropout"],
+)
+def test_resume_matches_an_uninterrupted_run(tmp_path, corpus, sections, monkeypatch):
+    full_cfg = build_config(tiny_raw(corpus, **sections))
+    full = train_run(full_cfg, tmp_path / "full")
+    total = full.global_step
+    assert total > 20
+
+    # Stop part-way through the first epoch with Ctrl-C, then resume with the same config.
+    _interrupt_at(monkeypatch, 13)
+    with pytest.raises(TrainingInterrupted):
+        train_run(full_cfg, tmp_path / "part")
+    monkeypatch.undo()
+    resumed = train_run(full_cfg, tmp_path / "part", resume=True)
+
+    assert resumed.global_step == total
+    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "part")
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
+    assert resumed.history[-1]["valid_loss"] == pytest.approx(full.history[-1]["valid_loss"], abs=1e-6)
+
+
+def test_resume_with_changed_config_names_the_keys(tmp_path, corpus):
+    train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 5})), tmp_path / "run")
+    changed = build_config(tiny_raw(corpus, trainer={"lr": 1.0}, backbone={"rnn": "gru"}))
+    with pytest.raises(ConfigError, match=r"backbone.rnn, trainer.lr"):
+        train_run(changed, tmp_path / "run", resume=True)
+
+
+def test_existing_run_is_not_overwritten(tmp_path, corpus):
+    cfg = build_config(tiny_raw(corpus, trainer={"max_steps": 3}))
+    train_run(cfg, tmp_path / "run")
+    with pytest.raises(ConfigError, match="--resume.*--overwrite"):
+        train_run(cfg, tmp_path / "run")
+    train_run(cfg, tmp_path / "run", overwrite=True)
+
+
+def test_interrupt_saves_a_resumable_checkpoint(tmp_path, corpus, monkeypatch):
+    cfg = build_config(tiny_raw(corpus))
+    _interrupt_at(monkeypatch, 7)
+    with pytest.raises(TrainingInterrupted) as err:
+        train_run(cfg, tmp_path / "run")
+    state = ckpt.load_trainer_state(err.value.path)
+    assert state["global_step"] == 8
+    monkeypatch.undo()
+    resumed = train_run(cfg, tmp_path / "run", resume=True)
+    assert resumed.epoch == 2
+
+
+def test_max_steps_and_time_budget_stop_training(tmp_path, corpus):
+    t = train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 4})), tmp_path / "a")
+    assert t.global_step == 4
+    t = train_run(build_config(tiny_raw(corpus, trainer={"time_budget_s": 1e-9})), tmp_path / "b")
+    assert t.global_step == 1
+
+
+def test_pretrained_backbone_is_transferred(tmp_path, corpus):
+    train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 30})), tmp_path / "pre")
+    _, _, pre = load_run(tmp_path / "pre")
+    cfg = build_config(tiny_raw(corpus, trainer={"max_steps": 1, "lr": 1e-9}))
+    cfg.pretrained = str(tmp_path / "pre")
+    from rnn_nlp.runs import transfer_backbone
+    from tasks.lm import LMTask
+
+    task = LMTask(cfg)
+    model = task.build_model()
+    transfer_backbone(model, task.token_vocab(), cfg.pretrained)
+    for (name, a), b in zip(pre.backbone.state_dict().items(), model.backbone.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
