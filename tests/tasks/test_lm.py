@@ -1,0 +1,71 @@
+"""The LM task on a slice of real PTB text, both directions, raw text, and user-registered tasks."""
+
+import math
+
+import pytest
+import torch
+
+from rnn_nlp.config import build_config
+from rnn_nlp.runs import load_run, train_run
+from tasks.lm import LMTask
+from tasks.registry import Task, get_task, register_task
+
+PTB_SLICE = {
+    "data": {"name": "ptb", "tokenizer": "whitespace", "max_train_tokens": 40_000, "max_eval_tokens": 5_000},
+    "backbone": {"emb_size": 64, "hidden_size": 64, "layers": 1},
+    "head": {"softmax": "adaptive", "cutoffs": [1000, 4000], "tie_weights": False},
+    "trainer": {"epochs": 2, "batch_size": 16, "bptt": 20, "lr": 20.0, "progress": False, "device": "cpu", "checkpoint_every": 1000},
+}
+
+
+def test_pretrain_on_a_ptb_slice(tmp_path):
+    cfg = build_config({"task": "lm", **PTB_SLICE})
+    task = LMTask(cfg)
+    assert len(task.token_vocab()) == 10_001  # PTB's 10k words (incl. <unk>) + <pad>, <eos>
+    untrained = task.evaluate(task.build_model(), "valid", torch.device("cpu"))
+    assert untrained["ppl"] > 5_000  # near-uniform over 10k words
+
+    trainer = train_run(cfg, tmp_path / "run")
+    valid = [row["valid_ppl"] for row in trainer.history]
+    assert valid[-1] < valid[0] < 1_000
+    _, task, model = load_run(tmp_path / "run")
+    test = task.evaluate(model, "test", torch.device("cpu"))
+    assert test["tokens"] == 10 * (5_000 // 10 - 1)  # 10 eval streams, each predicting all but its first token
+    assert math.isclose(test["ppl"], math.exp(test["loss"]), rel_tol=1e-9)
+
+
+def test_both_directions_report_each_perplexity(tmp_path, corpus):
+    from tests.conftest import tiny_raw
+
+    cfg = build_config(tiny_raw(corpus, backbone={"direction": "both"}))
+    trainer = train_run(cfg, tmp_path / "run")
+    row = trainer.history[-1]
+    assert {"valid_ppl_forward", "valid_ppl_backward"} <= set(row)
+    assert row["valid_ppl_backward"] < 20 and row["valid_ppl_forward"] < 20
+    _, _, model = load_run(tmp_path / "run")
+    assert set(model.backbone.directions) == {"forward", "backward"}
+
+
+def test_raw_text_goes_through_spacy_with_options(tmp_path):
+    text = tmp_path / "raw.txt"
+    text.write_text("Prices rose 3.5% to $1,200 in 1999.\nThey didn't fall.\n" * 30, encoding="utf-8")
+    cfg = build_config(
+        {"task": "lm", "data": {"name": str(text), "tokenizer": "spacy", "lowercase": True, "normalize_numbers": True}}
+    )
+    vocab = LMTask(cfg).token_vocab()
+    assert {"prices", "N", "%", "$", "did", "n't", "they"} <= set(vocab.itos)
+    assert "1999" not in vocab and "Prices" not in vocab
+
+
+def test_a_users_task_registers_the_same_way():
+    @register_task
+    class EchoTask(Task):
+        name = "echo-test"
+        data_config = LMTask.data_config
+        head_config = LMTask.head_config
+
+    assert get_task("echo-test") is EchoTask
+    assert build_config({"task": "echo-test"}).task == "echo-test"
+    assert get_task("tasks.lm:LMTask") is LMTask
+    with pytest.raises(KeyError, match="cannot load task"):
+        get_task("tasks.lm:Nope")

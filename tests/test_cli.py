@@ -1,0 +1,127 @@
+"""The `rnn-nlp` command: train, evaluate, generate, data; clear errors; a SIGKILL survived."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from rnn_nlp.cli import main
+from rnn_nlp.train import checkpoint as ckpt
+from rnn_nlp.train.trainer import LAST
+from tests.conftest import tiny_raw
+
+
+def _write_config(tmp_path: Path, corpus: Path, **sections) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_raw(corpus, **sections)), encoding="utf-8")
+    return path
+
+
+def test_train_evaluate_generate(tmp_path, corpus, capsys):
+    config = _write_config(tmp_path, corpus)
+    run = tmp_path / "run"
+    assert main(["train", str(config), "trainer.epochs=2", "--out", str(run)]) == 0
+    assert "trained" in capsys.readouterr().out
+
+    assert main(["evaluate", str(run), "--split", "test", "--device", "cpu"]) == 0
+    result = json.loads((run / "eval-test.json").read_text())
+    assert result["split"] == "test" and result["ppl"] > 1 and result["tokens"] > 0
+    assert "test: " in capsys.readouterr().out
+
+    other = tmp_path / "other.txt"
+    other.write_text("the cat sees the moon .\n" * 40, encoding="utf-8")
+    assert main(["evaluate", str(run), "--split", "test", "--data", str(other), "--device", "cpu"]) == 0
+    assert json.loads((run / "eval-test.json").read_text())["data"] == str(other)
+    capsys.readouterr()
+
+    assert main(["generate", str(run), "--prompt", "the cat", "--max-tokens", "5", "--device", "cpu"]) == 0
+    words = capsys.readouterr().out.split()
+    assert words[:2] == ["the", "cat"] and 2 < len(words) <= 7
+
+
+def test_errors_are_one_clear_line(tmp_path, corpus, capsys):
+    config = _write_config(tmp_path, corpus)
+    assert main(["train", str(config), "trainer.lrr=1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "trainer.lrr" in err and "Traceback" not in err
+
+    assert main(["train", str(config), "backbone.rnn=lstmm", "--out", str(tmp_path / "r")]) == 2
+    assert "backbone.rnn" in capsys.readouterr().err
+
+    assert main(["train", str(config), "data.name=missing/corpus.txt", "--out", str(tmp_path / "r")]) == 2
+    assert "corpus not found: missing/corpus.txt" in capsys.readouterr().err
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    assert main(["train", str(config), f"data.name={empty}", "--out", str(tmp_path / "r2")]) == 2
+    assert "empty train split" in capsys.readouterr().err
+
+    assert main(["evaluate", str(tmp_path / "nowhere")]) == 2
+    assert "no such checkpoint folder" in capsys.readouterr().err
+
+
+def test_corrupted_run_folder_is_refused(tmp_path, corpus, capsys):
+    config = _write_config(tmp_path, corpus, trainer={"max_steps": 3})
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--out", str(run)]) == 0
+    (run / "model.safetensors").write_bytes(b"\0" * 100)
+    assert main(["evaluate", str(run), "--device", "cpu"]) == 2
+    assert "model.safetensors: corrupted" in capsys.readouterr().err
+
+
+def test_data_list_and_fetch(capsys):
+    assert main(["data", "list"]) == 0
+    assert "ptb" in capsys.readouterr().out
+    assert main(["data", "fetch", "ptb"]) == 0
+    assert "train 42,068 lines" in capsys.readouterr().out
+    assert main(["data", "fetch", "nope"]) == 2
+    assert "unknown corpus 'nope'" in capsys.readouterr().err
+
+
+def _cli(*args, env=None):
+    return [sys.executable, "-m", "rnn_nlp.cli", *args]
+
+
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path, corpus):
+    """Kill -9 a training process after its first checkpoint; --resume ends where a clean run ends."""
+    config = _write_config(tmp_path, corpus, trainer={"epochs": 3, "checkpoint_every": 5})
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    clean = tmp_path / "clean"
+    subprocess.run(_cli("train", str(config), "trainer.threads=1", "--out", str(clean)), env=env, check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        _cli("train", str(config), "trainer.threads=1", "--out", str(killed)),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while not (killed / LAST / "meta.json").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    result = subprocess.run(
+        _cli("train", str(config), "trainer.threads=1", "--out", str(killed), "--resume"),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    a, b = ckpt.load_weights(clean / LAST), ckpt.load_weights(killed / LAST)
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
+
+
+@pytest.mark.parametrize("command", [["--help"], ["train", "--help"], ["data", "--help"]])
+def test_help(command):
+    with pytest.raises(SystemExit) as exit_info:
+        main(command)
+    assert exit_info.value.code == 0
