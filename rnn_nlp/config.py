@@ -45,7 +45,7 @@ class BackboneConfig:
     hidden_size: int = 256
     layers: int = 2
     direction: Literal["forward", "backward", "both"] = "forward"
-    residual: bool = False  # add each layer's input to its output where widths match
+    residual: bool = False  # between layers: add layer i's input to its output (i > 0, equal widths)
     embed_dropout: float = 0.0  # drop whole words from the embedding matrix (AWD-LSTM dropoute)
     input_dropout: float = 0.0  # locked dropout on the embeddings (dropouti)
     hidden_dropout: float = 0.0  # locked dropout between layers (dropouth)

@@ -61,7 +61,13 @@ def read_local_corpus(path: Path) -> dict[str, list[str]]:
     """A file (split 90/5/5), or a folder with train/valid/test files, or a folder of text files."""
     if path.is_file():
         return split_lines(read_lines(path))
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not p.name.startswith("."))
+    files = sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in TEXT_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
     if not files:
         raise DataError(f"{path}: no text files (.txt, .tokens, .raw) in this folder")
     by_split: dict[str, list[str]] = {}
@@ -84,7 +90,7 @@ def _from_hub(name: str, hub_config: str | None, text_column: str) -> dict[str, 
         table = datasets.load_dataset(name, hub_config)
     except Exception as exc:  # offline, unknown name, ...: one clear message
         raise DataError(
-            f"'{name}' is not a known corpus ({', '.join(sorted(FETCHERS))}), not a local path, "
+            f"'{name}' is not a known corpus ({', '.join(sorted(FETCHERS))}), not a local file or folder, "
             f"and could not be loaded with datasets.load_dataset: {type(exc).__name__}: {exc}"
         ) from None
     out = {}
@@ -106,7 +112,7 @@ def load_text_corpus(name: str, hub_config: str | None = None, text_column: str 
         splits = {split: list(table[split]["text"]) for split in table}
     elif Path(name).expanduser().exists():
         splits = read_local_corpus(Path(name).expanduser())
-    elif "/" in name or "\\" in name or Path(name).suffix:
+    elif name.startswith((".", "/", "~", "\\")) or Path(name).suffix:
         raise DataError(f"corpus not found: {name} (no such file or folder)")
     else:
         splits = _from_hub(name, hub_config, text_column)

@@ -44,14 +44,15 @@ class Vocab:
         counter: Counter = Counter()
         for tokens in sentences:
             counter.update(tokens)
-        unk_count = sum(counter.pop(s, 0) for s in SPECIALS)
+        special_counts = [counter.pop(s, 0) for s in SPECIALS]
         ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
         kept = [(tok, n) for tok, n in ranked if n >= min_count]
         if max_size is not None:
             kept = kept[:max_size]
         dropped = sum(counter.values()) - sum(n for _, n in kept)
         itos = list(SPECIALS) + [tok for tok, _ in kept]
-        counts = [0, unk_count + dropped, 0] + [n for _, n in kept]
+        special_counts[SPECIALS.index(UNK)] += dropped
+        counts = special_counts + [n for _, n in kept]
         return cls(itos, counts, unit)
 
     def __len__(self) -> int:

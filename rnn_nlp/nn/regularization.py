@@ -49,17 +49,25 @@ class WeightDrop(nn.Module):
             weight = getattr(module, name)
             del module._parameters[name]
             self.register_parameter(f"{name}_raw", nn.Parameter(weight.detach().clone()))
-        self._set_weights()
+        self._set_weights(dropped=False)
 
-    def _set_weights(self) -> None:
+    def _set_weights(self, dropped: bool = True) -> None:
         for name in self.names:
             raw = getattr(self, f"{name}_raw")
-            weight = F.dropout(raw, p=self.p, training=True) if self.training else raw.clone()
+            if not dropped:
+                weight = raw.detach()  # a leaf between calls, so the module can be deep-copied
+            elif self.training and self.p > 0:
+                weight = F.dropout(raw, p=self.p, training=True)
+            else:
+                weight = raw.clone()  # never the Parameter itself: the module would adopt it
             setattr(self.module, name, weight)
 
     def forward(self, *args, **kwargs):
         self._set_weights()
-        return self.module(*args, **kwargs)
+        try:
+            return self.module(*args, **kwargs)
+        finally:
+            self._set_weights(dropped=False)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, names={self.names}"

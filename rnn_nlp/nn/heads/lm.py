@@ -39,11 +39,16 @@ class LMHead(nn.Module):
         if cfg.softmax == "adaptive":
             if cfg.tie_weights:
                 raise ConfigError("head.tie_weights: not available with head.softmax=adaptive; set it to false")
-            cutoffs = [c for c in cfg.cutoffs if 0 < c < vocab_size - 1]
-            if cutoffs != sorted(set(cfg.cutoffs)):
+            cutoffs = sorted({c for c in cfg.cutoffs if 0 < c < vocab_size - 1})
+            if cutoffs != cfg.cutoffs:
                 log.warning("adaptive softmax: cutoffs %s trimmed to %s for a vocabulary of %d", cfg.cutoffs, cutoffs, vocab_size)
             if not cutoffs:
                 raise ConfigError(f"head.cutoffs: none of {cfg.cutoffs} is below the vocabulary size {vocab_size}")
+            if in_dim // int(cfg.div_value ** len(cutoffs)) < 1:
+                raise ConfigError(
+                    f"head.div_value: {cfg.div_value} ** {len(cutoffs)} clusters leaves the last tail cluster "
+                    f"no width from {in_dim} inputs; use fewer cutoffs or a smaller div_value"
+                )
             self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(in_dim, vocab_size, cutoffs, div_value=cfg.div_value)
             self.decoder = None
         else:

@@ -1,0 +1,103 @@
+"""Tokenizer: spaCy blank English or whitespace, lower-casing, number normalisation."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from rnn_nlp.data.tokenize import NUMBER, Tokenizer
+
+
+@pytest.fixture(scope="module")
+def blank_en():
+    return spacy.blank("en")
+
+
+def test_spacy_splits_like_spacy_blank_english(blank_en):
+    text = "Don't stop, U.S. folks!"
+    expected = [t.text for t in blank_en(text)]
+    assert Tokenizer("spacy")(text) == expected
+    # and spaCy's own rules are what is meant: contraction split, abbreviation kept
+    assert expected == ["Do", "n't", "stop", ",", "U.S.", "folks", "!"]
+
+
+def test_spacy_is_the_default(blank_en):
+    text = "Hello, world (again)."
+    assert Tokenizer()(text) == [t.text for t in blank_en(text)]
+
+
+def test_spacy_drops_whitespace_tokens(blank_en):
+    text = "two  spaces\tand\ttabs  "
+    spacy_tokens = [t.text for t in blank_en(text)]
+    assert any(t.isspace() for t in spacy_tokens)  # spaCy keeps some whitespace as tokens ...
+    assert Tokenizer("spacy")(text) == [t for t in spacy_tokens if not t.isspace()]  # ... we do not
+    assert Tokenizer("spacy")(text) == ["two", "spaces", "and", "tabs"]
+
+
+def test_lowercase():
+    assert Tokenizer("spacy", lowercase=True)("Don't STOP, U.S. Folks!") == ["do", "n't", "stop", ",", "u.s.", "folks", "!"]
+    assert Tokenizer("whitespace", lowercase=True)("The Cat SAT") == ["the", "cat", "sat"]
+
+
+def test_no_lowercase_by_default():
+    assert Tokenizer("whitespace")("The Cat") == ["The", "Cat"]
+
+
+def test_normalize_numbers_maps_numeric_tokens_to_N():
+    tok = Tokenizer("spacy", normalize_numbers=True)
+    assert tok("pay 1,000 or 3.5 or 42 now") == ["pay", "N", "or", "N", "or", "N", "now"]
+
+
+@pytest.mark.parametrize("token", ["1,000", "3.5", "42", "-5", "+3", "12:30", "1/2", ".5", "3-4", "1990-2000", "0"])
+def test_number_regex_matches_numbers(token):
+    assert NUMBER.match(token)
+    assert Tokenizer("whitespace", normalize_numbers=True)(token) == ["N"]
+
+
+@pytest.mark.parametrize("token", ["4th-grade", "4th", "2nd", "1990s", "N1", "A4", "-", ".", "abc", "3x"])
+def test_number_regex_leaves_words_with_digits_alone(token):
+    assert not NUMBER.match(token)
+    assert Tokenizer("whitespace", normalize_numbers=True)(token) == [token]
+
+
+def test_normalize_numbers_on_spacy_split_of_hyphenated_word():
+    # spaCy splits "4th-grade" into 4th / - / grade: none of the pieces is a number
+    assert Tokenizer("spacy", normalize_numbers=True)("4th-grade kids") == ["4th", "-", "grade", "kids"]
+
+
+def test_normalized_numbers_stay_uppercase_N_when_lowercasing():
+    tok = Tokenizer("whitespace", lowercase=True, normalize_numbers=True)
+    assert tok("The 42 Cats") == ["the", "N", "cats"]
+
+
+def test_numbers_untouched_without_normalize():
+    assert Tokenizer("whitespace")("1,000 3.5 42") == ["1,000", "3.5", "42"]
+
+
+def test_whitespace_mode_splits_on_any_whitespace_only():
+    tok = Tokenizer("whitespace")
+    assert tok("  Don't stop,\tU.S.  folks!\n") == ["Don't", "stop,", "U.S.", "folks!"]
+
+
+@pytest.mark.parametrize("kind", ["spacy", "whitespace"])
+@pytest.mark.parametrize("text", ["", "   ", "\t\n"])
+def test_empty_or_blank_line_gives_no_tokens(kind, text):
+    assert Tokenizer(kind)(text) == []
+
+
+@pytest.mark.parametrize("kind", ["spacy", "whitespace"])
+def test_pipe_yields_one_list_per_text_in_order(kind):
+    texts = ["a b", "", "c d e", "f"]
+    out = list(Tokenizer(kind).pipe(texts, batch_size=2))
+    assert out == [["a", "b"], [], ["c", "d", "e"], ["f"]]
+
+
+def test_pipe_matches_call():
+    tok = Tokenizer("spacy", lowercase=True)
+    texts = ["Hello World!", "It's 5 o'clock.", "U.K. and U.S."]
+    assert list(tok.pipe(texts)) == [tok(t) for t in texts]
+
+
+def test_unknown_kind_is_rejected():
+    with pytest.raises(ValueError, match="unknown tokenizer 'bpe'"):
+        Tokenizer("bpe")
