@@ -42,7 +42,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
-from rnn_nlp.config import build_config  # noqa: E402
+from rnn_nlp.config import apply_overrides, build_config  # noqa: E402
 from rnn_nlp.runs import load_run, train_run  # noqa: E402
 
 BACKBONE = {"rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2}
@@ -56,16 +56,16 @@ QUICK_DATA = {"max_train_tokens": 60_000, "max_eval_tokens": 10_000}
 BATCH, EVAL_BATCH, BPTT, LR, CLIP, DROPOUT = 20, 10, 35, 20.0, 0.25, 0.2
 
 
-def config(run: str, budget_s: float, quick: bool, threads: int | None) -> dict:
+def config(run: str, args: argparse.Namespace) -> dict:
     """The library config of an `ours-*` run (the baseline borrows its data section)."""
-    return {
+    raw = {
         "task": "lm",
-        "data": {"name": "ptb", "tokenizer": "whitespace", **(QUICK_DATA if quick else {})},
+        "data": {"name": "ptb", "tokenizer": "whitespace", **(QUICK_DATA if args.quick else {})},
         "backbone": {**BACKBONE, **REGULARISATION},
         "head": HEADS.get(run, HEADS["ours-full"]),
         "trainer": {
             "epochs": 1000,  # the budget ends the run
-            "time_budget_s": budget_s,
+            "time_budget_s": args.budget_s,
             "batch_size": BATCH,
             "eval_batch_size": EVAL_BATCH,
             "bptt": BPTT,
@@ -75,11 +75,12 @@ def config(run: str, budget_s: float, quick: bool, threads: int | None) -> dict:
             "schedule": "plateau",
             "plateau_factor": 0.25,
             "device": "cpu",
-            "threads": threads,
+            "threads": args.threads,
             "checkpoint_every": 1000,
             "progress": False,
         },
     }
+    return apply_overrides(raw, list(args.set)) if run != "baseline" else raw
 
 
 def machine() -> dict:
@@ -88,6 +89,14 @@ def machine() -> dict:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
     }
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds the whole machine has been busy, CPU seconds this process has used)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
+    busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return busy / os.sysconf("SC_CLK_TCK"), own.ru_utime + own.ru_stime
 
 
 def peak_rss_mb() -> float:
@@ -143,11 +152,12 @@ def plain_evaluate(model: PlainLSTMLM, data: torch.Tensor) -> float:
     return total / tokens
 
 
-def run_baseline(budget_s: float, quick: bool, threads: int | None, work: Path) -> dict:
+def run_baseline(args: argparse.Namespace) -> dict:
     """The classic loop; evaluates at every epoch end (and when the budget ends), keeps the best model."""
     from tasks.lm import LMTask
 
-    task = LMTask(build_config(config("baseline", budget_s, quick, threads)))
+    budget_s = args.budget_s
+    task = LMTask(build_config(config("baseline", args)))
     train, valid, test = (task.ids(s) for s in ("train", "valid", "test"))
     train, valid, test = time_major(train, BATCH), time_major(valid, EVAL_BATCH), time_major(test, EVAL_BATCH)
     torch.manual_seed(1111)
@@ -193,10 +203,10 @@ def run_baseline(budget_s: float, quick: bool, threads: int | None, work: Path) 
 
 
 # ---- the library --------------------------------------------------------------------------
-def run_ours(run: str, budget_s: float, quick: bool, threads: int | None, work: Path) -> dict:
+def run_ours(args: argparse.Namespace) -> dict:
     """`train_run` with a time budget; then the best checkpoint is reloaded and evaluated."""
-    cfg = build_config(config(run, budget_s, quick, threads))
-    out = work / run
+    cfg = build_config(config(args.child, args))
+    out = args.work / args.child
     trainer = train_run(cfg, out, overwrite=True)
     last = trainer.history[-1]
     _, task, model = load_run(out)
@@ -211,22 +221,23 @@ def run_ours(run: str, budget_s: float, quick: bool, threads: int | None, work: 
     }
 
 
-def child(run: str, budget_s: float, quick: bool, threads: int | None, work: Path, out: Path) -> None:
-    """One run in this process; writes its row as JSON to `out`."""
+def child(args: argparse.Namespace) -> None:
+    """Run `args.child` in this process; write its row as JSON to `args.child_out`."""
     import logging
 
-    logging.basicConfig(level=logging.INFO, format=f"{run}: %(message)s")
-    if threads:
-        torch.set_num_threads(threads)
-    started = time.perf_counter()
-    fn = run_baseline if run == "baseline" else lambda *a: run_ours(run, *a)
-    result = fn(budget_s, quick, threads, work)
-    row = {"run": run, "budget_s": budget_s, **result}
+    logging.basicConfig(level=logging.INFO, format=f"{args.child}: %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started, (busy0, own0) = time.perf_counter(), cpu_seconds()
+    result = run_baseline(args) if args.child == "baseline" else run_ours(args)
+    wall, (busy1, own1) = time.perf_counter() - started, cpu_seconds()
+    row = {"run": args.child, "budget_s": args.budget_s, "overrides": args.set, **result}
     row["tokens_per_s"] = row["train_tokens"] / max(row["train_s"], 1e-9)
-    row["wall_s"] = time.perf_counter() - started
+    row["wall_s"] = wall
     row["peak_rss_mb"] = peak_rss_mb()
+    row["other_load"] = max(0.0, (busy1 - busy0) - (own1 - own0)) / wall  # CPUs other work kept busy
     row.update(machine())
-    out.write_text(json.dumps(row))
+    args.child_out.write_text(json.dumps(row))
 
 
 # ---- the report ---------------------------------------------------------------------------
@@ -251,7 +262,9 @@ def markdown(rows: list[dict]) -> str:
         cells = [fmt.format(row[k]) if row.get(k) is not None else "" for k, _, fmt in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     first = rows[0]
-    lines.append(f"\n{first['machine']}; torch {first['torch']}, {first['torch_threads']} threads.")
+    load = max(r["other_load"] for r in rows)
+    lines.append(f"\n{first['machine']}; torch {first['torch']}, {first['torch_threads']} threads; "
+                 f"other work kept up to {load:.2f} CPUs busy during a run.")
     return "\n".join(lines)
 
 
@@ -265,27 +278,29 @@ def add_ratios(rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--budget-s", type=float, default=300.0, help="training seconds per run")
-    p.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated, from {', '.join(RUNS)}")
+    p.add_argument("--budget-s", type=float, default=300.0, help="training seconds per run (default 300)")
+    p.add_argument("--runs", default=None, help=f"comma-separated, from {', '.join(RUNS)} (default: all)")
     p.add_argument("--out", type=Path, default=None, help="JSON rows (default benchmarks/results/lm_ptb[-quick|-long].json)")
     p.add_argument("--quick", action="store_true", help="smoke test: 20 s per run on a slice of PTB")
-    p.add_argument("--long", action="store_true", help="the 60-minute target: ours-adaptive, 3600 s")
+    p.add_argument("--long", action="store_true", help="the 60-minute target: 3600 s, ours-adaptive unless --runs")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
-    p.add_argument("--work", type=Path, default=None, help="folder for run folders (default: a temporary one)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override for ours-* runs")
+    p.add_argument("--work", type=Path, default=None, help="keep the run folders here (default: a temporary folder)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.budget_s = 20.0
     if args.long:
-        args.budget_s, args.runs = 3600.0, "ours-adaptive"
+        args.budget_s, args.runs = 3600.0, args.runs or "ours-adaptive"
     if args.child:
-        child(args.child, args.budget_s, args.quick, args.threads, args.work, args.child_out)
+        child(args)
         return 0
-    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    runs = [r.strip() for r in (args.runs or ",".join(RUNS)).split(",") if r.strip()]
     unknown = [r for r in runs if r not in RUNS]
     if unknown:
         p.error(f"unknown run(s) {', '.join(unknown)}; choose from {', '.join(RUNS)}")
+    build_config(config("ours-full", args))  # a bad --set fails here, not after the baseline
     suffix = "-quick" if args.quick else "-long" if args.long else ""
     out = args.out or ROOT / "benchmarks" / "results" / f"lm_ptb{suffix}.json"
     rows = []
@@ -295,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             row_file = Path(tmp) / f"{run}.json"
             cmd = [sys.executable, __file__, "--child", run, "--budget-s", str(args.budget_s), "--work", str(work)]
             cmd += ["--child-out", str(row_file)] + (["--quick"] if args.quick else [])
-            cmd += ["--threads", str(args.threads)] if args.threads else []
+            cmd += (["--threads", str(args.threads)] if args.threads else []) + [f"--set={s}" for s in args.set]
             print(f"== {run}: {args.budget_s:g} s of training", flush=True)
             subprocess.run(cmd, check=True, cwd=ROOT)
             rows.append(json.loads(row_file.read_text()))

