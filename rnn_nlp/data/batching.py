@@ -61,3 +61,34 @@ class BPTTStream:
     def tokens(self) -> int:
         """Number of predicted tokens in one pass over the stream."""
         return self.data.size(0) * (self.data.size(1) - 1)
+
+
+def length_buckets(lengths: list[int], batch_size: int, seed: int | None = None, pool: int = 50) -> list[list[int]]:
+    """Indices grouped into batches of similar length, so little compute goes to padding.
+
+    With a seed (training), examples are shuffled, sorted by length within pools of `pool`
+    batches, and the batches themselves shuffled; without one (evaluation), the order is
+    sorted by length, deterministic.
+    """
+    order = list(range(len(lengths)))
+    if seed is None:
+        order.sort(key=lambda i: lengths[i])
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng = random.Random(seed)
+    rng.shuffle(order)
+    span = batch_size * pool
+    batches = []
+    for p in range(0, len(order), span):
+        chunk = sorted(order[p : p + span], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def pad_batch(sequences: list[list[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-aligned [B, T] ids padded with `pad_id`, and the [B] lengths."""
+    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+    ids = torch.full((len(sequences), int(lengths.max())), pad_id, dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+    return ids, lengths

@@ -63,6 +63,29 @@ def reverse_padded(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Te
     return x.gather(1, index)
 
 
+def _select_state(state: list[State], rows: torch.Tensor) -> list[State]:
+    return [tuple(t[:, rows] for t in s) if isinstance(s, tuple) else s[:, rows] for s in state]
+
+
+def _merge_state(state: Optional[list[State]], rows: torch.Tensor, new: list[State], batch: int) -> list[State]:
+    """Write the states of `rows` into the full-batch state (out of place, so autograd is happy)."""
+
+    def put(old: Optional[torch.Tensor], part: torch.Tensor) -> torch.Tensor:
+        if old is None:
+            old = part.new_zeros(part.size(0), batch, part.size(2))
+        return old.index_copy(1, rows, part)
+
+    if state is None:
+        state = [None] * len(new)
+    merged = []
+    for old, part in zip(state, new):
+        if isinstance(part, tuple):
+            merged.append(tuple(put(o, p) for o, p in zip(old or (None,) * len(part), part)))
+        else:
+            merged.append(put(old, part))
+    return merged
+
+
 class RNNStack(nn.Module):
     """One direction: single-layer fused RNNs stacked, with locked dropout and optional residuals."""
 
@@ -100,6 +123,37 @@ class RNNStack(nn.Module):
             new_state.append(h)
             x = self.hidden_dropout(out) if i < len(self.layers) - 1 else out
         return outputs, new_state
+
+    def forward_chunked(
+        self, x: torch.Tensor, lengths: torch.Tensor, chunk_len: int, grad_tokens: Optional[int] = None
+    ) -> tuple[list[torch.Tensor], list[State]]:
+        """Long padded sequences in chunks of `chunk_len` steps, the state carried between chunks.
+
+        Gradients flow only through each sequence's last `grad_tokens` positions (all of them when
+        None); earlier chunks run without a graph, so training memory is bounded by the chunk and
+        `grad_tokens`, not by the document's length (ULMFiT's classifier encoder does the same).
+        """
+        batch, total = x.shape[:2]
+        lengths = lengths.to(x.device)
+        state: Optional[list[State]] = None
+        chunks = []
+        for start in range(0, total, chunk_len):
+            end = min(start + chunk_len, total)
+            seg_len = (lengths - start).clamp(0, end - start)
+            active = seg_len > 0
+            needs_grad = active & (lengths - grad_tokens < end) if grad_tokens else active
+            outs = [x.new_zeros(batch, end - start, size) for size in self.sizes]
+            for rows_mask, grad in ((active & ~needs_grad, False), (needs_grad, True)):
+                rows = rows_mask.nonzero().squeeze(1)
+                if rows.numel() == 0:
+                    continue
+                sub_state = _select_state(state, rows) if state is not None else None
+                with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
+                    part, new = self.forward(x[rows, start:end], sub_state, seg_len[rows])
+                outs = [o.index_copy(0, rows, p) for o, p in zip(outs, part)]
+                state = _merge_state(state, rows, new, batch)
+            chunks.append(outs)
+        return [torch.cat(parts, dim=1) for parts in zip(*chunks)], state
 
 
 class Backbone(nn.Module):
@@ -171,15 +225,26 @@ class Backbone(nn.Module):
         ids: torch.Tensor,
         lengths: Optional[torch.Tensor] = None,
         state: Optional[dict[str, list[State]]] = None,
+        chunk_len: Optional[int] = None,
+        grad_tokens: Optional[int] = None,
     ) -> BackboneOutput:
-        """Padded sentence batch [B, T] (left-aligned) -> BackboneOutput; padding never enters the RNN."""
+        """Padded sentence batch [B, T] (left-aligned) -> BackboneOutput; padding never enters the RNN.
+
+        Batches longer than `chunk_len` run in chunks (see RNNStack.forward_chunked).
+        """
+        chunked = chunk_len is not None and lengths is not None and ids.size(1) > chunk_len
+        if chunked and state is not None:
+            raise ValueError("chunked encoding starts from zero states")
         emb = self.embed(ids)
         per_direction, final = [], {}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
             for d in self.directions:
                 x = emb if d == "forward" else reverse_padded(emb, lengths)
-                outs, final[d] = self.stack(d)(x, state.get(d) if state else None, lengths)
+                if chunked:
+                    outs, final[d] = self.stack(d).forward_chunked(x, lengths, chunk_len, grad_tokens)
+                else:
+                    outs, final[d] = self.stack(d)(x, state.get(d) if state else None, lengths)
                 if d == "backward":
                     outs = [reverse_padded(o, lengths) for o in outs]
                 per_direction.append(outs)

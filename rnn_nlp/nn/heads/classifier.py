@@ -1,0 +1,77 @@
+"""Sentence / document classifier head: pooled backbone states -> dropout -> (hidden) -> labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnn_nlp.nn.backbone import Backbone
+from rnn_nlp.nn.model import TaskModel
+from rnn_nlp.nn.pooling import Pooling
+
+
+@dataclass
+class ClassifierHeadConfig:
+    pooling: list[str] = field(default_factory=lambda: ["last", "max", "mean"])  # ULMFiT's concat pooling
+    hidden_size: Optional[int] = None  # one hidden layer (ReLU) before the output layer
+    dropout: float = 0.2
+    multi_label: bool = False  # independent sigmoids instead of one softmax
+    threshold: float = 0.5  # multi-label decision threshold
+    chunk_len: Optional[int] = 200  # documents longer than this run through the backbone in chunks
+    grad_tokens: Optional[int] = 1000  # gradients only through each document's last N tokens
+    lm_finetune_epochs: int = 0  # ULMFiT stage 2: fine-tune the pretrained LM on the task's text first
+
+
+class ClassifierHead(nn.Module):
+    """[B, T, D] states and mask -> [B, n_labels] logits; sized from the pooling's output width."""
+
+    def __init__(self, input_dim: int, n_labels: int, cfg: ClassifierHeadConfig, directions: tuple[str, ...]):
+        super().__init__()
+        self.cfg = cfg
+        self.pooling = Pooling(cfg.pooling, input_dim, directions)
+        layers: list[nn.Module] = [nn.Dropout(cfg.dropout)]
+        width = self.pooling.output_dim
+        if cfg.hidden_size:
+            layers += [nn.Linear(width, cfg.hidden_size), nn.ReLU(), nn.Dropout(cfg.dropout)]
+            width = cfg.hidden_size
+        layers.append(nn.Linear(width, n_labels))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, states: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+        return self.mlp(self.pooling(states, mask))
+
+
+class Classifier(TaskModel):
+    """Backbone + ClassifierHead. A batch is {"ids", "lengths"} and, for training, "labels".
+
+    Labels are class indices [B] (-1 for a label the model does not know: left out of the loss),
+    or a multi-hot float matrix [B, n_labels] for multi-label data.
+    """
+
+    def __init__(self, backbone: Backbone, head: ClassifierHead):
+        super().__init__(backbone, head)
+
+    def logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        cfg = self.head.cfg
+        out = self.backbone(ids, lengths, chunk_len=cfg.chunk_len, grad_tokens=cfg.grad_tokens)
+        return self.head(out.output, out.mask)
+
+    def forward(self, batch: dict) -> dict:
+        logits = self.logits(batch["ids"], batch["lengths"])
+        result = {"logits": logits, "tokens": int(batch["lengths"].sum())}
+        labels = batch.get("labels")
+        if labels is not None:
+            if self.head.cfg.multi_label:
+                result["loss"] = F.binary_cross_entropy_with_logits(logits, labels)
+            elif bool((labels >= 0).any()):
+                result["loss"] = F.cross_entropy(logits, labels, ignore_index=-1)
+            else:
+                result["loss"] = logits.sum() * 0.0
+        return result
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(logits) if self.head.cfg.multi_label else logits.softmax(-1)
