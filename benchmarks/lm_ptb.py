@@ -46,7 +46,9 @@ from rnn_nlp.config import apply_overrides, build_config  # noqa: E402
 from rnn_nlp.runs import load_run, train_run  # noqa: E402
 
 BACKBONE = {"rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2}
-REGULARISATION = {"input_dropout": 0.25, "hidden_dropout": 0.25, "output_dropout": 0.4, "embed_dropout": 0.05}
+# Light dropout wins budgets of minutes; --long uses the heavier set of configs/lm-ptb.yaml (an hour's recipe).
+REGULARISATION = {"input_dropout": 0.1, "hidden_dropout": 0.1, "output_dropout": 0.25, "embed_dropout": 0.0}
+LONG_REGULARISATION = {"input_dropout": 0.25, "hidden_dropout": 0.25, "output_dropout": 0.4, "embed_dropout": 0.05}
 HEADS = {
     "ours-full": {"softmax": "full", "tie_weights": True},
     "ours-adaptive": {"softmax": "adaptive", "cutoffs": [2000, 5000], "tie_weights": False},
@@ -61,29 +63,19 @@ def config(run: str, args: argparse.Namespace) -> dict:
     raw = {
         "task": "lm",
         "data": {"name": "ptb", "tokenizer": "whitespace", **(QUICK_DATA if args.quick else {})},
-        "backbone": {**BACKBONE, **REGULARISATION},
+        "backbone": {**BACKBONE, **(LONG_REGULARISATION if args.long else REGULARISATION)},
         "head": HEADS.get(run, HEADS["ours-full"]),
-        "trainer": {
-            "epochs": 1000,  # the budget ends the run
-            "time_budget_s": args.budget_s,
-            "batch_size": BATCH,
-            "eval_batch_size": EVAL_BATCH,
-            "bptt": BPTT,
-            "optimizer": "sgd",
-            "lr": LR,
-            "clip_norm": CLIP,
-            "schedule": "plateau",
-            "plateau_factor": 0.25,
-            "device": "cpu",
-            "threads": args.threads,
-            "checkpoint_every": 1000,
-            "progress": False,
+        "trainer": {  # `epochs` is out of reach: the budget ends every run
+            "epochs": 1000, "time_budget_s": args.budget_s, "batch_size": BATCH, "eval_batch_size": EVAL_BATCH,
+            "bptt": BPTT, "optimizer": "sgd", "lr": LR, "clip_norm": CLIP, "schedule": "plateau", "plateau_factor": 0.25,
+            "device": "cpu", "threads": args.threads, "checkpoint_every": 1000, "progress": False,
         },
     }
     return apply_overrides(raw, list(args.set)) if run != "baseline" else raw
 
 
 def machine() -> dict:
+    """Where the numbers were measured."""
     return {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         "torch": torch.__version__,
@@ -135,6 +127,7 @@ def time_major(ids: torch.Tensor, batch: int) -> torch.Tensor:
 
 
 def chunks(data: torch.Tensor, bptt: int):
+    """(inputs, targets) row slices of a time-major split: contiguous views, no copies."""
     for i in range(0, data.size(0) - 1, bptt):
         size = min(bptt, data.size(0) - 1 - i)
         yield data[i : i + size], data[i + 1 : i + 1 + size]
@@ -156,7 +149,6 @@ def run_baseline(args: argparse.Namespace) -> dict:
     """The classic loop; evaluates at every epoch end (and when the budget ends), keeps the best model."""
     from tasks.lm import LMTask
 
-    budget_s = args.budget_s
     task = LMTask(build_config(config("baseline", args)))
     train, valid, test = (task.ids(s) for s in ("train", "valid", "test"))
     train, valid, test = time_major(train, BATCH), time_major(valid, EVAL_BATCH), time_major(test, EVAL_BATCH)
@@ -180,7 +172,7 @@ def run_baseline(args: argparse.Namespace) -> dict:
             loss.item()  # the classic loop's per-step host sync (its running loss)
             tokens += y.numel()
             step += 1
-            if elapsed + time.perf_counter() - started >= budget_s:
+            if elapsed + time.perf_counter() - started >= args.budget_s:
                 done = True
                 break
         elapsed += time.perf_counter() - started
@@ -231,7 +223,8 @@ def child(args: argparse.Namespace) -> None:
     started, (busy0, own0) = time.perf_counter(), cpu_seconds()
     result = run_baseline(args) if args.child == "baseline" else run_ours(args)
     wall, (busy1, own1) = time.perf_counter() - started, cpu_seconds()
-    row = {"run": args.child, "budget_s": args.budget_s, "overrides": args.set, **result}
+    preset = "quick" if args.quick else "long" if args.long else "standard"
+    row = {"run": args.child, "preset": preset, "overrides": args.set, "budget_s": args.budget_s, **result}
     row["tokens_per_s"] = row["train_tokens"] / max(row["train_s"], 1e-9)
     row["wall_s"] = wall
     row["peak_rss_mb"] = peak_rss_mb()
@@ -278,7 +271,7 @@ def add_ratios(rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--budget-s", type=float, default=300.0, help="training seconds per run (default 300)")
+    p.add_argument("--budget-s", type=float, default=None, help="training seconds per run (default 300; 20 --quick; 3600 --long)")
     p.add_argument("--runs", default=None, help=f"comma-separated, from {', '.join(RUNS)} (default: all)")
     p.add_argument("--out", type=Path, default=None, help="JSON rows (default benchmarks/results/lm_ptb[-quick|-long].json)")
     p.add_argument("--quick", action="store_true", help="smoke test: 20 s per run on a slice of PTB")
@@ -289,10 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.quick:
-        args.budget_s = 20.0
+    args.budget_s = args.budget_s or (20.0 if args.quick else 3600.0 if args.long else 300.0)
     if args.long:
-        args.budget_s, args.runs = 3600.0, args.runs or "ours-adaptive"
+        args.runs = args.runs or "ours-adaptive"
     if args.child:
         child(args)
         return 0
@@ -305,11 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or ROOT / "benchmarks" / "results" / f"lm_ptb{suffix}.json"
     rows = []
     with tempfile.TemporaryDirectory(prefix="lm_ptb-") as tmp:
-        work = args.work or Path(tmp)
+        work = (args.work or Path(tmp)).resolve()
         for run in runs:
             row_file = Path(tmp) / f"{run}.json"
             cmd = [sys.executable, __file__, "--child", run, "--budget-s", str(args.budget_s), "--work", str(work)]
-            cmd += ["--child-out", str(row_file)] + (["--quick"] if args.quick else [])
+            cmd += ["--child-out", str(row_file)] + (["--quick"] if args.quick else []) + (["--long"] if args.long else [])
             cmd += (["--threads", str(args.threads)] if args.threads else []) + [f"--set={s}" for s in args.set]
             print(f"== {run}: {args.budget_s:g} s of training", flush=True)
             subprocess.run(cmd, check=True, cwd=ROOT)

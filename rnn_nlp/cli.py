@@ -31,11 +31,13 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     cfg, task, model = load_run(args.run_dir, args.device)
     if args.data:
-        from rnn_nlp.data.readers import load_text_corpus
-
-        task.use_texts(load_text_corpus(args.data, cfg.data.hub_config, cfg.data.text_column))
+        task.use_data(args.data)
     device = next(model.parameters()).device
-    metrics = task.evaluate(model, args.split, device)
+    if hasattr(task, "report"):
+        metrics = task.report(model, args.split, device, Path(args.run_dir))
+        print(metrics.pop("report"))
+    else:
+        metrics = task.evaluate(model, args.split, device)
     metrics["split"] = args.split
     metrics["data"] = args.data or cfg.data.name
     out = Path(args.run_dir) / f"eval-{args.split}.json"
@@ -66,6 +68,23 @@ def _generate(args: argparse.Namespace) -> None:
         generator=generator,
     )
     print(f"{args.prompt} {text}".strip())
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from rnn_nlp.runs import load_run
+
+    cfg, task, model = load_run(args.run_dir, args.device)
+    if not hasattr(task, "predict_texts"):
+        raise RnnNlpError(f"task '{cfg.task}' has no predict; use `rnn-nlp generate` for language models")
+    if args.input == "-":
+        lines = [line.rstrip("\n") for line in sys.stdin]
+    else:
+        from rnn_nlp.data.readers import read_lines
+
+        lines = read_lines(Path(args.input))
+    device = next(model.parameters()).device
+    for row in task.predict_texts(model, lines, device):
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def _data(args: argparse.Namespace) -> None:
@@ -118,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_generate)
+
+    p = sub.add_parser("predict", help="predict for raw text, one input per line; JSON lines out")
+    p.add_argument("run_dir")
+    p.add_argument("input", help="a text file, or - for standard input")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=_predict)
 
     p = sub.add_parser("data", help="list or fetch the built-in corpora")
     dsub = p.add_subparsers(dest="data_command", required=True)

@@ -73,6 +73,7 @@ class TrainerConfig:
     weight_decay: float = 0.0
     weight_decay_mode: Literal["l2", "decoupled"] = "l2"  # adamw is decoupled whatever this says
     discriminative_lr: float = 1.0  # lr ratio between adjacent layer groups, top = lr (ULMFiT: 2.6)
+    gradual_unfreezing: bool = False  # epoch e trains only the top e+1 layer groups (ULMFiT)
     clip_norm: Optional[float] = 0.25
     schedule: Literal["none", "plateau", "cosine", "onecycle", "slanted_triangular"] = "plateau"
     plateau_factor: float = 0.25  # multiply the lr by this when valid loss stops improving (0.5 halves)

@@ -83,6 +83,30 @@ def transfer_backbone(model: torch.nn.Module, vocab: Vocab, source: str | Path) 
     model.backbone.load_state_dict(weights, strict=False)
 
 
+ARCHITECTURE = ("rnn", "emb_size", "hidden_size", "layers", "direction", "top_size", "residual")
+
+
+def adopt_architecture(cfg: RunConfig, source: str | Path) -> None:
+    """A run starting from a pretrained backbone takes that backbone's shape (its dropouts stay its own)."""
+    pretrained = load_run_config(source).backbone
+    changed = [k for k in ARCHITECTURE if getattr(cfg.backbone, k) != getattr(pretrained, k)]
+    for key in changed:
+        setattr(cfg.backbone, key, getattr(pretrained, key))
+    if changed:
+        log.info("backbone shape taken from %s: %s", source, ", ".join(f"{k}={getattr(pretrained, k)}" for k in changed))
+
+
+def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> None:
+    """Settle where the backbone starts (after any task-specific LM fine-tuning) and its shape."""
+    if hasattr(task, "prepare_pretrained"):  # e.g. ULMFiT's LM fine-tuning on the task's text
+        out.mkdir(parents=True, exist_ok=True)
+        cfg.pretrained = task.prepare_pretrained(out)
+        seed_everything(cfg.trainer.seed)
+    if cfg.pretrained:
+        ckpt.verify(cfg.pretrained)
+        adopt_architecture(cfg, cfg.pretrained)
+
+
 def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: bool = False) -> Trainer:
     """Train `cfg` into folder `out`; with `resume`, continue from its last checkpoint."""
     out = Path(out)
@@ -101,13 +125,14 @@ def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: 
     if resume and have_last:
         ckpt.verify(last)
         saved = load_run_config(last)
+        task = get_task(cfg.task)(cfg, vocab_json=ckpt.load_vocab_json(last))
+        resolve_pretrained(cfg, task, out)
         changed = config_changes(saved, cfg)
         if changed:
             raise ConfigError(
                 f"--resume: the config differs from the checkpoint's in {', '.join(changed)}; "
                 f"resume with the same config ({ckpt.resolve(last) / ckpt.CONFIG}) or start a new run"
             )
-        task = get_task(cfg.task)(cfg, vocab_json=ckpt.load_vocab_json(last))
         model = task.build_model().to(device)
         ckpt.load_model_weights(model, ckpt.load_weights(last), last)
         trainer = Trainer(cfg, task, model, out, device)
@@ -115,6 +140,7 @@ def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: 
         log.info("resuming %s at epoch %d, step %d", out, trainer.epoch + 1, trainer.global_step)
     else:
         task = get_task(cfg.task)(cfg)
+        resolve_pretrained(cfg, task, out)
         model = task.build_model()
         if cfg.pretrained:
             transfer_backbone(model, task.token_vocab(), cfg.pretrained)

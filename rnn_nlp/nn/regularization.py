@@ -10,10 +10,13 @@ from torch import nn
 def embedding_dropout(embed: nn.Embedding, ids: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     """Look up `ids`, dropping whole words (rows of the matrix) with probability p, rescaling the rest."""
     weight = embed.weight
+    emb = F.embedding(ids, weight, embed.padding_idx)
     if training and p > 0:
-        keep = weight.new_empty((weight.size(0), 1)).bernoulli_(1 - p) / (1 - p)
-        weight = weight * keep
-    return F.embedding(ids, weight, embed.padding_idx)
+        # one keep/drop draw per word type, looked up by id: the same as masking the whole
+        # matrix, without touching all its rows every step
+        keep = weight.new_empty((weight.size(0), 1)).bernoulli_(1 - p).div_(1 - p)
+        emb = emb * F.embedding(ids, keep)
+    return emb
 
 
 class LockedDropout(nn.Module):

@@ -218,8 +218,10 @@ class Trainer:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float))
         log.info("epoch %s: %s", row["epoch"], shown)
         valid_loss = metrics["loss"]
-        if self.best is None or valid_loss < self.best:
-            self.best = valid_loss
+        key, mode = getattr(self.task, "selection", ("loss", "min"))
+        score = metrics[key] if mode == "min" else -metrics[key]
+        if self.best is None or score < self.best:
+            self.best = score
             self.save_best()
         if self.scheduler is not None and self.schedule_unit == "epoch":
             self.scheduler.step(valid_loss)
@@ -232,6 +234,7 @@ class Trainer:
         with _StopFlag() as stop:
             while self.epoch < cfg.epochs and not self._done():
                 self.model.train()
+                self._unfreeze_for_epoch()
                 if self.step_in_epoch == 0:
                     self.model.reset_runtime_state()
                 batches = self.task.train_batches(self.epoch, self.step_in_epoch, self.device)
@@ -265,16 +268,17 @@ class Trainer:
                         bar.set_postfix(loss=f"{value / pending_steps:.3f}", lr=f"{self.current_lr():.3g}")
                         pending.zero_()
                         pending_steps = 0
-                    if stop.raised or done or checkpoint_due:
+                    # a run ending here is saved once, after its evaluation, not twice
+                    if stop.raised or (checkpoint_due and not done):
                         self.elapsed += time.perf_counter() - started
                         started = time.perf_counter()
                         path = self.save_last()
                         if stop.raised:
                             bar.close()
                             raise TrainingInterrupted(path)
-                        if done:
-                            epoch_done = False
-                            break
+                    if done:
+                        epoch_done = False
+                        break
                 if pending_steps:
                     self.epoch_loss_sum += pending.item()
                     self.epoch_loss_steps += pending_steps
@@ -286,6 +290,16 @@ class Trainer:
                     self.step_in_epoch = 0
                 self.save_last()
         return self.history
+
+    def _unfreeze_for_epoch(self) -> None:
+        """Gradual unfreezing (ULMFiT): epoch e trains the top e+1 parameter groups only."""
+        if not self.tcfg.gradual_unfreezing:
+            return
+        groups = self.model.parameter_groups()
+        trainable = min(len(groups), self.epoch + 1)
+        for i, group in enumerate(groups):
+            for p in group:
+                p.requires_grad_(i >= len(groups) - trainable)
 
     def _done(self, running_since: Optional[float] = None) -> bool:
         """max_steps reached, or the time budget spent (counting the current stretch)."""

@@ -1,0 +1,310 @@
+"""Sentence and document classification: labelled text -> pooled backbone states -> labels.
+
+Evaluated with scikit-learn (accuracy, macro-F1, per-class report, confusion matrix). The
+ULMFiT recipe is a set of switches: start from a pretrained LM (`pretrained`), fine-tune that
+LM on the task's own text first (`head.lm_finetune_epochs`), gradual unfreezing and
+discriminative learning rates (`trainer.gradual_unfreezing`, `trainer.discriminative_lr`),
+slanted triangular learning rates (`trainer.schedule: slanted_triangular`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Literal, Optional
+
+import torch
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+
+from rnn_nlp.config import RunConfig
+from rnn_nlp.data.batching import length_buckets, pad_batch
+from rnn_nlp.data.labeled import load_labeled_corpus
+from rnn_nlp.data.tokenize import Tokenizer
+from rnn_nlp.data.vocab import Vocab
+from rnn_nlp.errors import DataError
+from rnn_nlp.nn.backbone import Backbone
+from rnn_nlp.nn.heads.classifier import Classifier, ClassifierHead, ClassifierHeadConfig
+from tasks.registry import Task, register_task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClassificationDataConfig:
+    name: str = "rotten-tomatoes"  # a fetcher name, a CSV/TSV/JSONL file or folder, or a hub name
+    hub_config: Optional[str] = None
+    text_column: str = "text"
+    label_column: str = "label"
+    label_separator: Optional[str] = None  # multi-label strings such as "a|b"
+    tokenizer: Literal["spacy", "whitespace"] = "spacy"
+    unit: Literal["word"] = "word"
+    lowercase: bool = True
+    normalize_numbers: bool = True
+    vocab_size: Optional[int] = 30000
+    min_count: int = 2
+    max_train_examples: Optional[int] = None  # use only the first N training examples (quick runs)
+    max_tokens: Optional[int] = None  # cut documents to their first N tokens (None: chunk them instead)
+
+
+@register_task
+class ClassificationTask(Task):
+    name = "classify"
+    data_config = ClassificationDataConfig
+    head_config = ClassifierHeadConfig
+    selection = ("accuracy", "max")
+
+    def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
+        super().__init__(cfg)
+        d = cfg.data
+        self.tokenizer = Tokenizer(d.tokenizer, d.lowercase, d.normalize_numbers)
+        self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
+        self.labels: list[str] | None = list(vocab_json["labels"]) if vocab_json else None
+        self._records: dict | None = None
+        self._encoded: dict[str, tuple[list[list[int]], list]] = {}
+
+    # ---- data ------------------------------------------------------------------------
+    def records(self) -> dict[str, dict[str, list]]:
+        if self._records is None:
+            d = self.cfg.data
+            records = load_labeled_corpus(d.name, d.text_column, d.label_column, d.hub_config, d.label_separator)
+            if d.max_train_examples:
+                records["train"] = {k: v[: d.max_train_examples] for k, v in records["train"].items()}
+            self._records = records
+        return self._records
+
+    def use_data(self, name: str) -> None:
+        """Evaluate on other data than the config names (`rnn-nlp evaluate --data`)."""
+        d = self.cfg.data
+        self._records = load_labeled_corpus(name, d.text_column, d.label_column, d.hub_config, d.label_separator)
+        self._encoded = {}
+
+    def token_vocab(self) -> Vocab:
+        if self.vocab is None:
+            d = self.cfg.data
+            self.vocab = Vocab.build(self.tokenizer.pipe(self.records()["train"]["text"]), d.vocab_size, d.min_count)
+            log.info("vocabulary: %d entries", len(self.vocab))
+        return self.vocab
+
+    def label_names(self) -> list[str]:
+        if self.labels is None:
+            seen: set[str] = set()
+            for label in self.records()["train"]["label"]:
+                seen.update(label if isinstance(label, list) else [label])
+            self.labels = sorted(seen)
+            if len(self.labels) < 2:
+                raise DataError(f"{self.cfg.data.name}: the training data has only the label {self.labels}; need two or more")
+        return self.labels
+
+    @property
+    def multi_label(self) -> bool:
+        return self.cfg.head.multi_label
+
+    def vocab_json(self) -> dict:
+        return {"tokens": self.token_vocab().to_json(), "labels": self.label_names()}
+
+    def encode_texts(self, texts: list[str]) -> tuple[list[list[int]], list[int]]:
+        """Token ids per text (cut to data.max_tokens) and the indices of texts left empty."""
+        vocab, limit = self.token_vocab(), self.cfg.data.max_tokens
+        ids, empty = [], []
+        for i, tokens in enumerate(self.tokenizer.pipe(texts)):
+            if not tokens:
+                empty.append(i)
+            ids.append(vocab.encode(tokens[:limit] if limit else tokens))
+        return ids, empty
+
+    def encoded(self, split: str) -> tuple[list[list[int]], list]:
+        """(token ids, labels) of a split; texts that tokenize to nothing are skipped, and counted."""
+        if split not in self._encoded:
+            rec = self.records().get(split)
+            if not rec or not rec["text"]:
+                raise DataError(f"{self.cfg.data.name}: no examples in the {split} split")
+            ids, empty = self.encode_texts(rec["text"])
+            if empty:
+                log.warning("%s [%s]: skipped %d texts with no tokens", self.cfg.data.name, split, len(empty))
+            keep = [i for i in range(len(ids)) if i not in set(empty)]
+            self._encoded[split] = ([ids[i] for i in keep], [rec["label"][i] for i in keep])
+            unknown = {lab for y in self._encoded[split][1] for lab in (y if isinstance(y, list) else [y])} - set(self.label_names())
+            if unknown:
+                log.warning("%s [%s]: labels never seen in training, always counted wrong: %s", self.cfg.data.name, split, ", ".join(sorted(unknown)))
+        return self._encoded[split]
+
+    def _label_tensor(self, labels: list) -> torch.Tensor:
+        index = {name: i for i, name in enumerate(self.label_names())}
+        if self.multi_label:
+            out = torch.zeros(len(labels), len(index))
+            for row, y in enumerate(labels):
+                for lab in y if isinstance(y, list) else [y]:
+                    if lab in index:
+                        out[row, index[lab]] = 1.0
+            return out
+        return torch.tensor([index.get(y, -1) for y in labels], dtype=torch.long)
+
+    def _batches(self, split: str, batch_size: int, seed: Optional[int], device: torch.device) -> Iterator[tuple[list[int], dict]]:
+        ids, labels = self.encoded(split)
+        for rows in length_buckets([len(x) for x in ids], batch_size, seed):
+            tokens, lengths = pad_batch([ids[i] for i in rows], self.token_vocab().pad_id)
+            yield rows, {
+                "ids": tokens.to(device),
+                "lengths": lengths,
+                "labels": self._label_tensor([labels[i] for i in rows]).to(device),
+            }
+
+    # ---- model -----------------------------------------------------------------------
+    def build_model(self) -> Classifier:
+        vocab = self.token_vocab()
+        backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
+        head = ClassifierHead(backbone.output_dim, len(self.label_names()), self.cfg.head, backbone.directions)
+        return Classifier(backbone, head)
+
+    # ---- training and evaluation -----------------------------------------------------
+    def steps_per_epoch(self) -> int:
+        n = len(self.encoded("train")[0])
+        return -(-n // self.cfg.trainer.batch_size)
+
+    def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
+        seed = self.cfg.trainer.seed * 100_003 + epoch
+        for step, (_, batch) in enumerate(self._batches("train", self.cfg.trainer.batch_size, seed, device)):
+            if step >= start_step:
+                yield batch
+
+    @torch.no_grad()
+    def predict_split(self, model: Classifier, split: str, device: torch.device) -> tuple[list, list, torch.Tensor, float]:
+        """(gold labels, predicted labels, probabilities [N, L], mean loss) in the split's order."""
+        was_training = model.training
+        model.eval()
+        ids, gold = self.encoded(split)
+        probs = torch.zeros(len(ids), len(self.label_names()))
+        loss_sum, loss_n = 0.0, 0
+        for rows, batch in self._batches(split, self.cfg.trainer.eval_batch_size, None, device):
+            out = model(batch)
+            probs[rows] = model.probabilities(out["logits"]).float().cpu()
+            known = batch["labels"].ndim == 2 or bool((batch["labels"] >= 0).any())
+            if known:
+                loss_sum += float(out["loss"]) * len(rows)
+                loss_n += len(rows)
+        model.train(was_training)
+        return gold, self.decide(probs), probs, loss_sum / max(1, loss_n)
+
+    def decide(self, probs: torch.Tensor) -> list:
+        names = self.label_names()
+        if self.multi_label:
+            return [[names[j] for j in range(len(names)) if p[j] >= self.cfg.head.threshold] for p in probs]
+        return [names[j] for j in probs.argmax(-1).tolist()]
+
+    def _binarize(self, labels: list) -> list[list[int]]:
+        names = self.label_names()
+        return [[int(n in (y if isinstance(y, list) else [y])) for n in names] for y in labels]
+
+    def evaluate(self, model: Classifier, split: str, device: torch.device) -> dict[str, float]:
+        gold, pred, _, loss = self.predict_split(model, split, device)
+        if self.multi_label:
+            g, p = self._binarize(gold), self._binarize(pred)
+            return {
+                "loss": loss,
+                "accuracy": float(accuracy_score(g, p)),  # exact match of the label set
+                "macro_f1": float(f1_score(g, p, average="macro", zero_division=0)),
+                "micro_f1": float(f1_score(g, p, average="micro", zero_division=0)),
+            }
+        return {
+            "loss": loss,
+            "accuracy": float(accuracy_score(gold, pred)),
+            "macro_f1": float(f1_score(gold, pred, average="macro", zero_division=0)),
+        }
+
+    def report(self, model: Classifier, split: str, device: torch.device, out_dir: Path) -> dict:
+        """Metrics plus scikit-learn's per-class report (text) and a confusion-matrix PNG in out_dir."""
+        gold, pred, _, loss = self.predict_split(model, split, device)
+        metrics = self.evaluate(model, split, device)
+        if self.multi_label:
+            text = classification_report(self._binarize(gold), self._binarize(pred), target_names=self.label_names(), zero_division=0)
+        else:
+            names = sorted(set(self.label_names()) | set(gold))
+            text = classification_report(gold, pred, labels=names, zero_division=0, digits=4)
+            plot_confusion(confusion_matrix(gold, pred, labels=names), names, out_dir / f"confusion-{split}.png")
+        (out_dir / f"report-{split}.txt").write_text(text, encoding="utf-8")
+        metrics["report"] = text
+        return metrics
+
+    def predict_texts(self, model: Classifier, texts: list[str], device: torch.device) -> Iterator[dict]:
+        """One dict per text: the label(s) and every label's probability."""
+        ids, empty = self.encode_texts(texts)
+        names = self.label_names()
+        bs = self.cfg.trainer.eval_batch_size
+        model.eval()
+        for start in range(0, len(ids), bs):
+            chunk = [x or [self.token_vocab().unk_id] for x in ids[start : start + bs]]
+            tokens, lengths = pad_batch(chunk, self.token_vocab().pad_id)
+            with torch.no_grad():
+                probs = model.probabilities(model.logits(tokens.to(device), lengths)).float().cpu()
+            for row, p in enumerate(probs):
+                i = start + row
+                yield {
+                    "text": texts[i],
+                    "label": self.decide(p.unsqueeze(0))[0],
+                    "probabilities": {n: round(float(v), 6) for n, v in zip(names, p)},
+                    **({"warning": "no tokens in this text"} if i in empty else {}),
+                }
+
+    # ---- ULMFiT stage 2 --------------------------------------------------------------
+    def prepare_pretrained(self, out_dir: Path) -> Optional[str]:
+        """Fine-tune the pretrained LM on this task's text (train + valid) before classifying."""
+        epochs = self.cfg.head.lm_finetune_epochs
+        if not epochs or not self.cfg.pretrained:
+            return self.cfg.pretrained
+        from rnn_nlp.config import build_config, to_dict
+        from rnn_nlp.runs import load_run_config, train_run
+        from rnn_nlp.train import checkpoint as ckpt
+
+        target = out_dir / "lm-finetuned"
+        if (target / ckpt.META).exists():
+            log.info("reusing the fine-tuned LM in %s", target)
+            return str(target)
+        text_dir = out_dir / "lm-finetune-text"
+        text_dir.mkdir(parents=True, exist_ok=True)
+        rec = self.records()
+        (text_dir / "train.txt").write_text("\n".join(t.replace("\n", " ") for t in rec["train"]["text"]) + "\n", encoding="utf-8")
+        (text_dir / "valid.txt").write_text("\n".join(t.replace("\n", " ") for t in rec["valid"]["text"]) + "\n", encoding="utf-8")
+        (text_dir / "test.txt").write_text("\n".join(t.replace("\n", " ") for t in rec["valid"]["text"][:50]) + "\n", encoding="utf-8")
+        raw = to_dict(load_run_config(self.cfg.pretrained))
+        d = self.cfg.data
+        raw["data"].update(
+            name=str(text_dir),
+            tokenizer=d.tokenizer,
+            lowercase=d.lowercase,
+            normalize_numbers=d.normalize_numbers,
+            max_train_tokens=None,
+            max_eval_tokens=None,
+        )
+        raw["trainer"].update(epochs=epochs, max_steps=None, time_budget_s=None, progress=self.cfg.trainer.progress, device=self.cfg.trainer.device)
+        raw["pretrained"] = self.cfg.pretrained
+        log.info("ULMFiT stage 2: fine-tuning the LM %s on the task's text for %d epochs", self.cfg.pretrained, epochs)
+        train_run(build_config(raw, "LM fine-tuning config"), target, overwrite=True)
+        return str(target)
+
+
+def plot_confusion(matrix, names: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size = max(4.0, 0.6 * len(names) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, str(matrix[i][j]), ha="center", va="center", color="black" if matrix[i][j] < matrix.max() / 2 else "white")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def dump_jsonl(rows: Iterator[dict], fh) -> None:
+    for row in rows:
+        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
