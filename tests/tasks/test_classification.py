@@ -1,0 +1,155 @@
+"""Classification end to end on tiny labelled data: training, sklearn metrics, reports, predict, ULMFiT."""
+
+import json
+import random
+
+import pytest
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+from rnn_nlp.cli import main
+from rnn_nlp.config import build_config
+from rnn_nlp.errors import DataError
+from rnn_nlp.runs import load_run, train_run
+from tasks.classification import ClassificationTask
+from tests.conftest import tiny_raw
+
+GOOD = ["good", "great", "lovely", "fine", "superb"]
+BAD = ["bad", "awful", "dull", "poor", "boring"]
+FILLER = ["the", "film", "was", "a", "story", "really", "very", "plot", "acting"]
+
+
+def write_sentiment(path, n=240, seed=0):
+    rng = random.Random(seed)
+    rows = ["text,label"]
+    for i in range(n):
+        label = "pos" if i % 2 else "neg"
+        words = rng.sample(FILLER, 4) + [rng.choice(GOOD if label == "pos" else BAD)]
+        rng.shuffle(words)
+        rows.append(f"{' '.join(words)},{label}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def classify_raw(data, **sections):
+    raw = {
+        "task": "classify",
+        "data": {"name": str(data), "tokenizer": "whitespace", "min_count": 1},
+        "backbone": {"emb_size": 16, "hidden_size": 16, "layers": 1},
+        "head": {"pooling": ["max", "mean"], "dropout": 0.0},
+        "trainer": {
+            "epochs": 4, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.01,
+            "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000,
+        },
+    }
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values) if isinstance(values, dict) else raw.__setitem__(section, values)
+    return raw
+
+
+@pytest.fixture
+def sentiment(tmp_path):
+    return write_sentiment(tmp_path / "reviews.csv")
+
+
+def test_trains_and_metrics_match_sklearn(tmp_path, sentiment):
+    cfg = build_config(classify_raw(sentiment))
+    trainer = train_run(cfg, tmp_path / "run")
+    assert trainer.history[-1]["valid_accuracy"] >= 0.9
+    _, task, model = load_run(tmp_path / "run")
+    device = torch.device("cpu")
+    gold, pred, probs, _ = task.predict_split(model, "test", device)
+    metrics = task.evaluate(model, "test", device)
+    assert metrics["accuracy"] == pytest.approx(accuracy_score(gold, pred))
+    assert metrics["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro"))
+    assert torch.allclose(probs.sum(1), torch.ones(len(gold)))
+
+
+def test_evaluate_writes_report_and_confusion_matrix(tmp_path, sentiment, capsys):
+    train_run(build_config(classify_raw(sentiment, trainer={"epochs": 1})), tmp_path / "run")
+    assert main(["evaluate", str(tmp_path / "run"), "--split", "test", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "precision" in out and "macro avg" in out
+    assert (tmp_path / "run" / "confusion-test.png").read_bytes()[:4] == b"\x89PNG"
+    saved = json.loads((tmp_path / "run" / "eval-test.json").read_text())
+    assert {"accuracy", "macro_f1", "loss"} <= set(saved)
+
+
+def test_predict_cli_writes_json_lines(tmp_path, sentiment, capsys, monkeypatch):
+    train_run(build_config(classify_raw(sentiment)), tmp_path / "run")
+    texts = tmp_path / "new.txt"
+    texts.write_text("the film was superb\nthe plot was awful\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(texts), "--device", "cpu"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["label"] for r in rows] == ["pos", "neg"]
+    assert all(sum(r["probabilities"].values()) == pytest.approx(1.0, abs=1e-4) for r in rows)
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("really lovely\n\n"))
+    assert main(["predict", str(tmp_path / "run"), "-", "--device", "cpu"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["label"] == "pos" and rows[1]["warning"] == "no tokens in this text"
+
+
+def test_multi_label(tmp_path):
+    rng = random.Random(1)
+    lines = []
+    for _ in range(300):
+        labels = sorted({lab for lab, w in (("sport", "goal"), ("money", "bank"), ("tech", "chip")) if rng.random() < 0.5})
+        words = rng.sample(FILLER, 4) + [w for lab, w in (("sport", "goal"), ("money", "bank"), ("tech", "chip")) if lab in labels]
+        rng.shuffle(words)
+        lines.append(json.dumps({"text": " ".join(words), "label": labels or ["none"]}))
+    data = tmp_path / "topics.jsonl"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    trainer = train_run(build_config(classify_raw(data, head={"multi_label": True}, trainer={"epochs": 12, "lr": 0.02})), tmp_path / "run")
+    assert trainer.history[-1]["valid_micro_f1"] > 0.9
+
+
+def test_unknown_test_labels_are_reported_and_counted_wrong(tmp_path, sentiment, caplog):
+    train_run(build_config(classify_raw(sentiment, trainer={"epochs": 1})), tmp_path / "run")
+    folder = tmp_path / "other"
+    folder.mkdir()
+    (folder / "train.csv").write_text("text,label\ngood film,pos\nbad film,neg\n", encoding="utf-8")
+    (folder / "test.csv").write_text("text,label\ngood film,pos\nodd film,meh\n", encoding="utf-8")
+    _, task, model = load_run(tmp_path / "run")
+    task.use_data(str(folder))
+    metrics = task.evaluate(model, "test", torch.device("cpu"))
+    assert "meh" in caplog.text
+    assert metrics["accuracy"] <= 0.5
+
+
+def test_single_class_training_data_is_refused(tmp_path):
+    data = tmp_path / "one.csv"
+    data.write_text("text,label\n" + "".join(f"text {i},pos\n" for i in range(20)), encoding="utf-8")
+    with pytest.raises(DataError, match="one class|only"):
+        ClassificationTask(build_config(classify_raw(data))).label_names()
+
+
+def test_ulmfit_pipeline_lm_finetuning_transfer_and_gradual_unfreezing(tmp_path, sentiment, corpus):
+    # a tiny pretrained LM, fine-tuned on the reviews' text, then the classifier from it
+    train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 20})), tmp_path / "lm")
+    raw = classify_raw(
+        sentiment,
+        head={"lm_finetune_epochs": 1},
+        trainer={"epochs": 2, "gradual_unfreezing": True, "discriminative_lr": 2.6, "schedule": "slanted_triangular"},
+    )
+    raw["pretrained"] = str(tmp_path / "lm")
+    cfg = build_config(raw)
+    trainer = train_run(cfg, tmp_path / "clf")
+    assert (tmp_path / "clf" / "lm-finetuned" / "model.safetensors").exists()
+    assert trainer.cfg.pretrained == str(tmp_path / "clf" / "lm-finetuned")
+    assert trainer.cfg.backbone.layers == 2 and trainer.cfg.backbone.hidden_size == 16  # the LM's shape
+    lrs = [g["lr"] for g in trainer.optimizer.param_groups]
+    assert lrs == sorted(lrs)  # discriminative: lower groups learn slower
+    # gradual unfreezing: after epoch 1 of 2, only the top two groups were ever trainable
+    groups = trainer.model.parameter_groups()
+    assert [all(p.requires_grad for p in g) for g in groups] == [False, False, True, True]
+    # the backbone's embedding rows for shared words came from the fine-tuned LM
+    _, lm_task, lm = load_run(tmp_path / "clf" / "lm-finetuned")
+    vocab = trainer.task.token_vocab()
+    word = "film"
+    torch.testing.assert_close(
+        trainer.model.backbone.embedding.weight[vocab.stoi[word]],
+        lm.backbone.embedding.weight[lm_task.token_vocab().stoi[word]],
+    )
