@@ -123,7 +123,8 @@ class ClassificationTask(Task):
             ids, empty = self.encode_texts(rec["text"])
             if empty:
                 log.warning("%s [%s]: skipped %d texts with no tokens", self.cfg.data.name, split, len(empty))
-            keep = [i for i in range(len(ids)) if i not in set(empty)]
+            skipped = set(empty)
+            keep = [i for i in range(len(ids)) if i not in skipped]
             self._encoded[split] = ([ids[i] for i in keep], [rec["label"][i] for i in keep])
             unknown = {lab for y in self._encoded[split][1] for lab in (y if isinstance(y, list) else [y])} - set(self.label_names())
             if unknown:
@@ -199,6 +200,10 @@ class ClassificationTask(Task):
 
     def evaluate(self, model: Classifier, split: str, device: torch.device) -> dict[str, float]:
         gold, pred, _, loss = self.predict_split(model, split, device)
+        return self.metrics(gold, pred, loss)
+
+    def metrics(self, gold: list, pred: list, loss: float) -> dict[str, float]:
+        """scikit-learn's accuracy and macro-F1 (and micro-F1 for multi-label data)."""
         if self.multi_label:
             g, p = self._binarize(gold), self._binarize(pred)
             return {
@@ -216,7 +221,7 @@ class ClassificationTask(Task):
     def report(self, model: Classifier, split: str, device: torch.device, out_dir: Path) -> dict:
         """Metrics plus scikit-learn's per-class report (text) and a confusion-matrix PNG in out_dir."""
         gold, pred, _, loss = self.predict_split(model, split, device)
-        metrics = self.evaluate(model, split, device)
+        metrics: dict = self.metrics(gold, pred, loss)
         if self.multi_label:
             text = classification_report(self._binarize(gold), self._binarize(pred), target_names=self.label_names(), zero_division=0)
         else:

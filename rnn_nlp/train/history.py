@@ -30,8 +30,9 @@ def plot_curves(rows: list[dict], path: Path) -> None:
 
     epochs = [r["epoch"] for r in rows]
     panels = [("loss", "loss")]
-    if any("valid_ppl" in r for r in rows):
-        panels.append(("ppl", "perplexity"))
+    for key, label in (("ppl", "perplexity"), ("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("f1", "F1")):
+        if any(f"valid_{key}" in r for r in rows):
+            panels.append((key, label))
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
     for ax, (key, label) in zip(axes[0], panels):
         for split, style in (("train", "o-"), ("valid", "s-")):

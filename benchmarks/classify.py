@@ -1,0 +1,211 @@
+"""Sentence classification on Rotten Tomatoes and BBC news: every pooling, with and without a
+pretrained LM backbone, the ULMFiT switches one at a time, and a TF-IDF + logistic-regression
+baseline on the same split, all in one run.
+
+    python benchmarks/classify.py --pretrained runs/lm-ptb                  # the full grid
+    python benchmarks/classify.py --pretrained runs/lm-ptb --quick          # smoke test, ~2 minutes
+    python benchmarks/classify.py --datasets rotten-tomatoes --runs tfidf,concat,concat-scratch
+
+Each row: test accuracy and macro-F1, seconds of training to the best validation accuracy,
+prediction speed (texts/s, batch `eval_batch_size`, CPU), and the machine. Rows are appended to
+`--out` (JSON) as they finish, with a Markdown table beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
+
+from rnn_nlp.config import build_config  # noqa: E402
+from rnn_nlp.data.labeled import load_labeled_corpus  # noqa: E402
+from rnn_nlp.runs import load_run, train_run  # noqa: E402
+
+POOLINGS = {
+    "last": ["last"],
+    "max": ["max"],
+    "mean": ["mean"],
+    "attention": ["attention"],
+    "concat": ["last", "max", "mean"],
+}
+ULMFIT_FULL = {"lm_finetune_epochs": 1, "gradual_unfreezing": True, "discriminative_lr": 2.6, "schedule": "slanted_triangular"}
+# Each ablation switches one ULMFiT ingredient off (the rest as in ULMFIT_FULL, concat pooling).
+ABLATIONS = {
+    "no-lm-finetune": {"lm_finetune_epochs": 0},
+    "no-gradual-unfreezing": {"gradual_unfreezing": False},
+    "no-discriminative-lr": {"discriminative_lr": 1.0},
+    "no-stlr": {"schedule": "none"},
+}
+
+
+def run_specs() -> dict[str, dict]:
+    """Run name -> {pooling, pretrained (bool), ulmfit switches}."""
+    specs: dict[str, dict] = {"tfidf": {}}
+    for name, pooling in POOLINGS.items():
+        specs[name] = {"pooling": pooling, "pretrained": True, **ULMFIT_FULL}
+        specs[f"{name}-scratch"] = {"pooling": pooling, "pretrained": False, **ULMFIT_FULL, "lm_finetune_epochs": 0, "gradual_unfreezing": False, "discriminative_lr": 1.0}
+    for name, change in ABLATIONS.items():
+        specs[f"concat-{name}"] = {"pooling": POOLINGS["concat"], "pretrained": True, **ULMFIT_FULL, **change}
+    return specs
+
+
+def config(dataset: str, spec: dict, args: argparse.Namespace) -> dict:
+    long_docs = dataset == "bbc-news"
+    return {
+        "task": "classify",
+        "pretrained": args.pretrained if spec["pretrained"] else None,
+        "data": {
+            "name": dataset,
+            "tokenizer": "spacy",
+            "lowercase": True,
+            "normalize_numbers": True,
+            "min_count": 1,
+            "max_train_examples": args.max_train,
+        },
+        "backbone": {"rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2, "input_dropout": 0.2, "hidden_dropout": 0.2, "output_dropout": 0.3},
+        "head": {
+            "pooling": spec["pooling"],
+            "dropout": 0.3,
+            "hidden_size": 50,
+            "lm_finetune_epochs": spec["lm_finetune_epochs"] if not args.quick else min(1, spec["lm_finetune_epochs"]),
+            "chunk_len": 200,
+            "grad_tokens": 400 if long_docs else 1000,
+        },
+        "trainer": {
+            "epochs": args.epochs,
+            "batch_size": 16 if long_docs else 32,
+            "eval_batch_size": 32 if long_docs else 64,
+            "optimizer": "adam",
+            "lr": 0.002,
+            "clip_norm": 1.0,
+            "schedule": spec["schedule"],
+            "warmup_frac": 0.1,
+            "discriminative_lr": spec["discriminative_lr"],
+            "gradual_unfreezing": spec["gradual_unfreezing"],
+            "device": "cpu",
+            "threads": args.threads,
+            "progress": False,
+            "checkpoint_every": 100_000,
+            "seed": 1,
+        },
+    }
+
+
+def tfidf_row(dataset: str, args: argparse.Namespace) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+
+    records = load_labeled_corpus(dataset)
+    train = {k: v[: args.max_train] if args.max_train else v for k, v in records["train"].items()}
+    started = time.perf_counter()
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
+    model = LogisticRegression(max_iter=2000, C=4.0).fit(vectorizer.fit_transform(train["text"]), train["label"])
+    train_s = time.perf_counter() - started
+    started = time.perf_counter()
+    pred = model.predict(vectorizer.transform(records["test"]["text"]))
+    predict_s = time.perf_counter() - started
+    gold = records["test"]["label"]
+    return {
+        "accuracy": accuracy_score(gold, pred),
+        "macro_f1": f1_score(gold, pred, average="macro"),
+        "train_s_to_best": train_s,
+        "texts_per_s": len(gold) / predict_s,
+        "train_examples": len(train["text"]),
+    }
+
+
+def model_row(dataset: str, name: str, spec: dict, args: argparse.Namespace, work: Path) -> dict:
+    cfg = build_config(config(dataset, spec, args), f"{dataset}/{name}")
+    out = work / dataset / name
+    trainer = train_run(cfg, out, overwrite=True)
+    best = max(trainer.history, key=lambda r: r["valid_accuracy"])
+    _, task, model = load_run(out, "cpu")
+    device = torch.device("cpu")
+    started = time.perf_counter()
+    metrics = task.evaluate(model, "test", device)
+    predict_s = time.perf_counter() - started
+    lm_s = 0.0
+    finetuned = out / "lm-finetuned" / "metrics.csv"
+    if finetuned.exists():
+        import csv
+
+        lm_s = float(list(csv.DictReader(open(finetuned)))[-1]["elapsed_s"])
+    return {
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "valid_accuracy": best["valid_accuracy"],
+        "train_s_to_best": best["elapsed_s"],
+        "lm_finetune_s": lm_s,
+        "texts_per_s": len(task.encoded("test")[0]) / predict_s,
+        "train_examples": len(task.encoded("train")[0]),
+        "epochs": args.epochs,
+    }
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| data | run | test accuracy | test macro-F1 | error | train s to best valid | LM fine-tune s | texts/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['dataset']} | {r['run']} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | {100 * (1 - r['accuracy']):.2f}% "
+            f"| {r['train_s_to_best']:.0f} | {r.get('lm_finetune_s', 0):.0f} | {r['texts_per_s']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pretrained", help="a pretrained LM run folder (e.g. runs/lm-ptb); without it, only scratch runs")
+    p.add_argument("--datasets", default="rotten-tomatoes,bbc-news")
+    p.add_argument("--runs", default=None, help=f"comma-separated, from {', '.join(run_specs())} (default: all)")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--max-train", type=int, default=None, help="use only the first N training examples")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--quick", action="store_true", help="1 epoch on 800 training examples, three runs")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--work", type=Path, default=None, help="keep run folders here (default: a temporary folder)")
+    args = p.parse_args()
+    if args.quick:
+        args.epochs, args.max_train = 1, args.max_train or 800
+        args.runs = args.runs or "tfidf,concat,concat-scratch"
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    specs = run_specs()
+    names = args.runs.split(",") if args.runs else list(specs)
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        p.error(f"unknown runs {unknown}; choose from {', '.join(specs)}")
+    if not args.pretrained:
+        names = [n for n in names if n == "tfidf" or not specs[n]["pretrained"]]
+    out = args.out or ROOT / "benchmarks" / "results" / ("classify-quick.json" if args.quick else "classify.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = args.work or Path(tempfile.mkdtemp(prefix="rnn-nlp-classify-"))
+    info = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "torch": torch.__version__, "threads": torch.get_num_threads()}
+    rows: list[dict] = []
+    for dataset in args.datasets.split(","):
+        for name in names:
+            print(f"== {dataset} / {name}", flush=True)
+            row = tfidf_row(dataset, args) if name == "tfidf" else model_row(dataset, name, specs[name], args, work)
+            rows.append({"dataset": dataset, "run": name, **row, **info})
+            out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+            out.with_suffix(".md").write_text(table(rows) + "\n", encoding="utf-8")
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+    print(table(rows))
+    print(f"\n{info}; rows in {out}")
+
+
+if __name__ == "__main__":
+    main()
