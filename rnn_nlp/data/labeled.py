@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from rnn_nlp.data.fetch import FETCHERS, fetch
-from rnn_nlp.data.readers import SPLIT_ALIASES, _split_of
+from rnn_nlp.data.readers import SPLIT_ALIASES, _split_of, load_hub
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -243,16 +243,7 @@ def _from_table(name: str, table, text_column, label_column, separator):
 
 
 def _from_hub(name: str, hub_config, text_column, label_column, separator):
-    import datasets
-
-    try:
-        table = datasets.load_dataset(name, hub_config)
-    except Exception as exc:  # offline, unknown name, ...: one clear message
-        raise DataError(
-            f"'{name}' is neither a known corpus ({', '.join(sorted(FETCHERS))}), nor a local file or folder, "
-            f"nor a data set datasets.load_dataset could load: {type(exc).__name__}: {exc}"
-        ) from None
-    return _from_table(name, table, text_column, label_column, separator)
+    return _from_table(name, load_hub(name, hub_config), text_column, label_column, separator)
 
 
 def load_labeled_corpus(

@@ -83,16 +83,21 @@ def read_local_corpus(path: Path) -> dict[str, list[str]]:
     return split_lines(lines)
 
 
-def _from_hub(name: str, hub_config: str | None, text_column: str) -> dict[str, list[str]]:
+def load_hub(name: str, hub_config: str | None):
+    """`datasets.load_dataset(name, hub_config)`, any failure (offline, unknown name) as one DataError."""
     import datasets
 
     try:
-        table = datasets.load_dataset(name, hub_config)
-    except Exception as exc:  # offline, unknown name, ...: one clear message
+        return datasets.load_dataset(name, hub_config)
+    except Exception as exc:
         raise DataError(
-            f"'{name}' is not a known corpus ({', '.join(sorted(FETCHERS))}), not a local file or folder, "
-            f"and could not be loaded with datasets.load_dataset: {type(exc).__name__}: {exc}"
+            f"'{name}' is neither a known corpus ({', '.join(sorted(FETCHERS))}), nor a local file or folder, "
+            f"nor a data set datasets.load_dataset could load: {type(exc).__name__}: {exc}"
         ) from None
+
+
+def _from_hub(name: str, hub_config: str | None, text_column: str) -> dict[str, list[str]]:
+    table = load_hub(name, hub_config)
     out = {}
     for split, ds in table.items():
         if split not in SPLIT_ALIASES:
