@@ -49,25 +49,32 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _generate(args: argparse.Namespace) -> None:
     import torch
 
-    from rnn_nlp.generate import generate_text
+    from rnn_nlp.generate import generate_texts
     from rnn_nlp.runs import load_run
 
     torch.manual_seed(args.seed)
     cfg, task, model = load_run(args.run_dir, args.device)
+    vocab = task.token_vocab()
     generator = torch.Generator(device=next(model.parameters()).device).manual_seed(args.seed)
-    text = generate_text(
+    (texts,) = generate_texts(
         model,
-        task.token_vocab(),
+        vocab,
         task.tokenizer,
-        args.prompt,
+        [args.prompt],
         max_tokens=args.max_tokens,
+        beam=args.beam,
+        length_penalty=args.length_penalty,
+        num_samples=args.num_samples,
+        stop_at_eos=args.stop_at_eos,
         greedy=not args.sample,
         temperature=args.temperature,
         top_k=args.top_k,
         top_p=args.top_p,
         generator=generator,
     )
-    print(f"{args.prompt} {text}".strip())
+    sep = "" if vocab.unit == "char" else " "
+    for text in texts:
+        print(sep.join(part for part in (args.prompt, text) if part))
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -126,15 +133,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_evaluate)
 
-    p = sub.add_parser("generate", help="continue a prompt with a trained language model")
+    p = sub.add_parser(
+        "generate",
+        help="continue a prompt with a trained language model (greedy, sampling or beam search)",
+        description="One line per result: the prompt and its continuation.",
+    )
     p.add_argument("run_dir")
-    p.add_argument("--prompt", default="")
-    p.add_argument("--max-tokens", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prompt", default="", help="text to continue; empty: start a sentence")
+    p.add_argument("--max-tokens", type=int, default=30, help="at most this many new tokens (1..10000)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same samples")
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=0)
-    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling: below 1 sharper, above 1 flatter")
+    p.add_argument("--top-k", type=int, default=0, help="sampling: only the k most likely tokens (0: all)")
+    p.add_argument("--top-p", type=float, default=1.0, help="sampling: nucleus, the smallest set with this mass")
+    p.add_argument("--beam", type=int, default=0, help="beam search of this width (0 or 1: greedy)")
+    p.add_argument(
+        "--length-penalty", type=float, default=0.6, help="beam: GNMT alpha, scores divided by ((5+len)/6)**alpha"
+    )
+    p.add_argument(
+        "--num-samples", type=int, default=1, help="with --sample: K samples, batched; with --beam: the K best beams"
+    )
+    p.add_argument(
+        "--stop-at-eos",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="end each result at <eos> (default: on for --beam, off otherwise)",
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_generate)
 

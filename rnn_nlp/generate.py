@@ -1,13 +1,24 @@
-"""Text generation from a forward language model: greedy decoding and sampling.
+"""Text generation from a forward language model: greedy decoding, sampling and beam search.
 
 The hidden state is carried from step to step: each new token is fed alone, the prefix is
-never re-run.
+never re-run. Every function takes a batch of prompts (lists of ids, any lengths): the
+prompts are read once (identical prompts once in all, prompts of one length as one batch),
+then the decoding steps of all rows, and of all beams, run as one RNN batch.
+
+States follow the backbone's convention: a list with one entry per layer, a tensor [1, B, H]
+(GRU, Elman) or an (h, c) pair of them (LSTM); rows are reordered with `index_select` on dim 1.
+
+Determinism: a call with the same arguments and a generator seeded alike returns the same
+ids. Sampled rows share one generator, so a prompt sampled alone and the same prompt sampled
+in a batch draw different (equally valid) continuations.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator, Optional
 
 import torch
 
@@ -18,8 +29,91 @@ from rnn_nlp.nn.heads.lm import LanguageModel
 
 log = logging.getLogger(__name__)
 MAX_TOKENS = 10_000
+MAX_WIDTH = 256
+MAX_SAMPLES = 1024
+EOS_ID = Vocab.eos_id
 
 
+# ---- states and shared steps -------------------------------------------------------------
+def reorder_state(state: list, rows: torch.Tensor) -> list:
+    """Pick (and repeat) batch rows of a per-layer state: index_select on dim 1."""
+    return [tuple(t.index_select(1, rows) for t in s) if isinstance(s, tuple) else s.index_select(1, rows) for s in state]
+
+
+def _cat_states(states: list[list]) -> list:
+    """Per-layer states of several batches -> one state, the batches one after another."""
+    merged = []
+    for layer in zip(*states):
+        if isinstance(layer[0], tuple):
+            merged.append(tuple(torch.cat(parts, dim=1) for parts in zip(*layer)))
+        else:
+            merged.append(torch.cat(layer, dim=1))
+    return merged
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
+@contextmanager
+def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _check(model, prompts_ids: list[list[int]], max_tokens: int) -> None:
+    if "forward" not in model.backbone.directions:
+        raise ConfigError("generation needs a forward language model (backbone.direction forward or both)")
+    if not 0 < max_tokens <= MAX_TOKENS:
+        raise ConfigError(f"max_tokens must be in 1..{MAX_TOKENS}, got {max_tokens}")
+    vocab_size = getattr(model.head, "vocab_size", None)
+    for i, ids in enumerate(prompts_ids):
+        if len(ids) == 0:
+            raise ConfigError(f"prompt {i} is empty: start it with the sentence-start id <eos> ({EOS_ID})")
+        if vocab_size is not None and not all(0 <= t < vocab_size for t in ids):
+            raise ConfigError(f"prompt {i} holds ids outside the vocabulary 0..{vocab_size - 1}")
+
+
+def _prime(model, prompts_ids: list[list[int]], device: torch.device) -> tuple[torch.Tensor, list]:
+    """Read every prompt: -> the top output at each prompt's last token [B, D] and the state for B rows.
+
+    Each distinct prompt runs once; prompts of one length run as one batch (no padding enters).
+    """
+    unique: dict[tuple, int] = {}
+    for ids in prompts_ids:
+        unique.setdefault(tuple(ids), len(unique))
+    by_length: dict[int, list[tuple]] = {}
+    for key in unique:
+        by_length.setdefault(len(key), []).append(key)
+    tops, states, row_of = [], [], {}
+    for keys in by_length.values():
+        ids = torch.tensor(keys, dtype=torch.long, device=device)
+        top, _, state = model.backbone.run_direction("forward", ids)
+        tops.append(top[:, -1])
+        states.append(state)
+        for key in keys:
+            row_of[key] = len(row_of)
+    rows = torch.tensor([row_of[tuple(ids)] for ids in prompts_ids], device=device)
+    top = torch.cat(tops) if len(tops) > 1 else tops[0]
+    state = _cat_states(states) if len(states) > 1 else states[0]
+    return top.index_select(0, rows), reorder_state(state, rows)
+
+
+def _step(model, tokens: torch.Tensor, state: list) -> tuple[torch.Tensor, list]:
+    """Feed one token per row [N] -> top output [N, D], new state."""
+    top, _, state = model.backbone.run_direction("forward", tokens.view(-1, 1), state)
+    return top[:, -1], state
+
+
+# ---- greedy decoding and sampling --------------------------------------------------------
 def _filter(logp: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
     if top_k > 0:
         kth = torch.topk(logp, min(top_k, logp.size(-1)), dim=-1).values[..., -1:]
@@ -34,6 +128,60 @@ def _filter(logp: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
 
 
 @torch.no_grad()
+def generate_batch(
+    model: LanguageModel,
+    prompts_ids: list[list[int]],
+    max_tokens: int = 20,
+    greedy: bool = True,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    stop_id: Optional[int] = None,
+    generator: Optional[torch.Generator] = None,
+) -> list[list[int]]:
+    """Continue each prompt (a list of at least one id) with up to `max_tokens` ids; one id list per prompt.
+
+    Greedy (argmax) or sampled from the softmax at `temperature`, keeping only the `top_k` most
+    likely ids (0: all) and the smallest set holding probability `top_p` (nucleus). A row that
+    emits `stop_id` ends there (the id is kept as its last one); the other rows go on.
+    """
+    _check(model, prompts_ids, max_tokens)
+    if temperature <= 0:
+        raise ConfigError(f"temperature must be positive, got {temperature}")
+    if top_k < 0:
+        raise ConfigError(f"top_k must be 0 (off) or positive, got {top_k}")
+    if not 0 < top_p <= 1:
+        raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
+    outs: list[list[int]] = [[] for _ in prompts_ids]
+    if not prompts_ids:
+        return outs
+    device = _device(model)
+    with _eval_mode(model):
+        top, state = _prime(model, prompts_ids, device)
+        alive = list(range(len(prompts_ids)))  # the prompt each row continues
+        for step in range(max_tokens):
+            logp = model.head.log_probs(top)
+            if greedy:
+                nxt = logp.argmax(-1)
+            else:
+                probs = _filter(logp / temperature, top_k, top_p).softmax(-1)
+                nxt = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+            tokens = nxt.tolist()
+            for row, token in zip(alive, tokens):
+                outs[row].append(token)
+            if step == max_tokens - 1:
+                break
+            if stop_id is not None and stop_id in tokens:
+                keep = [i for i, token in enumerate(tokens) if token != stop_id]
+                if not keep:
+                    break
+                index = torch.tensor(keep, device=device)
+                state, nxt = reorder_state(state, index), nxt.index_select(0, index)
+                alive = [alive[i] for i in keep]
+            top, state = _step(model, nxt, state)
+    return outs
+
+
 def generate_ids(
     model: LanguageModel,
     prompt_ids: list[int],
@@ -45,33 +193,133 @@ def generate_ids(
     stop_id: Optional[int] = None,
     generator: Optional[torch.Generator] = None,
 ) -> list[int]:
-    """Continue `prompt_ids` (at least one id) with up to `max_tokens` ids from the forward LM."""
-    if "forward" not in model.backbone.directions:
-        raise ConfigError("generation needs a forward language model (backbone.direction forward or both)")
-    if not 0 < max_tokens <= MAX_TOKENS:
-        raise ConfigError(f"max_tokens must be in 1..{MAX_TOKENS}, got {max_tokens}")
-    if temperature <= 0:
-        raise ConfigError(f"temperature must be positive, got {temperature}")
-    model.eval()
-    device = next(model.parameters()).device
-    ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
-    top, _, state = model.backbone.run_direction("forward", ids)
-    out: list[int] = []
-    for _ in range(max_tokens):
-        logp = model.head.log_probs(top[:, -1])
-        if greedy:
-            nxt = logp.argmax(-1)
-        else:
-            logp = _filter(logp / temperature, top_k, top_p)
-            nxt = torch.multinomial(logp.softmax(-1), 1, generator=generator).squeeze(-1)
-        token = int(nxt)
-        out.append(token)
-        if stop_id is not None and token == stop_id:
-            break
-        top, _, state = model.backbone.run_direction("forward", nxt.view(1, 1), state)
-    return out
+    """Continue one prompt (at least one id); the options are those of `generate_batch`."""
+    return generate_batch(model, [prompt_ids], max_tokens, greedy, temperature, top_k, top_p, stop_id, generator)[0]
 
 
+# ---- beam search -------------------------------------------------------------------------
+@dataclass
+class Hypothesis:
+    """A beam-search result: the continuation and its scores."""
+
+    ids: list[int]  # the continuation; ends with stop_id when `finished`
+    log_prob: float  # the sum of its ids' log-probabilities
+    score: float  # log_prob / length_norm(len(ids), alpha): what the beam ranks by
+    finished: bool  # True: ended with stop_id; False: cut at max_tokens
+
+
+def length_norm(length: int, alpha: float) -> float:
+    """GNMT's length penalty ((5 + length) / 6) ** alpha (Wu et al. 2016); alpha 0 ranks by log-probability.
+
+    `length` counts the generated ids, the stop id included. A larger alpha favours longer output.
+    """
+    return ((5 + length) / 6) ** alpha
+
+
+@torch.no_grad()
+def beam_search(
+    model: LanguageModel,
+    prompts_ids: list[list[int]],
+    width: int = 5,
+    max_tokens: int = 20,
+    length_penalty: float = 0.6,
+    stop_id: Optional[int] = EOS_ID,
+    n_best: int = 1,
+) -> list[list[Hypothesis]]:
+    """Beam search for each prompt: its `n_best` hypotheses, best first (by `Hypothesis.score`).
+
+    All prompts and their `width` beams run as one batch of B x width rows. A step extends every
+    beam by every id, ranks the candidates by summed log-probability and keeps the `width` best
+    that do not end in `stop_id`; a candidate among the best `width` that ends in `stop_id` is a
+    finished hypothesis, scored log_prob / length_norm(length, length_penalty). At `max_tokens`
+    the beams still alive join the results unfinished. A prompt stops early once it holds
+    `n_best` finished hypotheses that no live beam can beat: a live beam's log-probability only
+    falls as it grows, so its best reachable score is bounded, and stopping never changes the
+    result. `width` 1 with `length_penalty` 0 is greedy decoding (stopping at `stop_id`).
+    """
+    _check(model, prompts_ids, max_tokens)
+    if not 0 < width <= MAX_WIDTH:
+        raise ConfigError(f"beam width must be in 1..{MAX_WIDTH}, got {width}")
+    if not 0 < n_best <= width:
+        raise ConfigError(f"n_best must be in 1..width ({width}), got {n_best}")
+    found: list[list[Hypothesis]] = [[] for _ in prompts_ids]
+    if not prompts_ids:
+        return found
+    device = _device(model)
+    alpha = length_penalty
+
+    def keep_best(b: int, new: list[Hypothesis]) -> None:
+        found[b] = sorted(found[b] + new, key=lambda h: -h.score)[:n_best]
+
+    with _eval_mode(model):
+        top, state = _prime(model, prompts_ids, device)
+        rows = torch.arange(len(prompts_ids), device=device).repeat_interleave(width)
+        top, state = top.index_select(0, rows), reorder_state(state, rows)
+        scores = torch.full((len(prompts_ids), width), float("-inf"), device=device)
+        scores[:, 0] = 0.0  # one live beam per prompt at the start
+        history = torch.zeros(len(prompts_ids), width, 0, dtype=torch.long, device=device)
+        active = list(range(len(prompts_ids)))  # the prompt of each row block
+        for t in range(1, max_tokens + 1):
+            n = len(active)
+            logp = model.head.log_probs(top).view(n, width, -1)
+            vocab = logp.size(-1)
+            cand = (scores.unsqueeze(-1) + logp).view(n, -1)  # promotes to the wider dtype
+            cand_scores, cand_index = cand.topk(min(2 * width, cand.size(1)), dim=1)
+            beam, token = cand_index // vocab, cand_index % vocab
+            ends = token == stop_id if stop_id is not None else torch.zeros_like(token, dtype=torch.bool)
+            finals = ends[:, :width] & cand_scores[:, :width].isfinite()
+            if finals.any():
+                norm = length_norm(t, alpha)
+                per_prompt: dict[int, list[Hypothesis]] = {}
+                for i, j in finals.nonzero().tolist():
+                    lp = float(cand_scores[i, j])
+                    ids = history[i, int(beam[i, j])].tolist() + [stop_id]
+                    per_prompt.setdefault(active[i], []).append(Hypothesis(ids, lp, lp / norm, True))
+                for b, new in per_prompt.items():
+                    keep_best(b, new)
+            # the best `width` candidates that go on (stable: ranks among them are kept)
+            pick = torch.argsort(ends.to(torch.uint8), dim=1, stable=True)[:, :width]
+            beam, token, scores = beam.gather(1, pick), token.gather(1, pick), cand_scores.gather(1, pick)
+            history = torch.cat([history.gather(1, beam.unsqueeze(-1).expand(-1, -1, t - 1)), token.unsqueeze(-1)], 2)
+            if t == max_tokens:
+                norm = length_norm(t, alpha)
+                for i, b in enumerate(active):
+                    live = [(float(s), h) for s, h in zip(scores[i].tolist(), history[i].tolist()) if s > float("-inf")]
+                    keep_best(b, [Hypothesis(h, s, s / norm, False) for s, h in live])
+                break
+            reachable = max(length_norm(t + 1, alpha), length_norm(max_tokens, alpha))
+            best_live = scores[:, 0].tolist()
+            keep = [
+                i
+                for i, b in enumerate(active)
+                if len(found[b]) < n_best or best_live[i] / reachable > found[b][-1].score
+            ]
+            if not keep:
+                break
+            rows = (torch.arange(n, device=device).unsqueeze(1) * width + beam)  # [n, width] rows of the last step
+            if len(keep) < n:
+                index = torch.tensor(keep, device=device)
+                rows, scores, history, token = (x.index_select(0, index) for x in (rows, scores, history, token))
+                active = [active[i] for i in keep]
+            top, state = _step(model, token.reshape(-1), reorder_state(state, rows.reshape(-1)))
+    return found
+
+
+@torch.no_grad()
+def continuation_log_prob(model: LanguageModel, prompt_ids: list[int], continuation: list[int]) -> float:
+    """The summed log-probability of `continuation` after `prompt_ids` (the prefix run in one pass)."""
+    _check(model, [prompt_ids], max(1, len(continuation)))
+    if not continuation:
+        return 0.0
+    with _eval_mode(model):
+        ids = torch.tensor([prompt_ids + continuation[:-1]], dtype=torch.long, device=_device(model))
+        top, _, _ = model.backbone.run_direction("forward", ids)
+        logp = model.head.log_probs(top[0, len(prompt_ids) - 1 :])
+        targets = torch.tensor(continuation, device=logp.device).unsqueeze(1)
+        return float(logp.gather(1, targets).sum())
+
+
+# ---- text in, text out -------------------------------------------------------------------
 def encode_prompt(prompt: str, vocab: Vocab, tokenizer: Tokenizer) -> list[int]:
     """Prompt text -> ids, starting from <eos> (the sentence boundary); unknown words warn."""
     tokens = tokenizer(prompt) if prompt.strip() else []
@@ -81,7 +329,59 @@ def encode_prompt(prompt: str, vocab: Vocab, tokenizer: Tokenizer) -> list[int]:
     return [vocab.eos_id] + vocab.encode(tokens)
 
 
+def detokenize(vocab: Vocab, ids: list[int]) -> str:
+    """Ids -> text: tokens joined by spaces (characters joined as they are for a char vocabulary)."""
+    return ("" if getattr(vocab, "unit", "word") == "char" else " ").join(vocab.decode(ids))
+
+
 def generate_text(model: LanguageModel, vocab: Vocab, tokenizer: Tokenizer, prompt: str, **kwargs) -> str:
-    """The continuation of `prompt`, as space-joined tokens."""
+    """The continuation of `prompt`, as space-joined tokens (options as in `generate_batch`)."""
     ids = generate_ids(model, encode_prompt(prompt, vocab, tokenizer), **kwargs)
-    return " ".join(vocab.decode(ids))
+    return detokenize(vocab, ids)
+
+
+def generate_texts(
+    model: LanguageModel,
+    vocab: Vocab,
+    tokenizer: Tokenizer,
+    prompts: list[str],
+    max_tokens: int = 20,
+    beam: int = 0,
+    length_penalty: float = 0.6,
+    num_samples: int = 1,
+    stop_at_eos: Optional[bool] = None,
+    greedy: bool = True,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    generator: Optional[torch.Generator] = None,
+) -> list[list[str]]:
+    """Continuations of each prompt text: per prompt, a list of `num_samples` strings.
+
+    `beam` > 1: beam search of that width, its `num_samples` best hypotheses; otherwise greedy
+    decoding (one result) or, with `greedy=False`, `num_samples` samples, all prompts and samples
+    in one batch. `stop_at_eos` (default: on for beam search, off otherwise) ends each result at
+    <eos>, which is then left out of the text.
+    """
+    if not 0 < num_samples <= MAX_SAMPLES:
+        raise ConfigError(f"num_samples must be in 1..{MAX_SAMPLES}, got {num_samples}")
+    if beam > 1 and not greedy:
+        raise ConfigError("choose beam search or sampling, not both")
+    if num_samples > 1 and beam <= 1 and greedy:
+        raise ConfigError("num_samples > 1 needs sampling or beam search: greedy decoding has one result")
+    if beam < 0:
+        raise ConfigError(f"beam width must be 0 (greedy) or positive, got {beam}")
+    if beam > 1 and num_samples > beam:
+        raise ConfigError(f"num_samples ({num_samples}) cannot exceed the beam width ({beam}) in beam search")
+    stop = beam > 1 if stop_at_eos is None else stop_at_eos
+    stop_id = vocab.eos_id if stop else None
+    encoded = [encode_prompt(p, vocab, tokenizer) for p in prompts]
+    if beam > 1:
+        found = beam_search(model, encoded, beam, max_tokens, length_penalty, stop_id, n_best=num_samples)
+        results = [[h.ids for h in hyps] for hyps in found]
+    else:
+        flat = [ids for ids in encoded for _ in range(num_samples)]
+        out = generate_batch(model, flat, max_tokens, greedy, temperature, top_k, top_p, stop_id, generator)
+        results = [out[i * num_samples : (i + 1) * num_samples] for i in range(len(prompts))]
+    trim = lambda ids: ids[:-1] if stop and ids and ids[-1] == stop_id else ids  # noqa: E731
+    return [[detokenize(vocab, trim(ids)) for ids in per_prompt] for per_prompt in results]
