@@ -59,11 +59,11 @@ def run_specs() -> dict[str, dict]:
     return specs
 
 
-def config(dataset: str, spec: dict, args: argparse.Namespace) -> dict:
+def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str | None = None) -> dict:
     long_docs = dataset == "bbc-news"
     return {
         "task": "classify",
-        "pretrained": args.pretrained if spec["pretrained"] else None,
+        "pretrained": pretrained,
         "data": {
             "name": dataset,
             "tokenizer": "spacy",
@@ -77,7 +77,7 @@ def config(dataset: str, spec: dict, args: argparse.Namespace) -> dict:
             "pooling": spec["pooling"],
             "dropout": 0.3,
             "hidden_size": 50,
-            "lm_finetune_epochs": spec["lm_finetune_epochs"] if not args.quick else min(1, spec["lm_finetune_epochs"]),
+            "lm_finetune_epochs": 0,  # done once per data set by `finetuned_lm`, shared by the runs
             "chunk_len": 200,
             "grad_tokens": 400 if long_docs else 1000,
         },
@@ -125,8 +125,26 @@ def tfidf_row(dataset: str, args: argparse.Namespace) -> dict:
     }
 
 
-def model_row(dataset: str, name: str, spec: dict, args: argparse.Namespace, work: Path) -> dict:
-    cfg = build_config(config(dataset, spec, args), f"{dataset}/{name}")
+def finetuned_lm(dataset: str, args: argparse.Namespace, work: Path) -> tuple[str, float]:
+    """ULMFiT stage 2 once per data set: the pretrained LM fine-tuned on the task's text (and its seconds)."""
+    import csv
+
+    from tasks.classification import ClassificationTask
+
+    spec = {**run_specs()["concat"], "lm_finetune_epochs": ULMFIT_FULL["lm_finetune_epochs"]}
+    raw = config(dataset, spec, args, args.pretrained)
+    raw["head"]["lm_finetune_epochs"] = spec["lm_finetune_epochs"]
+    out = work / dataset / "shared"
+    path = ClassificationTask(build_config(raw, f"{dataset}/lm-finetune")).prepare_pretrained(out)
+    seconds = float(list(csv.DictReader(open(Path(path) / "metrics.csv")))[-1]["elapsed_s"])
+    return path, seconds
+
+
+def model_row(dataset: str, name: str, spec: dict, args: argparse.Namespace, work: Path, lm: tuple[str, float] | None) -> dict:
+    pretrained, lm_s = None, 0.0
+    if spec["pretrained"]:
+        pretrained, lm_s = (lm if spec["lm_finetune_epochs"] else (args.pretrained, 0.0))
+    cfg = build_config(config(dataset, spec, args, pretrained), f"{dataset}/{name}")
     out = work / dataset / name
     trainer = train_run(cfg, out, overwrite=True)
     best = max(trainer.history, key=lambda r: r["valid_accuracy"])
@@ -135,12 +153,6 @@ def model_row(dataset: str, name: str, spec: dict, args: argparse.Namespace, wor
     started = time.perf_counter()
     metrics = task.evaluate(model, "test", device)
     predict_s = time.perf_counter() - started
-    lm_s = 0.0
-    finetuned = out / "lm-finetuned" / "metrics.csv"
-    if finetuned.exists():
-        import csv
-
-        lm_s = float(list(csv.DictReader(open(finetuned)))[-1]["elapsed_s"])
     return {
         "accuracy": metrics["accuracy"],
         "macro_f1": metrics["macro_f1"],
@@ -196,9 +208,11 @@ def main() -> None:
     info = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "torch": torch.__version__, "threads": torch.get_num_threads()}
     rows: list[dict] = []
     for dataset in args.datasets.split(","):
+        needs_lm = any(specs[n].get("pretrained") and specs[n].get("lm_finetune_epochs") for n in names)
+        lm = finetuned_lm(dataset, args, work) if needs_lm else None
         for name in names:
             print(f"== {dataset} / {name}", flush=True)
-            row = tfidf_row(dataset, args) if name == "tfidf" else model_row(dataset, name, specs[name], args, work)
+            row = tfidf_row(dataset, args) if name == "tfidf" else model_row(dataset, name, specs[name], args, work, lm)
             rows.append({"dataset": dataset, "run": name, **row, **info})
             out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
             out.with_suffix(".md").write_text(table(rows) + "\n", encoding="utf-8")

@@ -25,6 +25,7 @@ import torch
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
+from rnn_nlp.nn.backbone import select_state
 from rnn_nlp.nn.heads.lm import LanguageModel
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,6 @@ EOS_ID = Vocab.eos_id
 
 
 # ---- states and shared steps -------------------------------------------------------------
-def reorder_state(state: list, rows: torch.Tensor) -> list:
-    """Pick (and repeat) batch rows of a per-layer state: index_select on dim 1."""
-    return [tuple(t.index_select(1, rows) for t in s) if isinstance(s, tuple) else s.index_select(1, rows) for s in state]
-
-
 def _cat_states(states: list[list]) -> list:
     """Per-layer states of several batches -> one state, the batches one after another."""
     merged = []
@@ -104,7 +100,7 @@ def _prime(model, prompts_ids: list[list[int]], device: torch.device) -> tuple[t
     rows = torch.tensor([row_of[tuple(ids)] for ids in prompts_ids], device=device)
     top = torch.cat(tops) if len(tops) > 1 else tops[0]
     state = _cat_states(states) if len(states) > 1 else states[0]
-    return top.index_select(0, rows), reorder_state(state, rows)
+    return top.index_select(0, rows), select_state(state, rows)
 
 
 def _step(model, tokens: torch.Tensor, state: list) -> tuple[torch.Tensor, list]:
@@ -176,7 +172,7 @@ def generate_batch(
                 if not keep:
                     break
                 index = torch.tensor(keep, device=device)
-                state, nxt = reorder_state(state, index), nxt.index_select(0, index)
+                state, nxt = select_state(state, index), nxt.index_select(0, index)
                 alive = [alive[i] for i in keep]
             top, state = _step(model, nxt, state)
     return outs
@@ -254,7 +250,7 @@ def beam_search(
     with _eval_mode(model):
         top, state = _prime(model, prompts_ids, device)
         rows = torch.arange(len(prompts_ids), device=device).repeat_interleave(width)
-        top, state = top.index_select(0, rows), reorder_state(state, rows)
+        top, state = top.index_select(0, rows), select_state(state, rows)
         scores = torch.full((len(prompts_ids), width), float("-inf"), device=device)
         scores[:, 0] = 0.0  # one live beam per prompt at the start
         history = torch.zeros(len(prompts_ids), width, 0, dtype=torch.long, device=device)
@@ -301,7 +297,7 @@ def beam_search(
                 index = torch.tensor(keep, device=device)
                 rows, scores, history, token = (x.index_select(0, index) for x in (rows, scores, history, token))
                 active = [active[i] for i in keep]
-            top, state = _step(model, token.reshape(-1), reorder_state(state, rows.reshape(-1)))
+            top, state = _step(model, token.reshape(-1), select_state(state, rows.reshape(-1)))
     return found
 
 

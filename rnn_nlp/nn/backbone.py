@@ -63,8 +63,9 @@ def reverse_padded(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Te
     return x.gather(1, index)
 
 
-def _select_state(state: list[State], rows: torch.Tensor) -> list[State]:
-    return [tuple(t[:, rows] for t in s) if isinstance(s, tuple) else s[:, rows] for s in state]
+def select_state(state: list[State], rows: torch.Tensor) -> list[State]:
+    """Pick (and repeat, or reorder) batch rows of a per-layer state: index_select on dim 1."""
+    return [tuple(t.index_select(1, rows) for t in s) if isinstance(s, tuple) else s.index_select(1, rows) for s in state]
 
 
 def _merge_state(state: Optional[list[State]], rows: torch.Tensor, new: list[State], batch: int) -> list[State]:
@@ -147,7 +148,7 @@ class RNNStack(nn.Module):
                 rows = rows_mask.nonzero().squeeze(1)
                 if rows.numel() == 0:
                     continue
-                sub_state = _select_state(state, rows) if state is not None else None
+                sub_state = select_state(state, rows) if state is not None else None
                 with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
                     part, new = self.forward(x[rows, start:end], sub_state, seg_len[rows])
                 outs = [o.index_copy(0, rows, p) for o, p in zip(outs, part)]

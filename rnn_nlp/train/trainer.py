@@ -215,8 +215,8 @@ class Trainer:
         self.history.append(row)
         write_csv(self.history, self.run_dir / "metrics.csv")
         plot_curves(self.history, self.run_dir / "curves.png")
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float))
-        log.info("epoch %s: %s", row["epoch"], shown)
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float) and k != "epoch")
+        log.info("epoch %.4g: %s", row["epoch"], shown)
         valid_loss = metrics["loss"]
         key, mode = getattr(self.task, "selection", ("loss", "min"))
         score = metrics[key] if mode == "min" else -metrics[key]
