@@ -54,6 +54,7 @@ def run_specs() -> dict[str, dict]:
     for name, pooling in POOLINGS.items():
         specs[name] = {"pooling": pooling, "pretrained": True, **ULMFIT_FULL}
         specs[f"{name}-scratch"] = {"pooling": pooling, "pretrained": False, **ULMFIT_FULL, "lm_finetune_epochs": 0, "gradual_unfreezing": False, "discriminative_lr": 1.0}
+    specs["concat-plain-finetune"] = {**specs["concat"], "gradual_unfreezing": False, "discriminative_lr": 1.0}
     for name, change in ABLATIONS.items():
         specs[f"concat-{name}"] = {"pooling": POOLINGS["concat"], "pretrained": True, **ULMFIT_FULL, **change}
     return specs
@@ -86,7 +87,7 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
             "batch_size": 16 if long_docs else 32,
             "eval_batch_size": 32 if long_docs else 64,
             "optimizer": "adam",
-            "lr": 0.002,
+            "lr": args.lr,
             "clip_norm": 1.0,
             "schedule": spec["schedule"],
             "warmup_frac": 0.1,
@@ -131,9 +132,8 @@ def finetuned_lm(dataset: str, args: argparse.Namespace, work: Path) -> tuple[st
 
     from tasks.classification import ClassificationTask
 
-    spec = {**run_specs()["concat"], "lm_finetune_epochs": ULMFIT_FULL["lm_finetune_epochs"]}
-    raw = config(dataset, spec, args, args.pretrained)
-    raw["head"]["lm_finetune_epochs"] = spec["lm_finetune_epochs"]
+    raw = config(dataset, run_specs()["concat"], args, args.pretrained)
+    raw["head"]["lm_finetune_epochs"] = args.lm_epochs
     out = work / dataset / "shared"
     path = ClassificationTask(build_config(raw, f"{dataset}/lm-finetune")).prepare_pretrained(out)
     seconds = float(list(csv.DictReader(open(Path(path) / "metrics.csv")))[-1]["elapsed_s"])
@@ -184,6 +184,8 @@ def main() -> None:
     p.add_argument("--datasets", default="rotten-tomatoes,bbc-news")
     p.add_argument("--runs", default=None, help=f"comma-separated, from {', '.join(run_specs())} (default: all)")
     p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--lr", type=float, default=0.002, help="Adam learning rate of the top layer group")
+    p.add_argument("--lm-epochs", type=int, default=1, help="epochs of LM fine-tuning on the task's text (shared by the runs)")
     p.add_argument("--max-train", type=int, default=None, help="use only the first N training examples")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quick", action="store_true", help="1 epoch on 800 training examples, three runs")

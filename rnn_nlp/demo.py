@@ -62,8 +62,10 @@ SENTIMENT_CONFIG = {
         "lr": 0.003,
         "clip_norm": 1.0,
         "schedule": "slanted_triangular",
-        "discriminative_lr": 2.6,
-        "gradual_unfreezing": True,
+        # With a backbone this small and three epochs, gradual unfreezing and discriminative
+        # rates leave it under-trained (benchmarks/classify.py measures them): plain fine-tuning.
+        "discriminative_lr": 1.0,
+        "gradual_unfreezing": False,
         "checkpoint_every": 500,
         "seed": 1,
     },
