@@ -83,7 +83,7 @@ class TrainerConfig:
     min_lr: float = 0.0
     seed: int = 1111
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    amp: bool = False  # mixed precision (bfloat16 autocast) on CUDA; ignored on CPU
+    amp: bool = False  # bfloat16 autocast on CUDA for the non-recurrent layers; ignored on CPU
     threads: Optional[int] = None  # torch intra-op threads on CPU; None leaves torch's default
     checkpoint_every: int = 500  # steps between resume checkpoints (and one at every epoch end)
     log_every: int = 50  # steps between progress-bar updates (each costs one host sync)
@@ -258,6 +258,8 @@ def build_config(raw: dict, source: str = "config") -> RunConfig:
     cfg.data = data
     cfg.head = head
     validate(cfg, source)
+    if hasattr(task, "validate_config"):
+        task.validate_config(cfg, source)
     return cfg
 
 
@@ -280,10 +282,11 @@ def save_config(cfg: RunConfig, path: str | Path) -> None:
 
 
 def _positive(cfg: RunConfig, source: str, keys: list[str]) -> None:
+    """Each dotted key (section.name) is None or a number > 0 (NaN is refused)."""
     for key in keys:
         section, name = key.split(".")
         value = getattr(getattr(cfg, section), name)
-        if value is not None and value <= 0:
+        if value is not None and not value > 0:
             raise ConfigError(f"{source}: {key} must be positive, got {value}")
 
 
@@ -293,6 +296,10 @@ def _probability(cfg: RunConfig, source: str, keys: list[str]) -> None:
         value = getattr(getattr(cfg, section), name)
         if not 0.0 <= value < 1.0:
             raise ConfigError(f"{source}: {key} must be in [0, 1), got {value}")
+
+
+positive_keys = _positive
+probability_keys = _probability
 
 
 def validate(cfg: RunConfig, source: str = "config") -> None:
@@ -330,8 +337,15 @@ def validate(cfg: RunConfig, source: str = "config") -> None:
             "backbone.weight_drop",
         ],
     )
-    if cfg.trainer.weight_decay < 0:
+    t = cfg.trainer
+    if not t.weight_decay >= 0:
         raise ConfigError(f"{source}: trainer.weight_decay must be >= 0")
+    if not t.momentum >= 0:
+        raise ConfigError(f"{source}: trainer.momentum must be >= 0")
+    if not t.stlr_ratio >= 1:
+        raise ConfigError(f"{source}: trainer.stlr_ratio must be >= 1 (peak lr / lowest lr)")
+    if not 0 <= t.min_lr <= t.lr:
+        raise ConfigError(f"{source}: trainer.min_lr must be in [0, trainer.lr], got {t.min_lr}")
     if not 0.0 < cfg.trainer.plateau_factor < 1.0:
         raise ConfigError(f"{source}: trainer.plateau_factor must be in (0, 1), e.g. 0.5 to halve")
     if not 0.0 < cfg.trainer.warmup_frac < 1.0:

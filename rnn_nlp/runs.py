@@ -77,10 +77,20 @@ def transfer_backbone(model: torch.nn.Module, vocab: Vocab, source: str | Path) 
                 hits += 1
         weights[emb_key] = new
         log.info("pretrained embeddings: %d of %d words found in %s", hits, len(vocab), source)
+    # weight drop renames parameters (`.module.`, `_raw`): match on the plain names
+    plain = {canonical(k): k for k in own}
+    renamed = {}
     for k, v in weights.items():
-        if k not in own or own[k].shape != v.shape:
+        target = plain.get(canonical(k))
+        if target is None or own[target].shape != v.shape:
             raise CheckpointError(f"{source}: backbone weight {k} does not fit this backbone; use the same backbone config")
-    model.backbone.load_state_dict(weights, strict=False)
+        renamed[target] = v
+    model.backbone.load_state_dict(renamed, strict=False)
+
+
+def canonical(name: str) -> str:
+    """A backbone parameter's name as it would be without weight drop's wrapper."""
+    return name.replace(".module.", ".").replace("_raw", "")
 
 
 ARCHITECTURE = ("rnn", "emb_size", "hidden_size", "layers", "direction", "top_size", "residual")

@@ -18,12 +18,12 @@ from typing import Iterator, Literal, Optional
 import torch
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
-from rnn_nlp.config import RunConfig
+from rnn_nlp.config import RunConfig, positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.labeled import load_labeled_corpus
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
-from rnn_nlp.errors import DataError
+from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.classifier import Classifier, ClassifierHead, ClassifierHeadConfig
 from tasks.registry import Task, register_task
@@ -64,6 +64,19 @@ class ClassificationTask(Task):
         self._records: dict | None = None
         self._encoded: dict[str, tuple[list[list[int]], list]] = {}
 
+    @staticmethod
+    def validate_config(cfg: RunConfig, source: str) -> None:
+        positive_keys(
+            cfg,
+            source,
+            ["data.vocab_size", "data.min_count", "data.max_train_examples", "data.max_tokens", "head.hidden_size", "head.chunk_len", "head.grad_tokens"],
+        )
+        probability_keys(cfg, source, ["head.dropout"])
+        if not 0 < cfg.head.threshold < 1:
+            raise ConfigError(f"{source}: head.threshold must be in (0, 1), got {cfg.head.threshold}")
+        if cfg.head.lm_finetune_epochs < 0:
+            raise ConfigError(f"{source}: head.lm_finetune_epochs must be >= 0")
+
     # ---- data ------------------------------------------------------------------------
     def records(self) -> dict[str, dict[str, list]]:
         if self._records is None:
@@ -93,6 +106,8 @@ class ClassificationTask(Task):
             for label in self.records()["train"]["label"]:
                 seen.update(label if isinstance(label, list) else [label])
             self.labels = sorted(seen)
+            if not self.multi_label and any(isinstance(y, list) for y in self.records()["train"]["label"]):
+                raise ConfigError(f"head.multi_label must be true: {self.cfg.data.name} has rows with several labels")
             if len(self.labels) < 2:
                 raise DataError(f"{self.cfg.data.name}: the training data has only the label {self.labels}; need two or more")
         return self.labels
@@ -181,10 +196,11 @@ class ClassificationTask(Task):
         for rows, batch in self._batches(split, self.cfg.trainer.eval_batch_size, None, device):
             out = model(batch)
             probs[rows] = model.probabilities(out["logits"]).float().cpu()
-            known = batch["labels"].ndim == 2 or bool((batch["labels"] >= 0).any())
+            labels = batch["labels"]
+            known = len(rows) if labels.ndim == 2 else int((labels >= 0).sum())
             if known:
-                loss_sum += float(out["loss"]) * len(rows)
-                loss_n += len(rows)
+                loss_sum += float(out["loss"]) * known
+                loss_n += known
         model.train(was_training)
         return gold, self.decide(probs), probs, loss_sum / max(1, loss_n)
 
@@ -260,10 +276,10 @@ class ClassificationTask(Task):
             return self.cfg.pretrained
         from rnn_nlp.config import build_config, to_dict
         from rnn_nlp.runs import load_run_config, train_run
-        from rnn_nlp.train import checkpoint as ckpt
 
         target = out_dir / "lm-finetuned"
-        if (target / ckpt.META).exists():
+        done = target / "FINISHED"
+        if done.exists():
             log.info("reusing the fine-tuned LM in %s", target)
             return str(target)
         text_dir = out_dir / "lm-finetune-text"
@@ -285,7 +301,9 @@ class ClassificationTask(Task):
         raw["trainer"].update(epochs=epochs, max_steps=None, time_budget_s=None, progress=self.cfg.trainer.progress, device=self.cfg.trainer.device)
         raw["pretrained"] = self.cfg.pretrained
         log.info("ULMFiT stage 2: fine-tuning the LM %s on the task's text for %d epochs", self.cfg.pretrained, epochs)
-        train_run(build_config(raw, "LM fine-tuning config"), target, overwrite=True)
+        resume = (target / "checkpoint-last").exists()  # a stage 2 cut short goes on where it stopped
+        train_run(build_config(raw, "LM fine-tuning config"), target, resume=resume, overwrite=not resume)
+        done.write_text("stage 2 complete\n", encoding="utf-8")
         return str(target)
 
 

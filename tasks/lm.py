@@ -11,12 +11,12 @@ from typing import Iterator
 
 import torch
 
-from rnn_nlp.config import DataConfig, RunConfig
+from rnn_nlp.config import DataConfig, RunConfig, positive_keys
 from rnn_nlp.data.batching import BPTTStream, batchify
 from rnn_nlp.data.readers import load_text_corpus
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
-from rnn_nlp.errors import DataError
+from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics import perplexity
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig
@@ -38,6 +38,14 @@ class LMTask(Task):
         self._texts: dict[str, list[str]] | None = None
         self._ids: dict[str, torch.Tensor] = {}
         self._streams: dict[tuple, dict[str, BPTTStream]] = {}
+
+    @staticmethod
+    def validate_config(cfg: RunConfig, source: str) -> None:
+        positive_keys(cfg, source, ["data.max_train_tokens", "data.max_eval_tokens", "data.vocab_size", "data.min_count", "head.div_value"])
+        if cfg.head.softmax == "adaptive" and not cfg.head.div_value > 1:
+            raise ConfigError(f"{source}: head.div_value must be > 1 for the adaptive softmax")
+        if any(c <= 0 for c in cfg.head.cutoffs):
+            raise ConfigError(f"{source}: head.cutoffs must be positive word ranks, got {cfg.head.cutoffs}")
 
     # ---- data ------------------------------------------------------------------------
     def texts(self) -> dict[str, list[str]]:
@@ -121,8 +129,7 @@ class LMTask(Task):
         schedule = next(iter(streams.values())).schedule(self._epoch_seed(epoch))
         for start, size in schedule[start_step:]:
             batch: dict = {d: s.chunk(start, size) for d, s in streams.items()}
-            # AWD-LSTM rescales the lr by size/bptt for variable-length chunks; scaling the loss
-            # instead is the same under SGD and keeps the optimiser's lr untouched.
+            # AWD-LSTM rescales the lr by size/bptt for variable-length chunks (after clipping)
             batch["scale"] = size / t.bptt if t.bptt_variation else 1.0
             yield batch
 

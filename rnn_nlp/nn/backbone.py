@@ -110,6 +110,10 @@ class RNNStack(nn.Module):
     ) -> tuple[list[torch.Tensor], list[State]]:
         outputs, new_state = [], []
         total = x.size(1)
+        if torch.is_autocast_enabled(x.device.type):
+            # autocast would run cuDNN RNNs in float16 without loss scaling: keep them float32
+            with torch.autocast(x.device.type, enabled=False):
+                return self.forward(x.float(), state, lengths)
         for i, layer in enumerate(self.layers):
             layer_state = state[i] if state is not None else None
             if lengths is not None:
@@ -151,7 +155,7 @@ class RNNStack(nn.Module):
                 sub_state = select_state(state, rows) if state is not None else None
                 with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
                     part, new = self.forward(x[rows, start:end], sub_state, seg_len[rows])
-                outs = [o.index_copy(0, rows, p) for o, p in zip(outs, part)]
+                outs = [o.index_copy(0, rows, p.to(o.dtype)) for o, p in zip(outs, part)]
                 state = _merge_state(state, rows, new, batch)
             chunks.append(outs)
         return [torch.cat(parts, dim=1) for parts in zip(*chunks)], state

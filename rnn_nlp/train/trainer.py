@@ -113,7 +113,7 @@ class Trainer:
         self.device = device
         self.optimizer = build_optimizer(model.parameter_groups(), self.tcfg)
         self.steps_per_epoch = task.steps_per_epoch()
-        total = self.tcfg.max_steps or self.tcfg.epochs * self.steps_per_epoch
+        total = min(n for n in (self.tcfg.max_steps, self.tcfg.epochs * self.steps_per_epoch) if n)
         self.scheduler, self.schedule_unit = build_scheduler(self.optimizer, self.tcfg, total)
         self.epoch = 0
         self.step_in_epoch = 0
@@ -193,7 +193,14 @@ class Trainer:
         if self.tcfg.clip_norm:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.clip_norm)
         decoupled_weight_decay(self.optimizer, self.tcfg)
+        scale = float(out.get("lr_scale", 1.0))  # e.g. AWD-LSTM's lr x seq_len / bptt
+        if scale != 1.0:
+            for group in self.optimizer.param_groups:
+                group["lr"] *= scale
         self.optimizer.step()
+        if scale != 1.0:
+            for group in self.optimizer.param_groups:
+                group["lr"] /= scale
         if self.scheduler is not None and self.schedule_unit == "step":
             self.scheduler.step()
         return out.get("log_loss", loss.detach()), int(out.get("tokens", 0))

@@ -153,3 +153,12 @@ def test_ulmfit_pipeline_lm_finetuning_transfer_and_gradual_unfreezing(tmp_path,
         trainer.model.backbone.embedding.weight[vocab.stoi[word]],
         lm.backbone.embedding.weight[lm_task.token_vocab().stoi[word]],
     )
+
+
+def test_multi_label_rows_need_the_multi_label_head(tmp_path):
+    from rnn_nlp.errors import ConfigError
+
+    data = tmp_path / "tags.jsonl"
+    data.write_text("".join(json.dumps({"text": f"text {i}", "label": ["a", "b"] if i % 2 else ["a"]}) + "\n" for i in range(30)), encoding="utf-8")
+    with pytest.raises(ConfigError, match="head.multi_label must be true"):
+        ClassificationTask(build_config(classify_raw(data))).label_names()

@@ -126,3 +126,34 @@ def test_pretrained_backbone_is_transferred(tmp_path, corpus):
     transfer_backbone(model, task.token_vocab(), cfg.pretrained)
     for (name, a), b in zip(pre.backbone.state_dict().items(), model.backbone.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
+
+
+def test_lr_scale_applies_to_one_step_only(tmp_path, corpus):
+    """A model's `lr_scale` (variable BPTT) scales that step's update, then the lr is restored."""
+    from rnn_nlp.train.trainer import Trainer, resolve_device
+    from tasks.lm import LMTask
+
+    cfg = build_config(tiny_raw(corpus, trainer={"bptt_variation": True, "max_steps": 3, "clip_norm": 0.01}))
+    task = LMTask(cfg)
+    trainer = Trainer(cfg, task, task.build_model(), tmp_path / "run", resolve_device("cpu"))
+    batch = next(iter(task.train_batches(0, 0, torch.device("cpu"))))
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    trainer._step({**batch, "scale": 0.5})
+    moved = sum(float((p.detach() - b).norm() ** 2) for p, b in zip(trainer.model.parameters(), before)) ** 0.5
+    # clipped to norm 0.01, then lr 5 x 0.5: the update's norm is 0.025 exactly
+    assert moved == pytest.approx(5.0 * 0.5 * 0.01, rel=1e-3)
+    assert trainer.current_lr() == 5.0
+
+
+def test_transfer_ignores_weight_drop_naming(tmp_path, corpus):
+    """A backbone pretrained with weight drop starts a backbone without it, and the reverse."""
+    from rnn_nlp.runs import transfer_backbone
+    from tasks.lm import LMTask
+
+    train_run(build_config(tiny_raw(corpus, backbone={"weight_drop": 0.5}, trainer={"max_steps": 3})), tmp_path / "pre")
+    _, _, pre = load_run(tmp_path / "pre")
+    task = LMTask(build_config(tiny_raw(corpus)))
+    model = task.build_model()
+    transfer_backbone(model, task.token_vocab(), tmp_path / "pre")
+    raw = pre.backbone.stacks["fwd"].layers[0].weight_hh_l0_raw
+    torch.testing.assert_close(model.backbone.stacks["fwd"].layers[0].weight_hh_l0, raw)

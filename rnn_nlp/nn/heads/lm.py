@@ -70,7 +70,8 @@ class LMHead(nn.Module):
         """Summed negative log-likelihood of `targets` [B, T] under `hidden` [B, T, D]."""
         flat = hidden.reshape(-1, self.in_dim)
         if self.adaptive is not None:
-            out = self.adaptive(flat, targets.reshape(-1))
+            with torch.autocast(flat.device.type, enabled=False):  # its index_copy_ wants one dtype
+                out = self.adaptive(flat.float(), targets.reshape(-1))
             return out.loss * targets.numel()
         logits = self.decoder(flat)
         return F.cross_entropy(logits.float(), targets.reshape(-1), reduction="sum")
@@ -79,7 +80,8 @@ class LMHead(nn.Module):
         """[..., D] -> [..., V] log-probabilities."""
         flat = hidden.reshape(-1, self.in_dim)
         if self.adaptive is not None:
-            out = self.adaptive.log_prob(flat)
+            with torch.autocast(flat.device.type, enabled=False):
+                out = self.adaptive.log_prob(flat.float())
         else:
             out = F.log_softmax(self.decoder(flat).float(), dim=-1)
         return out.view(*hidden.shape[:-1], self.vocab_size)
@@ -111,7 +113,8 @@ class LanguageModel(TaskModel):
             tokens += targets.numel()
         mean = nll / tokens
         return {
-            "loss": mean * batch.get("scale", 1.0),
+            "loss": mean,
+            "lr_scale": batch.get("scale", 1.0),
             "log_loss": mean.detach(),
             "nll": per_direction,
             "tokens": tokens // len(self.backbone.directions),

@@ -174,14 +174,15 @@ def test_forward_loss_is_mean_nll(softmax, tie):
     out["loss"].backward()
 
 
-def test_forward_scale_rescales_loss_not_log_loss():
+def test_forward_passes_the_chunk_scale_on_as_an_lr_scale():
+    # AWD-LSTM scales the learning rate (after clipping), not the loss, by seq_len / bptt
     model = make_lm().eval()
     batch = lm_batch(model)
     plain = model(batch)
     model.reset_runtime_state()
     scaled = model({**batch, "scale": 0.5})
-    assert torch.allclose(scaled["loss"], plain["loss"] * 0.5)
-    assert torch.allclose(scaled["log_loss"], plain["log_loss"])
+    assert torch.allclose(scaled["loss"], plain["loss"])
+    assert scaled["lr_scale"] == 0.5 and plain["lr_scale"] == 1.0
 
 
 def test_both_directions_give_nll_per_direction_and_carry_detached_state():
