@@ -98,9 +98,12 @@ def test_unknown_task():
         build_config({"task": "parse"})
 
 
-@pytest.mark.parametrize("path", ["configs/lm-ptb.yaml", "configs/lm-ptb-awd.yaml", "configs/lm-ptb-bidirectional.yaml"])
+@pytest.mark.parametrize(
+    "path",
+    ["configs/lm-ptb.yaml", "configs/lm-ptb-awd.yaml", "configs/lm-ptb-bidirectional.yaml", "configs/sentiment-rt.yaml", "configs/topic-bbc.yaml"],
+)
 def test_shipped_recipes_validate(path):
     from pathlib import Path
 
     cfg = load_config(Path(__file__).parent.parent / path)
-    assert cfg.task == "lm"
+    assert cfg.task == ("classify" if "lm-" not in path else "lm")
