@@ -230,7 +230,7 @@ class Trainer:
         if self.best is None or score < self.best:
             self.best = score
             self.save_best()
-        if self.scheduler is not None and self.schedule_unit == "epoch":
+        if self.scheduler is not None and self.schedule_unit == "epoch" and epoch_done:
             self.scheduler.step(valid_loss)
         self.epoch_loss_sum, self.epoch_loss_steps = 0.0, 0
 
@@ -244,7 +244,7 @@ class Trainer:
                 self._unfreeze_for_epoch()
                 if self.step_in_epoch == 0:
                     self.model.reset_runtime_state()
-                batches = self.task.train_batches(self.epoch, self.step_in_epoch, self.device)
+                batches = iter(self.task.train_batches(self.epoch, self.step_in_epoch, self.device))
                 bar = tqdm(
                     total=self.steps_per_epoch,
                     initial=self.step_in_epoch,
@@ -284,7 +284,8 @@ class Trainer:
                             bar.close()
                             raise TrainingInterrupted(path)
                     if done:
-                        epoch_done = False
+                        # a budget that runs out on the epoch's last batch still ends the epoch
+                        epoch_done = next(batches, None) is None
                         break
                 if pending_steps:
                     self.epoch_loss_sum += pending.item()

@@ -157,3 +157,12 @@ def test_transfer_ignores_weight_drop_naming(tmp_path, corpus):
     transfer_backbone(model, task.token_vocab(), tmp_path / "pre")
     raw = pre.backbone.stacks["fwd"].layers[0].weight_hh_l0_raw
     torch.testing.assert_close(model.backbone.stacks["fwd"].layers[0].weight_hh_l0, raw)
+
+
+def test_a_budget_ending_on_the_last_batch_completes_the_epoch(tmp_path, corpus):
+    from tasks.lm import LMTask
+
+    steps = LMTask(build_config(tiny_raw(corpus))).steps_per_epoch()
+    t = train_run(build_config(tiny_raw(corpus, trainer={"max_steps": steps})), tmp_path / "run")
+    assert t.epoch == 1 and t.step_in_epoch == 0
+    assert [row["epoch"] for row in t.history] == [1]
