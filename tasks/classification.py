@@ -157,9 +157,12 @@ class ClassificationTask(Task):
             return out
         return torch.tensor([index.get(y, -1) for y in labels], dtype=torch.long)
 
-    def _batches(self, split: str, batch_size: int, seed: Optional[int], device: torch.device) -> Iterator[tuple[list[int], dict]]:
+    def _batches(
+        self, split: str, batch_size: int, seed: Optional[int], device: torch.device, start: int = 0
+    ) -> Iterator[tuple[list[int], dict]]:
+        """Length-bucketed, padded batches from batch number `start` on (earlier ones are not built)."""
         ids, labels = self.encoded(split)
-        for rows in length_buckets([len(x) for x in ids], batch_size, seed):
+        for rows in length_buckets([len(x) for x in ids], batch_size, seed)[start:]:
             tokens, lengths = pad_batch([ids[i] for i in rows], self.token_vocab().pad_id)
             yield rows, {
                 "ids": tokens.to(device),
@@ -180,10 +183,9 @@ class ClassificationTask(Task):
         return -(-n // self.cfg.trainer.batch_size)
 
     def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
-        seed = self.cfg.trainer.seed * 100_003 + epoch
-        for step, (_, batch) in enumerate(self._batches("train", self.cfg.trainer.batch_size, seed, device)):
-            if step >= start_step:
-                yield batch
+        seed = self.epoch_seed(epoch)
+        for _, batch in self._batches("train", self.cfg.trainer.batch_size, seed, device, start_step):
+            yield batch
 
     @torch.no_grad()
     def predict_split(self, model: Classifier, split: str, device: torch.device) -> tuple[list, list, torch.Tensor, float]:

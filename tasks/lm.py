@@ -18,7 +18,7 @@ from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics import perplexity
-from rnn_nlp.nn.backbone import Backbone
+from rnn_nlp.nn.backbone import DIRECTIONS, Backbone
 from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig
 from tasks.registry import Task, register_task
 
@@ -102,7 +102,7 @@ class LMTask(Task):
 
     @property
     def directions(self) -> tuple[str, ...]:
-        return ("forward", "backward") if self.cfg.backbone.direction == "both" else (self.cfg.backbone.direction,)
+        return DIRECTIONS[self.cfg.backbone.direction]
 
     def vocab_json(self) -> dict:
         return {"tokens": self.token_vocab().to_json()}
@@ -115,18 +115,15 @@ class LMTask(Task):
         return LanguageModel(backbone, head)
 
     # ---- training and evaluation -----------------------------------------------------
-    def _epoch_seed(self, epoch: int) -> int:
-        return self.cfg.trainer.seed * 100_003 + epoch
-
     def steps_per_epoch(self) -> int:
         t = self.cfg.trainer
         stream = next(iter(self.streams("train", t.batch_size, torch.device("cpu"), t.bptt_variation).values()))
-        return len(stream.schedule(self._epoch_seed(0)))
+        return len(stream.schedule(self.epoch_seed(0)))
 
     def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
         t = self.cfg.trainer
         streams = self.streams("train", t.batch_size, device, t.bptt_variation)
-        schedule = next(iter(streams.values())).schedule(self._epoch_seed(epoch))
+        schedule = next(iter(streams.values())).schedule(self.epoch_seed(epoch))
         for start, size in schedule[start_step:]:
             batch: dict = {d: s.chunk(start, size) for d, s in streams.items()}
             # AWD-LSTM rescales the lr by size/bptt for variable-length chunks (after clipping)

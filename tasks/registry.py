@@ -41,6 +41,10 @@ class Task:
     def steps_per_epoch(self) -> int:
         raise NotImplementedError
 
+    def epoch_seed(self, epoch: int) -> int:
+        """The seed of an epoch's data order: the same epoch always gets the same batches."""
+        return self.cfg.trainer.seed * 100_003 + epoch
+
     def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
         """Batches of one epoch from `start_step` on; the same epoch always yields the same batches."""
         raise NotImplementedError

@@ -162,3 +162,30 @@ def test_multi_label_rows_need_the_multi_label_head(tmp_path):
     data.write_text("".join(json.dumps({"text": f"text {i}", "label": ["a", "b"] if i % 2 else ["a"]}) + "\n" for i in range(30)), encoding="utf-8")
     with pytest.raises(ConfigError, match="head.multi_label must be true"):
         ClassificationTask(build_config(classify_raw(data))).label_names()
+
+
+def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, sentiment, monkeypatch):
+    import os
+    import signal
+
+    from rnn_nlp.train import checkpoint as ckpt
+    from rnn_nlp.train.trainer import LAST, TrainingInterrupted
+
+    cfg = build_config(classify_raw(sentiment, trainer={"epochs": 2}, backbone={"output_dropout": 0.2}))
+    train_run(cfg, tmp_path / "full")
+    original = ClassificationTask.train_batches
+
+    def ctrl_c_at_step_5(self, epoch, start, device):
+        for i, batch in enumerate(original(self, epoch, start, device)):
+            if epoch == 0 and start + i == 5:
+                os.kill(os.getpid(), signal.SIGINT)
+            yield batch
+
+    monkeypatch.setattr(ClassificationTask, "train_batches", ctrl_c_at_step_5)
+    with pytest.raises(TrainingInterrupted):
+        train_run(cfg, tmp_path / "part")
+    monkeypatch.undo()
+    train_run(cfg, tmp_path / "part", resume=True)
+    a, b = ckpt.load_weights(tmp_path / "full" / LAST), ckpt.load_weights(tmp_path / "part" / LAST)
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
