@@ -287,9 +287,9 @@ class ClassificationTask(Task):
         text_dir = out_dir / "lm-finetune-text"
         text_dir.mkdir(parents=True, exist_ok=True)
         rec = self.records()
-        (text_dir / "train.txt").write_text("\n".join(t.replace("\n", " ") for t in rec["train"]["text"]) + "\n", encoding="utf-8")
-        (text_dir / "valid.txt").write_text("\n".join(t.replace("\n", " ") for t in rec["valid"]["text"]) + "\n", encoding="utf-8")
-        (text_dir / "test.txt").write_text("\n".join(t.replace("\n", " ") for t in rec["valid"]["text"][:50]) + "\n", encoding="utf-8")
+        # one text per line; the LM task wants a test split too, a small slice of valid will do
+        for split, texts in (("train", rec["train"]["text"]), ("valid", rec["valid"]["text"]), ("test", rec["valid"]["text"][:50])):
+            (text_dir / f"{split}.txt").write_text("\n".join(t.replace("\n", " ") for t in texts) + "\n", encoding="utf-8")
         raw = to_dict(load_run_config(self.cfg.pretrained))
         d = self.cfg.data
         raw["data"].update(

@@ -87,6 +87,14 @@ def _merge_state(state: Optional[list[State]], rows: torch.Tensor, new: list[Sta
     return merged
 
 
+def train_top_groups(groups: list[list[nn.Parameter]], trainable: int) -> None:
+    """Make only the top `trainable` of bottom-up parameter groups trainable; freeze the rest."""
+    cut = len(groups) - trainable
+    for i, group in enumerate(groups):
+        for p in group:
+            p.requires_grad_(i >= cut)
+
+
 class RNNStack(nn.Module):
     """One direction: single-layer fused RNNs stacked, with locked dropout and optional residuals."""
 
@@ -272,8 +280,4 @@ class Backbone(nn.Module):
 
     def freeze(self, trainable_top_groups: int = 0) -> None:
         """Freeze every layer group except the top `trainable_top_groups` ones (0 freezes all)."""
-        groups = self.layer_groups()
-        cut = len(groups) - trainable_top_groups
-        for i, group in enumerate(groups):
-            for p in group:
-                p.requires_grad_(i >= cut)
+        train_top_groups(self.layer_groups(), trainable_top_groups)

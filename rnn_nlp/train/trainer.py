@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rnn_nlp.config import RunConfig
+from rnn_nlp.nn.backbone import train_top_groups
 from rnn_nlp.train import checkpoint as ckpt
 from rnn_nlp.train.history import plot_curves, write_csv
 from rnn_nlp.train.optim import build_optimizer, build_scheduler, decoupled_weight_decay
@@ -303,11 +304,7 @@ class Trainer:
         """Gradual unfreezing (ULMFiT): epoch e trains the top e+1 parameter groups only."""
         if not self.tcfg.gradual_unfreezing:
             return
-        groups = self.model.parameter_groups()
-        trainable = min(len(groups), self.epoch + 1)
-        for i, group in enumerate(groups):
-            for p in group:
-                p.requires_grad_(i >= len(groups) - trainable)
+        train_top_groups(self.model.parameter_groups(), self.epoch + 1)
 
     def _done(self, running_since: Optional[float] = None) -> bool:
         """max_steps reached, or the time budget spent (counting the current stretch)."""
