@@ -1,0 +1,162 @@
+"""Sequence tagging head: backbone states (+ character features) -> (fresh BiLSTM) -> tag scores -> softmax or CRF.
+
+The backbone's top layer arrives with both directions concatenated when it has both; a forward-only
+backbone is best given a fresh bidirectional layer (`encoder: bilstm`). Character features (a char-CNN
+as in Ma & Hovy 2016, or a char-BiLSTM as in Lample et al. 2016) give unknown words a representation.
+Every part states its input and output width, so a mismatch fails when the model is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from rnn_nlp.nn.backbone import Backbone
+from rnn_nlp.nn.crf import CRF
+from rnn_nlp.nn.model import TaskModel
+
+
+@dataclass
+class TaggerHeadConfig:
+    encoder: Literal["backbone", "bilstm"] = "backbone"  # backbone states as they are, or a fresh BiLSTM on top
+    encoder_size: int = 128  # the fresh BiLSTM's width per direction
+    char_features: Literal["none", "cnn", "bilstm"] = "none"
+    char_emb_size: int = 25
+    char_size: int = 50  # char-CNN filters, or the char-BiLSTM's width per direction
+    char_kernel: int = 3  # char-CNN window
+    max_word_chars: int = 30  # longer words keep their first and last characters
+    decoder: Literal["softmax", "crf"] = "crf"
+    constrained: bool = True  # CRF: forbid transitions the tag scheme does not allow (I-X after O)
+    dropout: float = 0.5  # on the features entering the tag scorer (and the fresh BiLSTM)
+    word_dropout: float = 0.05  # training: replace a word by <unk> with this probability
+    freeze_backbone: bool = False  # train the head only; the backbone stays as pretrained
+
+
+class CharEncoder(nn.Module):
+    """[B, T, C] character ids (0 = padding) of each word -> [B, T, output_dim] word features."""
+
+    def __init__(self, n_chars: int, cfg: TaggerHeadConfig):
+        super().__init__()
+        self.kind = cfg.char_features
+        self.embedding = nn.Embedding(n_chars, cfg.char_emb_size, padding_idx=0)
+        if self.kind == "cnn":
+            self.conv = nn.Conv1d(cfg.char_emb_size, cfg.char_size, cfg.char_kernel, padding=cfg.char_kernel // 2)
+            self.output_dim = cfg.char_size
+        else:
+            self.rnn = nn.LSTM(cfg.char_emb_size, cfg.char_size, batch_first=True, bidirectional=True)
+            self.output_dim = 2 * cfg.char_size
+
+    def forward(self, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, steps, width = chars.shape
+        words = chars[mask]  # [N, C]: real words only
+        lengths = (words != 0).sum(1).clamp(min=1)
+        emb = self.embedding(words)
+        if self.kind == "cnn":
+            conv = self.conv(emb.transpose(1, 2)).transpose(1, 2)  # [N, C, F]
+            pad = torch.arange(words.size(1), device=words.device).unsqueeze(0) >= lengths.unsqueeze(1)
+            feats = conv.masked_fill(pad.unsqueeze(2), float("-inf")).max(1).values
+        else:
+            packed = pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            _, (h, _) = self.rnn(packed)
+            feats = torch.cat([h[0], h[1]], dim=-1)
+        out = feats.new_zeros(batch, steps, self.output_dim)
+        out[mask] = feats
+        return out
+
+
+class TaggerHead(nn.Module):
+    """[B, T, input_dim] states (+ chars) -> [B, T, num_tags] emission scores, and the CRF when asked."""
+
+    def __init__(self, input_dim: int, num_tags: int, cfg: TaggerHeadConfig, n_chars: int = 0, allowed=None):
+        super().__init__()
+        self.cfg = cfg
+        self.input_dim = input_dim
+        self.output_dim = num_tags
+        self.chars = CharEncoder(n_chars, cfg) if cfg.char_features != "none" else None
+        if cfg.char_features != "none" and n_chars < 2:
+            raise ValueError("char_features need a character vocabulary")
+        width = input_dim + (self.chars.output_dim if self.chars else 0)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.encoder = None
+        if cfg.encoder == "bilstm":
+            self.encoder = nn.LSTM(width, cfg.encoder_size, batch_first=True, bidirectional=True)
+            width = 2 * cfg.encoder_size
+        self.feature_dim = width
+        self.scorer = nn.Linear(width, num_tags)
+        self.crf = CRF(num_tags, allowed if cfg.constrained else None) if cfg.decoder == "crf" else None
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor, chars: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if states.size(-1) != self.input_dim:
+            raise ValueError(f"the tagger head expects states of width {self.input_dim}, got {states.size(-1)}")
+        x = states
+        if self.chars is not None:
+            if chars is None:
+                raise ValueError("this tagger uses character features: the batch needs 'chars'")
+            x = torch.cat([x, self.chars(chars, mask)], dim=-1)
+        x = self.dropout(x)
+        if self.encoder is not None:
+            lengths = mask.long().sum(1)
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, _ = self.encoder(packed)
+            x, _ = pad_packed_sequence(out, batch_first=True, total_length=mask.size(1))
+            x = self.dropout(x)
+        return self.scorer(x)
+
+
+class Tagger(TaskModel):
+    """Backbone + TaggerHead. A batch is {"ids", "lengths"}, maybe "chars" [B, T, C] and "tags" [B, T].
+
+    Tags are indices, -1 on padding and on tags the model does not know (left out of the loss: a
+    CRF drops whole sentences holding such a tag, the softmax just those tokens).
+    """
+
+    def __init__(self, backbone: Backbone, head: TaggerHead, unk_id: int = 1):
+        super().__init__(backbone, head)
+        self.unk_id = unk_id
+
+    def emissions(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        ids, lengths = batch["ids"], batch["lengths"]
+        p = self.head.cfg.word_dropout
+        if self.training and p > 0:
+            drop = torch.rand(ids.shape, device=ids.device) < p
+            ids = ids.masked_fill(drop & (ids != self.backbone.embedding.padding_idx), self.unk_id)
+        out = self.backbone(ids, lengths)
+        mask = out.mask if out.mask is not None else torch.ones_like(ids, dtype=torch.bool)
+        return self.head(out.output, mask, batch.get("chars")), mask
+
+    def forward(self, batch: dict) -> dict:
+        scores, mask = self.emissions(batch)
+        result = {"emissions": scores, "mask": mask, "tokens": int(batch["lengths"].sum())}
+        tags = batch.get("tags")
+        if tags is not None:
+            known = (tags >= 0) | ~mask
+            if self.head.crf is not None:
+                rows = known.all(1)
+                if bool(rows.any()):
+                    nll = self.head.crf.nll(scores[rows], tags[rows].clamp(min=0), mask[rows])
+                    result["loss"] = nll.sum() / int(rows.sum())
+                    result["loss_sum"] = nll.detach().sum()
+                    result["loss_count"] = int(rows.sum())
+            elif bool((tags[mask] >= 0).any()):
+                flat = tags.masked_fill(~mask, -1)
+                loss = F.cross_entropy(scores.float().reshape(-1, scores.size(-1)), flat.reshape(-1), ignore_index=-1, reduction="sum")
+                count = int((flat >= 0).sum())
+                result["loss"] = loss / count
+                result["loss_sum"] = loss.detach()
+                result["loss_count"] = count
+            if "loss" not in result:
+                result["loss"] = scores.sum() * 0.0
+        return result
+
+    @torch.no_grad()
+    def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        """Best tag ids per sentence: Viterbi under the CRF, else the per-token argmax."""
+        if self.head.crf is not None:
+            return self.head.crf.viterbi(scores, mask)
+        best = scores.argmax(-1).tolist()
+        return [row[:n] for row, n in zip(best, mask.long().sum(1).tolist())]

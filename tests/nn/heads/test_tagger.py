@@ -1,0 +1,80 @@
+"""Tagger head: widths, character features, padding that changes nothing, a loss that falls."""
+
+import pytest
+import torch
+
+from rnn_nlp.config import BackboneConfig
+from rnn_nlp.data.tag_schemes import allowed_transitions
+from rnn_nlp.nn.backbone import Backbone
+from rnn_nlp.nn.heads.tagger import CharEncoder, Tagger, TaggerHead, TaggerHeadConfig
+
+TAGS = ["O", "B-A", "I-A"]
+
+
+def _model(direction="both", **head):
+    torch.manual_seed(0)
+    backbone = Backbone(BackboneConfig(emb_size=8, hidden_size=8, layers=1, direction=direction), 20)
+    cfg = TaggerHeadConfig(dropout=0.0, word_dropout=0.0, **head)
+    head_module = TaggerHead(backbone.output_dim, len(TAGS), cfg, n_chars=12, allowed=allowed_transitions(TAGS, "iob2"))
+    return Tagger(backbone, head_module)
+
+
+def _batch():
+    ids = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0]])
+    chars = torch.randint(1, 12, (2, 4, 5))
+    chars[1, 2:] = 0
+    chars[:, :, 4] = 0
+    return {"ids": ids, "lengths": torch.tensor([4, 2]), "chars": chars, "tags": torch.tensor([[1, 2, 0, 1], [0, 1, -1, -1]])}
+
+
+@pytest.mark.parametrize("kind,width", [("cnn", 7), ("bilstm", 14)])
+def test_char_encoder_widths(kind, width):
+    enc = CharEncoder(12, TaggerHeadConfig(char_features=kind, char_size=7))
+    batch = _batch()
+    mask = batch["ids"] != 0
+    out = enc(batch["chars"], mask)
+    assert enc.output_dim == width and out.shape == (2, 4, width)
+    assert bool((out[1, 2:] == 0).all())
+
+
+def test_head_states_its_widths_and_refuses_a_mismatch():
+    head = TaggerHead(16, 3, TaggerHeadConfig(encoder="bilstm", encoder_size=5, char_features="cnn", char_size=4), n_chars=12)
+    assert (head.input_dim, head.feature_dim, head.output_dim) == (16, 10, 3)
+    with pytest.raises(ValueError, match="width 16"):
+        head(torch.zeros(1, 2, 8), torch.ones(1, 2, dtype=torch.bool), torch.ones(1, 2, 3, dtype=torch.long))
+
+
+@pytest.mark.parametrize("head", [dict(decoder="crf"), dict(decoder="softmax", encoder="bilstm", char_features="bilstm")])
+def test_padding_does_not_change_a_sentence(head):
+    model = _model(**head).eval()
+    batch = _batch()
+    alone = {"ids": batch["ids"][1:, :2], "lengths": torch.tensor([2]), "chars": batch["chars"][1:, :2]}
+    together = model.emissions(batch)[0][1, :2]
+    assert torch.allclose(model.emissions(alone)[0][0], together, atol=1e-5)
+
+
+@pytest.mark.parametrize("decoder", ["crf", "softmax"])
+def test_loss_falls_and_decoding_learns_the_tags(decoder):
+    model = _model(direction="forward", decoder=decoder, encoder="bilstm", char_features="cnn")
+    batch = _batch()
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    losses = []
+    for _ in range(40):
+        out = model(batch)
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+        losses.append(out["loss"].item())
+    assert losses[-1] < losses[0] / 5
+    model.eval()
+    out = model(batch)
+    assert model.decode(out["emissions"], out["mask"]) == [[1, 2, 0, 1], [0, 1]]
+
+
+def test_unknown_tags_are_left_out_of_the_loss():
+    model = _model(decoder="crf")
+    batch = _batch()
+    batch["tags"][0, 1] = -1  # a tag training never saw: the CRF drops that sentence
+    out = model(batch)
+    assert out["loss_count"] == 1
+    assert torch.isfinite(out["loss"])
