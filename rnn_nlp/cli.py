@@ -91,7 +91,12 @@ def _predict(args: argparse.Namespace) -> None:
         lines = read_lines(Path(args.input))
     device = next(model.parameters()).device
     for row in task.predict_texts(model, lines, device):
-        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        if args.format == "conll":
+            if "tags" not in row:
+                raise RnnNlpError(f"--format conll is for tagging runs; task '{cfg.task}' writes JSON lines")
+            sys.stdout.write("".join(f"{t}\t{g}\n" for t, g in zip(row["tokens"], row["tags"])) + "\n")
+        else:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def _data(args: argparse.Namespace) -> None:
@@ -165,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="predict for raw text, one input per line; JSON lines out")
     p.add_argument("run_dir")
     p.add_argument("input", help="a text file, or - for standard input")
+    p.add_argument("--format", default="jsonl", choices=["jsonl", "conll"], help="conll: token<TAB>tag lines, a blank line after each input (tagging runs)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_predict)
 

@@ -1,0 +1,307 @@
+"""Sequence tagging: `ner` (entity chunks, scored by seqeval) and `pos` (one tag a token, scored by accuracy).
+
+Sentences come from a fetcher (`conll2003`, `brown`), CoNLL / CoNLL-U / word-tag files, or a hub name
+(rnn_nlp.data.tagged). NER tags are converted to `data.train_scheme` (BIOES by default) for training
+and back to IOB2 for seqeval. Sentences longer than `data.max_len` are cut into pieces, tagged piece
+by piece and put back together; empty sentences are skipped; both are counted in the log. A tag the
+training data never had is reported (it can only be counted wrong), never crashed on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Literal, Optional
+
+import torch
+
+from rnn_nlp.config import RunConfig, positive_keys, probability_keys
+from rnn_nlp.data.batching import length_buckets, pad_batch
+from rnn_nlp.data.tag_schemes import allowed_transitions, convert, detect_scheme, is_chunk_tagset
+from rnn_nlp.data.tagged import load_tagged_corpus
+from rnn_nlp.data.tokenize import NUMBER
+from rnn_nlp.data.vocab import Vocab
+from rnn_nlp.errors import ConfigError, DataError
+from rnn_nlp.nn.backbone import Backbone
+from rnn_nlp.nn.heads.tagger import Tagger, TaggerHead, TaggerHeadConfig
+from tasks.registry import Task, register_task
+from tasks.tagging_eval import TaggingEvaluation
+from tasks.tagging_pretrain import pretrain_on_task_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TaggingDataConfig:
+    name: str = "conll2003"  # a fetcher name, a CoNLL / CoNLL-U / word-tag file or folder, or a hub name
+    hub_config: Optional[str] = None
+    format: Literal["auto", "conll", "conllu", "word_tag"] = "auto"
+    token_column: int = 0  # CoNLL column files: which column holds the token ...
+    tag_column: int = -1  # ... and which the tag (-1: the last)
+    conllu_tag: Literal["upos", "xpos"] = "upos"
+    separator: str = "/"  # word_tag files
+    tokens_field: str = "tokens"  # fetched and hub tables: the token column ...
+    tags_field: str = "tags"  # ... and the tag column (brown: "raw_tags" for the 472 Brown tags)
+    scheme: Literal["auto", "iob1", "iob2", "bioes", "none"] = "auto"  # the data's tags; none: plain tags
+    train_scheme: Literal["iob2", "bioes"] = "bioes"  # chunk tags as the model learns them
+    lowercase: bool = False  # word ids only; character features always see the original case
+    normalize_numbers: bool = False  # numbers -> "N" for word ids (PTB's convention)
+    vocab_size: Optional[int] = 50000
+    min_count: int = 1
+    max_train_sentences: Optional[int] = None  # the first N training sentences only (quick runs)
+    max_len: int = 150  # longer sentences are cut into pieces of this many tokens
+    pretrain_epochs: int = 0  # >0 and no `pretrained`: first train an LM on the task's training text ...
+    pretrain_corpora: list[str] = field(default_factory=list)  # ... plus these corpora's (e.g. [ptb])
+    pretrain_time_budget_s: Optional[float] = None
+
+
+@dataclass
+class PosDataConfig(TaggingDataConfig):
+    name: str = "brown"
+    scheme: Literal["auto", "iob1", "iob2", "bioes", "none"] = "none"
+
+
+class Piece:
+    """Up to max_len tokens of one sentence, encoded."""
+
+    __slots__ = ("sentence", "start", "ids", "chars", "tags")
+
+    def __init__(self, sentence: int, start: int, ids: list[int], chars: list[list[int]], tags: list[int]):
+        self.sentence, self.start, self.ids, self.chars, self.tags = sentence, start, ids, chars, tags
+
+
+class TaggingTask(TaggingEvaluation, Task):
+    """The shared machinery of `ner` and `pos`; the subclasses choose data defaults and the metric."""
+
+    head_config = TaggerHeadConfig
+    chunked = True  # NER: chunk tags, seqeval
+
+    def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
+        super().__init__(cfg)
+        self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
+        self.chars: Optional[list[str]] = list(vocab_json["chars"]) if vocab_json else None
+        self.tags: Optional[list[str]] = list(vocab_json["tags"]) if vocab_json else None
+        self.source_scheme: Optional[str] = vocab_json.get("scheme") if vocab_json else None
+        self._splits: Optional[dict] = None
+        self._pieces: dict[str, list[Piece]] = {}
+
+    @staticmethod
+    def validate_config(cfg: RunConfig, source: str) -> None:
+        positive_keys(cfg, source, ["data.vocab_size", "data.min_count", "data.max_train_sentences", "data.max_len", "data.pretrain_time_budget_s"])
+        positive_keys(cfg, source, ["head.encoder_size", "head.char_emb_size", "head.char_size", "head.char_kernel", "head.max_word_chars"])
+        probability_keys(cfg, source, ["head.dropout", "head.word_dropout"])
+        if cfg.data.pretrain_epochs < 0:
+            raise ConfigError(f"{source}: data.pretrain_epochs must be >= 0")
+        if cfg.head.freeze_backbone and cfg.trainer.gradual_unfreezing:
+            raise ConfigError(f"{source}: head.freeze_backbone and trainer.gradual_unfreezing contradict each other")
+
+    # ---- data ------------------------------------------------------------------------
+    def splits(self) -> dict:
+        if self._splits is None:
+            self._splits = self._load(self.cfg.data.name)
+            limit = self.cfg.data.max_train_sentences
+            if limit:
+                self._splits["train"] = {k: v[:limit] for k, v in self._splits["train"].items()}
+        return self._splits
+
+    def _load(self, name: str) -> dict:
+        d = self.cfg.data
+        splits = load_tagged_corpus(
+            name, d.format, d.tokens_field, d.tags_field, d.hub_config,
+            token_column=d.token_column, tag_column=d.tag_column, conllu_tag=d.conllu_tag, separator=d.separator,
+        )
+        for split, part in splits.items():
+            keep = []
+            for i, (tokens, tags) in enumerate(zip(part["tokens"], part["tags"])):
+                if len(tokens) != len(tags):
+                    raise DataError(f"{name} [{split}] sentence {i + 1}: {len(tokens)} tokens but {len(tags)} tags")
+                if tokens:
+                    keep.append(i)
+            if len(keep) < len(part["tokens"]):
+                log.warning("%s [%s]: skipped %d empty sentences", name, split, len(part["tokens"]) - len(keep))
+                splits[split] = {k: [v[i] for i in keep] for k, v in part.items()}
+        return splits
+
+    def use_data(self, name: str) -> None:
+        """Evaluate on other data than the config names (`rnn-nlp evaluate --data`)."""
+        self._splits, self._pieces = self._load(name), {}
+
+    def scheme(self) -> str:
+        """The data's chunk scheme ("none" for plain tags such as POS)."""
+        if self.source_scheme is None and not self.chunked:
+            self.source_scheme = "none"  # POS tags are plain tags, whatever they look like
+        if self.source_scheme is None:
+            chosen = self.cfg.data.scheme
+            train_tags = self.splits()["train"]["tags"]
+            if chosen == "auto":
+                chosen = detect_scheme(train_tags) if is_chunk_tagset({t for s in train_tags for t in s}) else "none"
+                log.info("%s: tag scheme %s", self.cfg.data.name, chosen)
+            if self.chunked and chosen == "none":
+                raise ConfigError(f"data.scheme: task ner needs chunk tags (B-/I-/E-/S-), but {self.cfg.data.name} has plain tags; use task pos")
+            self.source_scheme = chosen
+        return self.source_scheme
+
+    def to_train_scheme(self, tags: list[str]) -> list[str]:
+        s = self.scheme()
+        return tags if s == "none" else convert(tags, s, self.cfg.data.train_scheme)
+
+    def to_eval_scheme(self, tags: list[str], source: Optional[str] = None) -> list[str]:
+        """Chunk tags as seqeval reads them (IOB2); plain tags unchanged."""
+        s = source or self.scheme()
+        return tags if s == "none" else convert(tags, s, "iob2")
+
+    def word(self, token: str) -> str:
+        d = self.cfg.data
+        if d.normalize_numbers and NUMBER.match(token):
+            return "N"
+        return token.lower() if d.lowercase else token
+
+    def token_vocab(self) -> Vocab:
+        if self.vocab is None:
+            d = self.cfg.data
+            words = ([self.word(t) for t in s] for s in self.splits()["train"]["tokens"])
+            self.vocab = Vocab.build(words, d.vocab_size, d.min_count)
+            log.info("vocabulary: %d words", len(self.vocab))
+        return self.vocab
+
+    def char_list(self) -> list[str]:
+        if self.chars is None:
+            seen = sorted({c for s in self.splits()["train"]["tokens"] for t in s for c in t})
+            self.chars = ["<pad>", "<unk>"] + seen
+        return self.chars
+
+    def tag_names(self) -> list[str]:
+        if self.tags is None:
+            seen = {t for s in self.splits()["train"]["tags"] for t in self.to_train_scheme(s)}
+            self.tags = sorted(seen, key=lambda t: (t != "O", t[2:] if t[1:2] == "-" else t, t))
+            if len(self.tags) < 2:
+                raise DataError(f"{self.cfg.data.name}: the training data has only the tag {self.tags}; need two or more")
+        return self.tags
+
+    def vocab_json(self) -> dict:
+        return {"tokens": self.token_vocab().to_json(), "chars": self.char_list(), "tags": self.tag_names(), "scheme": self.scheme()}
+
+    def encode_chars(self, token: str) -> list[int]:
+        index = self._char_index()
+        limit = self.cfg.head.max_word_chars
+        if len(token) > limit:
+            token = token[: limit // 2] + token[-(limit - limit // 2) :]
+        return [index.get(c, 1) for c in token]
+
+    def _char_index(self) -> dict[str, int]:
+        if not hasattr(self, "_chars_cache"):
+            self._chars_cache = {c: i for i, c in enumerate(self.char_list())}
+        return self._chars_cache
+
+    def encode_sentences(self, sentences: list[list[str]], tags: Optional[list[list[str]]] = None, where: str = "input") -> list[Piece]:
+        """Pieces of at most data.max_len tokens; a sentence cut into pieces is counted in the log."""
+        vocab, limit = self.token_vocab(), self.cfg.data.max_len
+        index = {t: i for i, t in enumerate(self.tag_names())}
+        pieces, cut = [], 0
+        for n, tokens in enumerate(sentences):
+            tag_ids = [index.get(t, -1) for t in self.to_train_scheme(tags[n])] if tags is not None else [-1] * len(tokens)
+            cut += len(tokens) > limit
+            for start in range(0, len(tokens), limit):
+                part = tokens[start : start + limit]
+                ids = vocab.encode(self.word(t) for t in part)
+                pieces.append(Piece(n, start, ids, [self.encode_chars(t) for t in part], tag_ids[start : start + limit]))
+        if cut:
+            log.warning("%s: %d sentences longer than data.max_len=%d tokens were cut into pieces and tagged piece by piece", where, cut, limit)
+        return pieces
+
+    def pieces(self, split: str) -> list[Piece]:
+        if split not in self._pieces:
+            part = self.splits().get(split)
+            if not part or not part["tokens"]:
+                raise DataError(f"{self.cfg.data.name}: no sentences in the {split} split")
+            where = f"{self.cfg.data.name} [{split}]"
+            self._pieces[split] = self.encode_sentences(part["tokens"], part["tags"], where)
+            if split != "train":
+                self.warn_unseen_tags(part["tags"], where)
+        return self._pieces[split]
+
+    def make_batch(self, pieces: list[Piece], device: torch.device) -> dict:
+        ids, lengths = pad_batch([p.ids for p in pieces], self.token_vocab().pad_id)
+        tags = torch.full(ids.shape, -1, dtype=torch.long)
+        for row, p in enumerate(pieces):
+            tags[row, : len(p.tags)] = torch.tensor(p.tags, dtype=torch.long)
+        batch = {"ids": ids.to(device), "lengths": lengths, "tags": tags.to(device)}
+        if self.cfg.head.char_features != "none":
+            width = max(len(w) for p in pieces for w in p.chars)
+            chars = torch.zeros(ids.size(0), ids.size(1), max(1, width), dtype=torch.long)
+            for row, p in enumerate(pieces):
+                for col, word in enumerate(p.chars):
+                    chars[row, col, : len(word)] = torch.tensor(word, dtype=torch.long)
+            batch["chars"] = chars.to(device)
+        return batch
+
+    def batches(self, pieces: list[Piece], batch_size: int, seed: Optional[int], device: torch.device, start: int = 0) -> Iterator[tuple[list[int], dict]]:
+        for rows in length_buckets([len(p.ids) for p in pieces], batch_size, seed)[start:]:
+            yield rows, self.make_batch([pieces[i] for i in rows], device)
+
+    # ---- model and training -------------------------------------------------------------
+    def build_model(self) -> Tagger:
+        vocab, tags = self.token_vocab(), self.tag_names()
+        backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
+        if self.cfg.head.encoder == "backbone" and len(backbone.directions) == 1:
+            log.warning("the tagger sees only the %s direction of the backbone; head.encoder=bilstm adds context from both sides", backbone.directions[0])
+        scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
+        head = TaggerHead(backbone.output_dim, len(tags), self.cfg.head, len(self.char_list()), allowed_transitions(tags, scheme))
+        if self.cfg.head.freeze_backbone:
+            backbone.freeze(0)
+        return Tagger(backbone, head, vocab.unk_id)
+
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.pieces("train")) // self.cfg.trainer.batch_size)
+
+    def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
+        seed = self.epoch_seed(epoch)
+        for _, batch in self.batches(self.pieces("train"), self.cfg.trainer.batch_size, seed, device, start_step):
+            yield batch
+
+    def prepare_pretrained(self, out_dir: Path) -> Optional[str]:
+        """With data.pretrain_epochs and no `pretrained`: an LM on the task's training text (+ corpora) first."""
+        d = self.cfg.data
+        if self.cfg.pretrained or not d.pretrain_epochs:
+            return self.cfg.pretrained
+        texts = [" ".join(self.word(t) for t in s) for s in self.splits()["train"]["tokens"]]
+        held_out = [" ".join(self.word(t) for t in s) for s in self.splits()["valid"]["tokens"]]
+        return pretrain_on_task_text(self.cfg, texts, held_out, out_dir)
+
+    # ---- use ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def tag_tokens(self, model: Tagger, sentences: list[list[str]], device: torch.device, batch_size: Optional[int] = None) -> list[list[str]]:
+        """Predicted tags (IOB2 for chunk tags) of tokenized sentences; empty sentences get []."""
+        was_training = model.training
+        model.eval()
+        pieces = self.encode_sentences(sentences, None, "input")
+        names = self.tag_names()
+        out: list[list[str]] = [[] for _ in sentences]
+        bs = batch_size or self.cfg.trainer.eval_batch_size
+        decoded: dict[tuple[int, int], list[int]] = {}
+        for rows, batch in self.batches(pieces, bs, None, device):
+            result = model(batch)
+            for row, path in zip(rows, model.decode(result["emissions"], result["mask"])):
+                decoded[(pieces[row].sentence, pieces[row].start)] = path
+        for (n, _), path in sorted(decoded.items()):
+            out[n].extend(names[i] for i in path)
+        model.train(was_training)
+        train_scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
+        return [self.to_eval_scheme(tags, train_scheme) for tags in out]
+
+
+@register_task
+class NerTask(TaggingTask):
+    name = "ner"
+    data_config = TaggingDataConfig
+    selection = ("f1", "max")
+    chunked = True
+
+
+@register_task
+class PosTask(TaggingTask):
+    name = "pos"
+    data_config = PosDataConfig
+    selection = ("accuracy", "max")
+    chunked = False

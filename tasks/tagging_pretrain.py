@@ -1,0 +1,60 @@
+"""Pretraining a tagger's backbone as a language model on the task's own training text plus other corpora.
+
+`data.pretrain_epochs: 2` with `data.pretrain_corpora: [ptb]` (and no `pretrained`) trains, before
+the tagger, a language model with the tagger's backbone shape on the tagging corpus's training
+sentences and PTB, then starts the tagger from it. Only training text is used: the tagging corpus's
+validation sentences serve as the LM's held-out text, its test sentences are never read.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from rnn_nlp.config import RunConfig, build_config, to_dict
+
+log = logging.getLogger(__name__)
+
+
+def write_lm_text(folder: Path, train: list[str], held_out: list[str], corpora: list[str]) -> Path:
+    """train.txt (the task's sentences + every corpus's training text), valid.txt and test.txt (held-out sentences)."""
+    from rnn_nlp.data.readers import load_text_corpus
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = list(train)
+    for name in corpora:
+        extra = load_text_corpus(name)["train"]
+        log.info("LM pretraining text: %d lines from %s", len(extra), name)
+        lines += extra
+    held_out = held_out or train[-max(1, len(train) // 20) :]
+    for split, text in (("train", lines), ("valid", held_out), ("test", held_out[:200])):
+        (folder / f"{split}.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
+    return folder
+
+
+def pretrain_on_task_text(cfg: RunConfig, train: list[str], held_out: list[str], out_dir: Path) -> str:
+    """Train the LM into out_dir/lm-pretrained (reused when finished) and return its folder."""
+    from rnn_nlp.runs import train_run
+
+    d, t = cfg.data, cfg.trainer
+    target = out_dir / "lm-pretrained"
+    if (target / "FINISHED").exists():
+        log.info("reusing the pretrained LM in %s", target)
+        return str(target)
+    text_dir = write_lm_text(out_dir / "lm-pretrain-text", train, held_out, list(d.pretrain_corpora))
+    raw = {
+        "task": "lm",
+        "data": {"name": str(text_dir), "tokenizer": "whitespace", "vocab_size": 30000, "min_count": 2},
+        "backbone": to_dict(cfg.backbone),
+        "head": {"softmax": "adaptive", "cutoffs": [2000, 8000], "tie_weights": False},
+        "trainer": {
+            "epochs": d.pretrain_epochs, "time_budget_s": d.pretrain_time_budget_s, "batch_size": 20, "eval_batch_size": 20,
+            "bptt": 35, "optimizer": "sgd", "lr": 20.0, "clip_norm": 0.25, "schedule": "plateau", "seed": t.seed,
+            "device": t.device, "threads": t.threads, "progress": t.progress, "checkpoint_every": 1000,
+        },
+    }
+    log.info("pretraining the backbone as an LM on the task's training text%s", " + " + ", ".join(d.pretrain_corpora) if d.pretrain_corpora else "")
+    resume = (target / "checkpoint-last").exists()
+    train_run(build_config(raw, "tagging LM pretraining config"), target, resume=resume, overwrite=not resume)
+    (target / "FINISHED").write_text("pretraining complete\n", encoding="utf-8")
+    return str(target)
