@@ -9,6 +9,7 @@ validation sentences serve as the LM's held-out text, its test sentences are nev
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 from rnn_nlp.config import RunConfig, build_config, to_dict
@@ -42,11 +43,15 @@ def pretrain_on_task_text(cfg: RunConfig, train: list[str], held_out: list[str],
         log.info("reusing the pretrained LM in %s", target)
         return str(target)
     text_dir = write_lm_text(out_dir / "lm-pretrain-text", train, held_out, list(d.pretrain_corpora))
+    counts = Counter((text_dir / "train.txt").read_text(encoding="utf-8").split())
+    words = sum(n >= 2 for n in counts.values())
+    # a big vocabulary makes the full softmax the slowest part: an adaptive one then
+    head = {"softmax": "adaptive", "cutoffs": [2000, 8000], "tie_weights": False} if words > 10000 else {"softmax": "full", "tie_weights": False}
     raw = {
         "task": "lm",
         "data": {"name": str(text_dir), "tokenizer": "whitespace", "vocab_size": 30000, "min_count": 2},
         "backbone": to_dict(cfg.backbone),
-        "head": {"softmax": "adaptive", "cutoffs": [2000, 8000], "tie_weights": False},
+        "head": head,
         "trainer": {
             "epochs": d.pretrain_epochs, "time_budget_s": d.pretrain_time_budget_s, "batch_size": 20, "eval_batch_size": 20,
             "bptt": 35, "optimizer": "sgd", "lr": 20.0, "clip_norm": 0.25, "schedule": "plateau", "seed": t.seed,

@@ -52,10 +52,10 @@ def write_pos(folder: Path, sizes=(240, 40, 40), seed: int = 0) -> Path:
     return folder
 
 
-def tagging_raw(task: str, data: Path, **sections) -> dict:
+def tagging_raw(task: str, data_path: Path, **sections) -> dict:
     raw = {
         "task": task,
-        "data": {"name": str(data), "min_count": 1},
+        "data": {"name": str(data_path), "min_count": 1},
         "backbone": {"emb_size": 16, "hidden_size": 16, "layers": 1, "direction": "both"},
         "head": {"dropout": 0.0, "word_dropout": 0.0, "char_features": "cnn", "char_size": 8, "char_emb_size": 8},
         "trainer": {

@@ -1,0 +1,1 @@
+"""Bridges from rnn_nlp models into other libraries' pipelines (spaCy)."""

@@ -1,0 +1,161 @@
+"""NER and POS end to end on tiny corpora: training, seqeval/sklearn metrics, reports, predict, bad input."""
+
+import json
+import logging
+
+import pytest
+import torch
+from seqeval.metrics import f1_score
+from seqeval.scheme import IOB2
+from sklearn.metrics import accuracy_score
+
+from rnn_nlp.cli import main
+from rnn_nlp.config import build_config
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.runs import load_run, train_run
+from rnn_nlp.train.trainer import seed_everything
+from tasks.registry import get_task
+from tests.tasks.tagging_data import tagging_raw, write_ner, write_pos
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def ner_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ner")
+    data = write_ner(root / "data")
+    trainer = train_run(build_config(tagging_raw("ner", data)), root / "run")
+    return root, trainer
+
+
+def test_ner_learns_and_metrics_match_seqeval(ner_run):
+    root, trainer = ner_run
+    assert trainer.history[-1]["valid_f1"] >= 0.95
+    _, task, model = load_run(root / "run")
+    gold, pred, _ = task.predict_split(model, "test", CPU)
+    metrics = task.evaluate(model, "test", CPU)
+    assert metrics["f1"] == pytest.approx(f1_score(gold, pred))
+    assert metrics["f1_strict"] == pytest.approx(f1_score(gold, pred, mode="strict", scheme=IOB2))
+    assert task.tag_names()[0] == "O" and "S-PER" in task.tag_names()  # learned in BIOES
+    assert all(t[:2] in ("O", "B-", "I-") for s in pred for t in s)  # evaluated in IOB2
+
+
+def test_ner_evaluate_cli_prints_both_seqeval_modes(ner_run, capsys):
+    root, _ = ner_run
+    assert main(["evaluate", str(root / "run"), "--split", "test", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "default mode" in out and "strict mode" in out and "PER" in out
+    saved = json.loads((root / "run" / "eval-test.json").read_text())
+    assert {"f1", "f1_strict", "precision", "recall", "loss"} <= set(saved)
+    columns = (root / "run" / "predictions-test.conll").read_text().split("\n")[0].split()
+    assert len(columns) == 3
+
+
+def test_predict_cli_json_lines_and_conll_columns(ner_run, tmp_path, capsys):
+    root, _ = ner_run
+    texts = tmp_path / "in.txt"
+    texts.write_text("Mary visited Paris.\nAnn Lee joined Acme Corp\n", encoding="utf-8")
+    assert main(["predict", str(root / "run"), str(texts), "--device", "cpu"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["tokens"] == ["Mary", "visited", "Paris", "."]  # spaCy's tokenizer split "Paris."
+    assert {(e["text"], e["label"]) for e in rows[1]["entities"]} == {("Ann Lee", "PER"), ("Acme Corp", "ORG")}
+    assert main(["predict", str(root / "run"), str(texts), "--format", "conll", "--device", "cpu"]) == 0
+    blocks = capsys.readouterr().out.strip().split("\n\n")
+    assert blocks[0].split("\n")[0] == "Mary\tB-PER" and len(blocks) == 2
+
+
+def test_unseen_test_tags_are_reported_not_crashed_on(ner_run, tmp_path, caplog):
+    root, _ = ner_run
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "train.txt").write_text("Mary B-PER\n", encoding="utf-8")
+    (other / "test.txt").write_text("Mary B-PER\nsaw O\nWimbledon B-EVENT\n\nRome B-LOC\n", encoding="utf-8")
+    _, task, model = load_run(root / "run")
+    task.use_data(str(other))
+    with caplog.at_level(logging.WARNING):
+        report = task.report(model, "test", CPU, tmp_path)
+    assert report["unseen_tags"] == ["S-EVENT"]
+    assert "EVENT" in report["report"] and "never seen in training" in caplog.text
+
+
+def test_long_sentences_are_cut_and_put_back_together(ner_run, caplog):
+    root, _ = ner_run
+    _, task, model = load_run(root / "run")
+    task.cfg.data.max_len = 4
+    sentence = "John Smith visited Paris . Mary saw Rome .".split()
+    with caplog.at_level(logging.WARNING):
+        (tags,) = task.tag_tokens(model, [sentence], CPU)
+    assert len(tags) == len(sentence) and "cut into pieces" in caplog.text
+
+
+def test_pos_accuracy_matches_sklearn_and_writes_a_confusion_matrix(tmp_path):
+    data = write_pos(tmp_path / "data")
+    raw = tagging_raw("pos", data, head={"decoder": "softmax", "char_features": "bilstm"}, trainer={"epochs": 3})
+    trainer = train_run(build_config(raw), tmp_path / "run")
+    assert trainer.history[-1]["valid_accuracy"] >= 0.95
+    _, task, model = load_run(tmp_path / "run")
+    gold, pred, _ = task.predict_split(model, "test", CPU)
+    report = task.report(model, "test", CPU, tmp_path / "run")
+    assert report["accuracy"] == pytest.approx(accuracy_score([t for s in gold for t in s], [t for s in pred for t in s]))
+    assert "NOUN" in report["report"] and "macro avg" in report["report"]
+    assert (tmp_path / "run" / "confusion-test.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_empty_sentences_are_skipped_with_a_count(tmp_path, monkeypatch, caplog):
+    fake = {
+        "train": {"tokens": [["a", "dog"], [], ["the", "cat"]], "tags": [["DET", "NOUN"], [], ["DET", "NOUN"]]},
+        "valid": {"tokens": [["a", "cat"]], "tags": [["DET", "NOUN"]]},
+        "test": {"tokens": [["a", "cat"]], "tags": [["DET", "NOUN"]]},
+    }
+    monkeypatch.setattr("tasks.tagging.load_tagged_corpus", lambda *a, **k: {s: dict(v) for s, v in fake.items()})
+    cfg = build_config(tagging_raw("pos", tmp_path / "x", trainer={"epochs": 1}))
+    from tasks.tagging import PosTask
+
+    with caplog.at_level(logging.WARNING):
+        task = PosTask(cfg)
+        assert len(task.splits()["train"]["tokens"]) == 2
+    assert "skipped 1 empty sentences" in caplog.text
+
+
+def test_frozen_backbone_stays_as_it_was(tmp_path):
+    data = write_pos(tmp_path / "data", sizes=(60, 10, 10))
+    raw = tagging_raw("pos", data, head={"freeze_backbone": True}, trainer={"epochs": 1})
+    cfg = build_config(raw)
+    trainer = train_run(cfg, tmp_path / "run")
+    assert all(not p.requires_grad for p in trainer.model.backbone.parameters())
+    seed_everything(cfg.trainer.seed)
+    fresh = get_task("pos")(cfg).build_model()  # the same seed builds the same starting weights
+    for name, value in fresh.backbone.state_dict().items():
+        assert torch.equal(value, trainer.model.backbone.state_dict()[name]), name
+    assert not torch.equal(fresh.head.scorer.weight, trainer.model.head.scorer.weight)
+    with pytest.raises(ConfigError, match="contradict"):
+        build_config(tagging_raw("pos", data, head={"freeze_backbone": True}, trainer={"gradual_unfreezing": True}))
+
+
+def test_pretrained_backbone_and_pretraining_on_the_task_text(tmp_path, caplog):
+    data = write_ner(tmp_path / "data", sizes=(120, 20, 20))
+    corpus = tmp_path / "extra"
+    corpus.mkdir()
+    (corpus / "train.txt").write_text("john smith visited paris .\n" * 50, encoding="utf-8")
+    backbone = {"emb_size": 16, "hidden_size": 16, "layers": 1, "direction": "both"}
+    raw = tagging_raw(
+        "ner", data, backbone=backbone,
+        data={"lowercase": True, "pretrain_epochs": 1, "pretrain_corpora": [str(corpus)]},
+        trainer={"epochs": 2, "gradual_unfreezing": True, "discriminative_lr": 2.6},
+    )
+    with caplog.at_level(logging.INFO):
+        trainer = train_run(build_config(raw), tmp_path / "run")
+    assert (tmp_path / "run" / "lm-pretrained" / "FINISHED").exists()
+    text = (tmp_path / "run" / "lm-pretrain-text" / "train.txt").read_text()
+    assert "john smith visited paris ." in text and "mary" in text  # the task's text, lower-cased, and the corpus
+    assert trainer.cfg.pretrained.endswith("lm-pretrained")
+    assert "pretrained embeddings" in caplog.text
+    assert len(trainer.optimizer.param_groups) == 3  # embeddings, the LSTM layer, the head
+    lrs = [g["lr"] for g in trainer.optimizer.param_groups]
+    assert lrs[0] < lrs[1] < lrs[2]
+
+
+def test_ner_refuses_plain_tags(tmp_path):
+    data = write_pos(tmp_path / "data", sizes=(20, 5, 5))
+    with pytest.raises(ConfigError, match="task pos"):
+        train_run(build_config(tagging_raw("ner", data)), tmp_path / "run")
