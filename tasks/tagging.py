@@ -223,17 +223,14 @@ class TaggingTask(TaggingEvaluation, Task):
 
     def make_batch(self, pieces: list[Piece], device: torch.device) -> dict:
         ids, lengths = pad_batch([p.ids for p in pieces], self.token_vocab().pad_id)
-        tags = torch.full(ids.shape, -1, dtype=torch.long)
-        for row, p in enumerate(pieces):
-            tags[row, : len(p.tags)] = torch.tensor(p.tags, dtype=torch.long)
+        steps = ids.size(1)
+        tags = torch.tensor([p.tags + [-1] * (steps - len(p.tags)) for p in pieces], dtype=torch.long)
         batch = {"ids": ids.to(device), "lengths": lengths, "tags": tags.to(device)}
         if self.cfg.head.char_features != "none":
-            width = max(len(w) for p in pieces for w in p.chars)
-            chars = torch.zeros(ids.size(0), ids.size(1), max(1, width), dtype=torch.long)
-            for row, p in enumerate(pieces):
-                for col, word in enumerate(p.chars):
-                    chars[row, col, : len(word)] = torch.tensor(word, dtype=torch.long)
-            batch["chars"] = chars.to(device)
+            width = max(1, max(len(w) for p in pieces for w in p.chars))
+            blank = [0] * width
+            rows = [[w + [0] * (width - len(w)) for w in p.chars] + [blank] * (steps - len(p.chars)) for p in pieces]
+            batch["chars"] = torch.tensor(rows, dtype=torch.long).to(device)
         return batch
 
     def batches(self, pieces: list[Piece], batch_size: int, seed: Optional[int], device: torch.device, start: int = 0) -> Iterator[tuple[list[int], dict]]:
