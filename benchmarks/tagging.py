@@ -1,0 +1,267 @@
+"""Sequence tagging beside spaCy, in one run: CoNLL-2003 NER and Brown universal POS, plus tagging speed.
+
+    python benchmarks/tagging.py                       # the comparison (about 30 minutes on 1 CPU thread)
+    python benchmarks/tagging.py --quick               # smoke test on slices, about 3 minutes
+    python benchmarks/tagging.py --runs ours-ner,spacy-ner --ner-budget 600
+
+Rows (each trained for a wall-clock budget of training time, on 1 thread):
+- ours-ner: configs/ner-conll03.yaml (BiLSTM backbone, char-CNN, CRF) from a random backbone;
+- ours-ner-pretrained: the same, its backbone first pretrained as forward+backward LMs on CoNLL's
+  training text plus PTB (data.pretrain_epochs), for --lm-budget seconds;
+- spacy-ner: `spacy train` with spaCy's own English NER config (`init config -p ner -o efficiency`,
+  no pretrained vectors) on the same train/valid split, stopped after the same budget;
+- ours-pos / spacy-pos: configs/pos-brown.yaml and spaCy's tagger on the Brown split (universal tags);
+- speed: sentences/s and words/s of each trained model at batch 1 and 64, on the same test sentences
+  (already tokenized: tokenization is left out for both).
+NER is scored on the CoNLL-2003 test split with seqeval, default mode (as conlleval) and strict IOB2
+mode; POS by token accuracy on the held-out Brown documents. Results: benchmarks/results/tagging*.json, .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+import torch  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
+
+from rnn_nlp.config import load_config  # noqa: E402
+from rnn_nlp.data.fetch import fetch  # noqa: E402
+from rnn_nlp.runs import load_run, train_run  # noqa: E402
+
+CPU = torch.device("cpu")
+RUNS = ("ours-ner", "ours-ner-pretrained", "spacy-ner", "ours-pos", "spacy-pos", "speed")
+ANCHORS = "published CoNLL-2003 test F1: 90.94 (Lample et al. 2016, with pretrained word vectors), 93.09 (Akbik et al. 2018)"
+
+
+def seqeval_scores(gold: list[list[str]], pred: list[list[str]]) -> dict:
+    from seqeval.metrics import f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
+    return {
+        "f1": f1_score(gold, pred, zero_division=0),
+        "precision": precision_score(gold, pred, zero_division=0),
+        "recall": recall_score(gold, pred, zero_division=0),
+        "f1_strict": f1_score(gold, pred, mode="strict", scheme=IOB2, zero_division=0),
+    }
+
+
+def accuracy(gold: list[list[str]], pred: list[list[str]]) -> dict:
+    pairs = [(g, p) for gs, ps in zip(gold, pred) for g, p in zip(gs, ps)]
+    return {"accuracy": sum(g == p for g, p in pairs) / len(pairs), "tokens": len(pairs)}
+
+
+def split_data(corpus: str, split: str, limit: int | None = None) -> tuple[list[list[str]], list[list[str]]]:
+    table = fetch(corpus)[split]
+    n = len(table) if limit is None else min(limit, len(table))
+    return list(table["tokens"][:n]), list(table["tags"][:n])
+
+
+# ---- ours --------------------------------------------------------------------------------------
+
+
+def train_ours(name: str, recipe: str, budget: float, args, extra: list[str]) -> dict:
+    overrides = [f"trainer.time_budget_s={budget}", "trainer.progress=false", "trainer.threads=1", *extra]
+    if args.quick:
+        overrides += ["data.max_train_sentences=500", "trainer.epochs=50"]
+    cfg = load_config(ROOT / recipe, overrides)
+    run_dir = args.work / name
+    started = time.perf_counter()
+    trainer = train_run(cfg, run_dir, overwrite=True)
+    wall = time.perf_counter() - started
+    _, task, model = load_run(run_dir, "cpu")
+    report = task.report(model, "test", CPU, run_dir)
+    scores = {k: v for k, v in report.items() if isinstance(v, float)}
+    best = max(trainer.history, key=lambda r: r[f"valid_{task.selection[0]}"])
+    return {
+        "system": name, "recipe": recipe, "overrides": overrides, "train_s": trainer.elapsed, "wall_s": wall,
+        "steps": trainer.global_step, "epochs": trainer.history[-1]["epoch"], "best_valid": best[f"valid_{task.selection[0]}"],
+        **{f"test_{k}": v for k, v in scores.items() if k != "loss"}, "run_dir": str(run_dir),
+        "pretrained_lm": str(cfg.pretrained) if cfg.pretrained else None,
+    }
+
+
+def ours_tagger(run_dir: Path):
+    _, task, model = load_run(run_dir, "cpu")
+    return lambda sentences, batch: task.tag_tokens(model, sentences, CPU, batch)
+
+
+# ---- spaCy -------------------------------------------------------------------------------------
+
+
+def to_docbin(sentences, tags, kind: str, path: Path) -> None:
+    import spacy
+    from spacy.tokens import Doc, DocBin
+
+    vocab = spacy.blank("en").vocab
+    db = DocBin()
+    for words, tg in zip(sentences, tags):
+        db.add(Doc(vocab, words=words, ents=tg) if kind == "ner" else Doc(vocab, words=words, tags=tg))
+    db.to_disk(path)
+
+
+def train_spacy(name: str, kind: str, corpus: str, budget: float, args) -> dict:
+    """`spacy init config` (efficiency, no vectors) + `spacy train`, stopped after `budget` seconds."""
+    from spacy.util import load_config as spacy_config
+
+    work = args.work / name
+    work.mkdir(parents=True, exist_ok=True)
+    limit = 500 if args.quick else None
+    for split, file in (("train", "train.spacy"), ("valid", "dev.spacy")):
+        tokens, tags = split_data(corpus, split, limit)
+        to_docbin(tokens, tags, kind, work / file)
+    pipeline = "ner" if kind == "ner" else "tagger"
+    cfg_path = work / "config.cfg"
+    subprocess.run([sys.executable, "-m", "spacy", "init", "config", str(cfg_path), "--lang", "en", "--pipeline", pipeline, "--optimize", "efficiency", "--force"], check=True, capture_output=True)
+    cfg = spacy_config(cfg_path)
+    cfg["training"]["before_update"] = {"@callbacks": "rnn_nlp_bench.time_budget.v1", "seconds": budget}
+    cfg["training"]["max_epochs"] = 0
+    cfg["training"]["max_steps"] = 0
+    cfg["training"]["eval_frequency"] = 50 if args.quick else 200
+    cfg.to_disk(cfg_path)
+    cmd = [sys.executable, "-m", "spacy", "train", str(cfg_path), "--output", str(work / "out"), "--code", str(ROOT / "benchmarks" / "spacy_budget.py"),
+           "--paths.train", str(work / "train.spacy"), "--paths.dev", str(work / "dev.spacy")]
+    started = time.perf_counter()
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    (work / "train.log").write_text(result.stdout + result.stderr, encoding="utf-8")
+    best = work / "out" / "model-best"
+    if not best.exists():
+        raise RuntimeError(f"spacy train left no model-best; see {work / 'train.log'}")
+    steps = [line.split()[1] for line in result.stdout.splitlines() if line.strip()[:1].isdigit() and len(line.split()) > 2]
+    import spacy
+
+    nlp = spacy.load(best)
+    tokens, gold = split_data(corpus, "test")
+    pred = spacy_predict(nlp, kind, tokens, 256)
+    scores = seqeval_scores(gold, pred) if kind == "ner" else accuracy(gold, pred)
+    return {"system": name, "spacy": spacy.__version__, "train_s": budget, "wall_s": wall, "steps": int(steps[-1]) if steps else None,
+            **{f"test_{k}": v for k, v in scores.items()}, "run_dir": str(best)}
+
+
+def spacy_predict(nlp, kind: str, sentences: list[list[str]], batch: int) -> list[list[str]]:
+    from spacy.tokens import Doc
+
+    docs = (Doc(nlp.vocab, words=words) for words in sentences)
+    out = []
+    for doc in nlp.pipe(docs, batch_size=batch):
+        if kind == "ner":
+            out.append([f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I") else "O" for t in doc])
+        else:
+            out.append([t.tag_ for t in doc])
+    return out
+
+
+# ---- speed ---------------------------------------------------------------------------------------
+
+
+def speed_rows(results: dict, args) -> list[dict]:
+    import spacy
+
+    rows = []
+    n = 100 if args.quick else 1000
+    for kind, corpus, ours_name, spacy_name in (("ner", "conll2003", "ours-ner", "spacy-ner"), ("pos", "brown", "ours-pos", "spacy-pos")):
+        if ours_name not in results or spacy_name not in results:
+            continue
+        sentences, _ = split_data(corpus, "test", n)
+        words = sum(len(s) for s in sentences)
+        nlp = spacy.load(results[spacy_name]["run_dir"])
+        systems = {ours_name: ours_tagger(Path(results[ours_name]["run_dir"])), spacy_name: lambda s, b, nlp=nlp, kind=kind: spacy_predict(nlp, kind, s, b)}
+        for batch in (1, 64):
+            for name, tag in systems.items():
+                tag(sentences[:20], batch)  # warm up
+                started = time.perf_counter()
+                tag(sentences, batch)
+                seconds = time.perf_counter() - started
+                rows.append({"system": name, "task": kind, "batch": batch, "sentences": len(sentences), "words": words,
+                             "sentences_per_s": len(sentences) / seconds, "words_per_s": words / seconds})
+    return rows
+
+
+# ---- report --------------------------------------------------------------------------------------
+
+
+def markdown(results: dict, args) -> str:
+    lines = [f"# Tagging: ours beside spaCy ({'quick smoke test' if args.quick else 'full splits'})", "",
+             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared, 1 thread per run; torch {torch.__version__}.",
+             f"Budgets (training seconds): NER {args.ner_budget:.0f}, POS {args.pos_budget:.0f}, LM pretraining {args.lm_budget:.0f}.", ""]
+    ner = [r for k, r in results.items() if k.endswith("-ner") or k == "ours-ner-pretrained"]
+    if ner:
+        lines += ["## CoNLL-2003 English NER, test split (seqeval)", "", ANCHORS + ".", "",
+                  "| system | F1 (default, conlleval) | F1 (strict IOB2) | precision | recall | training s | steps |", "|---|---|---|---|---|---|---|"]
+        for r in ner:
+            lines.append(f"| {r['system']} | {100 * r['test_f1']:.2f} | {100 * r['test_f1_strict']:.2f} | {100 * r['test_precision']:.2f} | {100 * r['test_recall']:.2f} | {r['train_s']:.0f} | {r['steps']} |")
+        lines.append("")
+        if "ours-ner" in results and "ours-ner-pretrained" in results:
+            gain = 100 * (results["ours-ner-pretrained"]["test_f1"] - results["ours-ner"]["test_f1"])
+            lines += [f"Pretraining the backbone as LMs on CoNLL's training text + PTB ({args.lm_budget:.0f} s) against a random backbone: {gain:+.2f} F1.", ""]
+    pos = [r for k, r in results.items() if k.endswith("-pos")]
+    if pos:
+        lines += ["## Brown corpus, 12 universal tags, held-out documents (test)", "", "| system | token accuracy | training s | steps |", "|---|---|---|---|"]
+        for r in pos:
+            lines.append(f"| {r['system']} | {100 * r['test_accuracy']:.2f} | {r['train_s']:.0f} | {r['steps']} |")
+        lines.append("")
+    if results.get("speed"):
+        lines += ["## Tagging speed (CPU, 1 thread, tokenized test sentences)", "", "| system | task | batch | sentences/s | words/s |", "|---|---|---|---|---|"]
+        for r in results["speed"]:
+            lines.append(f"| {r['system']} | {r['task']} | {r['batch']} | {r['sentences_per_s']:.0f} | {r['words_per_s']:.0f} |")
+        lines.append("")
+    lines.append(f"Command: `python benchmarks/tagging.py {' '.join(sys.argv[1:])}`")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", default=",".join(RUNS))
+    parser.add_argument("--ner-budget", type=float, default=300.0)
+    parser.add_argument("--pos-budget", type=float, default=180.0)
+    parser.add_argument("--lm-budget", type=float, default=180.0)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-tagging")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if args.quick:
+        args.ner_budget = args.pos_budget = args.lm_budget = 20.0
+    out = args.out or ROOT / "benchmarks" / "results" / ("tagging-quick.json" if args.quick else "tagging.json")
+    torch.set_num_threads(1)
+    runs = args.runs.split(",")
+    results: dict = json.loads(out.read_text()) if out.exists() and args.runs != ",".join(RUNS) else {}
+
+    def save() -> None:
+        out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        out.with_suffix(".md").write_text(markdown(results, args), encoding="utf-8")
+
+    jobs = {
+        "ours-ner": lambda: train_ours("ours-ner", "configs/ner-conll03.yaml", args.ner_budget, args, []),
+        "ours-ner-pretrained": lambda: train_ours(
+            "ours-ner-pretrained", "configs/ner-conll03.yaml", args.ner_budget, args,
+            ["data.pretrain_epochs=10", f"data.pretrain_time_budget_s={args.lm_budget}", "data.pretrain_corpora=[ptb]"]),
+        "spacy-ner": lambda: train_spacy("spacy-ner", "ner", "conll2003", args.ner_budget, args),
+        "ours-pos": lambda: train_ours("ours-pos", "configs/pos-brown.yaml", args.pos_budget, args, []),
+        "spacy-pos": lambda: train_spacy("spacy-pos", "pos", "brown", args.pos_budget, args),
+    }
+    for name in runs:
+        if name in jobs:
+            print(f"== {name}", flush=True)
+            results[name] = jobs[name]()
+            print(json.dumps(results[name], indent=1), flush=True)
+            save()
+    if "speed" in runs:
+        results["speed"] = speed_rows(results, args)
+        save()
+    print(markdown(results, args))
+
+
+if __name__ == "__main__":
+    main()
