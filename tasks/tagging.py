@@ -85,12 +85,15 @@ class TaggingTask(TaggingEvaluation, Task):
         self.source_scheme: Optional[str] = vocab_json.get("scheme") if vocab_json else None
         self._splits: Optional[dict] = None
         self._pieces: dict[str, list[Piece]] = {}
+        self._char_ids: Optional[dict[str, int]] = None
 
     @staticmethod
     def validate_config(cfg: RunConfig, source: str) -> None:
         positive_keys(cfg, source, ["data.vocab_size", "data.min_count", "data.max_train_sentences", "data.max_len", "data.pretrain_time_budget_s"])
         positive_keys(cfg, source, ["head.encoder_size", "head.char_emb_size", "head.char_size", "head.char_kernel", "head.max_word_chars"])
         probability_keys(cfg, source, ["head.dropout", "head.word_dropout"])
+        if not cfg.data.separator or cfg.data.separator.isspace():
+            raise ConfigError(f"{source}: data.separator must be a non-space character such as '/'")
         if cfg.data.pretrain_epochs < 0:
             raise ConfigError(f"{source}: data.pretrain_epochs must be >= 0")
         if cfg.head.freeze_backbone and cfg.trainer.gradual_unfreezing:
@@ -183,16 +186,13 @@ class TaggingTask(TaggingEvaluation, Task):
         return {"tokens": self.token_vocab().to_json(), "chars": self.char_list(), "tags": self.tag_names(), "scheme": self.scheme()}
 
     def encode_chars(self, token: str) -> list[int]:
-        index = self._char_index()
+        """Character ids of a word (1 for unknown characters); long words keep their two ends."""
+        if self._char_ids is None:
+            self._char_ids = {c: i for i, c in enumerate(self.char_list())}
         limit = self.cfg.head.max_word_chars
         if len(token) > limit:
             token = token[: limit // 2] + token[-(limit - limit // 2) :]
-        return [index.get(c, 1) for c in token]
-
-    def _char_index(self) -> dict[str, int]:
-        if not hasattr(self, "_chars_cache"):
-            self._chars_cache = {c: i for i, c in enumerate(self.char_list())}
-        return self._chars_cache
+        return [self._char_ids.get(c, 1) for c in token]
 
     def encode_sentences(self, sentences: list[list[str]], tags: Optional[list[list[str]]] = None, where: str = "input") -> list[Piece]:
         """Pieces of at most data.max_len tokens; a sentence cut into pieces is counted in the log."""

@@ -159,3 +159,49 @@ def test_ner_refuses_plain_tags(tmp_path):
     data = write_pos(tmp_path / "data", sizes=(20, 5, 5))
     with pytest.raises(ConfigError, match="task pos"):
         train_run(build_config(tagging_raw("ner", data)), tmp_path / "run")
+
+
+def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from rnn_nlp.train import checkpoint as ckpt
+    from rnn_nlp.train.trainer import LAST, TrainingInterrupted
+    from tasks.tagging import NerTask
+
+    data = write_ner(tmp_path / "data", sizes=(80, 10, 10))
+    cfg = build_config(tagging_raw("ner", data, head={"dropout": 0.2, "word_dropout": 0.1}, trainer={"epochs": 2}))
+    train_run(cfg, tmp_path / "full")
+    original = NerTask.train_batches
+
+    def ctrl_c_at_step_3(self, epoch, start, device):
+        for i, batch in enumerate(original(self, epoch, start, device)):
+            if epoch == 0 and start + i == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+            yield batch
+
+    monkeypatch.setattr(NerTask, "train_batches", ctrl_c_at_step_3)
+    with pytest.raises(TrainingInterrupted):
+        train_run(cfg, tmp_path / "part")
+    monkeypatch.undo()
+    train_run(cfg, tmp_path / "part", resume=True)
+    a, b = ckpt.load_weights(tmp_path / "full" / LAST), ckpt.load_weights(tmp_path / "part" / LAST)
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
+
+
+def test_bad_tagging_config_names_the_key(tmp_path):
+    with pytest.raises(ConfigError, match="data.separator"):
+        build_config(tagging_raw("pos", tmp_path, data={"separator": " "}))
+    with pytest.raises(ConfigError, match="head.decoder"):
+        build_config(tagging_raw("ner", tmp_path, head={"decoder": "hmm"}))
+
+
+@pytest.mark.parametrize("recipe,task", [("configs/ner-conll03.yaml", "ner"), ("configs/pos-brown.yaml", "pos")])
+def test_shipped_tagging_recipes_are_valid(recipe, task):
+    from pathlib import Path
+
+    from rnn_nlp.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / recipe)
+    assert cfg.task == task and cfg.trainer.threads == 1 and cfg.trainer.time_budget_s
