@@ -76,6 +76,7 @@ class TaggingTask(TaggingEvaluation, Task):
 
     head_config = TaggerHeadConfig
     chunked = True  # NER: chunk tags, seqeval
+    tag_fallbacks: tuple[str, ...] = ()
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
@@ -111,7 +112,7 @@ class TaggingTask(TaggingEvaluation, Task):
     def _load(self, name: str) -> dict:
         d = self.cfg.data
         splits = load_tagged_corpus(
-            name, d.format, d.tokens_field, d.tags_field, d.hub_config,
+            name, d.format, d.tokens_field, d.tags_field, d.hub_config, self.tag_fallbacks,
             token_column=d.token_column, tag_column=d.tag_column, conllu_tag=d.conllu_tag, separator=d.separator,
         )
         for split, part in splits.items():
@@ -292,6 +293,7 @@ class TaggingTask(TaggingEvaluation, Task):
 class NerTask(TaggingTask):
     name = "ner"
     data_config = TaggingDataConfig
+    tag_fallbacks = ("ner_tags",)  # hub tables
     selection = ("f1", "max")
     chunked = True
 
@@ -300,5 +302,6 @@ class NerTask(TaggingTask):
 class PosTask(TaggingTask):
     name = "pos"
     data_config = PosDataConfig
+    tag_fallbacks = ("upos", "pos_tags", "xpos")
     selection = ("accuracy", "max")
     chunked = False

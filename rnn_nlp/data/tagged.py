@@ -205,12 +205,15 @@ def read_local(path: Path, **options) -> dict[str, Sentences]:
     return splits
 
 
-def _table_columns(table, name: str, tokens_field: str, tags_field: str) -> dict[str, Sentences]:
+def _table_columns(table, name: str, tokens_field: str, tags_field: str, fallbacks: tuple[str, ...] = ()) -> dict[str, Sentences]:
+    """Token and tag columns of a DatasetDict; without `tags_field`, the first of `fallbacks` present."""
     out = {}
     for split, ds in table.items():
         target = SPLIT_NAMES.get(split)
         if target is None:
             continue
+        if tags_field not in ds.column_names:
+            tags_field = next((f for f in fallbacks if f in ds.column_names), tags_field)
         for col in (tokens_field, tags_field):
             if col not in ds.column_names:
                 raise DataError(f"{name} [{split}]: no column '{col}'; columns: {', '.join(ds.column_names)}")
@@ -229,9 +232,13 @@ def load_tagged_corpus(
     tokens_field: str = "tokens",
     tags_field: str = "tags",
     hub_config: Optional[str] = None,
+    fallbacks: tuple[str, ...] = (),
     **file_options,
 ) -> dict[str, Sentences]:
-    """Splits train/valid/test of tagged sentences from a fetcher, a local file/folder or a hub name."""
+    """Splits train/valid/test of tagged sentences from a fetcher, a local file/folder or a hub name.
+
+    `fallbacks`: tag columns to use when a table lacks `tags_field` (the hub's conll2003 has `ner_tags`).
+    """
     from rnn_nlp.data.readers import load_hub
 
     if name in FETCHERS:
@@ -241,7 +248,7 @@ def load_tagged_corpus(
     elif name.startswith((".", "/", "~", "\\")) or Path(name).suffix:
         raise DataError(f"tagged corpus not found: {name} (no such file or folder)")
     else:
-        splits = _table_columns(load_hub(name, hub_config), name, tokens_field, tags_field)
+        splits = _table_columns(load_hub(name, hub_config), name, tokens_field, tags_field, fallbacks)
     if not splits.get("train") or not splits["train"]["tokens"]:
         raise DataError(f"tagged corpus '{name}' has no training sentences")
     for split in ("valid", "test"):

@@ -110,3 +110,6 @@ def test_hub_tables_map_class_labels_to_names(monkeypatch):
     monkeypatch.setattr("rnn_nlp.data.readers.load_hub", lambda name, cfg: table)
     splits = load_tagged_corpus("someone/conll-like", tags_field="ner_tags")
     assert splits["valid"]["tags"] == [["B-PER", "I-PER", "O"]]
+    assert load_tagged_corpus("someone/conll-like", fallbacks=("ner_tags",))["test"]["tags"] == [["B-PER", "I-PER", "O"]]
+    with pytest.raises(DataError, match="no column 'tags'"):
+        load_tagged_corpus("someone/conll-like")
