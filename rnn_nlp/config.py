@@ -88,6 +88,10 @@ class TrainerConfig:
     checkpoint_every: int = 500  # steps between resume checkpoints (and one at every epoch end)
     log_every: int = 50  # steps between progress-bar updates (each costs one host sync)
     progress: bool = True
+    # a NaN/inf loss or gradient: skip that step, roll back to the last checkpoint with a lower lr, or stop
+    on_nonfinite: Literal["skip", "rollback", "raise"] = "skip"
+    rollback_lr_factor: float = 0.5  # rollback: multiply every learning rate by this
+    max_rollbacks: int = 3  # rollback: give up (NonFiniteLossError) after this many
 
 
 @dataclass
@@ -112,6 +116,9 @@ RESUMABLE_CHANGES = (
     "trainer.checkpoint_every",
     "trainer.log_every",
     "trainer.threads",
+    "trainer.on_nonfinite",
+    "trainer.rollback_lr_factor",
+    "trainer.max_rollbacks",
 )
 
 
@@ -324,6 +331,7 @@ def validate(cfg: RunConfig, source: str = "config") -> None:
             "trainer.clip_norm",
             "trainer.threads",
             "trainer.discriminative_lr",
+            "trainer.max_rollbacks",
         ],
     )
     _probability(
@@ -350,5 +358,7 @@ def validate(cfg: RunConfig, source: str = "config") -> None:
         raise ConfigError(f"{source}: trainer.plateau_factor must be in (0, 1), e.g. 0.5 to halve")
     if not 0.0 < cfg.trainer.warmup_frac < 1.0:
         raise ConfigError(f"{source}: trainer.warmup_frac must be in (0, 1)")
+    if not 0.0 < t.rollback_lr_factor <= 1.0:
+        raise ConfigError(f"{source}: trainer.rollback_lr_factor must be in (0, 1], e.g. 0.5 to halve")
     if cfg.backbone.init_range <= 0:
         raise ConfigError(f"{source}: backbone.init_range must be positive")
