@@ -52,6 +52,8 @@ def _generate(args: argparse.Namespace) -> None:
     from rnn_nlp.generate import generate_texts
     from rnn_nlp.runs import load_run
 
+    if not 0 <= args.seed < 2**63:
+        raise RnnNlpError(f"--seed must be in 0..2**63-1, got {args.seed}")
     torch.manual_seed(args.seed)
     cfg, task, model = load_run(args.run_dir, args.device)
     vocab = task.token_vocab()
@@ -184,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # text that never was valid UTF-8 (argv, files) still prints
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
     )

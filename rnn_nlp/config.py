@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -170,11 +171,19 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        if not -(2**63) <= value < 2**63:
+            raise ConfigError(f"{key}: {value} is out of range (a 64-bit integer)")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+        return number
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected a string, got {value!r}")
@@ -360,5 +369,9 @@ def validate(cfg: RunConfig, source: str = "config") -> None:
         raise ConfigError(f"{source}: trainer.warmup_frac must be in (0, 1)")
     if not 0.0 < t.rollback_lr_factor <= 1.0:
         raise ConfigError(f"{source}: trainer.rollback_lr_factor must be in (0, 1], e.g. 0.5 to halve")
-    if cfg.backbone.init_range <= 0:
+    if not 0 <= t.seed < 2**63:
+        raise ConfigError(f"{source}: trainer.seed must be in [0, 2**63), got {t.seed}")
+    if t.threads is not None and t.threads > 4096:
+        raise ConfigError(f"{source}: trainer.threads must be at most 4096, got {t.threads}")
+    if not cfg.backbone.init_range > 0:
         raise ConfigError(f"{source}: backbone.init_range must be positive")

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 import rnn_nlp
 from rnn_nlp.config import RunConfig, to_dict
+from rnn_nlp.data.vocab import json_text
 from rnn_nlp.errors import CheckpointError, SaveError
 
 FORMAT_VERSION = 1
@@ -86,7 +87,7 @@ def save_checkpoint(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         (tmp / CONFIG).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
-        (tmp / VOCAB).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        (tmp / VOCAB).write_text(json_text(vocab), encoding="utf-8")
         save_file(_weights_for_saving(model.state_dict()), str(tmp / WEIGHTS), metadata={"format_version": str(FORMAT_VERSION)})
         if trainer_state is not None:
             torch.save(trainer_state, tmp / TRAINER_STATE)
