@@ -20,7 +20,7 @@ def _train(args: argparse.Namespace) -> None:
     cfg = load_config(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     trainer = train_run(cfg, out, resume=args.resume, overwrite=args.overwrite)
-    if trainer.history:
+    if trainer.history and trainer.dist.is_main:
         last = trainer.history[-1]
         shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k.startswith("valid_"))
         print(f"trained {trainer.global_step} steps into {out}: {shown}")

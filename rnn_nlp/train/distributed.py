@@ -160,6 +160,8 @@ def setup(device_name: str = "auto") -> Single:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group(backend, timeout=datetime.timedelta(minutes=30))
         log.info("data-parallel: rank %d of %d (%s)", dist.get_rank(), dist.get_world_size(), backend)
+        if dist.get_rank() != 0:  # rank 0 alone reports progress; warnings still show everywhere
+            logging.getLogger().setLevel(logging.WARNING)
     return DataParallel()
 
 
