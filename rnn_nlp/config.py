@@ -35,6 +35,7 @@ class DataConfig:
     max_eval_tokens: Optional[int] = None  # same for valid and test
     vocab_size: Optional[int] = None  # keep the most frequent words (specials excluded)
     min_count: int = 1
+    streaming: bool = False  # LM: read the corpus through Arrow files and token files on disk, not into memory
 
 
 @dataclass
