@@ -12,13 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import random
-import signal
 import time
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -29,6 +26,7 @@ from rnn_nlp.train import checkpoint as ckpt
 from rnn_nlp.train.distributed import Single
 from rnn_nlp.train.history import plot_curves, write_csv
 from rnn_nlp.train.optim import build_optimizer, build_scheduler, decoupled_weight_decay
+from rnn_nlp.train.runtime import StopFlag, rng_state, seed_everything, set_rng_state  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -51,59 +49,6 @@ def resolve_device(name: str) -> torch.device:
 
         raise ConfigError("trainer.device: cuda was asked for but no CUDA device is available")
     return torch.device(name)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict:
-    state = {
-        "python": list(random.getstate()[1]),
-        "python_pos": random.getstate()[2],
-        "numpy": np.random.get_state()[1].tolist(),
-        "numpy_pos": int(np.random.get_state()[2]),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    random.setstate((3, tuple(state["python"]), state["python_pos"]))
-    np.random.set_state(("MT19937", np.array(state["numpy"], dtype=np.uint32), state["numpy_pos"], 0, 0.0))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-class _StopFlag:
-    """Turns the first Ctrl-C / SIGTERM into a flag checked between steps; a second one aborts."""
-
-    def __init__(self):
-        self.raised = False
-        self._previous: dict = {}
-
-    def _handle(self, signum, frame):
-        if self.raised:
-            raise KeyboardInterrupt
-        self.raised = True
-        log.warning("stopping after this step and saving a checkpoint (press Ctrl-C again to abort)")
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
-        return self
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 class Trainer:
@@ -311,7 +256,7 @@ class Trainer:
         if cfg.on_nonfinite == "rollback" and not ckpt.resolve(self.run_dir / LAST).exists():
             self.save_last()  # something good to roll back to
             self.dist.barrier()
-        with _StopFlag() as stop:
+        with StopFlag() as stop:
             while self.epoch < cfg.epochs and not self._done():
                 self.model.train()
                 self._unfreeze_for_epoch()

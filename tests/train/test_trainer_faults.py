@@ -177,3 +177,17 @@ def test_unwritable_run_folder(tmp_path, corpus, monkeypatch):
     monkeypatch.undo()
     ckpt.verify(first)
     assert (first / ckpt.WEIGHTS).read_bytes() == before
+
+
+def test_overwrite_with_bad_data_keeps_the_old_run(tmp_path, corpus):
+    """--overwrite removes the old run only once the new run's data have loaded."""
+    from rnn_nlp.errors import DataError
+
+    run = tmp_path / "run"
+    train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 3})), run)
+    before = (run / LAST / ckpt.WEIGHTS).read_bytes()
+    broken = build_config(tiny_raw(tmp_path / "typo.txt", trainer={"max_steps": 3}))
+    with pytest.raises(DataError, match="corpus not found"):
+        train_run(broken, run, overwrite=True)
+    ckpt.verify(run)
+    assert (run / LAST / ckpt.WEIGHTS).read_bytes() == before
