@@ -155,7 +155,7 @@ def token_file(corpus: StreamingCorpus, split: str, tokenizer: Tokenizer, vocab:
     if done.exists():
         return path, int(done.read_text())
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{split}.ids.tmp"
+    tmp = folder / f".{split}.ids.{os.getpid()}.tmp"  # data-parallel processes may write it at once
     n = 0
     with open(tmp, "wb") as fh:
         for tokens in tokenizer.pipe(corpus.lines(split)):
