@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--window-s", type=float, default=2.5, help="kill uniformly within this many seconds of start-up")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "kill_resume.json"))
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -67,7 +68,7 @@ def main() -> None:
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             while not (killed / "run-config.yaml").exists() and proc.poll() is None:
                 time.sleep(0.005)
-            time.sleep(rng.uniform(0.0, 0.8))
+            time.sleep(rng.uniform(0.0, args.window_s))
             if proc.poll() is not None:
                 break
             proc.send_signal(signal.SIGKILL)
