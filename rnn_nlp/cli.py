@@ -56,6 +56,8 @@ def _generate(args: argparse.Namespace) -> None:
         raise RnnNlpError(f"--seed must be in 0..2**63-1, got {args.seed}")
     torch.manual_seed(args.seed)
     cfg, task, model = load_run(args.run_dir, args.device)
+    if not hasattr(model.head, "log_probs"):
+        raise RnnNlpError(f"{args.run_dir}: a '{cfg.task}' run is not a language model; generate needs one")
     vocab = task.token_vocab()
     generator = torch.Generator(device=next(model.parameters()).device).manual_seed(args.seed)
     (texts,) = generate_texts(
