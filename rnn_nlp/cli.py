@@ -1,4 +1,4 @@
-"""`rnn-nlp`: train, evaluate, generate, data, demo."""
+"""`rnn-nlp`: train, evaluate, generate, predict, data, experiment, demo."""
 
 from __future__ import annotations
 
@@ -111,6 +111,19 @@ def _data(args: argparse.Namespace) -> None:
     print(f"{args.name}: {sizes} (cache: {cache_dir() / args.name})")
 
 
+def _experiment(args: argparse.Namespace) -> None:
+    from rnn_nlp.experiments import EXPERIMENTS, get_experiment, run_experiment
+
+    if args.name == "list":
+        for name in EXPERIMENTS:
+            print(f"{name:20s} {get_experiment(name).DESCRIPTION}")
+        return
+    out = Path(args.out or f"runs/experiments/{args.name}")
+    record = run_experiment(args.name, out, args.config, args.overrides)
+    print(json.dumps(record["result"], indent=2))
+    print(f"wrote {out / (args.name + '.json')} and {out / (args.name + '.png')} in {record['elapsed_s']:.0f} s")
+
+
 def _demo(args: argparse.Namespace) -> None:
     from rnn_nlp.demo import run_demo
 
@@ -180,6 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--refresh", action="store_true", help="rebuild the cached copy")
     p.set_defaults(func=_data)
 
+    p = sub.add_parser(
+        "experiment",
+        help="re-run one of the lecture's claims and write JSON + PNG: rnn-nlp experiment list",
+    )
+    p.add_argument("name", help="an experiment name, or `list`")
+    p.add_argument("overrides", nargs="*", help="parameter overrides, e.g. steps=200")
+    p.add_argument("--config", help="YAML of parameters, e.g. configs/experiments/clipping-long.yaml")
+    p.add_argument("--out", help="output folder (default runs/experiments/<name>)")
+    p.set_defaults(func=_experiment)
+
     p = sub.add_parser("demo", help="the main job: pretrain a small LM on PTB, print perplexity and a continuation")
     p.add_argument("--out", default="runs/demo")
     p.set_defaults(func=_demo)
@@ -187,7 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # `key=value` overrides may also follow the options (`train CONFIG --out DIR k=v`)
+    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+        args.overrides = list(args.overrides) + extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     for stream in (sys.stdout, sys.stderr):  # text that never was valid UTF-8 (argv, files) still prints
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")

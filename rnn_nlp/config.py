@@ -28,7 +28,7 @@ class DataConfig:
     hub_config: Optional[str] = None  # second argument of datasets.load_dataset
     text_column: str = "text"
     tokenizer: Literal["spacy", "whitespace"] = "spacy"
-    unit: Literal["word"] = "word"
+    unit: Literal["word", "char"] = "word"  # char: one token per character (spaces included)
     lowercase: bool = False
     normalize_numbers: bool = False  # map numeric tokens to "N", as PTB does
     max_train_tokens: Optional[int] = None  # use only the first N training tokens (quick runs)

@@ -63,6 +63,8 @@ def transfer_backbone(model: torch.nn.Module, vocab: Vocab, source: str | Path) 
     ckpt.verify(source)
     weights = {k[len("backbone.") :]: v for k, v in ckpt.load_weights(source).items() if k.startswith("backbone.")}
     old_vocab = Vocab(**ckpt.load_vocab_json(source)["tokens"])
+    if old_vocab.unit != vocab.unit:
+        raise CheckpointError(f"{source}: its backbone reads {old_vocab.unit}s, this task reads {vocab.unit}s")
     own = model.backbone.state_dict()
     emb_key = "embedding.weight"
     if emb_key in weights:

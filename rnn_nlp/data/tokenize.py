@@ -1,4 +1,5 @@
-"""Turning raw text into tokens: spaCy's blank English tokenizer (no model download) or whitespace."""
+"""Turning raw text into tokens: spaCy's blank English tokenizer (no model download), whitespace,
+or characters (for character-level language models)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from functools import lru_cache
 from typing import Iterable, Iterator
 
+WHITESPACE = re.compile(r"\s+")
 NUMBER = re.compile(r"^[+-]?(\d[\d,.:/-]*|\.\d+)$")
 
 
@@ -24,14 +26,23 @@ def _encodable(text: str) -> str:
 
 
 class Tokenizer:
-    """Splits lines into tokens; optional lower-casing and number normalisation (numbers -> "N")."""
+    """Splits lines into tokens; optional lower-casing and number normalisation (numbers -> "N").
 
-    def __init__(self, kind: str = "spacy", lowercase: bool = False, normalize_numbers: bool = False):
+    With `unit="char"` a line becomes its characters, runs of whitespace read as one space
+    (which is a token too; a prompt's trailing space is kept); `kind` and `normalize_numbers` then play no part.
+    """
+
+    def __init__(
+        self, kind: str = "spacy", lowercase: bool = False, normalize_numbers: bool = False, unit: str = "word"
+    ):
         if kind not in ("spacy", "whitespace"):
             raise ValueError(f"unknown tokenizer {kind!r}: use 'spacy' or 'whitespace'")
+        if unit not in ("word", "char"):
+            raise ValueError(f"unknown unit {unit!r}: use 'word' or 'char'")
         self.kind = kind
         self.lowercase = lowercase
         self.normalize_numbers = normalize_numbers
+        self.unit = unit
 
     def _finish(self, tokens: Iterable[str]) -> list[str]:
         out = []
@@ -49,6 +60,11 @@ class Tokenizer:
         return next(self.pipe([text]))
 
     def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[list[str]]:
+        if self.unit == "char":
+            for text in texts:
+                line = WHITESPACE.sub(" ", text)
+                yield list(line.lower() if self.lowercase else line)
+            return
         if self.kind == "whitespace":
             for text in texts:
                 yield self._finish(text.split())

@@ -22,6 +22,7 @@ def _batches(task: LMTask, split: str, batch_size: int, variation: bool) -> list
     [
         ("folder", {"backbone": {"direction": "both"}, "trainer": {"bptt_variation": True}}),
         ("file", {"data": {"max_train_tokens": 1500, "max_eval_tokens": 100, "lowercase": True}}),
+        ("folder", {"data": {"unit": "char", "max_train_tokens": 3000}}),
     ],
 )
 def test_same_batches_as_in_memory(tmp_path, layout, sections):

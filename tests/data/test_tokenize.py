@@ -101,3 +101,15 @@ def test_pipe_matches_call():
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError, match="unknown tokenizer 'bpe'"):
         Tokenizer("bpe")
+
+
+def test_char_unit_gives_characters_with_single_spaces():
+    tok = Tokenizer("spacy", unit="char")
+    assert tok("Dusty  Rose\t!") == list("Dusty Rose !")
+    assert Tokenizer(unit="char", lowercase=True)("Teal Ab") == list("teal ab")
+    assert list(Tokenizer(unit="char").pipe(["ab", "", "c d "])) == [["a", "b"], [], ["c", " ", "d", " "]]
+
+
+def test_unknown_unit_is_rejected():
+    with pytest.raises(ValueError, match="unknown unit"):
+        Tokenizer(unit="byte")

@@ -69,3 +69,31 @@ def test_a_users_task_registers_the_same_way():
     assert get_task("tasks.lm:LMTask") is LMTask
     with pytest.raises(KeyError, match="cannot load task"):
         get_task("tasks.lm:Nope")
+
+
+def test_char_unit_trains_generates_and_refuses_word_transfer(tmp_path):
+    from rnn_nlp.errors import CheckpointError, ConfigError
+    from rnn_nlp.generate import generate_text
+    from rnn_nlp.runs import transfer_backbone
+    from tests.conftest import tiny_raw
+
+    names = ["dusty rose", "deep teal", "dusty teal", "rose red", "deep red"] * 40
+    folder = tmp_path / "names"
+    folder.mkdir()
+    for split, lines in (("train", names), ("valid", names[:20]), ("test", names[:20])):
+        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    raw = tiny_raw(folder, data={"unit": "char"}, trainer={"epochs": 6, "optimizer": "adam", "lr": 0.02})
+    trainer = train_run(build_config(raw), tmp_path / "run")
+    assert trainer.history[-1]["valid_ppl"] < trainer.history[0]["valid_ppl"] < 15
+    _, task, model = load_run(tmp_path / "run")
+    vocab = task.token_vocab()
+    assert vocab.unit == "char" and set(vocab.itos[3:]) == set("dustyrosepal ")
+    text = generate_text(model, vocab, task.tokenizer, "dusty ", max_tokens=8)
+    assert " " not in text[:2] and text.startswith(("rose", "teal", "ros", "tea"))
+
+    word_cfg = build_config(tiny_raw(folder))
+    word_model = LMTask(word_cfg).build_model()
+    with pytest.raises(CheckpointError, match="reads chars, this task reads words"):
+        transfer_backbone(word_model, LMTask(word_cfg).token_vocab(), tmp_path / "run")
+    with pytest.raises(ConfigError, match="normalize_numbers"):
+        build_config(tiny_raw(folder, data={"unit": "char", "normalize_numbers": True}))
