@@ -20,7 +20,7 @@ def _train(args: argparse.Namespace) -> None:
     cfg = load_config(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     trainer = train_run(cfg, out, resume=args.resume, overwrite=args.overwrite)
-    if trainer.history:
+    if trainer.history and trainer.dist.is_main:
         last = trainer.history[-1]
         shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k.startswith("valid_"))
         print(f"trained {trainer.global_step} steps into {out}: {shown}")
@@ -52,8 +52,12 @@ def _generate(args: argparse.Namespace) -> None:
     from rnn_nlp.generate import generate_texts
     from rnn_nlp.runs import load_run
 
+    if not 0 <= args.seed < 2**63:
+        raise RnnNlpError(f"--seed must be in 0..2**63-1, got {args.seed}")
     torch.manual_seed(args.seed)
     cfg, task, model = load_run(args.run_dir, args.device)
+    if not hasattr(model.head, "log_probs"):
+        raise RnnNlpError(f"{args.run_dir}: a '{cfg.task}' run is not a language model; generate needs one")
     vocab = task.token_vocab()
     generator = torch.Generator(device=next(model.parameters()).device).manual_seed(args.seed)
     (texts,) = generate_texts(
@@ -219,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         args.overrides = list(args.overrides) + extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    for stream in (sys.stdout, sys.stderr):  # text that never was valid UTF-8 (argv, files) still prints
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class DataConfig:
     max_eval_tokens: Optional[int] = None  # same for valid and test
     vocab_size: Optional[int] = None  # keep the most frequent words (specials excluded)
     min_count: int = 1
+    streaming: bool = False  # LM: read the corpus through Arrow files and token files on disk, not into memory
 
 
 @dataclass
@@ -88,6 +90,10 @@ class TrainerConfig:
     checkpoint_every: int = 500  # steps between resume checkpoints (and one at every epoch end)
     log_every: int = 50  # steps between progress-bar updates (each costs one host sync)
     progress: bool = True
+    # a NaN/inf loss or gradient: skip that step, roll back to the last checkpoint with a lower lr, or stop
+    on_nonfinite: Literal["skip", "rollback", "raise"] = "skip"
+    rollback_lr_factor: float = 0.5  # rollback: multiply every learning rate by this
+    max_rollbacks: int = 3  # rollback: give up (NonFiniteLossError) after this many
 
 
 @dataclass
@@ -112,6 +118,9 @@ RESUMABLE_CHANGES = (
     "trainer.checkpoint_every",
     "trainer.log_every",
     "trainer.threads",
+    "trainer.on_nonfinite",
+    "trainer.rollback_lr_factor",
+    "trainer.max_rollbacks",
 )
 
 
@@ -163,11 +172,19 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        if not -(2**63) <= value < 2**63:
+            raise ConfigError(f"{key}: {value} is out of range (a 64-bit integer)")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+        return number
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected a string, got {value!r}")
@@ -324,6 +341,7 @@ def validate(cfg: RunConfig, source: str = "config") -> None:
             "trainer.clip_norm",
             "trainer.threads",
             "trainer.discriminative_lr",
+            "trainer.max_rollbacks",
         ],
     )
     _probability(
@@ -350,5 +368,11 @@ def validate(cfg: RunConfig, source: str = "config") -> None:
         raise ConfigError(f"{source}: trainer.plateau_factor must be in (0, 1), e.g. 0.5 to halve")
     if not 0.0 < cfg.trainer.warmup_frac < 1.0:
         raise ConfigError(f"{source}: trainer.warmup_frac must be in (0, 1)")
-    if cfg.backbone.init_range <= 0:
+    if not 0.0 < t.rollback_lr_factor <= 1.0:
+        raise ConfigError(f"{source}: trainer.rollback_lr_factor must be in (0, 1], e.g. 0.5 to halve")
+    if not 0 <= t.seed < 2**63:
+        raise ConfigError(f"{source}: trainer.seed must be in [0, 2**63), got {t.seed}")
+    if t.threads is not None and t.threads > 4096:
+        raise ConfigError(f"{source}: trainer.threads must be at most 4096, got {t.threads}")
+    if not cfg.backbone.init_range > 0:
         raise ConfigError(f"{source}: backbone.init_range must be positive")

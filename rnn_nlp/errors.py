@@ -15,3 +15,11 @@ class DataError(RnnNlpError):
 
 class CheckpointError(RnnNlpError):
     """A checkpoint folder is incomplete, corrupted or incompatible."""
+
+
+class SaveError(CheckpointError):
+    """Writing into a run folder failed (disk full, no permission); what was saved before is intact."""
+
+
+class NonFiniteLossError(RnnNlpError):
+    """Training met a NaN or infinite loss (or gradient) and was configured to stop, or gave up rolling back."""

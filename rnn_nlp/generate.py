@@ -142,7 +142,7 @@ def generate_batch(
     emits `stop_id` ends there (the id is kept as its last one); the other rows go on.
     """
     _check(model, prompts_ids, max_tokens)
-    if temperature <= 0:
+    if not temperature > 0:  # NaN too
         raise ConfigError(f"temperature must be positive, got {temperature}")
     if top_k < 0:
         raise ConfigError(f"top_k must be 0 (off) or positive, got {top_k}")

@@ -11,8 +11,9 @@ import torch
 
 from rnn_nlp.config import RESUMABLE_CHANGES, RunConfig, build_config, save_config, to_dict
 from rnn_nlp.data.vocab import Vocab
-from rnn_nlp.errors import CheckpointError, ConfigError
+from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
 from rnn_nlp.train import checkpoint as ckpt
+from rnn_nlp.train import distributed
 from rnn_nlp.train.trainer import LAST, Trainer, resolve_device, seed_everything
 from tasks.registry import get_task
 
@@ -120,20 +121,34 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> None:
 
 
 def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: bool = False) -> Trainer:
-    """Train `cfg` into folder `out`; with `resume`, continue from its last checkpoint."""
+    """Train `cfg` into folder `out`; with `resume`, continue from its last checkpoint.
+
+    Under `torchrun` (several processes), every process calls this; they train data-parallel.
+    """
     out = Path(out)
     last = out / LAST
     have_last = ckpt.resolve(last).exists()
+    dist = distributed.setup(cfg.trainer.device)
+    if dist.active:
+        distributed.check_batch_size(cfg.trainer.batch_size, dist.world_size)
     if resume and not have_last:
         log.warning("%s has no checkpoint to resume from; starting a new run", out)
-    if not resume and (have_last or (out / ckpt.WEIGHTS).exists()):
-        if not overwrite:
-            raise ConfigError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
-        shutil.rmtree(out)
+    replace = not resume and (have_last or (out / ckpt.WEIGHTS).exists())
+    if replace and not overwrite:
+        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
     device = resolve_device(cfg.trainer.device)
+    if dist.active and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
     seed_everything(cfg.trainer.seed)
+    if replace:
+        # the old run goes only once the new one's data have loaded: a typo must not cost a run
+        get_task(cfg.task)(cfg).steps_per_epoch()
+        seed_everything(cfg.trainer.seed)
+        if dist.is_main:
+            shutil.rmtree(out)
+        dist.barrier()
     if resume and have_last:
         ckpt.verify(last)
         saved = load_run_config(last)
@@ -147,7 +162,7 @@ def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: 
             )
         model = task.build_model().to(device)
         ckpt.load_model_weights(model, ckpt.load_weights(last), last)
-        trainer = Trainer(cfg, task, model, out, device)
+        trainer = Trainer(cfg, task, model, out, device, dist)
         trainer.load_state_dict(ckpt.load_trainer_state(last))
         log.info("resuming %s at epoch %d, step %d", out, trainer.epoch + 1, trainer.global_step)
     else:
@@ -157,8 +172,12 @@ def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: 
         if cfg.pretrained:
             transfer_backbone(model, task.token_vocab(), cfg.pretrained)
         model.to(device)
-        trainer = Trainer(cfg, task, model, out, device)
-    out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / "run-config.yaml")
+        trainer = Trainer(cfg, task, model, out, device, dist)
+    if dist.is_main:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, out / "run-config.yaml")
+        except OSError as exc:
+            raise SaveError(f"cannot write into the run folder {out}: {exc}") from None
     trainer.fit()
     return trainer

@@ -12,6 +12,7 @@ from typing import Iterator
 import torch
 
 from rnn_nlp.config import DataConfig, RunConfig, positive_keys
+from rnn_nlp.data import streaming
 from rnn_nlp.data.batching import BPTTStream, batchify
 from rnn_nlp.data.readers import load_text_corpus
 from rnn_nlp.data.tokenize import Tokenizer
@@ -39,6 +40,8 @@ class LMTask(Task):
         self._texts: dict[str, list[str]] | None = None
         self._ids: dict[str, torch.Tensor] = {}
         self._streams: dict[tuple, dict[str, BPTTStream]] = {}
+        self._stream_corpus = None
+        self.streaming = cfg.data.streaming
 
     @staticmethod
     def validate_config(cfg: RunConfig, source: str) -> None:
@@ -61,6 +64,7 @@ class LMTask(Task):
         """Evaluate on another corpus than the config names (`rnn-nlp evaluate --data`)."""
         d = self.cfg.data
         self._texts, self._ids, self._streams = load_text_corpus(name, d.hub_config, d.text_column), {}, {}
+        self.streaming = False  # another corpus, for evaluation only: read into memory
 
     def _tokens(self, split: str) -> Iterator[list[str]]:
         texts = self.texts().get(split)
@@ -71,7 +75,10 @@ class LMTask(Task):
     def token_vocab(self) -> Vocab:
         if self.vocab is None:
             d = self.cfg.data
-            self.vocab = Vocab.build(self._tokens("train"), d.vocab_size, d.min_count, d.unit)
+            if self.streaming:
+                self.vocab = streaming.build_vocab(self._corpus(), self.tokenizer, d.vocab_size, d.min_count, d.unit)
+            else:
+                self.vocab = Vocab.build(self._tokens("train"), d.vocab_size, d.min_count, d.unit)
             log.info("vocabulary: %d entries", len(self.vocab))
         return self.vocab
 
@@ -94,6 +101,8 @@ class LMTask(Task):
     def streams(self, split: str, batch_size: int, device: torch.device, variation: bool) -> dict[str, BPTTStream]:
         """One BPTT stream per direction, kept on `device` so batches are slices, not copies from the host."""
         key = (split, batch_size, str(device), variation)
+        if key not in self._streams and self.streaming:
+            self._streams[key] = self._disk_streams(split, batch_size, device, variation)
         if key not in self._streams:
             ids = self.ids(split)
             out = {}
@@ -102,6 +111,24 @@ class LMTask(Task):
                 out[d] = BPTTStream(batchify(seq, batch_size).to(device), self.cfg.trainer.bptt, variation)
             self._streams[key] = out
         return self._streams[key]
+
+    def _corpus(self) -> "streaming.StreamingCorpus":
+        if self._stream_corpus is None:
+            d = self.cfg.data
+            self._stream_corpus = streaming.StreamingCorpus(d.name, d.hub_config, d.text_column)
+        return self._stream_corpus
+
+    def _disk_streams(self, split: str, batch_size: int, device: torch.device, variation: bool) -> dict:
+        """`data.streaming`: the same streams as `streams`, read from a token file chunk by chunk."""
+        d = self.cfg.data
+        limit = d.max_train_tokens if split == "train" else d.max_eval_tokens
+        path, n = streaming.token_file(self._corpus(), split, self.tokenizer, self.token_vocab(), limit)
+        if n < 2:
+            raise DataError(f"corpus '{d.name}': the {split} split has fewer than 2 tokens")
+        return {
+            direction: streaming.DiskBPTTStream(path, n, batch_size, self.cfg.trainer.bptt, variation, direction != "forward", device)
+            for direction in self.directions
+        }
 
     @property
     def directions(self) -> tuple[str, ...]:

@@ -1,7 +1,9 @@
 """The `rnn-nlp` command: train, evaluate, generate, data; clear errors; a SIGKILL survived."""
 
+import csv
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -89,35 +91,53 @@ def _cli(*args, env=None):
     return [sys.executable, "-m", "rnn_nlp.cli", *args]
 
 
-def test_sigkill_then_resume_equals_uninterrupted(tmp_path, corpus):
-    """Kill -9 a training process after its first checkpoint; --resume ends where a clean run ends."""
-    config = _write_config(tmp_path, corpus, trainer={"epochs": 3, "checkpoint_every": 5})
+KILLS = 3
+TIMING_COLUMNS = {"elapsed_s", "tokens_per_s"}
+
+
+def _metrics(run: Path) -> list[dict]:
+    with open(run / "metrics.csv", newline="", encoding="utf-8") as fh:
+        return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in csv.DictReader(fh)]
+
+
+def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path, corpus):
+    """Kill -9 a training process at random moments, several times in a row, resuming each time:
+    the final weights, best model and metrics.csv (timings aside) equal an uninterrupted run's."""
+    config = _write_config(tmp_path, corpus, trainer={"epochs": 3, "checkpoint_every": 7})
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    train = _cli("train", str(config), "trainer.threads=1", "--out")
     clean = tmp_path / "clean"
-    subprocess.run(_cli("train", str(config), "trainer.threads=1", "--out", str(clean)), env=env, check=True, capture_output=True)
+    subprocess.run([*train, str(clean)], env=env, check=True, capture_output=True)
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(
-        _cli("train", str(config), "trainer.threads=1", "--out", str(killed)),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 120
-    while not (killed / LAST / "meta.json").exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    result = subprocess.run(
-        _cli("train", str(config), "trainer.threads=1", "--out", str(killed), "--resume"),
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    rng = random.Random(8)
+    survived = 0
+    for attempt in range(KILLS):
+        proc = subprocess.Popen(
+            [*train, str(killed), "--resume"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        # wait until training has started (imports done), then kill at a random moment of it
+        deadline = time.time() + 120
+        while not (killed / "run-config.yaml").exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.05, 0.5))
+        if proc.poll() is not None:
+            break  # finished before the kill
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        (killed / "run-config.yaml").unlink(missing_ok=True)
+        survived += 1
+    assert survived >= 2, "training finished too fast to be killed part-way"
+    result = subprocess.run([*train, str(killed), "--resume"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    a, b = ckpt.load_weights(clean / LAST), ckpt.load_weights(killed / LAST)
-    for name in a:
-        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
+
+    for folder in (LAST, "."):
+        a, b = ckpt.load_weights(clean / folder), ckpt.load_weights(killed / folder)
+        assert a.keys() == b.keys()
+        for name in a:
+            torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
+    assert len(_metrics(clean)) == 3
+    assert _metrics(killed) == _metrics(clean)
 
 
 @pytest.mark.parametrize("command", [["--help"], ["train", "--help"], ["data", "--help"]])

@@ -14,15 +14,18 @@ TEXT_SUFFIXES = {".txt", ".text", ".raw", ".tokens", ""}
 def read_lines(path: Path) -> list[str]:
     """Non-empty lines of a UTF-8 file; a decoding error names the file and line."""
     lines = []
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-            line = line.strip()
-            if line:
-                lines.append(line)
+    try:
+        with open(path, "rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DataError(f"{path}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+                line = line.strip()
+                if line:
+                    lines.append(line)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return lines
 
 

@@ -18,6 +18,13 @@ def _spacy_tokenizer():
     return spacy.blank("en").tokenizer
 
 
+def _encodable(text: str) -> str:
+    """spaCy cannot hold lone surrogates (from bytes that never were UTF-8): they become '?'."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 class Tokenizer:
     """Splits lines into tokens; optional lower-casing and number normalisation (numbers -> "N").
 
@@ -63,5 +70,5 @@ class Tokenizer:
                 yield self._finish(text.split())
             return
         tokenizer = _spacy_tokenizer()
-        for doc in tokenizer.pipe(texts, batch_size=batch_size):
+        for doc in tokenizer.pipe(map(_encodable, texts), batch_size=batch_size):
             yield self._finish(t.text for t in doc)

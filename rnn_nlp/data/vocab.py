@@ -15,6 +15,17 @@ EOS = "<eos>"
 SPECIALS = (PAD, UNK, EOS)
 
 
+def json_text(obj) -> str:
+    """JSON that UTF-8 can always hold: readable non-ASCII, escaped only if a lone surrogate
+    (from a Python string that never was valid text) would make it unwritable."""
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj)
+    return text
+
+
 class Vocab:
     """Maps tokens to ids and back. Ids 0, 1, 2 are <pad>, <unk>, <eos>; the rest by falling frequency."""
 
@@ -72,7 +83,7 @@ class Vocab:
         return {"unit": self.unit, "itos": self.itos, "counts": self.counts}
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json(), ensure_ascii=False), encoding="utf-8")
+        Path(path).write_text(json_text(self.to_json()), encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocab":

@@ -21,7 +21,8 @@ from safetensors.torch import load_file, save_file
 
 import rnn_nlp
 from rnn_nlp.config import RunConfig, to_dict
-from rnn_nlp.errors import CheckpointError
+from rnn_nlp.data.vocab import json_text
+from rnn_nlp.errors import CheckpointError, SaveError
 
 FORMAT_VERSION = 1
 CONFIG = "config.yaml"
@@ -73,16 +74,20 @@ def save_checkpoint(
     model: torch.nn.Module,
     trainer_state: Optional[dict] = None,
 ) -> Path:
-    """Write a checkpoint folder atomically: build it beside `path`, then swap it in."""
+    """Write a checkpoint folder atomically: build it beside `path`, then swap it in.
+
+    Any OSError (disk full, read-only or missing folder) raises SaveError naming the path;
+    the previous checkpoint at `path` is then still there, complete.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp"
     old = path.parent / f".{path.name}.old"
-    shutil.rmtree(tmp, ignore_errors=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         (tmp / CONFIG).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
-        (tmp / VOCAB).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        (tmp / VOCAB).write_text(json_text(vocab), encoding="utf-8")
         save_file(_weights_for_saving(model.state_dict()), str(tmp / WEIGHTS), metadata={"format_version": str(FORMAT_VERSION)})
         if trainer_state is not None:
             torch.save(trainer_state, tmp / TRAINER_STATE)
@@ -100,11 +105,20 @@ def save_checkpoint(
         _fsync_dir(tmp)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise CheckpointError(f"could not write checkpoint {path}: {exc}; the previous one is untouched") from None
-    shutil.rmtree(old, ignore_errors=True)
-    if path.exists():
-        os.rename(path, old)
-    os.rename(tmp, path)
+        raise SaveError(f"could not write checkpoint {path}: {exc}; the previous one is untouched") from None
+    try:
+        shutil.rmtree(old, ignore_errors=True)
+        if path.exists():
+            os.rename(path, old)
+        os.rename(tmp, path)
+    except OSError as exc:
+        if old.exists() and not path.exists():
+            try:
+                os.rename(old, path)
+            except OSError:
+                pass  # `resolve` still finds it under the .old name
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SaveError(f"could not swap in checkpoint {path}: {exc}; the previous one is untouched") from None
     _fsync_dir(path.parent)
     shutil.rmtree(old, ignore_errors=True)
     return path
@@ -137,7 +151,16 @@ def verify(path: str | Path) -> dict:
         raise CheckpointError(
             f"{path}: checkpoint format {version} is newer than this rnn_nlp supports ({FORMAT_VERSION}); upgrade rnn_nlp"
         )
+    if version < 1:
+        raise CheckpointError(f"{path}: unknown checkpoint format {version}; this rnn_nlp reads format {FORMAT_VERSION}")
+    # every file that loading reads must be covered by a hash, or it could be swapped unnoticed
+    guarded = [n for n in REQUIRED if n != META] + ([TRAINER_STATE] if (path / TRAINER_STATE).exists() else [])
+    unlisted = [n for n in guarded if n not in files]
+    if unlisted:
+        raise CheckpointError(f"{path / META}: lists no hash for {', '.join(unlisted)}; refusing an unverifiable checkpoint")
     for name, digest in files.items():
+        if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+            raise CheckpointError(f"{path / META}: bad file name {name!r}")
         file = path / name
         if not file.is_file():
             raise CheckpointError(f"{path}: incomplete checkpoint, missing {name}")
@@ -169,7 +192,7 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
     path = resolve(path)
     try:
         return load_file(str(path / WEIGHTS))
-    except (OSError, SafetensorError) as exc:
+    except (OSError, SafetensorError, ValueError) as exc:
         raise CheckpointError(f"{path / WEIGHTS}: unreadable weights ({exc})") from None
 
 

@@ -2,7 +2,9 @@
 
 A task supplies batches, an evaluation function and its vocabularies; the loop supplies
 optimisation, schedules, clipping, mixed precision, progress, metric logs, checkpoints
-and resumption (same data position, optimiser, schedule and RNG as an uninterrupted run).
+and resumption (same data position, optimiser, schedule and RNG as an uninterrupted run),
+non-finite losses (skip, roll back or stop), and data parallelism through a `distributed`
+context (each process trains on its shard; rank 0 alone writes).
 """
 
 from __future__ import annotations
@@ -10,21 +12,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import random
-import signal
 import time
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from rnn_nlp.config import RunConfig
+from rnn_nlp.errors import NonFiniteLossError, SaveError
 from rnn_nlp.nn.backbone import train_top_groups
 from rnn_nlp.train import checkpoint as ckpt
+from rnn_nlp.train.distributed import Single
 from rnn_nlp.train.history import plot_curves, write_csv
 from rnn_nlp.train.optim import build_optimizer, build_scheduler, decoupled_weight_decay
+from rnn_nlp.train.runtime import StopFlag, rng_state, seed_everything, set_rng_state  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -49,64 +51,20 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict:
-    state = {
-        "python": list(random.getstate()[1]),
-        "python_pos": random.getstate()[2],
-        "numpy": np.random.get_state()[1].tolist(),
-        "numpy_pos": int(np.random.get_state()[2]),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    random.setstate((3, tuple(state["python"]), state["python_pos"]))
-    np.random.set_state(("MT19937", np.array(state["numpy"], dtype=np.uint32), state["numpy_pos"], 0, 0.0))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-class _StopFlag:
-    """Turns the first Ctrl-C / SIGTERM into a flag checked between steps; a second one aborts."""
-
-    def __init__(self):
-        self.raised = False
-        self._previous: dict = {}
-
-    def _handle(self, signum, frame):
-        if self.raised:
-            raise KeyboardInterrupt
-        self.raised = True
-        log.warning("stopping after this step and saving a checkpoint (press Ctrl-C again to abort)")
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
-        return self
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
 class Trainer:
     """Runs `task`'s model to the end of its schedule, writing into `run_dir`."""
 
-    def __init__(self, cfg: RunConfig, task: Any, model: torch.nn.Module, run_dir: str | Path, device: torch.device):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        task: Any,
+        model: torch.nn.Module,
+        run_dir: str | Path,
+        device: torch.device,
+        dist: Optional[Single] = None,
+    ):
         self.cfg = cfg
+        self.dist = dist or Single()
         self.tcfg = cfg.trainer
         self.task = task
         self.model = model
@@ -125,6 +83,11 @@ class Trainer:
         self.epoch_loss_steps = 0
         self.elapsed = 0.0
         self.tokens_seen = 0
+        self.skipped_steps = 0  # non-finite steps skipped
+        self.rollbacks = 0
+        if self.dist.active:
+            self.dist.broadcast_parameters(model)
+            torch.manual_seed(self.tcfg.seed + 7919 * self.dist.rank)  # own dropout masks per process
         use_amp = self.tcfg.amp and device.type == "cuda"
         self.autocast = (
             (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else contextlib.nullcontext
@@ -134,7 +97,8 @@ class Trainer:
 
     # ---- state -----------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {
+        """Everything a resumed run needs; collective (every process calls it) when data-parallel."""
+        state = {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
             "rng": rng_state(),
@@ -148,7 +112,13 @@ class Trainer:
             "elapsed": self.elapsed,
             "tokens_seen": self.tokens_seen,
             "runtime_state": self.model.runtime_state(),
+            "skipped_steps": self.skipped_steps,
+            "rollbacks": self.rollbacks,
         }
+        if self.dist.active:  # every process has its own RNG and recurrent state
+            ranks = self.dist.gather_objects({"rng": state["rng"], "runtime_state": state["runtime_state"]})
+            state["ranks"] = ranks
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
@@ -163,27 +133,56 @@ class Trainer:
         self.epoch_loss_steps = state["epoch_loss_steps"]
         self.elapsed = state["elapsed"]
         self.tokens_seen = state["tokens_seen"]
-        self.model.load_runtime_state(state["runtime_state"])
-        set_rng_state(state["rng"])
+        self.skipped_steps = state.get("skipped_steps", 0)
+        self.rollbacks = state.get("rollbacks", 0)
+        own = state
+        ranks = state.get("ranks")
+        if self.dist.active or ranks:
+            if ranks and len(ranks) == self.dist.world_size:
+                own = ranks[self.dist.rank]
+            else:
+                log.warning("resuming with %d processes from a checkpoint of %d: not bitwise identical to an "
+                            "uninterrupted run", self.dist.world_size, len(ranks) if ranks else 1)
+        self.model.load_runtime_state(own["runtime_state"])
+        set_rng_state(own["rng"])
 
     def save_last(self) -> Path:
-        return ckpt.save_checkpoint(self.run_dir / LAST, self.cfg, self.task.vocab_json(), self.model, self.state_dict())
+        """The resume checkpoint; every process must call it, rank 0 writes it."""
+        state = self.state_dict()
+        if not self.dist.is_main:
+            return self.run_dir / LAST
+        return ckpt.save_checkpoint(self.run_dir / LAST, self.cfg, self.task.vocab_json(), self.model, state)
 
     def save_best(self) -> None:
         """The run folder itself is a checkpoint of the best model (no trainer state)."""
+        if not self.dist.is_main:
+            return
         tmp = ckpt.save_checkpoint(self.run_dir / ".best", self.cfg, self.task.vocab_json(), self.model)
-        for name in ckpt.REQUIRED:
-            (tmp / name).replace(self.run_dir / name)
-        # meta.json is replaced last, so a crash in between leaves a mismatch, never a silent mix
-        for leftover in tmp.iterdir():
-            leftover.unlink()
-        tmp.rmdir()
+        try:
+            for name in ckpt.REQUIRED:
+                (tmp / name).replace(self.run_dir / name)
+            # meta.json is replaced last, so a crash in between leaves a mismatch, never a silent mix
+            for leftover in tmp.iterdir():
+                leftover.unlink()
+            tmp.rmdir()
+        except OSError as exc:
+            raise SaveError(f"could not write the best model into {self.run_dir}: {exc}") from None
+
+    def _write_logs(self) -> None:
+        if not self.dist.is_main:
+            return
+        try:
+            write_csv(self.history, self.run_dir / "metrics.csv")
+            plot_curves(self.history, self.run_dir / "curves.png")
+        except OSError as exc:
+            raise SaveError(f"could not write metrics into {self.run_dir}: {exc}") from None
 
     # ---- the loop --------------------------------------------------------------------
     def current_lr(self) -> float:
         return self.optimizer.param_groups[-1]["lr"]
 
-    def _step(self, batch: dict) -> tuple[torch.Tensor, int]:
+    def _step(self, batch: dict) -> Optional[tuple[torch.Tensor, int]]:
+        """One optimiser step; None (and no update) when the loss or gradient is not finite."""
         with self.autocast():
             out = self.model(batch)
         loss = out["loss"]
@@ -191,8 +190,15 @@ class Trainer:
             raise TypeError(f"{type(self.model).__name__}.forward must return a scalar 'loss' tensor")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self.dist.average_gradients(self.model.parameters())
+        bad = ~torch.isfinite(loss.detach())
         if self.tcfg.clip_norm:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.clip_norm)
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.clip_norm)
+            bad |= ~torch.isfinite(norm)
+        # one scalar sync a step: every process must agree before anything is updated
+        if self.dist.all_reduce(bad.float().reshape(1), "max").item():
+            self.optimizer.zero_grad(set_to_none=True)
+            return None
         decoupled_weight_decay(self.optimizer, self.tcfg)
         scale = float(out.get("lr_scale", 1.0))  # e.g. AWD-LSTM's lr x seq_len / bptt
         if scale != 1.0:
@@ -208,7 +214,9 @@ class Trainer:
 
     def _finish_epoch(self, epoch_done: bool) -> None:
         train_loss = self.epoch_loss_sum / max(1, self.epoch_loss_steps)
-        metrics = self.task.evaluate(self.model, "valid", self.device)
+        # rank 0 evaluates (every process holds the same weights) and tells the others
+        metrics = self.task.evaluate(self.model, "valid", self.device) if self.dist.is_main else None
+        metrics = self.dist.broadcast_object(metrics)
         row = {
             "epoch": self.epoch + (1 if epoch_done else self.step_in_epoch / max(1, self.steps_per_epoch)),
             "step": self.global_step,
@@ -220,9 +228,11 @@ class Trainer:
         row["lr"] = self.current_lr()
         row["tokens_per_s"] = self.tokens_seen / max(self.elapsed, 1e-9)
         row["elapsed_s"] = self.elapsed
+        if self.skipped_steps or self.rollbacks:
+            row["skipped_steps"] = self.skipped_steps
+            row["rollbacks"] = self.rollbacks
         self.history.append(row)
-        write_csv(self.history, self.run_dir / "metrics.csv")
-        plot_curves(self.history, self.run_dir / "curves.png")
+        self._write_logs()
         shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float) and k != "epoch")
         log.info("epoch %.4g: %s", row["epoch"], shown)
         valid_loss = metrics["loss"]
@@ -237,9 +247,16 @@ class Trainer:
 
     def fit(self) -> list[dict]:
         """Train to the configured end; returns the per-epoch history."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.dist.is_main:
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise SaveError(f"cannot create the run folder {self.run_dir}: {exc}") from None
         cfg = self.tcfg
-        with _StopFlag() as stop:
+        if cfg.on_nonfinite == "rollback" and not ckpt.resolve(self.run_dir / LAST).exists():
+            self.save_last()  # something good to roll back to
+            self.dist.barrier()
+        with StopFlag() as stop:
             while self.epoch < cfg.epochs and not self._done():
                 self.model.train()
                 self._unfreeze_for_epoch()
@@ -250,7 +267,7 @@ class Trainer:
                     total=self.steps_per_epoch,
                     initial=self.step_in_epoch,
                     desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
-                    disable=not cfg.progress,
+                    disable=not cfg.progress or not self.dist.is_main,
                     leave=False,
                     mininterval=1.0,
                 )
@@ -258,47 +275,101 @@ class Trainer:
                 pending_steps = 0
                 started = time.perf_counter()
                 epoch_done = True
+                rolled_back = False
                 for batch in batches:
-                    loss, tokens = self._step(batch)
-                    pending += loss.float()
-                    pending_steps += 1
+                    result = self._step(self.dist.shard(self.task, batch))
+                    if result is None and self._nonfinite() == "rollback":
+                        rolled_back = True
+                        break
+                    if result is not None:
+                        loss, tokens = result
+                        pending += loss.float()
+                        pending_steps += 1
+                        self.tokens_seen += tokens * self.dist.world_size
                     self.step_in_epoch += 1
                     self.global_step += 1
-                    self.tokens_seen += tokens
                     bar.update(1)
-                    done = self._done(started)
+                    done, stopping = self._done(started), stop.raised
+                    if self.dist.active:  # every process must stop at the same step
+                        flags = torch.tensor([float(done), float(stopping)], device=self.device)
+                        done, stopping = (bool(f) for f in self.dist.all_reduce(flags, "max").tolist())
                     checkpoint_due = self.global_step % cfg.checkpoint_every == 0
-                    # the only host sync in the loop:
-                    if pending_steps >= cfg.log_every or stop.raised or done or checkpoint_due:
-                        value = pending.item()
+                    # the only host sync in the loop besides the finiteness check:
+                    if pending_steps >= cfg.log_every or stopping or done or checkpoint_due:
+                        value = self.dist.all_reduce(pending.reshape(1)).item() / self.dist.world_size
                         self.epoch_loss_sum += value
                         self.epoch_loss_steps += pending_steps
-                        bar.set_postfix(loss=f"{value / pending_steps:.3f}", lr=f"{self.current_lr():.3g}")
+                        if pending_steps:
+                            bar.set_postfix(loss=f"{value / pending_steps:.3f}", lr=f"{self.current_lr():.3g}")
                         pending.zero_()
                         pending_steps = 0
                     # a run ending here is saved once, after its evaluation, not twice
-                    if stop.raised or (checkpoint_due and not done):
+                    if stopping or (checkpoint_due and not done):
                         self.elapsed += time.perf_counter() - started
                         started = time.perf_counter()
                         path = self.save_last()
-                        if stop.raised:
+                        if stopping:
                             bar.close()
                             raise TrainingInterrupted(path)
                     if done:
                         # a budget that runs out on the epoch's last batch still ends the epoch
                         epoch_done = next(batches, None) is None
                         break
-                if pending_steps:
-                    self.epoch_loss_sum += pending.item()
-                    self.epoch_loss_steps += pending_steps
                 self.elapsed += time.perf_counter() - started
                 bar.close()
+                if rolled_back:
+                    self._rollback()
+                    continue
+                if pending_steps:
+                    self.epoch_loss_sum += self.dist.all_reduce(pending.reshape(1)).item() / self.dist.world_size
+                    self.epoch_loss_steps += pending_steps
                 self._finish_epoch(epoch_done)
                 if epoch_done:
                     self.epoch += 1
                     self.step_in_epoch = 0
                 self.save_last()
         return self.history
+
+    # ---- non-finite losses -----------------------------------------------------------
+    def _nonfinite(self) -> str:
+        """Say what happens to a step whose loss or gradient is NaN/inf; 'skip' or 'rollback'."""
+        where = f"epoch {self.epoch + 1}, step {self.global_step + 1}"
+        action = self.tcfg.on_nonfinite
+        if action == "raise":
+            raise NonFiniteLossError(
+                f"non-finite loss or gradient at {where}; the last checkpoint ({self.run_dir / LAST}) is intact. "
+                "Lower trainer.lr, or set trainer.on_nonfinite to skip or rollback"
+            )
+        if action == "rollback":
+            if self.rollbacks >= self.tcfg.max_rollbacks:
+                raise NonFiniteLossError(
+                    f"non-finite loss or gradient at {where} after {self.rollbacks} rollbacks "
+                    f"(trainer.max_rollbacks); the last checkpoint ({self.run_dir / LAST}) is intact"
+                )
+            return action
+        self.skipped_steps += 1
+        log.warning("non-finite loss or gradient at %s: step skipped (%d so far)", where, self.skipped_steps)
+        return action
+
+    def _rollback(self) -> None:
+        """Reload the last checkpoint (weights, optimiser, data position, RNG) and lower every lr."""
+        last = self.run_dir / LAST
+        failed_at = self.global_step + 1
+        rollbacks, skipped, elapsed = self.rollbacks + 1, self.skipped_steps, self.elapsed
+        ckpt.load_model_weights(self.model, ckpt.load_weights(last), last)
+        self.load_state_dict(ckpt.load_trainer_state(last))
+        # wall time spent still counts towards the budget; the counters are never rolled back
+        self.rollbacks, self.skipped_steps, self.elapsed = rollbacks, skipped, elapsed
+        factor = self.tcfg.rollback_lr_factor
+        for group in self.optimizer.param_groups:
+            group["lr"] *= factor
+        if hasattr(self.scheduler, "base_lrs"):  # per-step schedules recompute lr from base_lrs
+            self.scheduler.base_lrs = [lr * factor for lr in self.scheduler.base_lrs]
+        log.warning(
+            "non-finite loss or gradient at step %d: rolled back to step %d (%s), learning rate x%g -> %.4g "
+            "(rollback %d of at most %d)",
+            failed_at, self.global_step, ckpt.resolve(last), factor, self.current_lr(), rollbacks, self.tcfg.max_rollbacks,
+        )
 
     def _unfreeze_for_epoch(self) -> None:
         """Gradual unfreezing (ULMFiT): epoch e trains the top e+1 parameter groups only."""

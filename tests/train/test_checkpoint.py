@@ -102,3 +102,79 @@ def test_crash_mid_swap_falls_back_to_previous(saved):
     assert ckpt.resolve(path) == path.parent / ".ck.old"
     ckpt.verify(path)
     assert ckpt.load_trainer_state(path) == {"step": 3}
+
+
+def test_wrong_hash_is_refused(saved):
+    """Same size, one byte changed: only the hash can tell."""
+    path, *_ = saved
+    data = bytearray((path / "vocab.json").read_bytes())
+    data[-2] = ord("x") if data[-2] != ord("x") else ord("y")
+    (path / "vocab.json").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="vocab.json: corrupted"):
+        ckpt.verify(path)
+
+
+@pytest.mark.parametrize("version", [0, -3, "one", None])
+def test_unknown_or_garbled_format_is_refused(saved, version):
+    path, *_ = saved
+    meta = json.loads((path / "meta.json").read_text())
+    meta["format_version"] = version
+    (path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="unknown checkpoint format|unreadable"):
+        ckpt.verify(path)
+
+
+def test_file_without_a_hash_is_refused(saved):
+    """A trainer_state.pt (or any file loading reads) slipped in without a hash is not trusted."""
+    path, *_ = saved
+    meta = json.loads((path / "meta.json").read_text())
+    del meta["files"]["trainer_state.pt"]
+    (path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="lists no hash for trainer_state.pt"):
+        ckpt.verify(path)
+
+
+def test_truncated_trainer_state_and_garbage_meta_are_refused(saved):
+    path, *_ = saved
+    data = (path / "trainer_state.pt").read_bytes()
+    (path / "trainer_state.pt").write_bytes(data[: len(data) // 3])
+    with pytest.raises(CheckpointError, match="trainer_state.pt: corrupted"):
+        ckpt.verify(path)
+    with pytest.raises(CheckpointError, match="unreadable trainer state"):
+        ckpt.load_trainer_state(path)
+    (path / "meta.json").write_bytes(b"\xff\xfe garbage")
+    with pytest.raises(CheckpointError, match="meta.json: unreadable"):
+        ckpt.verify(path)
+
+
+def test_pickled_code_never_runs(saved, tmp_path):
+    """A trainer state whose unpickling would run code is refused before the code runs."""
+    path, *_ = saved
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (marker.write_text, ("ran",))
+
+    torch.save({"x": Evil()}, path / "trainer_state.pt")
+    with pytest.raises(CheckpointError, match="unreadable trainer state"):
+        ckpt.load_trainer_state(path)
+    assert not marker.exists()
+
+
+def test_swap_failure_restores_previous(saved, monkeypatch, tiny_config):
+    path, task, model = saved
+    before = (path / "model.safetensors").read_bytes()
+    real_rename = ckpt.os.rename
+
+    def rename(src, dst):
+        if str(src).endswith(".tmp"):
+            raise OSError(28, "No space left on device")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(ckpt.os, "rename", rename)
+    with pytest.raises(CheckpointError, match="could not swap in checkpoint"):
+        ckpt.save_checkpoint(path, tiny_config, task.vocab_json(), model, {"step": 4})
+    monkeypatch.undo()
+    assert (path / "model.safetensors").read_bytes() == before
+    assert ckpt.load_trainer_state(path) == {"step": 3}
