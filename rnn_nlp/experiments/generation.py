@@ -37,8 +37,8 @@ class Params:
     rnn_layers: int = 1
     rnn_size: int = 256
     rnn_budget_s: float = 60.0
-    rnn_optimizer: str = "sgd"
-    rnn_lr: float = 20.0  # Elman: use rnn_optimizer=adam rnn_lr=0.002 (SGD at 20 diverges)
+    rnn_optimizer: str = "adam"  # or sgd with rnn_lr=20 for an LSTM trained for long (it diverges for Elman)
+    rnn_lr: float = 0.002
     rnn_epochs: int = 1000  # the budget ends the run first
     prompts: list[str] = field(default_factory=lambda: ["the company said", "in new york", ""])
     temperatures: list[float] = field(default_factory=lambda: [0.5, 0.8, 1.0, 1.5])

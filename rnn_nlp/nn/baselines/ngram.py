@@ -115,7 +115,10 @@ class NGramLM:
 
     # ---- fitting ---------------------------------------------------------------------------
     def fit(self, train_sentences: list[list[str]], valid_sentences=None, vocab: Vocab | None = None) -> "NGramLM":
-        """Count the n-grams of the training sentences; `vocab` defaults to one built on them (as LMTask does)."""
+        """Count the n-grams of the training sentences; `vocab` defaults to one built on them (as LMTask does).
+
+        `valid_sentences` is accepted for the common interface and unused: counting has nothing to tune.
+        """
         self.vocab = vocab if vocab is not None else Vocab.build(train_sentences)
         win = _windows([self.vocab.encode(s) for s in train_sentences], self.n)
         if len(win) == 0:
