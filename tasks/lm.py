@@ -63,7 +63,11 @@ class LMTask(Task):
     def use_data(self, name: str) -> None:
         """Evaluate on another corpus than the config names (`rnn-nlp evaluate --data`)."""
         d = self.cfg.data
-        self._texts, self._ids, self._streams = load_text_corpus(name, d.hub_config, d.text_column), {}, {}
+        self.use_texts(load_text_corpus(name, d.hub_config, d.text_column))
+
+    def use_texts(self, texts: dict[str, list[str]]) -> None:
+        """Evaluate on these splits of text lines (split name -> lines) instead of the config's corpus."""
+        self._texts, self._ids, self._streams = texts, {}, {}
         self.streaming = False  # another corpus, for evaluation only: read into memory
 
     def _tokens(self, split: str) -> Iterator[list[str]]:
