@@ -209,7 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default runs/experiments/<name>)")
     p.set_defaults(func=_experiment)
 
-    p = sub.add_parser("demo", help="the main job: pretrain a small LM on PTB, print perplexity and a continuation")
+    p = sub.add_parser(
+        "demo",
+        help="the main job: pretrain a small LM on PTB, then fine-tune a sentiment classifier and an NER tagger from it",
+    )
     p.add_argument("--out", default="runs/demo")
     p.set_defaults(func=_demo)
     return parser
