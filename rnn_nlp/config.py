@@ -280,8 +280,8 @@ def build_config(raw: dict, source: str = "config") -> RunConfig:
     return cfg
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> RunConfig:
-    """Read a YAML recipe, apply dotted overrides and validate everything."""
+def read_yaml_mapping(path: str | Path) -> dict:
+    """A YAML file whose top level is a mapping (empty file: {}); clear errors naming the file."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -291,6 +291,12 @@ def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> RunConfi
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    return raw
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> RunConfig:
+    """Read a YAML recipe, apply dotted overrides and validate everything."""
+    raw = read_yaml_mapping(path)
     return build_config(apply_overrides(raw, list(overrides)), str(path))
 
 

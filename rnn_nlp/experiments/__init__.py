@@ -17,9 +17,8 @@ from pathlib import Path
 from types import ModuleType
 
 import torch
-import yaml
 
-from rnn_nlp.config import apply_overrides, from_dict
+from rnn_nlp.config import apply_overrides, from_dict, read_yaml_mapping
 from rnn_nlp.errors import ConfigError
 
 EXPERIMENTS = {
@@ -45,16 +44,8 @@ def resolve_params(module: ModuleType, config: str | Path | None = None, overrid
     raw: dict = {}
     source = f"experiment {module.NAME}"
     if config is not None:
-        path = Path(config)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: expected a mapping of parameters")
-        source = str(path)
+        raw = read_yaml_mapping(config)
+        source = str(config)
     raw = apply_overrides(dict(raw), list(overrides))
     try:
         return from_dict(module.Params, raw)

@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 
 from rnn_nlp.experiments.common import new_figure, save_figure
-from rnn_nlp.experiments.lm_training import finite_or_none, lm_config, rounded, train_lm
+from rnn_nlp.experiments.lm_training import finite_or_none, fixed_steps_config, rounded, train_lm
 
 NAME = "clipping"
 DESCRIPTION = "training at a high learning rate with and without gradient-norm clipping: explosion and cure"
@@ -38,27 +38,7 @@ class Params:
 
 
 def run_config(p: Params, clip: Optional[float]):
-    return lm_config(
-        p.corpus,
-        {"rnn": p.rnn, "emb_size": p.hidden_size, "hidden_size": p.hidden_size},
-        {
-            "optimizer": p.optimizer,
-            "lr": p.lr,
-            "clip_norm": clip,
-            "max_steps": p.steps,
-            "epochs": 1000,
-            "batch_size": p.batch_size,
-            "eval_batch_size": p.batch_size,
-            "bptt": p.bptt,
-            "seed": p.seed,
-            "threads": p.threads,
-        },
-        data={
-            "vocab_size": p.vocab_size,
-            "max_train_tokens": (p.steps + 1) * p.batch_size * p.bptt + p.batch_size,
-            "max_eval_tokens": p.eval_tokens,
-        },
-    )
+    return fixed_steps_config(p, p.optimizer, p.lr, clip)
 
 
 def summarise(loss: list[float], grad_norm: list[float], non_finite: int, valid_ppl: float, tail: int) -> dict:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rnn_nlp.data.fetch import fetch  # noqa: E402
+from rnn_nlp.data.readers import load_text_corpus  # noqa: E402
 
 
-def ptb_sentences(split: str, max_tokens: int | None = None) -> list[list[str]]:
-    """PTB sentences of a split (already tokenized), the first ones up to `max_tokens` words."""
-    lines = fetch("ptb")[split]["text"]
+def corpus_sentences(data: str, split: str, max_tokens: Optional[int] = None) -> list[list[str]]:
+    """The first sentences of a corpus split (whitespace tokens) up to `max_tokens` words; `data` is
+    anything an LM config's `data.name` takes (a fetched corpus, a file or folder, a hub name)."""
     sentences, total = [], 0
-    for line in lines:
+    for line in load_text_corpus(data)[split]:
         words = line.split()
         if not words:
             continue
@@ -25,6 +26,11 @@ def ptb_sentences(split: str, max_tokens: int | None = None) -> list[list[str]]:
         sentences.append(words)
         total += len(words)
     return sentences
+
+
+def ptb_sentences(split: str, max_tokens: Optional[int] = None) -> list[list[str]]:
+    """PTB sentences of a split (already tokenized), the first ones up to `max_tokens` words."""
+    return corpus_sentences("ptb", split, max_tokens)
 
 
 def new_figure(ncols: int = 1, width: float = 6.0, height: float = 4.0):

@@ -19,7 +19,8 @@ from rnn_nlp.data.vocab import EOS, Vocab
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.experiments.common import new_figure, save_figure
 from rnn_nlp.experiments.perplexity import Params as TableParams
-from rnn_nlp.experiments.perplexity import corpus_sentences, rnn_config
+from rnn_nlp.experiments.common import corpus_sentences
+from rnn_nlp.experiments.perplexity import rnn_config
 from rnn_nlp.nn.baselines import RNNLM, NGramLM
 
 NAME = "generation"

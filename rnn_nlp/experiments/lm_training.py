@@ -50,6 +50,36 @@ def lm_config(
     return build_config(raw, "experiment")
 
 
+def fixed_steps_config(p: Any, optimizer: str, lr: float, clip_norm: Optional[float], weight_decay: float = 0.0) -> RunConfig:
+    """A small LM trained for exactly `p.steps` steps, with just enough training text for them.
+
+    `p` holds corpus, rnn, hidden_size, steps, batch_size, bptt, seed, threads, vocab_size and
+    eval_tokens (the Params of the step-budget experiments: clipping, optimizers).
+    """
+    return lm_config(
+        p.corpus,
+        {"rnn": p.rnn, "emb_size": p.hidden_size, "hidden_size": p.hidden_size},
+        {
+            "optimizer": optimizer,
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "clip_norm": clip_norm,
+            "max_steps": p.steps,
+            "epochs": 1000,
+            "batch_size": p.batch_size,
+            "eval_batch_size": p.batch_size,
+            "bptt": p.bptt,
+            "seed": p.seed,
+            "threads": p.threads,
+        },
+        data={
+            "vocab_size": p.vocab_size,
+            "max_train_tokens": (p.steps + 1) * p.batch_size * p.bptt + p.batch_size,
+            "max_eval_tokens": p.eval_tokens,
+        },
+    )
+
+
 class StepRecorder:
     """Records, for every training step: loss, global gradient norm before clipping, step time.
 

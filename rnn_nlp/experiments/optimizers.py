@@ -14,7 +14,7 @@ import numpy as np
 
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.experiments.common import new_figure, save_figure
-from rnn_nlp.experiments.lm_training import finite_or_none, lm_config, rounded, train_lm
+from rnn_nlp.experiments.lm_training import finite_or_none, fixed_steps_config, rounded, train_lm
 from rnn_nlp.train.optim import OPTIMIZERS
 
 NAME = "optimizers"
@@ -41,28 +41,7 @@ class Params:
 
 
 def run_config(p: Params, optimizer: str, lr: float):
-    return lm_config(
-        p.corpus,
-        {"rnn": p.rnn, "emb_size": p.hidden_size, "hidden_size": p.hidden_size},
-        {
-            "optimizer": optimizer,
-            "lr": lr,
-            "weight_decay": p.adamw_weight_decay if optimizer == "adamw" else 0.0,
-            "clip_norm": p.clip_norm,
-            "max_steps": p.steps,
-            "epochs": 1000,
-            "batch_size": p.batch_size,
-            "eval_batch_size": p.batch_size,
-            "bptt": p.bptt,
-            "seed": p.seed,
-            "threads": p.threads,
-        },
-        data={
-            "vocab_size": p.vocab_size,
-            "max_train_tokens": (p.steps + 1) * p.batch_size * p.bptt + p.batch_size,
-            "max_eval_tokens": p.eval_tokens,
-        },
-    )
+    return fixed_steps_config(p, optimizer, lr, p.clip_norm, p.adamw_weight_decay if optimizer == "adamw" else 0.0)
 
 
 def check(p: Params) -> None:

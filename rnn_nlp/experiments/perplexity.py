@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Optional
 
 from rnn_nlp.config import build_config
-from rnn_nlp.data.readers import load_text_corpus
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.experiments.common import new_figure, save_figure
+from rnn_nlp.experiments.common import corpus_sentences, new_figure, save_figure
 from rnn_nlp.nn.baselines import RNNLM, NGramLM, WindowConfig, WindowLM
 
 NAME = "perplexity"
@@ -64,20 +63,6 @@ class Params:
     threads: int = 1
     seed: int = 1111
     keep_runs: bool = False  # keep the RNN run folders under <out_dir>/runs (else a temporary folder)
-
-
-def corpus_sentences(data: str, split: str, max_tokens: Optional[int]) -> list[list[str]]:
-    """The first sentences of a split (whitespace tokens) up to `max_tokens` words."""
-    sentences, total = [], 0
-    for line in load_text_corpus(data)[split]:
-        words = line.split()
-        if not words:
-            continue
-        if max_tokens is not None and total + len(words) > max_tokens and sentences:
-            break
-        sentences.append(words)
-        total += len(words)
-    return sentences
 
 
 def rnn_config(kind: str, p: Params, vocab_size: int):
