@@ -321,3 +321,17 @@ def test_cli_generate_beam_and_samples(trained, capsys):
     assert "num_samples" in capsys.readouterr().err
     assert main(["generate", run, "--max-tokens", "0", "--device", "cpu"]) == 2
     assert "max_tokens" in capsys.readouterr().err
+
+
+def test_sample_rows_follows_the_distribution_and_never_picks_zero_mass():
+    from rnn_nlp.generate import sample_rows
+
+    probs = torch.tensor([[0.0, 0.1, 0.2, 0.0, 0.7]]).repeat(200_000, 1)
+    ids = sample_rows(probs, torch.Generator().manual_seed(0))
+    freq = torch.bincount(ids, minlength=5).double() / len(ids)
+    assert freq[0] == 0 and freq[3] == 0
+    assert torch.allclose(freq, probs[0].double(), atol=0.005)
+    one_hot = torch.eye(4)[[3, 0, 2]]
+    assert sample_rows(one_hot).tolist() == [3, 0, 2]
+    a = sample_rows(probs[:50], torch.Generator().manual_seed(7))
+    assert torch.equal(a, sample_rows(probs[:50], torch.Generator().manual_seed(7)))
