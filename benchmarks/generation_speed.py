@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnn_nlp.config import BackboneConfig  # noqa: E402
-from rnn_nlp.generate import beam_search, generate_batch  # noqa: E402
+from rnn_nlp.generate import beam_search, generate_batch, sample_rows  # noqa: E402
 from rnn_nlp.nn.backbone import Backbone  # noqa: E402
 from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig  # noqa: E402
 
@@ -40,12 +40,12 @@ def fresh_model(vocab_size: int) -> LanguageModel:
 
 @torch.no_grad()
 def naive_sample(model: LanguageModel, prompts: list[list[int]], tokens: int, generator) -> list[list[int]]:
-    """Sampling that feeds the whole sequence so far through the RNN at every step (no carried state)."""
+    """Sampling (the same sampler) that feeds the whole sequence so far through the RNN at every step (no carried state)."""
     seq = torch.tensor(prompts, dtype=torch.long)
     for _ in range(tokens):
         top, _, _ = model.backbone.run_direction("forward", seq)
         probs = model.head.log_probs(top[:, -1]).softmax(-1)
-        seq = torch.cat([seq, torch.multinomial(probs, 1, generator=generator)], 1)
+        seq = torch.cat([seq, sample_rows(probs, generator).unsqueeze(1)], 1)
     return seq[:, len(prompts[0]) :].tolist()
 
 
