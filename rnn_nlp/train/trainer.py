@@ -192,9 +192,9 @@ class Trainer:
         loss.backward()
         self.dist.average_gradients(self.model.parameters())
         bad = ~torch.isfinite(loss.detach())
-        if self.tcfg.clip_norm:
-            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.clip_norm)
-            bad |= ~torch.isfinite(norm)
+        # without clipping, an infinite max_norm only measures the norm (a NaN gradient must not step)
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.clip_norm or float("inf"))
+        bad |= ~torch.isfinite(norm)
         # one scalar sync a step: every process must agree before anything is updated
         if self.dist.all_reduce(bad.float().reshape(1), "max").item():
             self.optimizer.zero_grad(set_to_none=True)

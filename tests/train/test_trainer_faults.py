@@ -117,6 +117,22 @@ def test_infinite_gradient_is_caught(tmp_path, corpus, monkeypatch):
     assert trainer.skipped_steps == 4
 
 
+def test_nan_gradient_with_a_finite_loss_is_caught_without_clipping(tmp_path, corpus):
+    from tasks.lm import LMTask
+
+    cfg = build_config(tiny_raw(corpus, trainer={"clip_norm": None, "on_nonfinite": "skip"}))
+    task = LMTask(cfg)
+    trainer = Trainer(cfg, task, task.build_model(), tmp_path / "run", resolve_device("cpu"))
+    batch = next(iter(task.train_batches(0, 0, torch.device("cpu"))))
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    handle = trainer.model.backbone.embedding.weight.register_hook(lambda g: g * float("nan"))
+    assert trainer._step(batch) is None
+    handle.remove()
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert trainer._step(batch) is not None
+
+
 def _disk_full(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
 
