@@ -293,14 +293,12 @@ class TaggingTask(TaggingEvaluation, Task):
                 loss_n += result["loss_count"]
             for k, row in enumerate(rows):
                 emissions[(pieces[row].sentence, pieces[row].start)] = result["emissions"][k, : len(pieces[row].ids)].float()
-        whole: list[Optional[torch.Tensor]] = [None] * n_sentences
         by_sentence: dict[int, list[torch.Tensor]] = {}
         for (n, _), e in sorted(emissions.items(), key=lambda kv: kv[0]):
             by_sentence.setdefault(n, []).append(e)
-        for n, parts in by_sentence.items():
-            whole[n] = torch.cat(parts, 0)
+        whole = {n: torch.cat(parts, 0) for n, parts in by_sentence.items()}
         paths: list[list[int]] = [[] for _ in range(n_sentences)]
-        order = sorted(by_sentence, key=lambda n: whole[n].size(0))
+        order = sorted(whole, key=lambda n: whole[n].size(0))
         for i in range(0, len(order), batch_size):
             rows = order[i : i + batch_size]
             steps = max(whole[n].size(0) for n in rows)

@@ -3,7 +3,8 @@
 NER: seqeval's entity-level precision, recall and F1, in its default mode (which matches the
 conlleval script, lenient: an I-X after O opens a chunk) and in strict mode (the predictions as
 decoded, in the training scheme: an ill-formed chunk such as an unclosed B-X counts wrong). A split
-whose every sentence the CRF must drop (all hold unseen tags) reports loss NaN. POS: token accuracy, scikit-learn's per-tag report and a confusion-matrix PNG.
+whose every sentence the CRF must drop (all hold unseen tags) reports loss NaN.
+POS: token accuracy, scikit-learn's per-tag report and a confusion-matrix PNG.
 """
 
 from __future__ import annotations

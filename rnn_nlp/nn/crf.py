@@ -4,8 +4,8 @@ Scores are emissions [B, T, K] from the tagger plus learned start, transition [K
 tag to column tag) and end scores. Transitions a tag scheme forbids (I-PER after O in IOB2) can be
 masked: they get a score of -10000, so no decoded path ever takes them. A piece cut from the middle
 of a long sentence neither starts nor ends the sentence: per-row `starts` / `ends` booleans apply
-the start and end scores (and their constraints) only to rows that really open or close a sentence. Loops run over time steps
-only, vectorised over the batch and tags; masks keep padding out of every sum.
+the start and end scores (and their constraints) only to rows that really open or close a sentence.
+Loops run over time steps only, vectorised over the batch and tags; masks keep padding out of every sum.
 """
 
 from __future__ import annotations

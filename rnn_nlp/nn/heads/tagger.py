@@ -112,7 +112,8 @@ class Tagger(TaskModel):
     """Backbone + TaggerHead. A batch is {"ids", "lengths"}, maybe "chars" [B, T, C] and "tags" [B, T].
 
     Optional "starts_sentence" / "ends_sentence" [B] booleans mark pieces cut from a longer sentence
-    (False: the CRF's start / end score and constraint do not apply there). Tags are indices, -1 on padding and on tags the model does not know (left out of the loss: a
+    (False: the CRF's start / end score and constraint do not apply there). Tags are indices, -1 on
+    padding and on tags the model does not know (left out of the loss: a
     CRF drops whole sentences holding such a tag, the softmax just those tokens).
     """
 
