@@ -63,12 +63,14 @@ class PosDataConfig(TaggingDataConfig):
 
 
 class Piece:
-    """Up to max_len tokens of one sentence, encoded."""
+    """Up to max_len tokens of one sentence, encoded; `first` / `last`: it opens / closes the sentence."""
 
-    __slots__ = ("sentence", "start", "ids", "chars", "tags")
+    __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last")
 
-    def __init__(self, sentence: int, start: int, ids: list[int], chars: list[list[int]], tags: list[int]):
+    def __init__(self, sentence: int, start: int, ids: list[int], chars: list[list[int]], tags: list[int],
+                 first: bool = True, last: bool = True):
         self.sentence, self.start, self.ids, self.chars, self.tags = sentence, start, ids, chars, tags
+        self.first, self.last = first, last
 
 
 class TaggingTask(TaggingEvaluation, Task):
@@ -87,6 +89,7 @@ class TaggingTask(TaggingEvaluation, Task):
         self._splits: Optional[dict] = None
         self._pieces: dict[str, list[Piece]] = {}
         self._char_ids: Optional[dict[str, int]] = None
+        self.data_name = cfg.data.name  # the corpus actually loaded (`evaluate --data` may change it)
 
     @staticmethod
     def validate_config(cfg: RunConfig, source: str) -> None:
@@ -130,6 +133,7 @@ class TaggingTask(TaggingEvaluation, Task):
     def use_data(self, name: str) -> None:
         """Evaluate on other data than the config names (`rnn-nlp evaluate --data`)."""
         self._splits, self._pieces = self._load(name), {}
+        self.data_name = name
 
     def scheme(self) -> str:
         """The data's chunk scheme ("none" for plain tags such as POS)."""
@@ -206,7 +210,8 @@ class TaggingTask(TaggingEvaluation, Task):
             for start in range(0, len(tokens), limit):
                 part = tokens[start : start + limit]
                 ids = vocab.encode(self.word(t) for t in part)
-                pieces.append(Piece(n, start, ids, [self.encode_chars(t) for t in part], tag_ids[start : start + limit]))
+                first, last = start == 0, start + limit >= len(tokens)
+                pieces.append(Piece(n, start, ids, [self.encode_chars(t) for t in part], tag_ids[start : start + limit], first, last))
         if cut:
             log.warning("%s: %d sentences longer than data.max_len=%d tokens were cut into pieces and tagged piece by piece", where, cut, limit)
         return pieces
@@ -215,8 +220,9 @@ class TaggingTask(TaggingEvaluation, Task):
         if split not in self._pieces:
             part = self.splits().get(split)
             if not part or not part["tokens"]:
-                raise DataError(f"{self.cfg.data.name}: no sentences in the {split} split")
-            where = f"{self.cfg.data.name} [{split}]"
+                hint = "" if split == "train" else " (a corpus with only training data: try --split train)"
+                raise DataError(f"{self.data_name}: no sentences in the {split} split{hint}")
+            where = f"{self.data_name} [{split}]"
             self._pieces[split] = self.encode_sentences(part["tokens"], part["tags"], where)
             if split != "train":
                 self.warn_unseen_tags(part["tags"], where)
@@ -226,7 +232,9 @@ class TaggingTask(TaggingEvaluation, Task):
         ids, lengths = pad_batch([p.ids for p in pieces], self.token_vocab().pad_id)
         steps = ids.size(1)
         tags = torch.tensor([p.tags + [-1] * (steps - len(p.tags)) for p in pieces], dtype=torch.long)
-        batch = {"ids": ids.to(device), "lengths": lengths, "tags": tags.to(device)}
+        batch = {"ids": ids.to(device), "lengths": lengths, "tags": tags.to(device),
+                 "starts_sentence": torch.tensor([p.first for p in pieces], device=device),
+                 "ends_sentence": torch.tensor([p.last for p in pieces], device=device)}
         if self.cfg.head.char_features != "none":
             width = max(1, max(len(w) for p in pieces for w in p.chars))
             blank = [0] * width
@@ -269,21 +277,49 @@ class TaggingTask(TaggingEvaluation, Task):
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()
+    def decode_pieces(self, model: Tagger, pieces: list[Piece], n_sentences: int, batch_size: int,
+                      device: torch.device) -> tuple[list[list[int]], float, int]:
+        """(tag ids per sentence, summed loss, loss count): pieces scored, then each sentence decoded whole.
+
+        The emissions of a sentence's pieces are put back together before Viterbi, so a chunk that
+        crosses a cut is decoded as one chunk and the sentence's tags stay well-formed.
+        """
+        emissions: dict[tuple[int, int], torch.Tensor] = {}
+        loss_sum, loss_n = 0.0, 0
+        for rows, batch in self.batches(pieces, batch_size, None, device):
+            result = model(batch)
+            if result.get("loss_count"):
+                loss_sum += float(result["loss_sum"])
+                loss_n += result["loss_count"]
+            for k, row in enumerate(rows):
+                emissions[(pieces[row].sentence, pieces[row].start)] = result["emissions"][k, : len(pieces[row].ids)].float()
+        by_sentence: dict[int, list[torch.Tensor]] = {}
+        for (n, _), e in sorted(emissions.items(), key=lambda kv: kv[0]):
+            by_sentence.setdefault(n, []).append(e)
+        whole = {n: torch.cat(parts, 0) for n, parts in by_sentence.items()}
+        paths: list[list[int]] = [[] for _ in range(n_sentences)]
+        order = sorted(whole, key=lambda n: whole[n].size(0))
+        for i in range(0, len(order), batch_size):
+            rows = order[i : i + batch_size]
+            steps = max(whole[n].size(0) for n in rows)
+            scores = torch.zeros(len(rows), steps, len(self.tag_names()), device=device)
+            mask = torch.zeros(len(rows), steps, dtype=torch.bool, device=device)
+            for k, n in enumerate(rows):
+                scores[k, : whole[n].size(0)] = whole[n]
+                mask[k, : whole[n].size(0)] = True
+            for n, path in zip(rows, model.decode(scores, mask)):
+                paths[n] = path
+        return paths, loss_sum, loss_n
+
+    @torch.no_grad()
     def tag_tokens(self, model: Tagger, sentences: list[list[str]], device: torch.device, batch_size: Optional[int] = None) -> list[list[str]]:
         """Predicted tags (IOB2 for chunk tags) of tokenized sentences; empty sentences get []."""
         was_training = model.training
         model.eval()
         pieces = self.encode_sentences(sentences, None, "input")
         names = self.tag_names()
-        out: list[list[str]] = [[] for _ in sentences]
-        bs = batch_size or self.cfg.trainer.eval_batch_size
-        decoded: dict[tuple[int, int], list[int]] = {}
-        for rows, batch in self.batches(pieces, bs, None, device):
-            result = model(batch)
-            for row, path in zip(rows, model.decode(result["emissions"], result["mask"])):
-                decoded[(pieces[row].sentence, pieces[row].start)] = path
-        for (n, _), path in sorted(decoded.items()):
-            out[n].extend(names[i] for i in path)
+        paths, _, _ = self.decode_pieces(model, pieces, len(sentences), batch_size or self.cfg.trainer.eval_batch_size, device)
+        out = [[names[i] for i in path] for path in paths]
         model.train(was_training)
         train_scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
         return [self.to_eval_scheme(tags, train_scheme) for tags in out]

@@ -1,8 +1,10 @@
 """Evaluation, reports and prediction for the tagging tasks (a mixin of tasks.tagging.TaggingTask).
 
 NER: seqeval's entity-level precision, recall and F1, in its default mode (which matches the
-conlleval script) and in strict mode (IOB2: a chunk counts only with the right boundaries and
-prefixes). POS: token accuracy, scikit-learn's per-tag report and a confusion-matrix PNG.
+conlleval script, lenient: an I-X after O opens a chunk) and in strict mode (the predictions as
+decoded, in the training scheme: an ill-formed chunk such as an unclosed B-X counts wrong). A split
+whose every sentence the CRF must drop (all hold unseen tags) reports loss NaN.
+POS: token accuracy, scikit-learn's per-tag report and a confusion-matrix PNG.
 """
 
 from __future__ import annotations
@@ -26,24 +28,42 @@ class TaggingEvaluation:
         model.eval()
         pieces = self.pieces(split)
         names = self.tag_names()
-        decoded: dict[tuple[int, int], list[int]] = {}
-        loss_sum, loss_n = 0.0, 0
-        for rows, batch in self.batches(pieces, self.cfg.trainer.eval_batch_size, None, device):
-            result = model(batch)
-            if result.get("loss_count"):
-                loss_sum += float(result["loss_sum"])
-                loss_n += result["loss_count"]
-            for row, path in zip(rows, model.decode(result["emissions"], result["mask"])):
-                decoded[(pieces[row].sentence, pieces[row].start)] = path
-        model.train(was_training)
         gold_raw = self.splits()[split]["tags"]
-        pred: list[list[str]] = [[] for _ in gold_raw]
-        for (n, _), path in sorted(decoded.items()):
-            pred[n].extend(names[i] for i in path)
+        paths, loss_sum, loss_n = self.decode_pieces(model, pieces, len(gold_raw), self.cfg.trainer.eval_batch_size, device)
+        model.train(was_training)
+        raw_pred = [[names[i] for i in path] for path in paths]
         scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
-        pred = [self.to_eval_scheme(tags, scheme) for tags in pred]
+        pred = [self.to_eval_scheme(tags, scheme) for tags in raw_pred]
         gold = [self.to_eval_scheme(tags) for tags in gold_raw]
-        return gold, pred, loss_sum / max(1, loss_n)
+        # strict mode scores the predictions as decoded (no repair), against gold in the same scheme
+        self._strict_view = ([self.to_train_scheme(t) for t in gold_raw], raw_pred, scheme, id(pred)) if self.chunked else None
+        if loss_n == 0:
+            log.warning("%s [%s]: no loss: all %d sentences hold a tag never seen in training", self.data_name, split, len(gold_raw))
+            return gold, pred, float("nan")
+        if self.head_uses_crf(model) and loss_n < len(pieces):
+            log.info("%s [%s]: loss over %d of %d pieces (the rest hold tags never seen in training)", self.data_name, split, loss_n, len(pieces))
+        return gold, pred, loss_sum / loss_n
+
+    @staticmethod
+    def head_uses_crf(model) -> bool:
+        return getattr(getattr(model, "head", None), "crf", None) is not None
+
+    def strict_f1(self, gold: list[list[str]], pred: list[list[str]]) -> float:
+        """seqeval strict mode on the raw predictions (an unclosed B-X, an E-X after O count wrong)."""
+        from seqeval.metrics import f1_score
+
+        g, p, scheme_cls = self.strict_inputs(gold, pred)
+        return float(f1_score(g, p, mode="strict", scheme=scheme_cls, zero_division=0))
+
+    def strict_inputs(self, gold: list[list[str]], pred: list[list[str]]):
+        """(gold, pred, seqeval scheme) for strict mode: the last predict_split's raw view when it matches."""
+        from seqeval.scheme import IOB2, IOBES
+
+        view = getattr(self, "_strict_view", None)
+        if view is not None and view[3] == id(pred):
+            g, p, scheme, _ = view
+            return g, p, IOBES if scheme == "bioes" else IOB2
+        return gold, pred, IOB2
 
     def warn_unseen_tags(self, tags: list[list[str]], where: str) -> list[str]:
         """Tags of held-out data that training never saw: logged (they can only be counted wrong)."""
@@ -56,14 +76,13 @@ class TaggingEvaluation:
     def metrics(self, gold: list[list[str]], pred: list[list[str]], loss: float) -> dict[str, float]:
         if self.chunked:
             from seqeval.metrics import f1_score, precision_score, recall_score
-            from seqeval.scheme import IOB2
 
             return {
                 "loss": loss,
                 "precision": float(precision_score(gold, pred, zero_division=0)),
                 "recall": float(recall_score(gold, pred, zero_division=0)),
                 "f1": float(f1_score(gold, pred, zero_division=0)),
-                "f1_strict": float(f1_score(gold, pred, mode="strict", scheme=IOB2, zero_division=0)),
+                "f1_strict": self.strict_f1(gold, pred),
             }
         flat_gold = [t for s in gold for t in s]
         flat_pred = [t for s in pred for t in s]
@@ -78,13 +97,14 @@ class TaggingEvaluation:
         """Metrics plus the text report (report-SPLIT.txt), predictions as columns, and for POS a confusion PNG."""
         gold, pred, loss = self.predict_split(model, split, device)
         metrics: dict = self.metrics(gold, pred, loss)
-        unseen = self.warn_unseen_tags(self.splits()[split]["tags"], f"{self.cfg.data.name} [{split}]")
+        unseen = self.warn_unseen_tags(self.splits()[split]["tags"], f"{self.data_name} [{split}]")
         if self.chunked:
             from seqeval.metrics import classification_report
-            from seqeval.scheme import IOB2
 
             text = "seqeval, default mode (as conlleval):\n" + classification_report(gold, pred, digits=4, zero_division=0)
-            text += "\nseqeval, strict mode (IOB2):\n" + classification_report(gold, pred, digits=4, mode="strict", scheme=IOB2, zero_division=0)
+            g, p, scheme_cls = self.strict_inputs(gold, pred)
+            text += f"\nseqeval, strict mode ({scheme_cls.__name__}, predictions as decoded):\n"
+            text += classification_report(g, p, digits=4, mode="strict", scheme=scheme_cls, zero_division=0)
         else:
             from sklearn.metrics import classification_report, confusion_matrix
 

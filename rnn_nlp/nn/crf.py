@@ -2,8 +2,10 @@
 
 Scores are emissions [B, T, K] from the tagger plus learned start, transition [K, K] (from row
 tag to column tag) and end scores. Transitions a tag scheme forbids (I-PER after O in IOB2) can be
-masked: they get a score of -10000, so no decoded path ever takes them. Loops run over time steps
-only, vectorised over the batch and tags; masks keep padding out of every sum.
+masked: they get a score of -10000, so no decoded path ever takes them. A piece cut from the middle
+of a long sentence neither starts nor ends the sentence: per-row `starts` / `ends` booleans apply
+the start and end scores (and their constraints) only to rows that really open or close a sentence.
+Loops run over time steps only, vectorised over the batch and tags; masks keep padding out of every sum.
 """
 
 from __future__ import annotations
@@ -43,37 +45,51 @@ class CRF(nn.Module):
             torch.where(self.allowed_end, self.end, forbid),
         )
 
-    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """[B] score of the given tag paths (sentences left-aligned, at least one token each)."""
+    def boundary_scores(self, batch: int, starts: Optional[torch.Tensor], ends: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[B, K] start scores, [K, K] transitions, [B, K] end scores; rows not starting / ending a sentence get 0."""
         start, trans, end = self.scores()
+        start, end = start.expand(batch, -1), end.expand(batch, -1)
+        if starts is not None:
+            start = torch.where(starts.to(start.device).bool().unsqueeze(1), start, torch.zeros_like(start))
+        if ends is not None:
+            end = torch.where(ends.to(end.device).bool().unsqueeze(1), end, torch.zeros_like(end))
+        return start, trans, end
+
+    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor,
+                   starts: Optional[torch.Tensor] = None, ends: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """[B] score of the given tag paths (sentences left-aligned, at least one token each)."""
+        start, trans, end = self.boundary_scores(emissions.size(0), starts, ends)
         mask_f = mask.to(emissions.dtype)
         emit = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # [B, T]
-        score = start[tags[:, 0]] + (emit * mask_f).sum(1)
+        score = start.gather(1, tags[:, :1]).squeeze(1) + (emit * mask_f).sum(1)
         if tags.size(1) > 1:
             score = score + (trans[tags[:, :-1], tags[:, 1:]] * mask_f[:, 1:]).sum(1)
         last = tags.gather(1, (mask.long().sum(1) - 1).unsqueeze(1)).squeeze(1)
-        return score + end[last]
+        return score + end.gather(1, last.unsqueeze(1)).squeeze(1)
 
-    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor,
+                      starts: Optional[torch.Tensor] = None, ends: Optional[torch.Tensor] = None) -> torch.Tensor:
         """[B] log of the summed exp-scores of every tag path (the forward algorithm)."""
-        start, trans, end = self.scores()
+        start, trans, end = self.boundary_scores(emissions.size(0), starts, ends)
         alpha = start + emissions[:, 0]  # [B, K]
         for t in range(1, emissions.size(1)):
             step = torch.logsumexp(alpha.unsqueeze(2) + trans.unsqueeze(0), dim=1) + emissions[:, t]
             alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
         return torch.logsumexp(alpha + end, dim=1)
 
-    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """[B] negative log-likelihood of each sentence's gold path."""
+    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor,
+            starts: Optional[torch.Tensor] = None, ends: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """[B] negative log-likelihood of each sentence's (or piece's) gold path."""
         emissions = emissions.float()
-        return self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)
+        return self.log_partition(emissions, mask, starts, ends) - self.path_score(emissions, tags, mask, starts, ends)
 
     @torch.no_grad()
-    def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+    def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor,
+                starts: Optional[torch.Tensor] = None, ends: Optional[torch.Tensor] = None) -> list[list[int]]:
         """The best tag path of each sentence, as lists as long as the sentence."""
-        start, trans, end = self.scores()
         emissions = emissions.float()
         batch, steps, _ = emissions.shape
+        start, trans, end = self.boundary_scores(batch, starts, ends)
         score = start + emissions[:, 0]
         history = []
         for t in range(1, steps):

@@ -69,3 +69,29 @@ def test_training_a_crf_learns_the_gold_paths():
         opt.step()
     assert loss.item() < first / 10
     assert crf.viterbi(emissions, mask) == gold.tolist()
+
+
+def test_pieces_cut_from_a_sentence_skip_the_start_and_end_scores():
+    tags = ["O", "B-PER", "I-PER", "E-PER", "S-PER"]
+    crf = CRF(len(tags), allowed_transitions(tags, "bioes"))
+    with torch.no_grad():
+        crf.start.normal_()
+        crf.end.normal_()
+    emissions = torch.zeros(2, 2, len(tags))
+    emissions[0, 0, 1] = emissions[0, 1, 2] = 5.0  # piece 1: "B-PER I-PER" (sentence goes on)
+    emissions[1, 0, 2] = emissions[1, 1, 3] = 5.0  # piece 2: "I-PER E-PER" (cut from the middle)
+    gold = torch.tensor([[1, 2], [2, 3]])
+    mask = torch.ones(2, 2, dtype=torch.bool)
+    starts, ends = torch.tensor([True, False]), torch.tensor([False, True])
+    constrained = crf.nll(emissions, gold, mask)
+    assert (constrained > 5000).all()  # as whole sentences both paths are forbidden
+    cut = crf.nll(emissions, gold, mask, starts, ends)
+    assert (cut < 5).all()
+    assert crf.viterbi(emissions, mask, starts, ends) == [[1, 2], [2, 3]]
+    # a piece that both starts and ends the sentence scores exactly as before
+    whole = crf.nll(emissions, gold, mask, torch.tensor([True, True]), torch.tensor([True, True]))
+    assert torch.allclose(whole, constrained)
+    # with no start or end score the partition is the plain sum over paths of emissions + transitions
+    _, trans, _ = crf.scores()
+    free = torch.logsumexp((emissions[1, 0].unsqueeze(1) + trans + emissions[1, 1].unsqueeze(0)).flatten(), 0)
+    assert torch.allclose(crf.log_partition(emissions[1:], mask[1:], starts[1:] & False, ends[1:] & False), free.unsqueeze(0))

@@ -6,12 +6,13 @@ import logging
 import pytest
 import torch
 from seqeval.metrics import f1_score
-from seqeval.scheme import IOB2
+from seqeval.scheme import IOB2, IOBES
 from sklearn.metrics import accuracy_score
 
 from rnn_nlp.cli import main
 from rnn_nlp.config import build_config
-from rnn_nlp.errors import ConfigError
+from rnn_nlp.data.tag_schemes import allowed_transitions
+from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.runs import load_run, train_run
 from rnn_nlp.train.trainer import seed_everything
 from tasks.registry import get_task
@@ -86,6 +87,83 @@ def test_long_sentences_are_cut_and_put_back_together(ner_run, caplog):
     with caplog.at_level(logging.WARNING):
         (tags,) = task.tag_tokens(model, [sentence], CPU)
     assert len(tags) == len(sentence) and "cut into pieces" in caplog.text
+
+
+def _well_formed(path: list[str], scheme: str) -> bool:
+    names = sorted(set(path) | {"O"})
+    start, trans, end = allowed_transitions(names, scheme)
+    ids = [names.index(t) for t in path]
+    return bool(start[ids[0]] and end[ids[-1]] and all(trans[a, b] for a, b in zip(ids, ids[1:])))
+
+
+def test_cut_sentences_keep_a_finite_loss_and_chunks_across_cuts(ner_run):
+    root, _ = ner_run
+    _, task, model = load_run(root / "run")
+    pieces = task.pieces("test")
+    n = len(task.splits()["test"]["tokens"])
+    _, whole_loss, count = task.decode_pieces(model, pieces, n, 32, CPU)
+    assert count == n
+    for max_len in (1, 2):
+        task.cfg.data.max_len, task._pieces = max_len, {}
+        cut = task.pieces("test")
+        assert any(not p.first for p in cut) and any(not p.last for p in cut)
+        paths, cut_loss, cut_count = task.decode_pieces(model, cut, n, 32, CPU)
+        assert cut_count == len(cut) > n
+        # a few nats a piece (the pieces lose their context), not ~1e4 for each piece cut inside a chunk
+        assert cut_loss / len(cut) < 5 and whole_loss / n < 5
+        names = task.tag_names()
+        assert all(_well_formed([names[i] for i in p], "bioes") for p in paths)
+        # "Ann Lee" and "Acme Corp" cross the cuts and come back as single chunks
+        (tags,) = task.tag_tokens(model, ["Ann Lee joined Acme Corp".split()], CPU)
+        assert tags == ["B-PER", "I-PER", "O", "B-ORG", "I-ORG"]
+
+
+def test_training_on_cut_sentences_keeps_the_loss_small(tmp_path):
+    data = write_ner(tmp_path / "data", sizes=(40, 8, 8))
+    raw = tagging_raw("ner", data, data={"max_len": 1}, trainer={"epochs": 1})
+    trainer = train_run(build_config(raw), tmp_path / "run")
+    assert trainer.history[-1]["train_loss"] < 50  # one-token pieces: a few nats each, not 1e4
+
+
+def test_strict_f1_scores_the_raw_predictions(ner_run, monkeypatch):
+    root, _ = ner_run
+    _, task, model = load_run(root / "run")
+    other = root / "strict"
+    other.mkdir(exist_ok=True)
+    (other / "train.txt").write_text("Ann B-PER\nLee I-PER\nsaw O\nRome B-LOC\n", encoding="utf-8")
+    (other / "test.txt").write_text("Ann B-PER\nLee I-PER\nsaw O\nRome B-LOC\n\nMary B-PER\nran O\n\nBob B-PER\n", encoding="utf-8")
+    task.use_data(str(other))
+    names = task.tag_names()
+    raw = [["B-PER", "E-PER", "O", "S-LOC"], ["B-PER", "O"], ["E-PER"]]  # 2 ill-formed: unclosed B-PER, E-PER alone
+    monkeypatch.setattr(task, "decode_pieces", lambda *a, **k: ([[names.index(t) for t in s] for s in raw], 1.0, 1))
+    metrics = task.evaluate(model, "test", CPU)
+    gold_iob2 = [["B-PER", "I-PER", "O", "B-LOC"], ["B-PER", "O"], ["B-PER"]]
+    gold_bioes = [["B-PER", "E-PER", "O", "S-LOC"], ["S-PER", "O"], ["S-PER"]]
+    pred_iob2 = [["B-PER", "I-PER", "O", "B-LOC"], ["B-PER", "O"], ["B-PER"]]  # conlleval reads them leniently
+    assert metrics["f1"] == pytest.approx(f1_score(gold_iob2, pred_iob2)) == pytest.approx(1.0)
+    assert metrics["f1_strict"] == pytest.approx(f1_score(gold_bioes, raw, mode="strict", scheme=IOBES))
+    assert metrics["f1_strict"] == pytest.approx(2 * 2 / (2 + 4))  # 2 of 2 predicted chunks right, 2 of 4 gold found
+
+
+def test_all_sentences_dropped_gives_nan_loss_and_empty_split_names_the_corpus(ner_run, tmp_path, caplog):
+    root, _ = ner_run
+    _, task, model = load_run(root / "run")
+    other = tmp_path / "unseen"
+    other.mkdir()
+    (other / "train.txt").write_text("Mary B-PER\n", encoding="utf-8")
+    (other / "test.txt").write_text("Wimbledon B-EVENT\n\nWembley B-VENUE\nnow O\n", encoding="utf-8")
+    task.use_data(str(other))
+    with caplog.at_level(logging.WARNING):
+        metrics = task.evaluate(model, "test", CPU)
+    assert metrics["loss"] != metrics["loss"]  # NaN, not 0
+    assert "all 2 sentences hold a tag never seen in training" in caplog.text
+    only_train = tmp_path / "only_train"
+    only_train.mkdir()
+    (only_train / "train.txt").write_text("Mary B-PER\n", encoding="utf-8")
+    task.use_data(str(only_train))
+    with pytest.raises(DataError, match="only_train.*no sentences in the test split.*--split train") as err:
+        task.evaluate(model, "test", CPU)
+    assert task.cfg.data.name not in str(err.value)
 
 
 def test_pos_accuracy_matches_sklearn_and_writes_a_confusion_matrix(tmp_path):

@@ -111,7 +111,9 @@ class TaggerHead(nn.Module):
 class Tagger(TaskModel):
     """Backbone + TaggerHead. A batch is {"ids", "lengths"}, maybe "chars" [B, T, C] and "tags" [B, T].
 
-    Tags are indices, -1 on padding and on tags the model does not know (left out of the loss: a
+    Optional "starts_sentence" / "ends_sentence" [B] booleans mark pieces cut from a longer sentence
+    (False: the CRF's start / end score and constraint do not apply there). Tags are indices, -1 on
+    padding and on tags the model does not know (left out of the loss: a
     CRF drops whole sentences holding such a tag, the softmax just those tokens).
     """
 
@@ -138,7 +140,11 @@ class Tagger(TaskModel):
             if self.head.crf is not None:
                 rows = known.all(1)
                 if bool(rows.any()):
-                    nll = self.head.crf.nll(scores[rows], tags[rows].clamp(min=0), mask[rows])
+                    starts, ends = batch.get("starts_sentence"), batch.get("ends_sentence")
+                    nll = self.head.crf.nll(
+                        scores[rows], tags[rows].clamp(min=0), mask[rows],
+                        None if starts is None else starts.to(rows.device)[rows], None if ends is None else ends.to(rows.device)[rows],
+                    )
                     result["loss"] = nll.sum() / int(rows.sum())
                     result["loss_sum"] = nll.detach().sum()
                     result["loss_count"] = int(rows.sum())
@@ -154,9 +160,14 @@ class Tagger(TaskModel):
         return result
 
     @torch.no_grad()
-    def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-        """Best tag ids per sentence: Viterbi under the CRF, else the per-token argmax."""
+    def decode(self, scores: torch.Tensor, mask: torch.Tensor,
+               starts: Optional[torch.Tensor] = None, ends: Optional[torch.Tensor] = None) -> list[list[int]]:
+        """Best tag ids per sentence: Viterbi under the CRF, else the per-token argmax.
+
+        `starts` / `ends` [B] booleans: which rows open / close a sentence (default: all); a piece cut
+        from a long sentence gets no start or end score.
+        """
         if self.head.crf is not None:
-            return self.head.crf.viterbi(scores, mask)
+            return self.head.crf.viterbi(scores, mask, starts, ends)
         best = scores.argmax(-1).tolist()
         return [row[:n] for row, n in zip(best, mask.long().sum(1).tolist())]
