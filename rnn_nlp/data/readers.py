@@ -29,12 +29,17 @@ def read_lines(path: Path) -> list[str]:
     return lines
 
 
-def split_lines(lines: list[str], valid_frac: float = 0.05, test_frac: float = 0.05) -> dict[str, list[str]]:
-    """Contiguous split (keeps documents whole for LMs): first 90% train, then valid, then test."""
-    n = len(lines)
+def split_sizes(n: int, valid_frac: float, test_frac: float) -> tuple[int, int, int]:
+    """(train, valid, test) sizes of a contiguous split of n items: each asked-for held-out part gets
+    at least one item once there are three, the rest is train. Every contiguous split uses this."""
     n_test = max(1, int(n * test_frac)) if n >= 3 and test_frac > 0 else 0
     n_valid = max(1, int(n * valid_frac)) if n >= 3 and valid_frac > 0 else 0
-    n_train = n - n_valid - n_test
+    return n - n_valid - n_test, n_valid, n_test
+
+
+def split_lines(lines: list[str], valid_frac: float = 0.05, test_frac: float = 0.05) -> dict[str, list[str]]:
+    """Contiguous split (keeps documents whole for LMs): first 90% train, then valid, then test."""
+    n_train, n_valid, _ = split_sizes(len(lines), valid_frac, test_frac)
     return {
         "train": lines[:n_train],
         "valid": lines[n_train : n_train + n_valid],

@@ -23,7 +23,7 @@ import torch
 
 from rnn_nlp.data.batching import bptt_schedule
 from rnn_nlp.data.fetch import FETCHERS, cache_dir, fetch
-from rnn_nlp.data.readers import SPLIT_ALIASES, TEXT_SUFFIXES, _split_of, load_hub
+from rnn_nlp.data.readers import SPLIT_ALIASES, TEXT_SUFFIXES, _split_of, load_hub, split_sizes
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import DataError
@@ -108,11 +108,7 @@ class StreamingCorpus:
         """(train, valid, test) line counts of what is carved off the train source, as `split_lines` does."""
         if self._train_lines is None:
             self._train_lines = sum(1 for _ in self._raw_lines("train"))
-        n = self._train_lines
-        valid_frac, test_frac = self.carve
-        n_test = max(1, int(n * test_frac)) if n >= 3 and test_frac > 0 else 0
-        n_valid = max(1, int(n * valid_frac)) if n >= 3 and valid_frac > 0 else 0
-        return n - n_valid - n_test, n_valid, n_test
+        return split_sizes(self._train_lines, *self.carve)
 
     def lines(self, split: str) -> Iterator[str]:
         """Non-empty, stripped lines of a split, in corpus order."""

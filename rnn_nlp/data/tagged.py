@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from rnn_nlp.data.fetch import FETCHERS, fetch
+from rnn_nlp.data.readers import split_sizes
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -178,9 +179,8 @@ def split_of(path: Path) -> Optional[str]:
 def contiguous_split(sentences: Sentences, valid_frac: float = 0.1, test_frac: float = 0.1) -> dict[str, Sentences]:
     """The first 80% train, then valid, then test: neighbouring sentences (documents) stay together."""
     n = len(sentences["tokens"])
-    n_test = max(1, int(n * test_frac)) if n >= 3 and test_frac > 0 else 0
-    n_valid = max(1, int(n * valid_frac)) if n >= 3 and valid_frac > 0 else 0
-    cuts = {"train": (0, n - n_valid - n_test), "valid": (n - n_valid - n_test, n - n_test), "test": (n - n_test, n)}
+    n_train, n_valid, _ = split_sizes(n, valid_frac, test_frac)
+    cuts = {"train": (0, n_train), "valid": (n_train, n_train + n_valid), "test": (n_train + n_valid, n)}
     return {s: {k: v[a:b] for k, v in sentences.items()} for s, (a, b) in cuts.items()}
 
 
