@@ -63,7 +63,7 @@ def lm_config(folder: Path, args: argparse.Namespace) -> dict:
         "task": "lm",
         "data": {"name": str(folder), "tokenizer": "whitespace", "vocab_size": args.vocab, "min_count": 2},
         "backbone": {
-            "rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2,
+            "rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2, "direction": args.direction,
             "input_dropout": 0.25, "hidden_dropout": 0.25, "output_dropout": 0.4, "embed_dropout": 0.05,
         },
         "head": {"softmax": "adaptive", "cutoffs": [2000, 10000], "tie_weights": False},
@@ -82,6 +82,7 @@ def main() -> None:
     p.add_argument("--valid-source", default="rotten-tomatoes")
     p.add_argument("--budget-s", type=float, default=1500, help="seconds of training")
     p.add_argument("--vocab", type=int, default=30000)
+    p.add_argument("--direction", default="forward", choices=["forward", "backward", "both"], help="which LMs to train")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--resume", action="store_true")
     args = p.parse_args()
