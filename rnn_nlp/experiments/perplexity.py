@@ -100,6 +100,9 @@ def run(params: Params, out_dir: Path) -> dict:
     unknown = [k for k in params.rnns if k not in RNN_KINDS]
     if unknown:
         raise ConfigError(f"experiment {NAME}: rnns holds unknown kinds {unknown}; known: {', '.join(RNN_KINDS)}")
+    for key, orders in (("ngram_order", [params.ngram_order]), ("size_orders", params.size_orders)):
+        if any(n < 1 for n in orders):
+            raise ConfigError(f"experiment {NAME}: {key} must hold n-gram orders >= 1, got {orders}")
     torch.set_num_threads(params.threads)
     train = corpus_sentences(params.data, "train", params.max_train_tokens)
     valid = corpus_sentences(params.data, "valid", params.max_eval_tokens)

@@ -37,3 +37,9 @@ def test_an_unknown_rnn_kind_is_a_config_error(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", (30, 5, 5))
     with pytest.raises(ConfigError, match="rnns"):
         experiments.run_experiment("perplexity", tmp_path / "out", overrides=[f"data={corpus}", "rnns=[transformer]"])
+
+
+def test_an_order_below_one_names_its_key(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", (30, 5, 5))
+    with pytest.raises(ConfigError, match="size_orders must hold n-gram orders >= 1"):
+        experiments.run_experiment("perplexity", tmp_path / "out", overrides=[f"data={corpus}", "size_orders=[0, 2]"])
