@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from rnn_nlp.config import build_config  # noqa: E402
 from rnn_nlp.data.fetch import fetch  # noqa: E402
 from rnn_nlp.data.labeled import load_labeled_corpus  # noqa: E402
+from rnn_nlp.data.readers import write_split_files  # noqa: E402
 from rnn_nlp.data.tokenize import Tokenizer  # noqa: E402
 from rnn_nlp.runs import train_run  # noqa: E402
 
@@ -45,17 +46,12 @@ def corpus_lines(source: str, split: str, tokenizer: Tokenizer) -> list[str]:
 def write_corpus(folder: Path, sources: list[str], valid_source: str, seed: int = 0) -> dict[str, int]:
     """train.txt (all sources, lines shuffled by source block), valid.txt and test.txt (`valid_source`)."""
     tokenizer = Tokenizer("spacy", lowercase=True, normalize_numbers=True)
-    folder.mkdir(parents=True, exist_ok=True)
     blocks = [corpus_lines(s, "train", tokenizer) for s in sources]
     random.Random(seed).shuffle(blocks)
-    train = [line for block in blocks for line in block]
-    sizes = {"train": sum(len(line.split()) for line in train)}
-    (folder / "train.txt").write_text("\n".join(train) + "\n", encoding="utf-8")
-    for split in ("valid", "test"):
-        lines = corpus_lines(valid_source, "valid", tokenizer)  # test texts of the tasks are never read
-        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        sizes[split] = sum(len(line.split()) for line in lines)
-    return sizes
+    held_out = corpus_lines(valid_source, "valid", tokenizer)  # test texts of the tasks are never read
+    splits = {"train": [line for block in blocks for line in block], "valid": held_out, "test": held_out}
+    write_split_files(folder, splits)
+    return {split: sum(len(line.split()) for line in lines) for split, lines in splits.items()}
 
 
 def lm_config(folder: Path, args: argparse.Namespace) -> dict:

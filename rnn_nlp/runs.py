@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -181,3 +181,18 @@ def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: 
             raise SaveError(f"cannot write into the run folder {out}: {exc}") from None
     trainer.fit()
     return trainer
+
+
+def train_once(target: Path, what: str, make_config: Callable[[], dict]) -> str:
+    """Train a run into `target` once, for a step that comes before a task's own training (ULMFiT's
+    LM fine-tuning, a tagger's LM pretraining): reused when a FINISHED marker says it completed,
+    resumed when it was cut short. `make_config` (which may write the run's text first) returns the
+    raw config; it is called only when there is training to do. Returns the run folder."""
+    done = target / "FINISHED"
+    if done.exists():
+        log.info("reusing the %s in %s", what, target)
+        return str(target)
+    resume = (target / LAST).exists()
+    train_run(build_config(make_config(), f"{what} config"), target, resume=resume, overwrite=not resume)
+    done.write_text(f"{what} complete\n", encoding="utf-8")
+    return str(target)

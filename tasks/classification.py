@@ -276,20 +276,23 @@ class ClassificationTask(Task):
         epochs = self.cfg.head.lm_finetune_epochs
         if not epochs or not self.cfg.pretrained:
             return self.cfg.pretrained
-        from rnn_nlp.config import build_config, to_dict
-        from rnn_nlp.runs import load_run_config, train_run
+        from rnn_nlp.runs import train_once
 
-        target = out_dir / "lm-finetuned"
-        done = target / "FINISHED"
-        if done.exists():
-            log.info("reusing the fine-tuned LM in %s", target)
-            return str(target)
-        text_dir = out_dir / "lm-finetune-text"
-        text_dir.mkdir(parents=True, exist_ok=True)
+        return train_once(out_dir / "lm-finetuned", "fine-tuned LM", lambda: self._lm_finetune_config(out_dir, epochs))
+
+    def _lm_finetune_config(self, out_dir: Path, epochs: int) -> dict:
+        """Stage 2's raw config: the pretrained LM's own, on this task's text (written to a folder)."""
+        from rnn_nlp.config import to_dict
+        from rnn_nlp.data.readers import write_split_files
+        from rnn_nlp.runs import load_run_config
+
         rec = self.records()
+        one_line = lambda texts: [t.replace("\n", " ") for t in texts]  # noqa: E731
         # one text per line; the LM task wants a test split too, a small slice of valid will do
-        for split, texts in (("train", rec["train"]["text"]), ("valid", rec["valid"]["text"]), ("test", rec["valid"]["text"][:50])):
-            (text_dir / f"{split}.txt").write_text("\n".join(t.replace("\n", " ") for t in texts) + "\n", encoding="utf-8")
+        text_dir = write_split_files(
+            out_dir / "lm-finetune-text",
+            {"train": one_line(rec["train"]["text"]), "valid": one_line(rec["valid"]["text"]), "test": one_line(rec["valid"]["text"][:50])},
+        )
         raw = to_dict(load_run_config(self.cfg.pretrained))
         d = self.cfg.data
         raw["data"].update(
@@ -303,10 +306,7 @@ class ClassificationTask(Task):
         raw["trainer"].update(epochs=epochs, max_steps=None, time_budget_s=None, progress=self.cfg.trainer.progress, device=self.cfg.trainer.device)
         raw["pretrained"] = self.cfg.pretrained
         log.info("ULMFiT stage 2: fine-tuning the LM %s on the task's text for %d epochs", self.cfg.pretrained, epochs)
-        resume = (target / "checkpoint-last").exists()  # a stage 2 cut short goes on where it stopped
-        train_run(build_config(raw, "LM fine-tuning config"), target, resume=resume, overwrite=not resume)
-        done.write_text("stage 2 complete\n", encoding="utf-8")
-        return str(target)
+        return raw
 
 
 def plot_confusion(matrix, names: list[str], path: Path) -> None:

@@ -12,36 +12,34 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from rnn_nlp.config import RunConfig, build_config, to_dict
+from rnn_nlp.config import RunConfig, to_dict
 
 log = logging.getLogger(__name__)
 
 
 def write_lm_text(folder: Path, train: list[str], held_out: list[str], corpora: list[str]) -> Path:
     """train.txt (the task's sentences + every corpus's training text), valid.txt and test.txt (held-out sentences)."""
-    from rnn_nlp.data.readers import load_text_corpus
+    from rnn_nlp.data.readers import load_text_corpus, write_split_files
 
-    folder.mkdir(parents=True, exist_ok=True)
     lines = list(train)
     for name in corpora:
         extra = load_text_corpus(name)["train"]
         log.info("LM pretraining text: %d lines from %s", len(extra), name)
         lines += extra
     held_out = held_out or train[-max(1, len(train) // 20) :]
-    for split, text in (("train", lines), ("valid", held_out), ("test", held_out[:200])):
-        (folder / f"{split}.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
-    return folder
+    return write_split_files(folder, {"train": lines, "valid": held_out, "test": held_out[:200]})
 
 
 def pretrain_on_task_text(cfg: RunConfig, train: list[str], held_out: list[str], out_dir: Path) -> str:
     """Train the LM into out_dir/lm-pretrained (reused when finished) and return its folder."""
-    from rnn_nlp.runs import train_run
+    from rnn_nlp.runs import train_once
 
+    return train_once(out_dir / "lm-pretrained", "pretrained LM", lambda: lm_config(cfg, train, held_out, out_dir))
+
+
+def lm_config(cfg: RunConfig, train: list[str], held_out: list[str], out_dir: Path) -> dict:
+    """The pretraining LM's raw config, with the tagger's backbone shape, on text written under out_dir."""
     d, t = cfg.data, cfg.trainer
-    target = out_dir / "lm-pretrained"
-    if (target / "FINISHED").exists():
-        log.info("reusing the pretrained LM in %s", target)
-        return str(target)
     text_dir = write_lm_text(out_dir / "lm-pretrain-text", train, held_out, list(d.pretrain_corpora))
     counts = Counter((text_dir / "train.txt").read_text(encoding="utf-8").split())
     words = sum(n >= 2 for n in counts.values())
@@ -59,7 +57,4 @@ def pretrain_on_task_text(cfg: RunConfig, train: list[str], held_out: list[str],
         },
     }
     log.info("pretraining the backbone as an LM on the task's training text%s", " + " + ", ".join(d.pretrain_corpora) if d.pretrain_corpora else "")
-    resume = (target / "checkpoint-last").exists()
-    train_run(build_config(raw, "tagging LM pretraining config"), target, resume=resume, overwrite=not resume)
-    (target / "FINISHED").write_text("pretraining complete\n", encoding="utf-8")
-    return str(target)
+    return raw

@@ -47,6 +47,14 @@ def split_lines(lines: list[str], valid_frac: float = 0.05, test_frac: float = 0
     }
 
 
+def write_split_files(folder: Path, splits: dict[str, list[str]]) -> Path:
+    """`<split>.txt` in `folder`, one line each: a local corpus `load_text_corpus(folder)` reads back."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, lines in splits.items():
+        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
 def fill_missing_splits(splits: dict[str, list[str]]) -> dict[str, list[str]]:
     """Carve a missing valid and/or test split (5% each) off the end of train."""
     missing = [s for s in ("valid", "test") if s not in splits]
