@@ -12,7 +12,7 @@ from rnn_nlp.config import build_config
 from rnn_nlp.errors import DataError
 from rnn_nlp.runs import load_run, train_run
 from tasks.classification import ClassificationTask
-from tests.conftest import tiny_raw
+from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw
 
 GOOD = ["good", "great", "lovely", "fine", "superb"]
 BAD = ["bad", "awful", "dull", "poor", "boring"]
@@ -165,27 +165,5 @@ def test_multi_label_rows_need_the_multi_label_head(tmp_path):
 
 
 def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, sentiment, monkeypatch):
-    import os
-    import signal
-
-    from rnn_nlp.train import checkpoint as ckpt
-    from rnn_nlp.train.trainer import LAST, TrainingInterrupted
-
     cfg = build_config(classify_raw(sentiment, trainer={"epochs": 2}, backbone={"output_dropout": 0.2}))
-    train_run(cfg, tmp_path / "full")
-    original = ClassificationTask.train_batches
-
-    def ctrl_c_at_step_5(self, epoch, start, device):
-        for i, batch in enumerate(original(self, epoch, start, device)):
-            if epoch == 0 and start + i == 5:
-                os.kill(os.getpid(), signal.SIGINT)
-            yield batch
-
-    monkeypatch.setattr(ClassificationTask, "train_batches", ctrl_c_at_step_5)
-    with pytest.raises(TrainingInterrupted):
-        train_run(cfg, tmp_path / "part")
-    monkeypatch.undo()
-    train_run(cfg, tmp_path / "part", resume=True)
-    a, b = ckpt.load_weights(tmp_path / "full" / LAST), ckpt.load_weights(tmp_path / "part" / LAST)
-    for name in a:
-        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
+    assert_ctrl_c_resume_matches(cfg, ClassificationTask, tmp_path, monkeypatch, stop_step=5)

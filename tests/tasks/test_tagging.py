@@ -16,6 +16,7 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.runs import load_run, train_run
 from rnn_nlp.train.trainer import seed_everything
 from tasks.registry import get_task
+from tests.conftest import assert_ctrl_c_resume_matches
 from tests.tasks.tagging_data import tagging_raw, write_ner, write_pos
 
 CPU = torch.device("cpu")
@@ -240,32 +241,11 @@ def test_ner_refuses_plain_tags(tmp_path):
 
 
 def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, monkeypatch):
-    import os
-    import signal
-
-    from rnn_nlp.train import checkpoint as ckpt
-    from rnn_nlp.train.trainer import LAST, TrainingInterrupted
     from tasks.tagging import NerTask
 
     data = write_ner(tmp_path / "data", sizes=(80, 10, 10))
     cfg = build_config(tagging_raw("ner", data, head={"dropout": 0.2, "word_dropout": 0.1}, trainer={"epochs": 2}))
-    train_run(cfg, tmp_path / "full")
-    original = NerTask.train_batches
-
-    def ctrl_c_at_step_3(self, epoch, start, device):
-        for i, batch in enumerate(original(self, epoch, start, device)):
-            if epoch == 0 and start + i == 3:
-                os.kill(os.getpid(), signal.SIGINT)
-            yield batch
-
-    monkeypatch.setattr(NerTask, "train_batches", ctrl_c_at_step_3)
-    with pytest.raises(TrainingInterrupted):
-        train_run(cfg, tmp_path / "part")
-    monkeypatch.undo()
-    train_run(cfg, tmp_path / "part", resume=True)
-    a, b = ckpt.load_weights(tmp_path / "full" / LAST), ckpt.load_weights(tmp_path / "part" / LAST)
-    for name in a:
-        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
+    assert_ctrl_c_resume_matches(cfg, NerTask, tmp_path, monkeypatch, stop_step=3)
 
 
 def test_bad_tagging_config_names_the_key(tmp_path):
