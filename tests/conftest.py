@@ -73,26 +73,31 @@ def tiny_config(corpus):
     return build_config(tiny_raw(corpus))
 
 
-def assert_ctrl_c_resume_matches(cfg, task_cls: type, folder: Path, monkeypatch, stop_step: int) -> None:
-    """Train `cfg` uninterrupted, then again with Ctrl-C at `stop_step` of the first epoch and
-    `--resume`: the last checkpoints' weights must agree to 1e-6."""
+def ctrl_c_at(monkeypatch, task_cls: type, step: int) -> None:
+    """Send ourselves SIGINT while batch number `step` (0-based, first epoch) of `task_cls` is trained."""
     import os
     import signal
 
+    original = task_cls.train_batches
+
+    def batches_then_ctrl_c(self, epoch, start, device):
+        for i, batch in enumerate(original(self, epoch, start, device)):
+            if epoch == 0 and start + i == step:
+                os.kill(os.getpid(), signal.SIGINT)
+            yield batch
+
+    monkeypatch.setattr(task_cls, "train_batches", batches_then_ctrl_c)
+
+
+def assert_ctrl_c_resume_matches(cfg, task_cls: type, folder: Path, monkeypatch, stop_step: int) -> None:
+    """Train `cfg` uninterrupted, then again with Ctrl-C at `stop_step` of the first epoch and
+    `--resume`: the last checkpoints' weights must agree to 1e-6."""
     from rnn_nlp.runs import train_run
     from rnn_nlp.train import checkpoint as ckpt
     from rnn_nlp.train.trainer import LAST, TrainingInterrupted
 
     train_run(cfg, folder / "full")
-    original = task_cls.train_batches
-
-    def ctrl_c_at_stop_step(self, epoch, start, device):
-        for i, batch in enumerate(original(self, epoch, start, device)):
-            if epoch == 0 and start + i == stop_step:
-                os.kill(os.getpid(), signal.SIGINT)
-            yield batch
-
-    monkeypatch.setattr(task_cls, "train_batches", ctrl_c_at_stop_step)
+    ctrl_c_at(monkeypatch, task_cls, stop_step)
     with pytest.raises(TrainingInterrupted):
         train_run(cfg, folder / "part")
     monkeypatch.undo()

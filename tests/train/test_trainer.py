@@ -1,8 +1,6 @@
 """The training loop: a loss that falls, logs, exact resumption, interruption."""
 
 import csv
-import os
-import signal
 
 import pytest
 import torch
@@ -12,22 +10,14 @@ from rnn_nlp.errors import ConfigError
 from rnn_nlp.runs import load_run, train_run
 from rnn_nlp.train import checkpoint as ckpt
 from rnn_nlp.train.trainer import LAST, TrainingInterrupted
-from tests.conftest import tiny_raw
+from tests.conftest import ctrl_c_at, tiny_raw
 
 
 def _interrupt_at(monkeypatch, step: int) -> None:
-    """Send ourselves SIGINT while batch number `step` (0-based, first epoch) is being trained."""
+    """Ctrl-C while batch number `step` (0-based, first epoch) of the LM task is being trained."""
     from tasks.lm import LMTask
 
-    original = LMTask.train_batches
-
-    def batches_then_ctrl_c(self, epoch, start, device):
-        for i, batch in enumerate(original(self, epoch, start, device)):
-            if epoch == 0 and start + i == step:
-                os.kill(os.getpid(), signal.SIGINT)
-            yield batch
-
-    monkeypatch.setattr(LMTask, "train_batches", batches_then_ctrl_c)
+    ctrl_c_at(monkeypatch, LMTask, step)
 
 
 def _weights(run_dir):
