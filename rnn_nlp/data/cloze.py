@@ -162,7 +162,7 @@ def _question(doc_id: str, sentences: list[list[str]], n: int, m: Mention, menti
         "id": f"{doc_id}-{n}-{m.start}",
         "question": question,
         "context": context,
-        "answers": {"text": [surface[m.key]] * len(gold), "answer_start": [offsets[(o.sentence, o.start)] for o in gold]},
+        "answers": {"text": [names.get(o.key, o.text) for o in gold], "answer_start": [offsets[(o.sentence, o.start)] for o in gold]},
         "candidates": [surface[k] for k in order],
         "document": doc_id,
         "answer_type": m.type,
