@@ -101,6 +101,19 @@ def make_batch(examples: list[Example], pad_id: int, device: torch.device, with_
             elif no_answer:
                 start[row, 0] = end[row, 0] = True
         batch["start_gold"], batch["end_gold"] = start.to(device), end.to(device)
+    if any(e.mentions is not None for e in examples):
+        # cloze: the softmax runs over the first and last tokens of candidate mentions only
+        width = 1 + c_ids.size(1)
+        start_ok = torch.zeros(len(examples), width, dtype=torch.bool)
+        end_ok = torch.zeros(len(examples), width, dtype=torch.bool)
+        for row, e in enumerate(examples):
+            if e.mentions is None:
+                start_ok[row] = end_ok[row] = True
+                continue
+            for s, t in [span for spans in e.mentions for span in spans] + e.gold:
+                start_ok[row, 1 + s] = end_ok[row, 1 + t] = True
+            start_ok[row, 0] = end_ok[row, 0] = no_answer or not (start_ok[row, 1:].any())
+        batch["start_allowed"], batch["end_allowed"] = start_ok.to(device), end_ok.to(device)
     return batch
 
 

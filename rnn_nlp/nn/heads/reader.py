@@ -2,7 +2,7 @@
 
 Chen, Bolton & Manning (2016) and DrQA (Chen et al. 2017): the passage runs through the backbone (both
 directions where it has them); optionally DrQA's exact-match feature (does this passage word occur in
-the question?) and aligned question embedding join the states and a small BiGRU of the head's own
+the question?) and aligned question embedding join the states and a small BiLSTM of the head's own
 reads them; the question encoder pools the question into one vector q; start_i = p_i W_s q and
 end_i = p_i W_e q. For unanswerable questions (SQuAD v2.0) a null score computed from q sits at
 position 0 before the passage (a sentinel), so "no answer" competes with every span. Training loss:
@@ -31,7 +31,7 @@ class ReaderHeadConfig:
     dropout: float = 0.2
     exact_match: bool = True  # DrQA's feature: the passage word occurs in the question
     aligned_question: bool = True  # DrQA's f_align: attention from each passage word to the question's embeddings
-    context_size: Optional[int] = 128  # a BiGRU of this width per direction over states + features (null: none)
+    context_size: Optional[int] = 128  # a BiLSTM of this width per direction over states + features (null: none)
     max_answer_len: int = 15  # tokens; decoding picks the best span with end - start < this
     restrict_to_candidates: bool = True  # cloze sets: the answer is one of the record's candidates
     candidate_score: Literal["max", "sum"] = "sum"  # a candidate's score from its mentions' span scores
@@ -52,7 +52,7 @@ class ReaderHead(nn.Module):
         self.align = nn.Linear(emb_dim, emb_dim) if cfg.aligned_question else None
         self.context = None
         if cfg.context_size:
-            self.context = nn.GRU(width, cfg.context_size, batch_first=True, bidirectional=True)
+            self.context = nn.LSTM(width, cfg.context_size, batch_first=True, bidirectional=True)
             width = 2 * cfg.context_size
         self.passage_dim = width
         q = self.question.output_dim
@@ -100,7 +100,8 @@ def gold_nll(logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
 
 class Reader(TaskModel):
     """Backbone + ReaderHead. A batch: q_ids, q_lengths, c_ids, c_lengths; for training start_gold and
-    end_gold ([B, 1 + T] multi-hot, column 0 the no-answer sentinel)."""
+    end_gold ([B, 1 + T] multi-hot, column 0 the no-answer sentinel); for cloze sets start_allowed and
+    end_allowed ([B, 1 + T]: the first and last tokens of candidate mentions, where the softmax runs)."""
 
     def __init__(self, backbone: Backbone, head: ReaderHead):
         super().__init__(backbone, head)
@@ -117,6 +118,9 @@ class Reader(TaskModel):
         emb = self.backbone.embedding
         passage = self.head.passage_states(c_out.output, c_mask, emb(c_ids), c_ids, emb(q_ids), q_ids, q_mask)
         start, end = self.head.scores(passage, c_mask, q)
+        if "start_allowed" in batch:  # cloze: only candidate mentions' first / last tokens compete
+            start = start.masked_fill(~batch["start_allowed"], float("-inf"))
+            end = end.masked_fill(~batch["end_allowed"], float("-inf"))
         result = {"start_logits": start, "end_logits": end, "tokens": int(batch["c_lengths"].sum() + batch["q_lengths"].sum())}
         if "start_gold" in batch:
             per_row = gold_nll(start, batch["start_gold"]) + gold_nll(end, batch["end_gold"])
