@@ -67,3 +67,16 @@ def test_question_encoder_alone():
     assert model.head.question.output_dim == vec.size(1)
     single = model.encode_question(torch.tensor([[6, 7]]), torch.tensor([2]))
     torch.testing.assert_close(vec[1:], single)
+
+
+def test_candidate_positions_restrict_the_softmax():
+    from tasks.qa_data import Example, make_batch
+
+    examples = [Example(0, 0, [3, 4, 5, 6], [4], gold=[(2, 3)], mentions=[[(0, 0)], [(2, 3)]])]
+    b = make_batch(examples, 0, torch.device("cpu"), with_gold=True, no_answer=False)
+    assert b["start_allowed"].tolist() == [[False, True, False, True, False]]
+    assert b["end_allowed"].tolist() == [[False, True, False, False, True]]
+    out = reader()(b)
+    assert torch.isinf(out["start_logits"][0, [0, 2, 4]]).all() and torch.isfinite(out["start_logits"][0, [1, 3]]).all()
+    s, e = out["start_logits"][0], out["end_logits"][0]
+    torch.testing.assert_close(out["loss"], -(s.log_softmax(-1)[3] + e.log_softmax(-1)[4]))
