@@ -140,6 +140,16 @@ def test_encode_from_a_language_model_run(tmp_path, corpus, monkeypatch, capsys)
     assert "attention" in capsys.readouterr().err
 
 
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("qa-tiny")
+    (folder / "cloze").mkdir()
+    write_squad(folder / "cloze" / "train-v1.1.json", 20, 0)
+    write_squad(folder / "cloze" / "dev-v1.1.json", 5, 1)
+    train_run(build_config(qa_raw(folder / "cloze", trainer={"epochs": 1})), folder / "run")
+    return folder / "run"
+
+
 @pytest.mark.parametrize(
     "line, message",
     [
@@ -149,11 +159,10 @@ def test_encode_from_a_language_model_run(tmp_path, corpus, monkeypatch, capsys)
         ("not json", "input line 1: not a JSON object"),
     ],
 )
-def test_predict_bad_lines(tmp_path, cloze_dir, capsys, line, message):
-    train_run(build_config(qa_raw(cloze_dir, data={"max_train_examples": 20}, trainer={"epochs": 1})), tmp_path / "run")
+def test_predict_bad_lines(tmp_path, tiny_run, capsys, line, message):
     inp = tmp_path / "bad.jsonl"
     inp.write_text(line + "\n", encoding="utf-8")
-    assert main(["predict", str(tmp_path / "run"), str(inp), "--device", "cpu"]) == 2
+    assert main(["predict", str(tiny_run), str(inp), "--device", "cpu"]) == 2
     assert message in capsys.readouterr().err
 
 
@@ -178,3 +187,19 @@ def test_bad_config_names_the_key(cloze_dir):
         from tasks.qa import QATask
 
         QATask(build_config(qa_raw("./missing.json"))).records()
+
+
+def test_backbone_pretrained_on_the_training_passages(tmp_path, cloze_dir):
+    """data.pretrain_epochs: an LM on the passages' sentences first (runs.train_once), then the reader from it."""
+    from rnn_nlp.train import checkpoint as ckpt
+
+    raw = qa_raw(cloze_dir, data={"max_train_examples": 60, "pretrain_epochs": 1}, trainer={"epochs": 1})
+    cfg = build_config(raw)
+    train_run(cfg, tmp_path / "run")
+    lm = tmp_path / "run" / "lm-pretrained"
+    assert (lm / "FINISHED").exists() and cfg.pretrained == str(lm)
+    lm_text = (tmp_path / "run" / "lm-pretrain-text" / "train.txt").read_text().splitlines()
+    assert "alice owns the car ." in lm_text or any(line.endswith(" .") for line in lm_text)
+    assert "@placeholder" not in " ".join(lm_text)  # passages only, not questions
+    lm_emb = ckpt.load_weights(lm)["backbone.embedding.weight"]
+    assert lm_emb.shape[1] == 16
