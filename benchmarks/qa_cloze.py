@@ -1,6 +1,6 @@
 """Cloze reading comprehension on CoNLL-2003 documents: the reader beside two baselines, in one run.
 
-    python benchmarks/qa_cloze.py                  # about 22 minutes on 1 CPU thread
+    python benchmarks/qa_cloze.py                  # about 25 minutes on 1 CPU thread
     python benchmarks/qa_cloze.py --quick          # smoke test: 1,000 training questions, 1-minute budgets
 
 Rows, all scored on the test split of `conll2003-cloze` (documents never seen in training):
@@ -122,8 +122,8 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default="conll2003-cloze", help="conll2003-cloze or conll2003-cloze-anon")
-    p.add_argument("--budget", type=float, default=420, help="training seconds of each reader")
-    p.add_argument("--lm-budget", type=float, default=300, help="seconds of LM pretraining for reader-pretrained")
+    p.add_argument("--budget", type=float, default=510, help="training seconds of each reader")
+    p.add_argument("--lm-budget", type=float, default=240, help="seconds of LM pretraining for reader-pretrained")
     p.add_argument("--runs", default="baselines,reader,reader-pretrained")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", type=Path, default=None)

@@ -142,7 +142,9 @@ class QATask(Task):
             span = char_span_to_tokens(spans, start, start + len(text))
             if span is not None and span not in gold:
                 gold.append(span)
-        mentions = candidate_mentions(words, candidates, self.word) if candidates and self.cfg.head.restrict_to_candidates else None
+        mentions = None
+        if candidates and self.cfg.head.restrict_to_candidates:  # each candidate tokenized as the passage is
+            mentions = candidate_mentions(words, [[self.word(t) for t, _, _ in self.tokens(c)] for c in candidates])
         return Prepared(words, spans, self.token_vocab().encode(words), self.question_ids(question), gold, mentions)
 
     def prepared(self, split: str) -> list[Prepared]:

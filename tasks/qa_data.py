@@ -80,9 +80,9 @@ def window_examples(n_record: int, prep: Prepared, size: int, stride: int) -> li
     return out
 
 
-def candidate_mentions(words: list[str], candidates: list[str], word_of) -> list[list[tuple[int, int]]]:
-    """Token spans of each candidate's occurrences in the (normalised) passage words."""
-    return [find_mentions(words, [word_of(t) for t in c.split()]) for c in candidates]
+def candidate_mentions(words: list[str], candidates: list[list[str]]) -> list[list[tuple[int, int]]]:
+    """Token spans of each candidate's occurrences (its normalised words) in the normalised passage words."""
+    return [find_mentions(words, c) for c in candidates]
 
 
 def make_batch(examples: list[Example], pad_id: int, device: torch.device, with_gold: bool, no_answer: bool) -> dict:
