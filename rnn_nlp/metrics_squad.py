@@ -25,14 +25,14 @@ def normalize_answer(text: str) -> str:
 
 
 def exact_match(prediction: str, gold: str) -> float:
+    """1.0 when the normalised strings are equal, else 0.0."""
     return float(normalize_answer(prediction) == normalize_answer(gold))
 
 
 def token_f1(prediction: str, gold: str) -> float:
-    """Bag-of-tokens F1 of the normalised strings; two empty strings (a no-answer) match with F1 1."""
+    """Bag-of-tokens F1 of the normalised strings. As in the v1.1 script, no shared token means 0, also when
+    both normalise to nothing (gold "the", prediction "a"); the no-answer case is `best_over_golds`'s."""
     pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    if not pred or not ref:
-        return float(pred == ref)
     same = sum((Counter(pred) & Counter(ref)).values())
     if same == 0:
         return 0.0
@@ -41,8 +41,11 @@ def token_f1(prediction: str, gold: str) -> float:
 
 
 def best_over_golds(metric, prediction: str, golds: list[str]) -> float:
-    """The metric against each gold answer, maximised; no gold answers means the no-answer ''."""
-    return max(metric(prediction, g) for g in (golds or [""]))
+    """The metric against each gold answer, maximised. No gold answers (v2.0 unanswerable): the v2.0 script's
+    rule, 1 when the prediction normalises to nothing, else 0, for exact match and F1 alike."""
+    if not golds:
+        return float(normalize_answer(prediction) == "")
+    return max(metric(prediction, g) for g in golds)
 
 
 def squad_scores(predictions: list[str], golds: list[list[str]]) -> dict[str, float]:

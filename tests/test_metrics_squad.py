@@ -32,3 +32,11 @@ def test_max_over_golds_and_no_answer():
     assert scores["has_answer_f1"] == pytest.approx((1 + 2 / 3) / 2)
     assert scores["no_answer_accuracy"] == pytest.approx(0.5)
     assert "no_answer_accuracy" not in squad_scores(["a"], [["a"]])
+
+
+def test_gold_that_normalises_to_nothing_scores_f1_0_as_in_the_v11_script():
+    # v1.1's f1_score: no common token -> 0, even when both sides normalise to "" (its exact match is 1)
+    assert token_f1("a", "The") == 0.0 and exact_match("a", "The") == 1.0
+    assert squad_scores(["the"], [["The"]]) == {"exact_match": 1.0, "f1": 0.0}
+    # an unanswerable question (no golds) still counts an empty or punctuation-only prediction as right
+    assert squad_scores([".", "x"], [[], []])["f1"] == pytest.approx(0.5)
