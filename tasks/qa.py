@@ -22,6 +22,7 @@ from rnn_nlp.config import RunConfig, positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets
 from rnn_nlp.data.cloze import normalize_entity
 from rnn_nlp.data.qa import check_record, load_qa_corpus
+from rnn_nlp.data.readers import json_object
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics_squad import squad_scores
@@ -287,22 +288,21 @@ class QATask(Task):
 
     def predict_texts(self, model: Reader, lines: list[str], device: torch.device) -> Iterator[dict]:
         """JSON lines {"question", "context", optional "candidates"} -> {question, answer, start, end, score}."""
-        rows = []
+        rows, numbers = [], []
         for n, line in enumerate(lines, start=1):
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"input line {n}: not a JSON object ({exc.msg}); expected {{\"question\": ..., \"context\": ...}}") from None
-            if not isinstance(row, dict):
-                raise DataError(f"input line {n}: expected a JSON object with question and context")
-            record = {"id": row.get("id", f"line {n}"), "question": row.get("question"), "context": row.get("context"),
+            if not line.strip():
+                continue  # blank lines are skipped, as `read_lines` skips them in files
+            row = json_object(line, f"input line {n}")
+            rid = row["id"] if row.get("id") is not None else f"line {n}"  # the id is optional here
+            record = {"id": rid, "question": row.get("question"), "context": row.get("context"),
                       "answers": {"text": [], "answer_start": []}, "candidates": row.get("candidates") or []}
             problem = check_record(record, "input")
             if problem:
-                raise DataError(problem.replace(f"record {record['id']!r}", f"line {n}"))
+                raise DataError(problem.replace(f"record {rid!r}", f"line {n}"))
             rows.append(record)
+            numbers.append(n)
         prepared = [self.prepare(r["question"], r["context"], r["answers"], r["candidates"]) for r in rows]
-        for n, p in enumerate(prepared, start=1):
+        for n, p in zip(numbers, prepared):
             if not p.c_ids or not p.q_ids:
                 raise DataError(f"input line {n}: the {'context' if not p.c_ids else 'question'} has no tokens")
         answers, _ = self.answer(model, prepared, [r["context"] for r in rows], [r["candidates"] for r in rows], device)

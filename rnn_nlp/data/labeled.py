@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 from collections import Counter
 from pathlib import Path
 
 from rnn_nlp.data.fetch import FETCHERS, fetch
-from rnn_nlp.data.readers import SPLIT_ALIASES, _split_of, load_hub
+from rnn_nlp.data.readers import SPLIT_ALIASES, _split_of, json_object, load_hub
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -117,12 +116,7 @@ def _jsonl_records(path: Path, text: str) -> tuple[list[str], Records]:
     for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is valid in JSON
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+        obj = json_object(line, f"{path}:{number}")
         columns.update(dict.fromkeys(obj))
         records.append((number, obj))
     return list(columns), records

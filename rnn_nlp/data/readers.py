@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rnn_nlp.data.fetch import FETCHERS, fetch
@@ -9,6 +10,17 @@ from rnn_nlp.errors import DataError
 
 SPLIT_ALIASES = {"train": "train", "valid": "valid", "validation": "valid", "dev": "valid", "test": "test"}
 TEXT_SUFFIXES = {".txt", ".text", ".raw", ".tokens", ""}
+
+
+def json_object(line: str, where: str) -> dict:
+    """One JSON-lines record: the line parsed as a JSON object, else a DataError naming `where` (file and line)."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    return obj
 
 
 def read_lines(path: Path) -> list[str]:

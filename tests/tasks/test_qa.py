@@ -1,6 +1,7 @@
 """QA end to end on tiny synthetic SQuAD files: training lowers the loss, evaluate gives accuracy/EM/F1,
 predict writes answers with offsets, encode writes vectors; bad input is a clear error."""
 
+import io
 import json
 import random
 
@@ -68,7 +69,7 @@ def qa_raw(source, **sections):
     return raw
 
 
-def test_cloze_trains_evaluates_predicts_and_encodes(tmp_path, cloze_dir, capsys):
+def test_cloze_trains_evaluates_predicts_and_encodes(tmp_path, cloze_dir, capsys, monkeypatch):
     trainer = train_run(build_config(qa_raw(cloze_dir)), tmp_path / "run")
     history = trainer.history
     assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
@@ -92,6 +93,10 @@ def test_cloze_trains_evaluates_predicts_and_encodes(tmp_path, cloze_dir, capsys
     assert out[0]["answer"] in q["candidates"]
     for row in out:
         assert context[row["start"] : row["end"]] == row["answer"] and isinstance(row["score"], float)
+    # blank lines are skipped from stdin as from files; an explicit "id": null is no error (the id is optional)
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n" + json.dumps({"id": None, **rows[1]}) + "\n\n"))
+    assert main(["predict", str(tmp_path / "run"), "-", "--device", "cpu"]) == 0
+    assert [json.loads(line)["answer"] for line in capsys.readouterr().out.splitlines()] == [out[1]["answer"]]
 
     vectors = encode_texts(tmp_path / "run", ["@placeholder owns the car .", "@placeholder owns the car .", "bob reads the book ."])
     _, _, model = load_run(tmp_path / "run")
@@ -156,7 +161,9 @@ def tiny_run(tmp_path_factory):
         ('{"question": "", "context": "a b c"}', "line 1: empty question"),
         ('{"question": "who ?", "context": "   "}', "line 1: empty context"),
         ('{"question": "who ?"}', "line 1: missing field 'context'"),
-        ("not json", "input line 1: not a JSON object"),
+        ("not json", "input line 1: invalid JSON"),
+        ('["who ?", "a b"]', "input line 1: expected a JSON object, got list"),
+        ('{"question": "who ?", "context": "a b"}\n{"question": "who ?", "context": 5}', "line 2: 'context' must be a string"),
     ],
 )
 def test_predict_bad_lines(tmp_path, tiny_run, capsys, line, message):
