@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rnn_nlp.data.fetch import FETCHERS, fetch
+from rnn_nlp.data.readers import SPLIT_ALIASES, _split_of, load_hub
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
 
 Records = dict[str, list]  # column -> values
 SPLITS = ("train", "valid", "test")
-SPLIT_WORDS = {"train": "train", "training": "train", "dev": "valid", "valid": "valid", "validation": "valid", "test": "test"}
 
 
 def empty_records() -> Records:
@@ -178,14 +178,6 @@ def split_by_article(records: Records, titles: list[str], seed: int = 0) -> dict
     return out
 
 
-def _split_of(path: Path) -> Optional[str]:
-    stem = path.name.lower()
-    for word, split in SPLIT_WORDS.items():
-        if stem.startswith(word) or f"-{word}" in stem or f"_{word}" in stem or f".{word}" in stem:
-            return split
-    return None
-
-
 def read_local(path: Path, skip_bad: bool = False, whole: bool = False) -> dict[str, Records]:
     """A SQuAD JSON file (split by article; with `whole`, every split is the whole file) or a folder of
     train/dev(/test) files such as train-v1.1.json and dev-v1.1.json (no test file: test is dev)."""
@@ -218,12 +210,10 @@ def _hub_answers(value: Any) -> dict:
 
 def read_hub(name: str, hub_config: Optional[str], skip_bad: bool = False) -> dict[str, Records]:
     """`datasets.load_dataset(name)` with SQuAD's columns (squad, squad_v2, ...); no test split: test is validation."""
-    from rnn_nlp.data.readers import load_hub
-
     table = load_hub(name, hub_config)
     out: dict[str, Records] = {}
     for split, ds in table.items():
-        ours = SPLIT_WORDS.get(split)
+        ours = SPLIT_ALIASES.get(split)
         if ours is None:
             continue
         missing = [c for c in ("question", "context", "answers") if c not in ds.column_names]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from rnn_nlp.data.fetch import FETCHERS, fetch
@@ -78,9 +79,12 @@ def fill_missing_splits(splits: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def _split_of(path: Path) -> str | None:
+    """The split a file's name says: its first word (train.txt, train_x.csv, train-v1.1.json) or its last
+    dotted part (wiki.train.tokens); None when it names none (devices.json is no dev file)."""
     stem = path.stem.lower()
+    first = re.split(r"[-_.]", stem)[0]
     for alias, split in SPLIT_ALIASES.items():
-        if stem == alias or stem.startswith(alias + ".") or stem.endswith("." + alias) or stem.split("_")[0] == alias:
+        if first == alias or stem.endswith("." + alias):
             return split
     return None
 

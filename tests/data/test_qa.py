@@ -96,6 +96,18 @@ def test_single_file_split_by_article_and_folder(tmp_path):
     assert out["train"]["id"] == ["t1"] and out["valid"]["id"] == ["d1"] and out["test"]["id"] == ["d1"]
 
 
+def test_folder_split_names_are_read_as_the_shared_readers_read_them(tmp_path):
+    """Only a file whose first word (or last dotted part) names a split counts: testimonials.json is no test file."""
+    folder = tmp_path / "squad"
+    folder.mkdir()
+    write(folder, squad([[qa("t1")]]), "train-v2.0.json")
+    write(folder, squad([[qa("d1")]]), "dev-v2.0.json")
+    (folder / "testimonials.json").write_text('{"not": "squad"}', encoding="utf-8")
+    (folder / "devices.json").write_text("[]", encoding="utf-8")
+    out = load_qa_corpus(str(folder))
+    assert out["train"]["id"] == ["t1"] and out["valid"]["id"] == ["d1"] and out["test"]["id"] == ["d1"]
+
+
 def test_hub_path_reads_a_local_json_table(tmp_path, monkeypatch):
     """The hub code path (datasets.load_dataset), exercised offline with datasets' own json builder."""
     import datasets

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import datasets
 import pytest
 
@@ -307,3 +309,11 @@ def test_namespaced_hub_name_reaches_load_dataset(fake_hub):
     splits = load_text_corpus("someuser/tiny_corpus")
     assert calls == [("someuser/tiny_corpus", None)]
     assert len(splits["train"]) == 18
+
+
+def test_split_of_reads_the_first_word_or_the_last_dotted_part():
+    from rnn_nlp.data.readers import _split_of
+
+    names = {"train.txt": "train", "wiki.valid.tokens": "valid", "train_2.csv": "train", "train-v1.1.json": "train",
+             "dev-v2.0.json": "valid", "validation.jsonl": "valid", "devices.json": None, "testimonials.json": None}
+    assert {n: _split_of(Path(n)) for n in names} == names
