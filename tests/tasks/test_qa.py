@@ -210,3 +210,15 @@ def test_backbone_pretrained_on_the_training_passages(tmp_path, cloze_dir):
     assert "@placeholder" not in " ".join(lm_text)  # passages only, not questions
     lm_emb = ckpt.load_weights(lm)["backbone.embedding.weight"]
     assert lm_emb.shape[1] == 16
+
+
+def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    """Ctrl-C in the first epoch, then --resume: the same weights as a run never stopped (dropout on)."""
+    from tasks.qa import QATask
+    from tests.conftest import assert_ctrl_c_resume_matches
+
+    (tmp_path / "c").mkdir()
+    write_squad(tmp_path / "c" / "train-v1.1.json", 60, 0)
+    write_squad(tmp_path / "c" / "dev-v1.1.json", 5, 1)
+    cfg = build_config(qa_raw(tmp_path / "c", trainer={"epochs": 2}, head={"dropout": 0.2}))
+    assert_ctrl_c_resume_matches(cfg, QATask, tmp_path, monkeypatch, stop_step=2)
