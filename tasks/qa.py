@@ -305,6 +305,9 @@ class QATask(Task):
         for n, p in zip(numbers, prepared):
             if not p.c_ids or not p.q_ids:
                 raise DataError(f"input line {n}: the {'context' if not p.c_ids else 'question'} has no tokens")
+            if p.mentions is not None and not any(p.mentions):
+                raise DataError(f"input line {n}: none of its candidates occurs in the context (matched as the context's "
+                                f"tokens, {'lower-cased' if self.cfg.data.lowercase else 'case kept'})")
         answers, _ = self.answer(model, prepared, [r["context"] for r in rows], [r["candidates"] for r in rows], device)
         for r, a in zip(rows, answers):
             yield {"question": r["question"], "answer": a["text"], "start": a["start"], "end": a["end"], "score": a["score"]}

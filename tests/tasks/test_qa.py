@@ -164,6 +164,7 @@ def tiny_run(tmp_path_factory):
         ("not json", "input line 1: invalid JSON"),
         ('["who ?", "a b"]', "input line 1: expected a JSON object, got list"),
         ('{"question": "who ?", "context": "a b"}\n{"question": "who ?", "context": 5}', "line 2: 'context' must be a string"),
+        ('{"question": "who ?", "context": "alice owns the car .", "candidates": ["zed", "bo"]}', "line 1: none of its candidates occurs"),
     ],
 )
 def test_predict_bad_lines(tmp_path, tiny_run, capsys, line, message):
