@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class QADataConfig:
+    """The `data:` section of a qa config: where the records come from, tokenization, windows, pretraining."""
     name: str = "conll2003-cloze"  # a fetcher name, a SQuAD JSON file or folder (train*.json, dev*.json), or a hub name
     hub_config: Optional[str] = None
     tokenizer: Literal["spacy", "whitespace"] = "spacy"
@@ -58,6 +59,7 @@ class QADataConfig:
 
 @register_task
 class QATask(Task):
+    """Extractive and cloze QA: records -> windows -> a Reader; EM/F1 (and cloze accuracy); predict from JSON lines."""
     name = "qa"
     data_config = QADataConfig
     head_config = ReaderHeadConfig
@@ -132,10 +134,12 @@ class QATask(Task):
         return {"tokens": self.token_vocab().to_json(), "no_answer": self.no_answer()}
 
     def question_ids(self, question: str) -> list[int]:
+        """A question's token ids (normalised words, the first data.max_question_tokens)."""
         words = [self.word(t) for t, _, _ in self.tokens(question)][: self.cfg.data.max_question_tokens]
         return self.token_vocab().encode(words)
 
     def prepare(self, question: str, context: str, answers: dict, candidates: list[str]) -> Prepared:
+        """One record tokenized: passage words, spans and ids, question ids, gold token spans, candidate mentions."""
         spans = self.tokens(context)
         words = [self.word(t) for t, _, _ in spans]
         gold = []
@@ -149,6 +153,7 @@ class QATask(Task):
         return Prepared(words, spans, self.token_vocab().encode(words), self.question_ids(question), gold, mentions)
 
     def prepared(self, split: str) -> list[Prepared]:
+        """Every record of a split, prepared (cached); an empty split is a DataError."""
         if split not in self._prepared:
             rec = self.records().get(split)
             if not rec or not rec["id"]:

@@ -68,6 +68,7 @@ class Example:
 
 
 def window_examples(n_record: int, prep: Prepared, size: int, stride: int) -> list[Example]:
+    """One record's windows as Examples; gold spans and mentions kept only where wholly inside a window."""
     out = []
     for off in windows(len(prep.c_ids), size, stride):
         end = off + size
@@ -86,6 +87,7 @@ def candidate_mentions(words: list[str], candidates: list[list[str]]) -> list[li
 
 
 def make_batch(examples: list[Example], pad_id: int, device: torch.device, with_gold: bool, no_answer: bool) -> dict:
+    """Padded question and passage ids; gold start/end multi-hots (column 0: no answer); for cloze, the allowed positions."""
     q_ids, q_len = pad_batch([e.q_ids for e in examples], pad_id)
     c_ids, c_len = pad_batch([e.c_ids for e in examples], pad_id)
     batch = {"q_ids": q_ids.to(device), "q_lengths": q_len, "c_ids": c_ids.to(device), "c_lengths": c_len}

@@ -49,6 +49,7 @@ class Mention:
 
     @property
     def key(self) -> str:
+        """The entity this mention names (normalize_entity of its text)."""
         return normalize_entity(self.text)
 
 
@@ -72,6 +73,7 @@ def entity_spans(tags: list[str]) -> list[tuple[int, int, str]]:
 
 
 def document_mentions(sentences: list[list[str]], tags: list[list[str]]) -> list[Mention]:
+    """Every entity chunk of a document, sentence by sentence."""
     out = []
     for n, (tokens, sent_tags) in enumerate(zip(sentences, tags)):
         for start, end, kind in entity_spans(sent_tags):
@@ -216,6 +218,7 @@ def build_cloze(docs, anonymize: bool = False, seed: int = CLOZE_SEED, cap: int 
     f"document 80/10/10 (seed {CLOZE_SEED}); columns id, question (@placeholder), context, answers, candidates",
 )
 def fetch_conll2003_cloze() -> dict[str, dict[str, list]]:
+    """The cloze set from the fetched CoNLL-2003 documents, entities as written."""
     return build_cloze(read_conll_documents())
 
 
@@ -224,4 +227,5 @@ def fetch_conll2003_cloze() -> dict[str, dict[str, list]]:
     "conll2003-cloze with entities anonymised as @entityN (numbered per question, seeded), as Hermann et al. 2015",
 )
 def fetch_conll2003_cloze_anon() -> dict[str, dict[str, list]]:
+    """The cloze set with entities anonymised as @entityN."""
     return build_cloze(read_conll_documents(), anonymize=True)

@@ -26,6 +26,7 @@ SPLITS = ("train", "valid", "test")
 
 
 def empty_records() -> Records:
+    """Empty columns of flat QA records."""
     return {"id": [], "question": [], "context": [], "answers": [], "candidates": []}
 
 
@@ -149,6 +150,7 @@ def _checked_indices(records: Records, where: str, skip_bad: bool) -> list[int]:
 
 
 def read_squad_file(path: Path, skip_bad: bool = False) -> tuple[Records, list[str]]:
+    """One SQuAD JSON file -> checked flat records and their article titles; unreadable or bad JSON is a DataError naming the file."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:

@@ -21,6 +21,7 @@ WINDOW = 10
 
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
+    """spaCy's English stop words (loaded once)."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     return frozenset(STOP_WORDS)
@@ -37,12 +38,14 @@ def mention_spans(context: str, candidates: list[str]) -> tuple[list[str], list[
 
 
 def most_frequent(context: str, candidates: list[str]) -> str:
+    """The candidate mentioned most often in the passage (ties: the earlier candidate)."""
     _, mentions = mention_spans(context, candidates)
     counts = [len(m) for m in mentions]
     return candidates[max(range(len(candidates)), key=lambda i: (counts[i], -i))]
 
 
 def word_overlap(question: str, context: str, candidates: list[str], window: int = WINDOW) -> str:
+    """The candidate with the most question content words near one of its mentions (ties: more mentions, then earlier)."""
     words, mentions = mention_spans(context, candidates)
     asked = {w for w in question.lower().split() if _content(w)}
 

@@ -28,6 +28,7 @@ class QuestionEncoder(nn.Module):
         return self.pooling.output_dim
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Pool question states [B, T, D] under their mask into [B, output_dim]."""
         return self.pooling(states, mask)
 
     def encode(self, backbone: Backbone, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

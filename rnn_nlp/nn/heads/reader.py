@@ -27,6 +27,7 @@ from rnn_nlp.nn.model import TaskModel
 
 @dataclass
 class ReaderHeadConfig:
+    """The reader head's options (the `head:` section of a qa config)."""
     question_pooling: list[str] = field(default_factory=lambda: ["attention"])  # DrQA: a learned weighted average
     dropout: float = 0.2
     exact_match: bool = True  # DrQA's feature: the passage word occurs in the question
@@ -62,6 +63,7 @@ class ReaderHead(nn.Module):
 
     def passage_states(self, states: torch.Tensor, mask: torch.Tensor, c_emb: torch.Tensor, c_ids: torch.Tensor,
                        q_emb: torch.Tensor, q_ids: torch.Tensor, q_mask: torch.Tensor) -> torch.Tensor:
+        """Passage states [B, T, passage_dim]: backbone states, exact-match and aligned-question features, the head's own BiLSTM."""
         parts = [states]
         if self.cfg.exact_match:
             same = (c_ids.unsqueeze(2) == q_ids.unsqueeze(1)) & q_mask.unsqueeze(1) & (q_ids != self.unk_id).unsqueeze(1)  # [B, T, Tq]
@@ -107,9 +109,11 @@ class Reader(TaskModel):
         super().__init__(backbone, head)
 
     def encode_question(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Question token ids [B, T] and lengths [B] -> question vectors [B, dim] (what `rnn_nlp.encode` computes for a QA run)."""
         return self.head.question.encode(self.backbone, ids, lengths)
 
     def forward(self, batch: dict) -> dict:
+        """Start and end logits [B, 1 + T] (candidate-restricted for cloze batches), and the loss when the batch has gold."""
         q_ids, c_ids = batch["q_ids"], batch["c_ids"]
         q_out = self.backbone(q_ids, batch["q_lengths"])
         c_out = self.backbone(c_ids, batch["c_lengths"])
