@@ -204,10 +204,15 @@ def read_local(path: Path, skip_bad: bool = False, whole: bool = False) -> dict[
 
 
 def _hub_answers(value: Any) -> dict:
-    """Hub tables store answers as {text: [...], answer_start: [...]}, some as a list of {text, answer_start}."""
+    """Hub tables store answers as {text: [...], answer_start: [...]}, some as a list of {text, answer_start};
+    anything else is passed on as it is, for `check_record` to name (never a conversion error here)."""
     if isinstance(value, list):
-        return {"text": [a.get("text") for a in value], "answer_start": [a.get("answer_start") for a in value]}
-    return {"text": list(value.get("text", [])), "answer_start": [int(s) for s in value.get("answer_start", [])]}
+        return {"text": [a.get("text") if isinstance(a, dict) else None for a in value],
+                "answer_start": [a.get("answer_start") if isinstance(a, dict) else None for a in value]}
+    if isinstance(value, dict) and isinstance(value.get("text"), list) and isinstance(value.get("answer_start"), list):
+        starts = [int(a) if isinstance(a, str) and a.strip().isdigit() else a for a in value["answer_start"]]
+        return {"text": list(value["text"]), "answer_start": starts}
+    return value
 
 
 def read_hub(name: str, hub_config: Optional[str], skip_bad: bool = False) -> dict[str, Records]:

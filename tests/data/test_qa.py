@@ -121,6 +121,19 @@ def test_hub_path_reads_a_local_json_table(tmp_path, monkeypatch):
     assert out["test"]["id"] == ["h1"]
 
 
+def test_hub_table_with_bad_answers_is_a_data_error_naming_the_record(monkeypatch):
+    import datasets
+
+    good = {"id": "h1", "question": "Who barks?", "context": CONTEXT, "answers": {"text": ["Dogs"], "answer_start": ["24"]}}
+    bad = {**good, "id": "h2", "answers": {"text": ["Dogs"], "answer_start": ["twenty"]}}
+    table = {"train": datasets.Dataset.from_list([good, bad]), "validation": datasets.Dataset.from_list([good])}
+    monkeypatch.setattr("rnn_nlp.data.qa.load_hub", lambda name, cfg=None: table)
+    with pytest.raises(DataError, match=r"someone/qa \[train\]: record 'h2': answer_start must be an integer, got 'twenty'"):
+        load_qa_corpus("someone/qa")
+    out = load_qa_corpus("someone/qa", skip_bad=True)  # "24" is read as 24; h2 is left out
+    assert out["train"]["id"] == ["h1"] and out["train"]["answers"][0] == {"text": ["Dogs"], "answer_start": [24]}
+
+
 def test_check_record_accepts_candidates_and_offsets():
     row = {"id": "c", "question": "@placeholder won", "context": CONTEXT, "answers": {"text": ["cat"], "answer_start": [4]}, "candidates": ["cat", "Dogs"]}
     assert check_record(row, "w") is None
