@@ -29,8 +29,8 @@ from rnn_nlp.metrics_squad import squad_scores
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.reader import Reader, ReaderHead, ReaderHeadConfig
 from rnn_nlp.nn.heads.span import best_span, candidate_scores
-from tasks.qa_data import (Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, tokenize_spans,
-                           window_examples, word_normalizer)
+from rnn_nlp.data.tokenize import normalize_word, token_spans
+from tasks.qa_data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
 from tasks.registry import Task, register_task
 from tasks.tagging_pretrain import pretrain_on_task_text
 
@@ -68,7 +68,6 @@ class QATask(Task):
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
         d = cfg.data
-        self.word = word_normalizer(d.lowercase, d.normalize_numbers)
         self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
         self._no_answer: Optional[bool] = vocab_json.get("no_answer") if vocab_json else None
         self._records: Optional[dict] = None
@@ -108,7 +107,12 @@ class QATask(Task):
         self._prepared, self._examples, self.data_name = {}, {}, name
 
     def tokens(self, text: str) -> list[tuple[str, int, int]]:
-        return tokenize_spans(text, self.cfg.data.tokenizer)
+        """(token, start, end) of each token of `text`, split as data.tokenizer splits."""
+        return token_spans(text, self.cfg.data.tokenizer)
+
+    def word(self, token: str) -> str:
+        """A token as the vocabulary sees it (data.lowercase, data.normalize_numbers)."""
+        return normalize_word(token, self.cfg.data.lowercase, self.cfg.data.normalize_numbers)
 
     def token_vocab(self) -> Vocab:
         if self.vocab is None:

@@ -8,25 +8,13 @@ passage. Training uses the windows that hold a gold span (with a no-answer optio
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Optional
 
 import torch
 
 from rnn_nlp.data.batching import pad_batch
-from rnn_nlp.data.tokenize import NUMBER, _spacy_tokenizer, _encodable
 from rnn_nlp.nn.heads.span import find_mentions
-
-NON_SPACE = re.compile(r"\S+")
-
-
-def tokenize_spans(text: str, kind: str) -> list[tuple[str, int, int]]:
-    """(token, start, end) character spans of the tokens of `text` (whitespace or spaCy's blank English)."""
-    if kind == "whitespace":
-        return [(m.group(), m.start(), m.end()) for m in NON_SPACE.finditer(text)]
-    doc = _spacy_tokenizer()(_encodable(text))
-    return [(t.text, t.idx, t.idx + len(t.text)) for t in doc if not t.is_space and t.text.strip()]
 
 
 def char_span_to_tokens(spans: list[tuple[str, int, int]], start: int, end: int) -> Optional[tuple[int, int]]:
@@ -117,14 +105,3 @@ def make_batch(examples: list[Example], pad_id: int, device: torch.device, with_
             start_ok[row, 0] = end_ok[row, 0] = no_answer or not (start_ok[row, 1:].any())
         batch["start_allowed"], batch["end_allowed"] = start_ok.to(device), end_ok.to(device)
     return batch
-
-
-def word_normalizer(lowercase: bool, normalize_numbers: bool):
-    """A token as the vocabulary sees it: numbers -> "N" (PTB's convention), else maybe lower-cased."""
-
-    def word(token: str) -> str:
-        if normalize_numbers and NUMBER.match(token):
-            return "N"
-        return token.lower() if lowercase else token
-
-    return word

@@ -20,7 +20,7 @@ from rnn_nlp.config import RunConfig, positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.tag_schemes import allowed_transitions, convert, detect_scheme, is_chunk_tagset
 from rnn_nlp.data.tagged import load_tagged_corpus
-from rnn_nlp.data.tokenize import NUMBER
+from rnn_nlp.data.tokenize import normalize_word
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
@@ -160,10 +160,8 @@ class TaggingTask(TaggingEvaluation, Task):
         return tags if s == "none" else convert(tags, s, "iob2")
 
     def word(self, token: str) -> str:
-        d = self.cfg.data
-        if d.normalize_numbers and NUMBER.match(token):
-            return "N"
-        return token.lower() if d.lowercase else token
+        """A token as the vocabulary sees it (data.lowercase, data.normalize_numbers)."""
+        return normalize_word(token, self.cfg.data.lowercase, self.cfg.data.normalize_numbers)
 
     def token_vocab(self) -> Vocab:
         if self.vocab is None:

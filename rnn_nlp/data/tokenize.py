@@ -25,6 +25,25 @@ def _encodable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+NON_SPACE = re.compile(r"\S+")
+
+
+def normalize_word(token: str, lowercase: bool, normalize_numbers: bool) -> str:
+    """A token as a vocabulary sees it: a number -> "N" (PTB's convention), else maybe lower-cased."""
+    if normalize_numbers and NUMBER.match(token):
+        return "N"
+    return token.lower() if lowercase else token
+
+
+def token_spans(text: str, kind: str) -> list[tuple[str, int, int]]:
+    """(token, start, end) character spans of the tokens of `text`, split as `Tokenizer(kind)` splits it
+    (whitespace, or spaCy's blank English); for answers given as character offsets (QA)."""
+    if kind == "whitespace":
+        return [(m.group(), m.start(), m.end()) for m in NON_SPACE.finditer(text)]
+    doc = _spacy_tokenizer()(_encodable(text))  # _encodable keeps the length: offsets stay those of `text`
+    return [(t.text, t.idx, t.idx + len(t.text)) for t in doc if not t.is_space and t.text.strip()]
+
+
 class Tokenizer:
     """Splits lines into tokens; optional lower-casing and number normalisation (numbers -> "N").
 
@@ -49,11 +68,7 @@ class Tokenizer:
         for tok in tokens:
             if not tok or tok.isspace():
                 continue
-            if self.normalize_numbers and NUMBER.match(tok):
-                tok = "N"
-            elif self.lowercase:
-                tok = tok.lower()
-            out.append(tok)
+            out.append(normalize_word(tok, self.lowercase, self.normalize_numbers))
         return out
 
     def __call__(self, text: str) -> list[str]:

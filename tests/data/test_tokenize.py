@@ -113,3 +113,17 @@ def test_char_unit_gives_characters_with_single_spaces():
 def test_unknown_unit_is_rejected():
     with pytest.raises(ValueError, match="unknown unit"):
         Tokenizer(unit="byte")
+
+
+def test_token_spans_are_the_tokenizers_tokens_with_their_offsets():
+    from rnn_nlp.data.tokenize import Tokenizer, normalize_word, token_spans
+
+    text = "  Dr. Smith's caf\u00e9  paid $3,000 \ud800!\n"
+    for kind in ("spacy", "whitespace"):
+        spans = token_spans(text, kind)
+        assert [t for t, _, _ in spans] == Tokenizer(kind)(text)
+        # offsets index the original text (the lone surrogate reads as "?" for spaCy, one character still)
+        assert all(t in (text[s:e], text[s:e].replace("\ud800", "?")) for t, s, e in spans)
+    assert token_spans(text, "whitespace")[0] == ("Dr.", 2, 5)
+    assert [normalize_word(w, True, True) for w in ("3,000", "Cat", "-1.5")] == ["N", "cat", "N"]
+    assert normalize_word("Cat", False, True) == "Cat"
