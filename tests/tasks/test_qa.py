@@ -223,3 +223,37 @@ def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     write_squad(tmp_path / "c" / "dev-v1.1.json", 5, 1)
     cfg = build_config(qa_raw(tmp_path / "c", trainer={"epochs": 2}, head={"dropout": 0.2}))
     assert_ctrl_c_resume_matches(cfg, QATask, tmp_path, monkeypatch, stop_step=2)
+
+
+class PeakAt(torch.nn.Module):
+    """A stand-in reader: start and end logits 10 on one token id, 0 elsewhere, `null` in column 0."""
+
+    def __init__(self, token_id, null):
+        super().__init__()
+        self.token_id, self.null, self.w = token_id, null, torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, batch):
+        ids, lengths = batch["c_ids"], batch["c_lengths"]
+        real = torch.arange(ids.size(1))[None] < lengths[:, None]
+        scores = ((ids == self.token_id).float() * 10).masked_fill(~real, float("-inf"))
+        logits = torch.cat([torch.full((ids.size(0), 1), self.null), scores], 1)
+        return {"start_logits": logits, "end_logits": logits.clone(), "loss_per_row": torch.zeros(ids.size(0))}
+
+
+def test_answers_from_later_windows_map_back_to_passage_offsets_and_no_answer_competes(tiny_run):
+    """40 tokens read in windows of 14 every 7: the answer token sits in the fifth window only; its
+    character offsets are the passage's. With a no-answer option, a null score above the span's wins."""
+    _, task, _ = load_run(tiny_run)
+    words = [f"w{i}" for i in range(40)]
+    words[31] = "car"
+    context = " ".join(words)
+    prep = task.prepare("who ?", context, {"text": [], "answer_start": []}, [])
+    car = task.token_vocab().encode(["car"])[0]
+    cpu = torch.device("cpu")
+    (found,), _ = task.answer(PeakAt(car, float("-inf")), [prep], [context], [[]], cpu)
+    assert (found["text"], found["start"], found["end"], found["score"]) == ("car", context.index(" car ") + 1, context.index(" car ") + 4, 20.0)
+    task._no_answer = True
+    (none,), _ = task.answer(PeakAt(car, 25.0), [prep], [context], [[]], cpu)  # null 25 + 25 = 50 > 20
+    assert none == {"text": "", "start": None, "end": None, "score": 50.0}
+    (kept,), _ = task.answer(PeakAt(car, 5.0), [prep], [context], [[]], cpu)
+    assert kept["text"] == "car"
