@@ -257,3 +257,41 @@ def test_answers_from_later_windows_map_back_to_passage_offsets_and_no_answer_co
     assert none == {"text": "", "start": None, "end": None, "score": 50.0}
     (kept,), _ = task.answer(PeakAt(car, 5.0), [prep], [context], [[]], cpu)
     assert kept["text"] == "car"
+
+
+def test_predict_on_hostile_json_lines_gives_answers_or_a_data_error(tiny_run):
+    """Random objects, values of any JSON type, control characters, huge and empty fields: each line
+    either gets an answer whose offsets index its context, or the whole input is a DataError."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from rnn_nlp.errors import RnnNlpError
+    from tests.data.test_hostile_input import hostile_text, json_value
+
+    _, task, model = load_run(tiny_run)
+    field = st.one_of(hostile_text, json_value, st.sampled_from(["alice owns the car .", "who ?", " ", "alice " * 500]))
+    row = st.fixed_dictionaries({}, optional={"question": field, "context": field, "candidates": st.one_of(field, st.lists(field, max_size=3)), "id": field})
+    text = st.one_of(st.sampled_from(["alice owns the car .", "who ?", "@placeholder owns the car .", "alice " * 500]),
+                     hostile_text.filter(str.strip))
+    plausible = st.fixed_dictionaries({"question": text, "context": text},
+                                      optional={"candidates": st.lists(st.sampled_from(["alice", "car", "zed", "Alice"]) | text, max_size=3)})
+    line = st.one_of(plausible.map(json.dumps), plausible.map(json.dumps), row.map(json.dumps), hostile_text)
+
+    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(lines=st.lists(line, min_size=1, max_size=3))
+    def check(lines):
+        try:
+            rows = list(task.predict_texts(model, lines, torch.device("cpu")))
+        except RnnNlpError:
+            return
+        inputs = [json.loads(x) for x in lines if x.strip()]
+        assert len(rows) == len(inputs)
+        for r, x in zip(rows, inputs):
+            if r["start"] is None:
+                assert r["answer"] == ""
+            elif x.get("candidates"):
+                assert r["answer"] in x["candidates"]
+            else:
+                assert x["context"][r["start"] : r["end"]] == r["answer"]
+
+    check()
