@@ -110,18 +110,17 @@ def parse_squad(doc: Any, where: str, skip_bad: bool = False) -> tuple[Records, 
                 if not isinstance(qa, dict):
                     raise DataError(f"{pwhere}, question {q + 1}: expected an object")
                 rid = qa.get("id", f"article {a + 1}, paragraph {p + 1}, question {q + 1}")
-                impossible = bool(qa.get("is_impossible", False))
-                answers = [] if impossible else qa.get("answers")
-                if not impossible and not answers:
-                    problem = f"{where}: record {rid!r}: no answers (and not is_impossible)"
+                problem = _answers_problem(qa)
+                if problem:
                     if not skip_bad:
-                        raise DataError(problem + " (data.skip_bad: true leaves such records out)")
+                        raise DataError(f"{where}: record {rid!r}: {problem} (data.skip_bad: true leaves such records out)")
                     broken += 1
                     continue
+                answers = [] if qa.get("is_impossible") else qa["answers"]
                 texts, starts = [], []
-                for ans in answers or []:
-                    texts.append(ans.get("text") if isinstance(ans, dict) else None)
-                    starts.append(ans.get("answer_start") if isinstance(ans, dict) else None)
+                for ans in answers:
+                    texts.append(ans.get("text"))
+                    starts.append(ans.get("answer_start"))
                 out["id"].append(str(rid))
                 out["question"].append(qa.get("question"))
                 out["context"].append(context)
@@ -129,9 +128,24 @@ def parse_squad(doc: Any, where: str, skip_bad: bool = False) -> tuple[Records, 
                 out["candidates"].append(qa.get("candidates") or [])
                 titles.append(str(title))
     if broken:
-        log.warning("%s: skipped %d questions without answers (data.skip_bad)", where, broken)
+        log.warning("%s: skipped %d questions without usable answers (data.skip_bad)", where, broken)
     keep = _checked_indices(out, where, skip_bad)
     return {k: [v[i] for i in keep] for k, v in out.items()}, [titles[i] for i in keep]
+
+
+def _answers_problem(qa: dict) -> Optional[str]:
+    """What is wrong with a SQuAD question's `is_impossible` / `answers` fields, or None."""
+    impossible = qa.get("is_impossible", False)
+    if not isinstance(impossible, bool):
+        return f"is_impossible must be true or false, got {impossible!r}"
+    if impossible:
+        return None
+    answers = qa.get("answers")
+    if not answers:
+        return "no answers (and not is_impossible)"
+    if not isinstance(answers, list) or not all(isinstance(a, dict) and "text" in a and "answer_start" in a for a in answers):
+        return "'answers' must be a list of objects with 'text' and 'answer_start'"
+    return None
 
 
 def _checked_indices(records: Records, where: str, skip_bad: bool) -> list[int]:
