@@ -42,6 +42,11 @@ def run_pooling(model, kinds: Optional[list[str]]) -> torch.nn.Module:
     if kinds is None and own is not None:
         return own
     kinds = list(kinds or DEFAULT_POOLING)
+    from rnn_nlp.nn.pooling import POOLINGS
+
+    unknown = [k for k in kinds if k not in POOLINGS]
+    if unknown:  # named here as the encode option, not as a config key of the run
+        raise ConfigError(f"pooling (encode --pooling): unknown {', '.join(unknown)}; choose from {', '.join(POOLINGS)}")
     if own is not None and list(getattr(own, "kinds", getattr(getattr(own, "pooling", None), "kinds", ()))) == kinds:
         return own
     if "attention" in kinds:

@@ -5,6 +5,7 @@ import pytest
 
 from rnn_nlp.config import build_config
 from rnn_nlp.encode import encode_texts, most_similar
+from rnn_nlp.errors import ConfigError
 from rnn_nlp.runs import load_run, train_run
 from tests.tasks.test_classification import classify_raw, write_sentiment
 
@@ -20,6 +21,8 @@ def test_encode_from_a_classifier_run(tmp_path):
     assert most_similar(vectors[:1], vectors, k=1)[0][0][1] == pytest.approx(1.0, abs=1e-5)
     last = encode_texts(tmp_path / "run", texts[:1], pooling=["last"])
     assert last.shape == (1, model.backbone.output_dim)
+    with pytest.raises(ConfigError, match=r"encode --pooling\): unknown sum"):
+        encode_texts(tmp_path / "run", texts[:1], pooling=["sum"])
 
 
 def test_most_similar_by_hand():
