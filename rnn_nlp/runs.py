@@ -171,6 +171,8 @@ def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: 
         model = task.build_model()
         if cfg.pretrained:
             transfer_backbone(model, task.token_vocab(), cfg.pretrained)
+        if hasattr(task, "transfer_pretrained"):  # e.g. a seq2seq decoder from a target-language LM
+            task.transfer_pretrained(model)
         model.to(device)
         trainer = Trainer(cfg, task, model, out, device, dist)
     if dist.is_main:
