@@ -172,3 +172,13 @@ def test_shared_vocabulary_and_config_errors(pairs_file):
 def test_resume_mid_epoch_matches_an_uninterrupted_run(pairs_file, tmp_path, monkeypatch):
     cfg = build_config(raw(pairs_file, trainer={"epochs": 1, "checkpoint_every": 5}, head={"eval_decode_examples": 0}))
     assert_ctrl_c_resume_matches(cfg, Seq2SeqTask, tmp_path, monkeypatch, stop_step=7)
+
+
+@pytest.mark.parametrize("name", ["translate-bible", "headlines-bbc"])
+def test_shipped_recipes_validate(name):
+    from pathlib import Path
+
+    from rnn_nlp.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / f"{name}.yaml")
+    assert cfg.task == "seq2seq"

@@ -156,7 +156,7 @@ class Seq2SeqHead(nn.Module):
             rnn, feed, tops = state.rnn, state.feed, []
             for t in range(ids.size(1)):  # input feeding: each step needs the last step's output
                 layers, rnn = stack(torch.cat([emb[:, t : t + 1], feed.unsqueeze(1)], dim=-1), rnn)
-                feed = self._attend(self.decoder.output_dropout(layers[-1][:, 0]), state.memory)
+                feed = self._attend(self.decoder.output_dropout(layers[-1])[:, 0], state.memory)
                 tops.append(feed)
             return self.dropout(torch.stack(tops, dim=1)), DecoderState(rnn, state.memory, feed)
 

@@ -180,3 +180,17 @@ def test_config_errors_are_clear():
 def test_no_bridge_starts_from_zeros_and_still_attends():
     model = tiny("additive", bridge="none")
     assert sequence_log_prob(model, [3, 4], [5]) != pytest.approx(sequence_log_prob(model, [6, 6, 6], [5]), abs=1e-6)
+
+
+@pytest.mark.parametrize("attention,feeding,rnn,direction", VARIANTS)
+def test_training_mode_with_every_dropout_backpropagates(attention, feeding, rnn, direction):
+    torch.manual_seed(0)
+    drop = {"input_dropout": 0.2, "hidden_dropout": 0.2, "output_dropout": 0.2, "embed_dropout": 0.1}
+    enc = Backbone(BackboneConfig(rnn=rnn, emb_size=8, hidden_size=8, layers=2, direction=direction, **drop), 7, 0)
+    dec = BackboneConfig(rnn=rnn, emb_size=8, hidden_size=8, layers=2, **drop)
+    cfg = Seq2SeqHeadConfig(decoder=dec, attention=attention, attention_size=8, input_feeding=feeding, dropout=0.3)
+    model = Seq2Seq(enc, Seq2SeqHead(enc, 7, cfg, 0)).train()
+    out = model(make_batch([[3, 4, 5], [6]], [[4, 5], [3, 3, 3]]))
+    out["loss"].backward()
+    assert torch.isfinite(out["loss"]) and out["tokens"] == 7
+    assert model.backbone.embedding.weight.grad is not None and model.head.decoder.embedding.weight.grad is not None
