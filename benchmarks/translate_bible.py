@@ -7,7 +7,7 @@
 Both models come from configs/translate-bible.yaml, differ only in `head.attention`, and train for
 the same wall-clock budget on one thread (`--budget` seconds each; the best validation loss is
 kept). Scores are sacrebleu's corpus BLEU and chrF on detokenized outputs against the raw test
-verses (1,450 verses in 75 chapters no training verse comes from). Decoding speed is sentences/s
+verses (1,450 verses in 59 chapters no training verse comes from). Decoding speed is sentences/s
 at batch 1 (the first `--speed-sentences` test verses one at a time) and batch 32 (the whole test
 set, sorted by length, 32 at a time). Writes benchmarks/results/translate_bible.{json,md}.
 

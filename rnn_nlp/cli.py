@@ -33,6 +33,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.beam is not None:
         if not hasattr(task, "decode_beam"):
             raise RnnNlpError(f"--beam is for runs that decode (seq2seq); task '{cfg.task}' does not")
+        if not 0 < args.beam <= 256:
+            raise RnnNlpError(f"--beam must be in 1..256 (1: greedy), got {args.beam}")
         task.decode_beam = args.beam
     if args.data:
         task.use_data(args.data)
