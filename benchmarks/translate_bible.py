@@ -13,6 +13,12 @@ set, sorted by length, 32 at a time). Writes benchmarks/results/translate_bible.
 
     nice -n 10 python benchmarks/translate_bible.py             # about 25 min on one CPU thread
     python benchmarks/translate_bible.py --budget 20 --eval-limit 64 --out /tmp/tb   # a smoke run
+    python benchmarks/translate_bible.py --reuse    # score the runs of the last full run again (no training)
+
+"no attention + beam 5" is an extra row beside the three the comparison asks for: it shows whether
+search alone repairs a decoder that is conditioned only through its initial state. Mean output
+length (words) is reported beside the speeds, since an output that loops until
+`head.max_decode_tokens` costs more steps than one that stops at <eos>.
 """
 
 from __future__ import annotations
@@ -87,14 +93,21 @@ def main() -> None:
     parser.add_argument("--speed-sentences", type=int, default=100, help="verses decoded one at a time for batch-1 speed")
     parser.add_argument("--runs", default="runs/bench-translate-bible", help="where the two runs go")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="folder for the json and md")
+    parser.add_argument("--reuse", action="store_true", help="take the trained runs (and their training record) from the last results json")
     args = parser.parse_args()
     torch.set_num_threads(1)
     began = time.perf_counter()
 
     record: dict = {"config": str(CONFIG.relative_to(ROOT)), "budget_s_per_model": args.budget, "models": {}, "results": []}
-    for name, attention in MODELS.items():
-        record["models"][name] = train(name, attention, args)
-        print(f"trained {name}: {record['models'][name]}", flush=True)
+    if args.reuse:
+        previous = json.loads((Path(args.out) / "translate_bible.json").read_text(encoding="utf-8"))
+        record.update(budget_s_per_model=previous["budget_s_per_model"], models=previous["models"])
+        record["training_wall_s"] = previous.get("training_wall_s", sum(m["wall_s"] for m in previous["models"].values()))
+    else:
+        for name, attention in MODELS.items():
+            record["models"][name] = train(name, attention, args)
+            print(f"trained {name}: {record['models'][name]}", flush=True)
+        record["training_wall_s"] = round(time.perf_counter() - began, 1)
 
     models = {name: load_run(info["run"], "cpu")[1:] for name, info in record["models"].items()}
     task = next(iter(models.values()))[0]
@@ -105,10 +118,12 @@ def main() -> None:
 
     def add(system: str, hyps: list[str], extra: dict) -> None:
         scores = {k: round(v, 2) for k, v in bleu_chrf(hyps, refs).items()}
-        row = {"system": system, **scores, **extra}
+        words = round(sum(len(h.split()) for h in hyps) / len(hyps), 1)
+        row = {"system": system, **scores, "mean_output_words": words, **extra}
         record["results"].append(row)
         print(row, flush=True)
 
+    record["mean_reference_words"] = round(sum(len(r.split()) for r in refs) / len(refs), 1)
     add("copy the source", list(test["source"]), {})
     samples = {}
     n1 = min(args.speed_sentences, len(ids))
@@ -116,6 +131,7 @@ def main() -> None:
         ("no attention + greedy", "no attention", 1),
         ("attention + greedy", "attention", 1),
         ("attention + beam 5", "attention", 5),
+        ("no attention + beam 5", "no attention", 5),
     ):
         task_i, model = models[name]
         hyps, t32 = translate(model, task_i, ids, beam, 32)
@@ -127,7 +143,7 @@ def main() -> None:
         {"source": test["source"][i], "reference": refs[i], **{k: v[i] for k, v in samples.items()}} for i in range(3)
     ]
     record["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (1 torch thread), torch {torch.__version__}"
-    record["total_wall_s"] = round(time.perf_counter() - began, 1)
+    record["total_wall_s"] = round(time.perf_counter() - began + (record["training_wall_s"] if args.reuse else 0), 1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "translate_bible.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -143,12 +159,14 @@ def markdown(r: dict) -> str:
         f"Both models: `{r['config']}`, trained {r['budget_s_per_model']:.0f} s each on one CPU thread, "
         "best validation loss kept. sacrebleu corpus BLEU and chrF on detokenized text.",
         "",
-        "| system | BLEU | chrF | BP | sentences/s, batch 1 | sentences/s, batch 32 |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"Mean reference length: {r['mean_reference_words']} words.",
+        "",
+        "| system | BLEU | chrF | BP | mean output words | sentences/s, batch 1 | sentences/s, batch 32 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in r["results"]:
         lines.append(
-            f"| {row['system']} | {row['bleu']:.2f} | {row['chrf']:.2f} | {row['bleu_bp']:.3f} | "
+            f"| {row['system']} | {row['bleu']:.2f} | {row['chrf']:.2f} | {row['bleu_bp']:.3f} | {row['mean_output_words']} | "
             f"{row.get('sent_per_s_batch1', '-')} | {row.get('sent_per_s_batch32', '-')} |"
         )
     lines += ["", "| model | steps | epochs | best valid loss (ppl) | parameters | wall s |", "|---|---:|---:|---:|---:|---:|"]
