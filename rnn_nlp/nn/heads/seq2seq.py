@@ -7,7 +7,9 @@ attend over the encoder states at every step (dot, general or additive attention
 attentional vector tanh(W [h; context]) feeds the output layer). With `input_feeding` that
 vector also enters the next step's input (Luong et al. 2015), which forces a step-by-step loop
 in training; without it, teacher-forced training runs the decoder RNN fused over all steps.
-Padding never enters the encoder, the attention or the loss.
+Padding never enters the encoder, the attention or the loss. (In the input-feeding loop the
+decoder's output dropout is drawn anew at every step, and padded target steps are computed and
+then masked out of the loss.)
 """
 
 from __future__ import annotations
