@@ -140,7 +140,7 @@ def test_pretrained_encoder_and_decoder_language_models(pairs_file, tmp_path):
         folder, backbone={"rnn": "gru", "emb_size": 24, "hidden_size": 24, "layers": 1, "direction": direction},
         head={"softmax": "full", "tie_weights": False}, trainer={"epochs": 1})
     train_run(build_config(lm(tmp_path / "text-src", "both")), tmp_path / "lm-src")
-    train_run(build_config(lm(tmp_path / "text-tgt", "forward")), tmp_path / "lm-tgt")
+    train_run(build_config(lm(tmp_path / "text-tgt", "both")), tmp_path / "lm-tgt")  # its forward half starts the decoder
     cfg = raw(pairs_file, head={"decoder_pretrained": str(tmp_path / "lm-tgt"), "output": {"tie_weights": False}},
               trainer={"epochs": 1, "max_steps": 1, "lr": 1e-9})
     cfg["pretrained"] = str(tmp_path / "lm-src")
@@ -151,6 +151,9 @@ def test_pretrained_encoder_and_decoder_language_models(pairs_file, tmp_path):
     i, j = task.target_vocab().stoi["B"], lm_tgt_task.token_vocab().stoi["B"]
     torch.testing.assert_close(model.head.decoder.embedding.weight[i], lm_tgt.backbone.embedding.weight[j], atol=1e-6, rtol=0)
     torch.testing.assert_close(model.head.output.decoder.weight[i], lm_tgt.head.decoder.weight[j], atol=1e-6, rtol=0)
+    fwd = dict(lm_tgt.backbone.stack("forward").named_parameters())
+    for name, param in model.head.decoder.stack("forward").named_parameters():
+        torch.testing.assert_close(param, fwd[name], atol=1e-6, rtol=0, msg=name)
     i, j = task.token_vocab().stoi["b"], lm_src_task.token_vocab().stoi["b"]
     torch.testing.assert_close(model.backbone.embedding.weight[i], lm_src.backbone.embedding.weight[j], atol=1e-6, rtol=0)
 

@@ -221,7 +221,8 @@ class Seq2SeqStepper:
 
 
 def transfer_decoder(head: Seq2SeqHead, vocab: Any, source: str) -> None:
-    """Start the decoder LM (backbone and, for a full softmax, the output layer) from a pretrained LM run."""
+    """Start the decoder LM (backbone and, for a full softmax, the output layer) from a pretrained LM run
+    (a forward or bidirectional one: only its forward direction is taken)."""
     from types import SimpleNamespace
 
     from rnn_nlp.data.vocab import Vocab
@@ -230,7 +231,7 @@ def transfer_decoder(head: Seq2SeqHead, vocab: Any, source: str) -> None:
 
     if head.cfg.input_feeding:
         raise ConfigError("head.decoder_pretrained: a pretrained LM cannot start an input-feeding decoder (its first layer is wider)")
-    transfer_backbone(SimpleNamespace(backbone=head.decoder), vocab, source)
+    transfer_backbone(SimpleNamespace(backbone=head.decoder), vocab, source, only_forward=True)
     out = head.output.decoder
     weights = ckpt.load_weights(source)
     if out is None or "head.decoder.weight" not in weights or out.weight is head.decoder.embedding.weight:
