@@ -6,7 +6,8 @@ baseline on the same split, all in one run.
     python benchmarks/classify.py --pretrained runs/lm-ptb --quick          # smoke test, ~2 minutes
     python benchmarks/classify.py --datasets rotten-tomatoes --runs tfidf,concat,concat-scratch
 
-Each row: test accuracy and macro-F1, seconds of training to the best validation accuracy,
+Each row: test accuracy and macro-F1, wins and losses against TF-IDF on the same test texts with
+McNemar's exact p-value (rnn_nlp.metrics.mcnemar), seconds of training to the best validation accuracy,
 prediction speed (texts/s, batch `eval_batch_size`, CPU), and the machine. Rows are appended to
 `--out` (JSON) as they finish, with a Markdown table beside it.
 """
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repositor
 
 from rnn_nlp.config import build_config  # noqa: E402
 from rnn_nlp.data.labeled import load_labeled_corpus  # noqa: E402
+from rnn_nlp.metrics import mcnemar  # noqa: E402
 from rnn_nlp.runs import load_run, train_run  # noqa: E402
 
 POOLINGS = {
@@ -114,10 +116,11 @@ def tfidf_row(dataset: str, args: argparse.Namespace) -> dict:
     model = LogisticRegression(max_iter=2000, C=4.0).fit(vectorizer.fit_transform(train["text"]), train["label"])
     train_s = time.perf_counter() - started
     started = time.perf_counter()
-    pred = model.predict(vectorizer.transform(records["test"]["text"]))
+    pred = list(model.predict(vectorizer.transform(records["test"]["text"])))
     predict_s = time.perf_counter() - started
     gold = records["test"]["label"]
     return {
+        "test_pred": pred,
         "accuracy": accuracy_score(gold, pred),
         "macro_f1": f1_score(gold, pred, average="macro"),
         "train_s_to_best": train_s,
@@ -151,9 +154,11 @@ def model_row(dataset: str, name: str, spec: dict, args: argparse.Namespace, wor
     _, task, model = load_run(out, "cpu")
     device = torch.device("cpu")
     started = time.perf_counter()
-    metrics = task.evaluate(model, "test", device)
+    gold, pred, _, loss = task.predict_split(model, "test", device)
     predict_s = time.perf_counter() - started
+    metrics = task.metrics(gold, pred, loss)
     return {
+        "test_pred": pred,
         "accuracy": metrics["accuracy"],
         "macro_f1": metrics["macro_f1"],
         "valid_accuracy": best["valid_accuracy"],
@@ -165,15 +170,21 @@ def model_row(dataset: str, name: str, spec: dict, args: argparse.Namespace, wor
     }
 
 
+def versus(row: dict) -> str:
+    """`+wins/-losses (p)` against TF-IDF on the same test texts, or a dash for TF-IDF itself."""
+    test = row.get("vs_tfidf")
+    return f"+{test['a_only']}/-{test['b_only']} ({test['p_value']:.3f})" if test else "-"
+
+
 def table(rows: list[dict]) -> str:
     lines = [
-        "| data | run | test accuracy | test macro-F1 | error | train s to best valid | LM fine-tune s | texts/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| data | run | test accuracy | test macro-F1 | error | vs TF-IDF (McNemar p) | train s to best valid | LM fine-tune s | texts/s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['dataset']} | {r['run']} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | {100 * (1 - r['accuracy']):.2f}% "
-            f"| {r['train_s_to_best']:.0f} | {r.get('lm_finetune_s', 0):.0f} | {r['texts_per_s']:,.0f} |"
+            f"| {versus(r)} | {r['train_s_to_best']:.0f} | {r.get('lm_finetune_s', 0):.0f} | {r['texts_per_s']:,.0f} |"
         )
     return "\n".join(lines)
 
@@ -212,9 +223,13 @@ def main() -> None:
     for dataset in args.datasets.split(","):
         needs_lm = any(specs[n].get("pretrained") and specs[n].get("lm_finetune_epochs") for n in names)
         lm = finetuned_lm(dataset, args, work) if needs_lm else None
+        preds: dict[str, list] = {}  # run -> test predictions, for the paired test against TF-IDF
         for name in names:
             print(f"== {dataset} / {name}", flush=True)
             row = tfidf_row(dataset, args) if name == "tfidf" else model_row(dataset, name, specs[name], args, work, lm)
+            preds[name] = row.pop("test_pred")
+            if name != "tfidf" and "tfidf" in preds:
+                row["vs_tfidf"] = mcnemar(load_labeled_corpus(dataset)["test"]["label"], preds[name], preds["tfidf"])
             rows.append({"dataset": dataset, "run": name, **row, **info})
             out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
             out.with_suffix(".md").write_text(table(rows) + "\n", encoding="utf-8")

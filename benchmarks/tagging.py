@@ -241,7 +241,7 @@ def markdown(results: dict, args) -> str:
         for r in results["speed"]:
             lines.append(f"| {r['system']} | {r['task']} | {r['batch']} | {r['sentences_per_s']:.0f} | {r['words_per_s']:.0f} |")
         lines.append("")
-    lines.append(f"Command: `nice -n 10 python benchmarks/tagging.py {' '.join(a for a in sys.argv[1:] if a not in ('--runs', 'none'))}`")
+    lines.append(f"Command: `{results.get('command', 'python benchmarks/tagging.py')}`")
     return "\n".join(lines) + "\n"
 
 
@@ -275,6 +275,8 @@ def main() -> None:
         "ours-pos": lambda: train_ours("ours-pos", "configs/pos-brown.yaml", args.pos_budget, args, []),
         "spacy-pos": lambda: train_spacy("spacy-pos", "pos", "brown", args.pos_budget, args),
     }
+    if any(name in jobs or name == "speed" for name in runs):
+        results["command"] = "python benchmarks/tagging.py " + " ".join(sys.argv[1:])
     for name in runs:
         if name in jobs:
             print(f"== {name}", flush=True)

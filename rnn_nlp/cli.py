@@ -148,6 +148,29 @@ def _predict(args: argparse.Namespace) -> None:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def _encode(args: argparse.Namespace) -> None:
+    from rnn_nlp.encode import encode_with
+    from rnn_nlp.runs import load_run
+
+    _, task, model = load_run(args.run_dir, args.device)
+    if args.input == "-":
+        lines = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    else:
+        from rnn_nlp.data.readers import read_lines
+
+        lines = read_lines(Path(args.input))
+    pooling = [k.strip() for k in args.pooling.split(",") if k.strip()] if args.pooling else None
+    vectors = encode_with(model, task, lines, pooling)
+    if args.out:
+        import numpy as np
+
+        np.save(args.out, vectors)
+        print(f"{len(lines)} vectors of width {vectors.shape[1]} written to {args.out}", file=sys.stderr)
+        return
+    for text, vec in zip(lines, vectors):
+        sys.stdout.write(json.dumps({"text": text, "vector": [round(float(v), 6) for v in vec]}, ensure_ascii=False) + "\n")
+
+
 def _data(args: argparse.Namespace) -> None:
     from rnn_nlp.data.fetch import FETCHERS, cache_dir, fetch
 
@@ -239,6 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="jsonl", choices=["jsonl", "conll"], help="conll: token<TAB>tag lines, a blank line after each input (tagging runs)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_predict)
+
+    p = sub.add_parser(
+        "encode",
+        help="one vector per input line from a run's backbone and pooling (a QA run: its question encoder)",
+        description="JSON lines {text, vector} on standard output, or a [N, D] float32 .npy with --out.",
+    )
+    p.add_argument("run_dir")
+    p.add_argument("input", help="a text file, one text a line, or - for standard input")
+    p.add_argument("--out", help="write the vectors as a .npy file instead of JSON lines")
+    p.add_argument("--pooling", help="comma-separated last,max,mean (default: the run's own; mean,max for LMs and taggers)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=_encode)
 
     p = sub.add_parser("data", help="list or fetch the built-in corpora")
     dsub = p.add_subparsers(dest="data_command", required=True)

@@ -13,6 +13,23 @@ def perplexity(mean_nll: float) -> float:
         return math.inf
 
 
+def mcnemar(gold: list, pred_a: list, pred_b: list) -> dict:
+    """McNemar's exact test of two classifiers on the same examples: is A's accuracy different from B's?
+
+    Counts the examples only A gets right (`a_only`) and only B gets right (`b_only`); under the null
+    hypothesis each disagreement is a fair coin, so the two-sided p-value is a binomial test. This is
+    the paired test to use before calling one classifier "clearly" better on a single test split.
+    """
+    from scipy.stats import binomtest
+
+    if not len(gold) == len(pred_a) == len(pred_b):
+        raise ValueError(f"mcnemar: {len(gold)} gold labels but {len(pred_a)} and {len(pred_b)} predictions")
+    a_only = sum(a == g and b != g for g, a, b in zip(gold, pred_a, pred_b))
+    b_only = sum(b == g and a != g for g, a, b in zip(gold, pred_a, pred_b))
+    p = binomtest(a_only, a_only + b_only).pvalue if a_only + b_only else 1.0
+    return {"a_only": a_only, "b_only": b_only, "p_value": float(p)}
+
+
 def bleu_chrf(hypotheses: list[str], references: list[str], lowercase: bool = False) -> dict[str, float]:
     """Corpus BLEU (13a tokenization) and chrF (character 6-grams, beta 2) by sacrebleu, on detokenized text."""
     import sacrebleu

@@ -1,0 +1,129 @@
+"""The reader for extractive QA: bilinear start and end scores of passage states against a question vector.
+
+Chen, Bolton & Manning (2016) and DrQA (Chen et al. 2017): the passage runs through the backbone (both
+directions where it has them); optionally DrQA's exact-match feature (does this passage word occur in
+the question?) and aligned question embedding join the states and a small BiLSTM of the head's own
+reads them; the question encoder pools the question into one vector q; start_i = p_i W_s q and
+end_i = p_i W_e q. For unanswerable questions (SQuAD v2.0) a null score computed from q sits at
+position 0 before the passage (a sentinel), so "no answer" competes with every span. Training loss:
+the negative log-likelihood of the gold start plus that of the gold end, each summed over the gold
+positions when an answer occurs more than once (all mentions of a cloze answer). Padding is masked
+out of every softmax and pooling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnn_nlp.nn.backbone import Backbone
+from rnn_nlp.nn.heads.question import QuestionEncoder
+from rnn_nlp.nn.model import TaskModel
+
+
+@dataclass
+class ReaderHeadConfig:
+    question_pooling: list[str] = field(default_factory=lambda: ["attention"])  # DrQA: a learned weighted average
+    dropout: float = 0.2
+    exact_match: bool = True  # DrQA's feature: the passage word occurs in the question
+    aligned_question: bool = True  # DrQA's f_align: attention from each passage word to the question's embeddings
+    context_size: Optional[int] = 128  # a BiLSTM of this width per direction over states + features (null: none)
+    max_answer_len: int = 15  # tokens; decoding picks the best span with end - start < this
+    restrict_to_candidates: bool = True  # cloze sets: the answer is one of the record's candidates
+    candidate_score: Literal["max", "sum"] = "sum"  # a candidate's score from its mentions' span scores
+    no_answer: Optional[bool] = None  # a null option (SQuAD v2.0); null: on when the training data has unanswerable questions
+
+
+class ReaderHead(nn.Module):
+    """Question vector + passage states -> start and end logits [B, 1 + T] (column 0: no answer)."""
+
+    def __init__(self, input_dim: int, emb_dim: int, cfg: ReaderHeadConfig, directions: tuple[str, ...], no_answer: bool, unk_id: int = 1):
+        super().__init__()
+        self.cfg = cfg
+        self.unk_id = unk_id
+        self.no_answer = no_answer
+        self.question = QuestionEncoder(input_dim, cfg.question_pooling, directions)
+        self.dropout = nn.Dropout(cfg.dropout)
+        width = input_dim + int(cfg.exact_match) + (emb_dim if cfg.aligned_question else 0)
+        self.align = nn.Linear(emb_dim, emb_dim) if cfg.aligned_question else None
+        self.context = None
+        if cfg.context_size:
+            self.context = nn.LSTM(width, cfg.context_size, batch_first=True, bidirectional=True)
+            width = 2 * cfg.context_size
+        self.passage_dim = width
+        q = self.question.output_dim
+        self.start = nn.Linear(q, width, bias=False)  # W_s
+        self.end = nn.Linear(q, width, bias=False)  # W_e
+        self.null = nn.Linear(q, 2)  # the no-answer scores for start and end
+
+    def passage_states(self, states: torch.Tensor, mask: torch.Tensor, c_emb: torch.Tensor, c_ids: torch.Tensor,
+                       q_emb: torch.Tensor, q_ids: torch.Tensor, q_mask: torch.Tensor) -> torch.Tensor:
+        parts = [states]
+        if self.cfg.exact_match:
+            same = (c_ids.unsqueeze(2) == q_ids.unsqueeze(1)) & q_mask.unsqueeze(1) & (q_ids != self.unk_id).unsqueeze(1)  # [B, T, Tq]
+            parts.append(same.any(-1, keepdim=True).to(states.dtype))
+        if self.align is not None:
+            a = F.relu(self.align(c_emb))
+            b = F.relu(self.align(q_emb))
+            scores = torch.bmm(a, b.transpose(1, 2)).masked_fill(~q_mask.unsqueeze(1), float("-inf"))
+            parts.append(torch.bmm(scores.softmax(-1), q_emb))
+        x = self.dropout(torch.cat(parts, dim=-1))
+        if self.context is not None:
+            lengths = mask.sum(1).clamp(min=1).cpu()
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, _ = self.context(packed)
+            x, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=states.size(1))
+            x = self.dropout(x)
+        return x
+
+    def scores(self, passage: torch.Tensor, mask: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Bilinear start and end logits [B, 1 + T]; padding (and, without no_answer, column 0) is -inf."""
+        start = torch.bmm(passage, self.start(q).unsqueeze(2)).squeeze(2)
+        end = torch.bmm(passage, self.end(q).unsqueeze(2)).squeeze(2)
+        null = self.null(q)
+        if not self.no_answer:
+            null = null.masked_fill(torch.ones_like(null, dtype=torch.bool), float("-inf"))
+        start = torch.cat([null[:, :1], start.masked_fill(~mask, float("-inf"))], dim=1)
+        end = torch.cat([null[:, 1:], end.masked_fill(~mask, float("-inf"))], dim=1)
+        return start, end
+
+
+def gold_nll(logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+    """-log of the probability mass on the gold positions (a multi-hot [B, 1 + T]), per row."""
+    log_probs = logits.float().log_softmax(-1)
+    return -torch.logsumexp(log_probs.masked_fill(~gold, float("-inf")), dim=-1)
+
+
+class Reader(TaskModel):
+    """Backbone + ReaderHead. A batch: q_ids, q_lengths, c_ids, c_lengths; for training start_gold and
+    end_gold ([B, 1 + T] multi-hot, column 0 the no-answer sentinel); for cloze sets start_allowed and
+    end_allowed ([B, 1 + T]: the first and last tokens of candidate mentions, where the softmax runs)."""
+
+    def __init__(self, backbone: Backbone, head: ReaderHead):
+        super().__init__(backbone, head)
+
+    def encode_question(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.head.question.encode(self.backbone, ids, lengths)
+
+    def forward(self, batch: dict) -> dict:
+        q_ids, c_ids = batch["q_ids"], batch["c_ids"]
+        q_out = self.backbone(q_ids, batch["q_lengths"])
+        c_out = self.backbone(c_ids, batch["c_lengths"])
+        q_mask, c_mask = q_out.mask, c_out.mask
+        q = self.head.question(q_out.output, q_mask)
+        emb = self.backbone.embedding
+        passage = self.head.passage_states(c_out.output, c_mask, emb(c_ids), c_ids, emb(q_ids), q_ids, q_mask)
+        start, end = self.head.scores(passage, c_mask, q)
+        if "start_allowed" in batch:  # cloze: only candidate mentions' first / last tokens compete
+            start = start.masked_fill(~batch["start_allowed"], float("-inf"))
+            end = end.masked_fill(~batch["end_allowed"], float("-inf"))
+        result = {"start_logits": start, "end_logits": end, "tokens": int(batch["c_lengths"].sum() + batch["q_lengths"].sum())}
+        if "start_gold" in batch:
+            per_row = gold_nll(start, batch["start_gold"]) + gold_nll(end, batch["end_gold"])
+            result["loss_per_row"] = per_row.detach()
+            result["loss"] = per_row.mean()
+        return result

@@ -1,0 +1,310 @@
+"""Extractive question answering (`qa`): a reader over the shared backbone, on cloze sets and SQuAD files.
+
+Data come from `conll2003-cloze`, SQuAD v1.1/v2.0 JSON files or folders, or hub names (rnn_nlp.data.qa).
+Evaluation: exact match and token F1 as SQuAD's official script defines them (rnn_nlp.metrics_squad),
+and for cloze sets the accuracy of the chosen candidate. `predict` reads JSON lines
+{"question": ..., "context": ..., maybe "candidates": [...]} and writes the answer, its character
+offsets and its score. A backbone can start from a pretrained LM (`pretrained:`), or from one this run
+trains first on the training passages plus other corpora (`data.pretrain_epochs`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Literal, Optional
+
+import torch
+
+from rnn_nlp.config import RunConfig, positive_keys, probability_keys
+from rnn_nlp.data.batching import length_buckets
+from rnn_nlp.data.cloze import normalize_entity
+from rnn_nlp.data.qa import check_record, load_qa_corpus
+from rnn_nlp.data.vocab import Vocab
+from rnn_nlp.errors import ConfigError, DataError
+from rnn_nlp.metrics_squad import squad_scores
+from rnn_nlp.nn.backbone import Backbone
+from rnn_nlp.nn.heads.reader import Reader, ReaderHead, ReaderHeadConfig
+from rnn_nlp.nn.heads.span import best_span, candidate_scores
+from tasks.qa_data import (Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, tokenize_spans,
+                           window_examples, word_normalizer)
+from tasks.registry import Task, register_task
+from tasks.tagging_pretrain import pretrain_on_task_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class QADataConfig:
+    name: str = "conll2003-cloze"  # a fetcher name, a SQuAD JSON file or folder (train*.json, dev*.json), or a hub name
+    hub_config: Optional[str] = None
+    tokenizer: Literal["spacy", "whitespace"] = "spacy"
+    lowercase: bool = True
+    normalize_numbers: bool = True
+    vocab_size: Optional[int] = 30000
+    min_count: int = 2
+    max_train_examples: Optional[int] = None  # the first N training questions only (quick runs)
+    max_context_tokens: int = 400  # longer passages are read in windows of this many tokens ...
+    context_stride: int = 200  # ... a new window every this many tokens
+    max_question_tokens: int = 64  # longer questions keep their first N tokens
+    skip_bad: bool = False  # leave bad records out (counted in the log) instead of stopping with an error
+    pretrain_epochs: int = 0  # >0 and no `pretrained`: first train an LM on the training passages ...
+    pretrain_corpora: list[str] = field(default_factory=list)  # ... plus these corpora (e.g. [ptb])
+    pretrain_time_budget_s: Optional[float] = None
+
+
+@register_task
+class QATask(Task):
+    name = "qa"
+    data_config = QADataConfig
+    head_config = ReaderHeadConfig
+    selection = ("f1", "max")
+
+    def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
+        super().__init__(cfg)
+        d = cfg.data
+        self.word = word_normalizer(d.lowercase, d.normalize_numbers)
+        self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
+        self._no_answer: Optional[bool] = vocab_json.get("no_answer") if vocab_json else None
+        self._records: Optional[dict] = None
+        self._prepared: dict[str, list[Prepared]] = {}
+        self._examples: dict[str, list[Example]] = {}
+        self.data_name = d.name
+
+    @staticmethod
+    def validate_config(cfg: RunConfig, source: str) -> None:
+        positive_keys(cfg, source, ["data.vocab_size", "data.min_count", "data.max_train_examples", "data.max_context_tokens",
+                                    "data.context_stride", "data.max_question_tokens", "data.pretrain_time_budget_s",
+                                    "head.max_answer_len", "head.context_size"])
+        probability_keys(cfg, source, ["head.dropout"])
+        if cfg.data.context_stride > cfg.data.max_context_tokens:
+            raise ConfigError(f"{source}: data.context_stride must not exceed data.max_context_tokens (windows would leave gaps)")
+        if cfg.data.pretrain_epochs < 0:
+            raise ConfigError(f"{source}: data.pretrain_epochs must be >= 0")
+        from rnn_nlp.nn.pooling import POOLINGS
+
+        bad = [k for k in cfg.head.question_pooling if k not in POOLINGS] or ([] if cfg.head.question_pooling else ["(none)"])
+        if bad:
+            raise ConfigError(f"{source}: head.question_pooling: unknown {', '.join(bad)}; choose from {', '.join(POOLINGS)}")
+
+    # ---- data ------------------------------------------------------------------------
+    def records(self) -> dict:
+        if self._records is None:
+            d = self.cfg.data
+            self._records = load_qa_corpus(d.name, d.hub_config, d.skip_bad)
+            if d.max_train_examples:
+                self._records["train"] = {k: v[: d.max_train_examples] for k, v in self._records["train"].items()}
+        return self._records
+
+    def use_data(self, name: str) -> None:
+        """Evaluate on other data (`rnn-nlp evaluate --data`); a single file is read whole as every split."""
+        d = self.cfg.data
+        self._records = load_qa_corpus(name, d.hub_config, d.skip_bad, whole=True)
+        self._prepared, self._examples, self.data_name = {}, {}, name
+
+    def tokens(self, text: str) -> list[tuple[str, int, int]]:
+        return tokenize_spans(text, self.cfg.data.tokenizer)
+
+    def token_vocab(self) -> Vocab:
+        if self.vocab is None:
+            d = self.cfg.data
+            train = self.records()["train"]
+            texts = list(dict.fromkeys(train["context"])) + list(train["question"])
+            words = ([self.word(t) for t, _, _ in self.tokens(x)] for x in texts)
+            self.vocab = Vocab.build(words, d.vocab_size, d.min_count)
+            log.info("vocabulary: %d words", len(self.vocab))
+        return self.vocab
+
+    def no_answer(self) -> bool:
+        """Whether the reader has a no-answer option: head.no_answer, or (null) whether training has unanswerable questions."""
+        if self._no_answer is None:
+            chosen = self.cfg.head.no_answer
+            if chosen is None:
+                chosen = any(not a["text"] for a in self.records()["train"]["answers"])
+                log.info("no-answer option %s (unanswerable questions in the training data: %s)", "on" if chosen else "off", chosen)
+            self._no_answer = chosen
+        return self._no_answer
+
+    def vocab_json(self) -> dict:
+        return {"tokens": self.token_vocab().to_json(), "no_answer": self.no_answer()}
+
+    def question_ids(self, question: str) -> list[int]:
+        words = [self.word(t) for t, _, _ in self.tokens(question)][: self.cfg.data.max_question_tokens]
+        return self.token_vocab().encode(words)
+
+    def prepare(self, question: str, context: str, answers: dict, candidates: list[str]) -> Prepared:
+        spans = self.tokens(context)
+        words = [self.word(t) for t, _, _ in spans]
+        gold = []
+        for text, start in zip(answers["text"], answers["answer_start"]):
+            span = char_span_to_tokens(spans, start, start + len(text))
+            if span is not None and span not in gold:
+                gold.append(span)
+        mentions = None
+        if candidates and self.cfg.head.restrict_to_candidates:  # each candidate tokenized as the passage is
+            mentions = candidate_mentions(words, [[self.word(t) for t, _, _ in self.tokens(c)] for c in candidates])
+        return Prepared(words, spans, self.token_vocab().encode(words), self.question_ids(question), gold, mentions)
+
+    def prepared(self, split: str) -> list[Prepared]:
+        if split not in self._prepared:
+            rec = self.records().get(split)
+            if not rec or not rec["id"]:
+                raise DataError(f"{self.data_name}: no questions in the {split} split")
+            self._prepared[split] = [self.prepare(*row) for row in zip(rec["question"], rec["context"], rec["answers"], rec["candidates"])]
+        return self._prepared[split]
+
+    def examples(self, split: str) -> list[Example]:
+        """The windows of a split; for training only those with a target (a gold span, or no-answer)."""
+        if split not in self._examples:
+            d = self.cfg.data
+            out = []
+            for i, prep in enumerate(self.prepared(split)):
+                out.extend(window_examples(i, prep, d.max_context_tokens, d.context_stride))
+            if split == "train":
+                kept = [e for e in out if e.gold or self.no_answer()]
+                if len(kept) < len(out):
+                    log.info("%s [train]: %d of %d windows hold no answer and are not trained on", self.data_name, len(out) - len(kept), len(out))
+                if not kept:
+                    raise DataError(f"{self.data_name}: no training question has an answer the tokenizer can find")
+                out = kept
+            self._examples[split] = out
+        return self._examples[split]
+
+    def batches(self, examples: list[Example], batch_size: int, seed: Optional[int], device: torch.device,
+                start: int = 0, with_gold: bool = True) -> Iterator[tuple[list[int], dict]]:
+        for rows in length_buckets([len(e.c_ids) for e in examples], batch_size, seed)[start:]:
+            chosen = [examples[i] for i in rows]
+            yield rows, make_batch(chosen, self.token_vocab().pad_id, device, with_gold, self.no_answer())
+
+    # ---- model and training -------------------------------------------------------------
+    def build_model(self) -> Reader:
+        vocab = self.token_vocab()
+        backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
+        if len(backbone.directions) == 1:
+            log.warning("the reader sees only the %s direction of the backbone; backbone.direction: both reads each word in context from both sides", backbone.directions[0])
+        head = ReaderHead(backbone.output_dim, backbone.input_dim, self.cfg.head, backbone.directions, self.no_answer(), vocab.unk_id)
+        return Reader(backbone, head)
+
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.examples("train")) // self.cfg.trainer.batch_size)
+
+    def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
+        for _, batch in self.batches(self.examples("train"), self.cfg.trainer.batch_size, self.epoch_seed(epoch), device, start_step):
+            yield batch
+
+    def prepare_pretrained(self, out_dir: Path) -> Optional[str]:
+        """With data.pretrain_epochs and no `pretrained`: an LM on the training passages (+ corpora) first."""
+        d = self.cfg.data
+        if self.cfg.pretrained or not d.pretrain_epochs:
+            return self.cfg.pretrained
+
+        def lines(split: str) -> list[str]:
+            seen = dict.fromkeys(line for c in dict.fromkeys(self.records()[split]["context"]) for line in c.split("\n") if line.strip())
+            return [" ".join(self.word(t) for t, _, _ in self.tokens(line)) for line in seen]
+
+        return pretrain_on_task_text(self.cfg, lines("train"), lines("valid"), out_dir)
+
+    # ---- use ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def answer(self, model: Reader, prepared: list[Prepared], contexts: list[str], candidates: list[list[str]],
+               device: torch.device) -> tuple[list[dict], float]:
+        """Best answer per record ({text, start, end, score}; text "" for no answer) and the mean loss of windows with a target."""
+        was_training = model.training
+        model.eval()
+        d, h = self.cfg.data, self.cfg.head
+        examples = [e for i, p in enumerate(prepared) for e in window_examples(i, p, d.max_context_tokens, d.context_stride)]
+        best: list[Optional[dict]] = [None] * len(prepared)
+        null: list[float] = [float("inf")] * len(prepared)
+        loss_sum, loss_n = 0.0, 0
+        for rows, batch in self.batches(examples, self.cfg.trainer.eval_batch_size, None, device):
+            has_target = [bool(examples[r].gold) or self.no_answer() for r in rows]
+            out = model(batch)
+            losses = out["loss_per_row"].cpu()
+            for k, r in enumerate(rows):
+                if has_target[k]:
+                    loss_sum += float(losses[k])
+                    loss_n += 1
+                e = examples[r]
+                start, end = out["start_logits"][k].float().cpu(), out["end_logits"][k].float().cpu()
+                n = len(e.c_ids)
+                if self.no_answer():
+                    null[e.record] = min(null[e.record], float(start[0] + end[0]))
+                found = self._window_answer(e, start[1 : n + 1], end[1 : n + 1], candidates[e.record], h)
+                if found and (best[e.record] is None or found["score"] > best[e.record]["score"]):
+                    best[e.record] = found
+        model.train(was_training)
+        answers = []
+        for i, (prep, found) in enumerate(zip(prepared, best)):
+            if found is None or (self.no_answer() and null[i] > found["score"]):
+                answers.append({"text": "", "start": None, "end": None, "score": round(null[i], 4) if self.no_answer() else None})
+                continue
+            s, t = prep.spans[found["first"]][1], prep.spans[found["last"]][2]
+            text = found.get("candidate") or contexts[i][s:t]
+            answers.append({"text": text, "start": s, "end": t, "score": round(found["score"], 4)})
+        return answers, loss_sum / max(1, loss_n)
+
+    def _window_answer(self, e: Example, start: torch.Tensor, end: torch.Tensor, candidates: list[str], h: ReaderHeadConfig) -> Optional[dict]:
+        if e.mentions is not None:
+            scores = candidate_scores(start, end, e.mentions, h.candidate_score)
+            if not torch.isfinite(scores).any():
+                return None  # no candidate is mentioned in this window
+            c = int(scores.argmax())
+            spans = e.mentions[c]
+            first, last = max(spans, key=lambda st: float(start[st[0]] + end[st[1]]))
+            return {"first": e.offset + first, "last": e.offset + last, "score": float(scores[c]), "candidate": candidates[c]}
+        i, j, score = best_span(start, end, h.max_answer_len)
+        return {"first": e.offset + i, "last": e.offset + j, "score": score}
+
+    def predict_split(self, model: Reader, split: str, device: torch.device) -> tuple[list[dict], float]:
+        rec = self.records()[split]
+        return self.answer(model, self.prepared(split), rec["context"], rec["candidates"], device)
+
+    def evaluate(self, model: Reader, split: str, device: torch.device) -> dict[str, float]:
+        answers, loss = self.predict_split(model, split, device)
+        return self.metrics(split, answers, loss)
+
+    def metrics(self, split: str, answers: list[dict], loss: float) -> dict[str, float]:
+        rec = self.records()[split]
+        golds = [a["text"] for a in rec["answers"]]
+        out = {"loss": loss, **squad_scores([a["text"] for a in answers], golds)}
+        cloze = [i for i, c in enumerate(rec["candidates"]) if c and golds[i]]
+        if cloze:
+            right = sum(normalize_entity(answers[i]["text"]) == normalize_entity(golds[i][0]) for i in cloze)
+            out["accuracy"] = right / len(cloze)
+        return out
+
+    def report(self, model: Reader, split: str, device: torch.device, out_dir: Path) -> dict:
+        """Metrics, and the predictions as SQuAD's {id: answer} JSON in out_dir/predictions-<split>.json."""
+        answers, loss = self.predict_split(model, split, device)
+        metrics: dict = self.metrics(split, answers, loss)
+        ids = self.records()[split]["id"]
+        path = out_dir / f"predictions-{split}.json"
+        path.write_text(json.dumps({i: a["text"] for i, a in zip(ids, answers)}, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+        metrics["report"] = f"{len(ids)} questions of {self.data_name} [{split}]; predictions written to {path}"
+        return metrics
+
+    def predict_texts(self, model: Reader, lines: list[str], device: torch.device) -> Iterator[dict]:
+        """JSON lines {"question", "context", optional "candidates"} -> {question, answer, start, end, score}."""
+        rows = []
+        for n, line in enumerate(lines, start=1):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"input line {n}: not a JSON object ({exc.msg}); expected {{\"question\": ..., \"context\": ...}}") from None
+            if not isinstance(row, dict):
+                raise DataError(f"input line {n}: expected a JSON object with question and context")
+            record = {"id": row.get("id", f"line {n}"), "question": row.get("question"), "context": row.get("context"),
+                      "answers": {"text": [], "answer_start": []}, "candidates": row.get("candidates") or []}
+            problem = check_record(record, "input")
+            if problem:
+                raise DataError(problem.replace(f"record {record['id']!r}", f"line {n}"))
+            rows.append(record)
+        prepared = [self.prepare(r["question"], r["context"], r["answers"], r["candidates"]) for r in rows]
+        for n, p in enumerate(prepared, start=1):
+            if not p.c_ids or not p.q_ids:
+                raise DataError(f"input line {n}: the {'context' if not p.c_ids else 'question'} has no tokens")
+        answers, _ = self.answer(model, prepared, [r["context"] for r in rows], [r["candidates"] for r in rows], device)
+        for r, a in zip(rows, answers):
+            yield {"question": r["question"], "answer": a["text"], "start": a["start"], "end": a["end"], "score": a["score"]}

@@ -1,0 +1,205 @@
+"""QA end to end on tiny synthetic SQuAD files: training lowers the loss, evaluate gives accuracy/EM/F1,
+predict writes answers with offsets, encode writes vectors; bad input is a clear error."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from rnn_nlp.cli import main
+from rnn_nlp.config import build_config
+from rnn_nlp.encode import encode_texts, most_similar
+from rnn_nlp.errors import DataError
+from rnn_nlp.runs import load_run, train_run
+
+NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hugo"]
+FACTS = [("owns", "car"), ("paints", "fence"), ("sells", "boat"), ("feeds", "cat"), ("cleans", "house"), ("reads", "book")]
+
+
+def cloze_record(rng, rid, unanswerable=False, candidates=True):
+    names = rng.sample(NAMES, 4)
+    facts = rng.sample(FACTS, 4)
+    lines = [f"{n} {v} the {o} ." for n, (v, o) in zip(names, facts)]
+    context = " ".join(lines)
+    k = rng.randrange(4)
+    verb, obj = facts[k]
+    if unanswerable:
+        verb, obj = next(f for f in FACTS if f not in facts)
+        return {"id": rid, "question": f"who {verb} the {obj} ?", "answers": [], "is_impossible": True}, context
+    start = context.index(lines[k])
+    q = {"id": rid, "question": f"@placeholder {verb} the {obj} .", "answers": [{"text": names[k], "answer_start": start}]}
+    if candidates:
+        q["candidates"] = sorted(names, key=context.index)
+    return q, context
+
+
+def write_squad(path, n, seed, **kw):
+    rng = random.Random(seed)
+    data = []
+    for a in range(n):
+        q, context = cloze_record(rng, f"q{seed}-{a}", **({"unanswerable": a % 3 == 0, "candidates": False} if kw.get("v2") else {"candidates": kw.get("candidates", True)}))
+        data.append({"title": f"t{a}", "paragraphs": [{"context": context, "qas": [q]}]})
+    path.write_text(json.dumps({"version": "v2.0" if kw.get("v2") else "v1.1", "data": data}), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cloze_dir(tmp_path):
+    folder = tmp_path / "cloze"
+    folder.mkdir()
+    write_squad(folder / "train-v1.1.json", 240, 0)
+    write_squad(folder / "dev-v1.1.json", 40, 1)
+    return folder
+
+
+def qa_raw(source, **sections):
+    raw = {
+        "task": "qa",
+        "data": {"name": str(source), "tokenizer": "whitespace", "min_count": 1, "max_context_tokens": 14, "context_stride": 7},
+        "backbone": {"emb_size": 16, "hidden_size": 16, "layers": 1, "direction": "both"},
+        "head": {"question_pooling": ["mean"], "dropout": 0.0, "context_size": 16, "candidate_score": "max"},
+        "trainer": {"epochs": 6, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.01,
+                    "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000},
+    }
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    return raw
+
+
+def test_cloze_trains_evaluates_predicts_and_encodes(tmp_path, cloze_dir, capsys):
+    trainer = train_run(build_config(qa_raw(cloze_dir)), tmp_path / "run")
+    history = trainer.history
+    assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
+    assert history[-1]["valid_accuracy"] >= 0.6  # chance is 0.25
+    assert history[-1]["valid_accuracy"] == pytest.approx(history[-1]["valid_exact_match"])
+
+    assert main(["evaluate", str(tmp_path / "run"), "--split", "test", "--device", "cpu"]) == 0
+    metrics = json.loads((tmp_path / "run" / "eval-test.json").read_text())
+    assert {"accuracy", "exact_match", "f1", "loss"} <= set(metrics)
+    predictions = json.loads((tmp_path / "run" / "predictions-test.json").read_text())
+    assert len(predictions) == 40 and set(predictions.values()) <= set(NAMES)
+
+    rng = random.Random(5)
+    q, context = cloze_record(rng, "p")
+    rows = [{"question": q["question"], "context": context, "candidates": q["candidates"]}, {"question": "who owns the car ?", "context": context}]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(inp), "--device", "cpu"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert out[0]["answer"] in q["candidates"]
+    for row in out:
+        assert context[row["start"] : row["end"]] == row["answer"] and isinstance(row["score"], float)
+
+    vectors = encode_texts(tmp_path / "run", ["@placeholder owns the car .", "@placeholder owns the car .", "bob reads the book ."])
+    _, _, model = load_run(tmp_path / "run")
+    assert vectors.shape == (3, model.head.question.output_dim) and vectors.dtype == np.float32
+    assert most_similar(vectors[:1], vectors, k=2)[0][0][1] == pytest.approx(1.0, abs=1e-5)
+    texts = tmp_path / "texts.txt"
+    texts.write_text("who owns the car ?\nbob sells the boat .\n", encoding="utf-8")
+    assert main(["encode", str(tmp_path / "run"), str(texts), "--out", str(tmp_path / "v.npy"), "--device", "cpu"]) == 0
+    saved = np.load(tmp_path / "v.npy")
+    assert saved.shape == (2, vectors.shape[1])
+    np.testing.assert_allclose(saved[0], encode_texts(tmp_path / "run", ["who owns the car ?"])[0], rtol=1e-5, atol=1e-6)
+
+
+def test_squad_v2_no_answer_and_spans(tmp_path):
+    folder = tmp_path / "v2"
+    folder.mkdir()
+    write_squad(folder / "train-v2.0.json", 150, 0, v2=True)
+    write_squad(folder / "dev-v2.0.json", 30, 1, v2=True)
+    cfg = build_config(qa_raw(folder, trainer={"epochs": 2}))
+    trainer = train_run(cfg, tmp_path / "run")
+    last = trainer.history[-1]
+    assert {"valid_exact_match", "valid_f1", "valid_has_answer_f1", "valid_no_answer_accuracy"} <= set(last)
+    assert "valid_accuracy" not in last  # no candidates: not a cloze set
+    _, task, model = load_run(tmp_path / "run")
+    assert task.no_answer() and model.head.no_answer
+    answers, _ = task.predict_split(model, "valid", torch.device("cpu"))
+    contexts = task.records()["valid"]["context"]
+    for a, c in zip(answers, contexts):
+        assert (a["text"] == "" and a["start"] is None) or c[a["start"] : a["end"]] == a["text"]
+
+
+def test_encode_from_a_language_model_run(tmp_path, corpus, monkeypatch, capsys):
+    import io
+
+    from tests.conftest import tiny_raw
+
+    train_run(build_config(tiny_raw(corpus, trainer={"epochs": 1})), tmp_path / "lm")
+    vectors = encode_texts(tmp_path / "lm", ["the cat sees the ball .", "a dog likes a house ."], pooling=["last", "mean"])
+    assert vectors.shape == (2, 2 * 16)
+    monkeypatch.setattr("sys.stdin", io.StringIO("the cat sees the ball .\n\na dog .\n"))
+    assert main(["encode", str(tmp_path / "lm"), "-", "--pooling", "mean", "--device", "cpu"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in rows] == ["the cat sees the ball .", "a dog ."] and len(rows[0]["vector"]) == 16
+    monkeypatch.setattr("sys.stdin", io.StringIO("the cat\n"))
+    assert main(["encode", str(tmp_path / "lm"), "-", "--pooling", "attention", "--device", "cpu"]) == 2  # no trained attention
+    assert "attention" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("qa-tiny")
+    (folder / "cloze").mkdir()
+    write_squad(folder / "cloze" / "train-v1.1.json", 20, 0)
+    write_squad(folder / "cloze" / "dev-v1.1.json", 5, 1)
+    train_run(build_config(qa_raw(folder / "cloze", trainer={"epochs": 1})), folder / "run")
+    return folder / "run"
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"question": "", "context": "a b c"}', "line 1: empty question"),
+        ('{"question": "who ?", "context": "   "}', "line 1: empty context"),
+        ('{"question": "who ?"}', "line 1: missing field 'context'"),
+        ("not json", "input line 1: not a JSON object"),
+    ],
+)
+def test_predict_bad_lines(tmp_path, tiny_run, capsys, line, message):
+    inp = tmp_path / "bad.jsonl"
+    inp.write_text(line + "\n", encoding="utf-8")
+    assert main(["predict", str(tiny_run), str(inp), "--device", "cpu"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_long_passages_are_read_in_windows(tmp_path, cloze_dir):
+    from tasks.qa import QATask
+
+    task = QATask(build_config(qa_raw(cloze_dir)))
+    prep = task.prepared("train")[0]
+    windows = [e for e in task.examples("valid") if e.record == 0]
+    assert len(prep.c_ids) == 20 and [e.offset for e in windows] == [0, 7]
+    assert all(len(e.c_ids) <= 14 for e in windows)
+
+
+def test_bad_config_names_the_key(cloze_dir):
+    from rnn_nlp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="data.context_stride"):
+        build_config(qa_raw(cloze_dir, data={"context_stride": 50}))
+    with pytest.raises(ConfigError, match="head.question_pooling"):
+        build_config(qa_raw(cloze_dir, head={"question_pooling": ["sum"]}))
+    with pytest.raises(DataError, match="no such file"):
+        from tasks.qa import QATask
+
+        QATask(build_config(qa_raw("./missing.json"))).records()
+
+
+def test_backbone_pretrained_on_the_training_passages(tmp_path, cloze_dir):
+    """data.pretrain_epochs: an LM on the passages' sentences first (runs.train_once), then the reader from it."""
+    from rnn_nlp.train import checkpoint as ckpt
+
+    raw = qa_raw(cloze_dir, data={"max_train_examples": 60, "pretrain_epochs": 1}, trainer={"epochs": 1})
+    cfg = build_config(raw)
+    train_run(cfg, tmp_path / "run")
+    lm = tmp_path / "run" / "lm-pretrained"
+    assert (lm / "FINISHED").exists() and cfg.pretrained == str(lm)
+    lm_text = (tmp_path / "run" / "lm-pretrain-text" / "train.txt").read_text().splitlines()
+    assert "alice owns the car ." in lm_text or any(line.endswith(" .") for line in lm_text)
+    assert "@placeholder" not in " ".join(lm_text)  # passages only, not questions
+    lm_emb = ckpt.load_weights(lm)["backbone.embedding.weight"]
+    assert lm_emb.shape[1] == 16
