@@ -33,6 +33,11 @@ PYSWORD = "pysword==0.2.8"
 BIBLE_PACKAGES = {"sword-text-kjv": "engKJV2006eb", "sword-text-sparv": "spaRV1909eb"}
 SYSTEM_SWORD = Path("/usr/share/sword")
 TAG = re.compile(r"<[^>]*>")
+NOTE = re.compile(r"<note\b.*?</note>", re.S)  # footnotes: their text is not the verse's
+# The Reina-Valera module writes added words (<transChange>) flush against the tagged words beside
+# them ("<w>Porque</w><transChange>pasados</transChange><w>aún</w>"): a word boundary all the same.
+GLUED = re.compile(r"(</w>)(<transChange)|(</transChange>)(<w\b)")
+DUMP_VERSION = 2  # bump when the cleaning changes, so old dumps are not reused
 Dump = dict[str, str]  # "book chapter:verse" -> verse text
 
 
@@ -97,15 +102,19 @@ def sword_root() -> Path:
 
 
 def clean_verse(text: str) -> str:
-    """Verse text without sword markup: tags dropped, the KJV's [added words] unbracketed, the
-    paragraph sign removed, whitespace runs made one space."""
-    text = TAG.sub(" ", text).replace("¶", " ")
+    """Verse text from raw OSIS markup: footnotes dropped, a space where added words touch tagged
+    ones, other tags removed (they sit inside words' boundaries, so they leave no space), the KJV's
+    [added words] unbracketed, the paragraph sign removed, whitespace runs made one space."""
+    text = NOTE.sub(" ", text)
+    text = GLUED.sub(lambda m: " ".join(g for g in m.groups() if g), text)
+    text = TAG.sub("", text).replace("¶", " ")
     text = text.replace("[", "").replace("]", "")
     return " ".join(text.split())
 
 
 def dump_bible(bible: Any) -> Dump:
-    """Every verse of a pysword bible as {"Gen 1:1": text}, read chapter by chapter.
+    """Every verse of a pysword bible as {"Gen 1:1": text}, read chapter by chapter (raw markup,
+    cleaned by `clean_verse`).
 
     pysword's `get_iter` leaves out verses it finds no text for; a chapter that comes back short
     is read again verse by verse so that no verse lands on the wrong reference.
@@ -114,10 +123,10 @@ def dump_bible(bible: Any) -> Dump:
     for books in bible.get_structure().get_books().values():
         for book in books:
             for chapter, n_verses in enumerate(book.chapter_lengths, start=1):
-                texts = list(bible.get_iter(books=[book.osis_name], chapters=[chapter], clean=True))
+                texts = list(bible.get_iter(books=[book.osis_name], chapters=[chapter], clean=False))
                 if len(texts) != n_verses:
                     texts = [
-                        next(iter(bible.get_iter(books=[book.osis_name], chapters=[chapter], verses=[v], clean=True)), "")
+                        next(iter(bible.get_iter(books=[book.osis_name], chapters=[chapter], verses=[v], clean=False)), "")
                         for v in range(1, n_verses + 1)
                     ]
                 for verse, text in enumerate(texts, start=1):
@@ -127,7 +136,7 @@ def dump_bible(bible: Any) -> Dump:
 
 def cached_dump(module: str, root: Path) -> Dump:
     """The module's verses, dumped once into the cache as JSON (written atomically)."""
-    path = cache_dir() / "sword" / f"{module}.json"
+    path = cache_dir() / "sword" / f"{module}-v{DUMP_VERSION}.json"
     if path.is_file():
         try:
             return json.loads(path.read_text(encoding="utf-8"))

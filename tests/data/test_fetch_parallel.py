@@ -46,6 +46,12 @@ SPANISH = {
 
 def test_clean_verse_strips_markup():
     assert fp.clean_verse("And the <w lemma='s'>earth</w> was [void]. ¶  ") == "And the earth was void."
+    # Reina-Valera's added words touch the tagged ones: still two words
+    glued = "<w lemma='a'>Porque</w><transChange type='added'>pasados</transChange><w lemma='b'>aún</w> siete"
+    assert fp.clean_verse(glued) == "Porque pasados aún siete"
+    # footnotes go, with their text; tags inside a word leave no space
+    note = "<note placement='foot'><reference>1.4 </reference>Heb. between</note> God <w>cal</w>led it."
+    assert fp.clean_verse(note) == "God called it."
 
 
 def test_dump_rereads_a_short_chapter_verse_by_verse():
@@ -90,7 +96,7 @@ def test_fetch_bible_with_a_fake_pysword(monkeypatch, tmp_path):
     monkeypatch.setenv("RNN_NLP_CACHE", str(tmp_path / "cache"))
     out = fp.fetch_bible_en_es()
     assert sum(len(s["source"]) for s in out.values()) == 4
-    cached = json.loads((tmp_path / "cache" / "sword" / "spaRV1909eb.json").read_text(encoding="utf-8"))
+    cached = json.loads((tmp_path / "cache" / "sword" / "spaRV1909eb-v2.json").read_text(encoding="utf-8"))
     assert cached["Gen 2:1"] == "Y FUERON acabados los cielos."
     calls = bibles["engKJV2006eb"].calls
     fp.fetch_bible_en_es()
