@@ -30,6 +30,12 @@ def _evaluate(args: argparse.Namespace) -> None:
     from rnn_nlp.runs import load_run
 
     cfg, task, model = load_run(args.run_dir, args.device)
+    if args.beam is not None:
+        if not hasattr(task, "decode_beam"):
+            raise RnnNlpError(f"--beam is for runs that decode (seq2seq); task '{cfg.task}' does not")
+        if not 0 < args.beam <= 256:
+            raise RnnNlpError(f"--beam must be in 1..256 (1: greedy), got {args.beam}")
+        task.decode_beam = args.beam
     if args.data:
         task.use_data(args.data)
     device = next(model.parameters()).device
@@ -56,6 +62,8 @@ def _generate(args: argparse.Namespace) -> None:
         raise RnnNlpError(f"--seed must be in 0..2**63-1, got {args.seed}")
     torch.manual_seed(args.seed)
     cfg, task, model = load_run(args.run_dir, args.device)
+    if hasattr(task, "translate") or args.source is not None or args.source_file:
+        return _generate_from_sources(args, cfg, task, model)
     if not hasattr(model.head, "log_probs"):
         raise RnnNlpError(f"{args.run_dir}: a '{cfg.task}' run is not a language model; generate needs one")
     vocab = task.token_vocab()
@@ -65,7 +73,7 @@ def _generate(args: argparse.Namespace) -> None:
         vocab,
         task.tokenizer,
         [args.prompt],
-        max_tokens=args.max_tokens,
+        max_tokens=30 if args.max_tokens is None else args.max_tokens,
         beam=args.beam,
         length_penalty=args.length_penalty,
         num_samples=args.num_samples,
@@ -79,6 +87,43 @@ def _generate(args: argparse.Namespace) -> None:
     sep = "" if vocab.unit == "char" else " "
     for text in texts:
         print(sep.join(part for part in (args.prompt, text) if part))
+
+
+def _generate_from_sources(args: argparse.Namespace, cfg, task, model) -> None:
+    """`generate --source TEXT` / `--source-file FILE` for conditional models: one output a line
+    (with --num-samples K, K lines per source)."""
+    import torch
+
+    if not hasattr(task, "translate"):
+        raise RnnNlpError(f"{args.run_dir}: a '{cfg.task}' run takes no --source; use --prompt with a language model")
+    if args.source is None and not args.source_file:
+        raise RnnNlpError(f"{args.run_dir}: a '{cfg.task}' run generates from a source: give --source TEXT or --source-file FILE")
+    sources = [args.source] if args.source is not None else []
+    if args.source_file:
+        from rnn_nlp.data.readers import read_lines
+
+        sources += [line.rstrip("\n") for line in sys.stdin] if args.source_file == "-" else read_lines(Path(args.source_file))
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(args.seed)
+    outputs = task.translate(
+        model,
+        sources,
+        device,
+        **({} if args.max_tokens is None else {"max_tokens": args.max_tokens}),
+        beam=max(1, args.beam),
+        length_penalty=args.length_penalty,
+        num_samples=args.num_samples,
+        greedy=not args.sample,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        prefix=args.prompt,
+        batch_size=args.batch_size,
+        generator=generator,
+    )
+    for per_source in outputs:
+        for text in per_source:
+            print(text)
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -175,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--split", default="valid", choices=["train", "valid", "test"])
     p.add_argument("--data", help="another corpus (name, file or folder) to evaluate on")
+    p.add_argument("--beam", type=int, help="seq2seq runs: beam search of this width (1: greedy; default: head.beam)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_evaluate)
 
@@ -184,8 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="One line per result: the prompt and its continuation.",
     )
     p.add_argument("run_dir")
-    p.add_argument("--prompt", default="", help="text to continue; empty: start a sentence")
-    p.add_argument("--max-tokens", type=int, default=30, help="at most this many new tokens (1..10000)")
+    p.add_argument("--prompt", default="", help="text to continue; empty: start a sentence (seq2seq: a target prefix)")
+    p.add_argument("--source", help="seq2seq runs: the source text to translate / summarize")
+    p.add_argument("--source-file", help="seq2seq runs: many sources, one a line (- for standard input)")
+    p.add_argument("--batch-size", type=int, default=32, help="seq2seq runs: sources decoded together")
+    p.add_argument("--max-tokens", type=int, help="at most this many new tokens (1..10000; default 30, seq2seq: head.max_decode_tokens)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same samples")
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling: below 1 sharper, above 1 flatter")

@@ -1,12 +1,17 @@
-"""Text generation from a forward language model: greedy decoding, sampling and beam search.
+"""Text generation from a forward language model, or a conditional one (a seq2seq decoder):
+greedy decoding, sampling and beam search.
+
+The algorithms decode through a stepper (rnn_nlp.steppers): a language model passed in is
+wrapped in an LMStepper; a conditional model passes its own stepper, which carries the encoded
+sources in its state, so the same beam search serves both.
 
 The hidden state is carried from step to step: each new token is fed alone, the prefix is
 never re-run. Every function takes a batch of prompts (lists of ids, any lengths): the
 prompts are read once (identical prompts once in all, prompts of one length as one batch),
 then the decoding steps of all rows, and of all beams, run as one RNN batch.
 
-States follow the backbone's convention: a list with one entry per layer, a tensor [1, B, H]
-(GRU, Elman) or an (h, c) pair of them (LSTM); rows are reordered with `index_select` on dim 1.
+An LM's states follow the backbone's convention: a list with one entry per layer, a tensor
+[1, B, H] (GRU, Elman) or an (h, c) pair of them (LSTM); the stepper reorders rows.
 
 Determinism: a call with the same arguments and a generator seeded alike returns the same
 ids. Sampled rows share one generator, so a prompt sampled alone and the same prompt sampled
@@ -25,8 +30,8 @@ import torch
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.nn.backbone import select_state
 from rnn_nlp.nn.heads.lm import LanguageModel
+from rnn_nlp.steppers import Stepper, as_stepper
 
 log = logging.getLogger(__name__)
 MAX_TOKENS = 10_000
@@ -35,18 +40,7 @@ MAX_SAMPLES = 1024
 EOS_ID = Vocab.eos_id
 
 
-# ---- states and shared steps -------------------------------------------------------------
-def _cat_states(states: list[list]) -> list:
-    """Per-layer states of several batches -> one state, the batches one after another."""
-    merged = []
-    for layer in zip(*states):
-        if isinstance(layer[0], tuple):
-            merged.append(tuple(torch.cat(parts, dim=1) for parts in zip(*layer)))
-        else:
-            merged.append(torch.cat(layer, dim=1))
-    return merged
-
-
+# ---- shared pieces -----------------------------------------------------------------------
 def _device(model: torch.nn.Module) -> torch.device:
     for t in model.parameters():
         return t.device
@@ -65,48 +59,15 @@ def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-def _check(model, prompts_ids: list[list[int]], max_tokens: int) -> None:
-    if "forward" not in model.backbone.directions:
-        raise ConfigError("generation needs a forward language model (backbone.direction forward or both)")
+def _check(stepper, prompts_ids: list[list[int]], max_tokens: int) -> None:
     if not 0 < max_tokens <= MAX_TOKENS:
         raise ConfigError(f"max_tokens must be in 1..{MAX_TOKENS}, got {max_tokens}")
-    vocab_size = getattr(model.head, "vocab_size", None)
+    vocab_size = stepper.vocab_size
     for i, ids in enumerate(prompts_ids):
         if len(ids) == 0:
             raise ConfigError(f"prompt {i} is empty: start it with the sentence-start id <eos> ({EOS_ID})")
         if vocab_size is not None and not all(0 <= t < vocab_size for t in ids):
             raise ConfigError(f"prompt {i} holds ids outside the vocabulary 0..{vocab_size - 1}")
-
-
-def _prime(model, prompts_ids: list[list[int]], device: torch.device) -> tuple[torch.Tensor, list]:
-    """Read every prompt: -> the top output at each prompt's last token [B, D] and the state for B rows.
-
-    Each distinct prompt runs once; prompts of one length run as one batch (no padding enters).
-    """
-    unique: dict[tuple, int] = {}
-    for ids in prompts_ids:
-        unique.setdefault(tuple(ids), len(unique))
-    by_length: dict[int, list[tuple]] = {}
-    for key in unique:
-        by_length.setdefault(len(key), []).append(key)
-    tops, states, row_of = [], [], {}
-    for keys in by_length.values():
-        ids = torch.tensor(keys, dtype=torch.long, device=device)
-        top, _, state = model.backbone.run_direction("forward", ids)
-        tops.append(top[:, -1])
-        states.append(state)
-        for key in keys:
-            row_of[key] = len(row_of)
-    rows = torch.tensor([row_of[tuple(ids)] for ids in prompts_ids], device=device)
-    top = torch.cat(tops) if len(tops) > 1 else tops[0]
-    state = _cat_states(states) if len(states) > 1 else states[0]
-    return top.index_select(0, rows), select_state(state, rows)
-
-
-def _step(model, tokens: torch.Tensor, state: list) -> tuple[torch.Tensor, list]:
-    """Feed one token per row [N] -> top output [N, D], new state."""
-    top, _, state = model.backbone.run_direction("forward", tokens.view(-1, 1), state)
-    return top[:, -1], state
 
 
 # ---- greedy decoding and sampling --------------------------------------------------------
@@ -136,7 +97,7 @@ def sample_rows(probs: torch.Tensor, generator: Optional[torch.Generator] = None
 
 @torch.no_grad()
 def generate_batch(
-    model: LanguageModel,
+    model: LanguageModel | Stepper,
     prompts_ids: list[list[int]],
     max_tokens: int = 20,
     greedy: bool = True,
@@ -152,7 +113,8 @@ def generate_batch(
     likely ids (0: all) and the smallest set holding probability `top_p` (nucleus). A row that
     emits `stop_id` ends there (the id is kept as its last one); the other rows go on.
     """
-    _check(model, prompts_ids, max_tokens)
+    stepper = as_stepper(model)
+    _check(stepper, prompts_ids, max_tokens)
     if not temperature > 0:  # NaN too
         raise ConfigError(f"temperature must be positive, got {temperature}")
     if top_k < 0:
@@ -162,12 +124,12 @@ def generate_batch(
     outs: list[list[int]] = [[] for _ in prompts_ids]
     if not prompts_ids:
         return outs
-    device = _device(model)
-    with _eval_mode(model):
-        top, state = _prime(model, prompts_ids, device)
+    device = _device(stepper.model)
+    with _eval_mode(stepper.model):
+        top, state = stepper.prime(prompts_ids, device)
         alive = list(range(len(prompts_ids)))  # the prompt each row continues
         for step in range(max_tokens):
-            logp = model.head.log_probs(top)
+            logp = stepper.log_probs(top)
             if greedy:
                 nxt = logp.argmax(-1)
             else:
@@ -183,9 +145,9 @@ def generate_batch(
                 if not keep:
                     break
                 index = torch.tensor(keep, device=device)
-                state, nxt = select_state(state, index), nxt.index_select(0, index)
+                state, nxt = stepper.select(state, index), nxt.index_select(0, index)
                 alive = [alive[i] for i in keep]
-            top, state = _step(model, nxt, state)
+            top, state = stepper.step(nxt, state)
     return outs
 
 
@@ -225,7 +187,7 @@ def length_norm(length: int, alpha: float) -> float:
 
 @torch.no_grad()
 def beam_search(
-    model: LanguageModel,
+    model: LanguageModel | Stepper,
     prompts_ids: list[list[int]],
     width: int = 5,
     max_tokens: int = 20,
@@ -244,7 +206,8 @@ def beam_search(
     falls as it grows, so its best reachable score is bounded, and stopping never changes the
     result. `width` 1 with `length_penalty` 0 is greedy decoding (stopping at `stop_id`).
     """
-    _check(model, prompts_ids, max_tokens)
+    stepper = as_stepper(model)
+    _check(stepper, prompts_ids, max_tokens)
     if not 0 < width <= MAX_WIDTH:
         raise ConfigError(f"beam width must be in 1..{MAX_WIDTH}, got {width}")
     if not 0 < n_best <= width:
@@ -252,23 +215,23 @@ def beam_search(
     found: list[list[Hypothesis]] = [[] for _ in prompts_ids]
     if not prompts_ids:
         return found
-    device = _device(model)
+    device = _device(stepper.model)
     alpha = length_penalty
 
     def keep_best(b: int, new: list[Hypothesis]) -> None:
         found[b] = sorted(found[b] + new, key=lambda h: -h.score)[:n_best]
 
-    with _eval_mode(model):
-        top, state = _prime(model, prompts_ids, device)
+    with _eval_mode(stepper.model):
+        top, state = stepper.prime(prompts_ids, device)
         rows = torch.arange(len(prompts_ids), device=device).repeat_interleave(width)
-        top, state = top.index_select(0, rows), select_state(state, rows)
+        top, state = top.index_select(0, rows), stepper.select(state, rows)
         scores = torch.full((len(prompts_ids), width), float("-inf"), device=device)
         scores[:, 0] = 0.0  # one live beam per prompt at the start
         history = torch.zeros(len(prompts_ids), width, 0, dtype=torch.long, device=device)
         active = list(range(len(prompts_ids)))  # the prompt of each row block
         for t in range(1, max_tokens + 1):
             n = len(active)
-            logp = model.head.log_probs(top).view(n, width, -1)
+            logp = stepper.log_probs(top).view(n, width, -1)
             vocab = logp.size(-1)
             cand = (scores.unsqueeze(-1) + logp).view(n, -1)  # promotes to the wider dtype
             cand_scores, cand_index = cand.topk(min(2 * width, cand.size(1)), dim=1)
@@ -308,14 +271,14 @@ def beam_search(
                 index = torch.tensor(keep, device=device)
                 rows, scores, history, token = (x.index_select(0, index) for x in (rows, scores, history, token))
                 active = [active[i] for i in keep]
-            top, state = _step(model, token.reshape(-1), select_state(state, rows.reshape(-1)))
+            top, state = stepper.step(token.reshape(-1), stepper.select(state, rows.reshape(-1)))
     return found
 
 
 @torch.no_grad()
 def continuation_log_prob(model: LanguageModel, prompt_ids: list[int], continuation: list[int]) -> float:
     """The summed log-probability of `continuation` after `prompt_ids` (the prefix run in one pass)."""
-    _check(model, [prompt_ids], max(1, len(continuation)))
+    _check(as_stepper(model), [prompt_ids], max(1, len(continuation)))
     if not continuation:
         return 0.0
     with _eval_mode(model):

@@ -55,13 +55,16 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Any, 
     return cfg, task, model
 
 
-def transfer_backbone(model: torch.nn.Module, vocab: Vocab, source: str | Path) -> None:
+def transfer_backbone(model: torch.nn.Module, vocab: Vocab, source: str | Path, only_forward: bool = False) -> None:
     """Start `model.backbone` from a pretrained run; embedding rows are matched by token string.
 
     Words the pretrained vocabulary lacks start at the mean pretrained embedding (as ULMFiT does).
+    `only_forward` takes just the forward direction of a bidirectional run (for a forward model).
     """
     ckpt.verify(source)
     weights = {k[len("backbone.") :]: v for k, v in ckpt.load_weights(source).items() if k.startswith("backbone.")}
+    if only_forward:
+        weights = {k: v for k, v in weights.items() if not k.startswith("stacks.bwd.")}
     old_vocab = Vocab(**ckpt.load_vocab_json(source)["tokens"])
     if old_vocab.unit != vocab.unit:
         raise CheckpointError(f"{source}: its backbone reads {old_vocab.unit}s, this task reads {vocab.unit}s")
@@ -171,6 +174,8 @@ def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: 
         model = task.build_model()
         if cfg.pretrained:
             transfer_backbone(model, task.token_vocab(), cfg.pretrained)
+        if hasattr(task, "transfer_pretrained"):  # e.g. a seq2seq decoder from a target-language LM
+            task.transfer_pretrained(model)
         model.to(device)
         trainer = Trainer(cfg, task, model, out, device, dist)
     if dist.is_main:

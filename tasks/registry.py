@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import torch
 
-BUILTIN_MODULES = ("tasks.lm", "tasks.classification", "tasks.tagging", "tasks.qa")
+BUILTIN_MODULES = ("tasks.lm", "tasks.classification", "tasks.tagging", "tasks.qa", "tasks.seq2seq")
 TASKS: dict[str, type] = {}
 
 

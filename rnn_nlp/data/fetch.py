@@ -260,3 +260,4 @@ def fetch_bbc_news() -> dict[str, dict[str, list]]:
 from rnn_nlp.data import fetch_text  # noqa: E402,F401
 from rnn_nlp.data import fetch_tagging  # noqa: E402,F401  (registers conll2003 and brown)
 from rnn_nlp.data import cloze  # noqa: E402,F401  (registers conll2003-cloze)
+from rnn_nlp.data import fetch_parallel  # noqa: E402,F401  (registers bible-en-es and bbc-headlines)

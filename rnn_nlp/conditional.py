@@ -1,0 +1,105 @@
+"""Source texts in, target texts out: a trained Seq2Seq model decoded with rnn_nlp.generate.
+
+Greedy decoding, sampling (temperature, top-k, top-p) or beam search with GNMT length
+normalization, batched: sources are sorted by length and decoded `batch_size` at a time (the
+order of the results is that of the sources). Every output stops at <eos>, which is left out.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+import torch
+
+from rnn_nlp.data.detokenize import detokenize_words
+from rnn_nlp.data.tokenize import Tokenizer
+from rnn_nlp.data.vocab import Vocab
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.generate import MAX_SAMPLES, beam_search, generate_batch
+from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqStepper
+
+log = logging.getLogger(__name__)
+
+
+def encode_sources(sources: list[str], vocab: Vocab, tokenizer: Tokenizer, max_tokens: Optional[int]) -> list[list[int]]:
+    """Token ids per source, cut to `max_tokens` (with a warning giving how many were cut).
+
+    A source with no tokens is read as a lone <unk>, so that it still gets an output.
+    """
+    out, cut = [], 0
+    for tokens in tokenizer.pipe(sources):
+        if max_tokens and len(tokens) > max_tokens:
+            tokens = tokens[:max_tokens]
+            cut += 1
+        out.append(vocab.encode(tokens) or [vocab.unk_id])
+    if cut:
+        log.warning(
+            "%d source(s) longer than %d tokens (the most this model was trained on) were cut to their first %d",
+            cut, max_tokens, max_tokens,
+        )
+    return out
+
+
+def decode_ids(
+    model: Seq2Seq,
+    sources_ids: list[list[int]],
+    max_tokens: int = 100,
+    beam: int = 1,
+    length_penalty: float = 0.6,
+    num_samples: int = 1,
+    greedy: bool = True,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    prefix: Optional[list[int]] = None,
+    batch_size: int = 32,
+    generator: Optional[torch.Generator] = None,
+) -> list[list[list[int]]]:
+    """Per source, `num_samples` target id lists (beam: the n best; sampling: that many samples), <eos> cut."""
+    if not 0 < num_samples <= MAX_SAMPLES:
+        raise ConfigError(f"num_samples must be in 1..{MAX_SAMPLES}, got {num_samples}")
+    if beam > 1 and not greedy:
+        raise ConfigError("choose beam search or sampling, not both")
+    if num_samples > 1 and beam <= 1 and greedy:
+        raise ConfigError("num_samples > 1 needs sampling or beam search: greedy decoding has one result")
+    if beam > 1 and num_samples > beam:
+        raise ConfigError(f"num_samples ({num_samples}) cannot exceed the beam width ({beam}) in beam search")
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be positive, got {batch_size}")
+    eos = Vocab.eos_id
+    prompt = [eos] + list(prefix or [])
+    order = sorted(range(len(sources_ids)), key=lambda i: len(sources_ids[i]))
+    results: list[list[list[int]]] = [[] for _ in sources_ids]
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        if beam > 1:
+            stepper = Seq2SeqStepper(model, [sources_ids[i] for i in rows])
+            found = beam_search(stepper, [prompt] * len(rows), beam, max_tokens, length_penalty, eos, n_best=num_samples)
+            for i, hyps in zip(rows, found):
+                results[i] = [h.ids for h in hyps]
+        else:
+            flat = [i for i in rows for _ in range(num_samples)]
+            stepper = Seq2SeqStepper(model, [sources_ids[i] for i in flat])
+            out = generate_batch(stepper, [prompt] * len(flat), max_tokens, greedy, temperature, top_k, top_p, eos, generator)
+            for k, i in enumerate(flat):
+                results[i].append(out[k])
+    return [[ids[:-1] if ids and ids[-1] == eos else ids for ids in per] for per in results]
+
+
+def translate_texts(
+    model: Seq2Seq,
+    source_vocab: Vocab,
+    target_vocab: Vocab,
+    tokenizer: Tokenizer,
+    sources: list[str],
+    max_source_tokens: Optional[int] = None,
+    prefix: str = "",
+    **kwargs,
+) -> list[list[str]]:
+    """Per source text, its `num_samples` outputs as detokenized text (options as in `decode_ids`)."""
+    ids = encode_sources(sources, source_vocab, tokenizer, max_source_tokens)
+    prefix_ids = target_vocab.encode(tokenizer(prefix)) if prefix.strip() else None
+    found = decode_ids(model, ids, prefix=prefix_ids, **kwargs)
+    head = target_vocab.decode(prefix_ids or [])
+    return [[detokenize_words(head + target_vocab.decode(out)) for out in per] for per in found]

