@@ -41,6 +41,22 @@ def encode_sources(sources: list[str], vocab: Vocab, tokenizer: Tokenizer, max_t
     return out
 
 
+def warn_unknown_words(texts: list[str], vocab: Vocab, tokenizer: Tokenizer, what: str) -> None:
+    """Log the words of `texts` the vocabulary lacks (they are read as <unk>) and the texts with no words."""
+    unknown: dict[str, None] = {}
+    empty = []
+    for i, tokens in enumerate(tokenizer.pipe(texts)):
+        if not tokens and what == "source":
+            empty.append(i + 1)
+        unknown.update((t, None) for t in tokens if t not in vocab)
+    if unknown:
+        shown = list(unknown)[:20]
+        more = f" (and {len(unknown) - 20} more)" if len(unknown) > 20 else ""
+        log.warning("%s words not in the vocabulary, read as <unk>: %s%s", what, ", ".join(shown), more)
+    if empty:
+        log.warning("%d empty source(s) (number %s), each read as a lone <unk>", len(empty), ", ".join(map(str, empty[:20])))
+
+
 def decode_ids(
     model: Seq2Seq,
     sources_ids: list[list[int]],

@@ -21,6 +21,7 @@ in a batch draw different (equally valid) continuations.
 from __future__ import annotations
 
 import logging
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -212,6 +213,8 @@ def beam_search(
         raise ConfigError(f"beam width must be in 1..{MAX_WIDTH}, got {width}")
     if not 0 < n_best <= width:
         raise ConfigError(f"n_best must be in 1..width ({width}), got {n_best}")
+    if not math.isfinite(length_penalty):
+        raise ConfigError(f"length_penalty must be a finite number, got {length_penalty}")
     found: list[list[Hypothesis]] = [[] for _ in prompts_ids]
     if not prompts_ids:
         return found

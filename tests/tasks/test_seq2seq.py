@@ -110,6 +110,31 @@ def test_generate_many_sources_from_a_file_with_beam_and_samples(trained, tmp_pa
     assert "give --source TEXT or --source-file FILE" in capsys.readouterr().err
 
 
+def test_generate_bad_input_is_a_clear_error_or_a_warning(trained, tmp_path, capsys, caplog):
+    """An empty --source, an LM-only flag, a NaN length penalty: one error line, exit 2. Unknown
+    source words and empty lines of a source file still decode, with a warning naming them."""
+    run = str(trained)
+    for args, message in (
+        (["--source", "  "], "--source is empty"),
+        (["--source", "a b", "--no-stop-at-eos"], "--no-stop-at-eos is for language models"),
+        (["--source", "a b", "--beam", "-1"], "--beam must be"),
+        (["--source", "a b", "--beam", "3", "--length-penalty", "nan"], "length_penalty must be a finite number"),
+    ):
+        capsys.readouterr()
+        assert main(["generate", run, *args, "--device", "cpu"]) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, args
+    sources = tmp_path / "sources.txt"
+    sources.write_text("a zz b\n\nc\n", encoding="utf-8")
+    capsys.readouterr()
+    with caplog.at_level(logging.WARNING):
+        assert main(["generate", run, "--source-file", str(sources), "--prompt", "QQ", "--device", "cpu"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3  # one output per line, the empty one too
+    assert "source words not in the vocabulary, read as <unk>: zz" in caplog.text
+    assert "1 empty source(s) (number 2)" in caplog.text
+    assert "--prompt (target prefix) words not in the vocabulary, read as <unk>: QQ" in caplog.text
+
+
 def test_long_sources_are_cut_with_a_warning(trained, caplog):
     _, task, model = load_run(trained)
     assert task.max_source_tokens() == 5  # the longest training source, below data.max_source_tokens=6
