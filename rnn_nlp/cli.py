@@ -104,8 +104,6 @@ def _generate_from_sources(args: argparse.Namespace, cfg, task, model) -> None:
         raise RnnNlpError("--source is empty: give the text to translate / summarize")
     if args.stop_at_eos is False:
         raise RnnNlpError("--no-stop-at-eos is for language models: a seq2seq output always ends at <eos>")
-    if args.beam < 0:
-        raise RnnNlpError(f"--beam must be 0 or 1 (greedy) or a width up to 256, got {args.beam}")
     sources = [args.source] if args.source is not None else []
     if args.source_file:
         from rnn_nlp.data.readers import read_lines
@@ -125,7 +123,7 @@ def _generate_from_sources(args: argparse.Namespace, cfg, task, model) -> None:
         sources,
         device,
         **({} if args.max_tokens is None else {"max_tokens": args.max_tokens}),
-        beam=max(1, args.beam),
+        beam=args.beam,
         length_penalty=args.length_penalty,
         num_samples=args.num_samples,
         greedy=not args.sample,

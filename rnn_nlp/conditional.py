@@ -16,7 +16,7 @@ from rnn_nlp.data.detokenize import detokenize_words
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.generate import MAX_SAMPLES, beam_search, generate_batch
+from rnn_nlp.generate import beam_search, check_decoding_options, generate_batch
 from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqStepper
 
 log = logging.getLogger(__name__)
@@ -73,14 +73,7 @@ def decode_ids(
     generator: Optional[torch.Generator] = None,
 ) -> list[list[list[int]]]:
     """Per source, `num_samples` target id lists (beam: the n best; sampling: that many samples), <eos> cut."""
-    if not 0 < num_samples <= MAX_SAMPLES:
-        raise ConfigError(f"num_samples must be in 1..{MAX_SAMPLES}, got {num_samples}")
-    if beam > 1 and not greedy:
-        raise ConfigError("choose beam search or sampling, not both")
-    if num_samples > 1 and beam <= 1 and greedy:
-        raise ConfigError("num_samples > 1 needs sampling or beam search: greedy decoding has one result")
-    if beam > 1 and num_samples > beam:
-        raise ConfigError(f"num_samples ({num_samples}) cannot exceed the beam width ({beam}) in beam search")
+    check_decoding_options(beam, greedy, num_samples)
     if batch_size < 1:
         raise ConfigError(f"batch_size must be positive, got {batch_size}")
     eos = Vocab.eos_id

@@ -117,7 +117,7 @@ def test_generate_bad_input_is_a_clear_error_or_a_warning(trained, tmp_path, cap
     for args, message in (
         (["--source", "  "], "--source is empty"),
         (["--source", "a b", "--no-stop-at-eos"], "--no-stop-at-eos is for language models"),
-        (["--source", "a b", "--beam", "-1"], "--beam must be"),
+        (["--source", "a b", "--beam", "-1"], "beam width must be 0 (greedy) or positive"),
         (["--source", "a b", "--beam", "3", "--length-penalty", "nan"], "length_penalty must be a finite number"),
     ):
         capsys.readouterr()
