@@ -198,7 +198,16 @@ def test_shared_vocabulary_and_config_errors(pairs_file):
 
 
 def test_resume_mid_epoch_matches_an_uninterrupted_run(pairs_file, tmp_path, monkeypatch):
-    cfg = build_config(raw(pairs_file, trainer={"epochs": 1, "checkpoint_every": 5}, head={"eval_decode_examples": 0}))
+    """With dropout everywhere (encoder, decoder, attentional vector) and input feeding, so that the
+    random state drawn after the resume point must be restored too, not only the weights."""
+    drop = {"input_dropout": 0.2, "hidden_dropout": 0.2, "output_dropout": 0.2}
+    cfg = build_config(raw(
+        pairs_file,
+        trainer={"epochs": 1, "checkpoint_every": 5},
+        backbone={"layers": 2, **drop},
+        head={"eval_decode_examples": 0, "dropout": 0.2, "input_feeding": True,
+              "decoder": {"rnn": "lstm", "emb_size": 24, "hidden_size": 24, "layers": 2, **drop}},
+    ))
     assert_ctrl_c_resume_matches(cfg, Seq2SeqTask, tmp_path, monkeypatch, stop_step=7)
 
 
