@@ -194,7 +194,14 @@ class Seq2SeqTask(Task):
             from rnn_nlp.train import checkpoint as ckpt
 
             ckpt.verify(source)
-            pretrained = load_run_config(source).backbone
+            run_cfg = load_run_config(source)
+            pretrained = run_cfg.backbone
+            if run_cfg.task != "lm" or pretrained.direction == "backward":
+                kind = f"a '{run_cfg.task}' run" if run_cfg.task != "lm" else "a backward language model"
+                raise ConfigError(
+                    f"head.decoder_pretrained: {source} is {kind}; the decoder starts from a forward or "
+                    "bidirectional language model run (task lm) on target-language text"
+                )
             for key in ARCHITECTURE:
                 if key != "direction":
                     setattr(self.cfg.head.decoder, key, getattr(pretrained, key))

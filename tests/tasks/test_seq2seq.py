@@ -183,6 +183,26 @@ def test_pretrained_encoder_and_decoder_language_models(pairs_file, tmp_path):
     torch.testing.assert_close(model.backbone.embedding.weight[i], lm_src.backbone.embedding.weight[j], atol=1e-6, rtol=0)
 
 
+def test_decoder_pretrained_must_be_a_forward_language_model(pairs_file, tmp_path):
+    """A backward LM (it predicts the previous word) or a non-LM run would leave the decoder's
+    forward RNN random without a word said; both are refused before training."""
+    text = tmp_path / "text"
+    text.mkdir()
+    targets = [line.split("\t")[1] for line in pairs_file.read_text(encoding="utf-8").splitlines()[:40]]
+    for split in ("train", "valid", "test"):
+        (text / f"{split}.txt").write_text("\n".join(targets) + "\n", encoding="utf-8")
+    backward = tiny_raw(text, backbone={"rnn": "gru", "emb_size": 24, "hidden_size": 24, "layers": 1, "direction": "backward"},
+                        trainer={"epochs": 1, "max_steps": 1})
+    train_run(build_config(backward), tmp_path / "lm-bwd")
+    cfg = raw(pairs_file, head={"decoder_pretrained": str(tmp_path / "lm-bwd")}, trainer={"epochs": 1, "max_steps": 1})
+    with pytest.raises(ConfigError, match="is a backward language model"):
+        train_run(build_config(cfg), tmp_path / "s2s")
+    cfg = raw(pairs_file, head={"decoder_pretrained": str(tmp_path / "s2s-first")}, trainer={"epochs": 1, "max_steps": 1})
+    train_run(build_config(raw(pairs_file, trainer={"epochs": 1, "max_steps": 1})), tmp_path / "s2s-first")
+    with pytest.raises(ConfigError, match="is a 'seq2seq' run"):
+        train_run(build_config(cfg), tmp_path / "s2s-second")
+
+
 def test_shared_vocabulary_and_config_errors(pairs_file):
     cfg = build_config(raw(pairs_file, data={"shared_vocab": True}, head={"share_embeddings": True}))
     task = Seq2SeqTask(cfg)
