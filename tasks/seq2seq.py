@@ -34,6 +34,8 @@ METRICS = ("bleu", "chrf", "rouge")
 
 @dataclass
 class Seq2SeqDataConfig:
+    """`data:` of a seq2seq run: where the pairs come from, tokenization, vocabularies, length limits."""
+
     name: str = "bible-en-es"  # a fetcher name, a .tsv/.jsonl file, a folder of split files, or a hub name
     hub_config: Optional[str] = None
     source_column: str = "source"  # hub and fetched tables
@@ -54,6 +56,8 @@ class Seq2SeqDataConfig:
 
 @register_task
 class Seq2SeqTask(Task):
+    """Source/target pairs -> encoder-decoder training, decoding and BLEU/chrF/ROUGE evaluation."""
+
     name = "seq2seq"
     data_config = Seq2SeqDataConfig
     head_config = Seq2SeqHeadConfig
