@@ -66,6 +66,8 @@ def _generate(args: argparse.Namespace) -> None:
         return _generate_from_sources(args, cfg, task, model)
     if not hasattr(model.head, "log_probs"):
         raise RnnNlpError(f"{args.run_dir}: a '{cfg.task}' run is not a language model; generate needs one")
+    if args.batch_size is not None:
+        raise RnnNlpError("--batch-size is for seq2seq runs (sources decoded together); a language model continues one prompt")
     vocab = task.token_vocab()
     generator = torch.Generator(device=next(model.parameters()).device).manual_seed(args.seed)
     (texts,) = generate_texts(
@@ -98,11 +100,22 @@ def _generate_from_sources(args: argparse.Namespace, cfg, task, model) -> None:
         raise RnnNlpError(f"{args.run_dir}: a '{cfg.task}' run takes no --source; use --prompt with a language model")
     if args.source is None and not args.source_file:
         raise RnnNlpError(f"{args.run_dir}: a '{cfg.task}' run generates from a source: give --source TEXT or --source-file FILE")
+    if args.source is not None and not args.source.strip():
+        raise RnnNlpError("--source is empty: give the text to translate / summarize")
+    if args.stop_at_eos is False:
+        raise RnnNlpError("--no-stop-at-eos is for language models: a seq2seq output always ends at <eos>")
     sources = [args.source] if args.source is not None else []
     if args.source_file:
         from rnn_nlp.data.readers import read_lines
 
-        sources += [line.rstrip("\n") for line in sys.stdin] if args.source_file == "-" else read_lines(Path(args.source_file))
+        if args.source_file == "-":
+            sources += [line.strip() for line in sys.stdin]
+        else:  # every line, empty ones too: output line i is the output of source line i
+            sources += read_lines(Path(args.source_file), keep_empty=True)
+    from rnn_nlp.conditional import warn_unknown_words
+
+    warn_unknown_words(sources, task.token_vocab(), task.tokenizer, "source")
+    warn_unknown_words([args.prompt], task.target_vocab(), task.tokenizer, "--prompt (target prefix)")
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(args.seed)
     outputs = task.translate(
@@ -110,7 +123,7 @@ def _generate_from_sources(args: argparse.Namespace, cfg, task, model) -> None:
         sources,
         device,
         **({} if args.max_tokens is None else {"max_tokens": args.max_tokens}),
-        beam=max(1, args.beam),
+        beam=args.beam,
         length_penalty=args.length_penalty,
         num_samples=args.num_samples,
         greedy=not args.sample,
@@ -118,7 +131,7 @@ def _generate_from_sources(args: argparse.Namespace, cfg, task, model) -> None:
         top_k=args.top_k,
         top_p=args.top_p,
         prefix=args.prompt,
-        batch_size=args.batch_size,
+        **({} if args.batch_size is None else {"batch_size": args.batch_size}),
         generator=generator,
     )
     for per_source in outputs:
@@ -233,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", default="", help="text to continue; empty: start a sentence (seq2seq: a target prefix)")
     p.add_argument("--source", help="seq2seq runs: the source text to translate / summarize")
     p.add_argument("--source-file", help="seq2seq runs: many sources, one a line (- for standard input)")
-    p.add_argument("--batch-size", type=int, default=32, help="seq2seq runs: sources decoded together")
+    p.add_argument("--batch-size", type=int, help="seq2seq runs: sources decoded together (default: trainer.eval_batch_size)")
     p.add_argument("--max-tokens", type=int, help="at most this many new tokens (1..10000; default 30, seq2seq: head.max_decode_tokens)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same samples")
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")

@@ -16,7 +16,7 @@ from rnn_nlp.data.detokenize import detokenize_words
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.generate import MAX_SAMPLES, beam_search, generate_batch
+from rnn_nlp.generate import beam_search, check_decoding_options, generate_batch
 from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqStepper
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,22 @@ def encode_sources(sources: list[str], vocab: Vocab, tokenizer: Tokenizer, max_t
     return out
 
 
+def warn_unknown_words(texts: list[str], vocab: Vocab, tokenizer: Tokenizer, what: str) -> None:
+    """Log the words of `texts` the vocabulary lacks (they are read as <unk>) and the texts with no words."""
+    unknown: dict[str, None] = {}
+    empty = []
+    for i, tokens in enumerate(tokenizer.pipe(texts)):
+        if not tokens and what == "source":
+            empty.append(i + 1)
+        unknown.update((t, None) for t in tokens if t not in vocab)
+    if unknown:
+        shown = list(unknown)[:20]
+        more = f" (and {len(unknown) - 20} more)" if len(unknown) > 20 else ""
+        log.warning("%s words not in the vocabulary, read as <unk>: %s%s", what, ", ".join(shown), more)
+    if empty:
+        log.warning("%d empty source(s) (number %s), each read as a lone <unk>", len(empty), ", ".join(map(str, empty[:20])))
+
+
 def decode_ids(
     model: Seq2Seq,
     sources_ids: list[list[int]],
@@ -57,14 +73,7 @@ def decode_ids(
     generator: Optional[torch.Generator] = None,
 ) -> list[list[list[int]]]:
     """Per source, `num_samples` target id lists (beam: the n best; sampling: that many samples), <eos> cut."""
-    if not 0 < num_samples <= MAX_SAMPLES:
-        raise ConfigError(f"num_samples must be in 1..{MAX_SAMPLES}, got {num_samples}")
-    if beam > 1 and not greedy:
-        raise ConfigError("choose beam search or sampling, not both")
-    if num_samples > 1 and beam <= 1 and greedy:
-        raise ConfigError("num_samples > 1 needs sampling or beam search: greedy decoding has one result")
-    if beam > 1 and num_samples > beam:
-        raise ConfigError(f"num_samples ({num_samples}) cannot exceed the beam width ({beam}) in beam search")
+    check_decoding_options(beam, greedy, num_samples)
     if batch_size < 1:
         raise ConfigError(f"batch_size must be positive, got {batch_size}")
     eos = Vocab.eos_id

@@ -21,6 +21,7 @@ in a batch draw different (equally valid) continuations.
 from __future__ import annotations
 
 import logging
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -212,6 +213,8 @@ def beam_search(
         raise ConfigError(f"beam width must be in 1..{MAX_WIDTH}, got {width}")
     if not 0 < n_best <= width:
         raise ConfigError(f"n_best must be in 1..width ({width}), got {n_best}")
+    if not math.isfinite(length_penalty):
+        raise ConfigError(f"length_penalty must be a finite number, got {length_penalty}")
     found: list[list[Hypothesis]] = [[] for _ in prompts_ids]
     if not prompts_ids:
         return found
@@ -290,6 +293,21 @@ def continuation_log_prob(model: LanguageModel, prompt_ids: list[int], continuat
 
 
 # ---- text in, text out -------------------------------------------------------------------
+def check_decoding_options(beam: int, greedy: bool, num_samples: int) -> None:
+    """The choice of greedy decoding, sampling or beam search and its result count, checked once for
+    language models (`generate_texts`) and conditional models (`rnn_nlp.conditional.decode_ids`)."""
+    if not 0 < num_samples <= MAX_SAMPLES:
+        raise ConfigError(f"num_samples must be in 1..{MAX_SAMPLES}, got {num_samples}")
+    if beam > 1 and not greedy:
+        raise ConfigError("choose beam search or sampling, not both")
+    if num_samples > 1 and beam <= 1 and greedy:
+        raise ConfigError("num_samples > 1 needs sampling or beam search: greedy decoding has one result")
+    if beam < 0:
+        raise ConfigError(f"beam width must be 0 (greedy) or positive, got {beam}")
+    if beam > 1 and num_samples > beam:
+        raise ConfigError(f"num_samples ({num_samples}) cannot exceed the beam width ({beam}) in beam search")
+
+
 def encode_prompt(prompt: str, vocab: Vocab, tokenizer: Tokenizer) -> list[int]:
     """Prompt text -> ids, starting from <eos> (the sentence boundary); unknown words warn."""
     tokens = tokenizer(prompt) if prompt.strip() else []
@@ -333,16 +351,7 @@ def generate_texts(
     in one batch. `stop_at_eos` (default: on for beam search, off otherwise) ends each result at
     <eos>, which is then left out of the text.
     """
-    if not 0 < num_samples <= MAX_SAMPLES:
-        raise ConfigError(f"num_samples must be in 1..{MAX_SAMPLES}, got {num_samples}")
-    if beam > 1 and not greedy:
-        raise ConfigError("choose beam search or sampling, not both")
-    if num_samples > 1 and beam <= 1 and greedy:
-        raise ConfigError("num_samples > 1 needs sampling or beam search: greedy decoding has one result")
-    if beam < 0:
-        raise ConfigError(f"beam width must be 0 (greedy) or positive, got {beam}")
-    if beam > 1 and num_samples > beam:
-        raise ConfigError(f"num_samples ({num_samples}) cannot exceed the beam width ({beam}) in beam search")
+    check_decoding_options(beam, greedy, num_samples)
     stop = beam > 1 if stop_at_eos is None else stop_at_eos
     stop_id = vocab.eos_id if stop else None
     encoded = [encode_prompt(p, vocab, tokenizer) for p in prompts]

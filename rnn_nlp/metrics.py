@@ -31,12 +31,17 @@ def mcnemar(gold: list, pred_a: list, pred_b: list) -> dict:
 
 
 def bleu_chrf(hypotheses: list[str], references: list[str], lowercase: bool = False) -> dict[str, float]:
-    """Corpus BLEU (13a tokenization) and chrF (character 6-grams, beta 2) by sacrebleu, on detokenized text."""
+    """Corpus BLEU (13a tokenization) and chrF (character 6-grams, beta 2) by sacrebleu, on detokenized text.
+
+    `lowercase` (for outputs of a lower-cased model scored against raw references) makes both
+    case-insensitive; `sacrebleu.corpus_chrf` has no such option, so chrF goes through its CHRF class.
+    """
     import sacrebleu
+    from sacrebleu.metrics import CHRF
 
     refs = [references]
     bleu = sacrebleu.corpus_bleu(hypotheses, refs, lowercase=lowercase)
-    chrf = sacrebleu.corpus_chrf(hypotheses, refs)
+    chrf = CHRF(lowercase=lowercase).corpus_score(hypotheses, refs)
     return {"bleu": float(bleu.score), "chrf": float(chrf.score), "bleu_bp": float(bleu.bp)}
 
 

@@ -19,16 +19,27 @@ from rnn_nlp.nn.backbone import select_state
 
 
 class Stepper(Protocol):
+    """What greedy decoding, sampling and beam search need of a model (`model` for its device and
+    train/eval mode, `vocab_size` to check prompt ids; None: unchecked)."""
+
     model: torch.nn.Module
     vocab_size: int | None
 
-    def prime(self, prompts_ids: list[list[int]], device: torch.device) -> tuple[torch.Tensor, Any]: ...
+    def prime(self, prompts_ids: list[list[int]], device: torch.device) -> tuple[torch.Tensor, Any]:
+        """Read the prompts -> the top output at each one's last id [B, D] and the state of the B rows."""
+        ...
 
-    def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]: ...
+    def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """Feed one id per row [N] -> the top output [N, D] and the new state."""
+        ...
 
-    def select(self, state: Any, rows: torch.Tensor) -> Any: ...
+    def select(self, state: Any, rows: torch.Tensor) -> Any:
+        """The state of rows `rows` (a row may repeat): beams are copied, dropped and reordered by this."""
+        ...
 
-    def log_probs(self, top: torch.Tensor) -> torch.Tensor: ...
+    def log_probs(self, top: torch.Tensor) -> torch.Tensor:
+        """Top outputs [N, D] -> next-id log-probabilities [N, V]."""
+        ...
 
 
 def cat_states(states: list[list]) -> list:
@@ -81,9 +92,11 @@ class LMStepper:
         return top[:, -1], state
 
     def select(self, state: list, rows: torch.Tensor) -> list:
+        """The per-layer states of `rows` (index_select on the batch dimension)."""
         return select_state(state, rows)
 
     def log_probs(self, top: torch.Tensor) -> torch.Tensor:
+        """The LM head's next-token log-probabilities."""
         return self.model.head.log_probs(top)
 
 

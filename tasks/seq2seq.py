@@ -34,6 +34,8 @@ METRICS = ("bleu", "chrf", "rouge")
 
 @dataclass
 class Seq2SeqDataConfig:
+    """`data:` of a seq2seq run: where the pairs come from, tokenization, vocabularies, length limits."""
+
     name: str = "bible-en-es"  # a fetcher name, a .tsv/.jsonl file, a folder of split files, or a hub name
     hub_config: Optional[str] = None
     source_column: str = "source"  # hub and fetched tables
@@ -54,6 +56,8 @@ class Seq2SeqDataConfig:
 
 @register_task
 class Seq2SeqTask(Task):
+    """Source/target pairs -> encoder-decoder training, decoding and BLEU/chrF/ROUGE evaluation."""
+
     name = "seq2seq"
     data_config = Seq2SeqDataConfig
     head_config = Seq2SeqHeadConfig
@@ -194,7 +198,14 @@ class Seq2SeqTask(Task):
             from rnn_nlp.train import checkpoint as ckpt
 
             ckpt.verify(source)
-            pretrained = load_run_config(source).backbone
+            run_cfg = load_run_config(source)
+            pretrained = run_cfg.backbone
+            if run_cfg.task != "lm" or pretrained.direction == "backward":
+                kind = f"a '{run_cfg.task}' run" if run_cfg.task != "lm" else "a backward language model"
+                raise ConfigError(
+                    f"head.decoder_pretrained: {source} is {kind}; the decoder starts from a forward or "
+                    "bidirectional language model run (task lm) on target-language text"
+                )
             for key in ARCHITECTURE:
                 if key != "direction":
                     setattr(self.cfg.head.decoder, key, getattr(pretrained, key))

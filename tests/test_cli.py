@@ -47,6 +47,16 @@ def test_train_evaluate_generate(tmp_path, corpus, capsys):
     words = capsys.readouterr().out.split()
     assert words[:2] == ["the", "cat"] and 2 < len(words) <= 7
 
+    # seq2seq-only options on a language model run: one clear line each
+    for argv, message in (
+        (["generate", str(run), "--source", "the cat"], "takes no --source"),
+        (["generate", str(run), "--prompt", "the", "--batch-size", "8"], "--batch-size is for seq2seq runs"),
+        (["evaluate", str(run), "--beam", "3"], "--beam is for runs that decode"),
+    ):
+        assert main([*argv, "--device", "cpu"]) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, argv
+
 
 def test_errors_are_one_clear_line(tmp_path, corpus, capsys):
     config = _write_config(tmp_path, corpus)

@@ -25,3 +25,18 @@ def test_mcnemar_counts_disagreements_and_gives_the_exact_two_sided_p():
 def test_mcnemar_refuses_lists_of_different_lengths():
     with pytest.raises(ValueError, match="3 gold labels"):
         mcnemar([1, 0, 1], [1, 0], [1, 0, 1])
+
+
+def test_lowercase_makes_chrf_case_insensitive_too():
+    """data.lowercase gives lower-case outputs scored against raw (cased) references: chrF must
+    then ignore case as BLEU does, or every capital in a reference counts as a miss."""
+    import sacrebleu
+
+    from rnn_nlp.metrics import bleu_chrf
+
+    scores = bleu_chrf(["y la tierra estaba vacía"], ["Y La Tierra estaba vacía"], lowercase=True)
+    assert scores["bleu"] == pytest.approx(100.0)
+    assert scores["chrf"] == pytest.approx(100.0)
+    cased = bleu_chrf(["y la tierra"], ["Y La Tierra"])
+    assert cased["chrf"] == pytest.approx(sacrebleu.corpus_chrf(["y la tierra"], [["Y La Tierra"]]).score)
+    assert cased["chrf"] < 100.0

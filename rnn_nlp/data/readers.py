@@ -24,8 +24,9 @@ def json_object(line: str, where: str) -> dict:
     return obj
 
 
-def read_lines(path: Path) -> list[str]:
-    """Non-empty lines of a UTF-8 file; a decoding error names the file and line."""
+def read_lines(path: Path, keep_empty: bool = False) -> list[str]:
+    """Non-empty lines of a UTF-8 file (`keep_empty`: every line, so outputs stay aligned with it),
+    stripped; a decoding error names the file and line."""
     lines = []
     try:
         with open(path, "rb") as fh:
@@ -35,7 +36,7 @@ def read_lines(path: Path) -> list[str]:
                 except UnicodeDecodeError as exc:
                     raise DataError(f"{path}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
                 line = line.strip()
-                if line:
+                if line or keep_empty:
                     lines.append(line)
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None

@@ -61,6 +61,7 @@ class Attention(nn.Module):
         mask: Optional[torch.Tensor] = None,
         projected: Optional[torch.Tensor] = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Context vectors and weights; `projected` is `precompute(keys)` when the caller kept it."""
         single = query.dim() == 2
         q = query.unsqueeze(1) if single else query  # [B, T, Dq]
         pk = self.precompute(keys) if projected is None else projected

@@ -15,6 +15,9 @@ from rnn_nlp.cli import main
 from rnn_nlp.config import build_config
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.metrics import bleu_chrf, rouge
+from rnn_nlp.data.batching import pad_batch
+from rnn_nlp.nn.backbone import Backbone
+from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead
 from rnn_nlp.runs import load_run, train_run
 from tasks.seq2seq import Seq2SeqTask
 from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw
@@ -110,6 +113,31 @@ def test_generate_many_sources_from_a_file_with_beam_and_samples(trained, tmp_pa
     assert "give --source TEXT or --source-file FILE" in capsys.readouterr().err
 
 
+def test_generate_bad_input_is_a_clear_error_or_a_warning(trained, tmp_path, capsys, caplog):
+    """An empty --source, an LM-only flag, a NaN length penalty: one error line, exit 2. Unknown
+    source words and empty lines of a source file still decode, with a warning naming them."""
+    run = str(trained)
+    for args, message in (
+        (["--source", "  "], "--source is empty"),
+        (["--source", "a b", "--no-stop-at-eos"], "--no-stop-at-eos is for language models"),
+        (["--source", "a b", "--beam", "-1"], "beam width must be 0 (greedy) or positive"),
+        (["--source", "a b", "--beam", "3", "--length-penalty", "nan"], "length_penalty must be a finite number"),
+    ):
+        capsys.readouterr()
+        assert main(["generate", run, *args, "--device", "cpu"]) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, args
+    sources = tmp_path / "sources.txt"
+    sources.write_text("a zz b\n\nc\n", encoding="utf-8")
+    capsys.readouterr()
+    with caplog.at_level(logging.WARNING):
+        assert main(["generate", run, "--source-file", str(sources), "--prompt", "QQ", "--device", "cpu"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3  # one output per line, the empty one too
+    assert "source words not in the vocabulary, read as <unk>: zz" in caplog.text
+    assert "1 empty source(s) (number 2)" in caplog.text
+    assert "--prompt (target prefix) words not in the vocabulary, read as <unk>: QQ" in caplog.text
+
+
 def test_long_sources_are_cut_with_a_warning(trained, caplog):
     _, task, model = load_run(trained)
     assert task.max_source_tokens() == 5  # the longest training source, below data.max_source_tokens=6
@@ -158,6 +186,26 @@ def test_pretrained_encoder_and_decoder_language_models(pairs_file, tmp_path):
     torch.testing.assert_close(model.backbone.embedding.weight[i], lm_src.backbone.embedding.weight[j], atol=1e-6, rtol=0)
 
 
+def test_decoder_pretrained_must_be_a_forward_language_model(pairs_file, tmp_path):
+    """A backward LM (it predicts the previous word) or a non-LM run would leave the decoder's
+    forward RNN random without a word said; both are refused before training."""
+    text = tmp_path / "text"
+    text.mkdir()
+    targets = [line.split("\t")[1] for line in pairs_file.read_text(encoding="utf-8").splitlines()[:40]]
+    for split in ("train", "valid", "test"):
+        (text / f"{split}.txt").write_text("\n".join(targets) + "\n", encoding="utf-8")
+    backward = tiny_raw(text, backbone={"rnn": "gru", "emb_size": 24, "hidden_size": 24, "layers": 1, "direction": "backward"},
+                        trainer={"epochs": 1, "max_steps": 1})
+    train_run(build_config(backward), tmp_path / "lm-bwd")
+    cfg = raw(pairs_file, head={"decoder_pretrained": str(tmp_path / "lm-bwd")}, trainer={"epochs": 1, "max_steps": 1})
+    with pytest.raises(ConfigError, match="is a backward language model"):
+        train_run(build_config(cfg), tmp_path / "s2s")
+    cfg = raw(pairs_file, head={"decoder_pretrained": str(tmp_path / "s2s-first")}, trainer={"epochs": 1, "max_steps": 1})
+    train_run(build_config(raw(pairs_file, trainer={"epochs": 1, "max_steps": 1})), tmp_path / "s2s-first")
+    with pytest.raises(ConfigError, match="is a 'seq2seq' run"):
+        train_run(build_config(cfg), tmp_path / "s2s-second")
+
+
 def test_shared_vocabulary_and_config_errors(pairs_file):
     cfg = build_config(raw(pairs_file, data={"shared_vocab": True}, head={"share_embeddings": True}))
     task = Seq2SeqTask(cfg)
@@ -173,7 +221,16 @@ def test_shared_vocabulary_and_config_errors(pairs_file):
 
 
 def test_resume_mid_epoch_matches_an_uninterrupted_run(pairs_file, tmp_path, monkeypatch):
-    cfg = build_config(raw(pairs_file, trainer={"epochs": 1, "checkpoint_every": 5}, head={"eval_decode_examples": 0}))
+    """With dropout everywhere (encoder, decoder, attentional vector) and input feeding, so that the
+    random state drawn after the resume point must be restored too, not only the weights."""
+    drop = {"input_dropout": 0.2, "hidden_dropout": 0.2, "output_dropout": 0.2}
+    cfg = build_config(raw(
+        pairs_file,
+        trainer={"epochs": 1, "checkpoint_every": 5},
+        backbone={"layers": 2, **drop},
+        head={"eval_decode_examples": 0, "dropout": 0.2, "input_feeding": True,
+              "decoder": {"rnn": "lstm", "emb_size": 24, "hidden_size": 24, "layers": 2, **drop}},
+    ))
     assert_ctrl_c_resume_matches(cfg, Seq2SeqTask, tmp_path, monkeypatch, stop_step=7)
 
 
@@ -185,3 +242,14 @@ def test_shipped_recipes_validate(name):
 
     cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / f"{name}.yaml")
     assert cfg.task == "seq2seq"
+    # the recipe's architecture builds (attention widths, tying, adaptive cutoffs) and trains a step
+    torch.manual_seed(0)
+    encoder = Backbone(cfg.backbone, 5000, 0)
+    model = Seq2Seq(encoder, Seq2SeqHead(encoder, 5000, cfg.head, 0))
+    src, src_len = pad_batch([[5, 6, 7], [8, 9]])
+    tgt_in, tgt_len = pad_batch([[2, 4, 5], [2, 6]])
+    tgt_out, _ = pad_batch([[4, 5, 2], [6, 2]])
+    out = model({"src": src, "src_lengths": src_len, "tgt_in": tgt_in, "tgt_out": tgt_out, "tgt_lengths": tgt_len})
+    assert out["tokens"] == 5 and torch.isfinite(out["loss"])
+    out["loss"].backward()
+    assert cfg.head.share_embeddings == (model.head.decoder.embedding is model.backbone.embedding)

@@ -31,6 +31,8 @@ from rnn_nlp.nn.model import TaskModel
 
 @dataclass
 class Seq2SeqHeadConfig:
+    """`head:` of a seq2seq run: the decoder LM, how it is conditioned, and decoding for evaluation."""
+
     decoder: BackboneConfig = field(default_factory=BackboneConfig)  # the decoder LM (always forward)
     output: LMHeadConfig = field(default_factory=LMHeadConfig)  # the decoder's softmax (tying, adaptive)
     attention: Literal["none", "dot", "general", "additive"] = "additive"
@@ -128,12 +130,14 @@ class Seq2SeqHead(nn.Module):
         return [(a.contiguous(), b.contiguous()) for a, b in zip(hs, cs)]
 
     def memory(self, enc: BackboneOutput) -> Optional[Memory]:
+        """What attention reads (None without attention); a batch with no padding gets an all-true mask."""
         if self.attention is None:
             return None
         mask = enc.mask if enc.mask is not None else enc.output.new_ones(enc.output.shape[:2], dtype=torch.bool)
         return Memory(enc.output, self.attention.precompute(enc.output), mask)
 
     def start(self, enc: BackboneOutput) -> DecoderState:
+        """The decoder's state before its first input: bridged initial state, memory, a zero feed."""
         feed = enc.output.new_zeros(enc.output.size(0), self.hidden) if self.cfg.input_feeding else None
         return DecoderState(self.init_state(enc), self.memory(enc), feed)
 
@@ -168,9 +172,11 @@ class Seq2Seq(TaskModel):
     inputs `tgt_in` (<eos> then the target) and outputs `tgt_out` (the target then <eos>), `tgt_lengths`."""
 
     def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> DecoderState:
+        """Padded source ids [B, S] and their lengths -> the decoder's starting state."""
         return self.head.start(self.backbone(src, lengths))
 
     def forward(self, batch: dict) -> dict:
+        """Teacher forcing: mean cross-entropy over the real target tokens (<eos> in, padding out)."""
         state = self.encode(batch["src"], batch["src_lengths"])
         top, _ = self.head.decode(batch["tgt_in"], state, batch["tgt_lengths"])
         steps = torch.arange(top.size(1), device=top.device).unsqueeze(0)

@@ -13,7 +13,7 @@ from rnn_nlp.conditional import decode_ids
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.generate import beam_search, generate_batch
+from rnn_nlp.generate import beam_search, generate_batch, length_norm
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.lm import LMHeadConfig
 from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead, Seq2SeqHeadConfig, Seq2SeqStepper
@@ -110,8 +110,9 @@ def test_loss_falls_on_a_reverse_task():
     assert [f[0] for f in found] == [[6, 5, 4, 3], [3, 8, 7]]
 
 
-@pytest.mark.parametrize("attention,feeding", [("additive", False), ("general", True), ("none", False)])
-def test_greedy_and_beam_agree_with_brute_force(attention, feeding):
+@pytest.mark.parametrize("attention,feeding,alpha", [("additive", False, 0.0), ("general", True, 0.0), ("none", False, 0.0),
+                                                     ("additive", False, 1.0), ("general", True, 2.5)])
+def test_greedy_and_beam_agree_with_brute_force(attention, feeding, alpha):
     vocab, length = 5, 3
     model = tiny(attention, feeding, vocab=vocab, seed=3)
     source = [3, 4, 3]
@@ -139,15 +140,20 @@ def test_greedy_and_beam_agree_with_brute_force(attention, feeding):
             top, _ = model.head.decode(batch["tgt_in"], model.encode(batch["src"], batch["src_lengths"]))
             logp = model.head.output.log_probs(top[0])
         scored.append((sum(float(logp[t, tok]) for t, tok in enumerate(ids)), list(ids)))
-    best_lp, best_ids = max(scored, key=lambda s: s[0])
-    (hyp,) = beam_search(Seq2SeqStepper(model, [source]), [[EOS]], width=vocab**length, max_tokens=length, length_penalty=0.0, stop_id=EOS)[0]
+    # the beam ranks by log_prob / length_norm(len, alpha) (GNMT): an exhaustive beam finds the best of those
+    best_lp, best_ids = max(scored, key=lambda s: s[0] / length_norm(len(s[1]), alpha))
+    (hyp,) = beam_search(Seq2SeqStepper(model, [source]), [[EOS]], width=vocab**length, max_tokens=length, length_penalty=alpha, stop_id=EOS)[0]
     assert hyp.ids == best_ids
     assert hyp.log_prob == pytest.approx(best_lp, abs=1e-4)
+    assert hyp.score == pytest.approx(best_lp / length_norm(len(best_ids), alpha), abs=1e-4)
 
 
 @pytest.mark.parametrize("beam", [1, 3])
-def test_batched_decoding_equals_one_by_one(beam):
-    model = tiny("additive", vocab=9, seed=5)
+@pytest.mark.parametrize("attention,feeding,rnn,direction", VARIANTS)
+def test_batched_decoding_equals_one_by_one(beam, attention, feeding, rnn, direction):
+    """Sources of different lengths padded into one batch decode as each does alone (every
+    attention kind, LSTM and GRU, one- and two-directional encoders)."""
+    model = tiny(attention, feeding, rnn, direction, vocab=9, seed=5)
     sources = [[3, 4, 5, 6, 7, 8], [5], [6, 7], [8, 8, 3, 4], [4, 4, 4]]
     one = decode_ids(model, sources, max_tokens=6, beam=beam, batch_size=1)
     batched = decode_ids(model, sources, max_tokens=6, beam=beam, batch_size=3)
