@@ -40,6 +40,16 @@ def corpus(tmp_path) -> Path:
     return write_corpus(tmp_path / "corpus")
 
 
+def with_sections(raw: dict, sections: dict) -> dict:
+    """`raw` with each section's keys updated from a dict, or the section replaced by a non-dict value."""
+    for section, values in sections.items():
+        if isinstance(values, dict):
+            raw.setdefault(section, {}).update(values)
+        else:
+            raw[section] = values
+    return raw
+
+
 def tiny_raw(corpus: Path, **sections) -> dict:
     """A raw config dict for a very small LM on `corpus`; sections override keys per section."""
     raw = {
@@ -60,12 +70,7 @@ def tiny_raw(corpus: Path, **sections) -> dict:
             "device": "cpu",
         },
     }
-    for section, values in sections.items():
-        if isinstance(values, dict):
-            raw.setdefault(section, {}).update(values)
-        else:
-            raw[section] = values
-    return raw
+    return with_sections(raw, sections)
 
 
 @pytest.fixture

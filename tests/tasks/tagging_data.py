@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from tests.conftest import with_sections
+
 PEOPLE = [["John", "Smith"], ["Mary"], ["Ann", "Lee"], ["Bob"], ["Karl", "Marx"]]
 PLACES = [["Paris"], ["New", "York"], ["Berlin"], ["Rome"]]
 ORGS = [["Acme", "Corp"], ["Globex"], ["Initech"]]
@@ -63,9 +65,4 @@ def tagging_raw(task: str, data_path: Path, **sections) -> dict:
             "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000,
         },
     }
-    for section, values in sections.items():
-        if isinstance(values, dict):
-            raw.setdefault(section, {}).update(values)
-        else:
-            raw[section] = values
-    return raw
+    return with_sections(raw, sections)

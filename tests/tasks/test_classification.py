@@ -12,7 +12,7 @@ from rnn_nlp.config import build_config
 from rnn_nlp.errors import DataError
 from rnn_nlp.runs import load_run, train_run
 from tasks.classification import ClassificationTask
-from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw
+from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw, with_sections
 
 GOOD = ["good", "great", "lovely", "fine", "superb"]
 BAD = ["bad", "awful", "dull", "poor", "boring"]
@@ -42,9 +42,7 @@ def classify_raw(data, **sections):
             "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000,
         },
     }
-    for section, values in sections.items():
-        raw.setdefault(section, {}).update(values) if isinstance(values, dict) else raw.__setitem__(section, values)
-    return raw
+    return with_sections(raw, sections)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from rnn_nlp.config import build_config
 from rnn_nlp.encode import encode_texts, most_similar
 from rnn_nlp.errors import DataError
 from rnn_nlp.runs import load_run, train_run
+from tests.conftest import with_sections
 
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hugo"]
 FACTS = [("owns", "car"), ("paints", "fence"), ("sells", "boat"), ("feeds", "cat"), ("cleans", "house"), ("reads", "book")]
@@ -64,9 +65,7 @@ def qa_raw(source, **sections):
         "trainer": {"epochs": 6, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.01,
                     "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000},
     }
-    for section, values in sections.items():
-        raw.setdefault(section, {}).update(values)
-    return raw
+    return with_sections(raw, sections)
 
 
 def test_cloze_trains_evaluates_predicts_and_encodes(tmp_path, cloze_dir, capsys, monkeypatch):

@@ -20,7 +20,7 @@ from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead
 from rnn_nlp.runs import load_run, train_run
 from tasks.seq2seq import Seq2SeqTask
-from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw
+from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw, with_sections
 
 WORDS = "a b c d e f g h".split()
 
@@ -53,9 +53,7 @@ def raw(pairs_file, **sections) -> dict:
         "trainer": {"epochs": 10, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.02,
                     "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000},
     }
-    for section, values in sections.items():
-        cfg.setdefault(section, {}).update(values)
-    return cfg
+    return with_sections(cfg, sections)
 
 
 @pytest.fixture(scope="module")
