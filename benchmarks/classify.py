@@ -224,12 +224,13 @@ def main() -> None:
         needs_lm = any(specs[n].get("pretrained") and specs[n].get("lm_finetune_epochs") for n in names)
         lm = finetuned_lm(dataset, args, work) if needs_lm else None
         preds: dict[str, list] = {}  # run -> test predictions, for the paired test against TF-IDF
+        gold = load_labeled_corpus(dataset)["test"]["label"] if "tfidf" in names else None
         for name in names:
             print(f"== {dataset} / {name}", flush=True)
             row = tfidf_row(dataset, args) if name == "tfidf" else model_row(dataset, name, specs[name], args, work, lm)
             preds[name] = row.pop("test_pred")
             if name != "tfidf" and "tfidf" in preds:
-                row["vs_tfidf"] = mcnemar(load_labeled_corpus(dataset)["test"]["label"], preds[name], preds["tfidf"])
+                row["vs_tfidf"] = mcnemar(gold, preds[name], preds["tfidf"])
             rows.append({"dataset": dataset, "run": name, **row, **info})
             out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
             out.with_suffix(".md").write_text(table(rows) + "\n", encoding="utf-8")
