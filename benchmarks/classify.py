@@ -5,11 +5,19 @@ baseline on the same split, all in one run.
     python benchmarks/classify.py --pretrained runs/lm-ptb                  # the full grid
     python benchmarks/classify.py --pretrained runs/lm-ptb --quick          # smoke test, ~2 minutes
     python benchmarks/classify.py --datasets rotten-tomatoes --runs tfidf,concat,concat-scratch
+    python benchmarks/classify.py --pretrained runs/lm-mix --datasets rotten-tomatoes --runs tfidf,concat-plain-finetune --seeds 5
 
 Each row: test accuracy and macro-F1, wins and losses against TF-IDF on the same test texts with
-McNemar's exact p-value (rnn_nlp.metrics.mcnemar), seconds of training to the best validation accuracy,
+McNemar's exact p-value (rnn_nlp.metrics.mcnemar), validation accuracy (the only figure used to
+choose settings), seconds of training to the best validation accuracy,
 prediction speed (texts/s, batch `eval_batch_size`, CPU), and the machine. Rows are appended to
 `--out` (JSON) as they finish, with a Markdown table beside it.
+
+With `--seeds N` each model run is trained N times from the same (fine-tuned) LM with trainer seeds
+1..N (head initialisation, batch order, dropout masks), and a `RUN/ensemble-N` row scores the mean of
+the members' probabilities (tasks.classification.ensemble_probabilities); `--ensemble` adds one row
+averaging every member of every model run listed (e.g. two poolings). An ensemble's training
+seconds are its members' added up and its texts/s counts every member's prediction time.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from rnn_nlp.config import build_config  # noqa: E402
 from rnn_nlp.data.labeled import load_labeled_corpus  # noqa: E402
 from rnn_nlp.metrics import mcnemar  # noqa: E402
 from rnn_nlp.runs import load_run, train_run  # noqa: E402
+from tasks.classification import ensemble_probabilities  # noqa: E402
 
 POOLINGS = {
     "last": ["last"],
@@ -56,14 +65,16 @@ def run_specs() -> dict[str, dict]:
     for name, pooling in POOLINGS.items():
         specs[name] = {"pooling": pooling, "pretrained": True, **ULMFIT_FULL}
         specs[f"{name}-scratch"] = {"pooling": pooling, "pretrained": False, **ULMFIT_FULL, "lm_finetune_epochs": 0, "gradual_unfreezing": False, "discriminative_lr": 1.0}
-    specs["concat-plain-finetune"] = {**specs["concat"], "gradual_unfreezing": False, "discriminative_lr": 1.0}
+    for name in POOLINGS:  # pretrained and LM-fine-tuned, every layer at one rate from the start
+        specs[f"{name}-plain-finetune"] = {**specs[name], "gradual_unfreezing": False, "discriminative_lr": 1.0}
     for name, change in ABLATIONS.items():
         specs[f"concat-{name}"] = {"pooling": POOLINGS["concat"], "pretrained": True, **ULMFIT_FULL, **change}
     return specs
 
 
-def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str | None = None) -> dict:
+def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str | None = None, seed: int = 1) -> dict:
     long_docs = dataset == "bbc-news"
+    drop = args.drop_mult  # ULMFiT's drop_mult: every dropout of backbone and head scaled at once
     return {
         "task": "classify",
         "pretrained": pretrained,
@@ -75,10 +86,10 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
             "min_count": 1,
             "max_train_examples": args.max_train,
         },
-        "backbone": {"rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2, "input_dropout": 0.2, "hidden_dropout": 0.2, "output_dropout": 0.3},
+        "backbone": {"rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2, "input_dropout": 0.2 * drop, "hidden_dropout": 0.2 * drop, "output_dropout": 0.3 * drop},
         "head": {
             "pooling": spec["pooling"],
-            "dropout": 0.3,
+            "dropout": 0.3 * drop,
             "hidden_size": 50,
             "lm_finetune_epochs": 0,  # done once per data set by `finetuned_lm`, shared by the runs
             "chunk_len": 200,
@@ -99,7 +110,7 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
             "threads": args.threads,
             "progress": False,
             "checkpoint_every": 100_000,
-            "seed": 1,
+            "seed": seed,
         },
     }
 
@@ -119,10 +130,12 @@ def tfidf_row(dataset: str, args: argparse.Namespace) -> dict:
     pred = list(model.predict(vectorizer.transform(records["test"]["text"])))
     predict_s = time.perf_counter() - started
     gold = records["test"]["label"]
+    valid_pred = model.predict(vectorizer.transform(records["valid"]["text"]))
     return {
         "test_pred": pred,
         "accuracy": accuracy_score(gold, pred),
         "macro_f1": f1_score(gold, pred, average="macro"),
+        "valid_accuracy": accuracy_score(records["valid"]["label"], valid_pred),
         "train_s_to_best": train_s,
         "texts_per_s": len(gold) / predict_s,
         "train_examples": len(train["text"]),
@@ -137,24 +150,26 @@ def finetuned_lm(dataset: str, args: argparse.Namespace, work: Path) -> tuple[st
 
     raw = config(dataset, run_specs()["concat"], args, args.pretrained)
     raw["head"]["lm_finetune_epochs"] = args.lm_epochs
-    out = work / dataset / "shared"
+    out = work / Path(dataset).name / "shared"
     path = ClassificationTask(build_config(raw, f"{dataset}/lm-finetune")).prepare_pretrained(out)
     seconds = float(list(csv.DictReader(open(Path(path) / "metrics.csv")))[-1]["elapsed_s"])
     return path, seconds
 
 
-def model_row(dataset: str, name: str, spec: dict, args: argparse.Namespace, work: Path, lm: tuple[str, float] | None) -> dict:
+def model_row(dataset: str, name: str, spec: dict, args: argparse.Namespace, work: Path, lm: tuple[str, float] | None, seed: int = 1) -> dict:
+    """Train one classifier (trainer seed `seed`) and score it; `test_probs`, `valid_probs` and `task`
+    travel with the row for ensembles and are popped before it is written."""
     pretrained, lm_s = None, 0.0
     if spec["pretrained"]:
         pretrained, lm_s = (lm if spec["lm_finetune_epochs"] else (args.pretrained, 0.0))
-    cfg = build_config(config(dataset, spec, args, pretrained), f"{dataset}/{name}")
-    out = work / dataset / name
+    cfg = build_config(config(dataset, spec, args, pretrained, seed), f"{dataset}/{name}")
+    out = work / Path(dataset).name / (name if seed == 1 else f"{name}-seed{seed}")
     trainer = train_run(cfg, out, overwrite=True)
     best = max(trainer.history, key=lambda r: r["valid_accuracy"])
     _, task, model = load_run(out, "cpu")
     device = torch.device("cpu")
     started = time.perf_counter()
-    gold, pred, _, loss = task.predict_split(model, "test", device)
+    gold, pred, test_probs, loss = task.predict_split(model, "test", device)
     predict_s = time.perf_counter() - started
     metrics = task.metrics(gold, pred, loss)
     return {
@@ -162,12 +177,43 @@ def model_row(dataset: str, name: str, spec: dict, args: argparse.Namespace, wor
         "accuracy": metrics["accuracy"],
         "macro_f1": metrics["macro_f1"],
         "valid_accuracy": best["valid_accuracy"],
+        "best_epoch": best["epoch"],
         "train_s_to_best": best["elapsed_s"],
+        "train_s_total": trainer.history[-1]["elapsed_s"],
         "lm_finetune_s": lm_s,
-        "texts_per_s": len(task.encoded("test")[0]) / predict_s,
+        "predict_s": predict_s,
+        "texts_per_s": len(gold) / predict_s,
         "train_examples": len(task.encoded("train")[0]),
         "epochs": args.epochs,
+        "seed": seed,
+        "test_probs": test_probs,
+        "valid_probs": task.predict_split(model, "valid", device)[2],
+        "task": task,
     }
+
+
+def ensemble_row(members: list[dict]) -> dict:
+    """The probability-averaged ensemble of `members` (model_row rows, same data set): its valid and
+    test scores, and its cost: the members' training and prediction seconds added up."""
+    task = members[0]["task"]
+    row: dict = {"members": len(members), "seeds": [m["seed"] for m in members]}
+    for split in ("valid", "test"):
+        gold = task.encoded(split)[1]
+        pred = task.decide(ensemble_probabilities([m[f"{split}_probs"] for m in members]))
+        metrics = task.metrics(gold, pred, float("nan"))
+        if split == "test":
+            row.update(test_pred=pred, accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"])
+        else:
+            row["valid_accuracy"] = metrics["accuracy"]
+    predict_s = sum(m["predict_s"] for m in members)
+    row.update(
+        train_s_to_best=sum(m["train_s_to_best"] for m in members),
+        train_s_total=sum(m["train_s_total"] for m in members),
+        lm_finetune_s=max(m["lm_finetune_s"] for m in members),  # one shared fine-tuned LM
+        predict_s=predict_s,
+        texts_per_s=len(task.encoded("test")[0]) / predict_s,
+    )
+    return row
 
 
 def versus(row: dict) -> str:
@@ -178,12 +224,13 @@ def versus(row: dict) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| data | run | test accuracy | test macro-F1 | error | vs TF-IDF (McNemar p) | train s to best valid | LM fine-tune s | texts/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| data | run | models | valid accuracy | test accuracy | test macro-F1 | error | vs TF-IDF (McNemar p) | train s to best valid | LM fine-tune s | texts/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        valid = f"{r['valid_accuracy']:.4f}" if "valid_accuracy" in r else "-"
         lines.append(
-            f"| {r['dataset']} | {r['run']} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | {100 * (1 - r['accuracy']):.2f}% "
+            f"| {r['dataset']} | {r['run']} | {r.get('members', 1)} | {valid} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | {100 * (1 - r['accuracy']):.2f}% "
             f"| {versus(r)} | {r['train_s_to_best']:.0f} | {r.get('lm_finetune_s', 0):.0f} | {r['texts_per_s']:,.0f} |"
         )
     return "\n".join(lines)
@@ -197,6 +244,9 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--lr", type=float, default=0.002, help="Adam learning rate of the top layer group")
     p.add_argument("--lm-epochs", type=int, default=1, help="epochs of LM fine-tuning on the task's text (shared by the runs)")
+    p.add_argument("--drop-mult", type=float, default=1.0, help="scale every dropout of backbone and head (ULMFiT's drop_mult)")
+    p.add_argument("--seeds", type=int, default=1, help="train each model run N times (trainer seeds 1..N) and score their ensemble")
+    p.add_argument("--ensemble", action="store_true", help="also score the ensemble of every member of every model run listed")
     p.add_argument("--max-train", type=int, default=None, help="use only the first N training examples")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quick", action="store_true", help="1 epoch on 800 training examples, three runs")
@@ -208,6 +258,8 @@ def main() -> None:
         args.runs = args.runs or "tfidf,concat,concat-scratch"
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.seeds < 1:
+        p.error("--seeds must be >= 1")
     specs = run_specs()
     names = args.runs.split(",") if args.runs else list(specs)
     unknown = [n for n in names if n not in specs]
@@ -225,16 +277,36 @@ def main() -> None:
         lm = finetuned_lm(dataset, args, work) if needs_lm else None
         preds: dict[str, list] = {}  # run -> test predictions, for the paired test against TF-IDF
         gold = load_labeled_corpus(dataset)["test"]["label"] if "tfidf" in names else None
-        for name in names:
-            print(f"== {dataset} / {name}", flush=True)
-            row = tfidf_row(dataset, args) if name == "tfidf" else model_row(dataset, name, specs[name], args, work, lm)
+        command = " ".join(sys.argv)
+
+        def record(name: str, row: dict) -> None:
             preds[name] = row.pop("test_pred")
             if name != "tfidf" and "tfidf" in preds:
                 row["vs_tfidf"] = mcnemar(gold, preds[name], preds["tfidf"])
-            rows.append({"dataset": dataset, "run": name, **row, **info})
+            rows.append({"dataset": dataset, "run": name, **row, **info, "command": command})
             out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
-            out.with_suffix(".md").write_text(table(rows) + "\n", encoding="utf-8")
+            out.with_suffix(".md").write_text(f"Command: `python {command}`\n\n{table(rows)}\n", encoding="utf-8")
             print(table(rows[-1:]).splitlines()[-1], flush=True)
+
+        everyone: list[dict] = []  # every trained member, for --ensemble
+        for name in names:
+            if name == "tfidf":
+                print(f"== {dataset} / {name}", flush=True)
+                record(name, tfidf_row(dataset, args))
+                continue
+            members = []
+            for seed in range(1, args.seeds + 1):
+                label = name if args.seeds == 1 else f"{name}/seed{seed}"
+                print(f"== {dataset} / {label}", flush=True)
+                row = model_row(dataset, name, specs[name], args, work, lm, seed)
+                kept = {k: row.pop(k) for k in ("test_probs", "valid_probs", "task")}
+                record(label, row)
+                members.append({**row, **kept})
+            if len(members) > 1:
+                record(f"{name}/ensemble-{len(members)}", ensemble_row(members))
+            everyone += members
+        if args.ensemble and len([n for n in names if n != "tfidf"]) > 1:
+            record(f"ensemble of all {len(everyone)} models", ensemble_row(everyone))
     print(table(rows))
     print(f"\n{info}; rows in {out}")
 

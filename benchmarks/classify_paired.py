@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from classify import tfidf_row  # noqa: E402
 from rnn_nlp.metrics import mcnemar  # noqa: E402
 from rnn_nlp.runs import load_run  # noqa: E402
+from tasks.classification import ensemble_probabilities  # noqa: E402
 
 
 def main() -> None:
@@ -56,7 +57,7 @@ def main() -> None:
             p.error(f"{run} was not evaluated on the same test texts and labels as {args.runs[0]}")
         add(name, pred, loss)
     if args.ensemble and len(outputs) > 1:
-        mean = torch.stack([o[3] for o in outputs.values()]).mean(0)
+        mean = ensemble_probabilities([o[3] for o in outputs.values()])
         add("ensemble of the runs above", task.decide(mean), float("nan"))
     lines = ["| run | test accuracy | macro-F1 | only ours right | only TF-IDF right | McNemar p |", "|---|---|---|---|---|---|"]
     for r in rows:

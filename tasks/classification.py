@@ -309,6 +309,18 @@ class ClassificationTask(Task):
         return raw
 
 
+def ensemble_probabilities(members: list[torch.Tensor]) -> torch.Tensor:
+    """A probability-averaged ensemble (ULMFiT's forward+backward ensemble, or several seeds): the
+    mean of the members' [N, L] probabilities on the same texts in the same order; decide with
+    `ClassificationTask.decide`."""
+    if not members:
+        raise ValueError("an ensemble needs at least one member")
+    shapes = sorted({tuple(m.shape) for m in members})
+    if len(shapes) != 1:
+        raise ValueError(f"ensemble members must score the same texts and labels; got probability shapes {shapes}")
+    return torch.stack([m.float() for m in members]).mean(0)
+
+
 def plot_confusion(matrix, names: list[str], path: Path) -> None:
     import matplotlib
 

@@ -165,3 +165,20 @@ def test_multi_label_rows_need_the_multi_label_head(tmp_path):
 def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, sentiment, monkeypatch):
     cfg = build_config(classify_raw(sentiment, trainer={"epochs": 2}, backbone={"output_dropout": 0.2}))
     assert_ctrl_c_resume_matches(cfg, ClassificationTask, tmp_path, monkeypatch, stop_step=5)
+
+
+def test_ensemble_probabilities_average_the_members_by_hand(tmp_path, sentiment):
+    from tasks.classification import ensemble_probabilities
+
+    a = torch.tensor([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8]])
+    b = torch.tensor([[0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])
+    mean = ensemble_probabilities([a, b])
+    torch.testing.assert_close(mean, torch.tensor([[0.6, 0.4], [0.5, 0.5], [0.15, 0.85]]))
+    # decided by the task like one model's probabilities: labels are sorted, so "neg" is column 0
+    task = ClassificationTask(build_config(classify_raw(sentiment)))
+    assert task.decide(mean) == ["neg", "neg", "pos"]  # a tie goes to the first label, as argmax does
+    assert task.decide(ensemble_probabilities([a])) == task.decide(a)
+    with pytest.raises(ValueError, match="same texts"):
+        ensemble_probabilities([a, b[:2]])
+    with pytest.raises(ValueError, match="at least one"):
+        ensemble_probabilities([])

@@ -1,0 +1,54 @@
+"""benchmarks/classify.py --seeds: members differ by seed, and the ensemble row is their averaged probabilities."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from sklearn.metrics import accuracy_score
+
+from rnn_nlp.metrics import mcnemar
+from rnn_nlp.runs import load_run
+from tests.tasks.test_classification import write_sentiment
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "classify.py"
+
+
+@pytest.fixture(scope="module")
+def classify():
+    spec = importlib.util.spec_from_file_location("bench_classify", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seeds_train_different_members_and_score_their_ensemble(tmp_path, monkeypatch, classify):
+    data = write_sentiment(tmp_path / "reviews.csv", n=120)
+    out, work = tmp_path / "rows.json", tmp_path / "work"
+    argv = ["classify.py", "--datasets", str(data), "--runs", "tfidf,mean-scratch", "--seeds", "2", "--epochs", "1", "--threads", "1", "--out", str(out), "--work", str(work)]
+    monkeypatch.setattr(sys, "argv", argv)
+    classify.main()
+    rows = {r["run"]: r for r in json.loads(out.read_text())}
+    assert list(rows) == ["tfidf", "mean-scratch/seed1", "mean-scratch/seed2", "mean-scratch/ensemble-2"]
+    ensemble = rows["mean-scratch/ensemble-2"]
+    assert ensemble["members"] == 2 and ensemble["seeds"] == [1, 2]
+    assert ensemble["train_s_to_best"] == pytest.approx(rows["mean-scratch/seed1"]["train_s_to_best"] + rows["mean-scratch/seed2"]["train_s_to_best"])
+    assert "Command: `python classify.py --datasets" in out.with_suffix(".md").read_text()
+    # the two members are different models (seed 1 keeps the run's usual folder) ...
+    folders = [work / data.name / "mean-scratch", work / data.name / "mean-scratch-seed2"]
+    runs = [load_run(f, "cpu") for f in folders]
+    assert [r[0].trainer.seed for r in runs] == [1, 2]
+    weights = [r[2].head.mlp[-1].weight for r in runs]
+    assert not torch.allclose(weights[0], weights[1])
+    # ... and the ensemble row is the accuracy of their mean probabilities, and its paired test uses those predictions
+    device = torch.device("cpu")
+    outputs = [task.predict_split(model, "test", device) for _, task, model in runs]
+    gold = outputs[0][0]
+    mean = (outputs[0][2] + outputs[1][2]) / 2
+    pred = runs[0][1].decide(mean)
+    assert ensemble["accuracy"] == pytest.approx(accuracy_score(gold, pred))
+    tfidf = classify.tfidf_row(str(data), SimpleNamespace(max_train=None))["test_pred"]
+    assert ensemble["vs_tfidf"] == mcnemar(gold, pred, tfidf)
