@@ -29,6 +29,8 @@ def _train(args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     from rnn_nlp.runs import load_run
 
+    if args.ensemble:
+        return _evaluate_ensemble(args)
     cfg, task, model = load_run(args.run_dir, args.device)
     if args.beam is not None:
         if not hasattr(task, "decode_beam"):
@@ -50,6 +52,37 @@ def _evaluate(args: argparse.Namespace) -> None:
     out.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"{args.split}: {shown} (written to {out})")
+
+
+def _load_members(args: argparse.Namespace) -> tuple[list[str], list, list, object]:
+    """The runs of `RUN_DIR --ensemble RUN2 ...`: names, tasks, models, and the first model's device."""
+    from rnn_nlp.runs import load_run
+
+    names = [args.run_dir, *args.ensemble]
+    loaded = [load_run(name, args.device) for name in names]
+    tasks, models = [t for _, t, _ in loaded], [m for _, _, m in loaded]
+    return names, tasks, models, next(models[0].parameters()).device
+
+
+def _evaluate_ensemble(args: argparse.Namespace) -> None:
+    from tasks.classification_ensemble import check_members, ensemble_split
+
+    if args.beam is not None:
+        raise RnnNlpError("--beam is for seq2seq runs; --ensemble is for classification runs")
+    names, tasks, models, device = _load_members(args)
+    check_members(names, tasks)
+    if args.data:
+        for task in tasks:
+            task.use_data(args.data)
+    gold, pred, _ = ensemble_split(names, tasks, models, args.split, device)
+    metrics = tasks[0].report_predictions(gold, pred, float("nan"), args.split, Path(args.run_dir), suffix="-ensemble")
+    print(metrics.pop("report"))
+    metrics.pop("loss")  # an average of probabilities has no training loss to report
+    metrics.update(split=args.split, data=args.data or tasks[0].cfg.data.name, members=names)
+    out = Path(args.run_dir) / f"eval-{args.split}-ensemble.json"
+    out.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+    print(f"{args.split}, ensemble of {len(names)} runs: {shown} (written to {out})")
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -139,18 +172,32 @@ def _generate_from_sources(args: argparse.Namespace, cfg, task, model) -> None:
             print(text)
 
 
+def _input_lines(source: str) -> list[str]:
+    """`predict`'s inputs: standard input's lines for "-", else the file's (read_lines)."""
+    if source == "-":
+        return [line.rstrip("\n") for line in sys.stdin]
+    from rnn_nlp.data.readers import read_lines
+
+    return read_lines(Path(source))
+
+
 def _predict(args: argparse.Namespace) -> None:
     from rnn_nlp.runs import load_run
 
+    if args.ensemble:
+        if args.format != "jsonl":
+            raise RnnNlpError("--ensemble is for classification runs, which write JSON lines; drop --format")
+        from tasks.classification_ensemble import check_members, ensemble_texts
+
+        names, tasks, models, device = _load_members(args)
+        check_members(names, tasks)
+        for row in ensemble_texts(names, tasks, models, _input_lines(args.input), device):
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
     cfg, task, model = load_run(args.run_dir, args.device)
     if not hasattr(task, "predict_texts"):
         raise RnnNlpError(f"task '{cfg.task}' has no predict; use `rnn-nlp generate` for language models")
-    if args.input == "-":
-        lines = [line.rstrip("\n") for line in sys.stdin]
-    else:
-        from rnn_nlp.data.readers import read_lines
-
-        lines = read_lines(Path(args.input))
+    lines = _input_lines(args.input)
     device = next(model.parameters()).device
     for row in task.predict_texts(model, lines, device):
         if args.format == "conll":
@@ -234,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="valid", choices=["train", "valid", "test"])
     p.add_argument("--data", help="another corpus (name, file or folder) to evaluate on")
     p.add_argument("--beam", type=int, help="seq2seq runs: beam search of this width (1: greedy; default: head.beam)")
+    p.add_argument("--ensemble", nargs="+", metavar="RUN", help="classification: average these runs' probabilities with RUN_DIR's (files *-ensemble in RUN_DIR)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_evaluate)
 
@@ -273,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("input", help="a text file, or - for standard input")
     p.add_argument("--format", default="jsonl", choices=["jsonl", "conll"], help="conll: token<TAB>tag lines, a blank line after each input (tagging runs)")
+    p.add_argument("--ensemble", nargs="+", metavar="RUN", help="classification: average these runs' probabilities with RUN_DIR's")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_predict)
 

@@ -239,14 +239,19 @@ class ClassificationTask(Task):
     def report(self, model: Classifier, split: str, device: torch.device, out_dir: Path) -> dict:
         """Metrics plus scikit-learn's per-class report (text) and a confusion-matrix PNG in out_dir."""
         gold, pred, _, loss = self.predict_split(model, split, device)
+        return self.report_predictions(gold, pred, loss, split, out_dir)
+
+    def report_predictions(self, gold: list, pred: list, loss: float, split: str, out_dir: Path, suffix: str = "") -> dict:
+        """`report` for predictions made elsewhere (an ensemble): files `report-<split><suffix>.txt` and
+        `confusion-<split><suffix>.png` in out_dir."""
         metrics: dict = self.metrics(gold, pred, loss)
         if self.multi_label:
             text = classification_report(self._binarize(gold), self._binarize(pred), target_names=self.label_names(), zero_division=0)
         else:
             names = sorted(set(self.label_names()) | set(gold))
             text = classification_report(gold, pred, labels=names, zero_division=0, digits=4)
-            plot_confusion(confusion_matrix(gold, pred, labels=names), names, out_dir / f"confusion-{split}.png")
-        (out_dir / f"report-{split}.txt").write_text(text, encoding="utf-8")
+            plot_confusion(confusion_matrix(gold, pred, labels=names), names, out_dir / f"confusion-{split}{suffix}.png")
+        (out_dir / f"report-{split}{suffix}.txt").write_text(text, encoding="utf-8")
         metrics["report"] = text
         return metrics
 

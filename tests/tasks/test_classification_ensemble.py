@@ -1,0 +1,74 @@
+"""`evaluate` / `predict --ensemble`: several classification runs averaged, checked by hand; clear refusals."""
+
+import json
+
+import pytest
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+from rnn_nlp.cli import main
+from rnn_nlp.config import build_config
+from rnn_nlp.runs import load_run, train_run
+from tests.conftest import tiny_raw
+from tests.tasks.test_classification import classify_raw, write_sentiment
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    data = write_sentiment(tmp_path / "reviews.csv", n=120)
+    runs = []
+    for seed in (1, 2):
+        run = tmp_path / f"run{seed}"
+        train_run(build_config(classify_raw(data, trainer={"epochs": 1, "seed": seed}, backbone={"hidden_size": 8})), run)
+        runs.append(run)
+    return runs
+
+
+def test_evaluate_ensemble_averages_the_members_probabilities(two_runs, capsys):
+    device = torch.device("cpu")
+    outputs = []
+    for run in two_runs:
+        _, task, model = load_run(run, "cpu")
+        outputs.append(task.predict_split(model, "test", device))
+    gold = outputs[0][0]
+    assert outputs[1][0] == gold
+    mean = (outputs[0][2] + outputs[1][2]) / 2
+    assert not torch.equal(outputs[0][2], outputs[1][2])  # two seeds, two different members
+    pred = task.decide(mean)
+    assert main(["evaluate", str(two_runs[0]), "--ensemble", str(two_runs[1]), "--split", "test", "--device", "cpu"]) == 0
+    assert "macro avg" in capsys.readouterr().out
+    saved = json.loads((two_runs[0] / "eval-test-ensemble.json").read_text())
+    assert saved["accuracy"] == pytest.approx(accuracy_score(gold, pred))
+    assert saved["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro"))
+    assert saved["members"] == [str(r) for r in two_runs]
+    assert (two_runs[0] / "confusion-test-ensemble.png").exists()
+    assert not (two_runs[0] / "eval-test.json").exists()  # the single run's own files are left alone
+
+
+def test_predict_ensemble_averages_each_row(two_runs, tmp_path, capsys):
+    texts = tmp_path / "new.txt"
+    texts.write_text("the film was superb\nthe plot was awful\n", encoding="utf-8")
+    single = []
+    for run in two_runs:
+        capsys.readouterr()
+        assert main(["predict", str(run), str(texts), "--device", "cpu"]) == 0
+        single.append([json.loads(line) for line in capsys.readouterr().out.splitlines()])
+    assert main(["predict", str(two_runs[0]), str(texts), "--ensemble", str(two_runs[1]), "--device", "cpu"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 2 and all(r["members"] == 2 for r in rows)
+    for row, a, b in zip(rows, *single):
+        for label, p in row["probabilities"].items():
+            assert p == pytest.approx((a["probabilities"][label] + b["probabilities"][label]) / 2, abs=1e-6)
+        assert row["label"] == max(row["probabilities"], key=row["probabilities"].get)
+
+
+def test_members_must_share_labels_and_be_classifiers(two_runs, tmp_path, corpus, capsys):
+    other = tmp_path / "other.csv"
+    other.write_text("text,label\n" + "".join(f"film {i} good,yes\nfilm {i} bad,no\n" for i in range(30)), encoding="utf-8")
+    train_run(build_config(classify_raw(other, trainer={"epochs": 1})), tmp_path / "yesno")
+    capsys.readouterr()
+    assert main(["evaluate", str(two_runs[0]), "--ensemble", str(tmp_path / "yesno"), "--device", "cpu"]) == 2
+    assert "has labels ['no', 'yes']" in capsys.readouterr().err
+    train_run(build_config(tiny_raw(corpus, trainer={"epochs": 1})), tmp_path / "lm")
+    assert main(["predict", str(two_runs[0]), "-", "--ensemble", str(tmp_path / "lm"), "--device", "cpu"]) == 2
+    assert "only classification runs can be ensembled" in capsys.readouterr().err
