@@ -1,6 +1,6 @@
 """Cloze reading comprehension on CoNLL-2003 documents: the reader beside two baselines, in one run.
 
-    python benchmarks/qa_cloze.py                  # about 45 minutes on 1 CPU thread
+    python benchmarks/qa_cloze.py                  # about 40 minutes on 1 CPU thread
     python benchmarks/qa_cloze.py --quick          # smoke test: 1,000 training questions, 1-minute budgets
 
 Rows, all scored on the test split of `conll2003-cloze` (documents never seen in training):
