@@ -314,3 +314,12 @@ def test_token_features_follow_the_windows_and_a_run_trains_and_predicts(tmp_pat
     assert model.head.feature_bias is not None
     line = json.dumps({"question": "@placeholder owns the car .", "context": "bob owns the car . erin reads the book .", "candidates": ["bob", "erin"]})
     assert next(task.predict_texts(model, [line], torch.device("cpu")))["answer"] in ("bob", "erin")
+
+
+def test_the_shipped_cloze_recipe_loads_with_token_features():
+    from pathlib import Path
+
+    from rnn_nlp.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "qa-cloze.yaml")
+    assert cfg.task == "qa" and cfg.head.token_features and cfg.head.feature_bias and cfg.head.feature_window == 5
