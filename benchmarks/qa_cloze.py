@@ -1,23 +1,28 @@
 """Cloze reading comprehension on CoNLL-2003 documents: the reader beside two baselines, in one run.
 
-    python benchmarks/qa_cloze.py                  # about 25 minutes on 1 CPU thread
+    python benchmarks/qa_cloze.py                  # about 40 minutes on 1 CPU thread
     python benchmarks/qa_cloze.py --quick          # smoke test: 1,000 training questions, 1-minute budgets
 
 Rows, all scored on the test split of `conll2003-cloze` (documents never seen in training):
 - most-frequent: the candidate entity mentioned most often in the passage;
 - word-overlap: the candidate with the most question words within W tokens of one of its mentions
   (W chosen on the valid split from 5, 10, 20; rnn_nlp.nn.baselines.cloze);
-- reader: configs/qa-cloze.yaml from a randomly initialised backbone, trained for --budget seconds;
+- reader: configs/qa-cloze.yaml (token features on) from a randomly initialised backbone, trained for
+  --budget seconds;
 - reader-pretrained: the same, its backbone first pretrained (--lm-budget seconds) as forward and
   backward LMs on the cloze training passages plus PTB (data.pretrain_epochs, runs.train_once), then
-  trained for the same --budget seconds.
-Results: benchmarks/results/qa_cloze.json and .md.
+  trained for the same --budget seconds;
+- reader-no-features: the reader with head.token_features=false (what the features bring).
+Each reader row carries McNemar's exact paired test (rnn_nlp.metrics.mcnemar) against each baseline on
+the same test questions: the questions only the reader gets right, only the baseline, and the p-value.
+Results: benchmarks/results/qa_cloze.json and .md, with the command that made them.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import platform
@@ -37,16 +42,34 @@ sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repositor
 from rnn_nlp.config import load_config  # noqa: E402
 from rnn_nlp.data.cloze import normalize_entity  # noqa: E402
 from rnn_nlp.data.qa import load_qa_corpus  # noqa: E402
+from rnn_nlp.metrics import mcnemar  # noqa: E402
 from rnn_nlp.nn.baselines.cloze import most_frequent, word_overlap  # noqa: E402
 from rnn_nlp.runs import load_run, train_run  # noqa: E402
 
 CPU = torch.device("cpu")
 WINDOWS = (5, 10, 20)
+BASELINES = ("most-frequent", "word-overlap")
+READERS = {  # run name -> (LM pretraining, config overrides)
+    "reader": (False, []),
+    "reader-pretrained": (True, []),
+    "reader-no-features": (False, ["head.token_features=false"]),
+}
+
+
+def gold_answers(records: dict) -> list[str]:
+    return [normalize_entity(a["text"][0]) for a in records["answers"]]
 
 
 def accuracy(predicted: list[str], records: dict) -> float:
-    gold = [normalize_entity(a["text"][0]) for a in records["answers"]]
+    gold = gold_answers(records)
     return sum(normalize_entity(p) == g for p, g in zip(predicted, gold)) / len(gold)
+
+
+def split_digest(records: dict) -> str:
+    """sha256 (first 16 hex digits) of a split's questions, passages, answers and candidates: the same
+    digest means the same questions as an earlier run."""
+    rows = [[r, q, c, a, k] for r, q, c, a, k in zip(records["id"], records["question"], records["context"], records["answers"], records["candidates"])]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
 def baseline_rows(data: str) -> list[dict]:
@@ -54,7 +77,7 @@ def baseline_rows(data: str) -> list[dict]:
     test, valid = recs["test"], recs["valid"]
     started = time.perf_counter()
     mf = [most_frequent(c, k) for c, k in zip(test["context"], test["candidates"])]
-    rows = [{"run": "most-frequent", "accuracy": accuracy(mf, test), "seconds": time.perf_counter() - started}]
+    rows = [{"run": "most-frequent", "accuracy": accuracy(mf, test), "seconds": time.perf_counter() - started, "test_pred": mf}]
 
     def overlap(rec: dict, w: int) -> list[str]:
         return [word_overlap(q, c, k, w) for q, c, k in zip(rec["question"], rec["context"], rec["candidates"])]
@@ -62,16 +85,17 @@ def baseline_rows(data: str) -> list[dict]:
     valid_acc = {w: accuracy(overlap(valid, w), valid) for w in WINDOWS}
     best = max(WINDOWS, key=lambda w: (valid_acc[w], -w))
     started = time.perf_counter()
-    rows.append({"run": f"word-overlap (window {best})", "accuracy": accuracy(overlap(test, best), test),
-                 "valid_accuracy_by_window": valid_acc, "seconds": time.perf_counter() - started})
+    wo = overlap(test, best)
+    rows.append({"run": "word-overlap", "window": best, "accuracy": accuracy(wo, test),
+                 "valid_accuracy_by_window": valid_acc, "seconds": time.perf_counter() - started, "test_pred": wo})
     n_cand = sum(len(c) for c in test["candidates"]) / len(test["candidates"])
     rows.append({"run": "chance (1 / candidates)", "accuracy": sum(1 / len(c) for c in test["candidates"]) / len(test["candidates"]),
                  "mean_candidates": n_cand})
     return rows
 
 
-def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool) -> dict:
-    overrides = [f"data.name={args.data}", f"trainer.time_budget_s={args.budget}", "trainer.progress=false", "trainer.threads=1"]
+def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, extra: list[str]) -> dict:
+    overrides = [f"data.name={args.data}", f"trainer.time_budget_s={args.budget}", "trainer.progress=false", "trainer.threads=1", *extra]
     if pretrain:
         overrides += ["data.pretrain_epochs=20", f"data.pretrain_time_budget_s={args.lm_budget}", "data.pretrain_corpora=[ptb]"]
     if args.quick:
@@ -83,15 +107,19 @@ def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool) 
     wall = time.perf_counter() - started
     _, task, model = load_run(out, "cpu")
     started = time.perf_counter()
-    test = task.evaluate(model, "test", CPU)
+    answers, loss = task.predict_split(model, "test", CPU)
+    test = task.metrics("test", answers, loss)
     eval_s = time.perf_counter() - started
     last = trainer.history[-1]
     row = {
         "run": name,
+        "overrides": extra,
+        "test_pred": [a["text"] for a in answers],
         "accuracy": test["accuracy"],
         "exact_match": test["exact_match"],
         "f1": test["f1"],
         "valid_accuracy": max(r["valid_accuracy"] for r in trainer.history),
+        "valid_by_evaluation": [{k: r[k] for k in ("epoch", "train_loss", "valid_loss", "valid_accuracy", "elapsed_s")} for r in trainer.history],
         "train_s": last["elapsed_s"],
         "epochs": last["epoch"],
         "steps": trainer.global_step,
@@ -107,24 +135,32 @@ def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool) 
     return row
 
 
+def paired(row: dict, baseline: str) -> str:
+    """McNemar against a baseline, as 'only the reader right / only the baseline right / p'."""
+    m = row.get(f"vs_{baseline}")
+    return f"{m['a_only']} / {m['b_only']} / {m['p_value']:.2g}" if m else "-"
+
+
 def table(rows: list[dict]) -> str:
-    lines = ["| run | test accuracy | test EM | test F1 | train s | epochs | LM pretraining s |", "|---|---|---|---|---|---|---|"]
+    lines = ["| run | test accuracy | test EM | test F1 | train s | epochs | LM pretraining s | vs most-frequent: only reader / only baseline / p "
+             "| vs word-overlap: only reader / only baseline / p |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         em = f"{r['exact_match']:.4f}" if "exact_match" in r else "-"
         f1 = f"{r['f1']:.4f}" if "f1" in r else "-"
         train = f"{r['train_s']:.0f}" if "train_s" in r else "-"
         epochs = f"{r['epochs']:.2f}" if "epochs" in r else "-"
         lm = f"{r['lm_train_s']:.0f}" if "lm_train_s" in r else "-"
-        lines.append(f"| {r['run']} | {r['accuracy']:.4f} | {em} | {f1} | {train} | {epochs} | {lm} |")
+        name = f"{r['run']} (window {r['window']})" if "window" in r else r["run"]
+        lines.append(f"| {name} | {r['accuracy']:.4f} | {em} | {f1} | {train} | {epochs} | {lm} | {paired(r, 'most-frequent')} | {paired(r, 'word-overlap')} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default="conll2003-cloze", help="conll2003-cloze or conll2003-cloze-anon")
-    p.add_argument("--budget", type=float, default=510, help="training seconds of each reader")
+    p.add_argument("--budget", type=float, default=600, help="training seconds of each reader")
     p.add_argument("--lm-budget", type=float, default=240, help="seconds of LM pretraining for reader-pretrained")
-    p.add_argument("--runs", default="baselines,reader,reader-pretrained")
+    p.add_argument("--runs", default="baselines," + ",".join(READERS), help=f"comma-separated from baselines, {', '.join(READERS)}")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--work", type=Path, default=None, help="keep run folders here (default: a temporary folder)")
@@ -135,21 +171,36 @@ def main() -> None:
     out = args.out or ROOT / "benchmarks" / "results" / ("qa_cloze-quick.json" if args.quick else "qa_cloze.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="rnn-nlp-qa-"))
-    info = {"data": args.data, "split": "test", "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "torch": torch.__version__,
-            "threads": 1, "reader_budget_s": args.budget, "lm_budget_s": args.lm_budget, "config": "configs/qa-cloze.yaml"}
+    names = args.runs.split(",")
+    unknown = [n for n in names if n != "baselines" and n not in READERS]
+    if unknown:
+        p.error(f"unknown runs {', '.join(unknown)}")
+    test_records = load_qa_corpus(args.data)["test"]
+    gold = gold_answers(test_records)
+    command = "python benchmarks/qa_cloze.py " + " ".join(sys.argv[1:])
+    info = {"data": args.data, "split": "test", "test_questions": len(gold), "test_split_sha256": split_digest(test_records),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "torch": torch.__version__,
+            "threads": 1, "reader_budget_s": args.budget, "lm_budget_s": args.lm_budget, "config": "configs/qa-cloze.yaml",
+            "command": command.strip()}
     rows: list[dict] = []
+    preds: dict[str, list[str]] = {}  # run -> normalised test answers, for the paired tests
     started = time.perf_counter()
-    for name in args.runs.split(","):
+    for name in names:
         print(f"== {name}", flush=True)
-        if name == "baselines":
-            rows += baseline_rows(args.data)
-        elif name in ("reader", "reader-pretrained"):
-            rows.append(reader_row(name, args, work, pretrain=name == "reader-pretrained"))
-        else:
-            p.error(f"unknown run {name}")
+        new = baseline_rows(args.data) if name == "baselines" else [reader_row(name, args, work, *READERS[name])]
+        for row in new:
+            if "test_pred" in row:
+                preds[row["run"]] = [normalize_entity(x) for x in row.pop("test_pred")]
+            if row["run"] in READERS:
+                for b in BASELINES:
+                    if b in preds:
+                        row[f"vs_{b}"] = mcnemar(gold, preds[row["run"]], preds[b])
+        rows += new
         record = {**info, "total_wall_s": time.perf_counter() - started, "rows": rows}
         out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-        out.with_suffix(".md").write_text(f"Cloze QA on {args.data} (test split), {info['machine']}, torch {info['torch']}, 1 thread\n\n" + table(rows) + "\n", encoding="utf-8")
+        out.with_suffix(".md").write_text(f"Cloze QA on {args.data} (test split, {len(gold)} questions, sha256 {info['test_split_sha256']}), "
+                                          f"{info['machine']}, torch {info['torch']}, 1 thread\n\n" + table(rows)
+                                          + f"\n\nPaired test: McNemar's exact test on the same test questions. Command: `{info['command']}`\n", encoding="utf-8")
         print(table(rows), flush=True)
     print(f"total {time.perf_counter() - started:.0f} s; rows in {out}")
 

@@ -232,16 +232,16 @@ def _encode(args: argparse.Namespace) -> None:
 
 
 def _data(args: argparse.Namespace) -> None:
-    from rnn_nlp.data.fetch import FETCHERS, cache_dir, fetch
+    from rnn_nlp.data.fetch import FETCHERS, cache_path, fetch
 
     if args.data_command == "list":
         for name, f in sorted(FETCHERS.items()):
-            cached = "cached" if (cache_dir() / name).exists() else "not fetched"
+            cached = "cached" if cache_path(name).exists() else "not fetched"
             print(f"{name:20s} {f.description} [{cached}]")
         return
     table = fetch(args.name, refresh=args.refresh)
     sizes = ", ".join(f"{split} {len(ds):,} lines" for split, ds in table.items())
-    print(f"{args.name}: {sizes} (cache: {cache_dir() / args.name})")
+    print(f"{args.name}: {sizes} (cache: {cache_path(args.name)})")
 
 
 def _experiment(args: argparse.Namespace) -> None:

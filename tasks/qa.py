@@ -28,6 +28,7 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics_squad import squad_scores
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.reader import Reader, ReaderHead, ReaderHeadConfig
+from rnn_nlp.nn.heads.reader_features import sentence_breaks, token_features
 from rnn_nlp.nn.heads.span import best_span, candidate_scores
 from rnn_nlp.data.tokenize import normalize_word, token_spans
 from tasks.qa_data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
@@ -79,7 +80,7 @@ class QATask(Task):
     def validate_config(cfg: RunConfig, source: str) -> None:
         positive_keys(cfg, source, ["data.vocab_size", "data.min_count", "data.max_train_examples", "data.max_context_tokens",
                                     "data.context_stride", "data.max_question_tokens", "data.pretrain_time_budget_s",
-                                    "head.max_answer_len", "head.context_size"])
+                                    "head.max_answer_len", "head.context_size", "head.feature_window"])
         probability_keys(cfg, source, ["head.dropout"])
         if cfg.data.context_stride > cfg.data.max_context_tokens:
             raise ConfigError(f"{source}: data.context_stride must not exceed data.max_context_tokens (windows would leave gaps)")
@@ -154,7 +155,11 @@ class QATask(Task):
         mentions = None
         if candidates and self.cfg.head.restrict_to_candidates:  # each candidate tokenized as the passage is
             mentions = candidate_mentions(words, [[self.word(t) for t, _, _ in self.tokens(c)] for c in candidates])
-        return Prepared(words, spans, self.token_vocab().encode(words), self.question_ids(question), gold, mentions)
+        feats = None
+        if self.cfg.head.token_features:  # over the whole passage, before windows; the question's words uncut
+            asked = [self.word(t) for t, _, _ in self.tokens(question)]
+            feats = token_features(words, asked, sentence_breaks(words, spans, context), mentions, self.cfg.head.feature_window)
+        return Prepared(words, spans, self.token_vocab().encode(words), self.question_ids(question), gold, mentions, feats)
 
     def prepared(self, split: str) -> list[Prepared]:
         """Every record of a split, prepared (cached); an empty split is a DataError."""

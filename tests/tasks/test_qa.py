@@ -294,3 +294,32 @@ def test_predict_on_hostile_json_lines_gives_answers_or_a_data_error(tiny_run):
                 assert x["context"][r["start"] : r["end"]] == r["answer"]
 
     check()
+
+
+def test_token_features_follow_the_windows_and_a_run_trains_and_predicts(tmp_path, cloze_dir):
+    """head.token_features: computed over the whole passage, cut with each window, batched as c_feats, saved with the run."""
+    from rnn_nlp.nn.heads.reader_features import FEATURES
+    from tasks.qa import QATask
+
+    cfg = build_config(qa_raw(cloze_dir, head={"token_features": True}, trainer={"epochs": 1}))
+    task = QATask(cfg)
+    prep = task.prepared("valid")[0]
+    assert len(prep.feats) == len(prep.words) and len(prep.feats[0]) == len(FEATURES)
+    for e in [e for e in task.examples("valid") if e.record == 0]:
+        assert e.feats == prep.feats[e.offset : e.offset + 14]
+    _, batch = next(task.batches(task.examples("valid")[:3], 3, None, torch.device("cpu")))
+    assert batch["c_feats"].shape == (*batch["c_ids"].shape, len(FEATURES))
+    train_run(cfg, tmp_path / "run")
+    _, task, model = load_run(tmp_path / "run")
+    assert model.head.feature_bias is not None
+    line = json.dumps({"question": "@placeholder owns the car .", "context": "bob owns the car . erin reads the book .", "candidates": ["bob", "erin"]})
+    assert next(task.predict_texts(model, [line], torch.device("cpu")))["answer"] in ("bob", "erin")
+
+
+def test_the_shipped_cloze_recipe_loads_with_token_features():
+    from pathlib import Path
+
+    from rnn_nlp.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "qa-cloze.yaml")
+    assert cfg.task == "qa" and cfg.head.token_features and cfg.head.feature_bias and cfg.head.feature_window == 5

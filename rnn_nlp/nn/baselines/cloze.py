@@ -27,7 +27,8 @@ def stop_words() -> frozenset[str]:
     return frozenset(STOP_WORDS)
 
 
-def _content(word: str) -> bool:
+def is_content_word(word: str) -> bool:
+    """A question word that counts for overlap: not the placeholder, not a stop word, not punctuation alone."""
     return word != PLACEHOLDER and word not in stop_words() and not all(ch in string.punctuation for ch in word)
 
 
@@ -47,7 +48,7 @@ def most_frequent(context: str, candidates: list[str]) -> str:
 def word_overlap(question: str, context: str, candidates: list[str], window: int = WINDOW) -> str:
     """The candidate with the most question content words near one of its mentions (ties: more mentions, then earlier)."""
     words, mentions = mention_spans(context, candidates)
-    asked = {w for w in question.lower().split() if _content(w)}
+    asked = {w for w in question.lower().split() if is_content_word(w)}
 
     def overlap(spans: list[tuple[int, int]]) -> int:
         best = 0

@@ -4,7 +4,10 @@ Chen, Bolton & Manning (2016) and DrQA (Chen et al. 2017): the passage runs thro
 directions where it has them); optionally DrQA's exact-match feature (does this passage word occur in
 the question?) and aligned question embedding join the states and a small BiLSTM of the head's own
 reads them; the question encoder pools the question into one vector q; start_i = p_i W_s q and
-end_i = p_i W_e q. For unanswerable questions (SQuAD v2.0) a null score computed from q sits at
+end_i = p_i W_e q. Optionally (head.token_features) hand-made features of each passage token
+(reader_features: mention counts, first position, question words nearby, neighbours of the placeholder)
+join the BiLSTM's input and, through a learned linear function, bias the start and end logits directly
+(head.feature_bias). For unanswerable questions (SQuAD v2.0) a null score computed from q sits at
 position 0 before the passage (a sentinel), so "no answer" competes with every span. Training loss:
 the negative log-likelihood of the gold start plus that of the gold end, each summed over the gold
 positions when an answer occurs more than once (all mentions of a cloze answer). Padding is masked
@@ -22,6 +25,7 @@ from torch import nn
 
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.question import QuestionEncoder
+from rnn_nlp.nn.heads.reader_features import FEATURES
 from rnn_nlp.nn.model import TaskModel
 
 
@@ -37,6 +41,9 @@ class ReaderHeadConfig:
     restrict_to_candidates: bool = True  # cloze sets: the answer is one of the record's candidates
     candidate_score: Literal["max", "sum"] = "sum"  # a candidate's score from its mentions' span scores
     no_answer: Optional[bool] = None  # a null option (SQuAD v2.0); null: on when the training data has unanswerable questions
+    token_features: bool = False  # hand-made features of each passage token (reader_features.FEATURES) join the states
+    feature_bias: bool = True  # with token_features: also a learned linear function of them added to the start/end logits
+    feature_window: int = 5  # tokens either side of an occurrence for the question-overlap features
 
 
 class ReaderHead(nn.Module):
@@ -49,7 +56,10 @@ class ReaderHead(nn.Module):
         self.no_answer = no_answer
         self.question = QuestionEncoder(input_dim, cfg.question_pooling, directions)
         self.dropout = nn.Dropout(cfg.dropout)
-        width = input_dim + int(cfg.exact_match) + (emb_dim if cfg.aligned_question else 0)
+        self.n_features = len(FEATURES) if cfg.token_features else 0
+        width = input_dim + int(cfg.exact_match) + (emb_dim if cfg.aligned_question else 0) + self.n_features
+        # the features' direct path to the logits: [start bias, end bias] = feats @ W (+ b)
+        self.feature_bias = nn.Linear(self.n_features, 2) if self.n_features and cfg.feature_bias else None
         self.align = nn.Linear(emb_dim, emb_dim) if cfg.aligned_question else None
         self.context = None
         if cfg.context_size:
@@ -62,8 +72,10 @@ class ReaderHead(nn.Module):
         self.null = nn.Linear(q, 2)  # the no-answer scores for start and end
 
     def passage_states(self, states: torch.Tensor, mask: torch.Tensor, c_emb: torch.Tensor, c_ids: torch.Tensor,
-                       q_emb: torch.Tensor, q_ids: torch.Tensor, q_mask: torch.Tensor) -> torch.Tensor:
-        """Passage states [B, T, passage_dim]: backbone states, exact-match and aligned-question features, the head's own BiLSTM."""
+                       q_emb: torch.Tensor, q_ids: torch.Tensor, q_mask: torch.Tensor,
+                       feats: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Passage states [B, T, passage_dim]: backbone states, exact-match, aligned-question and token features
+        (`feats` [B, T, len(FEATURES)] with head.token_features), the head's own BiLSTM."""
         parts = [states]
         if self.cfg.exact_match:
             same = (c_ids.unsqueeze(2) == q_ids.unsqueeze(1)) & q_mask.unsqueeze(1) & (q_ids != self.unk_id).unsqueeze(1)  # [B, T, Tq]
@@ -73,6 +85,8 @@ class ReaderHead(nn.Module):
             b = F.relu(self.align(q_emb))
             scores = torch.bmm(a, b.transpose(1, 2)).masked_fill(~q_mask.unsqueeze(1), float("-inf"))
             parts.append(torch.bmm(scores.softmax(-1), q_emb))
+        if self.n_features:
+            parts.append(self._features(feats, states))
         x = self.dropout(torch.cat(parts, dim=-1))
         if self.context is not None:
             lengths = mask.sum(1).clamp(min=1).cpu()
@@ -82,10 +96,21 @@ class ReaderHead(nn.Module):
             x = self.dropout(x)
         return x
 
-    def scores(self, passage: torch.Tensor, mask: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Bilinear start and end logits [B, 1 + T]; padding (and, without no_answer, column 0) is -inf."""
+    def _features(self, feats: Optional[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
+        if feats is None or feats.shape[:2] != like.shape[:2] or feats.size(2) != self.n_features:
+            got = "none" if feats is None else list(feats.shape)
+            raise ValueError(f"head.token_features: the batch needs c_feats [B, T, {self.n_features}], got {got}")
+        return feats.to(like.dtype)
+
+    def scores(self, passage: torch.Tensor, mask: torch.Tensor, q: torch.Tensor,
+               feats: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Bilinear start and end logits [B, 1 + T], plus the token features' linear bias (head.feature_bias);
+        padding (and, without no_answer, column 0) is -inf."""
         start = torch.bmm(passage, self.start(q).unsqueeze(2)).squeeze(2)
         end = torch.bmm(passage, self.end(q).unsqueeze(2)).squeeze(2)
+        if self.feature_bias is not None:
+            bias = self.feature_bias(self._features(feats, passage))  # [B, T, 2]
+            start, end = start + bias[..., 0], end + bias[..., 1]
         null = self.null(q)
         if not self.no_answer:
             null = null.masked_fill(torch.ones_like(null, dtype=torch.bool), float("-inf"))
@@ -101,7 +126,8 @@ def gold_nll(logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
 
 
 class Reader(TaskModel):
-    """Backbone + ReaderHead. A batch: q_ids, q_lengths, c_ids, c_lengths; for training start_gold and
+    """Backbone + ReaderHead. A batch: q_ids, q_lengths, c_ids, c_lengths (with head.token_features also
+    c_feats [B, T, len(FEATURES)]); for training start_gold and
     end_gold ([B, 1 + T] multi-hot, column 0 the no-answer sentinel); for cloze sets start_allowed and
     end_allowed ([B, 1 + T]: the first and last tokens of candidate mentions, where the softmax runs)."""
 
@@ -120,8 +146,9 @@ class Reader(TaskModel):
         q_mask, c_mask = q_out.mask, c_out.mask
         q = self.head.question(q_out.output, q_mask)
         emb = self.backbone.embedding
-        passage = self.head.passage_states(c_out.output, c_mask, emb(c_ids), c_ids, emb(q_ids), q_ids, q_mask)
-        start, end = self.head.scores(passage, c_mask, q)
+        feats = batch.get("c_feats")
+        passage = self.head.passage_states(c_out.output, c_mask, emb(c_ids), c_ids, emb(q_ids), q_ids, q_mask, feats)
+        start, end = self.head.scores(passage, c_mask, q, feats)
         if "start_allowed" in batch:  # cloze: only candidate mentions' first / last tokens compete
             start = start.masked_fill(~batch["start_allowed"], float("-inf"))
             end = end.masked_fill(~batch["end_allowed"], float("-inf"))

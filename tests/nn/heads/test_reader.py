@@ -80,3 +80,25 @@ def test_candidate_positions_restrict_the_softmax():
     assert torch.isinf(out["start_logits"][0, [0, 2, 4]]).all() and torch.isfinite(out["start_logits"][0, [1, 3]]).all()
     s, e = out["start_logits"][0], out["end_logits"][0]
     torch.testing.assert_close(out["loss"], -(s.log_softmax(-1)[3] + e.log_softmax(-1)[4]))
+
+
+def test_token_features_join_the_states_and_bias_the_logits():
+    from rnn_nlp.nn.heads.reader_features import FEATURES
+
+    model = reader(token_features=True)
+    b = batch([[3, 4, 5, 6, 7], [8, 9]], [[4, 5], [9, 10, 11]])
+    with pytest.raises(ValueError, match="c_feats"):
+        model(b)
+    torch.manual_seed(1)
+    b["c_feats"] = torch.rand(2, 5, len(FEATURES))
+    assert model.head.context.input_size == 2 * 6 + 1 + 8 + len(FEATURES)
+    base = model(b)
+    with torch.no_grad():  # the direct path: start/end logits move by exactly feats @ W
+        model.head.feature_bias.weight.add_(torch.arange(2 * len(FEATURES), dtype=torch.float).view(2, -1) / 10)
+    moved = model(b)
+    shift = b["c_feats"] @ (torch.arange(2 * len(FEATURES), dtype=torch.float).view(2, -1) / 10).T
+    torch.testing.assert_close(moved["start_logits"][0, 1:] - base["start_logits"][0, 1:], shift[0, :, 0])
+    torch.testing.assert_close(moved["end_logits"][1, 1:3] - base["end_logits"][1, 1:3], shift[1, :2, 1])
+    assert torch.isinf(moved["start_logits"][1, 3:]).all()  # padding stays masked
+    without = reader(token_features=True, feature_bias=False)
+    assert without.head.feature_bias is None and torch.isfinite(without(b)["start_logits"][0, 1:]).all()
