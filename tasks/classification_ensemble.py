@@ -33,12 +33,13 @@ def check_members(names: list[str], tasks: list) -> None:
 def ensemble_split(names: list[str], tasks: list, models: list, split: str, device: torch.device) -> tuple[list, list, torch.Tensor]:
     """(gold, predicted labels, averaged probabilities) of the members on one split of their data."""
     check_members(names, tasks)
-    gold, probs = None, []
+    gold, texts, probs = None, None, []
     for name, task, model in zip(names, tasks, models):
         g, _, p, _ = task.predict_split(model, split, device)
-        if gold is not None and list(g) != list(gold):
+        t = list(task.records()[split]["text"])  # labels alone can agree by chance (a seeded stratified split)
+        if gold is not None and (list(g) != list(gold) or t != texts):
             raise RnnNlpError(f"--ensemble: {name}'s {split} split is not the same texts and labels as {names[0]}'s (use --data to give them one)")
-        gold = g
+        gold, texts = g, t
         probs.append(p)
     mean = ensemble_probabilities(probs)
     return gold, tasks[0].decide(mean), mean

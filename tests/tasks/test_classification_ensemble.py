@@ -72,3 +72,16 @@ def test_members_must_share_labels_and_be_classifiers(two_runs, tmp_path, corpus
     train_run(build_config(tiny_raw(corpus, trainer={"epochs": 1})), tmp_path / "lm")
     assert main(["predict", str(two_runs[0]), "-", "--ensemble", str(tmp_path / "lm"), "--device", "cpu"]) == 2
     assert "only classification runs can be ensembled" in capsys.readouterr().err
+
+
+def test_members_trained_on_other_texts_with_the_same_labels_are_refused(two_runs, tmp_path, capsys):
+    """Another corpus of the same size and label layout splits into the same label sequence: the texts must match too."""
+    other = write_sentiment(tmp_path / "other.csv", n=120, seed=5)
+    train_run(build_config(classify_raw(other, trainer={"epochs": 1}, backbone={"hidden_size": 8})), tmp_path / "other")
+    capsys.readouterr()
+    args = ["evaluate", str(two_runs[0]), "--ensemble", str(tmp_path / "other"), "--split", "test", "--device", "cpu"]
+    assert main(args) == 2
+    assert "is not the same texts and labels" in capsys.readouterr().err
+    assert not (two_runs[0] / "eval-test-ensemble.json").exists()
+    assert main([*args, "--data", str(other)]) == 0  # one corpus for every member: fine
+    assert json.loads((two_runs[0] / "eval-test-ensemble.json").read_text())["data"] == str(other)
