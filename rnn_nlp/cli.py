@@ -184,6 +184,10 @@ def _input_lines(source: str) -> list[str]:
 def _predict(args: argparse.Namespace) -> None:
     from rnn_nlp.runs import load_run
 
+    if args.input is None:  # --ensemble (nargs +) took every word after it, the input file included
+        hint = f"; --ensemble took {' '.join(args.ensemble)}" if args.ensemble else ""
+        raise RnnNlpError(f"predict needs an input file (or - for standard input) after the run: "
+                          f"rnn-nlp predict RUN FILE [--ensemble RUN2 ...]{hint}")
     if args.ensemble:
         if args.format != "jsonl":
             raise RnnNlpError("--ensemble is for classification runs, which write JSON lines; drop --format")
@@ -319,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="predict for raw text, one input per line; JSON lines out")
     p.add_argument("run_dir")
-    p.add_argument("input", help="a text file, or - for standard input")
+    # optional for argparse only: `predict RUN --ensemble R2 FILE` would otherwise end in "required: input"
+    p.add_argument("input", nargs="?", help="a text file, or - for standard input (before --ensemble)")
     p.add_argument("--format", default="jsonl", choices=["jsonl", "conll"], help="conll: token<TAB>tag lines, a blank line after each input (tagging runs)")
     p.add_argument("--ensemble", nargs="+", metavar="RUN", help="classification: average these runs' probabilities with RUN_DIR's")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

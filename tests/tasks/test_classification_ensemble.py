@@ -85,3 +85,16 @@ def test_members_trained_on_other_texts_with_the_same_labels_are_refused(two_run
     assert not (two_runs[0] / "eval-test-ensemble.json").exists()
     assert main([*args, "--data", str(other)]) == 0  # one corpus for every member: fine
     assert json.loads((two_runs[0] / "eval-test-ensemble.json").read_text())["data"] == str(other)
+
+
+def test_predict_input_after_ensemble_is_a_clear_error(two_runs, tmp_path, capsys):
+    """--ensemble takes every word after it: an input file put last is named in the error, not argparse's 'required: input'."""
+    texts = tmp_path / "new.txt"
+    texts.write_text("the film was superb\n", encoding="utf-8")
+    assert main(["predict", str(two_runs[0]), "--ensemble", str(two_runs[1]), str(texts), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "predict RUN FILE [--ensemble RUN2 ...]" in err and str(texts) in err
+    assert main(["predict", str(two_runs[0]), "--device", "cpu"]) == 2
+    assert "needs an input file" in capsys.readouterr().err
+    assert main(["predict", str(two_runs[0]), str(texts), "--ensemble", str(two_runs[1]), "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["members"] == 2
