@@ -28,7 +28,7 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics_squad import squad_scores
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.reader import Reader, ReaderHead, ReaderHeadConfig
-from rnn_nlp.nn.heads.reader_features import sentence_breaks, token_features
+from rnn_nlp.nn.heads.reader_features import FEATURES, sentence_breaks, token_features
 from rnn_nlp.nn.heads.span import best_span, candidate_scores
 from rnn_nlp.data.tokenize import normalize_word, token_spans
 from tasks.qa_data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
@@ -158,7 +158,9 @@ class QATask(Task):
         feats = None
         if self.cfg.head.token_features:  # over the whole passage, before windows; the question's words uncut
             asked = [self.word(t) for t, _, _ in self.tokens(question)]
-            feats = token_features(words, asked, sentence_breaks(words, spans, context), mentions, self.cfg.head.feature_window)
+            rows = token_features(words, asked, sentence_breaks(words, spans, context), mentions, self.cfg.head.feature_window)
+            # float32 [T, F]: a tenth of the memory of Python floats (SQuAD's train set: gigabytes), windows are views
+            feats = torch.tensor(rows, dtype=torch.float32).reshape(len(words), len(FEATURES))
         return Prepared(words, spans, self.token_vocab().encode(words), self.question_ids(question), gold, mentions, feats)
 
     def prepared(self, split: str) -> list[Prepared]:

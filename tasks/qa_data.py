@@ -41,7 +41,7 @@ class Prepared:
     q_ids: list[int]
     gold: list[tuple[int, int]]  # token spans of the gold answers (empty: unanswerable)
     mentions: Optional[list[list[tuple[int, int]]]]  # per candidate, the token spans of its mentions
-    feats: Optional[list[list[float]]] = None  # per passage token, reader_features.FEATURES (head.token_features)
+    feats: Optional[torch.Tensor] = None  # float32 [T, len(reader_features.FEATURES)] per passage token (head.token_features)
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Example:
     q_ids: list[int]
     gold: list[tuple[int, int]]  # window-relative
     mentions: Optional[list[list[tuple[int, int]]]]  # window-relative, spans wholly inside the window
-    feats: Optional[list[list[float]]] = None  # per window token (computed over the whole passage)
+    feats: Optional[torch.Tensor] = None  # [window tokens, F]: a view of the passage's (computed over the whole passage)
 
 
 def window_examples(n_record: int, prep: Prepared, size: int, stride: int) -> list[Example]:
@@ -83,11 +83,9 @@ def make_batch(examples: list[Example], pad_id: int, device: torch.device, with_
     c_ids, c_len = pad_batch([e.c_ids for e in examples], pad_id)
     batch = {"q_ids": q_ids.to(device), "q_lengths": q_len, "c_ids": c_ids.to(device), "c_lengths": c_len}
     if examples and all(e.feats is not None for e in examples):  # token features, zero at padding
-        n_feat = len(examples[0].feats[0]) if examples[0].feats else 0
-        feats = torch.zeros(len(examples), c_ids.size(1), n_feat)
+        feats = torch.zeros(len(examples), c_ids.size(1), examples[0].feats.size(1))
         for row, e in enumerate(examples):
-            if e.feats:
-                feats[row, : len(e.feats)] = torch.tensor(e.feats)
+            feats[row, : len(e.feats)] = e.feats
         batch["c_feats"] = feats.to(device)
     if with_gold:
         width = 1 + c_ids.size(1)

@@ -305,8 +305,11 @@ def test_token_features_follow_the_windows_and_a_run_trains_and_predicts(tmp_pat
     task = QATask(cfg)
     prep = task.prepared("valid")[0]
     assert len(prep.feats) == len(prep.words) and len(prep.feats[0]) == len(FEATURES)
+    # stored as float32 [T, F] (Python lists of floats took ~8x the memory), each window a view of the passage's
+    assert isinstance(prep.feats, torch.Tensor) and prep.feats.dtype == torch.float32
     for e in [e for e in task.examples("valid") if e.record == 0]:
-        assert e.feats == prep.feats[e.offset : e.offset + 14]
+        assert torch.equal(e.feats, prep.feats[e.offset : e.offset + 14])
+        assert e.feats.untyped_storage().data_ptr() == prep.feats.untyped_storage().data_ptr()
     _, batch = next(task.batches(task.examples("valid")[:3], 3, None, torch.device("cpu")))
     assert batch["c_feats"].shape == (*batch["c_ids"].shape, len(FEATURES))
     train_run(cfg, tmp_path / "run")
