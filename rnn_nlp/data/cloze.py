@@ -207,14 +207,16 @@ def build_cloze(docs, anonymize: bool = False, seed: int = CLOZE_SEED, cap: int 
         for i in indices:
             doc_id, sentences, tags = docs[i]
             rows = document_questions(doc_id, sentences, tags, anonymize, names_rng, stats)
+            keep = list(range(len(rows)))
             if len(rows) > cap:
                 # drawn for every split, so that valid's and test's samples do not depend on train_cap
                 keep = sorted(rng.sample(range(len(rows)), cap))
-                if split == "train" and train_cap != cap:
-                    if train_cap is None or len(rows) <= train_cap:
-                        keep = list(range(len(rows)))
-                    else:
-                        keep = sorted(train_rng.sample(range(len(rows)), train_cap))
+            if split == "train" and train_cap != cap:  # also where train_cap < len(rows) <= cap
+                if train_cap is None or len(rows) <= train_cap:
+                    keep = list(range(len(rows)))
+                else:
+                    keep = sorted(train_rng.sample(range(len(rows)), train_cap))
+            if len(keep) < len(rows):
                 stats[f"over the per-document cap [{split}]"] += len(rows) - len(keep)
                 rows = [rows[k] for k in keep]
             for row in rows:

@@ -83,3 +83,11 @@ def test_train_cap_leaves_valid_and_test_unchanged():
     for anonymize in (False, True):  # the same holds for the anonymised set
         a, b = build_cloze(docs, anonymize, cap=2, seed=3, train_cap=2), build_cloze(docs, anonymize, cap=2, seed=3)
         assert a["test"] == b["test"] and a["valid"] == b["valid"]
+
+
+def test_a_train_cap_below_the_valid_test_cap_holds_for_every_document():
+    docs = [(f"doc{i}", *doc()) for i in range(20)]  # 4 questions a document, under cap=4
+    out = build_cloze(docs, cap=4, seed=3, train_cap=1)
+    assert len(out["train"]["id"]) == 16 * 1
+    assert all(out["train"]["document"].count(d) == 1 for d in out["train"]["document"])
+    assert out["valid"] == build_cloze(docs, cap=4, seed=3)["valid"]  # valid/test as with any train_cap
