@@ -312,9 +312,12 @@ def test_token_features_follow_the_windows_and_a_run_trains_and_predicts(tmp_pat
         assert e.feats.untyped_storage().data_ptr() == prep.feats.untyped_storage().data_ptr()
     _, batch = next(task.batches(task.examples("valid")[:3], 3, None, torch.device("cpu")))
     assert batch["c_feats"].shape == (*batch["c_ids"].shape, len(FEATURES))
-    train_run(cfg, tmp_path / "run")
+    history = train_run(cfg, tmp_path / "run").history
     _, task, model = load_run(tmp_path / "run")
     assert model.head.feature_bias is not None
+    best = max(history, key=lambda r: r["valid_f1"])  # the saved weights: features recomputed on load, same scores
+    again = task.evaluate(model, "valid", torch.device("cpu"))
+    assert again["accuracy"] == pytest.approx(best["valid_accuracy"]) and again["loss"] == pytest.approx(best["valid_loss"], rel=1e-4, abs=1e-6)
     line = json.dumps({"question": "@placeholder owns the car .", "context": "bob owns the car . erin reads the book .", "candidates": ["bob", "erin"]})
     assert next(task.predict_texts(model, [line], torch.device("cpu")))["answer"] in ("bob", "erin")
 
