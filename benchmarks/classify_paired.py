@@ -53,7 +53,8 @@ def main() -> None:
     if len(names) != len(args.runs):
         p.error(f"--names gives {len(names)} names for {len(args.runs)} runs")
     for name, (run, (run_task, run_gold, pred, _, loss)) in zip(names, outputs.items()):
-        if list(run_gold) != list(gold) or run_task.label_names() != task.label_names():
+        same_texts = list(run_task.records()["test"]["text"]) == list(task.records()["test"]["text"])  # labels can agree by chance
+        if list(run_gold) != list(gold) or run_task.label_names() != task.label_names() or not same_texts:
             p.error(f"{run} was not evaluated on the same test texts and labels as {args.runs[0]}")
         add(name, pred, loss)
     if args.ensemble and len(outputs) > 1:
