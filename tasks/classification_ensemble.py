@@ -4,7 +4,8 @@ ULMFiT's published figures are a forward + backward ensemble, and on Rotten Toma
 ensemble beats TF-IDF clearly (README, Results). `rnn-nlp evaluate RUN --ensemble RUN2 ...` and
 `rnn-nlp predict RUN FILE --ensemble RUN2 ...` go through here. Each member reads the texts with its
 own tokenizer and vocabulary, so members may come from different LMs or poolings; they must share
-the label set and the kind of head (single- or multi-label).
+the label set and the kind of head (single- or multi-label). Multi-label ensembles choose labels with
+the first run's head.threshold. `evaluate` needs every member's split to be the same texts and labels (--data gives them one).
 """
 
 from __future__ import annotations
