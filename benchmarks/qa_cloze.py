@@ -171,7 +171,7 @@ def main() -> None:
     out = args.out or ROOT / "benchmarks" / "results" / ("qa_cloze-quick.json" if args.quick else "qa_cloze.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="rnn-nlp-qa-"))
-    names = args.runs.split(",")
+    names = sorted(args.runs.split(","), key=lambda n: n != "baselines")  # baselines first: every reader row gets its paired tests
     unknown = [n for n in names if n != "baselines" and n not in READERS]
     if unknown:
         p.error(f"unknown runs {', '.join(unknown)}")
