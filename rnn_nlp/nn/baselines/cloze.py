@@ -32,6 +32,11 @@ def is_content_word(word: str) -> bool:
     return word != PLACEHOLDER and word not in stop_words() and not all(ch in string.punctuation for ch in word)
 
 
+def words_near(words: list[str], start: int, end: int, window: int) -> set[str]:
+    """The distinct words within `window` tokens before `start` or after `end` (inclusive span), the span left out."""
+    return set(words[max(0, start - window) : start]) | set(words[end + 1 : end + 1 + window])
+
+
 def mention_spans(context: str, candidates: list[str]) -> tuple[list[str], list[list[tuple[int, int]]]]:
     """The passage's lower-cased words and each candidate's (start, end inclusive) mentions in them."""
     words = context.lower().split()
@@ -53,8 +58,7 @@ def word_overlap(question: str, context: str, candidates: list[str], window: int
     def overlap(spans: list[tuple[int, int]]) -> int:
         best = 0
         for s, e in spans:
-            near = set(words[max(0, s - window) : s]) | set(words[e + 1 : e + 1 + window])
-            best = max(best, len(asked & near))
+            best = max(best, len(asked & words_near(words, s, e, window)))
         return best
 
     scores = [(overlap(m), len(m), -i) for i, m in enumerate(mentions)]

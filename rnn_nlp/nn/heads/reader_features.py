@@ -29,7 +29,7 @@ import math
 from typing import Optional, Sequence
 
 from rnn_nlp.data.cloze import PLACEHOLDER
-from rnn_nlp.nn.baselines.cloze import is_content_word
+from rnn_nlp.nn.baselines.cloze import is_content_word, words_near
 from rnn_nlp.nn.heads.span import find_mentions
 
 FEATURES = ("log_count", "count_share", "first_position", "is_first", "local_overlap", "best_local_overlap",
@@ -72,7 +72,7 @@ def token_features(words: Sequence[str], question: Sequence[str], breaks: Sequen
     share = 1.0 / max(1, len(asked))
 
     def near(s: int, e: int) -> float:
-        return len(asked & (set(words[max(0, s - window) : s]) | set(words[e + 1 : e + 1 + window]))) * share
+        return len(asked & words_near(words, s, e, window)) * share
 
     local = {span: near(*span) for spans in starts.values() for span in spans}
     best = {u: max(local[span] for span in spans) for u, spans in starts.items()}
