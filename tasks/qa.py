@@ -138,10 +138,14 @@ class QATask(Task):
     def vocab_json(self) -> dict:
         return {"tokens": self.token_vocab().to_json(), "no_answer": self.no_answer()}
 
-    def question_ids(self, question: str) -> list[int]:
-        """A question's token ids (normalised words, the first data.max_question_tokens)."""
-        words = [self.word(t) for t, _, _ in self.tokens(question)][: self.cfg.data.max_question_tokens]
-        return self.token_vocab().encode(words)
+    def question_words(self, question: str) -> list[str]:
+        """A question's words as the vocabulary sees them, all of them (the token features read them uncut)."""
+        return [self.word(t) for t, _, _ in self.tokens(question)]
+
+    def question_ids(self, question: str, words: Optional[list[str]] = None) -> list[int]:
+        """A question's token ids (normalised words, the first data.max_question_tokens); `words`: its question_words, if at hand."""
+        words = self.question_words(question) if words is None else words
+        return self.token_vocab().encode(words[: self.cfg.data.max_question_tokens])
 
     def prepare(self, question: str, context: str, answers: dict, candidates: list[str]) -> Prepared:
         """One record tokenized: passage words, spans and ids, question ids, gold token spans, candidate mentions."""
@@ -155,13 +159,13 @@ class QATask(Task):
         mentions = None
         if candidates and self.cfg.head.restrict_to_candidates:  # each candidate tokenized as the passage is
             mentions = candidate_mentions(words, [[self.word(t) for t, _, _ in self.tokens(c)] for c in candidates])
+        asked = self.question_words(question)  # tokenized once, for the ids and the features
         feats = None
         if self.cfg.head.token_features:  # over the whole passage, before windows; the question's words uncut
-            asked = [self.word(t) for t, _, _ in self.tokens(question)]
             rows = token_features(words, asked, sentence_breaks(words, spans, context), mentions, self.cfg.head.feature_window)
             # float32 [T, F]: a tenth of the memory of Python floats (SQuAD's train set: gigabytes), windows are views
             feats = torch.tensor(rows, dtype=torch.float32).reshape(len(words), len(FEATURES))
-        return Prepared(words, spans, self.token_vocab().encode(words), self.question_ids(question), gold, mentions, feats)
+        return Prepared(words, spans, self.token_vocab().encode(words), self.question_ids(question, asked), gold, mentions, feats)
 
     def prepared(self, split: str) -> list[Prepared]:
         """Every record of a split, prepared (cached); an empty split is a DataError."""
