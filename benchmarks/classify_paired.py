@@ -23,6 +23,7 @@ from classify import tfidf_row  # noqa: E402
 from rnn_nlp.metrics import mcnemar  # noqa: E402
 from rnn_nlp.runs import load_run  # noqa: E402
 from tasks.classification import ensemble_probabilities  # noqa: E402
+from tasks.classification_ensemble import same_split  # noqa: E402
 
 
 def main() -> None:
@@ -53,8 +54,7 @@ def main() -> None:
     if len(names) != len(args.runs):
         p.error(f"--names gives {len(names)} names for {len(args.runs)} runs")
     for name, (run, (run_task, run_gold, pred, _, loss)) in zip(names, outputs.items()):
-        same_texts = list(run_task.records()["test"]["text"]) == list(task.records()["test"]["text"])  # labels can agree by chance
-        if list(run_gold) != list(gold) or run_task.label_names() != task.label_names() or not same_texts:
+        if run_task.label_names() != task.label_names() or not same_split(task, run_task, "test", gold, run_gold):
             p.error(f"{run} was not evaluated on the same test texts and labels as {args.runs[0]}")
         add(name, pred, loss)
     if args.ensemble and len(outputs) > 1:

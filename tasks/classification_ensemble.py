@@ -31,16 +31,21 @@ def check_members(names: list[str], tasks: list) -> None:
             raise RnnNlpError(f"--ensemble: {name} and {names[0]} differ in single- vs multi-label heads")
 
 
+def same_split(a: ClassificationTask, b: ClassificationTask, split: str, gold_a: list, gold_b: list) -> bool:
+    """Whether two runs' `split` is the same texts with the same labels (`gold_*` from predict_split); labels
+    alone can agree by chance, since a seeded stratified split depends only on size and labels."""
+    return list(gold_a) == list(gold_b) and list(a.records()[split]["text"]) == list(b.records()[split]["text"])
+
+
 def ensemble_split(names: list[str], tasks: list, models: list, split: str, device: torch.device) -> tuple[list, list, torch.Tensor]:
     """(gold, predicted labels, averaged probabilities) of the members on one split of their data."""
     check_members(names, tasks)
-    gold, texts, probs = None, None, []
+    gold, probs = None, []
     for name, task, model in zip(names, tasks, models):
         g, _, p, _ = task.predict_split(model, split, device)
-        t = list(task.records()[split]["text"])  # labels alone can agree by chance (a seeded stratified split)
-        if gold is not None and (list(g) != list(gold) or t != texts):
+        if gold is not None and not same_split(tasks[0], task, split, gold, g):
             raise RnnNlpError(f"--ensemble: {name}'s {split} split is not the same texts and labels as {names[0]}'s (use --data to give them one)")
-        gold, texts = g, t
+        gold = gold if gold is not None else g
         probs.append(p)
     mean = ensemble_probabilities(probs)
     return gold, tasks[0].decide(mean), mean
