@@ -72,8 +72,8 @@ def split_digest(records: dict) -> str:
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
-def baseline_rows(data: str) -> list[dict]:
-    recs = load_qa_corpus(data)
+def baseline_rows(recs: dict) -> list[dict]:
+    """The baselines' rows on the corpus's test split (the overlap window chosen on its valid split)."""
     test, valid = recs["test"], recs["valid"]
     started = time.perf_counter()
     mf = [most_frequent(c, k) for c, k in zip(test["context"], test["candidates"])]
@@ -175,7 +175,8 @@ def main() -> None:
     unknown = [n for n in names if n != "baselines" and n not in READERS]
     if unknown:
         p.error(f"unknown runs {', '.join(unknown)}")
-    test_records = load_qa_corpus(args.data)["test"]
+    corpus = load_qa_corpus(args.data)
+    test_records = corpus["test"]
     gold = gold_answers(test_records)
     command = "python benchmarks/qa_cloze.py " + " ".join(sys.argv[1:])
     info = {"data": args.data, "split": "test", "test_questions": len(gold), "test_split_sha256": split_digest(test_records),
@@ -187,7 +188,7 @@ def main() -> None:
     started = time.perf_counter()
     for name in names:
         print(f"== {name}", flush=True)
-        new = baseline_rows(args.data) if name == "baselines" else [reader_row(name, args, work, *READERS[name])]
+        new = baseline_rows(corpus) if name == "baselines" else [reader_row(name, args, work, *READERS[name])]
         for row in new:
             if "test_pred" in row:
                 preds[row["run"]] = [normalize_entity(x) for x in row.pop("test_pred")]
