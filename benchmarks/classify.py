@@ -36,11 +36,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
-from rnn_nlp.config import build_config  # noqa: E402
+from rnn_nlp.runs import build_config  # noqa: E402
 from rnn_nlp.data.labeled import load_labeled_corpus  # noqa: E402
 from rnn_nlp.metrics import mcnemar  # noqa: E402
 from rnn_nlp.runs import load_run, train_run  # noqa: E402
-from tasks.classification import ensemble_probabilities  # noqa: E402
+from rnn_nlp.tasks.classification import ensemble_probabilities  # noqa: E402
 
 POOLINGS = {
     "last": ["last"],
@@ -146,7 +146,7 @@ def finetuned_lm(dataset: str, args: argparse.Namespace, work: Path) -> tuple[st
     """ULMFiT stage 2 once per data set: the pretrained LM fine-tuned on the task's text (and its seconds)."""
     import csv
 
-    from tasks.classification import ClassificationTask
+    from rnn_nlp.tasks.classification import ClassificationTask
 
     raw = config(dataset, run_specs()["concat"], args, args.pretrained)
     raw["head"]["lm_finetune_epochs"] = args.lm_epochs

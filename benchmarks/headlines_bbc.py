@@ -26,7 +26,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnn_nlp.config import apply_overrides, build_config, read_yaml_mapping  # noqa: E402
+from rnn_nlp.config import apply_overrides, read_yaml_mapping  # noqa: E402
+from rnn_nlp.runs import build_config  # noqa: E402
 from rnn_nlp.metrics import bleu_chrf, rouge  # noqa: E402
 from rnn_nlp.runs import load_run, train_run  # noqa: E402
 

@@ -42,7 +42,8 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
-from rnn_nlp.config import apply_overrides, build_config  # noqa: E402
+from rnn_nlp.config import apply_overrides  # noqa: E402
+from rnn_nlp.runs import build_config  # noqa: E402
 from rnn_nlp.runs import load_run, train_run  # noqa: E402
 
 BACKBONE = {"rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2}
@@ -147,7 +148,7 @@ def plain_evaluate(model: PlainLSTMLM, data: torch.Tensor) -> float:
 
 def run_baseline(args: argparse.Namespace) -> dict:
     """The classic loop; evaluates at every epoch end (and when the budget ends), keeps the best model."""
-    from tasks.lm import LMTask
+    from rnn_nlp.tasks.lm import LMTask
 
     task = LMTask(build_config(config("baseline", args)))
     train, valid, test = (task.ids(s) for s in ("train", "valid", "test"))

@@ -22,7 +22,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnn_nlp.config import build_config  # noqa: E402
+from rnn_nlp.runs import build_config  # noqa: E402
 from rnn_nlp.data.fetch import fetch  # noqa: E402
 from rnn_nlp.data.labeled import load_labeled_corpus  # noqa: E402
 from rnn_nlp.data.readers import write_split_files  # noqa: E402

@@ -39,7 +39,7 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
-from rnn_nlp.config import load_config  # noqa: E402
+from rnn_nlp.runs import load_config  # noqa: E402
 from rnn_nlp.data.cloze import normalize_entity  # noqa: E402
 from rnn_nlp.data.qa import load_qa_corpus  # noqa: E402
 from rnn_nlp.metrics import mcnemar  # noqa: E402

@@ -53,7 +53,7 @@ def child(corpus: str, out: str, streaming: bool) -> None:
     threading.Thread(target=sample, daemon=True).start()
     import torch
 
-    from rnn_nlp.config import build_config
+    from rnn_nlp.runs import build_config
     from rnn_nlp.runs import train_run
 
     torch.set_num_threads(1)

@@ -36,8 +36,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnn_nlp.conditional import decode_ids, encode_sources  # noqa: E402
-from rnn_nlp.config import apply_overrides, build_config, read_yaml_mapping  # noqa: E402
+from rnn_nlp.generate.conditional import decode_ids, encode_sources  # noqa: E402
+from rnn_nlp.config import apply_overrides, read_yaml_mapping  # noqa: E402
+from rnn_nlp.runs import build_config  # noqa: E402
 from rnn_nlp.data.detokenize import detokenize_words  # noqa: E402
 from rnn_nlp.metrics import bleu_chrf  # noqa: E402
 from rnn_nlp.runs import load_run, train_run  # noqa: E402

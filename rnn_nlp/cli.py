@@ -14,7 +14,7 @@ log = logging.getLogger("rnn_nlp")
 
 
 def _train(args: argparse.Namespace) -> None:
-    from rnn_nlp.config import load_config
+    from rnn_nlp.runs import load_config
     from rnn_nlp.runs import train_run
 
     cfg = load_config(args.config, args.overrides)
@@ -65,7 +65,7 @@ def _load_members(args: argparse.Namespace) -> tuple[list[str], list, list, obje
 
 
 def _evaluate_ensemble(args: argparse.Namespace) -> None:
-    from tasks.classification_ensemble import check_members, ensemble_split
+    from rnn_nlp.tasks.classification_ensemble import check_members, ensemble_split
 
     if args.beam is not None:
         raise RnnNlpError("--beam is for seq2seq runs; --ensemble is for classification runs")
@@ -145,7 +145,7 @@ def _generate_from_sources(args: argparse.Namespace, cfg, task, model) -> None:
             sources += [line.strip() for line in sys.stdin]
         else:  # every line, empty ones too: output line i is the output of source line i
             sources += read_lines(Path(args.source_file), keep_empty=True)
-    from rnn_nlp.conditional import warn_unknown_words
+    from rnn_nlp.generate.conditional import warn_unknown_words
 
     warn_unknown_words(sources, task.token_vocab(), task.tokenizer, "source")
     warn_unknown_words([args.prompt], task.target_vocab(), task.tokenizer, "--prompt (target prefix)")
@@ -191,7 +191,7 @@ def _predict(args: argparse.Namespace) -> None:
     if args.ensemble:
         if args.format != "jsonl":
             raise RnnNlpError("--ensemble is for classification runs, which write JSON lines; drop --format")
-        from tasks.classification_ensemble import check_members, ensemble_texts
+        from rnn_nlp.tasks.classification_ensemble import check_members, ensemble_texts
 
         names, tasks, models, device = _load_members(args)
         check_members(names, tasks)

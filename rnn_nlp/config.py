@@ -252,20 +252,15 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def build_config(raw: dict, source: str = "config") -> RunConfig:
-    """Validate a raw mapping into a RunConfig, resolving the task's data and head configs."""
-    from tasks.registry import get_task
+def assemble(raw: dict, task: Any, source: str = "config") -> RunConfig:
+    """Validate a raw mapping into a RunConfig whose data and head sections are `task`'s own dataclasses.
 
+    `task` is the registered Task class (it declares `data_config` and `head_config`); finding it by
+    name is the runs layer's business (`rnn_nlp.runs.build_config`), so this module knows no task.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
     raw = dict(raw)
-    task_name = raw.get("task", "lm")
-    if not isinstance(task_name, str):
-        raise ConfigError(f"{source}: task: expected a string, got {task_name!r}")
-    try:
-        task = get_task(task_name)
-    except KeyError as exc:
-        raise ConfigError(f"{source}: task: {exc.args[0]}") from None
     try:
         data = from_dict(task.data_config, raw.pop("data", None), "data")
         head = from_dict(task.head_config, raw.pop("head", None), "head")
@@ -275,8 +270,7 @@ def build_config(raw: dict, source: str = "config") -> RunConfig:
     cfg.data = data
     cfg.head = head
     validate(cfg, source)
-    if hasattr(task, "validate_config"):
-        task.validate_config(cfg, source)
+    task.validate_config(cfg, source)
     return cfg
 
 
@@ -292,12 +286,6 @@ def read_yaml_mapping(path: str | Path) -> dict:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return raw
-
-
-def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> RunConfig:
-    """Read a YAML recipe, apply dotted overrides and validate everything."""
-    raw = read_yaml_mapping(path)
-    return build_config(apply_overrides(raw, list(overrides)), str(path))
 
 
 def save_config(cfg: RunConfig, path: str | Path) -> None:

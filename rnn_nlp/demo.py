@@ -11,11 +11,11 @@ from pathlib import Path
 
 import torch
 
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.data.fetch import fetch
 from rnn_nlp.generate import generate_text
 from rnn_nlp.runs import load_run, train_run
-from tasks.lm import describe
+from rnn_nlp.tasks.lm import describe
 
 BACKBONE = {
     "rnn": "lstm",

@@ -26,7 +26,7 @@ from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.classifier import Classifier, ClassifierHead, ClassifierHeadConfig
-from tasks.registry import Task, register_task
+from rnn_nlp.tasks.base import LMStage, Task
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ class ClassificationDataConfig:
     max_tokens: Optional[int] = None  # cut documents to their first N tokens (None: chunk them instead)
 
 
-@register_task
 class ClassificationTask(Task):
     name = "classify"
     data_config = ClassificationDataConfig
@@ -276,42 +275,17 @@ class ClassificationTask(Task):
                 }
 
     # ---- ULMFiT stage 2 --------------------------------------------------------------
-    def prepare_pretrained(self, out_dir: Path) -> Optional[str]:
-        """Fine-tune the pretrained LM on this task's text (train + valid) before classifying."""
+    def pre_stages(self) -> list[LMStage]:
+        """With head.lm_finetune_epochs and a `pretrained` LM: fine-tune that LM on this task's text first."""
         epochs = self.cfg.head.lm_finetune_epochs
         if not epochs or not self.cfg.pretrained:
-            return self.cfg.pretrained
-        from rnn_nlp.runs import train_once
-
-        return train_once(out_dir / "lm-finetuned", "fine-tuned LM", lambda: self._lm_finetune_config(out_dir, epochs))
-
-    def _lm_finetune_config(self, out_dir: Path, epochs: int) -> dict:
-        """Stage 2's raw config: the pretrained LM's own, on this task's text (written to a folder)."""
-        from rnn_nlp.config import to_dict
-        from rnn_nlp.data.readers import write_split_files
-        from rnn_nlp.runs import load_run_config
-
+            return []
         rec = self.records()
         one_line = lambda texts: [t.replace("\n", " ") for t in texts]  # noqa: E731
-        # one text per line; the LM task wants a test split too, a small slice of valid will do
-        text_dir = write_split_files(
-            out_dir / "lm-finetune-text",
-            {"train": one_line(rec["train"]["text"]), "valid": one_line(rec["valid"]["text"]), "test": one_line(rec["valid"]["text"][:50])},
-        )
-        raw = to_dict(load_run_config(self.cfg.pretrained))
         d = self.cfg.data
-        raw["data"].update(
-            name=str(text_dir),
-            tokenizer=d.tokenizer,
-            lowercase=d.lowercase,
-            normalize_numbers=d.normalize_numbers,
-            max_train_tokens=None,
-            max_eval_tokens=None,
-        )
-        raw["trainer"].update(epochs=epochs, max_steps=None, time_budget_s=None, progress=self.cfg.trainer.progress, device=self.cfg.trainer.device)
-        raw["pretrained"] = self.cfg.pretrained
         log.info("ULMFiT stage 2: fine-tuning the LM %s on the task's text for %d epochs", self.cfg.pretrained, epochs)
-        return raw
+        return [LMStage("lm_finetune", {"train": one_line(rec["train"]["text"]), "valid": one_line(rec["valid"]["text"])}, epochs,
+                        data={"tokenizer": d.tokenizer, "lowercase": d.lowercase, "normalize_numbers": d.normalize_numbers})]
 
 
 def ensemble_probabilities(members: list[torch.Tensor]) -> torch.Tensor:

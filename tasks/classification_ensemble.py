@@ -15,7 +15,7 @@ from typing import Iterator
 import torch
 
 from rnn_nlp.errors import RnnNlpError
-from tasks.classification import ClassificationTask, ensemble_probabilities
+from rnn_nlp.tasks.classification import ClassificationTask, ensemble_probabilities
 
 
 def check_members(names: list[str], tasks: list) -> None:

@@ -21,12 +21,11 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics import perplexity
 from rnn_nlp.nn.backbone import DIRECTIONS, Backbone
 from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig
-from tasks.registry import Task, register_task
+from rnn_nlp.tasks.base import Task
 
 log = logging.getLogger(__name__)
 
 
-@register_task
 class LMTask(Task):
     name = "lm"
     data_config = DataConfig

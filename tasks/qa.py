@@ -31,9 +31,8 @@ from rnn_nlp.nn.heads.reader import Reader, ReaderHead, ReaderHeadConfig
 from rnn_nlp.nn.heads.reader_features import FEATURES, sentence_breaks, token_features
 from rnn_nlp.nn.heads.span import best_span, candidate_scores
 from rnn_nlp.data.tokenize import normalize_word, token_spans
-from tasks.qa_data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
-from tasks.registry import Task, register_task
-from tasks.tagging_pretrain import pretrain_on_task_text
+from rnn_nlp.tasks.qa_data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
+from rnn_nlp.tasks.base import LMStage, Task
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,6 @@ class QADataConfig:
     pretrain_time_budget_s: Optional[float] = None
 
 
-@register_task
 class QATask(Task):
     """Extractive and cloze QA: records -> windows -> a Reader; EM/F1 (and cloze accuracy); predict from JSON lines."""
     name = "qa"
@@ -215,17 +213,18 @@ class QATask(Task):
         for _, batch in self.batches(self.examples("train"), self.cfg.trainer.batch_size, self.epoch_seed(epoch), device, start_step):
             yield batch
 
-    def prepare_pretrained(self, out_dir: Path) -> Optional[str]:
+    def pre_stages(self) -> list[LMStage]:
         """With data.pretrain_epochs and no `pretrained`: an LM on the training passages (+ corpora) first."""
         d = self.cfg.data
         if self.cfg.pretrained or not d.pretrain_epochs:
-            return self.cfg.pretrained
+            return []
 
         def lines(split: str) -> list[str]:
             seen = dict.fromkeys(line for c in dict.fromkeys(self.records()[split]["context"]) for line in c.split("\n") if line.strip())
             return [" ".join(self.word(t) for t, _, _ in self.tokens(line)) for line in seen]
 
-        return pretrain_on_task_text(self.cfg, lines("train"), lines("valid"), out_dir)
+        return [LMStage("lm_pretrain", {"train": lines("train"), "valid": lines("valid")}, d.pretrain_epochs,
+                        list(d.pretrain_corpora), d.pretrain_time_budget_s)]
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()

@@ -1,92 +1,64 @@
-"""Task registry: built-in tasks register by name; a user's own task registers the same way.
+"""The task registry, a leaf module: names -> Task classes, imported by nothing it would import back.
 
-Use `@register_task` on a Task subclass, then either import its module before building the
-config, name it in a config as `task: "package.module:ClassName"`, or expose it through the
-`rnn_nlp.tasks` entry-point group of an installed package.
+Built-in tasks are entered in one place, `rnn_nlp.tasks.registrations`, by import path, and loaded on
+first use. A user's own task registers with `@register_task`, is named in a config as
+`task: "package.module:ClassName"`, or comes through the `rnn_nlp.tasks` entry-point group of an
+installed package.
 """
 
 from __future__ import annotations
 
 import importlib
 from importlib.metadata import entry_points
-from typing import Any, Iterator
 
-import torch
-
-BUILTIN_MODULES = ("tasks.lm", "tasks.classification", "tasks.tagging", "tasks.qa", "tasks.seq2seq")
 TASKS: dict[str, type] = {}
-
-
-class Task:
-    """What a task provides to the trainer and the CLI. Subclasses set the class attributes."""
-
-    name: str = ""
-    data_config: type = object
-    head_config: type = object
-
-    def __init__(self, cfg: Any, vocab_json: dict | None = None):
-        self.cfg = cfg
-
-    def vocab_json(self) -> dict:
-        """Every vocabulary the model needs, as JSON (saved as vocab.json)."""
-        raise NotImplementedError
-
-    def token_vocab(self):
-        """The input-token Vocab (built from the training text unless loaded from a checkpoint)."""
-        raise NotImplementedError
-
-    def build_model(self) -> torch.nn.Module:
-        raise NotImplementedError
-
-    def steps_per_epoch(self) -> int:
-        raise NotImplementedError
-
-    def epoch_seed(self, epoch: int) -> int:
-        """The seed of an epoch's data order: the same epoch always gets the same batches."""
-        return self.cfg.trainer.seed * 100_003 + epoch
-
-    def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
-        """Batches of one epoch from `start_step` on; the same epoch always yields the same batches."""
-        raise NotImplementedError
-
-    # The validation metric that picks the best model, and whether higher or lower is better.
-    selection: tuple[str, str] = ("loss", "min")
-
-    def evaluate(self, model: torch.nn.Module, split: str, device: torch.device) -> dict[str, float]:
-        """Metrics on a split; must include `loss` and the `selection` metric."""
-        raise NotImplementedError
-
-    def use_data(self, name: str) -> None:
-        """Evaluate on another data set (a corpus name, file, folder or hub name) than the config's."""
-        raise NotImplementedError
+LAZY: dict[str, str] = {}  # name -> "module:Class", imported when first asked for
 
 
 def register_task(cls: type) -> type:
-    if not cls.name:
+    """Class decorator: register a Task subclass under its `name`."""
+    if not getattr(cls, "name", ""):
         raise ValueError(f"{cls.__name__} needs a `name` to register")
     TASKS[cls.name] = cls
     return cls
 
 
-def _load_builtins() -> None:
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
+def register_lazy(name: str, target: str) -> None:
+    """Register `module:Class` under `name` without importing it yet."""
+    if ":" not in target:
+        raise ValueError(f"task {name!r}: expected 'module:Class', got {target!r}")
+    LAZY[name] = target
+
+
+def _import(target: str) -> type:
+    module, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise KeyError(f"cannot load task {target!r}: {exc}") from None
+
+
+def task_names() -> list[str]:
+    """Every registered task name (built-in, decorated and from entry points), sorted."""
+    _load_entry_points()
+    return sorted(set(TASKS) | set(LAZY))
+
+
+def _load_entry_points() -> None:
     for ep in entry_points(group="rnn_nlp.tasks"):
-        if ep.name not in TASKS:
-            TASKS[ep.name] = ep.load()
+        if ep.name not in TASKS and ep.name not in LAZY:
+            LAZY[ep.name] = ep.value
 
 
 def get_task(name: str) -> type:
-    """The Task class registered as `name`, or loaded from `module:Class`."""
+    """The Task class registered as `name`, or loaded from `module:Class`; KeyError listing the known names."""
     if ":" in name:
-        module, _, attr = name.partition(":")
-        try:
-            cls = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise KeyError(f"cannot load task {name!r}: {exc}") from None
-        return cls
-    if name not in TASKS:
-        _load_builtins()
-    if name not in TASKS:
-        raise KeyError(f"unknown task {name!r}; known: {', '.join(sorted(TASKS))}")
-    return TASKS[name]
+        return _import(name)
+    if name not in TASKS and name not in LAZY:
+        _load_entry_points()
+    if name in TASKS:
+        return TASKS[name]
+    if name in LAZY:
+        TASKS[name] = _import(LAZY[name])
+        return TASKS[name]
+    raise KeyError(f"unknown task {name!r}; known: {', '.join(task_names())}")

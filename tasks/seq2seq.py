@@ -25,8 +25,10 @@ from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics import bleu_chrf, perplexity, rouge
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead, Seq2SeqHeadConfig, transfer_decoder
-from tasks.registry import Task, register_task
+from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead, Seq2SeqHeadConfig
+from rnn_nlp.train import checkpoint as ckpt
+from rnn_nlp.train.transfer import ARCHITECTURE, pretrained_backbone_config, pretrained_task, transfer_decoder
+from rnn_nlp.tasks.base import Task
 
 log = logging.getLogger(__name__)
 METRICS = ("bleu", "chrf", "rouge")
@@ -54,7 +56,6 @@ class Seq2SeqDataConfig:
     max_eval_examples: Optional[int] = None  # use only the first N pairs of valid and test
 
 
-@register_task
 class Seq2SeqTask(Task):
     """Source/target pairs -> encoder-decoder training, decoding and BLEU/chrF/ROUGE evaluation."""
 
@@ -190,28 +191,24 @@ class Seq2SeqTask(Task):
         head = Seq2SeqHead(encoder, len(tgt_vocab), self.cfg.head, tgt_vocab.pad_id)
         return Seq2Seq(encoder, head)
 
-    def prepare_pretrained(self, out_dir: Path) -> Optional[str]:
+    def adopt_pretrained(self) -> None:
         """A pretrained decoder LM gives the decoder its shape (as `pretrained` does for the encoder)."""
         source = self.cfg.head.decoder_pretrained
-        if source:
-            from rnn_nlp.runs import ARCHITECTURE, load_run_config
-            from rnn_nlp.train import checkpoint as ckpt
+        if not source:
+            return
+        ckpt.verify(source)
+        task, pretrained = pretrained_task(source), pretrained_backbone_config(source)
+        if task != "lm" or pretrained.direction == "backward":
+            kind = f"a '{task}' run" if task != "lm" else "a backward language model"
+            raise ConfigError(
+                f"head.decoder_pretrained: {source} is {kind}; the decoder starts from a forward or "
+                "bidirectional language model run (task lm) on target-language text"
+            )
+        for key in ARCHITECTURE:
+            if key != "direction":
+                setattr(self.cfg.head.decoder, key, getattr(pretrained, key))
 
-            ckpt.verify(source)
-            run_cfg = load_run_config(source)
-            pretrained = run_cfg.backbone
-            if run_cfg.task != "lm" or pretrained.direction == "backward":
-                kind = f"a '{run_cfg.task}' run" if run_cfg.task != "lm" else "a backward language model"
-                raise ConfigError(
-                    f"head.decoder_pretrained: {source} is {kind}; the decoder starts from a forward or "
-                    "bidirectional language model run (task lm) on target-language text"
-                )
-            for key in ARCHITECTURE:
-                if key != "direction":
-                    setattr(self.cfg.head.decoder, key, getattr(pretrained, key))
-        return self.cfg.pretrained
-
-    def transfer_pretrained(self, model: Seq2Seq) -> None:
+    def start_from_pretrained(self, model: Seq2Seq) -> None:
         """Start the decoder from `head.decoder_pretrained` (called once, on a fresh run)."""
         if self.cfg.head.decoder_pretrained:
             transfer_decoder(model.head, self.target_vocab(), self.cfg.head.decoder_pretrained)
@@ -237,8 +234,8 @@ class Seq2SeqTask(Task):
         return nll / max(1, tokens), tokens
 
     def translate(self, model: Seq2Seq, sources: list[str], device: torch.device, **kwargs) -> list[list[str]]:
-        """Outputs per source text (options of rnn_nlp.conditional.decode_ids; defaults from the head config)."""
-        from rnn_nlp.conditional import translate_texts
+        """Outputs per source text (options of rnn_nlp.generate.conditional.decode_ids; defaults from the head config)."""
+        from rnn_nlp.generate.conditional import translate_texts
 
         h = self.cfg.head
         kwargs.setdefault("beam", self.decode_beam)

@@ -25,9 +25,8 @@ from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.tagger import Tagger, TaggerHead, TaggerHeadConfig
-from tasks.registry import Task, register_task
-from tasks.tagging_eval import TaggingEvaluation
-from tasks.tagging_pretrain import pretrain_on_task_text
+from rnn_nlp.tasks.base import LMStage, Task
+from rnn_nlp.tasks.tagging_eval import TaggingEvaluation
 
 log = logging.getLogger(__name__)
 
@@ -264,14 +263,13 @@ class TaggingTask(TaggingEvaluation, Task):
         for _, batch in self.batches(self.pieces("train"), self.cfg.trainer.batch_size, seed, device, start_step):
             yield batch
 
-    def prepare_pretrained(self, out_dir: Path) -> Optional[str]:
+    def pre_stages(self) -> list[LMStage]:
         """With data.pretrain_epochs and no `pretrained`: an LM on the task's training text (+ corpora) first."""
         d = self.cfg.data
         if self.cfg.pretrained or not d.pretrain_epochs:
-            return self.cfg.pretrained
-        texts = [" ".join(self.word(t) for t in s) for s in self.splits()["train"]["tokens"]]
-        held_out = [" ".join(self.word(t) for t in s) for s in self.splits()["valid"]["tokens"]]
-        return pretrain_on_task_text(self.cfg, texts, held_out, out_dir)
+            return []
+        lines = {split: [" ".join(self.word(t) for t in s) for s in self.splits()[split]["tokens"]] for split in ("train", "valid")}
+        return [LMStage("lm_pretrain", lines, d.pretrain_epochs, list(d.pretrain_corpora), d.pretrain_time_budget_s)]
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()
@@ -323,7 +321,6 @@ class TaggingTask(TaggingEvaluation, Task):
         return [self.to_eval_scheme(tags, train_scheme) for tags in out]
 
 
-@register_task
 class NerTask(TaggingTask):
     name = "ner"
     data_config = TaggingDataConfig
@@ -332,7 +329,6 @@ class NerTask(TaggingTask):
     chunked = True
 
 
-@register_task
 class PosTask(TaggingTask):
     name = "pos"
     data_config = PosDataConfig

@@ -108,7 +108,7 @@ class TaggingEvaluation:
         else:
             from sklearn.metrics import classification_report, confusion_matrix
 
-            from tasks.classification import plot_confusion
+            from rnn_nlp.tasks.classification import plot_confusion
 
             flat_gold = [t for s in gold for t in s]
             flat_pred = [t for s in pred for t in s]

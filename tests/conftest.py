@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 
 SUBJECTS = ["the cat", "a dog", "the bird", "my friend", "the teacher", "a child"]
 VERBS = ["sees", "likes", "chases", "finds", "hears"]

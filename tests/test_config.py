@@ -7,11 +7,10 @@ from rnn_nlp.config import (
     BackboneConfig,
     RunConfig,
     apply_overrides,
-    build_config,
     from_dict,
-    load_config,
     to_dict,
 )
+from rnn_nlp.runs import build_config, load_config
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.nn.heads.lm import LMHeadConfig
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.encode import encode_texts, most_similar
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.runs import load_run, train_run

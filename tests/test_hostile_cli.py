@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnn_nlp.cli import main
-from rnn_nlp.config import RunConfig, apply_overrides, build_config, load_config
+from rnn_nlp.config import RunConfig, apply_overrides
+from rnn_nlp.runs import build_config, load_config
 from rnn_nlp.errors import RnnNlpError
 from rnn_nlp.runs import load_run, train_run
 from tests.conftest import tiny_raw, write_corpus

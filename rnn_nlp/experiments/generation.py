@@ -21,7 +21,8 @@ from rnn_nlp.experiments.common import new_figure, save_figure
 from rnn_nlp.experiments.perplexity import Params as TableParams
 from rnn_nlp.experiments.common import corpus_sentences
 from rnn_nlp.experiments.perplexity import rnn_config
-from rnn_nlp.nn.baselines import RNNLM, NGramLM
+from rnn_nlp.experiments.rnnlm import RNNLM
+from rnn_nlp.nn.baselines import NGramLM
 
 NAME = "generation"
 DESCRIPTION = "samples from a Kneser-Ney n-gram LM vs an RNN LM at several temperatures (distinct-n, self-perplexity)"

@@ -16,9 +16,10 @@ from typing import Any, Optional
 
 import torch
 
-from rnn_nlp.config import RunConfig, build_config
+from rnn_nlp.config import RunConfig
+from rnn_nlp.runs import build_config
 from rnn_nlp.train.trainer import Trainer, resolve_device, seed_everything
-from tasks.registry import get_task
+from rnn_nlp.tasks.registry import get_task
 
 
 def lm_config(

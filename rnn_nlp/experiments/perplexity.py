@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.experiments.common import corpus_sentences, new_figure, save_figure
-from rnn_nlp.nn.baselines import RNNLM, NGramLM, WindowConfig, WindowLM
+from rnn_nlp.experiments.rnnlm import RNNLM
+from rnn_nlp.nn.baselines import NGramLM, WindowConfig, WindowLM
 
 NAME = "perplexity"
 DESCRIPTION = "n-gram (Kneser-Ney) vs fixed-window vs Elman RNN vs LSTM on PTB: perplexity, size, training time"

@@ -19,7 +19,7 @@ import yaml
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-import rnn_nlp
+from rnn_nlp.version import __version__
 from rnn_nlp.config import RunConfig, to_dict
 from rnn_nlp.data.vocab import json_text
 from rnn_nlp.errors import CheckpointError, SaveError
@@ -94,7 +94,7 @@ def save_checkpoint(
         files = sorted(p.name for p in tmp.iterdir())
         meta = {
             "format_version": FORMAT_VERSION,
-            "rnn_nlp_version": rnn_nlp.__version__,
+            "rnn_nlp_version": __version__,
             "torch_version": torch.__version__,
             "files": {name: _sha256(tmp / name) for name in files},
         }

@@ -21,7 +21,6 @@ from tqdm.auto import tqdm
 
 from rnn_nlp.config import RunConfig
 from rnn_nlp.errors import NonFiniteLossError, SaveError
-from rnn_nlp.nn.backbone import train_top_groups
 from rnn_nlp.train import checkpoint as ckpt
 from rnn_nlp.train.distributed import Single
 from rnn_nlp.train.history import plot_curves, write_csv
@@ -375,7 +374,11 @@ class Trainer:
         """Gradual unfreezing (ULMFiT): epoch e trains the top e+1 parameter groups only."""
         if not self.tcfg.gradual_unfreezing:
             return
-        train_top_groups(self.model.parameter_groups(), self.epoch + 1)
+        groups = self.model.parameter_groups()
+        cut = len(groups) - (self.epoch + 1)
+        for i, group in enumerate(groups):
+            for p in group:
+                p.requires_grad_(i >= cut)
 
     def _done(self, running_since: Optional[float] = None) -> bool:
         """max_steps reached, or the time budget spent (counting the current stretch)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.runs import train_run
 from tests.tasks.test_classification import classify_raw, write_sentiment
 

@@ -3,7 +3,7 @@
 import json
 
 from rnn_nlp import experiments
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.experiments.generation import _sentences, distinct
 from rnn_nlp.runs import train_run
 from tests.conftest import tiny_raw, write_corpus

@@ -5,7 +5,7 @@ import spacy
 from spacy import displacy
 
 import rnn_nlp.integrations.spacy  # noqa: F401  (registers the factory)
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.runs import train_run
 from tests.tasks.tagging_data import tagging_raw, write_ner, write_pos
 

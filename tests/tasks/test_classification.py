@@ -8,10 +8,10 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 
 from rnn_nlp.cli import main
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.errors import DataError
 from rnn_nlp.runs import load_run, train_run
-from tasks.classification import ClassificationTask
+from rnn_nlp.tasks.classification import ClassificationTask
 from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw, with_sections
 
 GOOD = ["good", "great", "lovely", "fine", "superb"]
@@ -168,7 +168,7 @@ def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, sentiment, monk
 
 
 def test_ensemble_probabilities_average_the_members_by_hand(tmp_path, sentiment):
-    from tasks.classification import ensemble_probabilities
+    from rnn_nlp.tasks.classification import ensemble_probabilities
 
     a = torch.tensor([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8]])
     b = torch.tensor([[0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])

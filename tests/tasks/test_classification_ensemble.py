@@ -7,7 +7,7 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 
 from rnn_nlp.cli import main
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.runs import load_run, train_run
 from tests.conftest import tiny_raw
 from tests.tasks.test_classification import classify_raw, write_sentiment

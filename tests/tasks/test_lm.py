@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.runs import load_run, train_run
-from tasks.lm import LMTask
-from tasks.registry import Task, get_task, register_task
+from rnn_nlp.tasks.lm import LMTask
+from rnn_nlp.tasks import Task, get_task, register_task
 
 PTB_SLICE = {
     "data": {"name": "ptb", "tokenizer": "whitespace", "max_train_tokens": 40_000, "max_eval_tokens": 5_000},
@@ -66,15 +66,15 @@ def test_a_users_task_registers_the_same_way():
 
     assert get_task("echo-test") is EchoTask
     assert build_config({"task": "echo-test"}).task == "echo-test"
-    assert get_task("tasks.lm:LMTask") is LMTask
+    assert get_task("rnn_nlp.tasks.lm:LMTask") is LMTask
     with pytest.raises(KeyError, match="cannot load task"):
-        get_task("tasks.lm:Nope")
+        get_task("rnn_nlp.tasks.lm:Nope")
 
 
 def test_char_unit_trains_generates_and_refuses_word_transfer(tmp_path):
     from rnn_nlp.errors import CheckpointError, ConfigError
     from rnn_nlp.generate import generate_text
-    from rnn_nlp.runs import transfer_backbone
+    from rnn_nlp.train.transfer import transfer_backbone
     from tests.conftest import tiny_raw
 
     names = ["dusty rose", "deep teal", "dusty teal", "rose red", "deep red"] * 40

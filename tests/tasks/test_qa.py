@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from rnn_nlp.cli import main
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.encode import encode_texts, most_similar
 from rnn_nlp.errors import DataError
 from rnn_nlp.runs import load_run, train_run
@@ -174,7 +174,7 @@ def test_predict_bad_lines(tmp_path, tiny_run, capsys, line, message):
 
 
 def test_long_passages_are_read_in_windows(tmp_path, cloze_dir):
-    from tasks.qa import QATask
+    from rnn_nlp.tasks.qa import QATask
 
     task = QATask(build_config(qa_raw(cloze_dir)))
     prep = task.prepared("train")[0]
@@ -191,7 +191,7 @@ def test_bad_config_names_the_key(cloze_dir):
     with pytest.raises(ConfigError, match="head.question_pooling"):
         build_config(qa_raw(cloze_dir, head={"question_pooling": ["sum"]}))
     with pytest.raises(DataError, match="no such file"):
-        from tasks.qa import QATask
+        from rnn_nlp.tasks.qa import QATask
 
         QATask(build_config(qa_raw("./missing.json"))).records()
 
@@ -214,7 +214,7 @@ def test_backbone_pretrained_on_the_training_passages(tmp_path, cloze_dir):
 
 def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     """Ctrl-C in the first epoch, then --resume: the same weights as a run never stopped (dropout on)."""
-    from tasks.qa import QATask
+    from rnn_nlp.tasks.qa import QATask
     from tests.conftest import assert_ctrl_c_resume_matches
 
     (tmp_path / "c").mkdir()
@@ -299,7 +299,7 @@ def test_predict_on_hostile_json_lines_gives_answers_or_a_data_error(tiny_run):
 def test_token_features_follow_the_windows_and_a_run_trains_and_predicts(tmp_path, cloze_dir):
     """head.token_features: computed over the whole passage, cut with each window, batched as c_feats, saved with the run."""
     from rnn_nlp.nn.heads.reader_features import FEATURES
-    from tasks.qa import QATask
+    from rnn_nlp.tasks.qa import QATask
 
     cfg = build_config(qa_raw(cloze_dir, head={"token_features": True}, trainer={"epochs": 1}))
     task = QATask(cfg)
@@ -325,7 +325,7 @@ def test_token_features_follow_the_windows_and_a_run_trains_and_predicts(tmp_pat
 def test_the_shipped_cloze_recipe_loads_with_token_features():
     from pathlib import Path
 
-    from rnn_nlp.config import load_config
+    from rnn_nlp.runs import load_config
 
     cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "qa-cloze.yaml")
     assert cfg.task == "qa" and cfg.head.token_features and cfg.head.feature_bias and cfg.head.feature_window == 5

@@ -12,14 +12,14 @@ import sacrebleu
 import torch
 
 from rnn_nlp.cli import main
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.metrics import bleu_chrf, rouge
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead
 from rnn_nlp.runs import load_run, train_run
-from tasks.seq2seq import Seq2SeqTask
+from rnn_nlp.tasks.seq2seq import Seq2SeqTask
 from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw, with_sections
 
 WORDS = "a b c d e f g h".split()
@@ -50,7 +50,7 @@ def raw(pairs_file, **sections) -> dict:
             "eval_decode_examples": 10,
             "max_decode_tokens": 10,
         },
-        "trainer": {"epochs": 10, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.02,
+        "trainer": {"epochs": 16, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.02,
                     "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000},
     }
     return with_sections(cfg, sections)
@@ -236,7 +236,7 @@ def test_resume_mid_epoch_matches_an_uninterrupted_run(pairs_file, tmp_path, mon
 def test_shipped_recipes_validate(name):
     from pathlib import Path
 
-    from rnn_nlp.config import load_config
+    from rnn_nlp.runs import load_config
 
     cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / f"{name}.yaml")
     assert cfg.task == "seq2seq"

@@ -10,12 +10,12 @@ from seqeval.scheme import IOB2, IOBES
 from sklearn.metrics import accuracy_score
 
 from rnn_nlp.cli import main
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.data.tag_schemes import allowed_transitions
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.runs import load_run, train_run
 from rnn_nlp.train.trainer import seed_everything
-from tasks.registry import get_task
+from rnn_nlp.tasks.registry import get_task
 from tests.conftest import assert_ctrl_c_resume_matches
 from tests.tasks.tagging_data import tagging_raw, write_ner, write_pos
 
@@ -186,9 +186,9 @@ def test_empty_sentences_are_skipped_with_a_count(tmp_path, monkeypatch, caplog)
         "valid": {"tokens": [["a", "cat"]], "tags": [["DET", "NOUN"]]},
         "test": {"tokens": [["a", "cat"]], "tags": [["DET", "NOUN"]]},
     }
-    monkeypatch.setattr("tasks.tagging.load_tagged_corpus", lambda *a, **k: {s: dict(v) for s, v in fake.items()})
+    monkeypatch.setattr("rnn_nlp.tasks.tagging.load_tagged_corpus", lambda *a, **k: {s: dict(v) for s, v in fake.items()})
     cfg = build_config(tagging_raw("pos", tmp_path / "x", trainer={"epochs": 1}))
-    from tasks.tagging import PosTask
+    from rnn_nlp.tasks.tagging import PosTask
 
     with caplog.at_level(logging.WARNING):
         task = PosTask(cfg)
@@ -241,7 +241,7 @@ def test_ner_refuses_plain_tags(tmp_path):
 
 
 def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, monkeypatch):
-    from tasks.tagging import NerTask
+    from rnn_nlp.tasks.tagging import NerTask
 
     data = write_ner(tmp_path / "data", sizes=(80, 10, 10))
     cfg = build_config(tagging_raw("ner", data, head={"dropout": 0.2, "word_dropout": 0.1}, trainer={"epochs": 2}))
@@ -259,7 +259,7 @@ def test_bad_tagging_config_names_the_key(tmp_path):
 def test_shipped_tagging_recipes_are_valid(recipe, task):
     from pathlib import Path
 
-    from rnn_nlp.config import load_config
+    from rnn_nlp.runs import load_config
 
     cfg = load_config(Path(__file__).resolve().parents[2] / recipe)
     assert cfg.task == task and cfg.trainer.threads == 1 and cfg.trainer.time_budget_s

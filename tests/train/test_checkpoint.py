@@ -7,7 +7,7 @@ import torch
 
 from rnn_nlp.errors import CheckpointError
 from rnn_nlp.train import checkpoint as ckpt
-from tasks.lm import LMTask
+from rnn_nlp.tasks.lm import LMTask
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_trainer_state_never_unpickles_code(saved, tmp_path):
 
 
 def test_weights_of_another_model_are_refused(saved, corpus):
-    from rnn_nlp.config import build_config
+    from rnn_nlp.runs import build_config
     from tests.conftest import tiny_raw
 
     path, *_ = saved

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.runs import train_run
 from rnn_nlp.train import checkpoint as ckpt
 from rnn_nlp.train.distributed import Single, shard_batch

@@ -5,7 +5,7 @@ import csv
 import pytest
 import torch
 
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.runs import load_run, train_run
 from rnn_nlp.train import checkpoint as ckpt
@@ -15,7 +15,7 @@ from tests.conftest import ctrl_c_at, tiny_raw
 
 def _interrupt_at(monkeypatch, step: int) -> None:
     """Ctrl-C while batch number `step` (0-based, first epoch) of the LM task is being trained."""
-    from tasks.lm import LMTask
+    from rnn_nlp.tasks.lm import LMTask
 
     ctrl_c_at(monkeypatch, LMTask, step)
 
@@ -108,8 +108,8 @@ def test_pretrained_backbone_is_transferred(tmp_path, corpus):
     _, _, pre = load_run(tmp_path / "pre")
     cfg = build_config(tiny_raw(corpus, trainer={"max_steps": 1, "lr": 1e-9}))
     cfg.pretrained = str(tmp_path / "pre")
-    from rnn_nlp.runs import transfer_backbone
-    from tasks.lm import LMTask
+    from rnn_nlp.train.transfer import transfer_backbone
+    from rnn_nlp.tasks.lm import LMTask
 
     task = LMTask(cfg)
     model = task.build_model()
@@ -121,7 +121,7 @@ def test_pretrained_backbone_is_transferred(tmp_path, corpus):
 def test_lr_scale_applies_to_one_step_only(tmp_path, corpus):
     """A model's `lr_scale` (variable BPTT) scales that step's update, then the lr is restored."""
     from rnn_nlp.train.trainer import Trainer, resolve_device
-    from tasks.lm import LMTask
+    from rnn_nlp.tasks.lm import LMTask
 
     cfg = build_config(tiny_raw(corpus, trainer={"bptt_variation": True, "max_steps": 3, "clip_norm": 0.01}))
     task = LMTask(cfg)
@@ -137,8 +137,8 @@ def test_lr_scale_applies_to_one_step_only(tmp_path, corpus):
 
 def test_transfer_ignores_weight_drop_naming(tmp_path, corpus):
     """A backbone pretrained with weight drop starts a backbone without it, and the reverse."""
-    from rnn_nlp.runs import transfer_backbone
-    from tasks.lm import LMTask
+    from rnn_nlp.train.transfer import transfer_backbone
+    from rnn_nlp.tasks.lm import LMTask
 
     train_run(build_config(tiny_raw(corpus, backbone={"weight_drop": 0.5}, trainer={"max_steps": 3})), tmp_path / "pre")
     _, _, pre = load_run(tmp_path / "pre")
@@ -150,7 +150,7 @@ def test_transfer_ignores_weight_drop_naming(tmp_path, corpus):
 
 
 def test_a_budget_ending_on_the_last_batch_completes_the_epoch(tmp_path, corpus):
-    from tasks.lm import LMTask
+    from rnn_nlp.tasks.lm import LMTask
 
     steps = LMTask(build_config(tiny_raw(corpus))).steps_per_epoch()
     t = train_run(build_config(tiny_raw(corpus, trainer={"max_steps": steps})), tmp_path / "run")

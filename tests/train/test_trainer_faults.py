@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.errors import NonFiniteLossError, SaveError
 from rnn_nlp.nn.heads.lm import LanguageModel
 from rnn_nlp.runs import train_run
@@ -50,7 +50,7 @@ def test_nonfinite_step_is_skipped(tmp_path, corpus, monkeypatch, caplog):
 
 
 def test_skipped_step_leaves_weights_and_optimizer_untouched(tmp_path, corpus, monkeypatch):
-    from tasks.lm import LMTask
+    from rnn_nlp.tasks.lm import LMTask
 
     cfg = build_config(tiny_raw(corpus, trainer={"optimizer": "adam", "lr": 0.01}))
     task = LMTask(cfg)
@@ -118,7 +118,7 @@ def test_infinite_gradient_is_caught(tmp_path, corpus, monkeypatch):
 
 
 def test_nan_gradient_with_a_finite_loss_is_caught_without_clipping(tmp_path, corpus):
-    from tasks.lm import LMTask
+    from rnn_nlp.tasks.lm import LMTask
 
     cfg = build_config(tiny_raw(corpus, trainer={"clip_norm": None, "on_nonfinite": "skip"}))
     task = LMTask(cfg)
@@ -164,7 +164,7 @@ def _permission_denied(*args, **kwargs):
 
 
 def test_unwritable_run_folder(tmp_path, corpus, monkeypatch):
-    from tasks.lm import LMTask
+    from rnn_nlp.tasks.lm import LMTask
 
     cfg = build_config(tiny_raw(corpus))
     task = LMTask(cfg)

@@ -1,7 +1,7 @@
-"""The lecture's language models behind one interface: n-gram, fixed-window, and the library's RNN LMs."""
+"""The lecture's count-based and fixed-window language models, behind one interface (RNNLM: rnn_nlp.experiments.rnnlm)."""
 
-from rnn_nlp.nn.baselines.interface import LMInterface, RNNLM
+from rnn_nlp.nn.baselines.interface import LMInterface
 from rnn_nlp.nn.baselines.ngram import NGramLM
 from rnn_nlp.nn.baselines.window import WindowConfig, WindowLM
 
-__all__ = ["LMInterface", "NGramLM", "RNNLM", "WindowConfig", "WindowLM"]
+__all__ = ["LMInterface", "NGramLM", "WindowConfig", "WindowLM"]

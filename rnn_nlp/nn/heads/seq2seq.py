@@ -224,32 +224,3 @@ class Seq2SeqStepper:
 
     def log_probs(self, top: torch.Tensor) -> torch.Tensor:
         return self.model.head.output.log_probs(top)
-
-
-def transfer_decoder(head: Seq2SeqHead, vocab: Any, source: str) -> None:
-    """Start the decoder LM (backbone and, for a full softmax, the output layer) from a pretrained LM run
-    (a forward or bidirectional one: only its forward direction is taken)."""
-    from types import SimpleNamespace
-
-    from rnn_nlp.data.vocab import Vocab
-    from rnn_nlp.runs import transfer_backbone
-    from rnn_nlp.train import checkpoint as ckpt
-
-    if head.cfg.input_feeding:
-        raise ConfigError("head.decoder_pretrained: a pretrained LM cannot start an input-feeding decoder (its first layer is wider)")
-    transfer_backbone(SimpleNamespace(backbone=head.decoder), vocab, source, only_forward=True)
-    out = head.output.decoder
-    weights = ckpt.load_weights(source)
-    if out is None or "head.decoder.weight" not in weights or out.weight is head.decoder.embedding.weight:
-        return  # adaptive softmax starts fresh; a tied output layer came with the embedding
-    old_vocab = Vocab(**ckpt.load_vocab_json(source)["tokens"])
-    old_w, old_b = weights["head.decoder.weight"], weights.get("head.decoder.bias")
-    if old_w.size(1) != out.weight.size(1):
-        return
-    with torch.no_grad():
-        for i, tok in enumerate(vocab.itos):
-            j = old_vocab.stoi.get(tok)
-            if j is not None:
-                out.weight[i] = old_w[j]
-                if old_b is not None:
-                    out.bias[i] = old_b[j]

@@ -70,7 +70,7 @@ def test_question_encoder_alone():
 
 
 def test_candidate_positions_restrict_the_softmax():
-    from tasks.qa_data import Example, make_batch
+    from rnn_nlp.tasks.qa_data import Example, make_batch
 
     examples = [Example(0, 0, [3, 4, 5, 6], [4], gold=[(2, 3)], mentions=[[(0, 0)], [(2, 3)]])]
     b = make_batch(examples, 0, torch.device("cpu"), with_gold=True, no_answer=False)

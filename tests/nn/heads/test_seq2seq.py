@@ -9,7 +9,7 @@ import random
 import pytest
 import torch
 
-from rnn_nlp.conditional import decode_ids
+from rnn_nlp.generate.conditional import decode_ids
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.errors import ConfigError

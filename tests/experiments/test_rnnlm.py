@@ -5,10 +5,11 @@ import random
 
 import pytest
 
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.nn.baselines import RNNLM, LMInterface, NGramLM, WindowConfig, WindowLM
+from rnn_nlp.experiments.rnnlm import RNNLM
+from rnn_nlp.nn.baselines import LMInterface, NGramLM, WindowConfig, WindowLM
 from tests.conftest import tiny_raw
 
 

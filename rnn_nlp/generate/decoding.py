@@ -1,7 +1,7 @@
 """Text generation from a forward language model, or a conditional one (a seq2seq decoder):
 greedy decoding, sampling and beam search.
 
-The algorithms decode through a stepper (rnn_nlp.steppers): a language model passed in is
+The algorithms decode through a stepper (rnn_nlp.generate.steppers): a language model passed in is
 wrapped in an LMStepper; a conditional model passes its own stepper, which carries the encoded
 sources in its state, so the same beam search serves both.
 
@@ -32,7 +32,7 @@ from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.nn.heads.lm import LanguageModel
-from rnn_nlp.steppers import Stepper, as_stepper
+from rnn_nlp.generate.steppers import Stepper, as_stepper
 
 log = logging.getLogger(__name__)
 MAX_TOKENS = 10_000
@@ -295,7 +295,7 @@ def continuation_log_prob(model: LanguageModel, prompt_ids: list[int], continuat
 # ---- text in, text out -------------------------------------------------------------------
 def check_decoding_options(beam: int, greedy: bool, num_samples: int) -> None:
     """The choice of greedy decoding, sampling or beam search and its result count, checked once for
-    language models (`generate_texts`) and conditional models (`rnn_nlp.conditional.decode_ids`)."""
+    language models (`generate_texts`) and conditional models (`rnn_nlp.generate.conditional.decode_ids`)."""
     if not 0 < num_samples <= MAX_SAMPLES:
         raise ConfigError(f"num_samples must be in 1..{MAX_SAMPLES}, got {num_samples}")
     if beam > 1 and not greedy:

@@ -16,7 +16,7 @@ from rnn_nlp.data.detokenize import detokenize_words
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.generate import beam_search, check_decoding_options, generate_batch
+from rnn_nlp.generate.decoding import beam_search, check_decoding_options, generate_batch
 from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqStepper
 
 log = logging.getLogger(__name__)

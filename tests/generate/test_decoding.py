@@ -9,7 +9,7 @@ from torch import nn
 
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.generate import (
+from rnn_nlp.generate.decoding import (
     MAX_TOKENS,
     _filter,
     beam_search,
@@ -24,7 +24,7 @@ from rnn_nlp.generate import (
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig
 from rnn_nlp.runs import train_run
-from rnn_nlp.config import build_config
+from rnn_nlp.runs import build_config
 from rnn_nlp.runs import load_run
 from tests.conftest import tiny_raw
 

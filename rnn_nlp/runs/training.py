@@ -1,0 +1,114 @@
+"""Training runs into run folders: start, replace, resume; the steps that come before a task's own training."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from rnn_nlp.config import RunConfig, save_config
+from rnn_nlp.errors import ConfigError, SaveError
+from rnn_nlp.runs.configs import build_config, config_changes, load_run_config
+from rnn_nlp.runs.stages import FINISHED, train_stage
+from rnn_nlp.tasks.registry import get_task
+from rnn_nlp.train import checkpoint as ckpt
+from rnn_nlp.train import distributed
+from rnn_nlp.train.trainer import LAST, Trainer, resolve_device, seed_everything
+from rnn_nlp.train.transfer import adopt_architecture, transfer_backbone
+
+log = logging.getLogger(__name__)
+
+
+def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> None:
+    """Run the task's stages (LM pretraining / fine-tuning on its text), then settle where the
+    backbone starts and its shape."""
+    for stage in task.pre_stages():
+        out.mkdir(parents=True, exist_ok=True)
+        cfg.pretrained = train_stage(stage, cfg, out, train_once)
+        seed_everything(cfg.trainer.seed)
+    task.adopt_pretrained()
+    if cfg.pretrained:
+        ckpt.verify(cfg.pretrained)
+        adopt_architecture(cfg, cfg.pretrained)
+
+
+def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: bool = False) -> Trainer:
+    """Train `cfg` into folder `out`; with `resume`, continue from its last checkpoint.
+
+    Under `torchrun` (several processes), every process calls this; they train data-parallel.
+    """
+    out = Path(out)
+    last = out / LAST
+    have_last = ckpt.resolve(last).exists()
+    dist = distributed.setup(cfg.trainer.device)
+    if dist.active:
+        distributed.check_batch_size(cfg.trainer.batch_size, dist.world_size)
+    if resume and not have_last:
+        log.warning("%s has no checkpoint to resume from; starting a new run", out)
+    replace = not resume and (have_last or (out / ckpt.WEIGHTS).exists())
+    if replace and not overwrite:
+        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
+    if cfg.trainer.threads:
+        torch.set_num_threads(cfg.trainer.threads)
+    device = resolve_device(cfg.trainer.device)
+    if dist.active and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+    seed_everything(cfg.trainer.seed)
+    if replace:
+        # the old run goes only once the new one's data have loaded: a typo must not cost a run
+        get_task(cfg.task)(cfg).steps_per_epoch()
+        seed_everything(cfg.trainer.seed)
+        if dist.is_main:
+            shutil.rmtree(out)
+        dist.barrier()
+    if resume and have_last:
+        ckpt.verify(last)
+        saved = load_run_config(last)
+        task = get_task(cfg.task)(cfg, vocab_json=ckpt.load_vocab_json(last))
+        resolve_pretrained(cfg, task, out)
+        changed = config_changes(saved, cfg)
+        if changed:
+            raise ConfigError(
+                f"--resume: the config differs from the checkpoint's in {', '.join(changed)}; "
+                f"resume with the same config ({ckpt.resolve(last) / ckpt.CONFIG}) or start a new run"
+            )
+        model = task.build_model().to(device)
+        ckpt.load_model_weights(model, ckpt.load_weights(last), last)
+        trainer = Trainer(cfg, task, model, out, device, dist)
+        trainer.load_state_dict(ckpt.load_trainer_state(last))
+        log.info("resuming %s at epoch %d, step %d", out, trainer.epoch + 1, trainer.global_step)
+    else:
+        task = get_task(cfg.task)(cfg)
+        resolve_pretrained(cfg, task, out)
+        model = task.build_model()
+        if cfg.pretrained:
+            transfer_backbone(model, task.token_vocab(), cfg.pretrained)
+        task.start_from_pretrained(model)  # e.g. a seq2seq decoder from a target-language LM
+        model.to(device)
+        trainer = Trainer(cfg, task, model, out, device, dist)
+    if dist.is_main:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, out / "run-config.yaml")
+        except OSError as exc:
+            raise SaveError(f"cannot write into the run folder {out}: {exc}") from None
+    trainer.fit()
+    return trainer
+
+
+def train_once(target: Path, what: str, make_config: Callable[[], dict]) -> str:
+    """Train a run into `target` once, for a step that comes before a task's own training (ULMFiT's
+    LM fine-tuning, a tagger's LM pretraining): reused when a FINISHED marker says it completed,
+    resumed when it was cut short. `make_config` (which may write the run's text first) returns the
+    raw config; it is called only when there is training to do. Returns the run folder."""
+    done = target / FINISHED
+    if done.exists():
+        log.info("reusing the %s in %s", what, target)
+        return str(target)
+    resume = (target / LAST).exists()
+    train_run(build_config(make_config(), f"{what} config"), target, resume=resume, overwrite=not resume)
+    done.write_text(f"{what} complete\n", encoding="utf-8")
+    return str(target)

@@ -1,0 +1,88 @@
+"""The Task contract: what a task gives the trainer, the runs layer and the public API.
+
+A task adapts data to a head: it reads its corpus, builds its vocabularies and labels, encodes and
+batches examples, builds the model, and evaluates it. The trainer calls only `steps_per_epoch`,
+`train_batches`, `evaluate`, `selection` and `vocab_json`; it never branches on the task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Literal, Optional
+
+import torch
+
+
+@dataclass
+class LMStage:
+    """A language-model run that comes before the task's own training, on text the task supplies.
+
+    `lm_pretrain`: a new LM with the task's backbone shape on the task's training text plus
+    `corpora`; `lm_finetune` (ULMFiT's second stage): the `pretrained` LM trained on further on the
+    task's text. The runs layer trains it (resumable, reused once finished) and starts the task's
+    backbone from it.
+    """
+
+    kind: Literal["lm_pretrain", "lm_finetune"]
+    texts: dict[str, list[str]]  # train / valid lines, words as the task's vocabulary sees them
+    epochs: int
+    corpora: list[str] = field(default_factory=list)  # lm_pretrain: other corpora's training text too
+    time_budget_s: Optional[float] = None
+    data: dict = field(default_factory=dict)  # data keys of the LM run (tokenizer, lowercase, ...)
+
+
+class Task:
+    """What a task provides to the trainer and the CLI. Subclasses set the class attributes."""
+
+    name: str = ""
+    data_config: type = object
+    head_config: type = object
+    # The validation metric that picks the best model, and whether higher or lower is better.
+    selection: tuple[str, str] = ("loss", "min")
+
+    def __init__(self, cfg: Any, vocab_json: dict | None = None):
+        self.cfg = cfg
+
+    @staticmethod
+    def validate_config(cfg: Any, source: str) -> None:
+        """Range checks of the task's own config keys (types are checked already); ConfigError naming the key."""
+
+    def vocab_json(self) -> dict:
+        """Every vocabulary the model needs, as JSON (saved as vocab.json)."""
+        raise NotImplementedError
+
+    def token_vocab(self):
+        """The input-token Vocab (built from the training text unless loaded from a checkpoint)."""
+        raise NotImplementedError
+
+    def build_model(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def steps_per_epoch(self) -> int:
+        raise NotImplementedError
+
+    def epoch_seed(self, epoch: int) -> int:
+        """The seed of an epoch's data order: the same epoch always gets the same batches."""
+        return self.cfg.trainer.seed * 100_003 + epoch
+
+    def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
+        """Batches of one epoch from `start_step` on; the same epoch always yields the same batches."""
+        raise NotImplementedError
+
+    def evaluate(self, model: torch.nn.Module, split: str, device: torch.device) -> dict[str, float]:
+        """Metrics on a split; must include `loss` and the `selection` metric."""
+        raise NotImplementedError
+
+    def pre_stages(self) -> list[LMStage]:
+        """The LM runs to train before this task's own training (none by default)."""
+        return []
+
+    def adopt_pretrained(self) -> None:
+        """Settle shapes that come from pretrained runs other than `pretrained` (a seq2seq decoder LM)."""
+
+    def start_from_pretrained(self, model: torch.nn.Module) -> None:
+        """Load weights from pretrained runs other than `pretrained` into a fresh model (a seq2seq decoder)."""
+
+    def use_data(self, name: str) -> None:
+        """Evaluate on another data set (a corpus name, file, folder or hub name) than the config's."""
+        raise NotImplementedError
