@@ -31,8 +31,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnn_nlp.train import checkpoint as ckpt  # noqa: E402
-from rnn_nlp.train.trainer import LAST  # noqa: E402
+from rnn_nlp.training import checkpoint as ckpt  # noqa: E402
+from rnn_nlp.training.trainer import LAST  # noqa: E402
 from tests.conftest import tiny_raw, write_corpus  # noqa: E402
 
 TIMING = {"elapsed_s", "tokens_per_s"}

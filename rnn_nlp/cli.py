@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
     )
-    from rnn_nlp.train.trainer import TrainingInterrupted
+    from rnn_nlp.training.trainer import TrainingInterrupted
 
     try:
         args.func(args)

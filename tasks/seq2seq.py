@@ -26,8 +26,8 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics import bleu_chrf, perplexity, rouge
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead, Seq2SeqHeadConfig
-from rnn_nlp.train import checkpoint as ckpt
-from rnn_nlp.train.transfer import ARCHITECTURE, pretrained_backbone_config, pretrained_task, transfer_decoder
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.transfer import ARCHITECTURE, pretrained_backbone_config, pretrained_task, transfer_decoder
 from rnn_nlp.tasks.base import Task
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ import torch
 import yaml
 
 from rnn_nlp.cli import main
-from rnn_nlp.train import checkpoint as ckpt
-from rnn_nlp.train.trainer import LAST
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.trainer import LAST
 from tests.conftest import tiny_raw
 
 

@@ -1,7 +1,7 @@
 """Small LMs trained by the library's own LM task and Trainer, with a per-step record for the plots.
 
 The experiments about training (clipping, dropout, optimizers) go through the real code path:
-`tasks.lm.LMTask` builds data and model, `rnn_nlp.train.Trainer` runs the loop unchanged. The
+`tasks.lm.LMTask` builds data and model, `rnn_nlp.training.Trainer` runs the loop unchanged. The
 per-step record (loss, gradient norm before clipping, time) comes from hooks only: a forward
 hook on the model, post-accumulate-grad hooks on the parameters and a step hook on the optimizer.
 """
@@ -18,7 +18,7 @@ import torch
 
 from rnn_nlp.config import RunConfig
 from rnn_nlp.runs import build_config
-from rnn_nlp.train.trainer import Trainer, resolve_device, seed_everything
+from rnn_nlp.training.trainer import Trainer, resolve_device, seed_everything
 from rnn_nlp.tasks.registry import get_task
 
 

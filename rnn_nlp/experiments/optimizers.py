@@ -15,7 +15,7 @@ import numpy as np
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.experiments.common import new_figure, save_figure
 from rnn_nlp.experiments.lm_training import finite_or_none, fixed_steps_config, rounded, train_lm
-from rnn_nlp.train.optim import OPTIMIZERS
+from rnn_nlp.training.optim import OPTIMIZERS
 
 NAME = "optimizers"
 DESCRIPTION = "SGD, Adagrad, RMSprop, Adam, AdamW and NAdam on the same small LM: loss curves, valid perplexity, time"

@@ -14,10 +14,10 @@ from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.runs.configs import build_config, config_changes, load_run_config
 from rnn_nlp.runs.stages import FINISHED, train_stage
 from rnn_nlp.tasks.registry import get_task
-from rnn_nlp.train import checkpoint as ckpt
-from rnn_nlp.train import distributed
-from rnn_nlp.train.trainer import LAST, Trainer, resolve_device, seed_everything
-from rnn_nlp.train.transfer import adopt_architecture, transfer_backbone
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import distributed
+from rnn_nlp.training.trainer import LAST, Trainer, resolve_device, seed_everything
+from rnn_nlp.training.transfer import adopt_architecture, transfer_backbone
 
 log = logging.getLogger(__name__)
 

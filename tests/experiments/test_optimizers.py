@@ -7,7 +7,7 @@ import pytest
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.experiments import run_experiment
 from rnn_nlp.experiments.optimizers import Params, check, moving_average, run_config
-from rnn_nlp.train.optim import OPTIMIZERS
+from rnn_nlp.training.optim import OPTIMIZERS
 from tests.conftest import write_corpus
 
 

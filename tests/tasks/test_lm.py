@@ -74,7 +74,7 @@ def test_a_users_task_registers_the_same_way():
 def test_char_unit_trains_generates_and_refuses_word_transfer(tmp_path):
     from rnn_nlp.errors import CheckpointError, ConfigError
     from rnn_nlp.generate import generate_text
-    from rnn_nlp.train.transfer import transfer_backbone
+    from rnn_nlp.training.transfer import transfer_backbone
     from tests.conftest import tiny_raw
 
     names = ["dusty rose", "deep teal", "dusty teal", "rose red", "deep red"] * 40

@@ -198,7 +198,7 @@ def test_bad_config_names_the_key(cloze_dir):
 
 def test_backbone_pretrained_on_the_training_passages(tmp_path, cloze_dir):
     """data.pretrain_epochs: an LM on the passages' sentences first (runs.train_once), then the reader from it."""
-    from rnn_nlp.train import checkpoint as ckpt
+    from rnn_nlp.training import checkpoint as ckpt
 
     raw = qa_raw(cloze_dir, data={"max_train_examples": 60, "pretrain_epochs": 1}, trainer={"epochs": 1})
     cfg = build_config(raw)

@@ -14,7 +14,7 @@ from rnn_nlp.runs import build_config
 from rnn_nlp.data.tag_schemes import allowed_transitions
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.runs import load_run, train_run
-from rnn_nlp.train.trainer import seed_everything
+from rnn_nlp.training.trainer import seed_everything
 from rnn_nlp.tasks.registry import get_task
 from tests.conftest import assert_ctrl_c_resume_matches
 from tests.tasks.tagging_data import tagging_raw, write_ner, write_pos

@@ -8,8 +8,8 @@ import torch
 from rnn_nlp.runs import build_config
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.runs import load_run, train_run
-from rnn_nlp.train import checkpoint as ckpt
-from rnn_nlp.train.trainer import LAST, TrainingInterrupted
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.trainer import LAST, TrainingInterrupted
 from tests.conftest import ctrl_c_at, tiny_raw
 
 
@@ -108,7 +108,7 @@ def test_pretrained_backbone_is_transferred(tmp_path, corpus):
     _, _, pre = load_run(tmp_path / "pre")
     cfg = build_config(tiny_raw(corpus, trainer={"max_steps": 1, "lr": 1e-9}))
     cfg.pretrained = str(tmp_path / "pre")
-    from rnn_nlp.train.transfer import transfer_backbone
+    from rnn_nlp.training.transfer import transfer_backbone
     from rnn_nlp.tasks.lm import LMTask
 
     task = LMTask(cfg)
@@ -120,7 +120,7 @@ def test_pretrained_backbone_is_transferred(tmp_path, corpus):
 
 def test_lr_scale_applies_to_one_step_only(tmp_path, corpus):
     """A model's `lr_scale` (variable BPTT) scales that step's update, then the lr is restored."""
-    from rnn_nlp.train.trainer import Trainer, resolve_device
+    from rnn_nlp.training.trainer import Trainer, resolve_device
     from rnn_nlp.tasks.lm import LMTask
 
     cfg = build_config(tiny_raw(corpus, trainer={"bptt_variation": True, "max_steps": 3, "clip_norm": 0.01}))
@@ -137,7 +137,7 @@ def test_lr_scale_applies_to_one_step_only(tmp_path, corpus):
 
 def test_transfer_ignores_weight_drop_naming(tmp_path, corpus):
     """A backbone pretrained with weight drop starts a backbone without it, and the reverse."""
-    from rnn_nlp.train.transfer import transfer_backbone
+    from rnn_nlp.training.transfer import transfer_backbone
     from rnn_nlp.tasks.lm import LMTask
 
     train_run(build_config(tiny_raw(corpus, backbone={"weight_drop": 0.5}, trainer={"max_steps": 3})), tmp_path / "pre")

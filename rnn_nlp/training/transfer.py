@@ -16,7 +16,7 @@ import torch
 from rnn_nlp.config import BackboneConfig, from_dict
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import CheckpointError, ConfigError
-from rnn_nlp.train import checkpoint as ckpt
+from rnn_nlp.training import checkpoint as ckpt
 
 log = logging.getLogger(__name__)
 

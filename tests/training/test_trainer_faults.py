@@ -11,8 +11,8 @@ from rnn_nlp.runs import build_config
 from rnn_nlp.errors import NonFiniteLossError, SaveError
 from rnn_nlp.nn.heads.lm import LanguageModel
 from rnn_nlp.runs import train_run
-from rnn_nlp.train import checkpoint as ckpt
-from rnn_nlp.train.trainer import LAST, Trainer, resolve_device
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.trainer import LAST, Trainer, resolve_device
 from tests.conftest import tiny_raw
 
 

@@ -21,11 +21,11 @@ from tqdm.auto import tqdm
 
 from rnn_nlp.config import RunConfig
 from rnn_nlp.errors import NonFiniteLossError, SaveError
-from rnn_nlp.train import checkpoint as ckpt
-from rnn_nlp.train.distributed import Single
-from rnn_nlp.train.history import plot_curves, write_csv
-from rnn_nlp.train.optim import build_optimizer, build_scheduler, decoupled_weight_decay
-from rnn_nlp.train.runtime import StopFlag, rng_state, seed_everything, set_rng_state  # noqa: F401 (re-exported)
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.distributed import Single
+from rnn_nlp.training.history import plot_curves, write_csv
+from rnn_nlp.training.optim import build_optimizer, build_scheduler, decoupled_weight_decay
+from rnn_nlp.training.runtime import StopFlag, rng_state, seed_everything, set_rng_state  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import torch.multiprocessing as mp
 
 from rnn_nlp.runs import build_config
 from rnn_nlp.runs import train_run
-from rnn_nlp.train import checkpoint as ckpt
-from rnn_nlp.train.distributed import Single, shard_batch
-from rnn_nlp.train.trainer import LAST
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.distributed import Single, shard_batch
+from rnn_nlp.training.trainer import LAST
 from tests.conftest import tiny_raw, write_corpus
 
 TIMING = {"elapsed_s", "tokens_per_s"}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnn_nlp.config import TrainerConfig
-from rnn_nlp.train.optim import (
+from rnn_nlp.training.optim import (
     OPTIMIZERS,
     build_optimizer,
     build_scheduler,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnn_nlp.errors import CheckpointError
-from rnn_nlp.train import checkpoint as ckpt
+from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.tasks.lm import LMTask
 
 
