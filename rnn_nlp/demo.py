@@ -6,15 +6,14 @@ fine-tune a named-entity tagger from it on a slice of CoNLL-2003, printing its s
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
+from typing import Optional
 
-import torch
-
-from rnn_nlp.runs import build_config
+from rnn_nlp.api import train
+from rnn_nlp.config import apply_overrides
 from rnn_nlp.data.fetch import fetch
-from rnn_nlp.generate import generate_text
-from rnn_nlp.runs import load_run, train_run
 from rnn_nlp.tasks.lm import describe
 
 BACKBONE = {
@@ -107,42 +106,51 @@ def tfidf_baseline(records: dict) -> dict[str, float]:
     return {"accuracy": accuracy_score(gold, pred), "macro_f1": f1_score(gold, pred, average="macro")}
 
 
-def run_demo(out: Path) -> dict:
+def _with(raw: dict, overrides: list[str], name: str, threads: Optional[int]) -> dict:
+    """A demo step's config with the overrides for every step (`trainer.epochs=1`) and its own (`lm.trainer.lr=10`)."""
+    raw = copy.deepcopy(raw)
+    if threads is not None:
+        raw["trainer"]["threads"] = threads
+    steps = ("lm.", "sentiment.", "ner.")
+    mine = [o[len(name) + 1 :] for o in overrides if o.startswith(name + ".")]
+    shared = [o for o in overrides if not o.startswith(steps)]
+    return apply_overrides(raw, shared + mine)
+
+
+def run_demo(out: Path, threads: Optional[int] = None, overrides: Optional[list[str]] = None) -> dict:
+    """Pretrain, fine-tune twice, print every figure; `threads` for every step, `overrides` as in `_with`."""
+    overrides = list(overrides or [])
     start = time.perf_counter()
-    cpu = torch.device("cpu")
     table = fetch("ptb")
     print(f"1. Pretraining an LSTM language model on Penn Treebank ({len(table['train']):,} sentences; the first 300k tokens)")
-    train_run(build_config(LM_CONFIG, "built-in demo LM config"), out / "lm", overwrite=True)
-    _, task, model = load_run(out / "lm", "cpu")
-    results = {split: task.evaluate(model, split, cpu) for split in ("valid", "test")}
+    lm = train(_with(LM_CONFIG, overrides, "lm", threads), out=out / "lm", overwrite=True)
+    results = {split: lm.evaluate(split=split) for split in ("valid", "test")}
     for split, metrics in results.items():
         print(f"   {split}: {describe(metrics)}")
     for prompt in PROMPTS:
-        text = generate_text(model, task.token_vocab(), task.tokenizer, prompt, max_tokens=15)
-        print(f"   greedy: {prompt} | {text}")
+        print(f"   greedy: {prompt} | {lm.generate(prompt, max_tokens=15)}")
 
     print("2. Fine-tuning a sentiment classifier (fresh / rotten) from that backbone on 4,000 Rotten Tomatoes reviews")
-    cfg = build_config({**SENTIMENT_CONFIG, "pretrained": str(out / "lm")}, "built-in demo classifier config")
-    trainer = train_run(cfg, out / "sentiment", overwrite=True)
-    _, ctask, cmodel = load_run(out / "sentiment", "cpu")
-    report = ctask.report(cmodel, "test", cpu, out / "sentiment")
-    baseline = tfidf_baseline(ctask.records())
-    n_test = len(ctask.records()["test"]["text"])
-    print(f"   test ({n_test:,} reviews): accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
+    clf = train({**_with(SENTIMENT_CONFIG, overrides, "sentiment", threads), "pretrained": str(out / "lm")}, out=out / "sentiment", overwrite=True)
+    report = clf.evaluate(split="test", report_dir=out / "sentiment")
+    records = clf._task.records()
+    baseline = tfidf_baseline(records)
+    print(f"   test ({len(records['test']['text']):,} reviews): accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
     print(f"   TF-IDF + logistic regression on the same rows: accuracy {baseline['accuracy']:.4f}, macro-F1 {baseline['macro_f1']:.4f}")
     print("   " + report["report"].replace("\n", "\n   ").rstrip())
+    print(f"   predict: {clf.predict('a gorgeous, moving film')}")
     results["sentiment"] = {k: v for k, v in report.items() if k != "report"}
     results["sentiment_tfidf"] = baseline
 
     print("3. Fine-tuning a named-entity tagger (BiLSTM-CRF head) from that backbone on 3,000 CoNLL-2003 sentences")
-    ner_cfg = build_config({**NER_CONFIG, "pretrained": str(out / "lm")}, "built-in demo NER config")
-    ner_trainer = train_run(ner_cfg, out / "ner", overwrite=True)
-    _, ntask, nmodel = load_run(out / "ner", "cpu")
-    ner_report = ntask.report(nmodel, "test", cpu, out / "ner")
-    n_sent = len(ntask.splits()["test"]["tokens"])
+    ner = train({**_with(NER_CONFIG, overrides, "ner", threads), "pretrained": str(out / "lm")}, out=out / "ner", overwrite=True)
+    ner_report = ner.evaluate(split="test", report_dir=out / "ner")
+    n_sent = len(ner._task.splits()["test"]["tokens"])
     print(f"   test ({n_sent:,} sentences): entity F1 {ner_report['f1']:.4f} (seqeval default mode), {ner_report['f1_strict']:.4f} (strict)")
     print("   " + ner_report["report"].split("\nseqeval, strict")[0].replace("\n", "\n   ").rstrip())
+    print(f"   predict: {ner.predict('Angela Merkel visited Paris in July.')}")
     results["ner"] = {k: v for k, v in ner_report.items() if k not in ("report", "unseen_tags")}
     print(f"run folders: {out / 'lm'}, {out / 'sentiment'}, {out / 'ner'} (metrics.csv, curves.png, reports)")
-    print(f"took {time.perf_counter() - start:.0f} s ({trainer.global_step} classifier steps, {ner_trainer.global_step} tagger steps)")
+    steps = f"{clf.history[-1]['step']} classifier steps, {ner.history[-1]['step']} tagger steps"
+    print(f"took {time.perf_counter() - start:.0f} s ({steps})")
     return results

@@ -39,6 +39,8 @@ class Task:
     head_config: type = object
     # The validation metric that picks the best model, and whether higher or lower is better.
     selection: tuple[str, str] = ("loss", "min")
+    # What `rnn_nlp.load` returns for a run of this task: a rnn_nlp.tasks.model.Model subclass.
+    model_class: Optional[type] = None
 
     def __init__(self, cfg: Any, vocab_json: dict | None = None):
         self.cfg = cfg

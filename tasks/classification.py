@@ -26,6 +26,7 @@ from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.classifier import Classifier, ClassifierHead, ClassifierHeadConfig
+from rnn_nlp.tasks.classification_model import ClassifierRun
 from rnn_nlp.tasks.base import LMStage, Task
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class ClassificationTask(Task):
     name = "classify"
     data_config = ClassificationDataConfig
     head_config = ClassifierHeadConfig
+    model_class = ClassifierRun
     selection = ("accuracy", "max")
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):

@@ -10,24 +10,27 @@ the first run's head.threshold. `evaluate` needs every member's split to be the 
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator, Optional
 
 import torch
 
 from rnn_nlp.errors import RnnNlpError
+from rnn_nlp.results import Classification
 from rnn_nlp.tasks.classification import ClassificationTask, ensemble_probabilities
+from rnn_nlp.tasks.classification_model import ClassifierRun
+from rnn_nlp.tasks.model import PREDICT_BATCH, chunked
 
 
-def check_members(names: list[str], tasks: list) -> None:
+def check_members(names: list[str], runs: list) -> None:
     """Refuse members that are not classification runs or that disagree on labels or head kind."""
-    for name, task in zip(names, tasks):
-        if not isinstance(task, ClassificationTask):
-            raise RnnNlpError(f"--ensemble: {name} is a '{task.cfg.task}' run; only classification runs can be ensembled")
-    first = tasks[0]
-    for name, task in zip(names[1:], tasks[1:]):
-        if task.label_names() != first.label_names():
-            raise RnnNlpError(f"--ensemble: {name} has labels {task.label_names()}, {names[0]} has {first.label_names()}")
-        if task.multi_label != first.multi_label:
+    for name, run in zip(names, runs):
+        if not isinstance(run, ClassifierRun):
+            raise RnnNlpError(f"--ensemble: {name} is a '{run.task}' run; only classification runs can be ensembled")
+    first = runs[0]
+    for name, run in zip(names[1:], runs[1:]):
+        if run.labels != first.labels:
+            raise RnnNlpError(f"--ensemble: {name} has labels {run.labels}, {names[0]} has {first.labels}")
+        if run.multi_label != first.multi_label:
             raise RnnNlpError(f"--ensemble: {name} and {names[0]} differ in single- vs multi-label heads")
 
 
@@ -38,8 +41,7 @@ def same_split(a: ClassificationTask, b: ClassificationTask, split: str, gold_a:
 
 
 def ensemble_split(names: list[str], tasks: list, models: list, split: str, device: torch.device) -> tuple[list, list, torch.Tensor]:
-    """(gold, predicted labels, averaged probabilities) of the members on one split of their data."""
-    check_members(names, tasks)
+    """(gold, predicted labels, averaged probabilities) of the members (tasks and their networks) on one split."""
     gold, probs = None, []
     for name, task, model in zip(names, tasks, models):
         g, _, p, _ = task.predict_split(model, split, device)
@@ -51,18 +53,41 @@ def ensemble_split(names: list[str], tasks: list, models: list, split: str, devi
     return gold, tasks[0].decide(mean), mean
 
 
-def ensemble_texts(names: list[str], tasks: list, models: list, texts: list[str], device: torch.device) -> Iterator[dict]:
-    """One dict per text, as `ClassificationTask.predict_texts` writes it, from the averaged probabilities."""
-    check_members(names, tasks)
-    streams = [task.predict_texts(model, texts, device) for task, model in zip(tasks, models)]
-    labels = tasks[0].label_names()
-    for rows in zip(*streams):
-        mean = ensemble_probabilities([torch.tensor([r["probabilities"][n] for n in labels]) for r in rows])
-        row = {
-            "text": rows[0]["text"],
-            "label": tasks[0].decide(mean.unsqueeze(0))[0],
-            "probabilities": {n: round(float(v), 6) for n, v in zip(labels, mean)},
-            "members": len(rows),
-        }
-        warning = next((r["warning"] for r in rows if "warning" in r), None)
-        yield {**row, **({"warning": warning} if warning else {})}
+class ClassifierEnsemble:
+    """Loaded classification runs (`rnn_nlp.load`) as one model: `predict` averages their probabilities."""
+
+    def __init__(self, runs: list[ClassifierRun], names: Optional[list[str]] = None):
+        self.names = names or [str(r.path) for r in runs]
+        check_members(self.names, runs)
+        self.runs = runs
+
+    @property
+    def labels(self) -> list[str]:
+        return self.runs[0].labels
+
+    def predict(self, texts: str | Iterable[str], batch_size: int = PREDICT_BATCH) -> Classification | list[Classification]:
+        """One text -> one Classification (probabilities averaged over the members); a list -> a list."""
+        if isinstance(texts, str):
+            return self._predict_batch([texts])[0]
+        return list(self.predict_stream(texts, batch_size))
+
+    def predict_stream(self, texts: Iterable[str], batch_size: int = PREDICT_BATCH) -> Iterator[Classification]:
+        for chunk in chunked(texts, batch_size):
+            yield from self._predict_batch(chunk)
+
+    def _predict_batch(self, texts: list[str]) -> list[Classification]:
+        mean = ensemble_probabilities([run.probabilities(texts) for run in self.runs])
+        chosen = self.runs[0].decide(mean)
+        empty = set(self.runs[0]._task.encode_texts(texts)[1])
+        return [Classification(t, label, {n: round(float(v), 6) for n, v in zip(self.labels, p)},
+                               "no tokens in this text" if i in empty else None, members=len(self.runs))
+                for i, (t, label, p) in enumerate(zip(texts, chosen, mean))]
+
+    def evaluate_split(self, split: str, data: Optional[str] = None) -> tuple[list, list, torch.Tensor, list]:
+        """(gold, predicted labels, averaged probabilities, member tasks) on `split` of the runs' data or of `data`."""
+        tasks = [run._fresh_task() if data else run._task for run in self.runs]
+        if data:
+            for task in tasks:
+                task.use_data(data)
+        gold, pred, mean = ensemble_split(self.names, tasks, [r.module for r in self.runs], split, self.runs[0].device)
+        return gold, pred, mean, tasks

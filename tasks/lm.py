@@ -7,6 +7,7 @@ reversed corpus, so one checkpoint later serves bidirectional heads.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Iterator
 
 import torch
@@ -14,13 +15,14 @@ import torch
 from rnn_nlp.config import DataConfig, RunConfig, positive_keys
 from rnn_nlp.data import streaming
 from rnn_nlp.data.batching import BPTTStream, batchify
-from rnn_nlp.data.readers import load_text_corpus
+from rnn_nlp.data.readers import load_text_corpus, read_lines
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics import perplexity
 from rnn_nlp.nn.backbone import DIRECTIONS, Backbone
 from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig
+from rnn_nlp.tasks.lm_model import LanguageModelRun
 from rnn_nlp.tasks.base import Task
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ class LMTask(Task):
     name = "lm"
     data_config = DataConfig
     head_config = LMHeadConfig
+    model_class = LanguageModelRun
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
@@ -41,6 +44,7 @@ class LMTask(Task):
         self._streams: dict[tuple, dict[str, BPTTStream]] = {}
         self._stream_corpus = None
         self.streaming = cfg.data.streaming
+        self.limit_eval = True  # data.max_eval_tokens applies (not to texts given with use_texts)
 
     @staticmethod
     def validate_config(cfg: RunConfig, source: str) -> None:
@@ -60,14 +64,21 @@ class LMTask(Task):
         return self._texts
 
     def use_data(self, name: str) -> None:
-        """Evaluate on another corpus than the config names (`rnn-nlp evaluate --data`)."""
+        """Evaluate on another corpus than the config names (`rnn-nlp evaluate --data`): a corpus
+        name or folder by its splits; a single text file whole, as every split."""
         d = self.cfg.data
-        self.use_texts(load_text_corpus(name, d.hub_config, d.text_column))
+        if Path(name).is_file():
+            lines = read_lines(Path(name))
+            self.use_texts({split: lines for split in ("train", "valid", "test")})
+        else:
+            self.use_texts(load_text_corpus(name, d.hub_config, d.text_column))
 
     def use_texts(self, texts: dict[str, list[str]]) -> None:
-        """Evaluate on these splits of text lines (split name -> lines) instead of the config's corpus."""
+        """Evaluate on these splits of text lines (split name -> lines) instead of the config's corpus:
+        every line counts (data.max_eval_tokens does not cut them), read into memory."""
         self._texts, self._ids, self._streams = texts, {}, {}
-        self.streaming = False  # another corpus, for evaluation only: read into memory
+        self.streaming = False
+        self.limit_eval = False
 
     def _tokens(self, split: str) -> Iterator[list[str]]:
         texts = self.texts().get(split)
@@ -94,7 +105,7 @@ class LMTask(Task):
                 flat.extend(vocab.encode(tokens))
                 flat.append(vocab.eos_id)
             limit = self.cfg.data.max_train_tokens if split == "train" else self.cfg.data.max_eval_tokens
-            if limit:
+            if limit and (split == "train" or self.limit_eval):
                 flat = flat[:limit]
             if len(flat) < 2:
                 raise DataError(f"corpus '{self.cfg.data.name}': the {split} split has fewer than 2 tokens")
@@ -163,10 +174,17 @@ class LMTask(Task):
             batch["scale"] = size / t.bptt if t.bptt_variation else 1.0
             yield batch
 
+    def eval_streams_for(self, split: str) -> int:
+        """trainer.eval_batch_size streams, or fewer when the split's text cannot give each a BPTT
+        window and one (a short text scored as 10 streams of 2 tokens would predict half its tokens blind)."""
+        t = self.cfg.trainer
+        if self.streaming:
+            return t.eval_batch_size
+        return max(1, min(t.eval_batch_size, self.ids(split).numel() // (t.bptt + 1)))
+
     @torch.no_grad()
     def evaluate(self, model: LanguageModel, split: str, device: torch.device) -> dict[str, float]:
-        t = self.cfg.trainer
-        streams = self.streams(split, t.eval_batch_size, device, False)
+        streams = self.streams(split, self.eval_streams_for(split), device, False)
         was_training = model.training
         saved = model.runtime_state()
         model.eval()

@@ -32,6 +32,7 @@ from rnn_nlp.nn.heads.reader_features import FEATURES, sentence_breaks, token_fe
 from rnn_nlp.nn.heads.span import best_span, candidate_scores
 from rnn_nlp.data.tokenize import normalize_word, token_spans
 from rnn_nlp.tasks.qa_data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
+from rnn_nlp.tasks.qa_model import ReaderRun
 from rnn_nlp.tasks.base import LMStage, Task
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class QATask(Task):
     name = "qa"
     data_config = QADataConfig
     head_config = ReaderHeadConfig
+    model_class = ReaderRun
     selection = ("f1", "max")
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
@@ -69,6 +71,7 @@ class QATask(Task):
         d = cfg.data
         self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
         self._no_answer: Optional[bool] = vocab_json.get("no_answer") if vocab_json else None
+        self._cloze: Optional[bool] = vocab_json.get("cloze") if vocab_json else None
         self._records: Optional[dict] = None
         self._prepared: dict[str, list[Prepared]] = {}
         self._examples: dict[str, list[Example]] = {}
@@ -133,8 +136,18 @@ class QATask(Task):
             self._no_answer = chosen
         return self._no_answer
 
+    def cloze(self) -> bool:
+        """Whether training questions came with candidate answers (a cloze set); runs saved before this
+        was recorded are judged by their data name."""
+        if self._cloze is None:
+            if self._records is None and self.vocab is not None:
+                self._cloze = "cloze" in self.cfg.data.name
+            else:
+                self._cloze = any(self.records()["train"]["candidates"])
+        return self._cloze
+
     def vocab_json(self) -> dict:
-        return {"tokens": self.token_vocab().to_json(), "no_answer": self.no_answer()}
+        return {"tokens": self.token_vocab().to_json(), "no_answer": self.no_answer(), "cloze": self.cloze()}
 
     def question_words(self, question: str) -> list[str]:
         """A question's words as the vocabulary sees them, all of them (the token features read them uncut)."""

@@ -28,6 +28,7 @@ from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead, Seq2SeqHeadConfig
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.transfer import ARCHITECTURE, pretrained_backbone_config, pretrained_task, transfer_decoder
+from rnn_nlp.tasks.seq2seq_model import Seq2SeqRun
 from rnn_nlp.tasks.base import Task
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Seq2SeqTask(Task):
     name = "seq2seq"
     data_config = Seq2SeqDataConfig
     head_config = Seq2SeqHeadConfig
+    model_class = Seq2SeqRun
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)

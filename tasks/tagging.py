@@ -25,6 +25,7 @@ from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.tagger import Tagger, TaggerHead, TaggerHeadConfig
+from rnn_nlp.tasks.tagging_model import TaggerRun
 from rnn_nlp.tasks.base import LMStage, Task
 from rnn_nlp.tasks.tagging_eval import TaggingEvaluation
 
@@ -76,6 +77,7 @@ class TaggingTask(TaggingEvaluation, Task):
     """The shared machinery of `ner` and `pos`; the subclasses choose data defaults and the metric."""
 
     head_config = TaggerHeadConfig
+    model_class = TaggerRun
     chunked = True  # NER: chunk tags, seqeval
     tag_fallbacks: tuple[str, ...] = ()
 
@@ -274,11 +276,14 @@ class TaggingTask(TaggingEvaluation, Task):
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()
     def decode_pieces(self, model: Tagger, pieces: list[Piece], n_sentences: int, batch_size: int,
-                      device: torch.device) -> tuple[list[list[int]], float, int]:
-        """(tag ids per sentence, summed loss, loss count): pieces scored, then each sentence decoded whole.
+                      device: torch.device) -> tuple[list[list[int]], float, int, list[list[float]]]:
+        """(tag ids per sentence, summed loss, loss count, each decoded tag's probability): pieces scored,
+        then each sentence decoded whole.
 
         The emissions of a sentence's pieces are put back together before Viterbi, so a chunk that
-        crosses a cut is decoded as one chunk and the sentence's tags stay well-formed.
+        crosses a cut is decoded as one chunk and the sentence's tags stay well-formed. A tag's
+        probability is the softmax of its token's emission scores (for a CRF, a confidence that
+        leaves out the transitions, not the exact marginal).
         """
         emissions: dict[tuple[int, int], torch.Tensor] = {}
         loss_sum, loss_n = 0.0, 0
@@ -305,20 +310,30 @@ class TaggingTask(TaggingEvaluation, Task):
                 mask[k, : whole[n].size(0)] = True
             for n, path in zip(rows, model.decode(scores, mask)):
                 paths[n] = path
-        return paths, loss_sum, loss_n
+        probs: list[list[float]] = [[] for _ in range(n_sentences)]
+        for n, e in whole.items():
+            chosen = torch.tensor(paths[n], dtype=torch.long, device=e.device).unsqueeze(1)
+            probs[n] = e.softmax(-1).gather(1, chosen).squeeze(1).tolist()
+        return paths, loss_sum, loss_n, probs
 
     @torch.no_grad()
     def tag_tokens(self, model: Tagger, sentences: list[list[str]], device: torch.device, batch_size: Optional[int] = None) -> list[list[str]]:
         """Predicted tags (IOB2 for chunk tags) of tokenized sentences; empty sentences get []."""
+        return self.tag_tokens_scored(model, sentences, device, batch_size)[0]
+
+    @torch.no_grad()
+    def tag_tokens_scored(self, model: Tagger, sentences: list[list[str]], device: torch.device,
+                          batch_size: Optional[int] = None) -> tuple[list[list[str]], list[list[float]]]:
+        """`tag_tokens`, and each tag's probability (see `decode_pieces`)."""
         was_training = model.training
         model.eval()
         pieces = self.encode_sentences(sentences, None, "input")
         names = self.tag_names()
-        paths, _, _ = self.decode_pieces(model, pieces, len(sentences), batch_size or self.cfg.trainer.eval_batch_size, device)
+        paths, _, _, probs = self.decode_pieces(model, pieces, len(sentences), batch_size or self.cfg.trainer.eval_batch_size, device)
         out = [[names[i] for i in path] for path in paths]
         model.train(was_training)
         train_scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
-        return [self.to_eval_scheme(tags, train_scheme) for tags in out]
+        return [self.to_eval_scheme(tags, train_scheme) for tags in out], probs
 
 
 class NerTask(TaggingTask):

@@ -29,7 +29,7 @@ class TaggingEvaluation:
         pieces = self.pieces(split)
         names = self.tag_names()
         gold_raw = self.splits()[split]["tags"]
-        paths, loss_sum, loss_n = self.decode_pieces(model, pieces, len(gold_raw), self.cfg.trainer.eval_batch_size, device)
+        paths, loss_sum, loss_n, _ = self.decode_pieces(model, pieces, len(gold_raw), self.cfg.trainer.eval_batch_size, device)
         model.train(was_training)
         raw_pred = [[names[i] for i in path] for path in paths]
         scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"

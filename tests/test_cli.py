@@ -40,7 +40,15 @@ def test_train_evaluate_generate(tmp_path, corpus, capsys):
     other = tmp_path / "other.txt"
     other.write_text("the cat sees the moon .\n" * 40, encoding="utf-8")
     assert main(["evaluate", str(run), "--split", "test", "--data", str(other), "--device", "cpu"]) == 0
-    assert json.loads((run / "eval-test.json").read_text())["data"] == str(other)
+    scored = json.loads((run / "eval-test-other.txt.json").read_text())
+    # the whole file (6 words + <eos> a line), read as 4 streams (trainer.eval_batch_size) whose first tokens have no history
+    assert scored["data"] == str(other) and scored["tokens"] == 40 * 7 - 4
+    assert json.loads((run / "eval-test.json").read_text())["data"] != str(other)  # the run's own figures stay
+    short = tmp_path / "short.txt"  # 31 lines: fewer tokens than trainer.eval_batch_size streams need
+    short.write_text("the cat .\n" * 31, encoding="utf-8")  # 31 x (3 words + <eos>) = 124 tokens
+    assert main(["evaluate", str(run), "--data", str(short), "--batch-size", "50", "--device", "cpu"]) == 0
+    # 124 tokens fill at most 124 // (bptt + 1) = 13 streams of 9 tokens: 13 * 8 are predicted
+    assert json.loads((run / "eval-valid-short.txt.json").read_text())["tokens"] == 13 * 8
     capsys.readouterr()
 
     assert main(["generate", str(run), "--prompt", "the cat", "--max-tokens", "5", "--device", "cpu"]) == 0
@@ -76,7 +84,7 @@ def test_errors_are_one_clear_line(tmp_path, corpus, capsys):
     assert "empty train split" in capsys.readouterr().err
 
     assert main(["evaluate", str(tmp_path / "nowhere")]) == 2
-    assert "no such checkpoint folder" in capsys.readouterr().err
+    assert "no such run folder" in capsys.readouterr().err
 
 
 def test_corrupted_run_folder_is_refused(tmp_path, corpus, capsys):
@@ -159,9 +167,10 @@ def test_help(command):
 
 def test_overrides_may_follow_the_options(monkeypatch):
     from rnn_nlp import cli
+    from rnn_nlp.cli import library
 
     seen = {}
-    monkeypatch.setattr(cli, "_experiment", lambda args: seen.update(vars(args)))
+    monkeypatch.setattr(library, "experiment", lambda args: seen.update(vars(args)))
     assert cli.main(["experiment", "clipping", "steps=3", "--out", "x", "lr=2"]) == 0
     assert seen["overrides"] == ["steps=3", "lr=2"] and seen["out"] == "x"
     with pytest.raises(SystemExit):

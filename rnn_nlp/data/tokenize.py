@@ -25,6 +25,12 @@ def _encodable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+def spacy_docs(texts: Iterable[str]) -> Iterator:
+    """spaCy Docs of raw texts by the blank English tokenizer; text that never was valid UTF-8 (lone
+    surrogates) is read with '?' in their place, so character offsets stay those of the text."""
+    return _spacy_tokenizer().pipe(_encodable(t) for t in texts)
+
+
 NON_SPACE = re.compile(r"\S+")
 
 

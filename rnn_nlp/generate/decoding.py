@@ -32,7 +32,7 @@ from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.nn.heads.lm import LanguageModel
-from rnn_nlp.generate.steppers import Stepper, as_stepper
+from rnn_nlp.generate.steppers import ConstrainedStepper, Stepper, as_stepper
 
 log = logging.getLogger(__name__)
 MAX_TOKENS = 10_000
@@ -343,17 +343,24 @@ def generate_texts(
     top_k: int = 0,
     top_p: float = 1.0,
     generator: Optional[torch.Generator] = None,
+    min_tokens: int = 1,
+    allow_unk: bool = False,
 ) -> list[list[str]]:
     """Continuations of each prompt text: per prompt, a list of `num_samples` strings.
 
     `beam` > 1: beam search of that width, its `num_samples` best hypotheses; otherwise greedy
     decoding (one result) or, with `greedy=False`, `num_samples` samples, all prompts and samples
     in one batch. `stop_at_eos` (default: on for beam search, off otherwise) ends each result at
-    <eos>, which is then left out of the text.
+    <eos>, which is then left out of the text. At least `min_tokens` ids come before <eos>, and
+    `<unk>` is never produced unless `allow_unk` (a text of "<unk>"s tells a reader nothing).
     """
     check_decoding_options(beam, greedy, num_samples)
+    if min_tokens < 0:
+        raise ConfigError(f"min_tokens must be >= 0, got {min_tokens}")
     stop = beam > 1 if stop_at_eos is None else stop_at_eos
     stop_id = vocab.eos_id if stop else None
+    banned = () if allow_unk else (vocab.unk_id,)
+    model = ConstrainedStepper(as_stepper(model), banned, vocab.eos_id, min(min_tokens, max_tokens))
     encoded = [encode_prompt(p, vocab, tokenizer) for p in prompts]
     if beam > 1:
         found = beam_search(model, encoded, beam, max_tokens, length_penalty, stop_id, n_best=num_samples)

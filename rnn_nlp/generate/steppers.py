@@ -105,3 +105,43 @@ def as_stepper(model: Any) -> Stepper:
     if hasattr(model, "prime") and hasattr(model, "step"):
         return model
     return LMStepper(model)
+
+
+class ConstrainedStepper:
+    """A stepper whose next-id distribution never offers `banned` ids (e.g. <unk> in shown text) and
+    offers `stop_id` only after `min_tokens` new ids, renormalised so scores stay log-probabilities.
+
+    Without the minimum, beam search over an LM often ranks the empty continuation (an immediate
+    <eos>) first: one likely id beats any longer sequence. Decoding calls `log_probs` once per step
+    after `prime`, which is how the step count is kept.
+    """
+
+    def __init__(self, inner: Stepper, banned: tuple[int, ...] = (), stop_id: int | None = None, min_tokens: int = 0):
+        self.inner = inner
+        self.model = inner.model
+        self.vocab_size = inner.vocab_size
+        self.banned = tuple(banned)
+        self.stop_id = stop_id
+        self.min_tokens = min_tokens
+        self.steps = 0
+
+    def prime(self, prompts_ids: list[list[int]], device: torch.device) -> tuple[torch.Tensor, Any]:
+        self.steps = 0
+        return self.inner.prime(prompts_ids, device)
+
+    def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        return self.inner.step(tokens, state)
+
+    def select(self, state: Any, rows: torch.Tensor) -> Any:
+        return self.inner.select(state, rows)
+
+    def log_probs(self, top: torch.Tensor) -> torch.Tensor:
+        logp = self.inner.log_probs(top)
+        blocked = list(self.banned)
+        if self.stop_id is not None and self.steps < self.min_tokens:
+            blocked.append(self.stop_id)
+        self.steps += 1
+        blocked = [i for i in blocked if 0 <= i < logp.size(-1)]
+        if not blocked or len(blocked) >= logp.size(-1):
+            return logp
+        return logp.index_fill(-1, torch.tensor(blocked, device=logp.device), float("-inf")).log_softmax(-1)

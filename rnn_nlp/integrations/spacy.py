@@ -1,66 +1,130 @@
-"""A spaCy pipeline component running a trained rnn_nlp tagger: `nlp.add_pipe("rnn_nlp_tagger", config={"model": RUN_DIR})`.
+"""spaCy pipeline components running trained rnn_nlp models (through `rnn_nlp.load`):
+
+    nlp.add_pipe("rnn_nlp_tagger", config={"model": NER_OR_POS_RUN})   # doc.ents, or token.tag_ / pos_
+    nlp.add_pipe("rnn_nlp_textcat", config={"model": CLASSIFY_RUN})    # doc.cats
 
 An NER run sets `doc.ents` (so `displacy.render(doc, style="ent")` shows them); a POS run sets
 `token.tag_`, and `token.pos_` too when its tags are the universal ones (mapped to spaCy's names:
-"." -> PUNCT, CONJ -> CCONJ, PRT -> PART). The factory is registered when this module is imported,
-and through the `spacy_factories` entry point of the installed package.
+"." -> PUNCT, CONJ -> CCONJ, PRT -> PART). `nlp.to_disk` writes the model's weights into the
+pipeline's folder, so `spacy.load` of that folder works where the run folder is not. The factories
+are registered when this module is imported, and through the `spacy_factories` entry points.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
+from rnn_nlp.api import load
+from rnn_nlp.data.tag_schemes import spans
+from rnn_nlp.tasks.classification_model import ClassifierRun
+from rnn_nlp.tasks.tagging_model import TaggerRun
+
 UNIVERSAL_TO_SPACY = {".": "PUNCT", "CONJ": "CCONJ", "PRT": "PART"}
 SPACY_UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"}
+BUNDLED = "rnn_nlp_model"  # the sub-folder of a component's to_disk folder holding the model
 
 
-class RnnNlpTagger:
+class _RunComponent:
+    """What both components share: a model loaded from a run folder, saved with the pipeline."""
+
+    kind: type = object
+    needs = ""
+
+    def __init__(self, name: str, model: str, device: str, batch_size: int):
+        if not model:
+            raise ValueError(f'{name} needs config={{"model": RUN_DIR}}, the folder of a trained {self.needs} run')
+        self.name, self.device, self.batch_size = name, device, batch_size
+        self.model = None
+        if Path(model).exists():  # else it may come with the pipeline folder (from_disk)
+            self._use(load(model, device))
+        self.source = model
+
+    def _use(self, model) -> None:
+        if not isinstance(model, self.kind):
+            raise ValueError(f"{model.path} is a '{model.task}' run; {self.name} needs a {self.needs} run")
+        self.model = model
+
+    def _ready(self):
+        if self.model is None:
+            raise ValueError(f"{self.name}: the run folder {self.source} does not exist, and no model came with the pipeline")
+        return self.model
+
+    def to_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> None:
+        self._ready().save(Path(path) / BUNDLED)
+
+    def from_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> "_RunComponent":
+        bundled = Path(path) / BUNDLED
+        if bundled.exists():
+            self._use(load(bundled, self.device))
+        return self
+
+
+class RnnNlpTagger(_RunComponent):
     """Tags each doc's (non-space) tokens with a trained `ner` or `pos` run."""
 
-    def __init__(self, nlp: Language, name: str, model: str, device: str = "cpu", batch_size: int = 64, overwrite_ents: bool = True):
-        from rnn_nlp.runs import load_run
+    kind = TaggerRun
+    needs = "ner or pos"
 
-        if not model:
-            raise ValueError('rnn_nlp_tagger needs config={"model": RUN_DIR}, the folder of a trained ner or pos run')
-        self.name = name
-        self.cfg, self.task, self.model = load_run(model, device)
-        if not hasattr(self.task, "tag_tokens"):
-            raise ValueError(f"{model} is a '{self.cfg.task}' run; rnn_nlp_tagger needs a ner or pos run")
-        self.device = next(self.model.parameters()).device
-        self.batch_size = batch_size
+    def __init__(self, nlp: Language, name: str, model: str, device: str = "cpu", batch_size: int = 64, overwrite_ents: bool = True):
+        super().__init__(name, model, device, batch_size)
         self.overwrite_ents = overwrite_ents
-        self.is_ner = self.task.chunked
-        self.universal = not self.is_ner and {UNIVERSAL_TO_SPACY.get(t, t) for t in self.task.tag_names()} <= SPACY_UPOS
+
+    @property
+    def universal(self) -> bool:
+        model = self._ready()
+        return not model.chunked and {UNIVERSAL_TO_SPACY.get(t, t) for t in model.labels} <= SPACY_UPOS
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
 
     def pipe(self, docs: Iterable[Doc], batch_size: Optional[int] = None) -> Iterator[Doc]:
+        model = self._ready()
         for batch in minibatch(docs, size=batch_size or self.batch_size):
             kept = [[t for t in doc if not t.is_space] for doc in batch]
-            tags = self.task.tag_tokens(self.model, [[t.text for t in toks] for toks in kept], self.device, self.batch_size)
+            tags = model.tag_tokens([[t.text for t in toks] for toks in kept], self.batch_size)
             for doc, toks, tg in zip(batch, kept, tags):
                 self.set_annotations(doc, toks, tg)
                 yield doc
 
     def set_annotations(self, doc: Doc, tokens: list, tags: list[str]) -> None:
-        if self.is_ner:
-            from rnn_nlp.data.tag_schemes import spans
-
+        if self._ready().chunked:
             ents = [Span(doc, tokens[s].i, tokens[e - 1].i + 1, label=label) for s, e, label in spans(tags, "iob2")]
             if self.overwrite_ents:
                 doc.ents = ents
             else:
                 doc.set_ents(ents, default="unmodified")
             return
+        universal = self.universal
         for token, tag in zip(tokens, tags):
             token.tag_ = tag
-            if self.universal:
+            if universal:
                 token.pos_ = UNIVERSAL_TO_SPACY.get(tag, tag)
+
+
+class RnnNlpTextCat(_RunComponent):
+    """Sets `doc.cats` (label -> probability) from a trained `classify` run, as spaCy's textcat does."""
+
+    kind = ClassifierRun
+    needs = "classify"
+
+    def __init__(self, nlp: Language, name: str, model: str, device: str = "cpu", batch_size: int = 64):
+        super().__init__(name, model, device, batch_size)
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(self.pipe([doc]))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: Optional[int] = None) -> Iterator[Doc]:
+        model = self._ready()
+        for batch in minibatch(docs, size=batch_size or self.batch_size):
+            probs = model.probabilities([doc.text for doc in batch], self.batch_size)
+            for doc, p in zip(batch, probs):
+                doc.cats = {label: float(v) for label, v in zip(model.labels, p)}
+                yield doc
 
 
 @Language.factory(
@@ -70,3 +134,9 @@ class RnnNlpTagger:
 def make_tagger(nlp: Language, name: str, model: str, device: str, batch_size: int, overwrite_ents: bool) -> RnnNlpTagger:
     """spaCy factory: a trained rnn_nlp ner/pos run as a pipeline component."""
     return RnnNlpTagger(nlp, name, model, device, batch_size, overwrite_ents)
+
+
+@Language.factory("rnn_nlp_textcat", default_config={"model": "", "device": "cpu", "batch_size": 64})
+def make_textcat(nlp: Language, name: str, model: str, device: str, batch_size: int) -> RnnNlpTextCat:
+    """spaCy factory: a trained rnn_nlp classify run as a pipeline component setting doc.cats."""
+    return RnnNlpTextCat(nlp, name, model, device, batch_size)

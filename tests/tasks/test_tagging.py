@@ -102,13 +102,13 @@ def test_cut_sentences_keep_a_finite_loss_and_chunks_across_cuts(ner_run):
     _, task, model = load_run(root / "run")
     pieces = task.pieces("test")
     n = len(task.splits()["test"]["tokens"])
-    _, whole_loss, count = task.decode_pieces(model, pieces, n, 32, CPU)
+    _, whole_loss, count, _ = task.decode_pieces(model, pieces, n, 32, CPU)
     assert count == n
     for max_len in (1, 2):
         task.cfg.data.max_len, task._pieces = max_len, {}
         cut = task.pieces("test")
         assert any(not p.first for p in cut) and any(not p.last for p in cut)
-        paths, cut_loss, cut_count = task.decode_pieces(model, cut, n, 32, CPU)
+        paths, cut_loss, cut_count, _ = task.decode_pieces(model, cut, n, 32, CPU)
         assert cut_count == len(cut) > n
         # a few nats a piece (the pieces lose their context), not ~1e4 for each piece cut inside a chunk
         assert cut_loss / len(cut) < 5 and whole_loss / n < 5
@@ -136,7 +136,7 @@ def test_strict_f1_scores_the_raw_predictions(ner_run, monkeypatch):
     task.use_data(str(other))
     names = task.tag_names()
     raw = [["B-PER", "E-PER", "O", "S-LOC"], ["B-PER", "O"], ["E-PER"]]  # 2 ill-formed: unclosed B-PER, E-PER alone
-    monkeypatch.setattr(task, "decode_pieces", lambda *a, **k: ([[names.index(t) for t in s] for s in raw], 1.0, 1))
+    monkeypatch.setattr(task, "decode_pieces", lambda *a, **k: ([[names.index(t) for t in s] for s in raw], 1.0, 1, []))
     metrics = task.evaluate(model, "test", CPU)
     gold_iob2 = [["B-PER", "I-PER", "O", "B-LOC"], ["B-PER", "O"], ["B-PER"]]
     gold_bioes = [["B-PER", "E-PER", "O", "S-LOC"], ["S-PER", "O"], ["S-PER"]]

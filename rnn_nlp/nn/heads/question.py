@@ -27,6 +27,11 @@ class QuestionEncoder(nn.Module):
     def output_dim(self) -> int:
         return self.pooling.output_dim
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The pooling kinds, as Pooling names them."""
+        return self.pooling.kinds
+
     def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Pool question states [B, T, D] under their mask into [B, output_dim]."""
         return self.pooling(states, mask)

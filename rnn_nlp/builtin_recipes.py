@@ -46,3 +46,13 @@ def find_config(path_or_name: str | Path) -> Path:
     if path.suffix in ("", SUFFIX) and len(path.parts) <= 2 and not path.is_absolute():
         return recipe_path(str(path_or_name))
     raise ConfigError(f"config file not found: {path}")
+
+
+def recipe_description(name: str) -> str:
+    """A recipe's first comment line: what it trains."""
+    for line in recipe_path(name).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+        if line.strip():
+            break
+    return ""

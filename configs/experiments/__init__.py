@@ -1,0 +1,1 @@
+"""The long runs of the lecture's experiments (`rnn-nlp experiment NAME --config ...`)."""

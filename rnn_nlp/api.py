@@ -1,0 +1,107 @@
+"""The public API: `rnn_nlp.load`, `rnn_nlp.train`, `rnn_nlp.recipes`.
+
+    import rnn_nlp
+    model = rnn_nlp.load("runs/ner")                    # a run folder, or a recipe's cached run
+    model.predict("Angela Merkel visited Paris.")       # one text -> one result; a list -> a list
+    model.evaluate(split="test")                        # the metrics the CLI prints
+    model = rnn_nlp.train("ner-conll03", overrides=["trainer.epochs=3"], out="runs/ner")
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from rnn_nlp.config import RunConfig, apply_overrides
+from rnn_nlp.errors import CheckpointError, ConfigError
+from rnn_nlp.builtin_recipes import find_config, recipe_names
+from rnn_nlp.runs import build_config, load_config, load_run, load_run_config, train_run
+from rnn_nlp.tasks.model import Model
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.trainer import LAST
+
+log = logging.getLogger(__name__)
+
+
+def recipes() -> list[str]:
+    """The names of the built-in recipes (`rnn-nlp recipes` lists them with their descriptions)."""
+    return recipe_names()
+
+
+def recipe_run_dir(name: str) -> Path:
+    """Where `rnn_nlp.train(recipe)` without `out` trains a built-in recipe, and `load(recipe)` finds it."""
+    root = os.environ.get("RNN_NLP_CACHE") or Path.home() / ".cache" / "rnn_nlp"
+    return Path(root) / "runs" / name
+
+
+def _run_folder(path_or_recipe: str | Path) -> Path:
+    path = Path(path_or_recipe)
+    if path.exists():
+        return path
+    name = str(path_or_recipe)
+    if name.startswith("hf://"):
+        raise CheckpointError(f"{name}: loading from the Hugging Face hub is not available in this version; "
+                              "download the run folder and load its path")
+    if name in recipe_names():
+        cached = recipe_run_dir(name)
+        if ckpt.resolve(cached).exists():
+            return cached
+        raise CheckpointError(f"no trained run of recipe {name!r} in {cached}; train it first: "
+                              f"rnn_nlp.train({name!r}) or `rnn-nlp train {name}`")
+    raise CheckpointError(f"{name}: no such run folder (nor a built-in recipe's name; see rnn_nlp.recipes())")
+
+
+def load(path_or_recipe: str | Path, device: Optional[str] = None) -> Model:
+    """The trained model in a run folder (or a built-in recipe's cached run), on `device`
+    ("cpu", "cuda", or None: CUDA when available). Returns the task's Model subclass."""
+    folder = _run_folder(path_or_recipe)
+    _, task, module = load_run(folder, device or "auto")
+    cls = task.model_class or Model
+    return cls(task, module, folder)
+
+
+def _config(config: str | Path | dict | RunConfig, overrides: Sequence[str]) -> tuple[RunConfig, Optional[str]]:
+    """(validated config, recipe name or None) from a path, a recipe name, a raw mapping or a RunConfig."""
+    if isinstance(config, RunConfig):
+        if overrides:
+            raise ConfigError("overrides apply to a YAML file, recipe or mapping; change the RunConfig's fields instead")
+        return config, None
+    if isinstance(config, dict):
+        return build_config(apply_overrides(dict(config), list(overrides)), "config"), None
+    path = find_config(config)
+    recipe = str(config) if not Path(config).is_file() else None
+    return load_config(path, list(overrides)), recipe
+
+
+def train(
+    config: str | Path | dict | RunConfig,
+    overrides: Sequence[str] = (),
+    out: Optional[str | Path] = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    callbacks: Sequence[Any] = (),
+) -> Model:
+    """Train a recipe (by name), a YAML file, a raw config mapping or a RunConfig into `out` and
+    return the best model, loaded (its `.history` holds the per-epoch metrics).
+
+    `out` defaults to the recipe's cache folder (where `load(recipe)` looks) or runs/<file name>.
+    `resume` continues from the folder's last checkpoint; `overwrite` starts over in a used folder.
+    """
+    cfg, recipe = _config(config, overrides)
+    if resume and not overrides and out is not None and ckpt.resolve(Path(out) / LAST).exists():
+        cfg = load_run_config(Path(out) / LAST)  # the run's own config: no need to retype its overrides
+        log.info("resuming with the config saved in %s", ckpt.resolve(Path(out) / LAST))
+    if out is None:
+        if recipe is not None:
+            out = recipe_run_dir(recipe)
+        elif isinstance(config, (str, Path)):
+            out = Path("runs") / Path(config).stem
+        else:
+            raise ConfigError("train: give `out`, the run folder to train into")
+    trainer = train_run(cfg, Path(out), resume=resume, overwrite=overwrite, **({"callbacks": list(callbacks)} if callbacks else {}))
+    model = load(out, cfg.trainer.device if cfg.trainer.device != "auto" else None)
+    model.history = list(trainer.history)
+    model.is_main_process = trainer.dist.is_main
+    return model

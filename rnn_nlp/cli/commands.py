@@ -1,0 +1,214 @@
+"""The verbs that use a model: train, evaluate, generate, predict, encode; each a thin call of the API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from rnn_nlp.errors import RnnNlpError
+
+
+def _load(args: argparse.Namespace, run_dir: str | None = None):
+    import torch
+
+    from rnn_nlp.api import load
+
+    model = load(run_dir or args.run_dir, args.device)
+    threads = getattr(args, "threads", None) or model.config.trainer.threads
+    if threads is not None:
+        if not 0 < threads <= 4096:
+            raise RnnNlpError(f"--threads must be in 1..4096, got {threads}")
+        torch.set_num_threads(threads)
+    return model
+
+
+def train(args: argparse.Namespace) -> None:
+    from rnn_nlp.api import train as train_api
+
+    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    model = train_api(args.config, args.overrides, out, resume=args.resume, overwrite=args.overwrite)
+    if model.history and model.is_main_process:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in model.history[-1].items() if k.startswith("valid_"))
+        print(f"trained {model.history[-1]['step']} steps into {out}: {shown}")
+
+
+def _eval_file(run_dir: Path, split: str, data: str | None, suffix: str = "") -> Path:
+    """eval-<split>.json for the run's own data; eval-<split>-<data name>.json for other data (never overwriting the first)."""
+    tag = f"-{re.sub(r'[^A-Za-z0-9._-]+', '_', Path(data).name or data)}" if data else ""
+    return run_dir / f"eval-{split}{tag}{suffix}.json"
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    if args.ensemble:
+        return _evaluate_ensemble(args)
+    from rnn_nlp.tasks.seq2seq_model import Seq2SeqRun
+
+    model = _load(args)
+    if args.beam is not None:
+        if not isinstance(model, Seq2SeqRun):
+            raise RnnNlpError(f"--beam is for runs that decode (seq2seq); task '{model.task}' does not")
+        if not 0 < args.beam <= 256:
+            raise RnnNlpError(f"--beam must be in 1..256 (1: greedy), got {args.beam}")
+        model.beam = args.beam
+    if args.batch_size is not None:
+        if not 0 < args.batch_size <= 100_000:
+            raise RnnNlpError(f"--batch-size must be in 1..100000, got {args.batch_size}")
+        model.config.trainer.eval_batch_size = args.batch_size
+    metrics = model.evaluate(data=args.data, split=args.split, report_dir=Path(args.run_dir))
+    if "report" in metrics:
+        print(metrics.pop("report"))
+    metrics["split"] = args.split
+    metrics["data"] = args.data or model.config.data.name
+    out = _eval_file(Path(args.run_dir), args.split, args.data)
+    out.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+    print(f"{args.split}: {shown} (written to {out})")
+
+
+def _ensemble(args: argparse.Namespace):
+    from rnn_nlp.tasks.classification_ensemble import ClassifierEnsemble
+
+    names = [args.run_dir, *args.ensemble]
+    return ClassifierEnsemble([_load(args, name) for name in names], names)
+
+
+def _evaluate_ensemble(args: argparse.Namespace) -> None:
+    if args.beam is not None:
+        raise RnnNlpError("--beam is for seq2seq runs; --ensemble is for classification runs")
+    ensemble = _ensemble(args)
+    gold, pred, _, tasks = ensemble.evaluate_split(args.split, args.data)
+    metrics = tasks[0].report_predictions(gold, pred, float("nan"), args.split, Path(args.run_dir), suffix="-ensemble")
+    print(metrics.pop("report"))
+    metrics.pop("loss")  # an average of probabilities has no training loss to report
+    metrics.update(split=args.split, data=args.data or tasks[0].cfg.data.name, members=ensemble.names)
+    out = _eval_file(Path(args.run_dir), args.split, None, "-ensemble")
+    out.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+    print(f"{args.split}, ensemble of {len(ensemble.names)} runs: {shown} (written to {out})")
+
+
+def generate(args: argparse.Namespace) -> None:
+    from rnn_nlp.tasks.lm_model import LanguageModelRun
+    from rnn_nlp.tasks.seq2seq_model import Seq2SeqRun
+
+    if not 0 <= args.seed < 2**63:
+        raise RnnNlpError(f"--seed must be in 0..2**63-1, got {args.seed}")
+    model = _load(args)
+    if isinstance(model, Seq2SeqRun):
+        return _generate_from_sources(args, model)
+    if args.source is not None or args.source_file:
+        raise RnnNlpError(f"{args.run_dir}: a '{model.task}' run takes no --source; use --prompt with a language model")
+    if not isinstance(model, LanguageModelRun):
+        raise RnnNlpError(f"{args.run_dir}: a '{model.task}' run is not a language model; generate needs one")
+    if args.batch_size is not None:
+        raise RnnNlpError("--batch-size is for seq2seq runs (sources decoded together); a language model continues one prompt")
+    texts = model.generate(
+        args.prompt, max_tokens=30 if args.max_tokens is None else args.max_tokens, beam=args.beam,
+        sample=args.sample, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        num_samples=args.num_samples, stop_at_eos=args.stop_at_eos, length_penalty=args.length_penalty, seed=args.seed,
+    )
+    sep = "" if model.vocab.unit == "char" else " "
+    for text in [texts] if isinstance(texts, str) else texts:
+        print(sep.join(part for part in (args.prompt, text) if part))
+
+
+def _generate_from_sources(args: argparse.Namespace, model) -> None:
+    """`generate --source TEXT` / `--source-file FILE` for conditional models: one output a line
+    (with --num-samples K, K lines per source)."""
+    if args.source is None and not args.source_file:
+        raise RnnNlpError(f"{args.run_dir}: a '{model.task}' run generates from a source: give --source TEXT or --source-file FILE")
+    if args.source is not None and not args.source.strip():
+        raise RnnNlpError("--source is empty: give the text to translate / summarize")
+    if args.stop_at_eos is False:
+        raise RnnNlpError("--no-stop-at-eos is for language models: a seq2seq output always ends at <eos>")
+    sources = [args.source] if args.source is not None else []
+    if args.source_file:
+        from rnn_nlp.data.readers import read_lines
+
+        if args.source_file == "-":
+            sources += [line.strip() for line in sys.stdin]
+        else:  # every line, empty ones too: output line i is the output of source line i
+            sources += read_lines(Path(args.source_file), keep_empty=True)
+    outputs = model.generate(
+        sources, max_tokens=args.max_tokens, beam=args.beam, sample=args.sample, temperature=args.temperature,
+        top_k=args.top_k, top_p=args.top_p, num_samples=args.num_samples, length_penalty=args.length_penalty,
+        prefix=args.prompt, seed=args.seed, batch_size=args.batch_size,
+    )
+    for per_source in outputs:
+        for text in [per_source] if isinstance(per_source, str) else per_source:
+            print(text)
+
+
+def _lines(source: str) -> Iterator[str]:
+    """`predict`'s inputs one at a time (a file is never read whole): standard input for "-", else the file."""
+    if source == "-":
+        for line in sys.stdin:
+            yield line.rstrip("\n")
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise RnnNlpError(f"input file not found: {path}")
+    with open(path, encoding="utf-8", errors="surrogateescape", newline=None) as fh:
+        for line in fh:
+            yield line.rstrip("\n")
+
+
+def predict(args: argparse.Namespace) -> None:
+    if args.input is None:  # --ensemble (nargs +) took every word after it, the input file included
+        hint = f"; --ensemble took {' '.join(args.ensemble)}" if args.ensemble else ""
+        raise RnnNlpError(f"predict needs an input file (or - for standard input) after the run: "
+                          f"rnn-nlp predict RUN FILE [--ensemble RUN2 ...]{hint}")
+    if not 0 < args.batch_size <= 100_000:
+        raise RnnNlpError(f"--batch-size must be in 1..100000, got {args.batch_size}")
+    if args.ensemble and args.format != "jsonl":
+        raise RnnNlpError("--ensemble is for classification runs, which write JSON lines; drop --format")
+    model = _ensemble(args) if args.ensemble else _load(args)
+    inputs = _inputs(model, args.input)
+    for result in model.predict_stream(inputs, args.batch_size):
+        row = result.to_dict()
+        if args.format == "conll":
+            if "tags" not in row:
+                raise RnnNlpError(f"--format conll is for tagging runs; task '{model.task}' writes JSON lines")
+            sys.stdout.write("".join(f"{t}\t{g}\n" for t, g in zip(row["tokens"], row["tags"])) + "\n")
+        else:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        if args.input == "-":
+            sys.stdout.flush()  # a pipe sees each result as soon as it is made
+
+
+def _inputs(model, source: str) -> Iterator:
+    """Each input line as the model reads it (a QA run: a JSON object; blank lines skipped), else the line."""
+    from rnn_nlp.tasks.qa_model import ReaderRun
+
+    for n, line in enumerate(_lines(source), start=1):
+        if isinstance(model, ReaderRun):
+            if line.strip():
+                yield model.read_input(line, f"input line {n}")
+        else:
+            yield line
+
+
+def encode(args: argparse.Namespace) -> None:
+    model = _load(args)
+    if args.input == "-":
+        lines = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    else:
+        from rnn_nlp.data.readers import read_lines
+
+        lines = read_lines(Path(args.input))
+    pooling = [k.strip() for k in args.pooling.split(",") if k.strip()] if args.pooling else None
+    vectors = model.encode(lines, pooling)
+    if args.out:
+        import numpy as np
+
+        out = Path(args.out)
+        out = out if out.suffix == ".npy" else out.with_name(out.name + ".npy")  # where np.save writes it
+        np.save(out, vectors)
+        print(f"{len(lines)} vectors of width {vectors.shape[1]} written to {out}", file=sys.stderr)
+        return
+    for text, vec in zip(lines, vectors):
+        sys.stdout.write(json.dumps({"text": text, "vector": [round(float(v), 6) for v in vec]}, ensure_ascii=False) + "\n")

@@ -1,0 +1,59 @@
+"""A trained text classifier: labels with probabilities for raw texts, and sentence vectors."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from rnn_nlp.data.batching import pad_batch
+from rnn_nlp.results import Classification
+from rnn_nlp.tasks.model import Model
+
+
+class ClassifierRun(Model):
+    """`rnn_nlp.load(classify_run).predict("a gorgeous, moving film")` -> Classification(label, probabilities)."""
+
+    @property
+    def labels(self) -> list[str]:
+        return self._task.label_names()
+
+    @property
+    def multi_label(self) -> bool:
+        return self._task.multi_label
+
+    @torch.no_grad()
+    def probabilities(self, texts: list[str], batch_size: Optional[int] = None) -> torch.Tensor:
+        """[len(texts), len(labels)] probabilities (softmax, or per-label sigmoids for multi-label runs)."""
+        ids, _ = self._task.encode_texts(list(texts))
+        size = batch_size or self.config.trainer.eval_batch_size
+        vocab = self.vocab
+        out = [torch.zeros(0, len(self.labels))]
+        self.module.eval()
+        for start in range(0, len(ids), size):
+            tokens, lengths = pad_batch([x or [vocab.unk_id] for x in ids[start : start + size]], vocab.pad_id)
+            logits = self.module.logits(tokens.to(self.device), lengths)
+            out.append(self.module.probabilities(logits).float().cpu())
+        return torch.cat(out)
+
+    def decide(self, probs: torch.Tensor) -> list:
+        """The label of each row of probabilities (the labels over head.threshold for multi-label runs)."""
+        return self._task.decide(probs)
+
+    def _predict_batch(self, texts: list[str], **options) -> list[Classification]:
+        if options:
+            raise TypeError(f"classifier predict takes no options, got {', '.join(options)}")
+        ids, empty = self._task.encode_texts(texts)
+        probs = self.probabilities(texts)
+        names = self.labels
+        results = []
+        for i, (text, p) in enumerate(zip(texts, probs)):
+            warning = "no tokens in this text" if not ids[i] else None
+            results.append(Classification(text, self.decide(p.unsqueeze(0))[0], {n: round(float(v), 6) for n, v in zip(names, p)}, warning))
+        return results
+
+    def _token_ids(self, texts: list[str]) -> list[list[int]]:
+        return self._task.encode_texts(texts)[0]
+
+    def _own_pooling(self) -> Optional[torch.nn.Module]:
+        return self.module.head.pooling

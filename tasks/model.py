@@ -1,0 +1,221 @@
+"""The model a user holds: a trained run of one task, ready to predict, evaluate, encode and save.
+
+`rnn_nlp.load(run)` returns one of the subclasses (the task says which: `Task.model_class`). The
+model owns its vocabulary, labels and decoding and turns the network's outputs into the typed
+results of `rnn_nlp.results`, so the CLI, the spaCy components and the server are thin calls of it.
+Optional capabilities are declared as Protocols (`Generates`, `TagsTokens`, ...), checked with
+`isinstance`, never probed with `hasattr`.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from rnn_nlp.config import RunConfig
+from rnn_nlp.data.batching import pad_batch
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.nn.pooling import POOLINGS, Pooling
+from rnn_nlp.tasks.base import Task
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.trainer import resolve_device
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POOLING = ("mean", "max")  # for runs that have no pooling of their own (language models, taggers)
+PREDICT_BATCH = 64  # inputs per forward pass in predict / predict_stream, unless batch_size says otherwise
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of up to `size` consecutive items: a stream read a batch at a time, never whole."""
+    it = iter(items)
+    while True:
+        chunk = list(itertools.islice(it, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+class Model:
+    """A trained model of one task. Subclasses implement `_predict_batch` (and their own verbs)."""
+
+    def __init__(self, task: Task, module: torch.nn.Module, path: Optional[Path] = None):
+        self._task = task
+        self.module = module
+        self.path = Path(path) if path is not None else None
+        self.history: list[dict] = []  # per-epoch metrics, when the model comes from `rnn_nlp.train`
+        self.is_main_process = True  # False on the other ranks of a data-parallel `rnn_nlp.train`
+        self.module.eval()
+
+    # ---- what it is ----------------------------------------------------------------------
+    @property
+    def task(self) -> str:
+        """The registered task name (`lm`, `classify`, `ner`, `pos`, `qa`, `seq2seq`, or a user's)."""
+        return self.config.task
+
+    @property
+    def config(self) -> RunConfig:
+        """The whole run config (enough to rebuild the model)."""
+        return self._task.cfg
+
+    @property
+    def vocab(self):
+        """The input vocabulary (`rnn_nlp.data.vocab.Vocab`)."""
+        return self._task.token_vocab()
+
+    @property
+    def labels(self) -> Optional[list[str]]:
+        """The output labels (classes, tags); None for models that generate text."""
+        return None
+
+    @property
+    def device(self) -> torch.device:
+        for p in self.module.parameters():
+            return p.device
+        return torch.device("cpu")
+
+    def to(self, device: str | torch.device) -> "Model":
+        """Move the model to `device` ("cpu", "cuda", "cuda:1", "auto"); returns the model."""
+        if isinstance(device, str) and device in ("auto", "cpu", "cuda"):
+            device = resolve_device(device)
+        self.module.to(device)
+        return self
+
+    def __repr__(self) -> str:
+        where = f" from {self.path}" if self.path else ""
+        return f"<{type(self).__name__} task={self.task!r}{where}>"
+
+    # ---- prediction ----------------------------------------------------------------------
+    def is_single(self, inputs: Any) -> bool:
+        """Whether `inputs` is one input (a str) rather than a collection of them."""
+        return isinstance(inputs, str)
+
+    def predict(self, inputs: Any, batch_size: Optional[int] = None, **options) -> Any:
+        """One input -> one result; a list (or any iterable) of inputs -> a list of results, in order."""
+        if self.is_single(inputs):
+            return self._predict_batch([inputs], **options)[0]
+        return list(self.predict_stream(inputs, batch_size, **options))
+
+    def predict_stream(self, inputs: Iterable, batch_size: Optional[int] = None, **options) -> Iterator[Any]:
+        """Results one by one as their batch is done: memory stays flat however many inputs come."""
+        size = batch_size or PREDICT_BATCH
+        if size < 1:
+            raise ConfigError(f"batch_size must be positive, got {size}")
+        for chunk in chunked(inputs, size):
+            yield from self._predict_batch(chunk, **options)
+
+    def _predict_batch(self, inputs: list, **options) -> list:
+        raise NotImplementedError(f"a '{self.task}' model has no predict")
+
+    # ---- evaluation ----------------------------------------------------------------------
+    def _fresh_task(self) -> Task:
+        """A task with this model's config and vocabularies but no data loaded (for other data)."""
+        return type(self._task)(copy.deepcopy(self.config), vocab_json=self._task.vocab_json())
+
+    def evaluate(self, data: Optional[str] = None, split: str = "test", report_dir: Optional[str | Path] = None) -> dict:
+        """The metrics on `split` of the run's data, or of `data` (a corpus name, file or folder).
+
+        With `report_dir`, the task's reports (per-class report, confusion matrix, predictions) are
+        written there and the text report is returned under "report".
+        """
+        task = self._task
+        if data is not None:
+            task = self._fresh_task()
+            task.use_data(str(data))
+        if report_dir is not None and isinstance(task, Reports):
+            return task.report(self.module, split, self.device, Path(report_dir))
+        return task.evaluate(self.module, split, self.device)
+
+    # ---- saving --------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the model as a run folder (config, vocabularies, weights) that `rnn_nlp.load` reads."""
+        return ckpt.save_checkpoint(Path(path), self.config, self._task.vocab_json(), self.module)
+
+    # ---- sentence vectors ----------------------------------------------------------------
+    def _token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Each text's token ids, tokenized as the task reads text (subclasses say how)."""
+        raise NotImplementedError
+
+    def _own_pooling(self) -> Optional[torch.nn.Module]:
+        """The run's own pooling (a classifier's, a QA run's question encoder), if it has one."""
+        return None
+
+    def _pooling(self, kinds: Optional[list[str]]) -> torch.nn.Module:
+        own = self._own_pooling()
+        if kinds is None and own is not None:
+            return own
+        kinds = list(kinds or DEFAULT_POOLING)
+        unknown = [k for k in kinds if k not in POOLINGS]
+        if unknown:
+            raise ConfigError(f"pooling (encode --pooling): unknown {', '.join(unknown)}; choose from {', '.join(POOLINGS)}")
+        if own is not None and list(getattr(own, "kinds", ())) == kinds:
+            return own
+        if "attention" in kinds:
+            raise ConfigError("pooling 'attention' needs trained weights: only a run trained with attention pooling has them")
+        backbone = self.module.backbone
+        return Pooling(kinds, backbone.output_dim, backbone.directions).to(self.device)
+
+    @torch.no_grad()
+    def encode(self, texts: str | list[str], pooling: Optional[list[str]] = None, batch_size: int = 64) -> np.ndarray:
+        """[len(texts), dim] float32 vectors: the backbone's states pooled (the run's own pooling, or
+        `pooling`, e.g. ["mean", "max"]); a text with no tokens reads as one <unk> (logged)."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        self.module.eval()
+        pool = self._pooling(pooling)
+        ids = self._token_ids(texts)
+        empty = [i for i, x in enumerate(ids) if not x]
+        if empty:
+            log.warning("%d texts have no tokens; each is encoded as a single <unk>", len(empty))
+        unk, pad = self.vocab.unk_id, self.vocab.pad_id
+        out = []
+        for start in range(0, len(ids), batch_size):
+            tokens, lengths = pad_batch([x or [unk] for x in ids[start : start + batch_size]], pad)
+            states = self.module.backbone(tokens.to(self.device), lengths)
+            out.append(pool(states.output, states.mask).float().cpu())
+        if not out:
+            return np.zeros((0, pool.output_dim), dtype=np.float32)
+        return torch.cat(out).numpy().astype(np.float32)
+
+
+# ---- declared capabilities ---------------------------------------------------------------
+@runtime_checkable
+class Reports(Protocol):
+    """A task that writes reports beside its metrics (`evaluate --split test` in the CLI)."""
+
+    def report(self, model: torch.nn.Module, split: str, device: torch.device, out_dir: Path) -> dict: ...
+
+
+@runtime_checkable
+class Generates(Protocol):
+    """A model that continues text (a language model) or generates from a source (seq2seq)."""
+
+    def generate(self, prompt: Any = "", **options) -> Any: ...
+
+
+@runtime_checkable
+class ScoresText(Protocol):
+    """A model that gives the perplexity of a text (a language model)."""
+
+    def perplexity(self, texts: str | list[str]) -> float: ...
+
+
+@runtime_checkable
+class TagsTokens(Protocol):
+    """A tagger of pre-tokenized sentences (what the spaCy component calls)."""
+
+    chunked: bool
+
+    def tag_tokens(self, sentences: list[list[str]], batch_size: Optional[int] = None) -> list[list[str]]: ...
+
+
+@runtime_checkable
+class Classifies(Protocol):
+    """A text classifier: probabilities over its labels (what ensembles and the spaCy textcat call)."""
+
+    def probabilities(self, texts: list[str]) -> torch.Tensor: ...

@@ -1,0 +1,54 @@
+"""A trained tagger: NER entities (character offsets, scores) or POS tags for raw or tokenized text."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rnn_nlp.data.tag_schemes import spans
+from rnn_nlp.data.tokenize import spacy_docs
+from rnn_nlp.results import Entity, TaggedText
+from rnn_nlp.tasks.model import Model
+
+
+class TaggerRun(Model):
+    """`rnn_nlp.load(ner_run).predict("Angela Merkel visited Paris.")` -> TaggedText with `.entities`.
+
+    A str is one text, tokenized by spaCy's blank English tokenizer; `tag_tokens` takes sentences
+    already split into tokens (what the spaCy component passes).
+    """
+
+    @property
+    def labels(self) -> list[str]:
+        """The tags as the model predicts them (in the training scheme, e.g. BIOES, for NER)."""
+        return self._task.tag_names()
+
+    @property
+    def chunked(self) -> bool:
+        """True for NER (chunk tags, entities), False for POS (one plain tag a token)."""
+        return self._task.chunked
+
+    def tag_tokens(self, sentences: list[list[str]], batch_size: Optional[int] = None) -> list[list[str]]:
+        """Tags of tokenized sentences (IOB2 for chunk tags); an empty sentence gets []."""
+        return self._task.tag_tokens(self.module, sentences, self.device, batch_size)
+
+    def _predict_batch(self, texts: list[str], **options) -> list[TaggedText]:
+        if options:
+            raise TypeError(f"tagger predict takes no options, got {', '.join(options)}")
+        docs = list(spacy_docs(texts))
+        kept = [[t for t in doc if not t.is_space] for doc in docs]
+        tags, probs = self._task.tag_tokens_scored(self.module, [[t.text for t in toks] for toks in kept], self.device)
+        results = []
+        for text, toks, tg, pr in zip(texts, kept, tags, probs):
+            entities = None
+            if self.chunked:
+                entities = []
+                for s, e, label in spans(tg, "iob2"):
+                    start, end = toks[s].idx, toks[e - 1].idx + len(toks[e - 1].text)
+                    entities.append(Entity(text[start:end], label, start, end, s, e, sum(pr[s:e]) / (e - s)))
+            warning = None if toks else "no tokens in this text"
+            results.append(TaggedText(text, [t.text for t in toks], tg, entities, warning))
+        return results
+
+    def _token_ids(self, texts: list[str]) -> list[list[int]]:
+        vocab = self.vocab
+        return [vocab.encode(self._task.word(t.text) for t in doc if not t.is_space) for doc in spacy_docs(texts)]
