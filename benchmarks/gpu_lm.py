@@ -162,43 +162,54 @@ def lm_speed(args: Any, work: Path, device: torch.device) -> dict:
     """Tokens/s of the plain loop and the library, for both sizes, in this one process."""
     lm_ptb = load_lm_ptb()
     data = str(gpu_data.lm_corpus(work / "lm-corpus")) if args.smoke else "ptb"
-    sizes = smoke_sizes() if args.smoke else SIZES
     warm_up(device)
-    rows, ids, vocab = [], None, None
-    for key, spec in sizes.items():
-        base = {"model": spec["label"], "size": key, "batch": spec["batch"], "bptt": spec["bptt"]}
-        fp32 = work / f"speed-{key}-fp32"
-        row = library_row(write_yaml(library_raw(spec, data, args, device, False), fp32.with_suffix(".yaml")), [], fp32, device)
-        _, task, model = load(fp32, torch.device("cpu"))
-        if ids is None:  # the plain loop reads the library's own token ids
-            ids, vocab = task.ids("train"), len(task.token_vocab())
-        params = n_params(model)
-        del model
-        rows.append({**base, **row, "precision": "float32", "recipe": "same as plain", "params": params})
-        torch.manual_seed(1111)
-        plain = plain_model(spec, vocab, lm_ptb)
-        with PeakMemory(device) as peak:
-            result = plain_speed(plain, ids, spec, args.speed_budget_s, device, lm_ptb)
-        rows.append({**base, "impl": "plain", "precision": "float32", "recipe": "lm_ptb.py loop", "params": n_params(plain),
-                     **result, "tokens_per_s": result["train_tokens"] / result["train_s"], "peak_gpu_mb": peak.mb})
-        del plain
-        amp = work / f"speed-{key}-bf16"
-        row = library_row(write_yaml(library_raw(spec, data, args, device, True), amp.with_suffix(".yaml")), [], amp, device)
-        rows.append({**base, **row, "precision": "bf16 autocast", "recipe": "same as plain", "params": params})
-        if key == "3x1150":
-            rows.append({**base, **awd_speed_row(args, data, work, device), "precision": "bf16 autocast",
-                         "recipe": "configs/lm-ptb-awd.yaml", "batch": 80 if not args.smoke else 4, "bptt": 70 if not args.smoke else 8})
+    rows = []
+    for key, spec in (smoke_sizes() if args.smoke else SIZES).items():
+        rows += size_rows(key, spec, data, args, work, device, lm_ptb)
     add_speedups(rows)
-    return {"rows": rows, "budget_s": args.speed_budget_s, "vocab": vocab}
+    return {"rows": rows, "budget_s": args.speed_budget_s}
+
+
+def size_rows(key: str, spec: dict, data: str, args: Any, work: Path, device: torch.device, lm_ptb: ModuleType) -> list[dict]:
+    """The library in float32, the plain loop on the library's token ids, the library with bf16 autocast
+    (and, for the large size, the AWD recipe as it is)."""
+    base = {"model": spec["label"], "size": key, "batch": spec["batch"], "bptt": spec["bptt"]}
+    fp32 = library_lm(key, spec, data, args, work, device, amp=False)
+    _, task, model = load(work / f"speed-{key}-fp32", torch.device("cpu"))
+    ids, vocab, params = task.ids("train"), len(task.token_vocab()), n_params(model)
+    del model
+    torch.manual_seed(1111)
+    plain = plain_model(spec, vocab, lm_ptb)
+    with PeakMemory(device) as peak:
+        result = plain_speed(plain, ids, spec, args.speed_budget_s, device, lm_ptb)
+    rows = [
+        {**base, **fp32, "precision": "float32", "recipe": "same as plain", "params": params},
+        {**base, "impl": "plain", "precision": "float32", "recipe": "lm_ptb.py loop", "params": n_params(plain), **result,
+         "tokens_per_s": result["train_tokens"] / result["train_s"], "peak_gpu_mb": peak.mb, "vocab": vocab},
+    ]
+    del plain
+    bf16 = library_lm(key, spec, data, args, work, device, amp=True)
+    rows.append({**base, **bf16, "precision": "bf16 autocast", "recipe": "same as plain", "params": params})
+    if key == "3x1150":
+        rows.append({**base, **awd_speed_row(args, data, work, device)})
+    return rows
+
+
+def library_lm(key: str, spec: dict, data: str, args: Any, work: Path, device: torch.device, amp: bool) -> dict:
+    run = work / f"speed-{key}-{'bf16' if amp else 'fp32'}"
+    return library_row(write_yaml(library_raw(spec, data, args, device, amp), run.with_suffix(".yaml")), [], run, device)
 
 
 def awd_speed_row(args: Any, data: str, work: Path, device: torch.device) -> dict:
+    """configs/lm-ptb-awd.yaml as it is (weight drop, embedding dropout, variable BPTT, amp) for the speed budget."""
     overrides = awd_overrides(args, data, device, args.speed_budget_s)
     overrides += ["trainer.epochs=1"] if args.smoke else [f"data.max_eval_tokens={EVAL_TOKENS}", f"trainer.checkpoint_every={10**6}"]
     run = work / "speed-awd-recipe"
     row = library_row(AWD_CONFIG, overrides, run, device)
-    _, _, model = load(run, torch.device("cpu"))
-    return {**row, "params": n_params(model)}
+    cfg, _, model = load(run, torch.device("cpu"))
+    precision = "bf16 autocast" if cfg.trainer.amp else "float32"
+    return {**row, "params": n_params(model), "batch": cfg.trainer.batch_size, "bptt": cfg.trainer.bptt,
+            "precision": precision, "recipe": "configs/lm-ptb-awd.yaml"}
 
 
 def add_speedups(rows: list[dict]) -> None:

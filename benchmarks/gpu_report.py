@@ -14,6 +14,8 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def cuda_tests(result: dict) -> list[str]:
+    if "tests" not in result:  # pytest wrote no report
+        return [f"`{result['command']}` exited with {result['rc']}"]
     line = (f"{result['passed']} passed, {result['failed']} failed, {result['errors']} errors, "
             f"{result['skipped']} skipped of {result['tests']} (`{result['command']}`, {result['seconds']:.0f} s)")
     return [line] + [f"- failed: `{name}`" for name in result.get("failures", [])]
@@ -43,7 +45,7 @@ def throughput(result: dict) -> list[str]:
 
 def awd(result: dict) -> list[str]:
     header = ["config", "budget s", "params", "epochs", "train tokens/s", "valid ppl", "test ppl", "peak GPU MiB"]
-    row = [f"`{result['config']}`", num(result["budget_s"]), num(result["params"], "{:,}"), num(result["epochs"], "{:.2f}"),
+    row = [f"`{result['config']}`", num(result["budget_s"], "{:g}"), num(result["params"], "{:,}"), num(result["epochs"], "{:.2f}"),
            num(result["tokens_per_s"]), num(result["valid_ppl"], "{:.2f}"), num(result["test_ppl"], "{:.2f}"), num(result["peak_gpu_mb"])]
     lines = table(header, [row])
     requested = result.get("requested_budget_s")
@@ -65,7 +67,10 @@ def render(record: dict, rerun: Optional[str]) -> str:
         heading, render_step = SECTIONS[name]
         lines += ["", f"## {heading} [{step['status']}{', smoke' if step.get('smoke') else ''}]", ""]
         if step.get("result"):
-            lines += render_step(step["result"])
+            try:
+                lines += render_step(step["result"])
+            except (KeyError, TypeError, ValueError) as exc:  # a partial result must not cost the others
+                lines.append(f"(figures incomplete, see the JSON: {exc!r})")
         if step.get("error"):
             lines += ["", "Error:", "", "```", step["error"].strip()[-2000:], "```"]
     if rerun:
