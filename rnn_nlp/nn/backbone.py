@@ -63,6 +63,13 @@ def reverse_padded(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Te
     return x.gather(1, index)
 
 
+def float_state(state: Optional[list[State]]) -> Optional[list[State]]:
+    """A per-layer state in float32 (each tensor, or each of an LSTM's (h, c) pair)."""
+    if state is None:
+        return None
+    return [tuple(t.float() for t in s) if isinstance(s, tuple) else s.float() for s in state]
+
+
 def select_state(state: list[State], rows: torch.Tensor) -> list[State]:
     """Pick (and repeat, or reorder) batch rows of a per-layer state: index_select on dim 1."""
     return [tuple(t.index_select(1, rows) for t in s) if isinstance(s, tuple) else s.index_select(1, rows) for s in state]
@@ -119,9 +126,10 @@ class RNNStack(nn.Module):
         outputs, new_state = [], []
         total = x.size(1)
         if torch.is_autocast_enabled(x.device.type):
-            # autocast would run cuDNN RNNs in float16 without loss scaling: keep them float32
+            # autocast would run cuDNN RNNs in float16 without loss scaling: keep them float32, the
+            # carried state too (a seq2seq bridge computes the decoder's first state under autocast)
             with torch.autocast(x.device.type, enabled=False):
-                return self.forward(x.float(), state, lengths)
+                return self.forward(x.float(), float_state(state), lengths)
         for i, layer in enumerate(self.layers):
             layer_state = state[i] if state is not None else None
             if lengths is not None:

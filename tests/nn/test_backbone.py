@@ -397,3 +397,17 @@ def test_dropouts_random_in_train_deterministic_in_eval():
             sd[k.replace(".module.", ".")] = v
     plain.load_state_dict(sd)
     assert torch.allclose(plain(ids).output, c, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_autocast_keeps_the_rnn_in_float32_even_with_a_bfloat16_state(kind):
+    """Under bf16 autocast (trainer.amp) the RNN runs in float32; a state computed under autocast
+    (a seq2seq bridge's Linear gives bfloat16) is cast too instead of failing on a dtype mismatch."""
+    net = make(rnn=kind)
+    ids = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    h = torch.zeros(1, 2, 5, dtype=torch.bfloat16)
+    state = [(h, h) if kind == "lstm" else h for _ in range(2)]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        layers, new_state = net.stack("forward")(net.embed(ids), state)
+    assert all(out.dtype == torch.float32 for out in layers)
+    assert first(new_state[0]).dtype == torch.float32
