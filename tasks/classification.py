@@ -9,7 +9,6 @@ slanted triangular learning rates (`trainer.schedule: slanted_triangular`).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,26 +255,6 @@ class ClassificationTask(Task):
         metrics["report"] = text
         return metrics
 
-    def predict_texts(self, model: Classifier, texts: list[str], device: torch.device) -> Iterator[dict]:
-        """One dict per text: the label(s) and every label's probability."""
-        ids, empty = self.encode_texts(texts)
-        names = self.label_names()
-        bs = self.cfg.trainer.eval_batch_size
-        model.eval()
-        for start in range(0, len(ids), bs):
-            chunk = [x or [self.token_vocab().unk_id] for x in ids[start : start + bs]]
-            tokens, lengths = pad_batch(chunk, self.token_vocab().pad_id)
-            with torch.no_grad():
-                probs = model.probabilities(model.logits(tokens.to(device), lengths)).float().cpu()
-            for row, p in enumerate(probs):
-                i = start + row
-                yield {
-                    "text": texts[i],
-                    "label": self.decide(p.unsqueeze(0))[0],
-                    "probabilities": {n: round(float(v), 6) for n, v in zip(names, p)},
-                    **({"warning": "no tokens in this text"} if i in empty else {}),
-                }
-
     # ---- ULMFiT stage 2 --------------------------------------------------------------
     def pre_stages(self) -> list[LMStage]:
         """With head.lm_finetune_epochs and a `pretrained` LM: fine-tune that LM on this task's text first."""
@@ -321,8 +300,3 @@ def plot_confusion(matrix, names: list[str], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-
-
-def dump_jsonl(rows: Iterator[dict], fh) -> None:
-    for row in rows:
-        fh.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -21,8 +21,7 @@ import torch
 from rnn_nlp.config import RunConfig, positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets
 from rnn_nlp.data.cloze import normalize_entity
-from rnn_nlp.data.qa import check_record, load_qa_corpus
-from rnn_nlp.data.readers import json_object
+from rnn_nlp.data.qa import load_qa_corpus
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics_squad import squad_scores
@@ -317,29 +316,3 @@ class QATask(Task):
         path.write_text(json.dumps({i: a["text"] for i, a in zip(ids, answers)}, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
         metrics["report"] = f"{len(ids)} questions of {self.data_name} [{split}]; predictions written to {path}"
         return metrics
-
-    def predict_texts(self, model: Reader, lines: list[str], device: torch.device) -> Iterator[dict]:
-        """JSON lines {"question", "context", optional "candidates"} -> {question, answer, start, end, score}."""
-        rows, numbers = [], []
-        for n, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue  # blank lines are skipped, as `read_lines` skips them in files
-            row = json_object(line, f"input line {n}")
-            rid = row["id"] if row.get("id") is not None else f"line {n}"  # the id is optional here
-            record = {"id": rid, "question": row.get("question"), "context": row.get("context"),
-                      "answers": {"text": [], "answer_start": []}, "candidates": row.get("candidates") or []}
-            problem = check_record(record, "input")
-            if problem:
-                raise DataError(problem.replace(f"record {rid!r}", f"line {n}"))
-            rows.append(record)
-            numbers.append(n)
-        prepared = [self.prepare(r["question"], r["context"], r["answers"], r["candidates"]) for r in rows]
-        for n, p in zip(numbers, prepared):
-            if not p.c_ids or not p.q_ids:
-                raise DataError(f"input line {n}: the {'context' if not p.c_ids else 'question'} has no tokens")
-            if p.mentions is not None and not any(p.mentions):
-                raise DataError(f"input line {n}: none of its candidates occurs in the context (matched as the context's "
-                                f"tokens, {'lower-cased' if self.cfg.data.lowercase else 'case kept'})")
-        answers, _ = self.answer(model, prepared, [r["context"] for r in rows], [r["candidates"] for r in rows], device)
-        for r, a in zip(rows, answers):
-            yield {"question": r["question"], "answer": a["text"], "start": a["start"], "end": a["end"], "score": a["score"]}

@@ -282,8 +282,3 @@ class Seq2SeqTask(Task):
             lines += [f"source:    {src}", f"reference: {ref}", f"output:    {hyp}", ""]
         metrics["report"] = "\n".join(lines)
         return metrics
-
-    def predict_texts(self, model: Seq2Seq, texts: list[str], device: torch.device) -> Iterator[dict]:
-        """`rnn-nlp predict`: one {"source", "output"} per input line."""
-        for text, out in zip(texts, self.translate(model, texts, device)):
-            yield {"source": text, "output": out[0]}

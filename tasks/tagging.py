@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
+
 from typing import Iterator, Literal, Optional
 
 import torch

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
@@ -126,23 +125,3 @@ class TaggingEvaluation:
                 fh.write("".join(f"{w} {a} {b}\n" for w, a, b in zip(words, g, p)) + "\n")
         metrics["report"] = text
         return metrics
-
-    def predict_texts(self, model, texts: list[str], device: torch.device) -> Iterator[dict]:
-        """Raw texts, tokenized by spaCy's blank English tokenizer -> tokens, tags (and entities for NER)."""
-        from rnn_nlp.data.tag_schemes import spans
-        from rnn_nlp.data.tokenize import _spacy_tokenizer
-
-        docs = list(_spacy_tokenizer().pipe(texts))
-        kept = [[t for t in doc if not t.is_space] for doc in docs]
-        tags = self.tag_tokens(model, [[t.text for t in toks] for toks in kept], device)
-        for text, toks, tg in zip(texts, kept, tags):
-            row: dict = {"text": text, "tokens": [t.text for t in toks], "tags": tg}
-            if self.chunked:
-                row["entities"] = [
-                    {"text": text[toks[s].idx : toks[e - 1].idx + len(toks[e - 1].text)], "label": label,
-                     "start": toks[s].idx, "end": toks[e - 1].idx + len(toks[e - 1].text), "start_token": s, "end_token": e}
-                    for s, e, label in spans(tg, "iob2")
-                ]
-            if not toks:
-                row["warning"] = "no tokens in this text"
-            yield row

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 import torch
 

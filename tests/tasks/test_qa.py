@@ -7,6 +7,8 @@ import random
 
 import numpy as np
 import pytest
+
+import rnn_nlp
 import torch
 
 from rnn_nlp.cli import main
@@ -267,7 +269,7 @@ def test_predict_on_hostile_json_lines_gives_answers_or_a_data_error(tiny_run):
     from rnn_nlp.errors import RnnNlpError
     from tests.data.test_hostile_input import hostile_text, json_value
 
-    _, task, model = load_run(tiny_run)
+    reader = rnn_nlp.load(tiny_run, "cpu")
     field = st.one_of(hostile_text, json_value, st.sampled_from(["alice owns the car .", "who ?", " ", "alice " * 500]))
     row = st.fixed_dictionaries({}, optional={"question": field, "context": field, "candidates": st.one_of(field, st.lists(field, max_size=3)), "id": field})
     text = st.one_of(st.sampled_from(["alice owns the car .", "who ?", "@placeholder owns the car .", "alice " * 500]),
@@ -280,7 +282,8 @@ def test_predict_on_hostile_json_lines_gives_answers_or_a_data_error(tiny_run):
     @given(lines=st.lists(line, min_size=1, max_size=3))
     def check(lines):
         try:
-            rows = list(task.predict_texts(model, lines, torch.device("cpu")))
+            inputs = [reader.read_input(x, f"input line {n}") for n, x in enumerate(lines, start=1) if x.strip()]
+            rows = [a.to_dict() for a in reader.predict(inputs)]
         except RnnNlpError:
             return
         inputs = [json.loads(x) for x in lines if x.strip()]
@@ -319,7 +322,7 @@ def test_token_features_follow_the_windows_and_a_run_trains_and_predicts(tmp_pat
     again = task.evaluate(model, "valid", torch.device("cpu"))
     assert again["accuracy"] == pytest.approx(best["valid_accuracy"]) and again["loss"] == pytest.approx(best["valid_loss"], rel=1e-4, abs=1e-6)
     line = json.dumps({"question": "@placeholder owns the car .", "context": "bob owns the car . erin reads the book .", "candidates": ["bob", "erin"]})
-    assert next(task.predict_texts(model, [line], torch.device("cpu")))["answer"] in ("bob", "erin")
+    assert rnn_nlp.load(tmp_path / "run", "cpu").predict(json.loads(line)).answer in ("bob", "erin")
 
 
 def test_the_shipped_cloze_recipe_loads_with_token_features():
