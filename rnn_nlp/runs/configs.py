@@ -1,0 +1,63 @@
+"""Run configs with their task: the raw mapping validated against the registered task's own sections.
+
+This is where a config name meets the task registry, above `rnn_nlp.config` (which knows no task).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rnn_nlp.config import RESUMABLE_CHANGES, RunConfig, apply_overrides, assemble, read_yaml_mapping, to_dict
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.builtin_recipes import find_config
+from rnn_nlp.tasks.registry import get_task
+from rnn_nlp.training import checkpoint as ckpt
+
+
+def task_of(raw: Any, source: str = "config") -> type:
+    """The Task class a raw config names (`task:`, default `lm`)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
+    name = raw.get("task", "lm")
+    if not isinstance(name, str):
+        raise ConfigError(f"{source}: task: expected a string, got {name!r}")
+    try:
+        return get_task(name)
+    except KeyError as exc:
+        raise ConfigError(f"{source}: task: {exc.args[0]}") from None
+
+
+def build_config(raw: dict, source: str = "config") -> RunConfig:
+    """Validate a raw mapping into a RunConfig, with the data and head sections of its task."""
+    return assemble(raw, task_of(raw, source), source)
+
+
+def load_config(path_or_recipe: str | Path, overrides: list[str] | tuple = ()) -> RunConfig:
+    """Read a YAML file (or a built-in recipe by name), apply dotted overrides and validate everything."""
+    path = find_config(path_or_recipe)
+    raw = read_yaml_mapping(path)
+    return build_config(apply_overrides(raw, list(overrides)), str(path))
+
+
+def load_run_config(run_dir: str | Path) -> RunConfig:
+    """The validated config of a run or checkpoint folder."""
+    run_dir = ckpt.resolve(Path(run_dir))
+    return build_config(ckpt.load_raw_config(run_dir), str(run_dir / ckpt.CONFIG))
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def config_changes(old: RunConfig, new: RunConfig) -> list[str]:
+    """Dotted keys whose values differ, other than those a resume may change."""
+    a, b = _flatten(to_dict(old)), _flatten(to_dict(new))
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in RESUMABLE_CHANGES)
