@@ -88,7 +88,10 @@ class TrainerConfig:
     amp: bool = False  # bfloat16 autocast on CUDA for the non-recurrent layers; ignored on CPU
     threads: Optional[int] = None  # torch intra-op threads on CPU; None leaves torch's default
     checkpoint_every: int = 500  # steps between resume checkpoints (and one at every epoch end)
-    log_every: int = 50  # steps between progress-bar updates (each costs one host sync)
+    log_every: int = 50  # steps between rows of steps.csv and progress-bar updates (each costs one host sync)
+    # stop once the selection metric (the one that picks the best model) has not improved for this many
+    # evaluations in a row (one per epoch); None trains to the end
+    early_stopping_patience: Optional[int] = None
     progress: bool = True
     # a NaN/inf loss or gradient: skip that step, roll back to the last checkpoint with a lower lr, or stop
     on_nonfinite: Literal["skip", "rollback", "raise"] = "skip"
@@ -336,6 +339,7 @@ def validate(cfg: RunConfig, source: str = "config") -> None:
             "trainer.threads",
             "trainer.discriminative_lr",
             "trainer.max_rollbacks",
+            "trainer.early_stopping_patience",
         ],
     )
     _probability(

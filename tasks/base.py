@@ -2,7 +2,7 @@
 
 A task adapts data to a head: it reads its corpus, builds its vocabularies and labels, encodes and
 batches examples, builds the model, and evaluates it. The trainer calls only `steps_per_epoch`,
-`train_batches`, `evaluate`, `selection` and `vocab_json`; it never branches on the task.
+`train_batches`, `evaluate`, `train_metrics`, `selection` and `vocab_json`; it never branches on the task.
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ class Task:
     def evaluate(self, model: torch.nn.Module, split: str, device: torch.device) -> dict[str, float]:
         """Metrics on a split; must include `loss` and the `selection` metric."""
         raise NotImplementedError
+
+    def train_metrics(self, train_loss: float) -> dict[str, float]:
+        """How the mean training loss is also shown (e.g. {"ppl": ...}); logged as `train_<name>`."""
+        return {}
 
     def pre_stages(self) -> list[LMStage]:
         """The LM runs to train before this task's own training (none by default)."""

@@ -206,6 +206,10 @@ class LMTask(Task):
             result.update({f"ppl_{d}": perplexity(v) for d, v in losses.items()})
         return result
 
+    def train_metrics(self, train_loss: float) -> dict[str, float]:
+        """The training loss as perplexity too (`train_ppl` in metrics.csv and steps.csv)."""
+        return {"ppl": perplexity(train_loss)}
+
 
 def describe(metrics: dict[str, float]) -> str:
     parts = [f"perplexity {metrics['ppl']:.2f}", f"loss {metrics['loss']:.4f}"]

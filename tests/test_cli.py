@@ -91,7 +91,7 @@ def test_corrupted_run_folder_is_refused(tmp_path, corpus, capsys):
     config = _write_config(tmp_path, corpus, trainer={"max_steps": 3})
     run = tmp_path / "run"
     assert main(["train", str(config), "--out", str(run)]) == 0
-    (run / "model.safetensors").write_bytes(b"\0" * 100)
+    (ckpt.resolve(run) / "model.safetensors").write_bytes(b"\0" * 100)  # the best model
     assert main(["evaluate", str(run), "--device", "cpu"]) == 2
     assert "model.safetensors: corrupted" in capsys.readouterr().err
 

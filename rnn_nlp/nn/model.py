@@ -11,9 +11,19 @@ from rnn_nlp.nn.backbone import Backbone
 class TaskModel(nn.Module):
     """Backbone + head. `forward(batch)` returns a dict with at least `loss`.
 
-    Optional keys: `log_loss` (the loss to report when `loss` is rescaled for optimisation).
-    Models that carry state between batches (streaming LMs) expose it through
-    `runtime_state` / `load_runtime_state` so a checkpoint can resume mid-epoch.
+    Optional keys the trainer reads:
+    - `log_loss`: the loss to report when `loss` is rescaled for optimisation;
+    - `tokens`: how many tokens the batch trained (for tokens/s);
+    - `lr_scale`: a factor for this batch's learning rate, every group's, for this one optimiser
+      step only (after clipping). AWD-LSTM's variable BPTT uses it (lr x seq_len / bptt, so a short
+      chunk moves the weights less); 1.0 when absent.
+
+    Models that carry state between batches (streaming LMs: the hidden state of the previous
+    BPTT chunk) expose it through `runtime_state` / `load_runtime_state` / `reset_runtime_state`.
+    It is a model capability, not a callback's, because it lives inside `forward` (which reads
+    and replaces it every batch) and only the model knows its shape; the trainer treats it as
+    opaque tensors: saved in each checkpoint (one per process) so a run resumes mid-epoch exactly,
+    and reset at the start of every epoch.
     """
 
     def __init__(self, backbone: Backbone, head: nn.Module):

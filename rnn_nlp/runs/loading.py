@@ -15,7 +15,11 @@ from rnn_nlp.training.trainer import resolve_device
 
 
 def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Any, torch.nn.Module]:
-    """(config, task, model in eval mode) from a run or checkpoint folder, checked before use."""
+    """(config, task, model in eval mode) from a run or checkpoint folder, checked before use.
+
+    A run folder gives its best model (`best/`, or the top-level files of a run written before
+    `best/` existed); see `rnn_nlp.training.checkpoint.resolve`.
+    """
     run_dir = Path(run_dir)
     ckpt.verify(run_dir)
     cfg = load_run_config(run_dir)

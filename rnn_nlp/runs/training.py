@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -16,6 +16,7 @@ from rnn_nlp.runs.stages import FINISHED, train_stage
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import distributed
+from rnn_nlp.training.callbacks import Callback
 from rnn_nlp.training.trainer import LAST, Trainer, resolve_device, seed_everything
 from rnn_nlp.training.transfer import adopt_architecture, transfer_backbone
 
@@ -35,10 +36,14 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> None:
         adopt_architecture(cfg, cfg.pretrained)
 
 
-def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: bool = False) -> Trainer:
+def train_run(
+    cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: bool = False, callbacks: Sequence[Callback] = ()
+) -> Trainer:
     """Train `cfg` into folder `out`; with `resume`, continue from its last checkpoint.
 
-    Under `torchrun` (several processes), every process calls this; they train data-parallel.
+    `callbacks` are the caller's own, added to those the config asks for (see
+    `rnn_nlp.training.callbacks`). Under `torchrun` (several processes), every process calls this;
+    they train data-parallel.
     """
     out = Path(out)
     last = out / LAST
@@ -48,7 +53,7 @@ def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: 
         distributed.check_batch_size(cfg.trainer.batch_size, dist.world_size)
     if resume and not have_last:
         log.warning("%s has no checkpoint to resume from; starting a new run", out)
-    replace = not resume and (have_last or (out / ckpt.WEIGHTS).exists())
+    replace = not resume and (have_last or (ckpt.resolve(out) / ckpt.WEIGHTS).exists())  # best/ or an old run's own
     if replace and not overwrite:
         raise ConfigError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
     if cfg.trainer.threads:
@@ -77,7 +82,7 @@ def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: 
             )
         model = task.build_model().to(device)
         ckpt.load_model_weights(model, ckpt.load_weights(last), last)
-        trainer = Trainer(cfg, task, model, out, device, dist)
+        trainer = Trainer(cfg, task, model, out, device, dist, callbacks)
         trainer.load_state_dict(ckpt.load_trainer_state(last))
         log.info("resuming %s at epoch %d, step %d", out, trainer.epoch + 1, trainer.global_step)
     else:
@@ -88,7 +93,7 @@ def train_run(cfg: RunConfig, out: str | Path, resume: bool = False, overwrite: 
             transfer_backbone(model, task.token_vocab(), cfg.pretrained)
         task.start_from_pretrained(model)  # e.g. a seq2seq decoder from a target-language LM
         model.to(device)
-        trainer = Trainer(cfg, task, model, out, device, dist)
+        trainer = Trainer(cfg, task, model, out, device, dist, callbacks)
     if dist.is_main:
         try:
             out.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,10 @@
 """Checkpoints: a folder of config.yaml, vocab.json, model.safetensors (+ trainer_state.pt to resume).
 
-Folders are written under a temporary name, then swapped in by rename, so a crash never
-leaves half a checkpoint. meta.json records the format version and each file's SHA-256;
-loading checks both and never unpickles code (safetensors, torch.load(weights_only=True)).
+Folders are written under a temporary name, then swapped in by rename (`save_checkpoint`, the one
+writer), so a crash never leaves half a checkpoint. A run folder holds two: `checkpoint-last/` to
+resume and `best/`, the best model so far; `resolve` finds the one to read. meta.json records the
+format version and each file's SHA-256; loading checks both and never unpickles code
+(safetensors, torch.load(weights_only=True)).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ WEIGHTS = "model.safetensors"
 TRAINER_STATE = "trainer_state.pt"
 META = "meta.json"
 REQUIRED = (CONFIG, VOCAB, WEIGHTS, META)
+LAST = "checkpoint-last"  # in a run folder: the resume checkpoint
+BEST = "best"  # in a run folder: the best model so far (no trainer state)
 
 
 def _sha256(path: Path) -> str:
@@ -67,48 +71,39 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def save_checkpoint(
-    path: str | Path,
-    cfg: RunConfig,
-    vocab: dict,
-    model: torch.nn.Module,
-    trainer_state: Optional[dict] = None,
-) -> Path:
-    """Write a checkpoint folder atomically: build it beside `path`, then swap it in.
+def _write_folder(folder: Path, cfg: RunConfig, vocab: dict, model: torch.nn.Module, trainer_state: Optional[dict]) -> None:
+    """Fill an empty folder with the checkpoint's files and meta.json (their hashes), all fsynced."""
+    (folder / CONFIG).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+    (folder / VOCAB).write_text(json_text(vocab), encoding="utf-8")
+    save_file(_weights_for_saving(model.state_dict()), str(folder / WEIGHTS), metadata={"format_version": str(FORMAT_VERSION)})
+    if trainer_state is not None:
+        torch.save(trainer_state, folder / TRAINER_STATE)
+    files = sorted(p.name for p in folder.iterdir())
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "rnn_nlp_version": __version__,
+        "torch_version": torch.__version__,
+        "files": {name: _sha256(folder / name) for name in files},
+    }
+    (folder / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    for name in files + [META]:
+        with open(folder / name, "rb") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(folder)
 
-    Any OSError (disk full, read-only or missing folder) raises SaveError naming the path;
-    the previous checkpoint at `path` is then still there, complete.
+
+def _swap_in(tmp: Path, path: Path) -> None:
+    """Replace folder `path` by the complete folder `tmp`, by renames only.
+
+    At every moment one complete version is readable through `resolve`: `path` itself, or
+    (between the two renames) the previous version under `.NAME.old`. A `.old` left by an
+    earlier crash, with no `path` beside it, is then the only good copy: it is removed only
+    once `tmp` has become `path`.
     """
-    path = Path(path)
-    tmp = path.parent / f".{path.name}.tmp"
-    old = path.parent / f".{path.name}.old"
+    old = _old(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        (tmp / CONFIG).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
-        (tmp / VOCAB).write_text(json_text(vocab), encoding="utf-8")
-        save_file(_weights_for_saving(model.state_dict()), str(tmp / WEIGHTS), metadata={"format_version": str(FORMAT_VERSION)})
-        if trainer_state is not None:
-            torch.save(trainer_state, tmp / TRAINER_STATE)
-        files = sorted(p.name for p in tmp.iterdir())
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "rnn_nlp_version": __version__,
-            "torch_version": torch.__version__,
-            "files": {name: _sha256(tmp / name) for name in files},
-        }
-        (tmp / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        for name in files + [META]:
-            with open(tmp / name, "rb") as fh:
-                os.fsync(fh.fileno())
-        _fsync_dir(tmp)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise SaveError(f"could not write checkpoint {path}: {exc}; the previous one is untouched") from None
-    try:
-        shutil.rmtree(old, ignore_errors=True)
         if path.exists():
+            shutil.rmtree(old, ignore_errors=True)
             os.rename(path, old)
         os.rename(tmp, path)
     except OSError as exc:
@@ -121,16 +116,71 @@ def save_checkpoint(
         raise SaveError(f"could not swap in checkpoint {path}: {exc}; the previous one is untouched") from None
     _fsync_dir(path.parent)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def save_checkpoint(
+    path: str | Path,
+    cfg: RunConfig,
+    vocab: dict,
+    model: torch.nn.Module,
+    trainer_state: Optional[dict] = None,
+) -> Path:
+    """Write a checkpoint folder atomically: build it beside `path` (`.NAME.tmp`), then swap it in.
+
+    The one way a checkpoint is written: a run's `checkpoint-last/` (with `trainer_state`) and
+    its best model `best/` (without) alike. Any OSError (disk full, read-only or missing folder)
+    raises SaveError naming the path; the previous checkpoint at `path` is then still there, complete.
+    """
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.tmp"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        _write_folder(tmp, cfg, vocab, model, trainer_state)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SaveError(f"could not write checkpoint {path}: {exc}; the previous one is untouched") from None
+    _swap_in(tmp, path)
     return path
 
 
-def resolve(path: str | Path) -> Path:
-    """The checkpoint folder to read: `path`, or its previous version if a crash hit mid-swap."""
-    path = Path(path)
-    old = path.parent / f".{path.name}.old"
+def _old(path: Path) -> Path:
+    return path.parent / f".{path.name}.old"
+
+
+def _current(path: Path) -> Path:
+    """`path`, or its previous version when a crash hit between the two renames of `_swap_in`."""
+    old = _old(path)
     if not path.exists() and old.exists():
         return old
     return path
+
+
+def recover(path: str | Path) -> None:
+    """Put a checkpoint back under its own name when a crash mid-swap left only `.NAME.old`."""
+    path = Path(path)
+    try:
+        if _current(path) != path:
+            os.rename(_old(path), path)
+    except OSError as exc:
+        raise SaveError(f"could not restore {path} from {_old(path)}: {exc}") from None
+
+
+def resolve(path: str | Path) -> Path:
+    """The checkpoint folder to read for `path` (a run folder or a checkpoint folder).
+
+    A run folder keeps its best model in `best/`. Run folders written before `best/` existed
+    (rnn_nlp 0.2) hold it at their top level (config.yaml, vocab.json, model.safetensors,
+    meta.json); those are read when there is no `best/`. A checkpoint folder (`checkpoint-last/`,
+    `best/`) is read as itself. Either way a crash mid-swap is covered: the previous version is
+    then read from `.NAME.old`.
+    """
+    path = Path(path)
+    best = _current(path / BEST)
+    if best.exists():
+        return best
+    return _current(path)
 
 
 def verify(path: str | Path) -> dict:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from functools import partial
+from typing import Iterator
 
 import torch
 from torch import nn
@@ -57,6 +59,28 @@ def decoupled_weight_decay(optimizer: torch.optim.Optimizer, cfg: TrainerConfig)
         for p in group["params"]:
             if p.grad is not None:
                 p.mul_(factor)
+
+
+@contextmanager
+def lr_scaled(optimizer: torch.optim.Optimizer, scale: float) -> Iterator[None]:
+    """Every group's lr times `scale` inside the block (one optimiser step), then exactly as before.
+
+    The trainer's side of the model output's `lr_scale` contract (see `TaskModel`): a batch may
+    ask for a larger or smaller update than the schedule's, as AWD-LSTM does for its variable
+    BPTT lengths (lr x seq_len / bptt). The saved lrs are put back, not divided, so no rounding
+    drifts into the schedule.
+    """
+    if scale == 1.0:
+        yield
+        return
+    saved = [group["lr"] for group in optimizer.param_groups]
+    for group in optimizer.param_groups:
+        group["lr"] *= scale
+    try:
+        yield
+    finally:
+        for group, lr in zip(optimizer.param_groups, saved):
+            group["lr"] = lr
 
 
 def _cosine(step: int, total: int, floor: float) -> float:

@@ -35,7 +35,11 @@ def test_loss_falls_and_logs_are_written(tmp_path, corpus):
     assert [float(r["valid_loss"]) for r in rows] == pytest.approx(losses)
     assert {"train_loss", "train_ppl", "valid_ppl", "lr", "tokens_per_s"} <= set(rows[0])
     assert (tmp_path / "run" / "curves.png").read_bytes()[:4] == b"\x89PNG"
-    ckpt.verify(tmp_path / "run")  # the run folder itself holds the best model
+    steps = list(csv.DictReader(open(tmp_path / "run" / "steps.csv")))
+    assert [int(r["step"]) for r in steps] == list(range(50, trainer.global_step + 1, 50))  # trainer.log_every
+    ckpt.verify(tmp_path / "run")  # the run folder gives its best model, in best/
+    assert ckpt.resolve(tmp_path / "run") == tmp_path / "run" / ckpt.BEST
+    assert not (tmp_path / "run" / ckpt.WEIGHTS).exists()
     ckpt.verify(tmp_path / "run" / LAST)
 
 

@@ -1,0 +1,215 @@
+"""Callbacks: what happens around the training loop, outside it.
+
+The loop (`Trainer.fit`) trains, evaluates and says whether an evaluation was the best so far;
+everything it does not need for that is a callback: gradual unfreezing, the best-model and the
+last checkpoint, the metric files, early stopping. The trainer builds the built-ins from
+`TrainerConfig` (`builtin_callbacks`) and adds the caller's own (`Trainer(..., callbacks=[...])`,
+`train_run(..., callbacks=...)`).
+
+Hooks, each called with the trainer, in the order of `trainer.callbacks`:
+
+- `on_fit_start`: once `fit` starts (a resumed run has its state loaded by then);
+- `on_epoch_start`: before an epoch's first batch, and when a resumed or rolled-back run
+  takes up an epoch again;
+- `on_step_end`: after every optimiser step (`trainer.ending` is true on a run's last step);
+- `on_log(row)`: every `trainer.log_every` steps, with the training loss over those steps;
+- `on_evaluate(metrics)`: after each evaluation on the validation split, once the row is in
+  `trainer.history` and `trainer.improved` says whether it is the best so far;
+- `on_epoch_end`: after an evaluation, once the trainer's state is complete (the epoch counted,
+  the schedule stepped): the place to checkpoint;
+- `on_fit_end`: when `fit` returns (not after an interruption).
+
+Every process of a data-parallel run calls every hook; a callback that writes files does so on
+rank 0 (`trainer.dist.is_main`). A callback with state returns it from `state_dict` (plain
+Python values and tensors: it is saved with `torch.load(weights_only=True)` in mind) and takes
+it back in `load_state_dict`, so a resumed run goes on exactly as the uninterrupted one; it is
+stored under the callback's `key` in `trainer_state.pt`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rnn_nlp.errors import SaveError
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.history import append_csv, plot_curves, write_csv
+
+log = logging.getLogger(__name__)
+
+
+class Callback:
+    """Does nothing at every hook; subclasses override the hooks they need."""
+
+    key: str = ""  # its entry in the trainer state; the class name when empty
+
+    def state_key(self) -> str:
+        return self.key or type(self).__name__
+
+    def on_fit_start(self, trainer: Any) -> None:
+        pass
+
+    def on_epoch_start(self, trainer: Any) -> None:
+        pass
+
+    def on_step_end(self, trainer: Any) -> None:
+        pass
+
+    def on_log(self, trainer: Any, row: dict) -> None:
+        pass
+
+    def on_evaluate(self, trainer: Any, metrics: dict) -> None:
+        pass
+
+    def on_epoch_end(self, trainer: Any) -> None:
+        pass
+
+    def on_fit_end(self, trainer: Any) -> None:
+        pass
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class GradualUnfreezing(Callback):
+    """ULMFiT's gradual unfreezing: epoch e (0-based) trains only the top e+1 parameter groups.
+
+    Stateless: the epoch alone decides, so a resumed run unfreezes as the uninterrupted one.
+    """
+
+    key = "gradual_unfreezing"
+
+    def on_epoch_start(self, trainer: Any) -> None:
+        groups = trainer.model.parameter_groups()
+        cut = len(groups) - (trainer.epoch + 1)
+        for i, group in enumerate(groups):
+            for p in group:
+                p.requires_grad_(i >= cut)
+
+
+class BestModel(Callback):
+    """Writes the model into `RUN/best/` whenever an evaluation is the best so far (rank 0).
+
+    The same folder swap as the last checkpoint: a kill at any moment leaves the previous best or
+    the new one readable, never a mix. Which evaluation is best is the trainer's `best` (saved with
+    its state), by the task's `selection` metric.
+    """
+
+    key = "best_model"
+
+    def on_fit_start(self, trainer: Any) -> None:
+        if trainer.dist.is_main:  # a resumed run whose last best-model swap was cut short
+            ckpt.recover(trainer.run_dir / ckpt.BEST)
+
+    def on_evaluate(self, trainer: Any, metrics: dict) -> None:
+        if trainer.improved and trainer.dist.is_main:
+            ckpt.save_checkpoint(trainer.run_dir / ckpt.BEST, trainer.cfg, trainer.task.vocab_json(), trainer.model)
+
+
+class LastCheckpoint(Callback):
+    """The resume checkpoint `RUN/checkpoint-last/`: every `every` steps and after every evaluation.
+
+    A run's last step is not saved mid-epoch (`trainer.ending`): it is saved once, after its
+    evaluation. Keep it the last callback, so the checkpoint holds every other callback's state.
+    Every process calls `trainer.save_last` (it gathers their states); rank 0 writes.
+    """
+
+    key = "last_checkpoint"
+
+    def __init__(self, every: int):
+        self.every = every
+
+    def on_step_end(self, trainer: Any) -> None:
+        if trainer.global_step % self.every == 0 and not trainer.ending:
+            trainer.save_last()
+
+    def on_epoch_end(self, trainer: Any) -> None:
+        trainer.save_last()
+
+
+class MetricLog(Callback):
+    """`metrics.csv` (a row per evaluation: `trainer.history`), `steps.csv` (a row every
+    `trainer.log_every` steps) and `curves.png` (both against the step, titled with the run's name).
+
+    The step rows are its state, so a resumed run's steps.csv is the uninterrupted run's: the rows
+    a killed run wrote after its last checkpoint are dropped by rewriting the file whole at the
+    first write after loading; after that rows are appended.
+    """
+
+    key = "metric_log"
+
+    def __init__(self):
+        self.steps: list[dict] = []
+        self._rewrite = True
+
+    def _guarded(self, trainer: Any, write) -> None:
+        if not trainer.dist.is_main:
+            return
+        try:
+            write(trainer.run_dir)
+        except OSError as exc:
+            raise SaveError(f"could not write metrics into {trainer.run_dir}: {exc}") from None
+
+    def on_log(self, trainer: Any, row: dict) -> None:
+        self.steps.append(row)
+        rewrite, self._rewrite = self._rewrite, False
+        self._guarded(trainer, lambda run: (write_csv if rewrite else append_csv)(self.steps, run / "steps.csv"))
+
+    def on_evaluate(self, trainer: Any, metrics: dict) -> None:
+        def write(run):
+            write_csv(trainer.history, run / "metrics.csv")
+            plot_curves(trainer.history, run / "curves.png", title=f"{run.name} ({trainer.cfg.task})", steps=self.steps)
+
+        self._guarded(trainer, write)
+
+    def state_dict(self) -> dict:
+        return {"steps": list(self.steps)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps = list(state.get("steps", []))
+        self._rewrite = True
+
+
+class EarlyStopping(Callback):
+    """Stops the run once `patience` evaluations in a row have not improved on the best one
+    (by the task's `selection` metric, as the best model). Its count is its state, so a resumed
+    run stops where the uninterrupted one would; a run it stopped stays stopped when resumed."""
+
+    key = "early_stopping"
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.waited = 0
+
+    def on_evaluate(self, trainer: Any, metrics: dict) -> None:
+        self.waited = 0 if trainer.improved else self.waited + 1
+        if self.waited >= self.patience:
+            key = trainer.selection[0]
+            trainer.request_stop(f"early stopping: valid {key} has not improved for {self.waited} evaluations")
+
+    def state_dict(self) -> dict:
+        return {"waited": self.waited}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.waited = int(state.get("waited", 0))
+
+
+def builtin_callbacks(tcfg: Any, extra: list[Callback] = ()) -> list[Callback]:
+    """The callbacks `TrainerConfig` asks for, with `extra` (the caller's) before the last
+    checkpoint, which comes last so that it saves everyone's state."""
+    out: list[Callback] = []
+    if tcfg.gradual_unfreezing:
+        out.append(GradualUnfreezing())
+    out += [MetricLog(), BestModel()]
+    if tcfg.early_stopping_patience:
+        out.append(EarlyStopping(tcfg.early_stopping_patience))
+    out += list(extra)
+    out.append(LastCheckpoint(tcfg.checkpoint_every))
+    keys = [cb.state_key() for cb in out]
+    doubled = sorted({k for k in keys if keys.count(k) > 1})
+    if doubled:
+        raise ValueError(f"callbacks with the same key {doubled}: give each its own `key`")
+    return out

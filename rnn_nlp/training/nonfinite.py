@@ -1,0 +1,59 @@
+"""Non-finite losses: what a step whose loss or gradient is NaN or infinite does (`trainer.on_nonfinite`).
+
+`skip`: the step makes no update and the data position moves on; `rollback`: reload the last
+checkpoint and lower every learning rate; `raise`: stop with NonFiniteLossError. The trainer has
+already refused the update (it checks finiteness before stepping); these say what comes next.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rnn_nlp.errors import NonFiniteLossError
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.checkpoint import LAST
+
+log = logging.getLogger(__name__)
+
+
+def action(trainer: Any) -> str:
+    """Say what happens to a step whose loss or gradient is NaN/inf; 'skip' or 'rollback'."""
+    where = f"epoch {trainer.epoch + 1}, step {trainer.global_step + 1}"
+    what = trainer.tcfg.on_nonfinite
+    if what == "raise":
+        raise NonFiniteLossError(
+            f"non-finite loss or gradient at {where}; the last checkpoint ({trainer.run_dir / LAST}) is intact. "
+            "Lower trainer.lr, or set trainer.on_nonfinite to skip or rollback"
+        )
+    if what == "rollback":
+        if trainer.rollbacks >= trainer.tcfg.max_rollbacks:
+            raise NonFiniteLossError(
+                f"non-finite loss or gradient at {where} after {trainer.rollbacks} rollbacks "
+                f"(trainer.max_rollbacks); the last checkpoint ({trainer.run_dir / LAST}) is intact"
+            )
+        return what
+    trainer.skipped_steps += 1
+    log.warning("non-finite loss or gradient at %s: step skipped (%d so far)", where, trainer.skipped_steps)
+    return what
+
+
+def roll_back(trainer: Any) -> None:
+    """Reload the last checkpoint (weights, optimiser, data position, RNG) and lower every lr."""
+    last = trainer.run_dir / LAST
+    failed_at = trainer.global_step + 1
+    rollbacks, skipped, elapsed = trainer.rollbacks + 1, trainer.skipped_steps, trainer.elapsed
+    ckpt.load_model_weights(trainer.model, ckpt.load_weights(last), last)
+    trainer.load_state_dict(ckpt.load_trainer_state(last))
+    # wall time spent still counts towards the budget; the counters are never rolled back
+    trainer.rollbacks, trainer.skipped_steps, trainer.elapsed = rollbacks, skipped, elapsed
+    factor = trainer.tcfg.rollback_lr_factor
+    for group in trainer.optimizer.param_groups:
+        group["lr"] *= factor
+    if hasattr(trainer.scheduler, "base_lrs"):  # per-step schedules recompute lr from base_lrs
+        trainer.scheduler.base_lrs = [lr * factor for lr in trainer.scheduler.base_lrs]
+    log.warning(
+        "non-finite loss or gradient at step %d: rolled back to step %d (%s), learning rate x%g -> %.4g "
+        "(rollback %d of at most %d)",
+        failed_at, trainer.global_step, ckpt.resolve(last), factor, trainer.current_lr(), rollbacks, trainer.tcfg.max_rollbacks,
+    )
