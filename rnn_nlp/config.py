@@ -100,6 +100,22 @@ class TrainerConfig:
 
 
 @dataclass
+class StageConfig:
+    """One stage of a run, in `stages:` order: an LM run on the task's own text before the task's training.
+
+    lm_pretrain: a new LM with the task's backbone shape on the task's training text (+ `corpora`);
+    lm_finetune: the `pretrained` LM (or the one lm_pretrain gave) trained on further on that text
+    (ULMFiT's second stage); task: the task's own training (the run's `trainer` section), last.
+    """
+
+    name: Literal["lm_pretrain", "lm_finetune", "task"] = "task"
+    epochs: int = 1  # the LM stage's epochs (task: the run's trainer.epochs)
+    time_budget_s: Optional[float] = None  # stop the LM stage after this many seconds
+    corpora: list[str] = field(default_factory=list)  # lm_pretrain: other corpora's training text too, e.g. [ptb]
+    trainer: Any = None  # the LM stage's own trainer keys (a mapping, e.g. {lr: 10}) over the LM defaults
+
+
+@dataclass
 class RunConfig:
     """The whole run: enough to rebuild it from config.yaml alone."""
 
@@ -109,6 +125,7 @@ class RunConfig:
     head: Any = None  # the task's own head config dataclass
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     pretrained: Optional[str] = None  # a run folder whose backbone weights start this run
+    stages: list[StageConfig] = field(default_factory=list)  # LM stages before the task's training (empty: none)
 
 
 # Keys that may differ between a checkpoint and the config used to --resume it.
@@ -374,3 +391,33 @@ def validate(cfg: RunConfig, source: str = "config") -> None:
         raise ConfigError(f"{source}: trainer.threads must be at most 4096, got {t.threads}")
     if not cfg.backbone.init_range > 0:
         raise ConfigError(f"{source}: backbone.init_range must be positive")
+    validate_stages(cfg, source)
+
+
+STAGE_ORDER = ("lm_pretrain", "lm_finetune", "task")
+
+
+def validate_stages(cfg: RunConfig, source: str) -> None:
+    """`stages`: lm_pretrain, lm_finetune, task, each at most once and in that order; each LM stage's keys checked."""
+    names = [s.name for s in cfg.stages]
+    if len(set(names)) < len(names) or names != sorted(names, key=STAGE_ORDER.index):
+        raise ConfigError(f"{source}: stages: {names} must be in the order {list(STAGE_ORDER)}, each at most once")
+    if "lm_pretrain" in names and cfg.pretrained:
+        raise ConfigError(f"{source}: stages: lm_pretrain trains a new LM, but `pretrained` names one ({cfg.pretrained}); drop one of them")
+    if "lm_finetune" in names and not cfg.pretrained and "lm_pretrain" not in names:
+        raise ConfigError(f"{source}: stages: lm_finetune fine-tunes an LM: set `pretrained` or put lm_pretrain before it")
+    for i, stage in enumerate(cfg.stages):
+        key = f"stages[{i}]"
+        if stage.name == "task" and (stage.trainer is not None or stage.corpora or stage.time_budget_s is not None):
+            raise ConfigError(f"{source}: {key}: the task stage trains with the run's own `trainer` section; give it only a name")
+        if not stage.epochs > 0:
+            raise ConfigError(f"{source}: {key}.epochs must be positive, got {stage.epochs}")
+        if stage.time_budget_s is not None and not stage.time_budget_s > 0:
+            raise ConfigError(f"{source}: {key}.time_budget_s must be positive, got {stage.time_budget_s}")
+        if stage.trainer is not None:
+            if not isinstance(stage.trainer, dict):
+                raise ConfigError(f"{source}: {key}.trainer: expected a mapping of trainer keys, got {stage.trainer!r}")
+            try:
+                from_dict(TrainerConfig, stage.trainer, f"{key}.trainer")
+            except ConfigError as exc:
+                raise ConfigError(f"{source}: {exc}") from None

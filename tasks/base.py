@@ -12,6 +12,8 @@ from typing import Any, Iterator, Literal, Optional
 
 import torch
 
+from rnn_nlp.errors import ConfigError
+
 
 @dataclass
 class LMStage:
@@ -29,6 +31,7 @@ class LMStage:
     corpora: list[str] = field(default_factory=list)  # lm_pretrain: other corpora's training text too
     time_budget_s: Optional[float] = None
     data: dict = field(default_factory=dict)  # data keys of the LM run (tokenizer, lowercase, ...)
+    trainer: dict = field(default_factory=dict)  # trainer keys of the LM run over the defaults (stages[i].trainer)
 
 
 class Task:
@@ -80,8 +83,25 @@ class Task:
         return {}
 
     def pre_stages(self) -> list[LMStage]:
-        """The LM runs to train before this task's own training (none by default)."""
+        """The LM runs to train before this task's own training: the config's `stages`, else what the
+        task's shorthand switches ask for (`shorthand_stages`)."""
+        if not self.cfg.stages:
+            return self.shorthand_stages()
+        out = []
+        for stage in self.cfg.stages:
+            if stage.name == "task":
+                break
+            texts, data = self.lm_text()
+            out.append(LMStage(stage.name, texts, stage.epochs, list(stage.corpora), stage.time_budget_s, data, dict(stage.trainer or {})))
+        return out
+
+    def shorthand_stages(self) -> list[LMStage]:
+        """The stages the task's own switches ask for (data.pretrain_epochs, head.lm_finetune_epochs); none by default."""
         return []
+
+    def lm_text(self) -> tuple[dict[str, list[str]], dict]:
+        """({"train": lines, "valid": lines}, data keys of an LM reading them): the task's text for LM stages."""
+        raise ConfigError(f"stages: task '{self.name}' has no text to train a language model stage on")
 
     def adopt_pretrained(self) -> None:
         """Settle shapes that come from pretrained runs other than `pretrained` (a seq2seq decoder LM)."""
@@ -92,3 +112,12 @@ class Task:
     def use_data(self, name: str) -> None:
         """Evaluate on another data set (a corpus name, file, folder or hub name) than the config's."""
         raise NotImplementedError
+
+
+def stages_conflict(cfg: Any, source: str) -> None:
+    """data.pretrain_epochs (the old switch) and `stages` both given: an error that shows the new form."""
+    d = cfg.data
+    if d.pretrain_epochs and cfg.stages:
+        corpora = f", corpora: [{', '.join(d.pretrain_corpora)}]" if d.pretrain_corpora else ""
+        raise ConfigError(f"{source}: data.pretrain_epochs and stages both say how the LM is pretrained; keep stages and write it "
+                          f"there: stages: [{{name: lm_pretrain, epochs: {d.pretrain_epochs}{corpora}}}, {{name: task}}]")

@@ -76,6 +76,9 @@ class ClassificationTask(Task):
             raise ConfigError(f"{source}: head.threshold must be in (0, 1), got {cfg.head.threshold}")
         if cfg.head.lm_finetune_epochs < 0:
             raise ConfigError(f"{source}: head.lm_finetune_epochs must be >= 0")
+        if cfg.head.lm_finetune_epochs and cfg.stages:
+            raise ConfigError(f"{source}: head.lm_finetune_epochs and stages both say how the LM is fine-tuned; keep stages and "
+                              f"write it there: stages: [{{name: lm_finetune, epochs: {cfg.head.lm_finetune_epochs}}}, {{name: task}}]")
 
     # ---- data ------------------------------------------------------------------------
     def records(self) -> dict[str, dict[str, list]]:
@@ -256,17 +259,23 @@ class ClassificationTask(Task):
         return metrics
 
     # ---- ULMFiT stage 2 --------------------------------------------------------------
-    def pre_stages(self) -> list[LMStage]:
-        """With head.lm_finetune_epochs and a `pretrained` LM: fine-tune that LM on this task's text first."""
-        epochs = self.cfg.head.lm_finetune_epochs
-        if not epochs or not self.cfg.pretrained:
-            return []
+    def lm_text(self) -> tuple[dict[str, list[str]], dict]:
+        """The training and validation texts, one a line, read with this task's tokenizer settings."""
         rec = self.records()
         one_line = lambda texts: [t.replace("\n", " ") for t in texts]  # noqa: E731
         d = self.cfg.data
+        return ({"train": one_line(rec["train"]["text"]), "valid": one_line(rec["valid"]["text"])},
+                {"tokenizer": d.tokenizer, "lowercase": d.lowercase, "normalize_numbers": d.normalize_numbers})
+
+    def shorthand_stages(self) -> list[LMStage]:
+        """head.lm_finetune_epochs with a `pretrained` LM: fine-tune that LM on this task's text first
+        (the shorthand of `stages: [{name: lm_finetune, epochs: N}, {name: task}]`)."""
+        epochs = self.cfg.head.lm_finetune_epochs
+        if not epochs or not self.cfg.pretrained:
+            return []
         log.info("ULMFiT stage 2: fine-tuning the LM %s on the task's text for %d epochs", self.cfg.pretrained, epochs)
-        return [LMStage("lm_finetune", {"train": one_line(rec["train"]["text"]), "valid": one_line(rec["valid"]["text"])}, epochs,
-                        data={"tokenizer": d.tokenizer, "lowercase": d.lowercase, "normalize_numbers": d.normalize_numbers})]
+        texts, data = self.lm_text()
+        return [LMStage("lm_finetune", texts, epochs, data=data)]
 
 
 def ensemble_probabilities(members: list[torch.Tensor]) -> torch.Tensor:

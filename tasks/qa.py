@@ -32,7 +32,7 @@ from rnn_nlp.nn.heads.span import best_span, candidate_scores
 from rnn_nlp.data.tokenize import normalize_word, token_spans
 from rnn_nlp.tasks.qa_data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
 from rnn_nlp.tasks.qa_model import ReaderRun
-from rnn_nlp.tasks.base import LMStage, Task
+from rnn_nlp.tasks.base import LMStage, Task, stages_conflict
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class QATask(Task):
             raise ConfigError(f"{source}: data.context_stride must not exceed data.max_context_tokens (windows would leave gaps)")
         if cfg.data.pretrain_epochs < 0:
             raise ConfigError(f"{source}: data.pretrain_epochs must be >= 0")
+        stages_conflict(cfg, source)
         from rnn_nlp.nn.pooling import POOLINGS
 
         bad = [k for k in cfg.head.question_pooling if k not in POOLINGS] or ([] if cfg.head.question_pooling else ["(none)"])
@@ -225,18 +226,22 @@ class QATask(Task):
         for _, batch in self.batches(self.examples("train"), self.cfg.trainer.batch_size, self.epoch_seed(epoch), device, start_step):
             yield batch
 
-    def pre_stages(self) -> list[LMStage]:
-        """With data.pretrain_epochs and no `pretrained`: an LM on the training passages (+ corpora) first."""
-        d = self.cfg.data
-        if self.cfg.pretrained or not d.pretrain_epochs:
-            return []
-
+    def lm_text(self) -> tuple[dict[str, list[str]], dict]:
+        """The distinct passage lines of train and valid, words as the reader's vocabulary sees them."""
         def lines(split: str) -> list[str]:
             seen = dict.fromkeys(line for c in dict.fromkeys(self.records()[split]["context"]) for line in c.split("\n") if line.strip())
             return [" ".join(self.word(t) for t, _, _ in self.tokens(line)) for line in seen]
 
-        return [LMStage("lm_pretrain", {"train": lines("train"), "valid": lines("valid")}, d.pretrain_epochs,
-                        list(d.pretrain_corpora), d.pretrain_time_budget_s)]
+        return {"train": lines("train"), "valid": lines("valid")}, {}
+
+    def shorthand_stages(self) -> list[LMStage]:
+        """data.pretrain_epochs and no `pretrained`: an LM on the training passages (+ corpora) first
+        (the shorthand of `stages: [{name: lm_pretrain, epochs: N, corpora: [...]}, {name: task}]`)."""
+        d = self.cfg.data
+        if self.cfg.pretrained or not d.pretrain_epochs:
+            return []
+        texts, data = self.lm_text()
+        return [LMStage("lm_pretrain", texts, d.pretrain_epochs, list(d.pretrain_corpora), d.pretrain_time_budget_s, data)]
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()

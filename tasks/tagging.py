@@ -26,7 +26,7 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.tagger import Tagger, TaggerHead, TaggerHeadConfig
 from rnn_nlp.tasks.tagging_model import TaggerRun
-from rnn_nlp.tasks.base import LMStage, Task
+from rnn_nlp.tasks.base import LMStage, Task, stages_conflict
 from rnn_nlp.tasks.tagging_eval import TaggingEvaluation
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ class TaggingTask(TaggingEvaluation, Task):
             raise ConfigError(f"{source}: data.separator must be a non-space character such as '/'")
         if cfg.data.pretrain_epochs < 0:
             raise ConfigError(f"{source}: data.pretrain_epochs must be >= 0")
+        stages_conflict(cfg, source)
         if cfg.head.freeze_backbone and cfg.trainer.gradual_unfreezing:
             raise ConfigError(f"{source}: head.freeze_backbone and trainer.gradual_unfreezing contradict each other")
 
@@ -265,13 +266,18 @@ class TaggingTask(TaggingEvaluation, Task):
         for _, batch in self.batches(self.pieces("train"), self.cfg.trainer.batch_size, seed, device, start_step):
             yield batch
 
-    def pre_stages(self) -> list[LMStage]:
-        """With data.pretrain_epochs and no `pretrained`: an LM on the task's training text (+ corpora) first."""
+    def lm_text(self) -> tuple[dict[str, list[str]], dict]:
+        """Training and validation sentences, one a line, words as the tagger's vocabulary sees them."""
+        return {split: [" ".join(self.word(t) for t in s) for s in self.splits()[split]["tokens"]] for split in ("train", "valid")}, {}
+
+    def shorthand_stages(self) -> list[LMStage]:
+        """data.pretrain_epochs and no `pretrained`: an LM on the task's training text (+ corpora) first
+        (the shorthand of `stages: [{name: lm_pretrain, epochs: N, corpora: [...]}, {name: task}]`)."""
         d = self.cfg.data
         if self.cfg.pretrained or not d.pretrain_epochs:
             return []
-        lines = {split: [" ".join(self.word(t) for t in s) for s in self.splits()[split]["tokens"]] for split in ("train", "valid")}
-        return [LMStage("lm_pretrain", lines, d.pretrain_epochs, list(d.pretrain_corpora), d.pretrain_time_budget_s)]
+        texts, data = self.lm_text()
+        return [LMStage("lm_pretrain", texts, d.pretrain_epochs, list(d.pretrain_corpora), d.pretrain_time_budget_s, data)]
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()

@@ -64,7 +64,8 @@ def lm_stage_config(stage: LMStage, cfg: RunConfig, out: Path) -> dict:
     raw["data"] = {**raw.get("data", {}), **stage.data, "name": str(text_dir), "max_train_tokens": None, "max_eval_tokens": None,
                    "streaming": False}
     raw["trainer"] = {**raw.get("trainer", {}), "epochs": stage.epochs, "max_steps": None, "time_budget_s": stage.time_budget_s,
-                      "device": t.device, "threads": t.threads, "progress": t.progress, "seed": t.seed}
+                      "device": t.device, "threads": t.threads, "progress": t.progress, "seed": t.seed, **stage.trainer}
+    raw["stages"] = []
     return raw
 
 

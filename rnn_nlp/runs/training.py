@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from rnn_nlp.config import RunConfig, save_config
-from rnn_nlp.errors import ConfigError, SaveError
+from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
 from rnn_nlp.runs.configs import build_config, config_changes, load_run_config
 from rnn_nlp.runs.stages import FINISHED, train_stage
 from rnn_nlp.tasks.registry import get_task
@@ -23,9 +23,23 @@ from rnn_nlp.training.transfer import adopt_architecture, transfer_backbone
 log = logging.getLogger(__name__)
 
 
+def check_pretrained(cfg: RunConfig, out: Path) -> None:
+    """`pretrained` names a complete run folder other than `out`; a ConfigError naming the key, before anything is written."""
+    if not cfg.pretrained:
+        return
+    source = Path(cfg.pretrained)
+    if source.resolve() == out.resolve():
+        raise ConfigError(f"pretrained: {cfg.pretrained} is the run folder being trained (--out); start from another run")
+    try:
+        ckpt.verify(source)
+    except CheckpointError as exc:
+        raise ConfigError(f"pretrained: {exc}") from None
+
+
 def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> None:
     """Run the task's stages (LM pretraining / fine-tuning on its text), then settle where the
     backbone starts and its shape."""
+    check_pretrained(cfg, out)
     for stage in task.pre_stages():
         out.mkdir(parents=True, exist_ok=True)
         cfg.pretrained = train_stage(stage, cfg, out, train_once)
@@ -63,7 +77,8 @@ def train_run(
         device = torch.device("cuda", dist.local_rank)
     seed_everything(cfg.trainer.seed)
     if replace:
-        # the old run goes only once the new one's data have loaded: a typo must not cost a run
+        # the old run goes only once the new one's data have loaded and its start is checked: a typo must not cost a run
+        check_pretrained(cfg, out)
         get_task(cfg.task)(cfg).steps_per_epoch()
         seed_everything(cfg.trainer.seed)
         if dist.is_main:

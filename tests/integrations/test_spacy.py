@@ -41,3 +41,58 @@ def test_component_needs_a_run_folder():
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="RUN_DIR"):
         nlp.add_pipe("rnn_nlp_tagger")
+
+
+@pytest.fixture(scope="module")
+def classify_run(tmp_path_factory):
+    from tests.tasks.test_classification import classify_raw, write_sentiment
+
+    root = tmp_path_factory.mktemp("spacy-clf")
+    train_run(build_config(classify_raw(write_sentiment(root / "reviews.csv"))), root / "clf")
+    return root / "clf"
+
+
+def test_textcat_component_sets_cats_from_the_classifier(classify_run):
+    import rnn_nlp
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_nlp_textcat", config={"model": str(classify_run)})
+    texts = ["a truly great film", "dull and awful"]
+    docs = list(nlp.pipe(texts))
+    expected = rnn_nlp.load(classify_run, "cpu").predict(texts)
+    for doc, result in zip(docs, expected):
+        assert set(doc.cats) == set(result.probabilities) and sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-5)
+        assert max(doc.cats, key=doc.cats.get) == result.label
+        assert doc.cats == pytest.approx(result.probabilities, abs=1e-5)
+
+
+def test_to_disk_bundles_the_weights_so_the_pipeline_loads_without_the_run(runs, classify_run, tmp_path):
+    import shutil
+
+    ner_copy, clf_copy = tmp_path / "ner-run", tmp_path / "clf-run"
+    shutil.copytree(runs / "ner-run", ner_copy)
+    shutil.copytree(classify_run, clf_copy)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_nlp_tagger", config={"model": str(ner_copy)})
+    nlp.add_pipe("rnn_nlp_textcat", config={"model": str(clf_copy)})
+    before = nlp("Ann Lee visited New York.")
+    nlp.to_disk(tmp_path / "pipeline")
+    shutil.rmtree(ner_copy)
+    shutil.rmtree(clf_copy)  # the run folders are gone: only the pipeline folder holds the models
+    loaded = spacy.load(tmp_path / "pipeline")
+    after = loaded("Ann Lee visited New York.")
+    assert [(e.text, e.label_) for e in after.ents] == [(e.text, e.label_) for e in before.ents] == [("Ann Lee", "PER"), ("New York", "LOC")]
+    assert after.cats == pytest.approx(before.cats)
+
+
+def test_a_component_whose_run_is_gone_says_so(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_nlp_tagger", config={"model": str(tmp_path / "gone")})
+    with pytest.raises(ValueError, match="does not exist, and no model came with the pipeline"):
+        nlp("Ann Lee visited New York.")
+
+
+def test_a_classify_run_is_refused_by_the_tagger(classify_run):
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="'classify' run; rnn_nlp_tagger needs a ner or pos run"):
+        nlp.add_pipe("rnn_nlp_tagger", config={"model": str(classify_run)})

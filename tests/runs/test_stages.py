@@ -1,0 +1,68 @@
+"""Training stages: `stages:` in a config runs LM pretraining / fine-tuning on the task's text before the
+task, each an ordinary resumable LM run with its own trainer keys; the old switches stay shorthands,
+and both together is an error that shows the new form."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.runs import build_config, train_run
+from tests.conftest import tiny_raw, write_corpus
+from tests.tasks.tagging_data import tagging_raw, write_ner
+from tests.tasks.test_classification import classify_raw, write_sentiment
+
+
+def test_stage_order_and_needs_are_checked():
+    def bad(stages, pretrained=None):
+        raw = tiny_raw("unused-corpus", stages=stages)
+        raw["pretrained"] = pretrained
+        with pytest.raises(ConfigError) as err:
+            build_config(raw)
+        return str(err.value)
+
+    assert "must be in the order" in bad([{"name": "task"}, {"name": "lm_pretrain"}])
+    assert "must be in the order" in bad([{"name": "lm_finetune"}, {"name": "lm_finetune"}], pretrained="x")
+    assert "set `pretrained` or put lm_pretrain before it" in bad([{"name": "lm_finetune"}])
+    assert "drop one of them" in bad([{"name": "lm_pretrain"}], pretrained="runs/lm")
+    assert "unknown key 'stages[0].trainer.lrr'" in bad([{"name": "lm_pretrain", "trainer": {"lrr": 1}}])
+    assert "stages[1]: the task stage trains with the run's own" in bad([{"name": "lm_pretrain"}, {"name": "task", "epochs": 2, "corpora": ["ptb"]}])
+    assert "stages[0].epochs must be positive" in bad([{"name": "lm_pretrain", "epochs": 0}])
+
+
+def test_old_switches_and_stages_together_show_the_new_form(tmp_path):
+    raw = tagging_raw("ner", write_ner(tmp_path / "ner"), data={"pretrain_epochs": 2, "pretrain_corpora": ["ptb"]},
+                      stages=[{"name": "lm_pretrain"}, {"name": "task"}])
+    with pytest.raises(ConfigError, match=r"stages: \[\{name: lm_pretrain, epochs: 2, corpora: \[ptb\]\}, \{name: task\}\]"):
+        build_config(raw)
+    raw = classify_raw(write_sentiment(tmp_path / "s.csv"), head={"lm_finetune_epochs": 1}, stages=[{"name": "lm_finetune"}])
+    raw["pretrained"] = "somewhere"
+    with pytest.raises(ConfigError, match=r"stages: \[\{name: lm_finetune, epochs: 1\}, \{name: task\}\]"):
+        build_config(raw)
+
+
+def test_lm_pretrain_then_finetune_stages_start_the_tagger(tmp_path):
+    stages = [
+        {"name": "lm_pretrain", "epochs": 1, "trainer": {"lr": 5.0, "bptt": 8, "batch_size": 4}},
+        {"name": "lm_finetune", "epochs": 1, "trainer": {"lr": 2.0, "bptt": 8, "batch_size": 4}},
+        {"name": "task"},
+    ]
+    raw = tagging_raw("ner", write_ner(tmp_path / "ner"), stages=stages, trainer={"epochs": 1})
+    out = tmp_path / "run"
+    train_run(build_config(raw), out)
+    pre = yaml.safe_load((out / "lm-pretrained" / "checkpoint-last" / "config.yaml").read_text())
+    fine = yaml.safe_load((out / "lm-finetuned" / "checkpoint-last" / "config.yaml").read_text())
+    assert pre["task"] == fine["task"] == "lm"
+    assert pre["trainer"]["lr"] == 5.0 and pre["trainer"]["epochs"] == 1 and pre["pretrained"] is None
+    assert fine["trainer"]["lr"] == 2.0 and fine["pretrained"] == str(out / "lm-pretrained")
+    assert (out / "lm-pretrained" / "FINISHED").exists() and (out / "lm-finetuned" / "FINISHED").exists()
+    used = yaml.safe_load((out / "run-config.yaml").read_text())
+    assert used["pretrained"] == str(out / "lm-finetuned")  # the tagger started from the last stage
+    assert pre["backbone"]["hidden_size"] == used["backbone"]["hidden_size"]
+
+
+def test_a_task_without_text_refuses_lm_stages(tmp_path):
+    raw = tiny_raw(write_corpus(tmp_path / "c"), stages=[{"name": "lm_pretrain"}])
+    with pytest.raises(ConfigError, match="task 'lm' has no text to train a language model stage on"):
+        train_run(build_config(raw), tmp_path / "run")
