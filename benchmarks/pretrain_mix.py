@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnn_nlp.runs import build_config  # noqa: E402
-from rnn_nlp.data.fetch import fetch  # noqa: E402
+from rnn_nlp.data.fetchers.cache import fetch  # noqa: E402
 from rnn_nlp.data.labeled import load_labeled_corpus  # noqa: E402
-from rnn_nlp.data.readers import write_split_files  # noqa: E402
+from rnn_nlp.data.text import write_split_files  # noqa: E402
 from rnn_nlp.data.tokenize import Tokenizer  # noqa: E402
 from rnn_nlp.runs import train_run  # noqa: E402
 

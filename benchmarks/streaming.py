@@ -83,7 +83,7 @@ def child(corpus: str, out: str, streaming: bool) -> None:
 
 def build_corpus(path: Path, megabytes: int) -> None:
     """Concatenate the PTB training text until the file has `megabytes` MB."""
-    from rnn_nlp.data.fetch import fetch
+    from rnn_nlp.data.fetchers.cache import fetch
 
     text = "\n".join(fetch("ptb")["train"]["text"]) + "\n"
     block = text.encode("utf-8")

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
 from rnn_nlp.runs import load_config  # noqa: E402
-from rnn_nlp.data.fetch import fetch  # noqa: E402
+from rnn_nlp.data.fetchers.cache import fetch  # noqa: E402
 from rnn_nlp.runs import load_run, train_run  # noqa: E402
 
 CPU = torch.device("cpu")

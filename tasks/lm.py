@@ -15,7 +15,8 @@ import torch
 from rnn_nlp.config import DataConfig, RunConfig, positive_keys
 from rnn_nlp.data import streaming
 from rnn_nlp.data.batching import BPTTStream, batchify
-from rnn_nlp.data.readers import load_text_corpus, read_lines
+from rnn_nlp.data.formats.lines import read_lines
+from rnn_nlp.data.text import load_text_corpus
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError

@@ -6,8 +6,8 @@ from typing import Any, Optional
 
 import torch
 
-from rnn_nlp.data.qa import check_record
-from rnn_nlp.data.readers import json_object
+from rnn_nlp.data.formats.jsonl import json_object
+from rnn_nlp.data.formats.squad import check_record
 from rnn_nlp.errors import DataError
 from rnn_nlp.results import Answer
 from rnn_nlp.tasks.model import Model

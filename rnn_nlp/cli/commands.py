@@ -127,7 +127,7 @@ def _generate_from_sources(args: argparse.Namespace, model) -> None:
         raise RnnNlpError("--no-stop-at-eos is for language models: a seq2seq output always ends at <eos>")
     sources = [args.source] if args.source is not None else []
     if args.source_file:
-        from rnn_nlp.data.readers import read_lines
+        from rnn_nlp.data.formats.lines import read_lines
 
         if args.source_file == "-":
             sources += [line.strip() for line in sys.stdin]
@@ -197,7 +197,7 @@ def encode(args: argparse.Namespace) -> None:
     if args.input == "-":
         lines = [line.rstrip("\n") for line in sys.stdin if line.strip()]
     else:
-        from rnn_nlp.data.readers import read_lines
+        from rnn_nlp.data.formats.lines import read_lines
 
         lines = read_lines(Path(args.input))
     pooling = [k.strip() for k in args.pooling.split(",") if k.strip()] if args.pooling else None

@@ -34,7 +34,7 @@ def recipes(args: argparse.Namespace) -> None:
 
 
 def data(args: argparse.Namespace) -> None:
-    from rnn_nlp.data.fetch import FETCHERS, cache_path, fetch
+    from rnn_nlp.data.fetchers.cache import FETCHERS, cache_path, fetch
 
     if args.data_command == "list":
         for name, f in sorted(FETCHERS.items()):

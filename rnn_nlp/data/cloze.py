@@ -28,8 +28,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 
-from rnn_nlp.data.fetch import register_fetcher
-from rnn_nlp.data.fetch_tagging import split_documents
+from rnn_nlp.data.splits import split_documents
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ PLACEHOLDER = "@placeholder"
 MIN_QUESTION_WORDS = 4
 MAX_PER_DOCUMENT = 15
 TRAIN_CAP: int | None = None  # the train split's per-document cap (version 1 of the set: MAX_PER_DOCUMENT)
-CLOZE_VERSION = 2  # 1: train capped at 15 a document as valid/test; 2: train uncapped (rnn_nlp.data.fetch caches by version)
+CLOZE_VERSION = 2  # 1: train capped at 15 a document as valid/test; 2: train uncapped (the fetch cache keeps versions apart)
 CLOZE_SEED = 13
 COLUMNS = ("id", "question", "context", "answers", "candidates", "document", "answer_type")
 
@@ -176,23 +175,6 @@ def _question(doc_id: str, sentences: list[list[str]], n: int, m: Mention, menti
     }
 
 
-def read_conll_documents() -> list[tuple[str, list[list[str]], list[list[str]]]]:
-    """(document id such as "train-12", sentences, NER tags) of every CoNLL-2003 document, train, valid, test."""
-    from rnn_nlp.data.fetch import fetch
-
-    table = fetch("conll2003")
-    docs = []
-    for split in ("train", "valid", "test"):
-        part = table[split]
-        grouped: dict[int, tuple[list, list]] = {}
-        for tokens, tags, doc in zip(part["tokens"], part["tags"], part["document"]):
-            sents, tagss = grouped.setdefault(doc, ([], []))
-            sents.append(tokens)
-            tagss.append(tags)
-        docs.extend((f"{split}-{d}", s, t) for d, (s, t) in sorted(grouped.items()))
-    return docs
-
-
 def build_cloze(docs, anonymize: bool = False, seed: int = CLOZE_SEED, cap: int = MAX_PER_DOCUMENT,
                 train_cap: int | None = TRAIN_CAP) -> dict[str, dict[str, list]]:
     """Split documents 80/10/10 (seeded), then make each document's questions (at most `cap` in valid and
@@ -226,25 +208,3 @@ def build_cloze(docs, anonymize: bool = False, seed: int = CLOZE_SEED, cap: int 
         log.info("conll2003-cloze [%s]: %d documents, %d questions", split, len(indices), len(columns["id"]))
     log.info("conll2003-cloze: questions not made: %s", ", ".join(f"{k} {v}" for k, v in sorted(stats.items())) or "none")
     return out
-
-
-@register_fetcher(
-    "conll2003-cloze",
-    "Cloze QA from CoNLL-2003 documents (Hermann et al. 2015 construction): 1,393 documents pooled, split by "
-    f"document 80/10/10 (seed {CLOZE_SEED}); at most {MAX_PER_DOCUMENT} questions a document in valid/test, all in "
-    f"train (v{CLOZE_VERSION}); columns id, question (@placeholder), context, answers, candidates",
-    version=CLOZE_VERSION,
-)
-def fetch_conll2003_cloze() -> dict[str, dict[str, list]]:
-    """The cloze set from the fetched CoNLL-2003 documents, entities as written."""
-    return build_cloze(read_conll_documents())
-
-
-@register_fetcher(
-    "conll2003-cloze-anon",
-    "conll2003-cloze with entities anonymised as @entityN (numbered per question, seeded), as Hermann et al. 2015",
-    version=CLOZE_VERSION,
-)
-def fetch_conll2003_cloze_anon() -> dict[str, dict[str, list]]:
-    """The cloze set with entities anonymised as @entityN."""
-    return build_cloze(read_conll_documents(), anonymize=True)

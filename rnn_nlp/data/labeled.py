@@ -13,14 +13,14 @@ are skipped with a warning giving their count and first line numbers: never sile
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-from collections import Counter
 from pathlib import Path
 
-from rnn_nlp.data.fetch import FETCHERS, fetch
-from rnn_nlp.data.readers import SPLIT_ALIASES, _split_of, json_object, load_hub
+from rnn_nlp.data.formats.delimited import delimited_records
+from rnn_nlp.data.formats.encoding import read_nonempty_text
+from rnn_nlp.data.formats.jsonl import jsonl_records
+from rnn_nlp.data.sources import LOCAL, known_splits, require_column, resolve, split_named
+from rnn_nlp.data.splits import stratified_split
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -32,94 +32,7 @@ Splits = dict[str, dict[str, list]]
 Records = list[tuple[int, dict]]  # (line or row number, {column: value})
 
 
-# ---- splitting --------------------------------------------------------------------------------
-
-
-def _size(n: int, frac: float) -> int:
-    return max(1, round(n * frac)) if n >= 3 and frac > 0 else 0
-
-
-def _cut(idx: list[int], keys: list[str], k: int, seed: int, stratify: bool, where: str):
-    """Split `idx` into (rest, k held-out), stratified on `keys` when sklearn can."""
-    from sklearn.model_selection import train_test_split
-
-    if k == 0:
-        return idx, []
-    if stratify:
-        try:
-            return train_test_split(idx, test_size=k, random_state=seed, stratify=keys)
-        except ValueError as exc:  # e.g. fewer held-out rows than classes
-            log.warning("%s: cannot stratify (%s); splitting without stratification", where, exc)
-    return train_test_split(idx, test_size=k, random_state=seed)
-
-
-def stratified_split(
-    labels: list, seed: int = 0, valid_frac: float = 0.1, test_frac: float = 0.1, where: str = "data"
-) -> dict[str, list[int]]:
-    """Row indices (sorted) of train/valid/test: seeded, stratified on the label (the label set for
-    multi-label rows). A class with a single example cannot be stratified: the split then falls
-    back to a plain shuffled one, with a warning."""
-    keys = [label if isinstance(label, str) else "|".join(sorted(label)) for label in labels]
-    rare = sorted(key for key, count in Counter(keys).items() if count < 2)
-    if rare:
-        log.warning(
-            "%s: %d class(es) with a single example (%s); splitting without stratification",
-            where, len(rare), ", ".join(repr(r) for r in rare[:SHOWN]),
-        )
-    n = len(keys)
-    rest, test = _cut(list(range(n)), keys, _size(n, test_frac), seed, not rare, where)
-    train, valid = _cut(rest, [keys[i] for i in rest], _size(n, valid_frac), seed, not rare, where)
-    return {"train": sorted(train), "valid": sorted(valid), "test": sorted(test)}
-
-
 # ---- reading files ----------------------------------------------------------------------------
-
-
-def _decode(path: Path) -> str:
-    """The file as text; invalid UTF-8 names the line, an empty file is an error. A BOM is dropped."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1)
-        raise DataError(f"{path}:{line}: not valid UTF-8 ({exc.reason} at byte {column} of the line)") from None
-    if not text.strip():
-        raise DataError(f"{path}: the file is empty")
-    return text
-
-
-def _csv_records(path: Path, text: str, delimiter: str) -> tuple[list[str], Records]:
-    """Header and records of a CSV (quoted fields may span lines) or TSV (no quoting, as in GLUE)."""
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
-    header, records, end = None, [], 0
-    try:
-        for row in reader:
-            start, end = end + 1, reader.line_num
-            if not row:  # a blank line holds no record
-                continue
-            if header is None:
-                header = [name.strip() for name in row]
-            elif len(row) != len(header):
-                raise DataError(f"{path}:{start}: {len(row)} fields, but the header has {len(header)}")
-            else:
-                records.append((start, dict(zip(header, row))))
-    except csv.Error as exc:
-        raise DataError(f"{path}:{reader.line_num}: {exc}") from None
-    return header or [], records
-
-
-def _jsonl_records(path: Path, text: str) -> tuple[list[str], Records]:
-    """Records of a JSON-lines file (one object a line); columns in order of first appearance."""
-    records, columns = [], {}
-    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is valid in JSON
-        if not line.strip():
-            continue
-        obj = json_object(line, f"{path}:{number}")
-        columns.update(dict.fromkeys(obj))
-        records.append((number, obj))
-    return list(columns), records
 
 
 def read_labeled_file(path: Path, text_column: str, label_column: str, separator: str | None):
@@ -127,12 +40,12 @@ def read_labeled_file(path: Path, text_column: str, label_column: str, separator
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise DataError(f"{path}: unsupported format '{path.suffix}'; use {', '.join(FORMATS)}")
-    text = _decode(path)
+    text = read_nonempty_text(path)
     if kind == "jsonl":
-        columns, records = _jsonl_records(path, text)
+        columns, records = jsonl_records(path, text)
         where = f"{path}"
     else:
-        columns, records = _csv_records(path, text, "," if kind == "csv" else "\t")
+        columns, records = delimited_records(path, text, "," if kind == "csv" else "\t")
         where = f"{path}:1"  # the header line
     for role, column in (("text", text_column), ("label", label_column)):
         if column not in columns:
@@ -196,7 +109,7 @@ def _read_folder(path: Path, text_column, label_column, separator) -> dict[str, 
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FORMATS)
     out: dict[str, tuple[list, list]] = {}
     for file in files:
-        split = _split_of(file)
+        split = split_named(file)
         if split:
             texts, labels = read_labeled_file(file, text_column, label_column, separator)
             old = out.get(split, ([], []))
@@ -219,25 +132,18 @@ def _named(value, names: list[str]):
 def _from_table(name: str, table, text_column, label_column, separator):
     """(texts, labels) per split of a `datasets.DatasetDict` (a fetched corpus or a hub data set)."""
     out = {}
-    for split, ds in table.items():
-        if split not in SPLIT_ALIASES:
-            continue
+    for split, ours, ds in known_splits(table):
         for role, column in (("text", text_column), ("label", label_column)):
-            if column not in ds.column_names:
-                raise DataError(f"{name} [{split}]: no {role} column '{column}'; columns: {', '.join(ds.column_names)}")
+            require_column(f"{name} [{split}]", ds, column, role)
         names = _class_names(ds.features[label_column])
         values = ds[label_column]
         if names:  # integer ids -> class names; -1 (unlabelled, as in GLUE test sets) -> missing
             values = [[_named(v, names) for v in x] if isinstance(x, list) else _named(x, names) for x in values]
         records = [(i, {"t": t, "l": v}) for i, (t, v) in enumerate(zip(ds[text_column], values), start=1)]
-        out[SPLIT_ALIASES[split]] = _examples(f"{name} [{split}]", records, "t", "l", separator, "row")
+        out[ours] = _examples(f"{name} [{split}]", records, "t", "l", separator, "row")
     if "train" not in out:
         raise DataError(f"{name}: no train split; splits: {', '.join(table)}")
     return out
-
-
-def _from_hub(name: str, hub_config, text_column, label_column, separator):
-    return _from_table(name, load_hub(name, hub_config), text_column, label_column, separator)
 
 
 def load_labeled_corpus(
@@ -254,17 +160,13 @@ def load_labeled_corpus(
     Labels are strings; with `label_separator` (e.g. "|"), or JSON list values, every label is a
     list of strings (multi-label). Integer hub labels become their ClassLabel names.
     """
-    path = Path(name).expanduser()
-    if name in FETCHERS:
-        found = _from_table(name, fetch(name), text_column, label_column, label_separator)
-    elif path.is_file():
-        found = {"train": read_labeled_file(path, text_column, label_column, label_separator)}
-    elif path.is_dir():
-        found = _read_folder(path, text_column, label_column, label_separator)
-    elif name.startswith((".", "/", "~", "\\")) or path.suffix.lower() in FORMATS:
-        raise DataError(f"corpus not found: {name} (no such file or folder)")
+    source = resolve(name, hub_config)
+    if source.kind != LOCAL:
+        found = _from_table(name, source.table(), text_column, label_column, label_separator)
+    elif source.path.is_file():
+        found = {"train": read_labeled_file(source.path, text_column, label_column, label_separator)}
     else:
-        found = _from_hub(name, hub_config, text_column, label_column, label_separator)
+        found = _read_folder(source.path, text_column, label_column, label_separator)
     return _finish(name, found, label_separator is not None, seed)
 
 

@@ -22,8 +22,10 @@ import numpy as np
 import torch
 
 from rnn_nlp.data.batching import bptt_schedule
-from rnn_nlp.data.fetch import FETCHERS, cache_dir, fetch
-from rnn_nlp.data.readers import SPLIT_ALIASES, TEXT_SUFFIXES, _split_of, load_hub, split_sizes
+from rnn_nlp.data.fetchers.download import cache_dir
+from rnn_nlp.data.sources import FETCHED, LOCAL, known_splits, require_column, resolve
+from rnn_nlp.data.splits import TEXT_HELD_OUT, split_sizes
+from rnn_nlp.data.text import text_layout
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import DataError
@@ -31,7 +33,7 @@ from rnn_nlp.errors import DataError
 log = logging.getLogger(__name__)
 
 ROWS = 1000  # lines tokenized per batch
-FRACTION = 0.05  # valid/test carved off train when missing, as `readers.split_lines` does
+FRACTION = TEXT_HELD_OUT  # valid/test carved off train when missing, as `text.read_local_corpus` does
 
 
 class StreamingCorpus:
@@ -45,44 +47,25 @@ class StreamingCorpus:
 
     # ---- opening -----------------------------------------------------------------------
     def _open(self, name: str, hub_config: str | None, column: str) -> tuple[dict, tuple[float, float]]:
-        if name in FETCHERS:
-            table = fetch(name)
+        source = resolve(name, hub_config)
+        if source.kind == LOCAL:
+            return self._open_local(source.path)
+        table = source.table()
+        if source.kind == FETCHED:
             sources = {split: [(table[split], "text")] for split in table}
-        elif Path(name).expanduser().exists():
-            return self._open_local(Path(name).expanduser())
-        elif name.startswith((".", "/", "~", "\\")) or Path(name).suffix:
-            raise DataError(f"corpus not found: {name} (no such file or folder)")
         else:
-            table = load_hub(name, hub_config)
-            sources = {SPLIT_ALIASES[s]: [(ds, column)] for s, ds in table.items() if s in SPLIT_ALIASES}
-            for split, [(ds, col)] in sources.items():
-                if col not in ds.column_names:
-                    raise DataError(f"{name} [{split}]: no column '{col}'; columns: {', '.join(ds.column_names)}")
+            sources = {}
+            for split, ours, ds in known_splits(table):
+                require_column(f"{name} [{split}]", ds, column)
+                sources[ours] = [(ds, column)]
         if "train" not in sources:
             raise DataError(f"{name}: no train split")
         return sources, tuple(0.0 if s in sources else FRACTION for s in ("valid", "test"))
 
     def _open_local(self, path: Path) -> tuple[dict, tuple[float, float]]:
-        """The same files, split the same way, as `readers.read_local_corpus`."""
-        if path.is_file():
-            files, carve = {"train": [path]}, (FRACTION, FRACTION)
-        else:
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            if not found:
-                raise DataError(f"{path}: no text files (.txt, .tokens, .raw) in this folder")
-            files = {}
-            for f in found:
-                split = _split_of(f)
-                if split:
-                    files.setdefault(split, []).append(f)
-            if "train" in files:
-                carve = tuple(0.0 if s in files else FRACTION for s in ("valid", "test"))
-            else:
-                files, carve = {"train": found}, (FRACTION, FRACTION)
+        """The same files, split the same way, as `text.read_local_corpus` (both read `text_layout`)."""
+        files = text_layout(path)
+        carve = tuple(0.0 if s in files else FRACTION for s in ("valid", "test"))
         import datasets
 
         try:

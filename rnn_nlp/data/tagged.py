@@ -13,129 +13,18 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from rnn_nlp.data.fetch import FETCHERS, fetch
-from rnn_nlp.data.readers import split_sizes
+from rnn_nlp.data.formats.conll import DOCSTART, Sentences, parse_conll
+from rnn_nlp.data.formats.conllu import looks_like_conllu, parse_conllu
+from rnn_nlp.data.formats.encoding import read_text
+from rnn_nlp.data.formats.word_tag import looks_like_word_tag, parse_word_tag
+from rnn_nlp.data.sources import FETCHED, LOCAL, resolve
+from rnn_nlp.data.splits import contiguous_split
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
 
-Sentences = dict[str, list[list[str]]]  # {"tokens": [...], "tags": [...], maybe more columns}
 FORMATS = ("auto", "conll", "conllu", "word_tag")
 SPLIT_NAMES = {"train": "train", "training": "train", "valid": "valid", "validation": "valid", "dev": "valid", "testa": "valid", "test": "test", "testb": "test"}
-DOCSTART = "-DOCSTART-"
-
-
-def decode(raw: bytes, where: str) -> str:
-    """UTF-8 text of a file's bytes; invalid bytes name the line. A BOM is dropped."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise DataError(f"{where}:{line}: not valid UTF-8 ({exc.reason})") from None
-
-
-def _fields(line: str) -> list[str]:
-    """Tab-separated when the line has tabs (so an empty field shows), else whitespace-separated."""
-    return line.rstrip("\r\n").split("\t") if "\t" in line else line.split()
-
-
-def parse_conll(text: str, where: str, token_column: int = 0, tag_column: int = -1, extra: Optional[dict[str, int]] = None) -> Sentences:
-    """CoNLL column text -> sentences. Blank lines end sentences; `-DOCSTART-` lines start a document.
-
-    `extra` names more columns to keep ({"pos": 1}). A `document` column numbers the documents.
-    """
-    wanted = {"tokens": token_column, "tags": tag_column, **(extra or {})}
-    out: dict[str, list] = {k: [] for k in wanted}
-    out["document"] = []
-    current: dict[str, list[str]] = {k: [] for k in wanted}
-    width: Optional[int] = None
-    document = 0
-
-    def close() -> None:
-        if current["tokens"]:
-            for k in wanted:
-                out[k].append(current[k])
-                current[k] = []
-            out["document"].append(document)
-
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            close()
-            continue
-        fields = _fields(line)
-        if fields[0] == DOCSTART:
-            close()
-            document += 1 if out["document"] else 0
-            continue
-        if width is None:
-            width = len(fields)
-            for name, col in wanted.items():
-                if not -width <= col < width:
-                    raise DataError(f"{where}:{number}: no column {col} for {name}; the line has {width} columns")
-        elif len(fields) != width:
-            raise DataError(f"{where}:{number}: {len(fields)} columns, but the file's first line has {width}")
-        for name, col in wanted.items():
-            value = fields[col].strip()
-            if not value:
-                raise DataError(f"{where}:{number}: empty {'token' if name == 'tokens' else name} in column {col}")
-            current[name].append(value)
-    close()
-    return out
-
-
-def parse_conllu(text: str, where: str, tag: str = "upos") -> Sentences:
-    """CoNLL-U -> sentences of word forms and UPOS (or XPOS) tags; multiword and empty nodes skipped."""
-    column = {"upos": 3, "xpos": 4}[tag]
-    out: dict[str, list] = {"tokens": [], "tags": []}
-    tokens: list[str] = []
-    tags: list[str] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            if tokens:
-                out["tokens"].append(tokens)
-                out["tags"].append(tags)
-                tokens, tags = [], []
-            continue
-        if line.startswith("#"):
-            continue
-        fields = line.rstrip("\r").split("\t")
-        if len(fields) != 10:
-            raise DataError(f"{where}:{number}: {len(fields)} tab-separated columns; CoNLL-U has 10")
-        if "-" in fields[0] or "." in fields[0]:  # multiword token range, empty node
-            continue
-        if not fields[1].strip():
-            raise DataError(f"{where}:{number}: empty token")
-        if fields[column] in ("", "_"):
-            raise DataError(f"{where}:{number}: no {tag.upper()} tag")
-        tokens.append(fields[1])
-        tags.append(fields[column])
-    if tokens:
-        out["tokens"].append(tokens)
-        out["tags"].append(tags)
-    return out
-
-
-def parse_word_tag(text: str, where: str, separator: str = "/") -> Sentences:
-    """One sentence a line, items `word/tag` split at the last separator (so "1/2/cd" is "1/2", "cd")."""
-    out: dict[str, list] = {"tokens": [], "tags": []}
-    for number, line in enumerate(text.split("\n"), start=1):
-        items = line.split()
-        if not items:
-            continue
-        tokens, tags = [], []
-        for item in items:
-            word, sep, tag = item.rpartition(separator)
-            if not sep:
-                raise DataError(f"{where}:{number}: '{item}' has no '{separator}' between word and tag")
-            if not word:
-                raise DataError(f"{where}:{number}: empty token in '{item}'")
-            if not tag:
-                raise DataError(f"{where}:{number}: empty tag in '{item}'")
-            tokens.append(word)
-            tags.append(tag)
-        out["tokens"].append(tokens)
-        out["tags"].append(tags)
-    return out
 
 
 def guess_format(path: Path, text: str, separator: str = "/") -> str:
@@ -145,9 +34,9 @@ def guess_format(path: Path, text: str, separator: str = "/") -> str:
     lines = [ln for ln in text.split("\n") if ln.strip() and not ln.startswith(("#", DOCSTART))][:5]
     if not lines:
         raise DataError(f"{path}: the file holds no sentences")
-    if all(len(ln.split("\t")) == 10 and ln.split("\t")[0].replace("-", "").replace(".", "").isdigit() for ln in lines):
+    if looks_like_conllu(lines):
         return "conllu"
-    if all(separator in item for ln in lines for item in ln.split()) and any(len(ln.split()) > 2 for ln in lines):
+    if looks_like_word_tag(lines, separator):
         return "word_tag"
     return "conll"
 
@@ -157,7 +46,7 @@ def read_tagged_file(
 ) -> Sentences:
     """Sentences of one file in any of the supported formats (format "auto" guesses it)."""
     path = Path(path)
-    text = decode(path.read_bytes(), str(path))
+    text = read_text(path)
     if format == "auto":
         format = guess_format(path, text, separator)
     if format == "conll":
@@ -174,14 +63,6 @@ def split_of(path: Path) -> Optional[str]:
     parts = path.name.lower().replace("-", ".").replace("_", ".").split(".")
     found = [SPLIT_NAMES[p] for p in parts if p in SPLIT_NAMES]
     return found[-1] if found else None
-
-
-def contiguous_split(sentences: Sentences, valid_frac: float = 0.1, test_frac: float = 0.1) -> dict[str, Sentences]:
-    """The first 80% train, then valid, then test: neighbouring sentences (documents) stay together."""
-    n = len(sentences["tokens"])
-    n_train, n_valid, _ = split_sizes(n, valid_frac, test_frac)
-    cuts = {"train": (0, n_train), "valid": (n_train, n_train + n_valid), "test": (n_train + n_valid, n)}
-    return {s: {k: v[a:b] for k, v in sentences.items()} for s, (a, b) in cuts.items()}
 
 
 def read_local(path: Path, **options) -> dict[str, Sentences]:
@@ -239,16 +120,13 @@ def load_tagged_corpus(
 
     `fallbacks`: tag columns to use when a table lacks `tags_field` (the hub's conll2003 has `ner_tags`).
     """
-    from rnn_nlp.data.readers import load_hub
-
-    if name in FETCHERS:
-        splits = _table_columns(fetch(name), name, tokens_field, tags_field)
-    elif Path(name).expanduser().exists():
-        splits = read_local(Path(name).expanduser(), format=format, **file_options)
-    elif name.startswith((".", "/", "~", "\\")) or Path(name).suffix:
-        raise DataError(f"tagged corpus not found: {name} (no such file or folder)")
+    source = resolve(name, hub_config, what="tagged corpus")
+    if source.kind == FETCHED:
+        splits = _table_columns(source.table(), name, tokens_field, tags_field)
+    elif source.kind == LOCAL:
+        splits = read_local(source.path, format=format, **file_options)
     else:
-        splits = _table_columns(load_hub(name, hub_config), name, tokens_field, tags_field, fallbacks)
+        splits = _table_columns(source.table(), name, tokens_field, tags_field, fallbacks)
     if not splits.get("train") or not splits["train"]["tokens"]:
         raise DataError(f"tagged corpus '{name}' has no training sentences")
     for split in ("valid", "test"):

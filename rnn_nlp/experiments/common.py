@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rnn_nlp.data.readers import load_text_corpus  # noqa: E402
+from rnn_nlp.data.text import load_text_corpus  # noqa: E402
 
 
 def corpus_sentences(data: str, split: str, max_tokens: Optional[int] = None) -> list[list[str]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from rnn_nlp.config import RunConfig, to_dict
-from rnn_nlp.data.readers import load_text_corpus, write_split_files
+from rnn_nlp.data.text import load_text_corpus, write_split_files
 from rnn_nlp.tasks.base import LMStage
 from rnn_nlp.training import checkpoint as ckpt
 

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rnn_nlp.data.formats.lines import read_lines
 from rnn_nlp.data.labeled import load_labeled_corpus, read_labeled_file
-from rnn_nlp.data.readers import load_text_corpus, read_lines, read_local_corpus
+from rnn_nlp.data.text import load_text_corpus, read_local_corpus
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import SPECIALS, Vocab
 from rnn_nlp.errors import RnnNlpError

@@ -12,8 +12,9 @@ import datasets
 import pytest
 
 from rnn_nlp.data import labeled
-from rnn_nlp.data.fetch import FETCHERS, Fetcher
-from rnn_nlp.data.labeled import load_labeled_corpus, read_labeled_file, stratified_split
+from rnn_nlp.data.fetchers.cache import FETCHERS
+from rnn_nlp.data.fetchers.registry import Fetcher
+from rnn_nlp.data.labeled import load_labeled_corpus, read_labeled_file
 from rnn_nlp.errors import DataError
 
 
@@ -162,27 +163,6 @@ def test_folder_without_a_train_file_is_an_error(tmp_path, no_hub):
     _csv(tmp_path / "d" / "test.csv", ["text", "label"], [("a", "x")])
     with pytest.raises(DataError, match="no train file"):
         load_labeled_corpus(str(tmp_path / "d"))
-
-
-# ---- stratified_split -------------------------------------------------------------------------
-
-
-def test_stratified_split_sizes_and_disjointness():
-    labels = ["a"] * 50 + ["b"] * 30 + ["c"] * 20
-    parts = stratified_split(labels, seed=3)
-    assert sorted(parts["train"] + parts["valid"] + parts["test"]) == list(range(100))
-    for split, expected in (("train", (40, 24, 16)), ("valid", (5, 3, 2)), ("test", (5, 3, 2))):
-        counts = Counter(labels[i] for i in parts[split])
-        assert (counts["a"], counts["b"], counts["c"]) == expected
-    assert stratified_split(labels, seed=3) == parts
-
-
-def test_a_class_with_one_example_falls_back_to_an_unstratified_split(caplog):
-    labels = ["a"] * 10 + ["b"] * 9 + ["lonely"]
-    with caplog.at_level(logging.WARNING):
-        parts = stratified_split(labels, seed=0, where="x.csv")
-    assert [len(parts[s]) for s in parts] == [16, 2, 2]
-    assert "x.csv: 1 class(es) with a single example ('lonely'); splitting without stratification" in caplog.text
 
 
 # ---- skipped rows -----------------------------------------------------------------------------
@@ -390,7 +370,7 @@ def test_hub_multi_label_class_labels(fake_hub):
         }
     )
     fake_hub(table)
-    assert load_labeled_corpus("tags") == {
+    assert load_labeled_corpus("someone/tags") == {
         "train": {"text": ["x", "y"], "label": [["a", "c"], ["b"]]},
         "valid": {"text": ["z"], "label": [["c"]]},
         "test": {"text": ["w"], "label": [["a", "b"]]},
@@ -406,7 +386,7 @@ def test_hub_integer_labels_without_names_become_strings(fake_hub):
         }
     )
     fake_hub(plain)
-    assert load_labeled_corpus("ints") == {
+    assert load_labeled_corpus("someone/ints") == {
         "train": {"text": ["x", "y", "z"], "label": ["3", "7", "3"]},
         "valid": {"text": ["v"], "label": ["7"]},
         "test": {"text": ["w"], "label": ["3"]},
@@ -416,10 +396,10 @@ def test_hub_integer_labels_without_names_become_strings(fake_hub):
 def test_hub_missing_column_and_no_train_split(fake_hub):
     fake_hub(datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": ["a"], "stars": [1]})}))
     with pytest.raises(DataError, match=r"stars-only \[train\]: no label column 'label'; columns: text, stars"):
-        load_labeled_corpus("stars-only")
+        load_labeled_corpus("someone/stars-only")
     fake_hub(datasets.DatasetDict({"test": datasets.Dataset.from_dict({"text": ["a"], "label": ["x"]})}))
     with pytest.raises(DataError, match="only-test: no train split; splits: test"):
-        load_labeled_corpus("only-test")
+        load_labeled_corpus("someone/only-test")
 
 
 def test_hub_load_failure_is_a_data_error(monkeypatch, tmp_path):

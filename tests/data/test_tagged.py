@@ -107,7 +107,7 @@ def test_hub_tables_map_class_labels_to_names(monkeypatch):
     )
     ds = datasets.Dataset.from_dict({"tokens": [["Ann", "Lee", "ran"]], "ner_tags": [[1, 2, 0]]}, features=features)
     table = datasets.DatasetDict({"train": ds, "validation": ds, "test": ds})
-    monkeypatch.setattr("rnn_nlp.data.readers.load_hub", lambda name, cfg: table)
+    monkeypatch.setattr("rnn_nlp.data.sources.load_hub", lambda name, cfg: table)
     splits = load_tagged_corpus("someone/conll-like", tags_field="ner_tags")
     assert splits["valid"]["tags"] == [["B-PER", "I-PER", "O"]]
     assert load_tagged_corpus("someone/conll-like", fallbacks=("ner_tags",))["test"]["tags"] == [["B-PER", "I-PER", "O"]]

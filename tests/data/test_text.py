@@ -1,20 +1,13 @@
-"""Readers: local files and folders, hub names (offline, load_dataset faked), clear DataErrors."""
+"""Text corpora: local files and folders, hub names (offline, load_dataset faked), clear DataErrors."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import datasets
 import pytest
 
-from rnn_nlp.data import readers
-from rnn_nlp.data.readers import (
-    fill_missing_splits,
-    load_text_corpus,
-    read_lines,
-    read_local_corpus,
-    split_lines,
-)
+from rnn_nlp.data import sources
+from rnn_nlp.data.formats.lines import read_lines
+from rnn_nlp.data.text import load_text_corpus, read_local_corpus
 from rnn_nlp.errors import DataError
 from tests.conftest import write_corpus
 
@@ -23,56 +16,6 @@ def _write(path, lines):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-# ---- split_lines / fill_missing_splits ---------------------------------------------------
-
-
-def test_split_lines_90_5_5_contiguous():
-    lines = [f"line {i}" for i in range(100)]
-    parts = split_lines(lines)
-    assert parts["train"] == lines[:90]
-    assert parts["valid"] == lines[90:95]
-    assert parts["test"] == lines[95:]
-
-
-@pytest.mark.parametrize(
-    "n,sizes",
-    [(20, (18, 1, 1)), (3, (1, 1, 1)), (2, (2, 0, 0)), (1, (1, 0, 0)), (0, (0, 0, 0)), (41, (37, 2, 2))],
-)
-def test_split_lines_sizes(n, sizes):
-    lines = [str(i) for i in range(n)]
-    parts = split_lines(lines)
-    assert (len(parts["train"]), len(parts["valid"]), len(parts["test"])) == sizes
-    assert parts["train"] + parts["valid"] + parts["test"] == lines
-
-
-def test_fill_missing_splits_carves_both_off_the_end_of_train():
-    train = [str(i) for i in range(40)]
-    out = fill_missing_splits({"train": train})
-    assert out["train"] == train[:36]
-    assert out["valid"] == train[36:38]
-    assert out["test"] == train[38:]
-
-
-def test_fill_missing_splits_carves_only_what_is_missing():
-    train = [str(i) for i in range(40)]
-    out = fill_missing_splits({"train": train, "valid": ["v"]})
-    assert out["valid"] == ["v"]
-    assert out["train"] == train[:38]
-    assert out["test"] == train[38:]
-    out = fill_missing_splits({"train": train, "test": ["t"]})
-    assert out["test"] == ["t"]
-    assert out["train"] == train[:38]
-    assert out["valid"] == train[38:]
-
-
-def test_fill_missing_splits_leaves_complete_splits_alone():
-    splits = {"train": ["a", "b"], "valid": ["c"], "test": ["d"]}
-    assert fill_missing_splits(splits) == splits
-
-
-# ---- local files ---------------------------------------------------------------------
 
 
 def test_read_lines_strips_and_drops_blank_lines(tmp_path):
@@ -218,13 +161,10 @@ def test_fetcher_name_goes_through_fetch(monkeypatch):
             {s: datasets.Dataset.from_dict({"text": [f"{s} 1", f"{s} 2"]}) for s in ("train", "valid", "test")}
         )
 
-    monkeypatch.setattr(readers, "fetch", fake_fetch)
+    monkeypatch.setattr(sources, "fetch", fake_fetch)
     splits = load_text_corpus("ptb")
     assert calls == ["ptb"]
     assert splits == {"train": ["train 1", "train 2"], "valid": ["valid 1", "valid 2"], "test": ["test 1", "test 2"]}
-
-
-# ---- hub names (offline: load_dataset is faked) --------------------------------------------
 
 
 def _hub_table(train, validation=None, column="sentence", extra=None):
@@ -267,7 +207,7 @@ def test_hub_name_maps_validation_to_valid_and_carves_missing_test(fake_hub):
 
 def test_hub_name_with_only_train_gets_valid_and_test(fake_hub):
     fake_hub(_hub_table([f"t{i}" for i in range(100)], column="text"))
-    splits = load_text_corpus("tiny_hub_corpus")
+    splits = load_text_corpus("someone/tiny_hub_corpus")
     assert len(splits["train"]) == 90
     assert splits["valid"] == [f"t{i}" for i in range(90, 95)]
     assert splits["test"] == [f"t{i}" for i in range(95, 100)]
@@ -276,7 +216,7 @@ def test_hub_name_with_only_train_gets_valid_and_test(fake_hub):
 def test_hub_missing_text_column_lists_columns(fake_hub):
     fake_hub(_hub_table(["a", "b"], column="sentence"))
     with pytest.raises(DataError) as info:
-        load_text_corpus("tiny_hub_corpus", text_column="text")
+        load_text_corpus("someone/tiny_hub_corpus", text_column="text")
     msg = str(info.value)
     assert "tiny_hub_corpus" in msg
     assert "'text'" in msg
@@ -286,7 +226,7 @@ def test_hub_missing_text_column_lists_columns(fake_hub):
 def test_hub_without_train_split_is_a_data_error(fake_hub):
     fake_hub(datasets.DatasetDict({"test": datasets.Dataset.from_dict({"text": ["a"]})}))
     with pytest.raises(DataError, match="no train split"):
-        load_text_corpus("tiny_hub_corpus")
+        load_text_corpus("someone/tiny_hub_corpus")
 
 
 def test_hub_load_failure_is_a_data_error_naming_the_corpus(monkeypatch, tmp_path):
@@ -297,7 +237,7 @@ def test_hub_load_failure_is_a_data_error_naming_the_corpus(monkeypatch, tmp_pat
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     with pytest.raises(DataError) as info:
-        load_text_corpus("no_such_hub_corpus")
+        load_text_corpus("no_such_hub_corpus", "default")
     msg = str(info.value)
     assert "'no_such_hub_corpus'" in msg
     assert "ConnectionError: offline" in msg
@@ -309,11 +249,3 @@ def test_namespaced_hub_name_reaches_load_dataset(fake_hub):
     splits = load_text_corpus("someuser/tiny_corpus")
     assert calls == [("someuser/tiny_corpus", None)]
     assert len(splits["train"]) == 18
-
-
-def test_split_of_reads_the_first_word_or_the_last_dotted_part():
-    from rnn_nlp.data.readers import _split_of
-
-    names = {"train.txt": "train", "wiki.valid.tokens": "valid", "train_2.csv": "train", "train-v1.1.json": "train",
-             "dev-v2.0.json": "valid", "validation.jsonl": "valid", "devices.json": None, "testimonials.json": None}
-    assert {n: _split_of(Path(n)) for n in names} == names

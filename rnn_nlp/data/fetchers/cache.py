@@ -1,0 +1,78 @@
+"""Fetched corpora as `datasets` Arrow tables in the cache: built once by their fetcher, then read.
+
+`fetch(name)` returns the named corpus (`rnn-nlp data list`) as a DatasetDict, building it the
+first time and writing it atomically to `cache_path(name)`; a damaged cache is rebuilt, not trusted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from rnn_nlp.data.fetchers.download import cache_dir
+from rnn_nlp.data.fetchers.registrations import FETCHERS
+from rnn_nlp.data.fetchers.registry import Splits, did_you_mean
+from rnn_nlp.errors import DataError
+
+log = logging.getLogger(__name__)
+
+
+def cache_path(name: str) -> Path:
+    """Where the named corpus's table is cached: cache_dir()/NAME for version 1, cache_dir()/NAME.vN after
+    (an older build stays where it was, for code that still reads it, and is never taken for the new one)."""
+    version = FETCHERS[name].version if name in FETCHERS else 1
+    return cache_dir() / (name if version == 1 else f"{name}.v{version}")
+
+
+@contextmanager
+def quiet_datasets():
+    """`datasets`' own progress bars off for a quick Arrow conversion (it draws one a split and shard,
+    "Saving the dataset", for work of a second), then back as they were."""
+    import datasets
+
+    was_on = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield datasets
+    finally:
+        if was_on:
+            datasets.enable_progress_bars()
+
+
+def _save(name: str, splits: Splits, target: Path) -> None:
+    """Write the splits as a DatasetDict to `target`, through a temporary folder beside it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    with quiet_datasets() as datasets:
+        table = datasets.DatasetDict({k: datasets.Dataset.from_dict(columns) for k, columns in splits.items()})
+        table.save_to_disk(str(tmp / "data"))
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp / "data", target)
+    shutil.rmtree(tmp, ignore_errors=True)
+    log.info("%s: %s rows cached in %s", name, ", ".join(f"{k} {len(v):,}" for k, v in table.items()), target)
+
+
+def _load(target: Path):
+    with quiet_datasets() as datasets:
+        return datasets.load_from_disk(str(target))
+
+
+def fetch(name: str, refresh: bool = False):
+    """Return the named corpus as a `datasets.DatasetDict`, fetching it once. The corpora a fetcher
+    requires are fetched first and handed to its build function."""
+    if name not in FETCHERS:
+        raise DataError(f"unknown corpus '{name}'{did_you_mean(name, FETCHERS)}; known: {', '.join(sorted(FETCHERS))}")
+    fetcher = FETCHERS[name]
+    target = cache_path(name)
+    if target.exists() and not refresh:
+        try:
+            return _load(target)
+        except Exception:  # a damaged cache is rebuilt, not trusted
+            shutil.rmtree(target, ignore_errors=True)
+    tables = [fetch(required) for required in fetcher.requires]
+    _save(name, fetcher.build(*tables), target)
+    return _load(target)
