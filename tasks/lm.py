@@ -12,7 +12,8 @@ from typing import Iterator
 
 import torch
 
-from rnn_nlp.config import DataConfig, RunConfig, positive_keys
+from rnn_nlp.config import DataConfig, RunConfig
+from rnn_nlp.validation import positive_keys
 from rnn_nlp.data import streaming
 from rnn_nlp.data.batching import BPTTStream, batchify
 from rnn_nlp.data.formats.lines import read_lines

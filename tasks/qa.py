@@ -18,7 +18,8 @@ from typing import Iterator, Literal, Optional
 
 import torch
 
-from rnn_nlp.config import RunConfig, positive_keys, probability_keys
+from rnn_nlp.config import RunConfig
+from rnn_nlp.validation import positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets
 from rnn_nlp.data.cloze import normalize_entity
 from rnn_nlp.data.qa import load_qa_corpus

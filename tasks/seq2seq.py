@@ -17,7 +17,8 @@ from typing import Iterator, Literal, Optional
 
 import torch
 
-from rnn_nlp.config import RunConfig, positive_keys, probability_keys
+from rnn_nlp.config import RunConfig
+from rnn_nlp.validation import positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.parallel import load_parallel_corpus
 from rnn_nlp.data.tokenize import Tokenizer

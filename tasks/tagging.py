@@ -16,7 +16,8 @@ from typing import Iterator, Literal, Optional
 
 import torch
 
-from rnn_nlp.config import RunConfig, positive_keys, probability_keys
+from rnn_nlp.config import RunConfig
+from rnn_nlp.validation import positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.tag_schemes import allowed_transitions, convert, detect_scheme, is_chunk_tagset
 from rnn_nlp.data.tagged import load_tagged_corpus

@@ -24,6 +24,7 @@ LAYERS = [
     ["rnn_nlp.training", "rnn_nlp.generate"],
     ["rnn_nlp.nn"],
     ["rnn_nlp.data"],
+    ["rnn_nlp.validation"],
     ["rnn_nlp.config", "rnn_nlp.builtin_recipes", "rnn_nlp.metrics", "rnn_nlp.metrics_squad", "rnn_nlp.results"],
     ["rnn_nlp.errors", "rnn_nlp.version"],
 ]
