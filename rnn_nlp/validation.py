@@ -90,6 +90,7 @@ def validate(cfg: RunConfig, source: str = "config") -> None:
         ],
     )
     _trainer_ranges(cfg, source)
+    _backbone_size(cfg, source)
     if not cfg.backbone.init_range > 0:
         raise ConfigError(f"{source}: backbone.init_range must be positive")
     validate_stages(cfg, source)
@@ -115,6 +116,34 @@ def _trainer_ranges(cfg: RunConfig, source: str) -> None:
         raise ConfigError(f"{source}: trainer.seed must be in [0, 2**63), got {t.seed}")
     if t.threads is not None and t.threads > 4096:
         raise ConfigError(f"{source}: trainer.threads must be at most 4096, got {t.threads}")
+
+
+GATES = {"lstm": 4, "gru": 3, "elman_tanh": 1, "elman_relu": 1}
+MAX_PARAMETERS = 2_000_000_000  # 8 GB of float32 weights, before gradients and optimiser state
+
+
+def backbone_parameters(b: Any, vocab_size: int = 4) -> int:
+    """The backbone's parameter count from its config alone (embeddings of `vocab_size` words)."""
+    gates, top = GATES[b.rnn], b.top_size or b.hidden_size
+    per_layer = lambda inp, h: gates * h * (inp + h + 2)  # noqa: E731  (input and hidden matrices, two biases)
+    if b.layers == 1:
+        stack = per_layer(b.emb_size, top)
+    else:
+        middle = (b.layers - 2) * per_layer(b.hidden_size, b.hidden_size)
+        stack = per_layer(b.emb_size, b.hidden_size) + middle + per_layer(b.hidden_size, top)
+    return stack * (2 if b.direction == "both" else 1) + vocab_size * b.emb_size
+
+
+def _backbone_size(cfg: RunConfig, source: str) -> None:
+    """Refuse a backbone too large to build before any memory is asked for (an allocator traceback otherwise)."""
+    b = cfg.backbone
+    n = backbone_parameters(b)
+    if n > MAX_PARAMETERS:
+        raise ConfigError(
+            f"{source}: backbone.hidden_size={b.hidden_size}, backbone.emb_size={b.emb_size}, backbone.layers={b.layers}: "
+            f"the backbone alone would hold {n:.3g} parameters ({4 * n / 2**30:,.0f} GiB of float32 weights, about 4x that "
+            f"to train); at most {MAX_PARAMETERS:.0e} are allowed"
+        )
 
 
 STAGE_ORDER = ("lm_pretrain", "lm_finetune", "task")

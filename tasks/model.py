@@ -20,7 +20,7 @@ import torch
 
 from rnn_nlp.config import RunConfig
 from rnn_nlp.data.batching import pad_batch
-from rnn_nlp.errors import ConfigError
+from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.nn.pooling import POOLINGS, Pooling
 from rnn_nlp.tasks.base import Task
 from rnn_nlp.training import checkpoint as ckpt
@@ -129,7 +129,10 @@ class Model:
             task = self._fresh_task()
             task.use_data(str(data))
         if report_dir is not None and isinstance(task, Reports):
-            return task.report(self.module, split, self.device, Path(report_dir))
+            try:
+                return task.report(self.module, split, self.device, Path(report_dir))
+            except OSError as exc:
+                raise SaveError(f"cannot write the {split} reports into {report_dir}: {exc.strerror or exc}") from None
         return task.evaluate(self.module, split, self.device)
 
     # ---- saving --------------------------------------------------------------------------

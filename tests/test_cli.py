@@ -175,3 +175,24 @@ def test_overrides_may_follow_the_options(monkeypatch):
     assert seen["overrides"] == ["steps=3", "lr=2"] and seen["out"] == "x"
     with pytest.raises(SystemExit):
         cli.main(["experiment", "clipping", "--out", "x", "--bogus"])
+
+
+def test_evaluate_on_a_full_disk_is_one_clear_error_and_leaves_no_empty_file(tmp_path, corpus, capsys, monkeypatch):
+    import errno
+
+    run = tmp_path / "run"
+    assert main(["train", str(_write_config(tmp_path, corpus)), "trainer.epochs=1", "--out", str(run)]) == 0
+    real = Path.write_text
+
+    def full(self, *args, **kwargs):
+        if self.name.startswith((".eval-", "eval-")):
+            real(self, "")  # the disk fills mid-write: an empty file is left behind by the write itself
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--split", "test", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "eval-test.json: No space left on device" in err and "Traceback" not in err
+    assert not list(run.glob("*eval-test*"))  # neither an empty eval-test.json nor the temporary file

@@ -106,3 +106,40 @@ def test_shipped_recipes_validate(path):
 
     cfg = load_config(Path(__file__).parent.parent / path)
     assert cfg.task == ("classify" if "lm-" not in path else "lm")
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("task: lm\ntrainer:\n  lr: 1.0\nbackbone:\n  layers: 1\ntrainer:\n  lr: 2.0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"twice.yaml: not valid YAML: duplicate key 'trainer' \(first on line 2, again on line 6\)"):
+        load_config(path)
+    path.write_text("task: lm\ntrainer:\n  lr: 1.0\n  lr: 2.0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="duplicate key 'lr'"):
+        load_config(path)
+
+
+def test_exponent_numbers_are_numbers_in_files_and_overrides(tmp_path):
+    path = tmp_path / "lr.yaml"
+    path.write_text("task: lm\ntrainer:\n  lr: 1e-3\n  min_lr: 0\n  optimizer: adam\n", encoding="utf-8")
+    assert load_config(path).trainer.lr == 0.001
+    assert load_config(path, ["trainer.lr=2E-4", "trainer.weight_decay=1e-6"]).trainer.lr == pytest.approx(2e-4)
+    assert apply_overrides({}, ["data.name=1e3x"]) == {"data": {"name": "1e3x"}}  # not a number: stays a string
+    with pytest.raises(ConfigError, match="data.name: expected a string, got 1000.0"):
+        load_config(path, ["data.name=1e3"])
+
+
+@pytest.mark.parametrize("override", ["backbone.hidden_size=10000000", "backbone.emb_size=1000000000", "backbone.layers=1000000"])
+def test_impossible_sizes_are_refused_up_front_naming_the_keys(override):
+    key = override.split("=")[0]
+    with pytest.raises(ConfigError, match=rf"{key}=\d+.*parameters \([\d,]+ GiB of float32 weights"):
+        build_config(apply_overrides({"task": "lm"}, [override]))
+
+
+def test_the_parameter_count_matches_the_built_backbone():
+    from rnn_nlp.nn.backbone import Backbone
+    from rnn_nlp.validation import backbone_parameters
+
+    for raw in ({"rnn": "lstm", "layers": 3, "direction": "both", "top_size": 40}, {"rnn": "gru", "layers": 1}, {"rnn": "elman_tanh", "layers": 2}):
+        cfg = build_config({"task": "lm", "backbone": {"emb_size": 24, "hidden_size": 32, **raw}})
+        built = sum(p.numel() for p in Backbone(cfg.backbone, 50, 0).parameters())
+        assert backbone_parameters(cfg.backbone, vocab_size=50) == built, raw

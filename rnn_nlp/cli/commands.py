@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from rnn_nlp.errors import RnnNlpError
+from rnn_nlp.errors import RnnNlpError, SaveError
 
 
 def _load(args: argparse.Namespace, run_dir: str | None = None):
@@ -34,6 +34,19 @@ def train(args: argparse.Namespace) -> None:
     if model.history and model.is_main_process:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in model.history[-1].items() if k.startswith("valid_"))
         print(f"trained {model.history[-1]['step']} steps into {out}: {shown}")
+
+
+def write_json(path: Path, obj: dict) -> None:
+    """Write JSON atomically (a temporary file renamed over `path`): a full or read-only disk leaves no
+    empty or half file, and is one clear error naming the path."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        if tmp.parent.exists():
+            tmp.unlink(missing_ok=True)
+        raise SaveError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _eval_file(run_dir: Path, split: str, data: str | None, suffix: str = "") -> Path:
@@ -64,7 +77,7 @@ def evaluate(args: argparse.Namespace) -> None:
     metrics["split"] = args.split
     metrics["data"] = args.data or model.config.data.name
     out = _eval_file(Path(args.run_dir), args.split, args.data)
-    out.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_json(out, metrics)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"{args.split}: {shown} (written to {out})")
 
@@ -86,7 +99,7 @@ def _evaluate_ensemble(args: argparse.Namespace) -> None:
     metrics.pop("loss")  # an average of probabilities has no training loss to report
     metrics.update(split=args.split, data=args.data or tasks[0].cfg.data.name, members=ensemble.names)
     out = _eval_file(Path(args.run_dir), args.split, None, "-ensemble")
-    out.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_json(out, metrics)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"{args.split}, ensemble of {len(ensemble.names)} runs: {shown} (written to {out})")
 

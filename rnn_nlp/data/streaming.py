@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from rnn_nlp.data.batching import bptt_schedule
+from rnn_nlp.data.formats.lines import split_line
 from rnn_nlp.data.fetchers.download import cache_dir
 from rnn_nlp.data.sources import FETCHED, LOCAL, known_splits, require_column, resolve
 from rnn_nlp.data.splits import TEXT_HELD_OUT, split_sizes
@@ -83,9 +84,10 @@ class StreamingCorpus:
         for ds, column in self.sources.get(split, []):
             for batch in ds.iter(batch_size=ROWS):
                 for text in batch[column]:
-                    text = str(text).strip() if text is not None else ""
-                    if text:
-                        yield text
+                    # the same lines as the in-memory reader: "\r" ends a line too, a byte-order mark is dropped
+                    for line in split_line(str(text)) if text is not None else ():
+                        if line:
+                            yield line
 
     def _counts(self) -> tuple[int, int, int]:
         """(train, valid, test) line counts of what is carved off the train source, as `split_lines` does."""

@@ -22,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from rnn_nlp.version import __version__
-from rnn_nlp.config import RunConfig, to_dict
+from rnn_nlp.config import RunConfig, load_yaml, to_dict
 from rnn_nlp.data.vocab import json_text
 from rnn_nlp.errors import CheckpointError, SaveError
 
@@ -195,7 +195,7 @@ def verify(path: str | Path) -> dict:
         meta = json.loads((path / META).read_text(encoding="utf-8"))
         version = int(meta["format_version"])
         files = dict(meta["files"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CheckpointError(f"{path / META}: unreadable ({exc})") from None
     if version > FORMAT_VERSION:
         raise CheckpointError(
@@ -222,7 +222,7 @@ def verify(path: str | Path) -> dict:
 def load_raw_config(path: str | Path) -> dict:
     path = resolve(path)
     try:
-        raw = yaml.safe_load((path / CONFIG).read_text(encoding="utf-8"))
+        raw = load_yaml((path / CONFIG).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path / CONFIG}: unreadable ({exc})") from None
     if not isinstance(raw, dict):
@@ -234,7 +234,7 @@ def load_vocab_json(path: str | Path) -> dict:
     path = resolve(path)
     try:
         return json.loads((path / VOCAB).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise CheckpointError(f"{path / VOCAB}: unreadable ({exc})") from None
 
 

@@ -249,3 +249,27 @@ def test_namespaced_hub_name_reaches_load_dataset(fake_hub):
     splits = load_text_corpus("someuser/tiny_corpus")
     assert calls == [("someuser/tiny_corpus", None)]
     assert len(splits["train"]) == 18
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_byte_order_mark_and_cr_line_ends_read_as_plain_lines(tmp_path, streaming):
+    """A BOM never enters the vocabulary; "\r" and "\r\n" end lines, in memory and streamed alike."""
+    from rnn_nlp.runs import build_config
+    from rnn_nlp.tasks.lm import LMTask
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    lines = [f"that cat sees {w} ." for w in ("a", "the", "my", "one", "his")] * 8
+    (folder / "train.txt").write_bytes(("\ufeff" + "\r".join(lines) + "\r").encode("utf-8"))
+    (folder / "valid.txt").write_bytes(("\r\n".join(lines[:10]) + "\r\n").encode("utf-8"))
+    (folder / "test.txt").write_bytes("\ufeff".encode("utf-8") + ("\r".join(lines[:10])).encode("utf-8"))
+    cfg = build_config({"task": "lm", "data": {"name": str(folder), "tokenizer": "whitespace", "streaming": streaming}})
+    task = LMTask(cfg)
+    vocab = task.token_vocab()
+    assert "that" in vocab and not any("\ufeff" in w for w in vocab.itos)
+    expected = len(lines) * 6  # five tokens and <eos> a line
+    if streaming:
+        corpus = task._corpus()
+        assert list(corpus.lines("train")) == lines and list(corpus.lines("test")) == lines[:10] == list(corpus.lines("valid"))
+    else:
+        assert task.ids("train").numel() == expected and task.ids("valid").numel() == 10 * 6 == task.ids("test").numel()

@@ -7,20 +7,26 @@ from pathlib import Path
 from rnn_nlp.errors import DataError
 
 
+def split_line(text: str) -> list[str]:
+    """One physical line (as read up to "\n") as text lines: old Mac files end lines with "\r" alone,
+    Windows files with "\r\n"; a byte-order mark opening the file is no part of its first word."""
+    text = text[:-1] if text.endswith("\n") else text
+    text = text[:-1] if text.endswith("\r") else text
+    return [part.lstrip("\ufeff").strip() for part in text.split("\r")]
+
+
 def read_lines(path: Path, keep_empty: bool = False) -> list[str]:
     """Non-empty lines of a UTF-8 file (`keep_empty`: every line, so outputs stay aligned with it),
-    stripped; a decoding error names the file and line."""
+    stripped; "\n", "\r\n" and "\r" all end a line; a decoding error names the file and line."""
     lines = []
     try:
         with open(path, "rb") as fh:
             for number, raw in enumerate(fh, start=1):
                 try:
-                    line = raw.decode("utf-8")
+                    text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise DataError(f"{path}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-                line = line.strip()
-                if line or keep_empty:
-                    lines.append(line)
+                lines.extend(line for line in split_line(text) if line or keep_empty)
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return lines

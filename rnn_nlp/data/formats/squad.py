@@ -164,4 +164,6 @@ def read_squad_file(path: Path, skip_bad: bool = False) -> tuple[Records, list[s
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise DataError(f"{path}: JSON nested too deeply to read") from None
     return parse_squad(doc, str(path), skip_bad)
