@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from pathlib import Path
@@ -12,6 +13,7 @@ import torch
 from rnn_nlp.config import RunConfig, save_config
 from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
 from rnn_nlp.runs.configs import build_config, config_changes, load_run_config
+from rnn_nlp.runs.folders import check_out_folder, run_lock
 from rnn_nlp.runs.stages import FINISHED, train_stage
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
@@ -55,16 +57,26 @@ def train_run(
 ) -> Trainer:
     """Train `cfg` into folder `out`; with `resume`, continue from its last checkpoint.
 
+    `out` must be new, empty or a run folder, and is locked while training (one writer at a time).
     `callbacks` are the caller's own, added to those the config asks for (see
     `rnn_nlp.training.callbacks`). Under `torchrun` (several processes), every process calls this;
-    they train data-parallel.
+    they train data-parallel (rank 0 holds the lock and writes).
     """
     out = Path(out)
-    last = out / LAST
-    have_last = ckpt.resolve(last).exists()
     dist = distributed.setup(cfg.trainer.device)
     if dist.active:
         distributed.check_batch_size(cfg.trainer.batch_size, dist.world_size)
+    check_out_folder(out)
+    with run_lock(out) if dist.is_main else contextlib.nullcontext():
+        trainer = _prepare(cfg, out, resume, overwrite, callbacks, dist)
+        trainer.fit()
+    return trainer
+
+
+def _prepare(cfg: RunConfig, out: Path, resume: bool, overwrite: bool, callbacks: Sequence[Callback], dist: Any) -> Trainer:
+    """The trainer of a new, replaced or resumed run, with everything checked before anything is removed."""
+    last = out / LAST
+    have_last = ckpt.resolve(last).exists()
     if resume and not have_last:
         log.warning("%s has no checkpoint to resume from; starting a new run", out)
     replace = not resume and (have_last or (ckpt.resolve(out) / ckpt.WEIGHTS).exists())  # best/ or an old run's own
@@ -77,46 +89,52 @@ def train_run(
         device = torch.device("cuda", dist.local_rank)
     seed_everything(cfg.trainer.seed)
     if replace:
-        # the old run goes only once the new one's data have loaded and its start is checked: a typo must not cost a run
+        # the old run goes only once the new one's data, start and model are checked: a typo must not cost a run
         check_pretrained(cfg, out)
-        get_task(cfg.task)(cfg).steps_per_epoch()
+        get_task(cfg.task)(cfg).build_model()
         seed_everything(cfg.trainer.seed)
         if dist.is_main:
             shutil.rmtree(out)
         dist.barrier()
-    if resume and have_last:
-        ckpt.verify(last)
-        saved = load_run_config(last)
-        task = get_task(cfg.task)(cfg, vocab_json=ckpt.load_vocab_json(last))
-        resolve_pretrained(cfg, task, out)
-        changed = config_changes(saved, cfg)
-        if changed:
-            raise ConfigError(
-                f"--resume: the config differs from the checkpoint's in {', '.join(changed)}; "
-                f"resume with the same config ({ckpt.resolve(last) / ckpt.CONFIG}) or start a new run"
-            )
-        model = task.build_model().to(device)
-        ckpt.load_model_weights(model, ckpt.load_weights(last), last)
-        trainer = Trainer(cfg, task, model, out, device, dist, callbacks)
-        trainer.load_state_dict(ckpt.load_trainer_state(last))
-        log.info("resuming %s at epoch %d, step %d", out, trainer.epoch + 1, trainer.global_step)
-    else:
-        task = get_task(cfg.task)(cfg)
-        resolve_pretrained(cfg, task, out)
-        model = task.build_model()
-        if cfg.pretrained:
-            transfer_backbone(model, task.token_vocab(), cfg.pretrained)
-        task.start_from_pretrained(model)  # e.g. a seq2seq decoder from a target-language LM
-        model.to(device)
-        trainer = Trainer(cfg, task, model, out, device, dist, callbacks)
+    trainer = _resumed(cfg, out, device, dist, callbacks) if resume and have_last else _fresh(cfg, out, device, dist, callbacks)
     if dist.is_main:
         try:
             out.mkdir(parents=True, exist_ok=True)
             save_config(cfg, out / "run-config.yaml")
         except OSError as exc:
             raise SaveError(f"cannot write into the run folder {out}: {exc}") from None
-    trainer.fit()
     return trainer
+
+
+def _resumed(cfg: RunConfig, out: Path, device: torch.device, dist: Any, callbacks: Sequence[Callback]) -> Trainer:
+    last = out / LAST
+    ckpt.verify(last)
+    saved = load_run_config(last)
+    task = get_task(cfg.task)(cfg, vocab_json=ckpt.load_vocab_json(last))
+    resolve_pretrained(cfg, task, out)
+    changed = config_changes(saved, cfg)
+    if changed:
+        raise ConfigError(
+            f"--resume: the config differs from the checkpoint's in {', '.join(changed)}; "
+            f"resume with the same config ({ckpt.resolve(last) / ckpt.CONFIG}) or start a new run"
+        )
+    model = task.build_model().to(device)
+    ckpt.load_model_weights(model, ckpt.load_weights(last), last)
+    trainer = Trainer(cfg, task, model, out, device, dist, callbacks)
+    trainer.load_state_dict(ckpt.load_trainer_state(last))
+    log.info("resuming %s at epoch %d, step %d", out, trainer.epoch + 1, trainer.global_step)
+    return trainer
+
+
+def _fresh(cfg: RunConfig, out: Path, device: torch.device, dist: Any, callbacks: Sequence[Callback]) -> Trainer:
+    task = get_task(cfg.task)(cfg)
+    resolve_pretrained(cfg, task, out)
+    model = task.build_model()
+    if cfg.pretrained:
+        transfer_backbone(model, task.token_vocab(), cfg.pretrained)
+    task.start_from_pretrained(model)  # e.g. a seq2seq decoder from a target-language LM
+    model.to(device)
+    return Trainer(cfg, task, model, out, device, dist, callbacks)
 
 
 def train_once(target: Path, what: str, make_config: Callable[[], dict]) -> str:
