@@ -208,7 +208,9 @@ class ClassificationTask(Task):
                 loss_sum += float(out["loss"]) * known
                 loss_n += known
         model.train(was_training)
-        return gold, self.decide(probs), probs, loss_sum / max(1, loss_n)
+        if not loss_n:  # every gold label is one training never saw: the loss is undefined, not 0
+            log.warning("%s [%s]: no loss: every label is one never seen in training", self.cfg.data.name, split)
+        return gold, self.decide(probs), probs, loss_sum / loss_n if loss_n else float("nan")
 
     def decide(self, probs: torch.Tensor) -> list:
         names = self.label_names()

@@ -14,6 +14,7 @@ are skipped with a warning giving their count and first line numbers: never sile
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 from rnn_nlp.data.formats.delimited import delimited_records
@@ -64,16 +65,29 @@ def _text(value, where: str) -> str:
     raise DataError(f"{where}: the text is a {type(value).__name__}, expected a string")
 
 
+def _label_name(value, where: str) -> str:
+    """One label as a class name: a whole number written as a float (`0.0`) is the class `0`, as `0`
+    is; a number that is not finite (NaN, Infinity) names no class and is an error."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise DataError(f"{where}: the label {value} is not a class: give a string or a finite number")
+        if value.is_integer():
+            return str(int(value))
+    return str(value).strip()
+
+
 def _label(value, separator: str | None, where: str):
     """A str, a list[str] (JSON list, or a string split on `separator`), or None when missing."""
     if value is None:
         return None
     if isinstance(value, (list, tuple)):
-        parts = [str(v).strip() for v in value if v is not None and str(v).strip()]
-        return parts or None
+        parts = [_label_name(v, where) for v in value if v is not None]
+        return [p for p in parts if p] or None
     if isinstance(value, dict):
         raise DataError(f"{where}: the label is a JSON object, expected a string, number or list")
-    value = str(value).strip()
+    value = _label_name(value, where)
     if separator:
         return [p.strip() for p in value.split(separator) if p.strip()] or None
     return value or None

@@ -265,7 +265,11 @@ class Trainer:
     def _finish_epoch(self, epoch_done: bool) -> None:
         """Evaluate, log the row, tell the callbacks (and whether it is the best so far), step the schedule."""
         self._sync_loss()
-        train_loss = self.epoch_loss_sum / max(1, self.epoch_loss_steps)
+        if self.epoch_loss_steps:
+            train_loss = self.epoch_loss_sum / self.epoch_loss_steps
+        else:  # every step of the stretch was skipped (non-finite): there is no training loss to show
+            train_loss = float("nan")
+            log.warning("epoch %d: no step had a finite loss, so train_loss is NaN", self.epoch + 1)
         # rank 0 evaluates (every process holds the same weights) and tells the others
         metrics = self.task.evaluate(self.model, "valid", self.device) if self.dist.is_main else None
         metrics = self.dist.broadcast_object(metrics)

@@ -423,3 +423,17 @@ def test_module_has_no_star_imports_and_stays_small():
     source = inspect.getsource(labeled)
     assert "import *" not in source
     assert len(source.splitlines()) < 330
+
+
+def test_json_labels_0_and_0_point_0_are_one_class_and_nan_is_refused(tmp_path):
+    path = tmp_path / "reviews.jsonl"
+    rows = [{"text": f"text {i}", "label": [0, 0.0, 1, 1.0][i % 4]} for i in range(40)]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    texts, labels = read_labeled_file(path, "text", "label", None)
+    assert set(labels) == {"0", "1"} and Counter(labels) == {"0": 20, "1": 20}
+    for bad in ("NaN", "Infinity", "-Infinity"):
+        path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": %s}\n' % bad, encoding="utf-8")
+        with pytest.raises(DataError, match=r"reviews.jsonl:2: the label .* is not a class"):
+            read_labeled_file(path, "text", "label", None)
+    path.write_text('{"text": "a", "label": [1.0, 2, "x"]}\n', encoding="utf-8")
+    assert read_labeled_file(path, "text", "label", None)[1] == [["1", "2", "x"]]

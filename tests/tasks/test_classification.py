@@ -1,6 +1,7 @@
 """Classification end to end on tiny labelled data: training, sklearn metrics, reports, predict, ULMFiT."""
 
 import json
+import logging
 import random
 
 import pytest
@@ -182,3 +183,20 @@ def test_ensemble_probabilities_average_the_members_by_hand(tmp_path, sentiment)
         ensemble_probabilities([a, b[:2]])
     with pytest.raises(ValueError, match="at least one"):
         ensemble_probabilities([])
+
+
+def test_a_split_of_labels_never_seen_in_training_has_nan_loss_not_zero(tmp_path, caplog):
+    import math
+
+    from rnn_nlp.runs import load_run
+
+    data = write_sentiment(tmp_path / "reviews.csv", n=80)
+    train_run(build_config(classify_raw(data, trainer={"epochs": 1})), tmp_path / "run")
+    other = tmp_path / "other.csv"
+    other.write_text("text,label\n" + "".join(f"some words {i},{'meh' if i % 2 else 'so-so'}\n" for i in range(40)), encoding="utf-8")
+    _, task, model = load_run(tmp_path / "run")
+    task.use_data(str(other))
+    with caplog.at_level(logging.WARNING):
+        metrics = task.evaluate(model, "test", torch.device("cpu"))
+    assert math.isnan(metrics["loss"]) and metrics["accuracy"] == 0.0
+    assert "no loss: every label is one never seen in training" in caplog.text

@@ -207,3 +207,18 @@ def test_overwrite_with_bad_data_keeps_the_old_run(tmp_path, corpus):
         train_run(broken, run, overwrite=True)
     ckpt.verify(run)
     assert (run / LAST / ckpt.WEIGHTS).read_bytes() == before
+
+
+def test_an_epoch_whose_every_step_was_skipped_logs_nan_not_zero(tmp_path, corpus, monkeypatch, caplog):
+    import csv
+    import math
+
+    cfg = build_config(tiny_raw(corpus, trainer={"epochs": 1, "max_steps": 3, "on_nonfinite": "skip"}))
+    _poison(monkeypatch, {1, 2, 3})
+    with caplog.at_level(logging.WARNING):
+        trainer = train_run(cfg, tmp_path / "run")
+    row = trainer.history[-1]
+    assert trainer.skipped_steps == 3 and math.isnan(row["train_loss"]) and math.isnan(row["train_ppl"])
+    assert "no step had a finite loss, so train_loss is NaN" in caplog.text
+    with open(tmp_path / "run" / "metrics.csv", newline="") as fh:
+        assert math.isnan(float(next(csv.DictReader(fh))["train_loss"]))
