@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import rnn_nlp
 
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
 
     pretrained = args.pretrained or ("none" if args.tiny else "runs/lm-ptb")
     pretrained = None if pretrained.lower() == "none" else pretrained
+    if pretrained and not Path(pretrained).is_dir():
+        parser.error(f"no LM run in {pretrained}: train one with examples/lm.py first, or pass --pretrained none")
     overrides = [f"pretrained={pretrained or 'null'}"]
     if args.tiny:
         overrides += [f"data.name={args.tiny}", *TINY, *([] if pretrained else TINY_BACKBONE)]

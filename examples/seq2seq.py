@@ -1,6 +1,6 @@
 """Translation: train the translate-bible recipe (English to Spanish, with attention), then translate.
 
-    python examples/seq2seq.py            # bible-en-es (pip install "rnn-nlp[bible]"; fetched once), a few hours on a CPU
+    python examples/seq2seq.py            # bible-en-es (pip install "rnn-nlp[bible]"; fetched once); 10 epochs, long on a CPU
     python examples/seq2seq.py --tiny DIR # seconds, on DIR's train.tsv (source<TAB>target lines)
     python examples/seq2seq.py "And God said, Let there be light: and there was light."
 """

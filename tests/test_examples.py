@@ -105,3 +105,11 @@ def test_seq2seq_example(tiny, capsys, monkeypatch):
     for source in ("a b c", "d e f"):
         assert f"source: {source}\ngreedy: {model.generate(source, beam=1)}\nbeam 1: " in out
     assert re.findall(r"^greedy: ([A-H ]+)$", out, re.M)[0] == "C B A"
+
+
+def test_classify_example_asks_for_the_lm_it_starts_from(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no runs/lm-ptb here
+    with pytest.raises(SystemExit) as stopped:
+        run_example("classify", ["--out", str(tmp_path / "run")], capsys, monkeypatch)
+    assert stopped.value.code == 2 and "no LM run in runs/lm-ptb: train one with examples/lm.py first" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
