@@ -4,25 +4,34 @@
     model = rnn_nlp.load("runs/ner")
     model.predict("Angela Merkel visited Paris.")
 
-`load`, `train` and `recipes` (rnn_nlp.api) are imported on first use, so `import rnn_nlp` stays
-light (no torch) until one is called.
+`load`, `train` and `recipes` are those of `rnn_nlp.api`, imported on first call, so that
+`import rnn_nlp` stays light (no torch) until one is used.
 """
 
-from rnn_nlp.errors import CheckpointError, ConfigError, DataError, RnnNlpError
-from rnn_nlp.version import __version__
+from __future__ import annotations
 
-__all__ = ["__version__", "load", "train", "recipes", "RnnNlpError", "ConfigError", "DataError", "CheckpointError"]
+from typing import Any
 
-_API = ("load", "train", "recipes")
-
-
-def __getattr__(name: str):
-    if name in _API:
-        from rnn_nlp import api
-
-        return getattr(api, name)
-    raise AttributeError(f"module 'rnn_nlp' has no attribute {name!r}")
+from rnn_nlp.errors import CheckpointError, ConfigError, DataError, RnnNlpError  # noqa: F401 (the package's errors)
+from rnn_nlp.version import __version__  # noqa: F401
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+def load(path_or_recipe: Any, device: Any = None) -> Any:
+    """The trained model in a run folder (or a trained built-in recipe's name): `rnn_nlp.api.load`."""
+    from rnn_nlp.api import load as load_model
+
+    return load_model(path_or_recipe, device)
+
+
+def train(config: Any, overrides: Any = (), out: Any = None, resume: bool = False, overwrite: bool = False, callbacks: Any = ()) -> Any:
+    """Train a recipe, YAML file, mapping or RunConfig and return the best model: `rnn_nlp.api.train`."""
+    from rnn_nlp.api import train as train_model
+
+    return train_model(config, overrides, out, resume=resume, overwrite=overwrite, callbacks=callbacks)
+
+
+def recipes() -> list[str]:
+    """The built-in recipes' names: `rnn_nlp.api.recipes`."""
+    from rnn_nlp.api import recipes as recipe_list
+
+    return recipe_list()

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from pathlib import Path
@@ -68,8 +69,8 @@ def _config(config: str | Path | dict | RunConfig, overrides: Sequence[str]) -> 
         if overrides:
             raise ConfigError("overrides apply to a YAML file, recipe or mapping; change the RunConfig's fields instead")
         return config, None
-    if isinstance(config, dict):
-        return build_config(apply_overrides(dict(config), list(overrides)), "config"), None
+    if isinstance(config, dict):  # a deep copy: the caller's mapping stays as it was
+        return build_config(apply_overrides(copy.deepcopy(config), list(overrides)), "config"), None
     path = find_config(config)
     recipe = str(config) if not Path(config).is_file() else None
     return load_config(path, list(overrides)), recipe

@@ -27,6 +27,7 @@ class Entity:
     score: Optional[float] = None  # mean probability of the span's decoded tags under the tagger's scores
 
     def to_dict(self) -> dict[str, Any]:
+        """The entity as `rnn-nlp predict` writes it."""
         return {"text": self.text, "label": self.label, "start": self.start, "end": self.end,
                 "start_token": self.start_token, "end_token": self.end_token, "score": _rounded(self.score)}
 
@@ -45,6 +46,7 @@ class TaggedText:
     warning: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The tagged text as `rnn-nlp predict` writes it."""
         out: dict[str, Any] = {"text": self.text, "tokens": self.tokens, "tags": self.tags}
         if self.entities is not None:
             out["entities"] = [e.to_dict() for e in self.entities]
@@ -75,6 +77,7 @@ class Classification:
         return min((self.probabilities.get(c, 0.0) for c in chosen), default=0.0)
 
     def to_dict(self) -> dict[str, Any]:
+        """The classification as `rnn-nlp predict` writes it."""
         out: dict[str, Any] = {"text": self.text, "label": self.label, "probabilities": self.probabilities}
         if self.members is not None:
             out["members"] = self.members
@@ -99,6 +102,7 @@ class Answer:
     warning: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The answer as `rnn-nlp predict` writes it."""
         out: dict[str, Any] = {"question": self.question, "answer": self.answer, "start": self.start, "end": self.end, "score": self.score}
         if self.warning:
             out["warning"] = self.warning
@@ -117,6 +121,7 @@ class Generation:
     alternatives: list[str] = field(default_factory=list)  # the other samples or beams, best first
 
     def to_dict(self) -> dict[str, Any]:
+        """The continuation as JSON (prompt, text, alternatives)."""
         out: dict[str, Any] = {"prompt": self.prompt, "text": self.text}
         if self.alternatives:
             out["alternatives"] = self.alternatives
@@ -135,6 +140,7 @@ class Translation:
     alternatives: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The output as `rnn-nlp predict` writes it."""
         out: dict[str, Any] = {"source": self.source, "output": self.output}
         if self.alternatives:
             out["alternatives"] = self.alternatives

@@ -6,5 +6,3 @@ Installed as `rnn_nlp.tasks` (the repository keeps it as the top-level folder `t
 from rnn_nlp.tasks import registrations  # noqa: F401  (enters the built-in tasks in the registry)
 from rnn_nlp.tasks.base import Task
 from rnn_nlp.tasks.registry import get_task, register_task, task_names
-
-__all__ = ["Task", "get_task", "register_task", "task_names"]

@@ -63,6 +63,7 @@ class ClassifierEnsemble:
 
     @property
     def labels(self) -> list[str]:
+        """The members' shared labels."""
         return self.runs[0].labels
 
     def predict(self, texts: str | Iterable[str], batch_size: int = PREDICT_BATCH) -> Classification | list[Classification]:
@@ -72,6 +73,9 @@ class ClassifierEnsemble:
         return list(self.predict_stream(texts, batch_size))
 
     def predict_stream(self, texts: Iterable[str], batch_size: int = PREDICT_BATCH) -> Iterator[Classification]:
+        """Classifications one by one as their batch is done (a str is one text)."""
+        if isinstance(texts, str):
+            texts = [texts]
         for chunk in chunked(texts, batch_size):
             yield from self._predict_batch(chunk)
 

@@ -20,12 +20,14 @@ class ClassifierRun(Model):
 
     @property
     def multi_label(self) -> bool:
+        """Whether each text may have several labels (sigmoid outputs over head.threshold)."""
         return self._task.multi_label
 
     @torch.no_grad()
-    def probabilities(self, texts: list[str], batch_size: Optional[int] = None) -> torch.Tensor:
-        """[len(texts), len(labels)] probabilities (softmax, or per-label sigmoids for multi-label runs)."""
-        ids, _ = self._task.encode_texts(list(texts))
+    def probabilities(self, texts: str | list[str], batch_size: Optional[int] = None) -> torch.Tensor:
+        """[len(texts), len(labels)] probabilities (softmax, or per-label sigmoids for multi-label runs); a str is one text."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        ids, _ = self._task.encode_texts(texts)
         size = batch_size or self.config.trainer.eval_batch_size
         vocab = self.vocab
         out = [torch.zeros(0, len(self.labels))]

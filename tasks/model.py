@@ -76,6 +76,7 @@ class Model:
 
     @property
     def device(self) -> torch.device:
+        """The device the model's weights are on."""
         for p in self.module.parameters():
             return p.device
         return torch.device("cpu")
@@ -107,6 +108,8 @@ class Model:
         size = batch_size or PREDICT_BATCH
         if size < 1:
             raise ConfigError(f"batch_size must be positive, got {size}")
+        if self.is_single(inputs):  # one input, never iterated (a str would give one result a character)
+            inputs = [inputs]
         for chunk in chunked(inputs, size):
             yield from self._predict_batch(chunk, **options)
 

@@ -69,7 +69,21 @@ class Seq2SeqRun(Model):
 
     @property
     def target_vocab(self):
+        """The output (decoder) vocabulary; `vocab` is the source's."""
         return self._task.target_vocab()
+
+    def evaluate(self, data: Optional[str] = None, split: str = "test", report_dir=None) -> dict:
+        """Loss, perplexity and the metrics of decoding the whole split (with `beam`), as `rnn-nlp evaluate` reports them."""
+        if report_dir is not None:
+            return super().evaluate(data, split, report_dir)
+        task = self._task
+        if data is not None:
+            task = self._fresh_task()
+            task.decode_beam = self.beam
+            task.use_data(str(data))
+        metrics = task.evaluate(self.module, split, self.device, limit=None)
+        metrics["beam"] = float(self.beam)
+        return metrics
 
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
         return [self.vocab.encode(tokens) for tokens in self._task.tokenizer.pipe(texts)]

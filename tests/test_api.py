@@ -167,13 +167,13 @@ def test_to_dict_is_what_the_cli_predict_writes(runs, task, capsys, tmp_path):
     assert rows == [as_json(r) for r in model.predict(INPUTS[task])]
 
 
-@pytest.mark.parametrize("task", _xfail_seq2seq_evaluate(TASKS))
+@pytest.mark.parametrize("task", TASKS)
 def test_evaluate_gives_the_figures_of_the_cli(runs, task, capsys):
     model = runs.model(task)
     assert_numeric_keys_equal(model.evaluate(split="test"), cli_evaluate(capsys, runs.folder(task), "test"))
 
 
-@pytest.mark.parametrize("task", _xfail_seq2seq_evaluate(TASKS))
+@pytest.mark.parametrize("task", TASKS)
 def test_evaluate_on_other_data_gives_the_figures_of_the_cli(runs, task, capsys):
     model = runs.model(task)
     other = runs.data(task, seed=7)
@@ -375,8 +375,7 @@ def test_train_a_recipe_by_name_with_overrides(runs, tmp_path):
         rnn_nlp.train("lm-pbt", out=tmp_path / "typo")
 
 
-# ---- found while writing these tests (xfail until the library is fixed) -------------------
-@pytest.mark.xfail(strict=True, reason="predict_stream iterates a str: one text gives a result per character")
+# ---- bugs found while writing these tests (each failed before its fix) --------------------
 def test_predict_stream_never_iterates_a_str(runs):
     model = runs.model("ner")
     text = "Angela Merkel visited Paris."
@@ -387,7 +386,6 @@ def test_predict_stream_never_iterates_a_str(runs):
     assert len(results) == 1 and results[0].tokens == ["Angela", "Merkel", "visited", "Paris", "."]
 
 
-@pytest.mark.xfail(strict=True, reason="ClassifierRun.probabilities iterates a str: one row per character")
 def test_classifier_probabilities_of_a_str_is_one_row(runs):
     model = runs.model("classify")
     try:
@@ -397,7 +395,6 @@ def test_classifier_probabilities_of_a_str_is_one_row(runs):
     assert tuple(probs.shape) == (1, len(model.labels))
 
 
-@pytest.mark.xfail(strict=True, reason="rnn_nlp.train(mapping, overrides) writes the overrides into the caller's nested sections (a shallow copy)")
 def test_train_leaves_the_callers_config_mapping_alone(runs, tmp_path):
     raw = raw_config("lm", runs.data("lm"))
     before = json.dumps(raw, sort_keys=True)

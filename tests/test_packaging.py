@@ -55,7 +55,6 @@ def source_packages() -> dict[str, Path]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason=CLI_NOT_PACKAGED)
 def test_pyproject_lists_every_package_folder():
     listed = set(pyproject()["tool"]["setuptools"]["packages"])
     assert sorted(set(source_packages()) - listed) == []
@@ -125,7 +124,6 @@ def test_the_wheel_metadata(wheel):
     assert meta["Requires-Python"] == ">=3.10"
 
 
-@pytest.mark.xfail(strict=True, reason=CLI_NOT_PACKAGED)
 def test_the_wheel_holds_every_module_and_what_its_entry_points_name(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for package, folder in source_packages().items():
@@ -187,7 +185,6 @@ def test_the_python_api_from_the_wheel_beside_a_users_tasks_py(fresh):
 
 
 @skip_install
-@pytest.mark.xfail(strict=True, reason=CLI_NOT_PACKAGED)
 def test_the_cli_from_the_wheel_beside_a_users_tasks_py(fresh):
     assert fresh.run("rnn-nlp", "--version").strip() == f"rnn-nlp {__version__}"
     assert "lm-ptb" in fresh.run("rnn-nlp", "recipes").split()

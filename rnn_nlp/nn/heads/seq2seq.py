@@ -58,12 +58,11 @@ class Memory(NamedTuple):
     mask: torch.Tensor
 
 
-class DecoderState(NamedTuple):
-    """A decoding row's state: the decoder RNN's per-layer state, its memory and its attention feed."""
-
-    rnn: list
-    memory: Optional[Memory]
-    feed: Optional[torch.Tensor]  # [B, H]: the last attentional vector (input feeding), else None
+# The functional form keeps the field types real objects (not strings under `from __future__ import
+# annotations`), so tools that read them (pdoc) need not evaluate them.
+DecoderState = NamedTuple("DecoderState", [("rnn", list), ("memory", Optional[Memory]), ("feed", Optional[torch.Tensor])])
+DecoderState.__doc__ = """A decoding row's state: the decoder RNN's per-layer state, its memory (None without attention) and
+its attention feed ([B, H]: the last attentional vector with input feeding, else None)."""
 
 
 def _final_top(enc: BackboneOutput, directions: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
