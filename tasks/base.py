@@ -121,3 +121,14 @@ def stages_conflict(cfg: Any, source: str) -> None:
         corpora = f", corpora: [{', '.join(d.pretrain_corpora)}]" if d.pretrain_corpora else ""
         raise ConfigError(f"{source}: data.pretrain_epochs and stages both say how the LM is pretrained; keep stages and write it "
                           f"there: stages: [{{name: lm_pretrain, epochs: {d.pretrain_epochs}{corpora}}}, {{name: task}}]")
+
+
+def pretrain_shorthand(task: Task) -> list[LMStage]:
+    """The old switch data.pretrain_epochs (with data.pretrain_corpora, data.pretrain_time_budget_s) and no
+    `pretrained`: one lm_pretrain stage on the task's text, the shorthand of
+    `stages: [{name: lm_pretrain, epochs: N, corpora: [...]}, {name: task}]`."""
+    d = task.cfg.data
+    if task.cfg.pretrained or not d.pretrain_epochs:
+        return []
+    texts, data = task.lm_text()
+    return [LMStage("lm_pretrain", texts, d.pretrain_epochs, list(d.pretrain_corpora), d.pretrain_time_budget_s, data)]

@@ -33,7 +33,7 @@ from rnn_nlp.nn.heads.span import best_span, candidate_scores
 from rnn_nlp.data.tokenize import normalize_word, token_spans
 from rnn_nlp.tasks.qa_data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
 from rnn_nlp.tasks.qa_model import ReaderRun
-from rnn_nlp.tasks.base import LMStage, Task, stages_conflict
+from rnn_nlp.tasks.base import LMStage, Task, pretrain_shorthand, stages_conflict
 
 log = logging.getLogger(__name__)
 
@@ -236,13 +236,8 @@ class QATask(Task):
         return {"train": lines("train"), "valid": lines("valid")}, {}
 
     def shorthand_stages(self) -> list[LMStage]:
-        """data.pretrain_epochs and no `pretrained`: an LM on the training passages (+ corpora) first
-        (the shorthand of `stages: [{name: lm_pretrain, epochs: N, corpora: [...]}, {name: task}]`)."""
-        d = self.cfg.data
-        if self.cfg.pretrained or not d.pretrain_epochs:
-            return []
-        texts, data = self.lm_text()
-        return [LMStage("lm_pretrain", texts, d.pretrain_epochs, list(d.pretrain_corpora), d.pretrain_time_budget_s, data)]
+        """data.pretrain_epochs and no `pretrained`: an LM on the training passages (+ corpora) first (`pretrain_shorthand`)."""
+        return pretrain_shorthand(self)
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()

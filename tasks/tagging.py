@@ -27,7 +27,7 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.tagger import Tagger, TaggerHead, TaggerHeadConfig
 from rnn_nlp.tasks.tagging_model import TaggerRun
-from rnn_nlp.tasks.base import LMStage, Task, stages_conflict
+from rnn_nlp.tasks.base import LMStage, Task, pretrain_shorthand, stages_conflict
 from rnn_nlp.tasks.tagging_eval import TaggingEvaluation
 
 log = logging.getLogger(__name__)
@@ -272,13 +272,8 @@ class TaggingTask(TaggingEvaluation, Task):
         return {split: [" ".join(self.word(t) for t in s) for s in self.splits()[split]["tokens"]] for split in ("train", "valid")}, {}
 
     def shorthand_stages(self) -> list[LMStage]:
-        """data.pretrain_epochs and no `pretrained`: an LM on the task's training text (+ corpora) first
-        (the shorthand of `stages: [{name: lm_pretrain, epochs: N, corpora: [...]}, {name: task}]`)."""
-        d = self.cfg.data
-        if self.cfg.pretrained or not d.pretrain_epochs:
-            return []
-        texts, data = self.lm_text()
-        return [LMStage("lm_pretrain", texts, d.pretrain_epochs, list(d.pretrain_corpora), d.pretrain_time_budget_s, data)]
+        """data.pretrain_epochs and no `pretrained`: an LM on the task's training text (+ corpora) first (`pretrain_shorthand`)."""
+        return pretrain_shorthand(self)
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()

@@ -17,20 +17,28 @@ from rnn_nlp.training.checkpoint import LAST
 log = logging.getLogger(__name__)
 
 
+def _what_is_kept(trainer: Any) -> str:
+    """What a stopped run leaves: its last checkpoint, if it has written one yet."""
+    last = trainer.run_dir / LAST
+    if ckpt.resolve(last).exists():
+        return f"the last checkpoint ({last}) is intact"
+    return "no checkpoint had been written yet"
+
+
 def action(trainer: Any) -> str:
     """Say what happens to a step whose loss or gradient is NaN/inf; 'skip' or 'rollback'."""
     where = f"epoch {trainer.epoch + 1}, step {trainer.global_step + 1}"
     what = trainer.tcfg.on_nonfinite
     if what == "raise":
         raise NonFiniteLossError(
-            f"non-finite loss or gradient at {where}; the last checkpoint ({trainer.run_dir / LAST}) is intact. "
+            f"non-finite loss or gradient at {where}; {_what_is_kept(trainer)}. "
             "Lower trainer.lr, or set trainer.on_nonfinite to skip or rollback"
         )
     if what == "rollback":
         if trainer.rollbacks >= trainer.tcfg.max_rollbacks:
             raise NonFiniteLossError(
                 f"non-finite loss or gradient at {where} after {trainer.rollbacks} rollbacks "
-                f"(trainer.max_rollbacks); the last checkpoint ({trainer.run_dir / LAST}) is intact"
+                f"(trainer.max_rollbacks); {_what_is_kept(trainer)}"
             )
         return what
     trainer.skipped_steps += 1
@@ -39,7 +47,9 @@ def action(trainer: Any) -> str:
 
 
 def roll_back(trainer: Any) -> None:
-    """Reload the last checkpoint (weights, optimiser, data position, RNG) and lower every lr."""
+    """Reload the last checkpoint (weights, optimiser, data position, RNG) and lower every lr: after the
+    k-th rollback to the same checkpoint its learning rates are multiplied by factor ** k, so each retry
+    is a different, gentler step, not the same failure again."""
     last = trainer.run_dir / LAST
     failed_at = trainer.global_step + 1
     rollbacks, skipped, elapsed = trainer.rollbacks + 1, trainer.skipped_steps, trainer.elapsed
@@ -47,7 +57,11 @@ def roll_back(trainer: Any) -> None:
     trainer.load_state_dict(ckpt.load_trainer_state(last))
     # wall time spent still counts towards the budget; the counters are never rolled back
     trainer.rollbacks, trainer.skipped_steps, trainer.elapsed = rollbacks, skipped, elapsed
-    factor = trainer.tcfg.rollback_lr_factor
+    # the checkpoint's rates were saved before any rollback to it: the factor compounds per retry of the same one
+    step, retries = trainer.rollback_to
+    retries = retries + 1 if step == trainer.global_step else 1
+    trainer.rollback_to = (trainer.global_step, retries)
+    factor = trainer.tcfg.rollback_lr_factor ** retries
     for group in trainer.optimizer.param_groups:
         group["lr"] *= factor
     if hasattr(trainer.scheduler, "base_lrs"):  # per-step schedules recompute lr from base_lrs

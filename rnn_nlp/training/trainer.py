@@ -100,6 +100,7 @@ class Trainer:
         self.tokens_seen = 0
         self.skipped_steps = 0  # non-finite steps skipped
         self.rollbacks = 0
+        self.rollback_to: tuple = (None, 0)  # (checkpoint step, retries from it): how far a rollback lowers the lr
         self._pending = torch.zeros((), device=device)  # loss summed on the device since the last host sync
         self._pending_steps = 0
         self._clock: Optional[float] = None  # when the current stretch of training started

@@ -222,3 +222,23 @@ def test_an_epoch_whose_every_step_was_skipped_logs_nan_not_zero(tmp_path, corpu
     assert "no step had a finite loss, so train_loss is NaN" in caplog.text
     with open(tmp_path / "run" / "metrics.csv", newline="") as fh:
         assert math.isnan(float(next(csv.DictReader(fh))["train_loss"]))
+
+
+def test_repeated_rollbacks_to_one_checkpoint_compound_the_lr_factor(tmp_path, corpus, monkeypatch, caplog):
+    cfg = build_config(tiny_raw(corpus, trainer={"epochs": 1, "checkpoint_every": 5, "on_nonfinite": "rollback",
+                                                 "rollback_lr_factor": 0.5, "max_rollbacks": 3}))
+    calls = _poison(monkeypatch, {8, 11, 14})  # steps 8, then 8 and 8 again after each rollback to step 5
+    with caplog.at_level(logging.WARNING):
+        trainer = train_run(cfg, tmp_path / "run")
+    assert trainer.rollbacks == 3
+    assert "learning rate x0.5 -> 2.5" in caplog.text and "x0.25 -> 1.25" in caplog.text and "x0.125 -> 0.625" in caplog.text
+    assert trainer.current_lr() == pytest.approx(5.0 * 0.125)
+    assert calls[0] == trainer.steps_per_epoch + 9  # three retries of steps 6-8
+
+
+def test_raise_before_any_checkpoint_does_not_claim_one_is_intact(tmp_path, corpus, monkeypatch):
+    cfg = build_config(tiny_raw(corpus, trainer={"epochs": 1, "checkpoint_every": 50, "on_nonfinite": "raise"}))
+    _poison(monkeypatch, {2})
+    with pytest.raises(NonFiniteLossError, match="no checkpoint had been written yet") as err:
+        train_run(cfg, tmp_path / "run")
+    assert "intact" not in str(err.value)
