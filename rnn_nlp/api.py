@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence
 from rnn_nlp.config import RunConfig, apply_overrides
 from rnn_nlp.errors import CheckpointError, ConfigError
 from rnn_nlp.builtin_recipes import find_config, recipe_names
-from rnn_nlp.runs import build_config, load_config, load_run, load_run_config, train_run
+from rnn_nlp.runs import build_config, load_config, load_run, train_run
 from rnn_nlp.tasks.model import Model
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.trainer import LAST
@@ -31,10 +31,11 @@ def recipes() -> list[str]:
     return recipe_names()
 
 
-def recipe_run_dir(name: str) -> Path:
-    """Where `rnn_nlp.train(recipe)` without `out` trains a built-in recipe, and `load(recipe)` finds it."""
+def recipe_run_dirs(name: str) -> list[Path]:
+    """Where a built-in recipe's trained run is looked for, in order: runs/NAME (where `rnn-nlp train
+    NAME` and `rnn_nlp.train(NAME)` put it), then the cache's runs/NAME."""
     root = os.environ.get("RNN_NLP_CACHE") or Path.home() / ".cache" / "rnn_nlp"
-    return Path(root) / "runs" / name
+    return [Path("runs") / name, Path(root) / "runs" / name]
 
 
 def _run_folder(path_or_recipe: str | Path) -> Path:
@@ -46,11 +47,11 @@ def _run_folder(path_or_recipe: str | Path) -> Path:
         raise CheckpointError(f"{name}: loading from the Hugging Face hub is not available in this version; "
                               "download the run folder and load its path")
     if name in recipe_names():
-        cached = recipe_run_dir(name)
-        if ckpt.resolve(cached).exists():
-            return cached
-        raise CheckpointError(f"no trained run of recipe {name!r} in {cached}; train it first: "
-                              f"rnn_nlp.train({name!r}) or `rnn-nlp train {name}`")
+        for folder in recipe_run_dirs(name):
+            if ckpt.resolve(folder).exists():
+                return folder
+        raise CheckpointError(f"no trained run of recipe {name!r} in {' or '.join(map(str, recipe_run_dirs(name)))}; "
+                              f"train it first: rnn_nlp.train({name!r}) or `rnn-nlp train {name}`")
     raise CheckpointError(f"{name}: no such run folder (nor a built-in recipe's name; see rnn_nlp.recipes())")
 
 
@@ -87,20 +88,23 @@ def train(
     """Train a recipe (by name), a YAML file, a raw config mapping or a RunConfig into `out` and
     return the best model, loaded (its `.history` holds the per-epoch metrics).
 
-    `out` defaults to the recipe's cache folder (where `load(recipe)` looks) or runs/<file name>.
-    `resume` continues from the folder's last checkpoint; `overwrite` starts over in a used folder.
+    `out` defaults to runs/<recipe or file name> (where `load(recipe)` looks first). `resume`
+    continues from the folder's last checkpoint with the config saved there (`overrides` on top, for
+    the keys a resume may change: trainer.epochs, ...); `overwrite` starts over in a used folder.
     """
-    cfg, recipe = _config(config, overrides)
-    if resume and not overrides and out is not None and ckpt.resolve(Path(out) / LAST).exists():
-        cfg = load_run_config(Path(out) / LAST)  # the run's own config: no need to retype its overrides
-        log.info("resuming with the config saved in %s", ckpt.resolve(Path(out) / LAST))
     if out is None:
-        if recipe is not None:
-            out = recipe_run_dir(recipe)
-        elif isinstance(config, (str, Path)):
-            out = Path("runs") / Path(config).stem
+        if isinstance(config, (str, Path)):
+            out = Path("runs") / Path(config).stem  # runs/NAME for a recipe NAME or a file NAME.yaml, as the CLI
         else:
             raise ConfigError("train: give `out`, the run folder to train into")
+    last = Path(out) / LAST
+    if resume and ckpt.resolve(last).exists():
+        # the run's own config, with these overrides on top: nothing of the first command is retyped
+        raw = apply_overrides(ckpt.load_raw_config(last), list(overrides))
+        cfg = build_config(raw, str(ckpt.resolve(last) / ckpt.CONFIG))
+        log.info("resuming %s with the config saved in its checkpoint%s", out, " and " + " ".join(overrides) if overrides else "")
+    else:
+        cfg, _ = _config(config, overrides)
     trainer = train_run(cfg, Path(out), resume=resume, overwrite=overwrite, **({"callbacks": list(callbacks)} if callbacks else {}))
     model = load(out, cfg.trainer.device if cfg.trainer.device != "auto" else None)
     model.history = list(trainer.history)

@@ -21,10 +21,13 @@ def recipes_dir() -> Path:
     return Path(str(resources.files("rnn_nlp.configs")))
 
 
+EXPERIMENTS = "experiments"  # configs/experiments/: parameters of `rnn-nlp experiment NAME --config FILE`, not run configs
+
+
 def recipe_names() -> list[str]:
-    """Every built-in recipe's name: `lm-ptb`, ..., and `experiments/perplexity-long` for the experiments'."""
+    """Every built-in recipe's name (`lm-ptb`, `ner-conll03`, ...): the run configs of configs/."""
     root = recipes_dir()
-    return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob(f"*{SUFFIX}"))
+    return sorted(p.stem for p in root.glob(f"*{SUFFIX}"))
 
 
 def recipe_path(name: str) -> Path:
@@ -43,7 +46,7 @@ def find_config(path_or_name: str | Path) -> Path:
     path = Path(path_or_name)
     if path.is_file():
         return path
-    if path.suffix in ("", SUFFIX) and len(path.parts) <= 2 and not path.is_absolute():
+    if path.suffix in ("", SUFFIX) and len(path.parts) == 1:
         return recipe_path(str(path_or_name))
     raise ConfigError(f"config file not found: {path}")
 

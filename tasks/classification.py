@@ -92,9 +92,9 @@ class ClassificationTask(Task):
         return self._records
 
     def use_data(self, name: str) -> None:
-        """Evaluate on other data than the config names (`rnn-nlp evaluate --data`)."""
+        """Evaluate on other data than the config names (`rnn-nlp evaluate --data`); a single file whole, as every split."""
         d = self.cfg.data
-        self._records = load_labeled_corpus(name, d.text_column, d.label_column, d.hub_config, d.label_separator)
+        self._records = load_labeled_corpus(name, d.text_column, d.label_column, d.hub_config, d.label_separator, whole=True)
         self._encoded = {}
 
     def token_vocab(self) -> Vocab:

@@ -121,16 +121,27 @@ class Model:
         """A task with this model's config and vocabularies but no data loaded (for other data)."""
         return type(self._task)(copy.deepcopy(self.config), vocab_json=self._task.vocab_json())
 
-    def evaluate(self, data: Optional[str] = None, split: str = "test", report_dir: Optional[str | Path] = None) -> dict:
-        """The metrics on `split` of the run's data, or of `data` (a corpus name, file or folder).
+    def _eval_task(self, data: Optional[str], batch_size: Optional[int]) -> Task:
+        """The task to evaluate with: the model's own, or a copy reading `data` or batching by `batch_size`
+        (the model's config is never changed)."""
+        if data is None and batch_size is None:
+            return self._task
+        task = self._fresh_task()
+        if batch_size is not None:
+            task.cfg.trainer.eval_batch_size = batch_size
+        if data is not None:
+            task.use_data(str(data))
+        return task
+
+    def evaluate(self, data: Optional[str] = None, split: str = "test", report_dir: Optional[str | Path] = None,
+                 batch_size: Optional[int] = None) -> dict:
+        """The metrics on `split` of the run's data, or of `data` (a corpus name, or a file read whole).
 
         With `report_dir`, the task's reports (per-class report, confusion matrix, predictions) are
-        written there and the text report is returned under "report".
+        written there and the text report is returned under "report". `batch_size`: examples (LM:
+        streams) per evaluation batch, instead of trainer.eval_batch_size.
         """
-        task = self._task
-        if data is not None:
-            task = self._fresh_task()
-            task.use_data(str(data))
+        task = self._eval_task(data, batch_size)
         if report_dir is not None and isinstance(task, Reports):
             try:
                 return task.report(self.module, split, self.device, Path(report_dir))
@@ -139,9 +150,22 @@ class Model:
         return task.evaluate(self.module, split, self.device)
 
     # ---- saving --------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the model as a run folder (config, vocabularies, weights) that `rnn_nlp.load` reads."""
-        return ckpt.save_checkpoint(Path(path), self.config, self._task.vocab_json(), self.module)
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the model as a folder (config, vocabularies, weights) that `rnn_nlp.load` reads.
+
+        An existing folder is replaced only with `overwrite=True`, and only if it holds nothing but
+        a saved model's four files: a run folder (with its checkpoints and logs) or a folder of
+        other files is never replaced.
+        """
+        path = Path(path)
+        if path.exists():
+            names = {p.name for p in path.iterdir()} if path.is_dir() else {path.name}
+            if names - set(ckpt.REQUIRED) or not path.is_dir():
+                raise SaveError(f"{path} holds other files than a saved model's ({', '.join(sorted(names)[:5])}); "
+                                "save into a new folder")
+            if names and not overwrite:
+                raise SaveError(f"{path} already holds a saved model; pass overwrite=True to replace it")
+        return ckpt.save_checkpoint(path, self.config, self._task.vocab_json(), self.module)
 
     # ---- sentence vectors ----------------------------------------------------------------
     def _token_ids(self, texts: list[str]) -> list[list[int]]:

@@ -42,6 +42,13 @@ class ReaderRun(Model):
             raise DataError(problem.replace(f"input: record {record['id']!r}", where))
         return record
 
+    def predict_stream(self, inputs, batch_size: Optional[int] = None, **options):
+        """Answers one by one; each input is checked, and named in errors by its position ("input 70")."""
+        if self.is_single(inputs):
+            inputs = [inputs]
+        records = (r if isinstance(r, dict) and "where" in r else self._record(r, f"input {i}") for i, r in enumerate(inputs, start=1))
+        return super().predict_stream(records, batch_size, **options)
+
     def _predict_batch(self, inputs: list[dict], **options) -> list[Answer]:
         if options:
             raise TypeError(f"reader predict takes no options, got {', '.join(options)}")

@@ -109,7 +109,7 @@ class Seq2SeqTask(Task):
     def use_data(self, name: str) -> None:
         """Evaluate on other parallel data than the config names (`rnn-nlp evaluate --data`)."""
         d = self.cfg.data
-        self._records = self._limit(load_parallel_corpus(name, d.source_column, d.target_column, d.hub_config, d.source_ext, d.target_ext))
+        self._records = self._limit(load_parallel_corpus(name, d.source_column, d.target_column, d.hub_config, d.source_ext, d.target_ext, whole=True))
         self._encoded = {}
 
     def _build_vocabs(self) -> None:

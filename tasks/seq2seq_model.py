@@ -72,15 +72,16 @@ class Seq2SeqRun(Model):
         """The output (decoder) vocabulary; `vocab` is the source's."""
         return self._task.target_vocab()
 
-    def evaluate(self, data: Optional[str] = None, split: str = "test", report_dir=None) -> dict:
+    def _fresh_task(self):
+        task = super()._fresh_task()
+        task.decode_beam = self.beam  # the copy decodes as this model does
+        return task
+
+    def evaluate(self, data: Optional[str] = None, split: str = "test", report_dir=None, batch_size: Optional[int] = None) -> dict:
         """Loss, perplexity and the metrics of decoding the whole split (with `beam`), as `rnn-nlp evaluate` reports them."""
         if report_dir is not None:
-            return super().evaluate(data, split, report_dir)
-        task = self._task
-        if data is not None:
-            task = self._fresh_task()
-            task.decode_beam = self.beam
-            task.use_data(str(data))
+            return super().evaluate(data, split, report_dir, batch_size)
+        task = self._eval_task(data, batch_size)
         metrics = task.evaluate(self.module, split, self.device, limit=None)
         metrics["beam"] = float(self.beam)
         return metrics

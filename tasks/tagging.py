@@ -115,10 +115,10 @@ class TaggingTask(TaggingEvaluation, Task):
                 self._splits["train"] = {k: v[:limit] for k, v in self._splits["train"].items()}
         return self._splits
 
-    def _load(self, name: str) -> dict:
+    def _load(self, name: str, whole: bool = False) -> dict:
         d = self.cfg.data
         splits = load_tagged_corpus(
-            name, d.format, d.tokens_field, d.tags_field, d.hub_config, self.tag_fallbacks,
+            name, d.format, d.tokens_field, d.tags_field, d.hub_config, self.tag_fallbacks, whole=whole,
             token_column=d.token_column, tag_column=d.tag_column, conllu_tag=d.conllu_tag, separator=d.separator,
         )
         for split, part in splits.items():
@@ -134,8 +134,8 @@ class TaggingTask(TaggingEvaluation, Task):
         return splits
 
     def use_data(self, name: str) -> None:
-        """Evaluate on other data than the config names (`rnn-nlp evaluate --data`)."""
-        self._splits, self._pieces = self._load(name), {}
+        """Evaluate on other data than the config names (`rnn-nlp evaluate --data`); a single file whole, as every split."""
+        self._splits, self._pieces = self._load(name, whole=True), {}
         self.data_name = name
 
     def scheme(self) -> str:

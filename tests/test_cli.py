@@ -196,3 +196,41 @@ def test_evaluate_on_a_full_disk_is_one_clear_error_and_leaves_no_empty_file(tmp
     err = capsys.readouterr().err
     assert "cannot write" in err and "eval-test.json: No space left on device" in err and "Traceback" not in err
     assert not list(run.glob("*eval-test*"))  # neither an empty eval-test.json nor the temporary file
+
+
+def test_resume_takes_the_checkpoints_config_and_the_new_overrides(tmp_path, corpus, capsys):
+    config = _write_config(tmp_path, corpus)
+    run = tmp_path / "run"
+    assert main(["train", str(config), "trainer.epochs=1", "backbone.layers=1", "--out", str(run)]) == 0
+    # nothing of the first command is retyped: the checkpoint's config, with trainer.epochs raised
+    assert main(["train", str(config), "trainer.epochs=2", "--out", str(run), "--resume"]) == 0
+    saved = yaml.safe_load((run / LAST / "config.yaml").read_text(encoding="utf-8"))
+    assert saved["backbone"]["layers"] == 1 and saved["trainer"]["epochs"] == 2
+    assert ckpt.load_trainer_state(run / LAST)["epoch"] == 2
+    capsys.readouterr()
+    assert main(["train", str(config), "backbone.layers=3", "--out", str(run), "--resume"]) == 2
+    assert "the config differs from the checkpoint's in backbone.layers" in capsys.readouterr().err
+
+
+def test_a_recipe_name_trained_by_the_cli_loads_by_that_name(tmp_path, corpus, monkeypatch, capsys):
+    import rnn_nlp
+
+    monkeypatch.chdir(tmp_path)
+    small = [f"data.name={corpus}", "data.tokenizer=whitespace", "backbone.emb_size=16", "backbone.hidden_size=16",
+             "backbone.layers=1", "head.softmax=full", "trainer.epochs=1", "trainer.bptt=8", "trainer.batch_size=4",
+             "trainer.eval_batch_size=4", "trainer.progress=false", "trainer.device=cpu", "trainer.time_budget_s=null"]
+    assert main(["train", "lm-ptb", *small]) == 0  # into runs/lm-ptb, as the CLI always did
+    assert rnn_nlp.load("lm-ptb", "cpu").path == Path("runs") / "lm-ptb"
+
+
+def test_predict_reads_a_bom_file_and_keeps_blank_lines(tmp_path, corpus, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(_write_config(tmp_path, corpus)), "trainer.epochs=1", "--out", str(run)]) == 0
+    inputs = tmp_path / "prompts.txt"
+    inputs.write_bytes("\ufeffthe cat\n\na dog\n".encode("utf-8"))
+    capsys.readouterr()
+    assert main(["predict", str(run), str(inputs), "--device", "cpu"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["prompt"] for r in rows] == ["the cat", "", "a dog"]  # line i is input line i, no BOM in the first
+    assert main(["predict", str(run), str(inputs), "--threads", "0", "--device", "cpu"]) == 2
+    assert "--threads must be in 1..4096, got 0" in capsys.readouterr().err

@@ -14,6 +14,7 @@ import pytest
 
 import rnn_nlp
 from rnn_nlp import api
+from rnn_nlp.runs import load_config
 from tests.conftest import tiny_raw, write_corpus
 from tests.tasks.tagging_data import tagging_raw, write_ner, write_pos
 from tests.tasks.test_classification import classify_raw, write_sentiment
@@ -89,6 +90,8 @@ def test_example_runs(doc, index, code, workdir, monkeypatch):
 
     def tiny_train(config, overrides=(), out=None, **kw):  # a recipe's task, on tiny data, with the user's `out`
         task = RECIPE_TASKS.get(str(config))
+        load_config(str(config), list(overrides))  # the example's recipe and overrides are valid as written
+        kw.pop("overwrite", None)
         return real_train(configs[task] if task else config, out=out, overwrite=True, **kw)
 
     monkeypatch.setattr(rnn_nlp.api, "train", tiny_train)

@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # text that never was valid UTF-8 (argv, files) still prints
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 on stdin read as surrogates, whatever the locale
+        sys.stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
     _quiet_libraries()
     from rnn_nlp.training.trainer import TrainingInterrupted

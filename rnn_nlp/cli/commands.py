@@ -18,7 +18,8 @@ def _load(args: argparse.Namespace, run_dir: str | None = None):
     from rnn_nlp.api import load
 
     model = load(run_dir or args.run_dir, args.device)
-    threads = getattr(args, "threads", None) or model.config.trainer.threads
+    threads = getattr(args, "threads", None)
+    threads = model.config.trainer.threads if threads is None else threads
     if threads is not None:
         if not 0 < threads <= 4096:
             raise RnnNlpError(f"--threads must be in 1..4096, got {threads}")
@@ -49,10 +50,26 @@ def write_json(path: Path, obj: dict) -> None:
         raise SaveError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _data_tag(data: str | None) -> str:
+    """"" for the run's own data, else "-<data name>": what names the files evaluating other data writes."""
+    return f"-{re.sub(r'[^A-Za-z0-9._-]+', '_', Path(data).name or data)}" if data else ""
+
+
 def _eval_file(run_dir: Path, split: str, data: str | None, suffix: str = "") -> Path:
     """eval-<split>.json for the run's own data; eval-<split>-<data name>.json for other data (never overwriting the first)."""
-    tag = f"-{re.sub(r'[^A-Za-z0-9._-]+', '_', Path(data).name or data)}" if data else ""
-    return run_dir / f"eval-{split}{tag}{suffix}.json"
+    return run_dir / f"eval-{split}{_data_tag(data)}{suffix}.json"
+
+
+def _report_dir(run_dir: Path, data: str | None) -> Path:
+    """Where evaluate's reports go: the run folder for its own data, RUN/reports-<data name>/ for other data."""
+    if not data:
+        return run_dir
+    folder = run_dir / f"reports{_data_tag(data)}"
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise SaveError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    return folder
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -67,11 +84,10 @@ def evaluate(args: argparse.Namespace) -> None:
         if not 0 < args.beam <= 256:
             raise RnnNlpError(f"--beam must be in 1..256 (1: greedy), got {args.beam}")
         model.beam = args.beam
-    if args.batch_size is not None:
-        if not 0 < args.batch_size <= 100_000:
-            raise RnnNlpError(f"--batch-size must be in 1..100000, got {args.batch_size}")
-        model.config.trainer.eval_batch_size = args.batch_size
-    metrics = model.evaluate(data=args.data, split=args.split, report_dir=Path(args.run_dir))
+    if args.batch_size is not None and not 0 < args.batch_size <= 100_000:
+        raise RnnNlpError(f"--batch-size must be in 1..100000, got {args.batch_size}")
+    metrics = model.evaluate(data=args.data, split=args.split, report_dir=_report_dir(Path(args.run_dir), args.data),
+                             batch_size=args.batch_size)
     if "report" in metrics:
         print(metrics.pop("report"))
     metrics["split"] = args.split
@@ -94,11 +110,11 @@ def _evaluate_ensemble(args: argparse.Namespace) -> None:
         raise RnnNlpError("--beam is for seq2seq runs; --ensemble is for classification runs")
     ensemble = _ensemble(args)
     gold, pred, _, tasks = ensemble.evaluate_split(args.split, args.data)
-    metrics = tasks[0].report_predictions(gold, pred, float("nan"), args.split, Path(args.run_dir), suffix="-ensemble")
+    metrics = tasks[0].report_predictions(gold, pred, float("nan"), args.split, Path(args.run_dir), suffix=f"{_data_tag(args.data)}-ensemble")
     print(metrics.pop("report"))
     metrics.pop("loss")  # an average of probabilities has no training loss to report
     metrics.update(split=args.split, data=args.data or tasks[0].cfg.data.name, members=ensemble.names)
-    out = _eval_file(Path(args.run_dir), args.split, None, "-ensemble")
+    out = _eval_file(Path(args.run_dir), args.split, args.data, "-ensemble")
     write_json(out, metrics)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"{args.split}, ensemble of {len(ensemble.names)} runs: {shown} (written to {out})")
@@ -120,9 +136,10 @@ def generate(args: argparse.Namespace) -> None:
     if args.batch_size is not None:
         raise RnnNlpError("--batch-size is for seq2seq runs (sources decoded together); a language model continues one prompt")
     texts = model.generate(
-        args.prompt, max_tokens=30 if args.max_tokens is None else args.max_tokens, beam=args.beam,
+        args.prompt, max_tokens=30 if args.max_tokens is None else args.max_tokens, beam=args.beam or 0,
         sample=args.sample, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-        num_samples=args.num_samples, stop_at_eos=args.stop_at_eos, length_penalty=args.length_penalty, seed=args.seed,
+        num_samples=args.num_samples, stop_at_eos=args.stop_at_eos,
+        length_penalty=0.6 if args.length_penalty is None else args.length_penalty, seed=args.seed,
     )
     sep = "" if model.vocab.unit == "char" else " "
     for text in [texts] if isinstance(texts, str) else texts:
@@ -159,15 +176,18 @@ def _generate_from_sources(args: argparse.Namespace, model) -> None:
 def _lines(source: str) -> Iterator[str]:
     """`predict`'s inputs one at a time (a file is never read whole): standard input for "-", else the file."""
     if source == "-":
-        for line in sys.stdin:
-            yield line.rstrip("\n")
-        return
-    path = Path(source)
-    if not path.is_file():
-        raise RnnNlpError(f"input file not found: {path}")
-    with open(path, encoding="utf-8", errors="surrogateescape", newline=None) as fh:
-        for line in fh:
-            yield line.rstrip("\n")
+        lines = sys.stdin
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise RnnNlpError(f"input file not found: {path}")
+        lines = open(path, encoding="utf-8-sig", errors="surrogateescape", newline=None)  # noqa: SIM115 (closed below)
+    try:
+        for n, line in enumerate(lines):
+            yield (line.lstrip("\ufeff") if n == 0 else line).rstrip("\n")
+    finally:
+        if lines is not sys.stdin:
+            lines.close()
 
 
 def predict(args: argparse.Namespace) -> None:
@@ -207,12 +227,7 @@ def _inputs(model, source: str) -> Iterator:
 
 def encode(args: argparse.Namespace) -> None:
     model = _load(args)
-    if args.input == "-":
-        lines = [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    else:
-        from rnn_nlp.data.formats.lines import read_lines
-
-        lines = read_lines(Path(args.input))
+    lines = list(_lines(args.input))  # every line, blank ones too: row i of the vectors is input line i
     pooling = [k.strip() for k in args.pooling.split(",") if k.strip()] if args.pooling else None
     vectors = model.encode(lines, pooling)
     if args.out:

@@ -55,9 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0, help="sampling: below 1 sharper, above 1 flatter")
     p.add_argument("--top-k", type=int, default=0, help="sampling: only the k most likely tokens (0: all)")
     p.add_argument("--top-p", type=float, default=1.0, help="sampling: nucleus, the smallest set with this mass")
-    p.add_argument("--beam", type=int, default=0, help="beam search of this width (0 or 1: greedy)")
+    p.add_argument("--beam", type=int, default=None, help="beam search of this width (0 or 1: greedy; default 0, seq2seq: head.beam)")
     p.add_argument(
-        "--length-penalty", type=float, default=0.6, help="beam: GNMT alpha, scores divided by ((5+len)/6)**alpha"
+        "--length-penalty", type=float, default=None, help="beam: GNMT alpha, scores divided by ((5+len)/6)**alpha (default 0.6, seq2seq: head.length_penalty)"
     )
     p.add_argument(
         "--num-samples", type=int, default=1, help="with --sample: K samples, batched; with --beam: the K best beams"

@@ -167,18 +167,21 @@ def load_labeled_corpus(
     hub_config: str | None = None,
     label_separator: str | None = None,
     seed: int = 0,
+    whole: bool = False,
 ) -> Splits:
     """Splits train/valid/test of {"text": [...], "label": [...]} from a fetcher name, a local file
     (split 80/10/10, seeded and stratified), a local folder of split files, or a hub name.
 
     Labels are strings; with `label_separator` (e.g. "|"), or JSON list values, every label is a
-    list of strings (multi-label). Integer hub labels become their ClassLabel names.
+    list of strings (multi-label). Integer hub labels become their ClassLabel names. With `whole`, a
+    single file is every split, whole (to evaluate on a file of one's own).
     """
     source = resolve(name, hub_config)
     if source.kind != LOCAL:
         found = _from_table(name, source.table(), text_column, label_column, label_separator)
     elif source.path.is_file():
-        found = {"train": read_labeled_file(source.path, text_column, label_column, label_separator)}
+        rows = read_labeled_file(source.path, text_column, label_column, label_separator)
+        found = {split: rows for split in (("train", "valid", "test") if whole else ("train",))}
     else:
         found = _read_folder(source.path, text_column, label_column, label_separator)
     return _finish(name, found, label_separator is not None, seed)

@@ -72,16 +72,19 @@ def load_parallel_corpus(
     source_ext: str = "src",
     target_ext: str = "tgt",
     seed: int = 0,
+    whole: bool = False,
 ) -> Splits:
     """Splits train/valid/test of {"source": [...], "target": [...]} from any of the module's sources.
 
-    A single file, or a folder or hub set without valid/test, gets them carved off train (seeded, 5% each).
+    A single file, or a folder or hub set without valid/test, gets them carved off train (seeded, 5% each);
+    with `whole`, a single file is every split, whole.
     """
     source = resolve(name, hub_config, what="parallel corpus")
     if source.kind != LOCAL:
         found = _from_table(name, source.table(), source_column, target_column)
     elif source.path.is_file():
-        found = {"train": read_pair_file(source.path)}
+        pairs = read_pair_file(source.path)
+        found = {split: pairs for split in (("train", "valid", "test") if whole else ("train",))}
     else:
         found = _read_folder(source.path, source_ext, target_ext)
     if not found.get("train", ([], []))[0]:

@@ -65,10 +65,12 @@ def split_of(path: Path) -> Optional[str]:
     return found[-1] if found else None
 
 
-def read_local(path: Path, **options) -> dict[str, Sentences]:
-    """A file (split 80/10/10 in order) or a folder whose file names say train/valid/test."""
+def read_local(path: Path, whole: bool = False, **options) -> dict[str, Sentences]:
+    """A file (split 80/10/10 in order; with `whole`, every split is the whole file) or a folder whose
+    file names say train/valid/test."""
     if path.is_file():
-        return contiguous_split(read_tagged_file(path, **options))
+        sentences = read_tagged_file(path, **options)
+        return {split: sentences for split in ("train", "valid", "test")} if whole else contiguous_split(sentences)
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and split_of(p))
     if not any(split_of(f) == "train" for f in files):
         raise DataError(f"{path}: no training file (a file named like train.txt, eng.train, *-train.conllu)")
@@ -114,17 +116,19 @@ def load_tagged_corpus(
     tags_field: str = "tags",
     hub_config: Optional[str] = None,
     fallbacks: tuple[str, ...] = (),
+    whole: bool = False,
     **file_options,
 ) -> dict[str, Sentences]:
     """Splits train/valid/test of tagged sentences from a fetcher, a local file/folder or a hub name.
 
-    `fallbacks`: tag columns to use when a table lacks `tags_field` (the hub's conll2003 has `ner_tags`).
+    `fallbacks`: tag columns to use when a table lacks `tags_field` (the hub's conll2003 has `ner_tags`);
+    `whole`: a single local file is every split, whole.
     """
     source = resolve(name, hub_config, what="tagged corpus")
     if source.kind == FETCHED:
         splits = _table_columns(source.table(), name, tokens_field, tags_field)
     elif source.kind == LOCAL:
-        splits = read_local(source.path, format=format, **file_options)
+        splits = read_local(source.path, whole=whole, format=format, **file_options)
     else:
         splits = _table_columns(source.table(), name, tokens_field, tags_field, fallbacks)
     if not splits.get("train") or not splits["train"]["tokens"]:

@@ -21,8 +21,7 @@ from spacy.util import minibatch
 
 from rnn_nlp.api import load
 from rnn_nlp.data.tag_schemes import spans
-from rnn_nlp.tasks.classification_model import ClassifierRun
-from rnn_nlp.tasks.tagging_model import TaggerRun
+from rnn_nlp.training import checkpoint as ckpt
 
 UNIVERSAL_TO_SPACY = {".": "PUNCT", "CONJ": "CCONJ", "PRT": "PART"}
 SPACY_UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"}
@@ -30,9 +29,10 @@ BUNDLED = "rnn_nlp_model"  # the sub-folder of a component's to_disk folder hold
 
 
 class _RunComponent:
-    """What both components share: a model loaded from a run folder, saved with the pipeline."""
+    """What both components share: a model from a run folder, loaded on first use (so a pipeline
+    read back by `spacy.load` uses the copy saved with it), and saved with the pipeline."""
 
-    kind: type = object
+    tasks: tuple[str, ...] = ()
     needs = ""
 
     def __init__(self, name: str, model: str, device: str, batch_size: int):
@@ -40,22 +40,27 @@ class _RunComponent:
             raise ValueError(f'{name} needs config={{"model": RUN_DIR}}, the folder of a trained {self.needs} run')
         self.name, self.device, self.batch_size = name, device, batch_size
         self.model = None
-        if Path(model).exists():  # else it may come with the pipeline folder (from_disk)
-            self._use(load(model, device))
         self.source = model
+        if Path(model).exists():  # checked now, loaded when first used; else it may come with the pipeline (from_disk)
+            self._check_task(ckpt.load_raw_config(model).get("task"), model)
+
+    def _check_task(self, task: object, where: str) -> None:
+        if task not in self.tasks:
+            raise ValueError(f"{where} is a '{task}' run; {self.name} needs a {self.needs} run")
 
     def _use(self, model) -> None:
-        if not isinstance(model, self.kind):
-            raise ValueError(f"{model.path} is a '{model.task}' run; {self.name} needs a {self.needs} run")
+        self._check_task(model.task, str(model.path))
         self.model = model
 
     def _ready(self):
         if self.model is None:
-            raise ValueError(f"{self.name}: the run folder {self.source} does not exist, and no model came with the pipeline")
+            if not Path(self.source).exists():
+                raise ValueError(f"{self.name}: the run folder {self.source} does not exist, and no model came with the pipeline")
+            self._use(load(self.source, self.device))
         return self.model
 
     def to_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> None:
-        self._ready().save(Path(path) / BUNDLED)
+        self._ready().save(Path(path) / BUNDLED, overwrite=True)
 
     def from_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> "_RunComponent":
         bundled = Path(path) / BUNDLED
@@ -67,7 +72,7 @@ class _RunComponent:
 class RnnNlpTagger(_RunComponent):
     """Tags each doc's (non-space) tokens with a trained `ner` or `pos` run."""
 
-    kind = TaggerRun
+    tasks = ("ner", "pos")
     needs = "ner or pos"
 
     def __init__(self, nlp: Language, name: str, model: str, device: str = "cpu", batch_size: int = 64, overwrite_ents: bool = True):
@@ -109,7 +114,7 @@ class RnnNlpTagger(_RunComponent):
 class RnnNlpTextCat(_RunComponent):
     """Sets `doc.cats` (label -> probability) from a trained `classify` run, as spaCy's textcat does."""
 
-    kind = ClassifierRun
+    tasks = ("classify",)
     needs = "classify"
 
     def __init__(self, nlp: Language, name: str, model: str, device: str = "cpu", batch_size: int = 64):

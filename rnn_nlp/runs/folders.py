@@ -9,6 +9,7 @@ second `train` into it stops at once, naming the holder's pid.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 from typing import Iterator
@@ -17,8 +18,9 @@ from rnn_nlp.errors import ConfigError
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.trainer import LAST
 
-RUN_FILES = ("run-config.yaml", LAST, f".{LAST}.old", ckpt.BEST, f".{ckpt.BEST}.old", ckpt.WEIGHTS, ckpt.META, "metrics.csv",
-             "lm-pretrained", "lm-finetuned", "lm-pretrain-text", "lm-finetune-text")  # a run's files, its stages' folders
+# what only a run of ours holds (common names such as metrics.csv or model.safetensors are not enough)
+RUN_FILES = ("run-config.yaml", LAST, f".{LAST}.old", ckpt.BEST, f".{ckpt.BEST}.old",
+             "lm-pretrained", "lm-finetuned", "lm-pretrain-text", "lm-finetune-text")
 
 try:  # POSIX; elsewhere the lock is skipped (documented in docs/reliability.md)
     import fcntl
@@ -33,10 +35,18 @@ def check_out_folder(out: Path) -> None:
     if not out.is_dir():
         raise ConfigError(f"--out {out}: a file, not a folder; choose a new or empty folder for the run")
     names = sorted(p.name for p in out.iterdir())
-    if names and not any(n in names for n in RUN_FILES):
+    if names and not any(n in names for n in RUN_FILES) and not _old_run(out):
         shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
         raise ConfigError(f"--out {out}: the folder holds files that are not a run ({shown}); training would write over "
                           "them: choose a new or empty folder")
+
+
+def _old_run(out: Path) -> bool:
+    """A run folder written before best/ existed: its own meta.json, with a checkpoint format version."""
+    try:
+        return "format_version" in json.loads((out / ckpt.META).read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 @contextlib.contextmanager
@@ -45,7 +55,7 @@ def run_lock(out: Path) -> Iterator[None]:
     if fcntl is None:
         yield
         return
-    out = out.absolute()
+    out = out.resolve()  # one lock for every path (a symlink, ..) that names the folder
     out.parent.mkdir(parents=True, exist_ok=True)
     path = out.parent / f".{out.name}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from rnn_nlp.config import RunConfig, to_dict
 from rnn_nlp.data.text import load_text_corpus, write_split_files
@@ -44,19 +44,19 @@ def _new_lm_head(text_dir: Path) -> dict:
     return {"softmax": "full", "tie_weights": False}
 
 
-def lm_stage_config(stage: LMStage, cfg: RunConfig, out: Path) -> dict:
+def lm_stage_config(stage: LMStage, cfg: RunConfig, source: Optional[str], out: Path) -> dict:
     """The raw config of a stage's LM run on the task's text (written under `out`).
 
-    lm_finetune: the pretrained LM's own config (architecture, optimiser), its data now the task's
-    text. lm_pretrain: an LM with the task's backbone shape and the LM task's default trainer
+    lm_finetune: the LM in `source` (`pretrained`, or what lm_pretrain gave), its own config
+    (architecture, optimiser), its data now the task's text. lm_pretrain: an LM with the task's backbone shape and the LM task's default trainer
     (TrainerConfig: SGD, lr 20, BPTT 35, clipping 0.25, as pytorch/examples). Either way the run's
     device, threads, seed and progress setting are the task's.
     """
     text_dir = write_stage_text(out / TEXT_FOLDERS[stage.kind], stage)
     t = cfg.trainer
     if stage.kind == "lm_finetune":
-        raw = ckpt.load_raw_config(cfg.pretrained)
-        raw["pretrained"] = cfg.pretrained
+        raw = ckpt.load_raw_config(source)
+        raw["pretrained"] = source
     else:
         raw = {"task": "lm", "backbone": to_dict(cfg.backbone), "head": _new_lm_head(text_dir), "pretrained": None,
                "data": {"tokenizer": "whitespace", "vocab_size": 30000, "min_count": 2},
@@ -69,9 +69,11 @@ def lm_stage_config(stage: LMStage, cfg: RunConfig, out: Path) -> dict:
     return raw
 
 
-def train_stage(stage: LMStage, cfg: RunConfig, out: Path, train_once: Callable[[Path, str, Callable[[], dict]], str]) -> str:
-    """Train (or reuse) one stage's LM run; returns its folder, the backbone the next stage starts from."""
+def train_stage(stage: LMStage, cfg: RunConfig, source: Optional[str], out: Path,
+                train_once: Callable[[Path, str, Callable[[], dict]], str]) -> str:
+    """Train (or reuse) one stage's LM run, starting from `source` for lm_finetune; returns its folder,
+    where the next stage (and the task's backbone) starts."""
     what = {"lm_pretrain": "pretrained LM", "lm_finetune": "fine-tuned LM"}[stage.kind]
     log.info("stage %s: %s for %d epochs on the task's text%s", stage.kind, what, stage.epochs,
              " + " + ", ".join(stage.corpora) if stage.corpora else "")
-    return train_once(out / FOLDERS[stage.kind], what, lambda: lm_stage_config(stage, cfg, out))
+    return train_once(out / FOLDERS[stage.kind], what, lambda: lm_stage_config(stage, cfg, source, out))

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 
@@ -38,18 +38,26 @@ def check_pretrained(cfg: RunConfig, out: Path) -> None:
         raise ConfigError(f"pretrained: {exc}") from None
 
 
-def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> None:
-    """Run the task's stages (LM pretraining / fine-tuning on its text), then settle where the
-    backbone starts and its shape."""
+def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> Optional[str]:
+    """Run the task's stages (LM pretraining / fine-tuning on its text), settle the backbone's shape,
+    and return the run folder the backbone starts from (None: a fresh backbone).
+
+    With `stages:` the config stays as written (the stages' folders are found again on resume or
+    reload); the old shorthand switches record the stage's folder in `pretrained`, as they always have.
+    """
     check_pretrained(cfg, out)
+    start = cfg.pretrained
     for stage in task.pre_stages():
         out.mkdir(parents=True, exist_ok=True)
-        cfg.pretrained = train_stage(stage, cfg, out, train_once)
+        start = train_stage(stage, cfg, start, out, train_once)
         seed_everything(cfg.trainer.seed)
+    if not cfg.stages:
+        cfg.pretrained = start
     task.adopt_pretrained()
-    if cfg.pretrained:
-        ckpt.verify(cfg.pretrained)
-        adopt_architecture(cfg, cfg.pretrained)
+    if start:
+        ckpt.verify(start)
+        adopt_architecture(cfg, start)
+    return start
 
 
 def train_run(
@@ -70,6 +78,7 @@ def train_run(
     with run_lock(out) if dist.is_main else contextlib.nullcontext():
         trainer = _prepare(cfg, out, resume, overwrite, callbacks, dist)
         trainer.fit()
+        dist.barrier()  # every rank returns once rank 0 has written the last best/ and checkpoint (then read by all)
     return trainer
 
 
@@ -128,10 +137,10 @@ def _resumed(cfg: RunConfig, out: Path, device: torch.device, dist: Any, callbac
 
 def _fresh(cfg: RunConfig, out: Path, device: torch.device, dist: Any, callbacks: Sequence[Callback]) -> Trainer:
     task = get_task(cfg.task)(cfg)
-    resolve_pretrained(cfg, task, out)
+    start = resolve_pretrained(cfg, task, out)
     model = task.build_model()
-    if cfg.pretrained:
-        transfer_backbone(model, task.token_vocab(), cfg.pretrained)
+    if start:
+        transfer_backbone(model, task.token_vocab(), start)
     task.start_from_pretrained(model)  # e.g. a seq2seq decoder from a target-language LM
     model.to(device)
     return Trainer(cfg, task, model, out, device, dist, callbacks)

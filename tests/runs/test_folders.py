@@ -71,3 +71,13 @@ def test_overwrite_keeps_the_old_run_when_the_new_model_cannot_be_built(tmp_path
     with pytest.raises(ConfigError, match="pretrained: .* is the run folder being trained"):
         train_run(missing, out, overwrite=True)
     assert {p.name for p in out.rglob("*")} == before
+
+
+def test_common_file_names_alone_do_not_make_a_run_folder(tmp_path, cfg):
+    for name in ("metrics.csv", "model.safetensors"):
+        folder = tmp_path / name.replace(".", "-")
+        folder.mkdir()
+        (folder / name).write_text("theirs", encoding="utf-8")
+        with pytest.raises(ConfigError, match="holds files that are not a run"):
+            train_run(cfg, folder, overwrite=True)
+        assert (folder / name).read_text(encoding="utf-8") == "theirs"

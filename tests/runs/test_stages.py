@@ -42,7 +42,7 @@ def test_old_switches_and_stages_together_show_the_new_form(tmp_path):
         build_config(raw)
 
 
-def test_lm_pretrain_then_finetune_stages_start_the_tagger(tmp_path):
+def test_lm_pretrain_then_finetune_stages_start_the_tagger(tmp_path, caplog):
     stages = [
         {"name": "lm_pretrain", "epochs": 1, "trainer": {"lr": 5.0, "bptt": 8, "batch_size": 4}},
         {"name": "lm_finetune", "epochs": 1, "trainer": {"lr": 2.0, "bptt": 8, "batch_size": 4}},
@@ -50,7 +50,9 @@ def test_lm_pretrain_then_finetune_stages_start_the_tagger(tmp_path):
     ]
     raw = tagging_raw("ner", write_ner(tmp_path / "ner"), stages=stages, trainer={"epochs": 1})
     out = tmp_path / "run"
-    train_run(build_config(raw), out)
+    with caplog.at_level("INFO"):
+        train_run(build_config(raw), out)
+    assert f"words found in {out / 'lm-finetuned'}" in caplog.text  # the tagger's backbone started from the last stage
     pre = yaml.safe_load((out / "lm-pretrained" / "checkpoint-last" / "config.yaml").read_text())
     fine = yaml.safe_load((out / "lm-finetuned" / "checkpoint-last" / "config.yaml").read_text())
     assert pre["task"] == fine["task"] == "lm"
@@ -58,8 +60,16 @@ def test_lm_pretrain_then_finetune_stages_start_the_tagger(tmp_path):
     assert fine["trainer"]["lr"] == 2.0 and fine["pretrained"] == str(out / "lm-pretrained")
     assert (out / "lm-pretrained" / "FINISHED").exists() and (out / "lm-finetuned" / "FINISHED").exists()
     used = yaml.safe_load((out / "run-config.yaml").read_text())
-    assert used["pretrained"] == str(out / "lm-finetuned")  # the tagger started from the last stage
+    assert used["pretrained"] is None and [s["name"] for s in used["stages"]] == ["lm_pretrain", "lm_finetune", "task"]
     assert pre["backbone"]["hidden_size"] == used["backbone"]["hidden_size"]
+    import rnn_nlp
+    from rnn_nlp.training import checkpoint as ckpt
+
+    tagger = rnn_nlp.load(out, "cpu")  # the saved config loads as it was written
+    assert tagger.predict("Ann Lee visited Rome .").tokens == ["Ann", "Lee", "visited", "Rome", "."]
+    cfg = build_config(raw)
+    train_run(cfg, out, resume=True)  # and resumes: the finished stages are reused, not retrained
+    assert ckpt.load_trainer_state(out / "checkpoint-last")["epoch"] == 1
 
 
 def test_a_task_without_text_refuses_lm_stages(tmp_path):

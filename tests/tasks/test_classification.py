@@ -200,3 +200,17 @@ def test_a_split_of_labels_never_seen_in_training_has_nan_loss_not_zero(tmp_path
         metrics = task.evaluate(model, "test", torch.device("cpu"))
     assert math.isnan(metrics["loss"]) and metrics["accuracy"] == 0.0
     assert "no loss: every label is one never seen in training" in caplog.text
+
+
+def test_evaluate_data_reads_the_whole_file_and_keeps_the_runs_own_reports(tmp_path, capsys):
+    data = write_sentiment(tmp_path / "reviews.csv", n=80)
+    run = tmp_path / "run"
+    train_run(build_config(classify_raw(data, trainer={"epochs": 1})), run)
+    assert main(["evaluate", str(run), "--split", "test", "--device", "cpu"]) == 0
+    own = (run / "report-test.txt").read_text(encoding="utf-8")
+    other = write_sentiment(tmp_path / "other.csv", n=30, seed=5)
+    assert main(["evaluate", str(run), "--split", "test", "--data", str(other), "--device", "cpu"]) == 0
+    assert (run / "report-test.txt").read_text(encoding="utf-8") == own  # not overwritten by the other data's
+    report = (run / "reports-other.csv" / "report-test.txt").read_text(encoding="utf-8")
+    assert report.split()[-1] == "30"  # weighted avg support: all 30 rows, not a 10% slice
+    assert (run / "reports-other.csv" / "confusion-test.png").exists()

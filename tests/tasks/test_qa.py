@@ -140,7 +140,8 @@ def test_encode_from_a_language_model_run(tmp_path, corpus, monkeypatch, capsys)
     monkeypatch.setattr("sys.stdin", io.StringIO("the cat sees the ball .\n\na dog .\n"))
     assert main(["encode", str(tmp_path / "lm"), "-", "--pooling", "mean", "--device", "cpu"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["text"] for r in rows] == ["the cat sees the ball .", "a dog ."] and len(rows[0]["vector"]) == 16
+    # every line, the blank one too (read as one <unk>): row i is input line i
+    assert [r["text"] for r in rows] == ["the cat sees the ball .", "", "a dog ."] and len(rows[0]["vector"]) == 16
     monkeypatch.setattr("sys.stdin", io.StringIO("the cat\n"))
     assert main(["encode", str(tmp_path / "lm"), "-", "--pooling", "attention", "--device", "cpu"]) == 2  # no trained attention
     assert "attention" in capsys.readouterr().err
