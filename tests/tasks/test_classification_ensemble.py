@@ -84,7 +84,7 @@ def test_members_trained_on_other_texts_with_the_same_labels_are_refused(two_run
     assert "is not the same texts and labels" in capsys.readouterr().err
     assert not (two_runs[0] / "eval-test-ensemble.json").exists()
     assert main([*args, "--data", str(other)]) == 0  # one corpus for every member: fine
-    assert json.loads((two_runs[0] / "eval-test-ensemble.json").read_text())["data"] == str(other)
+    assert json.loads((two_runs[0] / "eval-test-other.csv-ensemble.json").read_text())["data"] == str(other)
 
 
 def test_predict_input_after_ensemble_is_a_clear_error(two_runs, tmp_path, capsys):
