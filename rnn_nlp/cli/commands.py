@@ -86,8 +86,13 @@ def evaluate(args: argparse.Namespace) -> None:
         model.beam = args.beam
     if args.batch_size is not None and not 0 < args.batch_size <= 100_000:
         raise RnnNlpError(f"--batch-size must be in 1..100000, got {args.batch_size}")
-    metrics = model.evaluate(data=args.data, split=args.split, report_dir=_report_dir(Path(args.run_dir), args.data),
-                             batch_size=args.batch_size)
+    reports = _report_dir(Path(args.run_dir), args.data)
+    try:
+        metrics = model.evaluate(data=args.data, split=args.split, report_dir=reports, batch_size=args.batch_size)
+    except BaseException:
+        if reports != Path(args.run_dir) and not any(reports.iterdir()):
+            reports.rmdir()  # bad --data: no empty reports folder is left in the run
+        raise
     if "report" in metrics:
         print(metrics.pop("report"))
     metrics["split"] = args.split
@@ -235,7 +240,10 @@ def encode(args: argparse.Namespace) -> None:
 
         out = Path(args.out)
         out = out if out.suffix == ".npy" else out.with_name(out.name + ".npy")  # where np.save writes it
-        np.save(out, vectors)
+        try:
+            np.save(out, vectors)
+        except OSError as exc:
+            raise SaveError(f"cannot write {out}: {exc.strerror or exc}") from None
         print(f"{len(lines)} vectors of width {vectors.shape[1]} written to {out}", file=sys.stderr)
         return
     for text, vec in zip(lines, vectors):

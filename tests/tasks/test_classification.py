@@ -214,3 +214,5 @@ def test_evaluate_data_reads_the_whole_file_and_keeps_the_runs_own_reports(tmp_p
     report = (run / "reports-other.csv" / "report-test.txt").read_text(encoding="utf-8")
     assert report.split()[-1] == "30"  # weighted avg support: all 30 rows, not a 10% slice
     assert (run / "reports-other.csv" / "confusion-test.png").exists()
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "nope.csv"), "--device", "cpu"]) == 2
+    assert not (run / "reports-nope.csv").exists()  # a bad --data leaves nothing in the run
