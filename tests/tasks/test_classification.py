@@ -216,3 +216,22 @@ def test_evaluate_data_reads_the_whole_file_and_keeps_the_runs_own_reports(tmp_p
     assert (run / "reports-other.csv" / "confusion-test.png").exists()
     assert main(["evaluate", str(run), "--data", str(tmp_path / "nope.csv"), "--device", "cpu"]) == 2
     assert not (run / "reports-nope.csv").exists()  # a bad --data leaves nothing in the run
+
+
+def test_a_confusion_plot_of_hundreds_of_labels_stays_small(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from rnn_nlp.tasks.classification import MAX_PLOTTED_LABELS, most_confused, plot_confusion
+
+    rng = np.random.default_rng(0)
+    n = 300
+    matrix = np.diag(rng.integers(5, 50, n))
+    matrix[3, 7] = matrix[7, 3] = 40  # the two most confused labels
+    names = [f"tag{i}" for i in range(n)]
+    kept, shown = most_confused(matrix, names)
+    assert kept.shape == (MAX_PLOTTED_LABELS, MAX_PLOTTED_LABELS) and {"tag3", "tag7"} <= set(shown)
+    assert kept[shown.index("tag3"), shown.index("tag7")] == 40
+    plot_confusion(matrix, names, tmp_path / "confusion.png")
+    width, height = Image.open(tmp_path / "confusion.png").size
+    assert width <= 100 * (0.6 * MAX_PLOTTED_LABELS + 2) + 1 and height == width  # bounded, whatever n is
