@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 
 from rnn_nlp.config import RunConfig, apply_overrides
 from rnn_nlp.errors import CheckpointError, ConfigError
-from rnn_nlp.builtin_recipes import find_config, recipe_names
+from rnn_nlp.builtin_recipes import recipe_names
 from rnn_nlp.runs import build_config, load_config, load_run, train_run
 from rnn_nlp.tasks.model import Model
 from rnn_nlp.training import checkpoint as ckpt
@@ -64,17 +64,15 @@ def load(path_or_recipe: str | Path, device: Optional[str] = None) -> Model:
     return cls(task, module, folder)
 
 
-def _config(config: str | Path | dict | RunConfig, overrides: Sequence[str]) -> tuple[RunConfig, Optional[str]]:
-    """(validated config, recipe name or None) from a path, a recipe name, a raw mapping or a RunConfig."""
+def _config(config: str | Path | dict | RunConfig, overrides: Sequence[str]) -> RunConfig:
+    """The validated config of a path, a recipe name, a raw mapping or a RunConfig."""
     if isinstance(config, RunConfig):
         if overrides:
             raise ConfigError("overrides apply to a YAML file, recipe or mapping; change the RunConfig's fields instead")
-        return config, None
+        return config
     if isinstance(config, dict):  # a deep copy: the caller's mapping stays as it was
-        return build_config(apply_overrides(copy.deepcopy(config), list(overrides)), "config"), None
-    path = find_config(config)
-    recipe = str(config) if not Path(config).is_file() else None
-    return load_config(path, list(overrides)), recipe
+        return build_config(apply_overrides(copy.deepcopy(config), list(overrides)), "config")
+    return load_config(config, list(overrides))
 
 
 def train(
@@ -104,7 +102,7 @@ def train(
         cfg = build_config(raw, str(ckpt.resolve(last) / ckpt.CONFIG))
         log.info("resuming %s with the config saved in its checkpoint%s", out, " and " + " ".join(overrides) if overrides else "")
     else:
-        cfg, _ = _config(config, overrides)
+        cfg = _config(config, overrides)
     trainer = train_run(cfg, Path(out), resume=resume, overwrite=overwrite, **({"callbacks": list(callbacks)} if callbacks else {}))
     model = load(out, cfg.trainer.device if cfg.trainer.device != "auto" else None)
     model.history = list(trainer.history)

@@ -23,3 +23,12 @@ class SaveError(CheckpointError):
 
 class NonFiniteLossError(RnnNlpError):
     """Training met a NaN or infinite loss (or gradient) and was configured to stop, or gave up rolling back."""
+
+
+class TrainingInterrupted(Exception):
+    """Raised after Ctrl-C (or SIGTERM) once a resumable checkpoint has been written; not an RnnNlpError
+    (the CLI exits 130 for it). Here, not in the trainer, so the CLI can catch it without importing torch."""
+
+    def __init__(self, path):
+        super().__init__(f"training interrupted; checkpoint saved in {path}; continue with --resume")
+        self.path = path

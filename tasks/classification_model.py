@@ -23,11 +23,14 @@ class ClassifierRun(Model):
         """Whether each text may have several labels (sigmoid outputs over head.threshold)."""
         return self._task.multi_label
 
-    @torch.no_grad()
     def probabilities(self, texts: str | list[str], batch_size: Optional[int] = None) -> torch.Tensor:
         """[len(texts), len(labels)] probabilities (softmax, or per-label sigmoids for multi-label runs); a str is one text."""
         texts = [texts] if isinstance(texts, str) else list(texts)
-        ids, _ = self._task.encode_texts(texts)
+        return self._probabilities_of(self._task.encode_texts(texts)[0], batch_size)
+
+    @torch.no_grad()
+    def _probabilities_of(self, ids: list[list[int]], batch_size: Optional[int] = None) -> torch.Tensor:
+        """`probabilities` of texts already encoded (a text with no tokens reads as one <unk>)."""
         size = batch_size or self.config.trainer.eval_batch_size
         vocab = self.vocab
         out = [torch.zeros(0, len(self.labels))]
@@ -45,8 +48,8 @@ class ClassifierRun(Model):
     def _predict_batch(self, texts: list[str], **options) -> list[Classification]:
         if options:
             raise TypeError(f"classifier predict takes no options, got {', '.join(options)}")
-        ids, empty = self._task.encode_texts(texts)
-        probs = self.probabilities(texts)
+        ids, _ = self._task.encode_texts(texts)
+        probs = self._probabilities_of(ids)
         names = self.labels
         results = []
         for i, (text, p) in enumerate(zip(texts, probs)):

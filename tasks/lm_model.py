@@ -52,7 +52,7 @@ class LanguageModelRun(Model):
 
     def _predict_batch(self, prompts: list[str], **options) -> list[Generation]:
         results = []
-        for prompt, texts in zip(prompts, self.generate(prompts, **{**options, "num_samples": options.get("num_samples", 1)})):
+        for prompt, texts in zip(prompts, self.generate(prompts, **options)):
             texts = [texts] if isinstance(texts, str) else texts
             results.append(Generation(prompt, texts[0], texts[1:]))
         return results

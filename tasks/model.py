@@ -99,9 +99,8 @@ class Model:
 
     def predict(self, inputs: Any, batch_size: Optional[int] = None, **options) -> Any:
         """One input -> one result; a list (or any iterable) of inputs -> a list of results, in order."""
-        if self.is_single(inputs):
-            return self._predict_batch([inputs], **options)[0]
-        return list(self.predict_stream(inputs, batch_size, **options))
+        results = list(self.predict_stream(inputs, batch_size, **options))
+        return results[0] if self.is_single(inputs) else results
 
     def predict_stream(self, inputs: Iterable, batch_size: Optional[int] = None, **options) -> Iterator[Any]:
         """Results one by one as their batch is done: memory stays flat however many inputs come."""
@@ -184,7 +183,7 @@ class Model:
         unknown = [k for k in kinds if k not in POOLINGS]
         if unknown:
             raise ConfigError(f"pooling (encode --pooling): unknown {', '.join(unknown)}; choose from {', '.join(POOLINGS)}")
-        if own is not None and list(getattr(own, "kinds", ())) == kinds:
+        if own is not None and list(own.kinds) == kinds:
             return own
         if "attention" in kinds:
             raise ConfigError("pooling 'attention' needs trained weights: only a run trained with attention pooling has them")

@@ -53,7 +53,7 @@ class ReaderRun(Model):
         if options:
             raise TypeError(f"reader predict takes no options, got {', '.join(options)}")
         task = self._task
-        records = [r if "where" in r else self._record(r, f"input {i + 1}") for i, r in enumerate(inputs)]
+        records = inputs  # checked by predict_stream, each with its `where`
         prepared = [task.prepare(r["question"], r["context"], r["answers"], r["candidates"]) for r in records]
         for r, p in zip(records, prepared):
             if not p.c_ids or not p.q_ids:

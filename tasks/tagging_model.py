@@ -34,8 +34,7 @@ class TaggerRun(Model):
     def _predict_batch(self, texts: list[str], **options) -> list[TaggedText]:
         if options:
             raise TypeError(f"tagger predict takes no options, got {', '.join(options)}")
-        docs = list(spacy_docs(texts))
-        kept = [[t for t in doc if not t.is_space] for doc in docs]
+        kept = self._tokens(texts)
         tags, probs = self._task.tag_tokens_scored(self.module, [[t.text for t in toks] for toks in kept], self.device)
         results = []
         for text, toks, tg, pr in zip(texts, kept, tags, probs):
@@ -49,6 +48,10 @@ class TaggerRun(Model):
             results.append(TaggedText(text, [t.text for t in toks], tg, entities, warning))
         return results
 
+    @staticmethod
+    def _tokens(texts: list[str]) -> list[list]:
+        """Each text's non-space spaCy tokens (with their character offsets): what the tagger tags."""
+        return [[t for t in doc if not t.is_space] for doc in spacy_docs(texts)]
+
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
-        vocab = self.vocab
-        return [vocab.encode(self._task.word(t.text) for t in doc if not t.is_space) for doc in spacy_docs(texts)]
+        return [self.vocab.encode(self._task.word(t.text) for t in toks) for toks in self._tokens(texts)]

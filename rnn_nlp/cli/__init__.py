@@ -11,18 +11,9 @@ import logging
 import sys
 
 from rnn_nlp.cli.parser import build_parser
-from rnn_nlp.errors import RnnNlpError
+from rnn_nlp.errors import RnnNlpError, TrainingInterrupted
 
 __all__ = ["build_parser", "main"]
-
-
-def _quiet_libraries() -> None:
-    """One progress bar per long step: the `datasets` library's own bars (Map, Saving) stay off."""
-    try:
-        from datasets.utils.logging import disable_progress_bar
-    except ImportError:  # pragma: no cover - datasets is a dependency
-        return
-    disable_progress_bar()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,9 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 on stdin read as surrogates, whatever the locale
         sys.stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
-    _quiet_libraries()
-    from rnn_nlp.training.trainer import TrainingInterrupted
-
     try:
         args.func(args)
     except TrainingInterrupted as exc:

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Iterator
 
 from rnn_nlp.errors import ConfigError
+from rnn_nlp.runs.stages import FOLDERS, TEXT_FOLDERS
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.trainer import LAST
 
 # what only a run of ours holds (common names such as metrics.csv or model.safetensors are not enough)
-RUN_FILES = ("run-config.yaml", LAST, f".{LAST}.old", ckpt.BEST, f".{ckpt.BEST}.old",
-             "lm-pretrained", "lm-finetuned", "lm-pretrain-text", "lm-finetune-text")
+RUN_FILES = ("run-config.yaml", LAST, f".{LAST}.old", ckpt.BEST, f".{ckpt.BEST}.old", *FOLDERS.values(), *TEXT_FOLDERS.values())
 
 try:  # POSIX; elsewhere the lock is skipped (documented in docs/reliability.md)
     import fcntl

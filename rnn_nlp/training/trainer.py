@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rnn_nlp.config import RunConfig
-from rnn_nlp.errors import SaveError
+from rnn_nlp.errors import SaveError, TrainingInterrupted  # noqa: F401 (TrainingInterrupted re-exported)
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import nonfinite
 from rnn_nlp.training.distributed import Single
@@ -33,14 +33,6 @@ from rnn_nlp.training.runtime import StopFlag, rng_state, seed_everything, set_r
 log = logging.getLogger(__name__)
 
 LAST = ckpt.LAST  # re-exported: callers name the resume checkpoint through the trainer
-
-
-class TrainingInterrupted(Exception):
-    """Raised after Ctrl-C (or SIGTERM) once a resumable checkpoint has been written."""
-
-    def __init__(self, path: Path):
-        super().__init__(f"training interrupted; checkpoint saved in {path}; continue with --resume")
-        self.path = path
 
 
 def resolve_device(name: str) -> torch.device:
