@@ -47,6 +47,11 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
     return build_config(ckpt.load_raw_config(run_dir), str(run_dir / ckpt.CONFIG))
 
 
+def checkpoint_config(checkpoint: ckpt.Checkpoint) -> RunConfig:
+    """The validated config of a checkpoint read whole (`rnn_nlp.training.checkpoint.read_checkpoint`)."""
+    return build_config(checkpoint.raw_config(), str(checkpoint.folder / ckpt.CONFIG))
+
+
 def _flatten(d: dict, prefix: str = "") -> dict:
     out = {}
     for k, v in d.items():

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from rnn_nlp.config import RunConfig
-from rnn_nlp.runs.configs import load_run_config
+from rnn_nlp.runs.configs import checkpoint_config
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.trainer import resolve_device
@@ -20,12 +20,11 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Any, 
     A run folder gives its best model (`best/`, or the top-level files of a run written before
     `best/` existed); see `rnn_nlp.training.checkpoint.resolve`.
     """
-    run_dir = Path(run_dir)
-    ckpt.verify(run_dir)
-    cfg = load_run_config(run_dir)
-    task = get_task(cfg.task)(cfg, vocab_json=ckpt.load_vocab_json(run_dir))
+    checkpoint = ckpt.read_checkpoint(run_dir)  # one version of every file, even while a run writes its next best
+    cfg = checkpoint_config(checkpoint)
+    task = get_task(cfg.task)(cfg, vocab_json=checkpoint.vocab_json())
     model = task.build_model()
-    ckpt.load_model_weights(model, ckpt.load_weights(run_dir), run_dir)
+    ckpt.load_model_weights(model, checkpoint.weights(), checkpoint.folder)
     model.to(resolve_device(device))
     model.eval()
     return cfg, task, model

@@ -12,7 +12,7 @@ import torch
 
 from rnn_nlp.config import RunConfig, save_config
 from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
-from rnn_nlp.runs.configs import build_config, config_changes, load_run_config
+from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
 from rnn_nlp.runs.folders import check_out_folder, run_lock
 from rnn_nlp.runs.stages import FINISHED, train_stage
 from rnn_nlp.tasks.registry import get_task
@@ -116,21 +116,20 @@ def _prepare(cfg: RunConfig, out: Path, resume: bool, overwrite: bool, callbacks
 
 
 def _resumed(cfg: RunConfig, out: Path, device: torch.device, dist: Any, callbacks: Sequence[Callback]) -> Trainer:
-    last = out / LAST
-    ckpt.verify(last)
-    saved = load_run_config(last)
-    task = get_task(cfg.task)(cfg, vocab_json=ckpt.load_vocab_json(last))
+    checkpoint = ckpt.read_checkpoint(out / LAST)
+    saved = checkpoint_config(checkpoint)
+    task = get_task(cfg.task)(cfg, vocab_json=checkpoint.vocab_json())
     resolve_pretrained(cfg, task, out)
     changed = config_changes(saved, cfg)
     if changed:
         raise ConfigError(
             f"--resume: the config differs from the checkpoint's in {', '.join(changed)}; "
-            f"resume with the same config ({ckpt.resolve(last) / ckpt.CONFIG}) or start a new run"
+            f"resume with the same config ({checkpoint.folder / ckpt.CONFIG}) or start a new run"
         )
     model = task.build_model().to(device)
-    ckpt.load_model_weights(model, ckpt.load_weights(last), last)
+    ckpt.load_model_weights(model, checkpoint.weights(), checkpoint.folder)
     trainer = Trainer(cfg, task, model, out, device, dist, callbacks)
-    trainer.load_state_dict(ckpt.load_trainer_state(last))
+    trainer.load_state_dict(checkpoint.trainer_state())
     log.info("resuming %s at epoch %d, step %d", out, trainer.epoch + 1, trainer.global_step)
     return trainer
 

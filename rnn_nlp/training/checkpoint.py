@@ -4,21 +4,25 @@ Folders are written under a temporary name, then swapped in by rename (`save_che
 writer), so a crash never leaves half a checkpoint. A run folder holds two: `checkpoint-last/` to
 resume and `best/`, the best model so far; `resolve` finds the one to read. meta.json records the
 format version and each file's SHA-256; loading checks both and never unpickles code
-(safetensors, torch.load(weights_only=True)).
+(safetensors, torch.load(weights_only=True)). Readers take a folder whole (`read_checkpoint`),
+so one that races a writer's swap gets the old checkpoint or the new one, never a mix.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
 import yaml
 from safetensors import SafetensorError
+from safetensors.torch import load as load_bytes
 from safetensors.torch import load_file, save_file
 
 from rnn_nlp.version import __version__
@@ -183,40 +187,146 @@ def resolve(path: str | Path) -> Path:
     return _current(path)
 
 
+class _Moved(Exception):
+    """A file went missing while reading: the folder was swapped out (a writer's checkpoint) or removed."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One checkpoint folder read whole and checked: its files' bytes, all of one version.
+
+    `read_checkpoint` makes it; the parsing methods below never touch the disk again, so a
+    writer swapping in the next checkpoint meanwhile cannot mix two versions.
+    """
+
+    folder: Path
+    meta: dict
+    data: dict = field(repr=False)
+
+    def raw_config(self) -> dict:
+        try:
+            raw = load_yaml(self.data[CONFIG].decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{self.folder / CONFIG}: unreadable ({exc})") from None
+        if not isinstance(raw, dict):
+            raise CheckpointError(f"{self.folder / CONFIG}: not a config mapping")
+        return raw
+
+    def vocab_json(self) -> dict:
+        try:
+            vocab = json.loads(self.data[VOCAB].decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise CheckpointError(f"{self.folder / VOCAB}: unreadable ({exc})") from None
+        if not isinstance(vocab, dict):
+            raise CheckpointError(f"{self.folder / VOCAB}: not a JSON object of vocabularies")
+        return vocab
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        try:
+            return load_bytes(self.data[WEIGHTS])
+        except (SafetensorError, ValueError) as exc:
+            raise CheckpointError(f"{self.folder / WEIGHTS}: unreadable weights ({exc})") from None
+
+    def trainer_state(self) -> dict[str, Any]:
+        if TRAINER_STATE not in self.data:
+            raise CheckpointError(f"{self.folder}: no {TRAINER_STATE}, so this checkpoint cannot be resumed")
+        return _torch_load(io.BytesIO(self.data[TRAINER_STATE]), self.folder / TRAINER_STATE)
+
+
+def _torch_load(source: Any, file: Path) -> dict[str, Any]:
+    try:
+        state = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle errors come in many types; none may execute code here
+        raise CheckpointError(f"{file}: unreadable trainer state ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{file}: not a trainer state (a {type(state).__name__}, not a mapping)")
+    return state
+
+
+def _read_file(name: str, dir_fd: Optional[int], folder: Path) -> bytes:
+    """A file of the folder opened through its directory handle: a rename of the folder cannot switch versions."""
+    try:
+        if dir_fd is None:
+            fd = os.open(folder / name, os.O_RDONLY)
+        else:
+            fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise _Moved(name) from None
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()
+
+
+def _read_once(path: Path) -> Checkpoint:
+    folder = resolve(path)
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder}: no such checkpoint folder")
+    dir_fd = None
+    if os.open in os.supports_dir_fd:
+        try:
+            dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except FileNotFoundError:
+            raise _Moved(str(folder)) from None
+    try:
+        names = set(os.listdir(dir_fd if dir_fd is not None else folder))
+        missing = [name for name in REQUIRED if name not in names]
+        if missing:
+            raise CheckpointError(f"{folder}: incomplete checkpoint, missing {', '.join(missing)}")
+        meta_bytes = _read_file(META, dir_fd, folder)
+        try:
+            meta = json.loads(meta_bytes.decode("utf-8"))
+            version = int(meta["format_version"])
+            files = dict(meta["files"])
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            raise CheckpointError(f"{folder / META}: unreadable ({exc})") from None
+        if version > FORMAT_VERSION:
+            raise CheckpointError(
+                f"{folder}: checkpoint format {version} is newer than this rnn_nlp supports ({FORMAT_VERSION}); upgrade rnn_nlp"
+            )
+        if version < 1:
+            raise CheckpointError(f"{folder}: unknown checkpoint format {version}; this rnn_nlp reads format {FORMAT_VERSION}")
+        # every file that loading reads must be covered by a hash, or it could be swapped unnoticed
+        guarded = [n for n in REQUIRED if n != META] + ([TRAINER_STATE] if TRAINER_STATE in names else [])
+        unlisted = [n for n in guarded if n not in files]
+        if unlisted:
+            raise CheckpointError(f"{folder / META}: lists no hash for {', '.join(unlisted)}; refusing an unverifiable checkpoint")
+        data = {META: meta_bytes}
+        for name, digest in files.items():
+            if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+                raise CheckpointError(f"{folder / META}: bad file name {name!r}")
+            if name not in names:
+                raise CheckpointError(f"{folder}: incomplete checkpoint, missing {name}")
+            data[name] = _read_file(name, dir_fd, folder)
+            if hashlib.sha256(data[name]).hexdigest() != digest:
+                raise CheckpointError(f"{folder / name}: corrupted (SHA-256 differs from meta.json)")
+        return Checkpoint(folder, meta, data)
+    except OSError as exc:
+        raise CheckpointError(f"{folder}: unreadable ({exc})") from None
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint folder (or a run folder's best model) whole, checked as `verify` does.
+
+    A reader racing a writer gets the old checkpoint or the new one, never a mix or a false alarm:
+    files are read through one directory handle, and when the writer removed the old folder
+    mid-read (a file gone), the read starts over once on the folder now in place.
+    """
+    path = Path(path)
+    try:
+        return _read_once(path)
+    except _Moved:
+        pass
+    try:
+        return _read_once(path)
+    except _Moved as gone:
+        raise CheckpointError(f"{resolve(path)}: incomplete checkpoint, missing {gone}") from None
+
+
 def verify(path: str | Path) -> dict:
     """Check a checkpoint folder is complete, untampered and of a known format; return meta.json."""
-    path = resolve(path)
-    if not path.is_dir():
-        raise CheckpointError(f"{path}: no such checkpoint folder")
-    missing = [name for name in REQUIRED if not (path / name).is_file()]
-    if missing:
-        raise CheckpointError(f"{path}: incomplete checkpoint, missing {', '.join(missing)}")
-    try:
-        meta = json.loads((path / META).read_text(encoding="utf-8"))
-        version = int(meta["format_version"])
-        files = dict(meta["files"])
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise CheckpointError(f"{path / META}: unreadable ({exc})") from None
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint format {version} is newer than this rnn_nlp supports ({FORMAT_VERSION}); upgrade rnn_nlp"
-        )
-    if version < 1:
-        raise CheckpointError(f"{path}: unknown checkpoint format {version}; this rnn_nlp reads format {FORMAT_VERSION}")
-    # every file that loading reads must be covered by a hash, or it could be swapped unnoticed
-    guarded = [n for n in REQUIRED if n != META] + ([TRAINER_STATE] if (path / TRAINER_STATE).exists() else [])
-    unlisted = [n for n in guarded if n not in files]
-    if unlisted:
-        raise CheckpointError(f"{path / META}: lists no hash for {', '.join(unlisted)}; refusing an unverifiable checkpoint")
-    for name, digest in files.items():
-        if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
-            raise CheckpointError(f"{path / META}: bad file name {name!r}")
-        file = path / name
-        if not file.is_file():
-            raise CheckpointError(f"{path}: incomplete checkpoint, missing {name}")
-        if _sha256(file) != digest:
-            raise CheckpointError(f"{file}: corrupted (SHA-256 differs from meta.json)")
-    return meta
+    return read_checkpoint(path).meta
 
 
 def load_raw_config(path: str | Path) -> dict:
@@ -251,10 +361,7 @@ def load_trainer_state(path: str | Path) -> dict[str, Any]:
     file = path / TRAINER_STATE
     if not file.is_file():
         raise CheckpointError(f"{path}: no {TRAINER_STATE}, so this checkpoint cannot be resumed")
-    try:
-        return torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle errors come in many types; none may execute code here
-        raise CheckpointError(f"{file}: unreadable trainer state ({type(exc).__name__}: {exc})") from None
+    return _torch_load(file, file)
 
 
 def load_model_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str | Path) -> None:

@@ -53,8 +53,9 @@ def roll_back(trainer: Any) -> None:
     last = trainer.run_dir / LAST
     failed_at = trainer.global_step + 1
     rollbacks, skipped, elapsed = trainer.rollbacks + 1, trainer.skipped_steps, trainer.elapsed
-    ckpt.load_model_weights(trainer.model, ckpt.load_weights(last), last)
-    trainer.load_state_dict(ckpt.load_trainer_state(last))
+    checkpoint = ckpt.read_checkpoint(last)
+    ckpt.load_model_weights(trainer.model, checkpoint.weights(), checkpoint.folder)
+    trainer.load_state_dict(checkpoint.trainer_state())
     # wall time spent still counts towards the budget; the counters are never rolled back
     trainer.rollbacks, trainer.skipped_steps, trainer.elapsed = rollbacks, skipped, elapsed
     # the checkpoint's rates were saved before any rollback to it: the factor compounds per retry of the same one

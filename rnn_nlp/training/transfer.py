@@ -74,11 +74,11 @@ def transfer_backbone(model: Any, vocab: Vocab, source: str | Path, only_forward
     Words the pretrained vocabulary lacks start at the mean pretrained embedding (as ULMFiT does).
     `only_forward` takes just the forward direction of a bidirectional run (for a forward model).
     """
-    ckpt.verify(source)
-    weights = {k[len("backbone.") :]: v for k, v in ckpt.load_weights(source).items() if k.startswith("backbone.")}
+    checkpoint = ckpt.read_checkpoint(source)
+    weights = {k[len("backbone.") :]: v for k, v in checkpoint.weights().items() if k.startswith("backbone.")}
     if only_forward:
         weights = {k: v for k, v in weights.items() if not k.startswith("stacks.bwd.")}
-    old_vocab = Vocab(**ckpt.load_vocab_json(source)["tokens"])
+    old_vocab = Vocab(**checkpoint.vocab_json()["tokens"])
     if old_vocab.unit != vocab.unit:
         raise CheckpointError(f"{source}: its backbone reads {old_vocab.unit}s, this task reads {vocab.unit}s")
     own = model.backbone.state_dict()
@@ -103,10 +103,11 @@ def transfer_decoder(head: Any, vocab: Vocab, source: str | Path) -> None:
         raise ConfigError("head.decoder_pretrained: a pretrained LM cannot start an input-feeding decoder (its first layer is wider)")
     transfer_backbone(SimpleNamespace(backbone=head.decoder), vocab, source, only_forward=True)
     out = head.output.decoder
-    weights = ckpt.load_weights(source)
+    checkpoint = ckpt.read_checkpoint(source)
+    weights = checkpoint.weights()
     if out is None or "head.decoder.weight" not in weights or out.weight is head.decoder.embedding.weight:
         return  # adaptive softmax starts fresh; a tied output layer came with the embedding
-    old_vocab = Vocab(**ckpt.load_vocab_json(source)["tokens"])
+    old_vocab = Vocab(**checkpoint.vocab_json()["tokens"])
     old_w, old_b = weights["head.decoder.weight"], weights.get("head.decoder.bias")
     if old_w.size(1) != out.weight.size(1):
         return

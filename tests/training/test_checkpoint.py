@@ -178,3 +178,51 @@ def test_swap_failure_restores_previous(saved, monkeypatch, tiny_config):
     monkeypatch.undo()
     assert (path / "model.safetensors").read_bytes() == before
     assert ckpt.load_trainer_state(path) == {"step": 3}
+
+
+def _swap_during_read(monkeypatch, cfg, task, newer, path, remove_old: bool):
+    """Swap in checkpoint `newer` at `path` just before the reader opens the weights (once)."""
+    real, swapped = ckpt._read_file, []
+
+    def read_file(name, dir_fd, folder):
+        if name == ckpt.WEIGHTS and not swapped:
+            swapped.append(name)
+            if remove_old:
+                ckpt.save_checkpoint(path, cfg, task.vocab_json(), newer, {"step": 4})
+            else:  # caught between the rename of the new folder and the removal of the old one
+                monkeypatch.setattr(ckpt.shutil, "rmtree", lambda *a, **k: None)
+                ckpt.save_checkpoint(path, cfg, task.vocab_json(), newer, {"step": 4})
+                monkeypatch.undo()
+                monkeypatch.setattr(ckpt, "_read_file", read_file)
+        return real(name, dir_fd, folder)
+
+    monkeypatch.setattr(ckpt, "_read_file", read_file)
+    return swapped
+
+
+@pytest.mark.parametrize("remove_old", [True, False])
+def test_a_reader_racing_a_swap_gets_one_whole_version(saved, tiny_config, monkeypatch, remove_old):
+    path, task, model = saved
+    newer = task.build_model()
+    with torch.no_grad():
+        for p in newer.parameters():
+            p.add_(1.0)
+    swapped = _swap_during_read(monkeypatch, tiny_config, task, newer, path, remove_old)
+    checkpoint = ckpt.read_checkpoint(path)  # never "corrupted" nor "missing"
+    assert swapped
+    expected = newer if remove_old else model  # the old folder, gone: read again; still there: read through its handle
+    weights = checkpoint.weights()
+    for name, tensor in expected.state_dict().items():
+        if name in weights:
+            assert torch.equal(weights[name], tensor), name
+    assert checkpoint.trainer_state() == {"step": 4 if remove_old else 3}
+
+
+def test_a_checkpoint_read_whole_parses_what_it_read(saved):
+    path, task, model = saved
+    checkpoint = ckpt.read_checkpoint(path)
+    (path / "vocab.json").write_text("{}")  # later changes on disk do not reach what was read
+    assert checkpoint.vocab_json() == task.vocab_json()
+    assert checkpoint.raw_config()["task"] == "lm"
+    with pytest.raises(CheckpointError, match="vocab.json: corrupted"):
+        ckpt.read_checkpoint(path)
