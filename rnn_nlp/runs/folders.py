@@ -2,22 +2,31 @@
 
 A folder training writes into must be new, empty, or a run folder (it holds a run's own files):
 a project folder, or `--out .`, is refused, so training never writes over a user's files. A run
-folder is locked for the run's lifetime (an exclusive `flock` on `.NAME.lock` beside it): a
-second `train` into it stops at once, naming the holder's pid.
+folder is locked for the run's lifetime (an exclusive `flock` on `.NAME.lock` beside it, removed
+at the end): a second `train` into it stops at once, naming the holder's pid.
+
+`--overwrite` never deletes a run before its replacement has a checkpoint: the old run is set
+aside as `.NAME.replaced` and removed only once the new run has written its first checkpoint. A
+run that fails (or is killed) before that gets the old run back, at once or on the next `train`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from rnn_nlp.errors import ConfigError
+from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.runs.stages import FOLDERS, TEXT_FOLDERS
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.callbacks import Callback
 from rnn_nlp.training.trainer import LAST
+
+log = logging.getLogger(__name__)
 
 # what only a run of ours holds (common names such as metrics.csv or model.safetensors are not enough)
 RUN_FILES = ("run-config.yaml", LAST, f".{LAST}.old", ckpt.BEST, f".{ckpt.BEST}.old", *FOLDERS.values(), *TEXT_FOLDERS.values())
@@ -58,19 +67,102 @@ def run_lock(out: Path) -> Iterator[None]:
     out = out.resolve()  # one lock for every path (a symlink, ..) that names the folder
     out.parent.mkdir(parents=True, exist_ok=True)
     path = out.parent / f".{out.name}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _locked(path, out)
     try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # while still held: a process that opened it meanwhile sees it gone and starts over
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _locked(path: Path, out: Path) -> int:
+    """An open descriptor of lock file `path`, exclusively locked, and still the file at `path`."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
             raise ConfigError(f"{out} is being trained by another process (pid {holder}); wait for it to end, "
                               "or train into another --out") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # its holder removed it as we opened it: lock the one now in place
+
+
+def replaced(out: Path) -> Path:
+    """Where `--overwrite` keeps the run it replaces until the new run has a checkpoint."""
+    return out.parent / f".{out.name}.replaced"
+
+
+def has_checkpoint(out: Path) -> bool:
+    """Whether the run in `out` (or one of its stages) has written a checkpoint to resume from."""
+    return any(ckpt.resolve(folder / LAST).exists() for folder in (out, *(out / name for name in FOLDERS.values())))
+
+
+def set_aside(out: Path) -> Path:
+    """Move the run in `out` aside (one rename) for the run that replaces it; SaveError if it cannot move."""
+    aside = replaced(out)
+    try:
+        _remove(aside)
+        os.rename(out, aside)
+    except OSError as exc:
+        raise SaveError(f"--overwrite: cannot move the old run {out} aside to {aside}: {exc}; nothing was removed") from None
+    return aside
+
+
+def settle_replaced(out: Path) -> None:
+    """Finish an `--overwrite`: drop the old run once the new one has a checkpoint, else put it back."""
+    aside = replaced(out)
+    if not aside.exists():
+        return
+    if has_checkpoint(out):
+        try:
+            _remove(aside)
+        except OSError as exc:
+            log.warning("the run that %s replaced is still in %s (%s): remove it yourself", out, aside, exc)
+        return
+    try:
+        _remove(out)
+        os.rename(aside, out)
+    except OSError as exc:
+        raise SaveError(f"{out}: the run replaced by --overwrite is in {aside}, and could not be put back ({exc}); "
+                        f"move it back yourself") from None
+    log.warning("%s: the new run ended before its first checkpoint; the run it was to replace is back", out)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+class DropReplaced(Callback):
+    """Removes the run an `--overwrite` set aside as soon as the new run has its first checkpoint."""
+
+    key = "drop_replaced"
+
+    def __init__(self, out: Path):
+        self.out = out
+
+    def _check(self, trainer: Any) -> None:
+        if trainer.dist.is_main and replaced(self.out).exists() and has_checkpoint(self.out):
+            settle_replaced(self.out)
+
+    def on_step_end(self, trainer: Any) -> None:
+        self._check(trainer)
+
+    def on_epoch_end(self, trainer: Any) -> None:
+        self._check(trainer)
+
+    def on_fit_end(self, trainer: Any) -> None:
+        self._check(trainer)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -13,7 +12,7 @@ import torch
 from rnn_nlp.config import RunConfig, save_config
 from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
-from rnn_nlp.runs.folders import check_out_folder, run_lock
+from rnn_nlp.runs.folders import DropReplaced, check_out_folder, run_lock, set_aside, settle_replaced
 from rnn_nlp.runs.stages import FINISHED, train_stage
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
@@ -76,8 +75,14 @@ def train_run(
         distributed.check_batch_size(cfg.trainer.batch_size, dist.world_size)
     check_out_folder(out)
     with run_lock(out) if dist.is_main else contextlib.nullcontext():
-        trainer = _prepare(cfg, out, resume, overwrite, callbacks, dist)
-        trainer.fit()
+        if dist.is_main:
+            settle_replaced(out)  # an --overwrite killed before its first checkpoint: the old run comes back
+        try:
+            trainer = _prepare(cfg, out, resume, overwrite, callbacks, dist)
+            trainer.fit()
+        finally:
+            if dist.is_main:
+                settle_replaced(out)
         dist.barrier()  # every rank returns once rank 0 has written the last best/ and checkpoint (then read by all)
     return trainer
 
@@ -103,8 +108,9 @@ def _prepare(cfg: RunConfig, out: Path, resume: bool, overwrite: bool, callbacks
         get_task(cfg.task)(cfg).build_model()
         seed_everything(cfg.trainer.seed)
         if dist.is_main:
-            shutil.rmtree(out)
+            set_aside(out)  # removed once the new run has a checkpoint (DropReplaced), put back if it fails before
         dist.barrier()
+        callbacks = [*callbacks, DropReplaced(out)]
     trainer = _resumed(cfg, out, device, dist, callbacks) if resume and have_last else _fresh(cfg, out, device, dist, callbacks)
     if dist.is_main:
         try:

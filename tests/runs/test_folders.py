@@ -1,16 +1,21 @@
 """Run folders: training never writes over a user's files, one writer at a time, and --overwrite
-removes the old run only once the new one is known to build."""
+removes the old run only once the new one is known to build and has its first checkpoint."""
 
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
+import torch
 
 from rnn_nlp.cli import main
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.runs import build_config, train_run
-from rnn_nlp.runs.folders import run_lock
+from rnn_nlp.runs.folders import replaced, run_lock, set_aside, settle_replaced
+from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.callbacks import Callback
+from rnn_nlp.training.trainer import Trainer
 from tests.conftest import tiny_raw, write_corpus
 
 
@@ -81,3 +86,109 @@ def test_common_file_names_alone_do_not_make_a_run_folder(tmp_path, cfg):
         with pytest.raises(ConfigError, match="holds files that are not a run"):
             train_run(cfg, folder, overwrite=True)
         assert (folder / name).read_text(encoding="utf-8") == "theirs"
+
+
+def _weights(run):
+    return ckpt.read_checkpoint(run).weights()
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_lock_file_goes_with_the_run(tmp_path, cfg):
+    out = tmp_path / "run"
+    train_run(cfg, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "run"]
+    with run_lock(out):
+        assert (tmp_path / ".run.lock").read_text().strip() == str(os.getpid())
+    assert not (tmp_path / ".run.lock").exists()
+
+
+def test_overwrite_failing_before_its_first_checkpoint_gives_the_old_run_back(tmp_path, cfg, monkeypatch):
+    out = tmp_path / "run"
+    train_run(cfg, out)
+    old = _weights(out)
+    seen = []
+
+    def fit(self):
+        seen.append(sorted(p.name for p in out.parent.iterdir()))
+        raise RuntimeError("the machine fell over")
+
+    monkeypatch.setattr(Trainer, "fit", fit)
+    with pytest.raises(RuntimeError, match="fell over"):
+        train_run(build_config(tiny_raw(cfg.data.name, trainer={"epochs": 1, "seed": 7})), out, overwrite=True)
+    assert ".run.replaced" in seen[0]  # the old run was set aside, not deleted, while the new one started
+    assert _same(_weights(out), old)
+    assert not replaced(out).exists()
+
+
+def test_overwrite_killed_before_its_first_checkpoint_gets_the_old_run_back_next_time(tmp_path, cfg):
+    out = tmp_path / "run"
+    train_run(cfg, out)
+    old = _weights(out)
+    set_aside(out)  # what a kill leaves: the old run aside, the new one begun
+    out.mkdir()
+    (out / "run-config.yaml").write_text("task: lm\n", encoding="utf-8")
+    trainer = train_run(cfg, out, resume=True)  # resumes the old run, which is back
+    assert not replaced(out).exists() and trainer.global_step > 0
+    assert _weights(out).keys() == old.keys()
+
+
+def test_overwrite_drops_the_old_run_at_the_new_runs_first_checkpoint(tmp_path, cfg):
+    out = tmp_path / "run"
+    train_run(cfg, out)
+    during = []
+
+    class Watch(Callback):
+        def on_step_end(self, trainer):
+            during.append((replaced(out).exists(), (out / "checkpoint-last").exists()))
+
+    new = build_config(tiny_raw(cfg.data.name, trainer={"epochs": 2, "seed": 5, "checkpoint_every": 3}))
+    train_run(new, out, overwrite=True, callbacks=[Watch()])
+    first = next(i for i, (_, last) in enumerate(during) if last)
+    assert all(aside for aside, _ in during[:first])  # kept aside until the new run's first checkpoint
+    assert not any(aside for aside, _ in during[first + 1 :])  # gone right after it
+    assert first == 3 and not replaced(out).exists()
+
+
+def test_settling_a_replacement_that_has_a_checkpoint_keeps_it(tmp_path, cfg):
+    out = tmp_path / "run"
+    train_run(cfg, out)
+    aside = set_aside(out)
+    shutil.copytree(aside, out)  # the new run, killed once it had a checkpoint
+    settle_replaced(out)
+    assert not aside.exists() and (out / "checkpoint-last").exists()
+
+
+def test_an_old_run_that_cannot_be_removed_is_a_warning_naming_it(tmp_path, cfg, monkeypatch, caplog):
+    out = tmp_path / "run"
+    train_run(cfg, out)
+
+    def rmtree(path, *args, **kwargs):
+        if str(path).endswith(".replaced"):
+            raise PermissionError(13, "Permission denied", str(path / "model.safetensors"))
+        return real(path, *args, **kwargs)
+
+    real = shutil.rmtree
+    monkeypatch.setattr("rnn_nlp.runs.folders.shutil.rmtree", rmtree)
+    train_run(cfg, out, overwrite=True)  # the new run is trained and kept
+    assert (out / "checkpoint-last").exists()
+    assert "is still in" in caplog.text and ".run.replaced" in caplog.text and "remove it yourself" in caplog.text
+
+
+def test_an_old_run_that_cannot_be_moved_aside_is_a_clear_error(tmp_path, cfg, monkeypatch, capsys):
+    out = tmp_path / "run"
+    train_run(cfg, out)
+    before = _weights(out)
+
+    def rename(src, dst):
+        raise OSError(30, "Read-only file system", str(src))
+
+    monkeypatch.setattr("rnn_nlp.runs.folders.os.rename", rename)
+    config = tmp_path / "lm.yaml"
+    config.write_text(__import__("yaml").safe_dump(tiny_raw(cfg.data.name)), encoding="utf-8")
+    assert main(["train", str(config), "--out", str(out), "--overwrite"]) != 0
+    err = capsys.readouterr().err
+    assert "cannot move the old run" in err and "nothing was removed" in err and "Traceback" not in err
+    assert _same(_weights(out), before)
