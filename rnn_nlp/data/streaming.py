@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from rnn_nlp.data.batching import bptt_schedule
-from rnn_nlp.data.formats.lines import split_line
+from rnn_nlp.data.formats.lines import decoded_lines, split_line
 from rnn_nlp.data.fetchers.download import cache_dir
 from rnn_nlp.data.sources import FETCHED, LOCAL, known_splits, require_column, resolve
 from rnn_nlp.data.splits import TEXT_HELD_OUT, split_sizes
@@ -35,6 +35,26 @@ log = logging.getLogger(__name__)
 
 ROWS = 1000  # lines tokenized per batch
 FRACTION = TEXT_HELD_OUT  # valid/test carved off train when missing, as `text.read_local_corpus` does
+
+
+def _caused_by(exc: BaseException, kind: type) -> bool:
+    """Whether `exc` or an exception in its chain (`datasets` wraps the text builder's) is a `kind`."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _find_bad_utf8(files: dict[str, list[Path]]) -> None:
+    """Read the files once more, in binary, a line at a time (memory: one line), through the in-memory
+    reader's decoder: its DataError names the file and the line (from 1) that is not UTF-8."""
+    for paths in files.values():
+        for path in paths:
+            for _ in decoded_lines(path):
+                pass
 
 
 class StreamingCorpus:
@@ -76,6 +96,8 @@ class StreamingCorpus:
                 cache_dir=str(cache_dir() / "arrow"),
             )
         except Exception as exc:  # a decoding error, a vanished file: name the corpus, not a stack
+            if _caused_by(exc, UnicodeDecodeError):
+                _find_bad_utf8(files)  # raises the DataError naming the file and line
             raise DataError(f"{path}: cannot read as UTF-8 text lines ({type(exc).__name__}: {exc})") from None
         return {split: [(table[split], "text")] for split in files}, carve
 
@@ -136,20 +158,34 @@ def token_file(corpus: StreamingCorpus, split: str, tokenizer: Tokenizer, vocab:
     path, done = folder / f"{split}.ids", folder / f"{split}.count"
     if done.exists():
         return path, int(done.read_text())
-    folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{split}.ids.{os.getpid()}.tmp"  # data-parallel processes may write it at once
-    n = 0
-    with open(tmp, "wb") as fh:
-        for tokens in tokenizer.pipe(corpus.lines(split)):
-            ids = np.asarray(vocab.encode(tokens) + [vocab.eos_id], dtype=np.int32)
-            if limit is not None:
-                ids = ids[: max(0, limit - n)]
-            fh.write(ids.tobytes())
-            n += ids.size
-            if limit is not None and n >= limit:
-                break
-    os.replace(tmp, path)
-    done.write_text(str(n))
+    n, left = 0, [tmp]  # what to remove when the write fails
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            for tokens in tokenizer.pipe(corpus.lines(split)):
+                ids = np.asarray(vocab.encode(tokens) + [vocab.eos_id], dtype=np.int32)
+                if limit is not None:
+                    ids = ids[: max(0, limit - n)]
+                fh.write(ids.tobytes())
+                n += ids.size
+                if limit is not None and n >= limit:
+                    break
+        os.replace(tmp, path)
+        left = [done]  # an empty count would read as no number next time
+        done.write_text(str(n))
+    except BaseException as exc:  # a full disk, Ctrl-C: no half token file (it may be GBs) stays in the cache
+        for file in left:
+            try:
+                file.unlink(missing_ok=True)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise DataError(
+                f"{corpus.name}: cannot write the {split} token file {path} ({exc.strerror or exc}); "
+                "free space there or point RNN_NLP_CACHE elsewhere"
+            ) from None
+        raise
     log.info("%s: %d %s tokens written to %s", corpus.name, n, split, path)
     return path, n
 

@@ -2,6 +2,8 @@
 
 A local file is split 90/5/5 by line, in order; a folder gives its train/valid/test files (a missing
 valid or test carved off the end of train), or, naming none, all its text files one after another.
+A folder whose files name splits but no train split (only valid.txt and test.txt) is a DataError:
+its held-out text is never taken for training text.
 """
 
 from __future__ import annotations
@@ -38,9 +40,16 @@ def text_files(folder: Path) -> list[Path]:
     return files
 
 
+def _listed(folder: Path, files: list[Path], most: int = 10) -> str:
+    names = [str(f.relative_to(folder)) for f in files]
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def text_layout(path: Path) -> dict[str, list[Path]]:
     """The files of each split of a local corpus: a file is train; a folder's files named by split; else
-    all of a folder's text files are train. Splits left out are carved off the end of train."""
+    (no file names a split) all of a folder's text files are train. Splits left out are carved off the
+    end of train. Files naming splits without a train one are a DataError (the in-memory and the
+    streaming readers both come here, so both refuse them alike)."""
     if path.is_file():
         return {"train": [path]}
     files = text_files(path)
@@ -49,7 +58,15 @@ def text_layout(path: Path) -> dict[str, list[Path]]:
         split = split_named(f)
         if split:
             by_split.setdefault(split, []).append(f)
-    return by_split if "train" in by_split else {"train": files}
+    if not by_split:
+        return {"train": files}
+    if "train" not in by_split:
+        raise DataError(
+            f"{path}: no train file: its files name the split(s) {', '.join(sorted(by_split))} but none names "
+            f"train (found: {_listed(path, files)}); add a train file (train.txt), or name no split in any "
+            "file name to read them all as training text"
+        )
+    return by_split
 
 
 def read_local_corpus(path: Path) -> dict[str, list[str]]:

@@ -150,8 +150,9 @@ class MetricLog(Callback):
             return
         try:
             write(trainer.run_dir)
-        except OSError as exc:
-            raise SaveError(f"could not write metrics into {trainer.run_dir}: {exc}") from None
+        except OSError as exc:  # the history writers name the file; no temporary one is left behind
+            where = exc.filename or f"metrics into {trainer.run_dir}"
+            raise SaveError(f"could not write {where}: {exc.strerror or exc}") from None
 
     def on_log(self, trainer: Any, row: dict) -> None:
         self.steps.append(row)

@@ -3,6 +3,9 @@
 `metrics.csv` has one row per evaluation (end of epoch, or the end of a run cut short);
 `steps.csv` one row every `trainer.log_every` optimiser steps (the training loss over those
 steps). `curves.png` plots both against the step, with the run's name as its title.
+
+Each whole file is written beside its name and renamed over it; a failed write (a full disk)
+removes that temporary file and raises an OSError naming the file that could not be written.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import Callable
 
 
 def _fields(rows: list[dict]) -> list[str]:
@@ -19,16 +23,35 @@ def _fields(rows: list[dict]) -> list[str]:
     return fields
 
 
+def _replace(path: Path, tmp: Path, write: Callable[[Path], None]) -> None:
+    """`write(tmp)`, then `tmp` renamed over `path`, so a reader never sees half a file. On any error
+    `tmp` is removed (a full disk leaves no empty or half file behind) and an OSError is raised again
+    naming `path` (not the temporary name), with its errno and reason."""
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except BaseException as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
+
+
 def write_csv(rows: list[dict], path: Path) -> None:
     """The whole table, written beside `path` and renamed over it (a reader never sees half)."""
     if not rows:
         return
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=_fields(rows))
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=_fields(rows))
+            writer.writeheader()
+            writer.writerows(rows)
+
+    _replace(path, path.with_suffix(".csv.tmp"), write)
 
 
 def append_csv(rows: list[dict], path: Path) -> None:
@@ -42,8 +65,11 @@ def append_csv(rows: list[dict], path: Path) -> None:
     if header != _fields(rows):
         write_csv(rows, path)
         return
-    with open(path, "a", newline="", encoding="utf-8") as fh:
-        csv.DictWriter(fh, fieldnames=header).writerow(rows[-1])
+    try:
+        with open(path, "a", newline="", encoding="utf-8") as fh:
+            csv.DictWriter(fh, fieldnames=header).writerow(rows[-1])
+    except OSError as exc:  # a write's error names no file: name it
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 def _panels(rows: list[dict]) -> list[tuple[str, str]]:
@@ -89,7 +115,7 @@ def plot_curves(evals: list[dict], path: Path, title: str = "", steps: list[dict
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        _replace(path, path.with_suffix(".tmp.png"), lambda tmp: fig.savefig(tmp, dpi=100))
+    finally:
+        plt.close(fig)

@@ -92,6 +92,28 @@ def test_folder_of_unnamed_text_files_is_concatenated_in_order_then_split(tmp_pa
     assert splits["train"] == everything[:18]
 
 
+@pytest.mark.parametrize(
+    "names, splits",
+    [
+        (("valid.txt", "test.txt"), "test, valid"),
+        (("dev.txt",), "valid"),
+        (("ptb.valid.txt", "ptb.test.txt"), "test, valid"),
+        (("a.txt", "test.txt"), "test"),  # test text would have been trained on with a.txt
+    ],
+)
+def test_folder_of_held_out_splits_without_train_is_an_error(tmp_path, names, splits):
+    """Issue 15 item 19: valid.txt and test.txt alone were read as training text, without a word."""
+    for name in names:
+        _write(tmp_path / "c" / name, [f"{name} {i}" for i in range(20)])
+    with pytest.raises(DataError) as info:
+        load_text_corpus(str(tmp_path / "c"))
+    msg = str(info.value)
+    assert msg.startswith(f"{tmp_path / 'c'}: no train file")
+    assert f"split(s) {splits} but none names train" in msg
+    assert all(name in msg for name in names)
+    assert "train.txt" in msg
+
+
 def test_files_inside_hidden_folders_are_not_read(tmp_path):
     _write(tmp_path / "c" / "a.txt", [f"a{i}" for i in range(20)])
     _write(tmp_path / "c" / ".git" / "HEAD", ["ref: refs/heads/main"])

@@ -198,3 +198,25 @@ def test_curves_are_against_the_step_with_integer_ticks_and_the_run_name(tmp_pat
         assert ax.get_xlabel() == "step"
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_training_on_a_full_disk_leaves_no_tmp_plot_and_names_it(tmp_path, corpus, monkeypatch):
+    """Issue 15 item 11: a full disk while plotting left a 0-byte curves.tmp.png in the run folder.
+    A failed write into a run folder is a SaveError naming the file (docs/reliability.md)."""
+    import errno
+
+    import matplotlib.figure
+
+    from rnn_nlp.errors import SaveError
+
+    def savefig(fig, path, **kwargs):
+        with open(path, "wb") as fh:
+            fh.write(b"\x89PNG")
+            fh.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    run = tmp_path / "run"
+    with pytest.raises(SaveError, match=f"could not write {run / 'curves.png'}: No space left on device"):
+        train_run(_short(corpus, max_steps=3), run)
+    assert not [p.name for p in run.rglob("*") if ".tmp" in p.name]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 from rnn_nlp.errors import DataError
 
@@ -15,10 +16,10 @@ def split_line(text: str) -> list[str]:
     return [part.lstrip("\ufeff").strip() for part in text.split("\r")]
 
 
-def read_lines(path: Path, keep_empty: bool = False) -> list[str]:
-    """Non-empty lines of a UTF-8 file (`keep_empty`: every line, so outputs stay aligned with it),
-    stripped; "\n", "\r\n" and "\r" all end a line; a decoding error names the file and line."""
-    lines = []
+def decoded_lines(path: Path) -> Iterator[str]:
+    """The physical lines of a UTF-8 file (up to and with their "\n"), decoded one at a time, so memory
+    holds one line: bad UTF-8 is a DataError naming the file and line (from 1), an unreadable file one
+    naming the file. The one decoder of line files: `read_lines` and the streaming reader's check."""
     try:
         with open(path, "rb") as fh:
             for number, raw in enumerate(fh, start=1):
@@ -26,7 +27,12 @@ def read_lines(path: Path, keep_empty: bool = False) -> list[str]:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise DataError(f"{path}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-                lines.extend(line for line in split_line(text) if line or keep_empty)
+                yield text
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return lines
+
+
+def read_lines(path: Path, keep_empty: bool = False) -> list[str]:
+    """Non-empty lines of a UTF-8 file (`keep_empty`: every line, so outputs stay aligned with it),
+    stripped; "\n", "\r\n" and "\r" all end a line; a decoding error names the file and line."""
+    return [line for text in decoded_lines(path) for line in split_line(text) if line or keep_empty]
