@@ -24,6 +24,7 @@ from rnn_nlp.data.labeled import load_labeled_corpus
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
+from rnn_nlp.files import save_figure
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.classifier import Classifier, ClassifierHead, ClassifierHeadConfig
 from rnn_nlp.tasks.classification_model import ClassifierRun
@@ -332,5 +333,4 @@ def plot_confusion(matrix, names: list[str], path: Path) -> None:
         for j in range(len(names)):
             ax.text(j, i, str(matrix[i][j]), ha="center", va="center", color="black" if matrix[i][j] < peak / 2 else "white")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)

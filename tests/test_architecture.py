@@ -26,7 +26,7 @@ LAYERS = [
     ["rnn_nlp.data"],
     ["rnn_nlp.validation"],
     ["rnn_nlp.config", "rnn_nlp.builtin_recipes", "rnn_nlp.metrics", "rnn_nlp.metrics_squad", "rnn_nlp.results"],
-    ["rnn_nlp.errors", "rnn_nlp.version"],
+    ["rnn_nlp.errors", "rnn_nlp.version", "rnn_nlp.files"],
 ]
 FORBIDDEN = {
     "rnn_nlp.tasks.registry": ["rnn_nlp"],  # a leaf: imports nothing of the package

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rnn_nlp.errors import RnnNlpError, SaveError
+from rnn_nlp.files import replace_text
 
 
 def _load(args: argparse.Namespace, run_dir: str | None = None):
@@ -40,13 +41,9 @@ def train(args: argparse.Namespace) -> None:
 def write_json(path: Path, obj: dict) -> None:
     """Write JSON atomically (a temporary file renamed over `path`): a full or read-only disk leaves no
     empty or half file, and is one clear error naming the path."""
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        replace_text(path, json.dumps(obj, indent=2) + "\n")
     except OSError as exc:
-        if tmp.parent.exists():
-            tmp.unlink(missing_ok=True)
         raise SaveError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from rnn_nlp import files  # noqa: E402
 from rnn_nlp.data.text import load_text_corpus  # noqa: E402
 
 
@@ -40,8 +41,5 @@ def new_figure(ncols: int = 1, width: float = 6.0, height: float = 4.0):
 
 def save_figure(fig, path: str | Path) -> Path:
     """Write a PNG and free the figure."""
-    path = Path(path)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return files.save_figure(fig, path, dpi=120)

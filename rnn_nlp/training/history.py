@@ -13,7 +13,8 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import Callable
+
+from rnn_nlp.files import replace_file, save_figure
 
 
 def _fields(rows: list[dict]) -> list[str]:
@@ -21,23 +22,6 @@ def _fields(rows: list[dict]) -> list[str]:
     for row in rows:
         fields.extend(k for k in row if k not in fields)
     return fields
-
-
-def _replace(path: Path, tmp: Path, write: Callable[[Path], None]) -> None:
-    """`write(tmp)`, then `tmp` renamed over `path`, so a reader never sees half a file. On any error
-    `tmp` is removed (a full disk leaves no empty or half file behind) and an OSError is raised again
-    naming `path` (not the temporary name), with its errno and reason."""
-    try:
-        write(tmp)
-        tmp.replace(path)
-    except BaseException as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
-        raise
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
@@ -51,7 +35,7 @@ def write_csv(rows: list[dict], path: Path) -> None:
             writer.writeheader()
             writer.writerows(rows)
 
-    _replace(path, path.with_suffix(".csv.tmp"), write)
+    replace_file(path, write)
 
 
 def append_csv(rows: list[dict], path: Path) -> None:
@@ -115,7 +99,4 @@ def plot_curves(evals: list[dict], path: Path, title: str = "", steps: list[dict
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    try:
-        _replace(path, path.with_suffix(".tmp.png"), lambda tmp: fig.savefig(tmp, dpi=100))
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, dpi=100)

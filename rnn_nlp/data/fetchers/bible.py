@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from rnn_nlp.data.fetchers.download import cache_dir
 from rnn_nlp.data.fetchers.registry import Splits
 from rnn_nlp.data.splits import held_out_first
 from rnn_nlp.errors import DataError
+from rnn_nlp.files import replace_text
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +148,7 @@ def cached_dump(module: str, root: Path) -> Dump:
     log.info("dumping the sword module %s (about 30 s, once)", module)
     dump = dump_bible(library.get_bible_from_module(module))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(dump, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    replace_text(path, json.dumps(dump, ensure_ascii=False))
     return dump
 
 

@@ -1,0 +1,49 @@
+"""Writing a file whole or not at all: the one way rnn_nlp replaces a file (tables, plots, reports).
+
+The content is written beside the file and renamed over it, so a reader never sees half a file,
+and a failed write (a full disk, a read-only folder, Ctrl-C) removes its temporary file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+
+def temporary_name(path: Path) -> Path:
+    """`.NAME.tmp` beside `path`: hidden, and it keeps the file's own suffix for writers that read it (savefig)."""
+    return path.with_name(f".{path.stem}.tmp{path.suffix}")
+
+
+def replace_file(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """`write(tmp)`, then `tmp` renamed over `path`. On any error the temporary file is removed and
+    an OSError is raised again naming `path` (not the temporary name), with its errno and reason."""
+    path = Path(path)
+    tmp = temporary_name(path)
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except BaseException as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
+    return path
+
+
+def replace_text(path: str | Path, text: str) -> Path:
+    """`replace_file` for a UTF-8 text."""
+    return replace_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
+    """A matplotlib figure as a PNG at `path`, written whole or not at all; the figure is closed either way."""
+    import matplotlib.pyplot as plt
+
+    try:
+        return replace_file(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
+    finally:
+        plt.close(fig)
