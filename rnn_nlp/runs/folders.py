@@ -24,6 +24,7 @@ from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.runs.stages import FOLDERS, TEXT_FOLDERS
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.callbacks import Callback
+from rnn_nlp.training.checkpoint import replaced
 from rnn_nlp.training.trainer import LAST
 
 log = logging.getLogger(__name__)
@@ -96,11 +97,6 @@ def _locked(path: Path, out: Path) -> int:
         except FileNotFoundError:
             pass
         os.close(fd)  # its holder removed it as we opened it: lock the one now in place
-
-
-def replaced(out: Path) -> Path:
-    """Where `--overwrite` keeps the run it replaces until the new run has a checkpoint."""
-    return out.parent / f".{out.name}.replaced"
 
 
 def has_checkpoint(out: Path) -> bool:

@@ -39,6 +39,7 @@ META = "meta.json"
 REQUIRED = (CONFIG, VOCAB, WEIGHTS, META)
 LAST = "checkpoint-last"  # in a run folder: the resume checkpoint
 BEST = "best"  # in a run folder: the best model so far (no trainer state)
+REPLACED = "replaced"  # `.RUN.replaced`: a run that `--overwrite` is replacing, until the new run has a checkpoint
 
 
 def _sha256(path: Path) -> str:
@@ -178,13 +179,23 @@ def resolve(path: str | Path) -> Path:
     (rnn_nlp 0.2) hold it at their top level (config.yaml, vocab.json, model.safetensors,
     meta.json); those are read when there is no `best/`. A checkpoint folder (`checkpoint-last/`,
     `best/`) is read as itself. Either way a crash mid-swap is covered: the previous version is
-    then read from `.NAME.old`.
+    then read from `.NAME.old`. A run being replaced by `--overwrite` is read from where it was set
+    aside (`.NAME.replaced`) until the new run has a best model: readers get the old or the new.
     """
     path = Path(path)
     best = _current(path / BEST)
     if best.exists():
         return best
-    return _current(path)
+    own = _current(path)
+    aside = replaced(path)
+    if not (own / WEIGHTS).exists() and aside.is_dir():
+        return resolve(aside)
+    return own
+
+
+def replaced(path: Path) -> Path:
+    """Where `--overwrite` keeps the run at `path` it replaces, until the new run has a checkpoint."""
+    return path.parent / f".{path.name}.{REPLACED}"
 
 
 class _Moved(Exception):

@@ -113,12 +113,14 @@ def test_overwrite_failing_before_its_first_checkpoint_gives_the_old_run_back(tm
 
     def fit(self):
         seen.append(sorted(p.name for p in out.parent.iterdir()))
+        seen.append(_same(_weights(out), old))  # a reader meanwhile still gets the old model
         raise RuntimeError("the machine fell over")
 
     monkeypatch.setattr(Trainer, "fit", fit)
     with pytest.raises(RuntimeError, match="fell over"):
         train_run(build_config(tiny_raw(cfg.data.name, trainer={"epochs": 1, "seed": 7})), out, overwrite=True)
     assert ".run.replaced" in seen[0]  # the old run was set aside, not deleted, while the new one started
+    assert seen[1] is True
     assert _same(_weights(out), old)
     assert not replaced(out).exists()
 
