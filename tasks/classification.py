@@ -28,7 +28,7 @@ from rnn_nlp.files import save_figure
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.classifier import Classifier, ClassifierHead, ClassifierHeadConfig
 from rnn_nlp.tasks.classification_model import ClassifierRun
-from rnn_nlp.tasks.base import LMStage, Task
+from rnn_nlp.tasks.base import LMStage, Task, name_list, read_vocab_json, vocab_entry
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,9 @@ class ClassificationTask(Task):
         super().__init__(cfg)
         d = cfg.data
         self.tokenizer = Tokenizer(d.tokenizer, d.lowercase, d.normalize_numbers)
-        self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
-        self.labels: list[str] | None = list(vocab_json["labels"]) if vocab_json else None
+        saved = read_vocab_json(vocab_json, ("tokens", "labels"))
+        self.vocab = vocab_entry(saved, "tokens") if saved is not None else None
+        self.labels: list[str] | None = name_list(saved, "labels", at_least=2) if saved is not None else None
         self._records: dict | None = None
         self._encoded: dict[str, tuple[list[list[int]], list]] = {}
 
@@ -91,6 +92,9 @@ class ClassificationTask(Task):
                 records["train"] = {k: v[: d.max_train_examples] for k, v in records["train"].items()}
             self._records = records
         return self._records
+
+    def split_records(self, split: str) -> Optional[dict[str, list]]:
+        return self.records().get(split)
 
     def use_data(self, name: str) -> None:
         """Evaluate on other data than the config names (`rnn-nlp evaluate --data`); a single file whole, as every split."""

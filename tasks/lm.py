@@ -25,7 +25,7 @@ from rnn_nlp.metrics import perplexity
 from rnn_nlp.nn.backbone import DIRECTIONS, Backbone
 from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig
 from rnn_nlp.tasks.lm_model import LanguageModelRun
-from rnn_nlp.tasks.base import Task
+from rnn_nlp.tasks.base import FINGERPRINTED_SPLITS, Task, file_fingerprint, read_vocab_json, tensor_fingerprint, vocab_entry
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ class LMTask(Task):
         super().__init__(cfg)
         d = cfg.data
         self.tokenizer = Tokenizer(d.tokenizer, d.lowercase, d.normalize_numbers, d.unit)
-        self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
+        saved = read_vocab_json(vocab_json, ("tokens",))
+        self.vocab = vocab_entry(saved, "tokens") if saved is not None else None
         self._texts: dict[str, list[str]] | None = None
         self._ids: dict[str, torch.Tensor] = {}
         self._streams: dict[tuple, dict[str, BPTTStream]] = {}
@@ -134,11 +135,16 @@ class LMTask(Task):
             self._stream_corpus = streaming.StreamingCorpus(d.name, d.hub_config, d.text_column)
         return self._stream_corpus
 
+    def _token_file(self, split: str) -> tuple[Path, int]:
+        """`data.streaming`: (path, number of tokens) of the split's token file, written once."""
+        d = self.cfg.data
+        limit = d.max_train_tokens if split == "train" else d.max_eval_tokens
+        return streaming.token_file(self._corpus(), split, self.tokenizer, self.token_vocab(), limit)
+
     def _disk_streams(self, split: str, batch_size: int, device: torch.device, variation: bool) -> dict:
         """`data.streaming`: the same streams as `streams`, read from a token file chunk by chunk."""
         d = self.cfg.data
-        limit = d.max_train_tokens if split == "train" else d.max_eval_tokens
-        path, n = streaming.token_file(self._corpus(), split, self.tokenizer, self.token_vocab(), limit)
+        path, n = self._token_file(split)
         if n < 2:
             raise DataError(f"corpus '{d.name}': the {split} split has fewer than 2 tokens")
         return {
@@ -162,9 +168,25 @@ class LMTask(Task):
 
     # ---- training and evaluation -----------------------------------------------------
     def steps_per_epoch(self) -> int:
+        return self.epoch_steps(0)
+
+    def epoch_steps(self, epoch: int) -> int:
+        """An epoch's number of BPTT chunks: with trainer.bptt_variation each epoch draws its own lengths."""
         t = self.cfg.trainer
         stream = next(iter(self.streams("train", t.batch_size, torch.device("cpu"), t.bptt_variation).values()))
-        return len(stream.schedule(self.epoch_seed(0)))
+        return len(stream.schedule(self.epoch_seed(epoch)))
+
+    def data_fingerprint(self) -> dict[str, dict]:
+        """{split: {"tokens": n, "sha256": ...}} of the token ids trained and validated on: a hash of the
+        id tensor in memory; with data.streaming, of the token file's size and two ends (never read whole)."""
+        out = {}
+        for split in FINGERPRINTED_SPLITS:
+            if self.streaming:
+                path, n = self._token_file(split)
+                out[split] = file_fingerprint(path, n)
+            elif self.texts().get(split):
+                out[split] = tensor_fingerprint(self.ids(split))
+        return out
 
     def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
         t = self.cfg.trainer

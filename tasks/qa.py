@@ -33,7 +33,7 @@ from rnn_nlp.nn.heads.span import best_span, candidate_scores
 from rnn_nlp.data.tokenize import normalize_word, token_spans
 from rnn_nlp.tasks.qa_data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
 from rnn_nlp.tasks.qa_model import ReaderRun
-from rnn_nlp.tasks.base import LMStage, Task, pretrain_shorthand, stages_conflict
+from rnn_nlp.tasks.base import LMStage, Task, optional_entry, pretrain_shorthand, read_vocab_json, stages_conflict, vocab_entry
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,15 @@ class QATask(Task):
     head_config = ReaderHeadConfig
     model_class = ReaderRun
     selection = ("f1", "max")
+    examples_name = "questions"
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
         d = cfg.data
-        self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
-        self._no_answer: Optional[bool] = vocab_json.get("no_answer") if vocab_json else None
-        self._cloze: Optional[bool] = vocab_json.get("cloze") if vocab_json else None
+        saved = read_vocab_json(vocab_json, ("tokens",))
+        self.vocab = vocab_entry(saved, "tokens") if saved is not None else None
+        self._no_answer: Optional[bool] = optional_entry(saved, "no_answer", (bool,)) if saved is not None else None
+        self._cloze: Optional[bool] = optional_entry(saved, "cloze", (bool,)) if saved is not None else None
         self._records: Optional[dict] = None
         self._prepared: dict[str, list[Prepared]] = {}
         self._examples: dict[str, list[Example]] = {}
@@ -102,6 +104,9 @@ class QATask(Task):
             if d.max_train_examples:
                 self._records["train"] = {k: v[: d.max_train_examples] for k, v in self._records["train"].items()}
         return self._records
+
+    def split_records(self, split: str) -> Optional[dict]:
+        return self.records().get(split)
 
     def use_data(self, name: str) -> None:
         """Evaluate on other data (`rnn-nlp evaluate --data`); a single file is read whole as every split."""

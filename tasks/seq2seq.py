@@ -23,14 +23,14 @@ from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.parallel import load_parallel_corpus
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
-from rnn_nlp.errors import ConfigError, DataError
+from rnn_nlp.errors import CheckpointError, ConfigError, DataError
 from rnn_nlp.metrics import bleu_chrf, perplexity, rouge
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead, Seq2SeqHeadConfig
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.transfer import ARCHITECTURE, pretrained_backbone_config, pretrained_task, transfer_decoder
 from rnn_nlp.tasks.seq2seq_model import Seq2SeqRun
-from rnn_nlp.tasks.base import Task
+from rnn_nlp.tasks.base import VOCAB_FILE, Task, optional_entry, read_vocab_json, vocab_entry
 
 log = logging.getLogger(__name__)
 METRICS = ("bleu", "chrf", "rouge")
@@ -65,14 +65,18 @@ class Seq2SeqTask(Task):
     data_config = Seq2SeqDataConfig
     head_config = Seq2SeqHeadConfig
     model_class = Seq2SeqRun
+    examples_name = "pairs"
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
         d = cfg.data
         self.tokenizer = Tokenizer(d.tokenizer, d.lowercase)
-        self.src_vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
-        self.tgt_vocab = Vocab(**vocab_json["target"]) if vocab_json else None
-        self.longest_source = vocab_json.get("longest_source") if vocab_json else None
+        saved = read_vocab_json(vocab_json, ("tokens", "target"))
+        self.src_vocab = vocab_entry(saved, "tokens") if saved is not None else None
+        self.tgt_vocab = vocab_entry(saved, "target") if saved is not None else None
+        self.longest_source = optional_entry(saved, "longest_source", (int,), minimum=0) if saved is not None else None
+        if saved is not None and d.shared_vocab and self.src_vocab.itos != self.tgt_vocab.itos:
+            raise CheckpointError(f"{VOCAB_FILE}: target must be the same vocabulary as tokens (data.shared_vocab is true)")
         self._records: dict | None = None
         self._encoded: dict[str, tuple[list[list[int]], list[list[int]]]] = {}
         self.decode_beam = cfg.head.beam
@@ -105,6 +109,9 @@ class Seq2SeqTask(Task):
             if n:
                 rec[split] = {k: v[:n] for k, v in rec[split].items()}
         return rec
+
+    def split_records(self, split: str) -> Optional[dict]:
+        return self.records().get(split)
 
     def use_data(self, name: str) -> None:
         """Evaluate on other parallel data than the config names (`rnn-nlp evaluate --data`)."""

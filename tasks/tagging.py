@@ -19,7 +19,7 @@ import torch
 from rnn_nlp.config import RunConfig
 from rnn_nlp.validation import positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets, pad_batch
-from rnn_nlp.data.tag_schemes import allowed_transitions, convert, detect_scheme, is_chunk_tagset
+from rnn_nlp.data.tag_schemes import SCHEMES, allowed_transitions, convert, detect_scheme, is_chunk_tagset
 from rnn_nlp.data.tagged import load_tagged_corpus
 from rnn_nlp.data.tokenize import normalize_word
 from rnn_nlp.data.vocab import Vocab
@@ -27,10 +27,11 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.tagger import Tagger, TaggerHead, TaggerHeadConfig
 from rnn_nlp.tasks.tagging_model import TaggerRun
-from rnn_nlp.tasks.base import LMStage, Task, pretrain_shorthand, stages_conflict
+from rnn_nlp.tasks.base import LMStage, Task, name_list, optional_entry, pretrain_shorthand, read_vocab_json, stages_conflict, vocab_entry
 from rnn_nlp.tasks.tagging_eval import TaggingEvaluation
 
 log = logging.getLogger(__name__)
+CHAR_SPECIALS = ("<pad>", "<unk>")  # character ids 0 and 1
 
 
 @dataclass
@@ -79,15 +80,17 @@ class TaggingTask(TaggingEvaluation, Task):
 
     head_config = TaggerHeadConfig
     model_class = TaggerRun
+    examples_name = "sentences"
     chunked = True  # NER: chunk tags, seqeval
     tag_fallbacks: tuple[str, ...] = ()
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
-        self.vocab = Vocab(**vocab_json["tokens"]) if vocab_json else None
-        self.chars: Optional[list[str]] = list(vocab_json["chars"]) if vocab_json else None
-        self.tags: Optional[list[str]] = list(vocab_json["tags"]) if vocab_json else None
-        self.source_scheme: Optional[str] = vocab_json.get("scheme") if vocab_json else None
+        saved = read_vocab_json(vocab_json, ("tokens", "chars", "tags"))
+        self.vocab = vocab_entry(saved, "tokens") if saved is not None else None
+        self.chars: Optional[list[str]] = name_list(saved, "chars", starts_with=CHAR_SPECIALS) if saved is not None else None
+        self.tags: Optional[list[str]] = name_list(saved, "tags", at_least=2) if saved is not None else None
+        self.source_scheme: Optional[str] = optional_entry(saved, "scheme", (str,), choices=("none", *SCHEMES)) if saved is not None else None
         self._splits: Optional[dict] = None
         self._pieces: dict[str, list[Piece]] = {}
         self._char_ids: Optional[dict[str, int]] = None
@@ -133,6 +136,9 @@ class TaggingTask(TaggingEvaluation, Task):
                 splits[split] = {k: [v[i] for i in keep] for k, v in part.items()}
         return splits
 
+    def split_records(self, split: str) -> Optional[dict]:
+        return self.splits().get(split)
+
     def use_data(self, name: str) -> None:
         """Evaluate on other data than the config names (`rnn-nlp evaluate --data`); a single file whole, as every split."""
         self._splits, self._pieces = self._load(name, whole=True), {}
@@ -177,7 +183,7 @@ class TaggingTask(TaggingEvaluation, Task):
     def char_list(self) -> list[str]:
         if self.chars is None:
             seen = sorted({c for s in self.splits()["train"]["tokens"] for t in s for c in t})
-            self.chars = ["<pad>", "<unk>"] + seen
+            self.chars = list(CHAR_SPECIALS) + seen
         return self.chars
 
     def tag_names(self) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from rnn_nlp.errors import CheckpointError
 
@@ -13,6 +13,8 @@ PAD = "<pad>"
 UNK = "<unk>"
 EOS = "<eos>"
 SPECIALS = (PAD, UNK, EOS)
+UNITS = ("word", "char")
+VOCAB_FIELDS = ("itos", "counts", "unit")  # what `to_json` writes
 
 
 def json_text(obj) -> str:
@@ -86,9 +88,62 @@ class Vocab:
         Path(path).write_text(json_text(self.to_json()), encoding="utf-8")
 
     @classmethod
+    def from_json(cls, data: Any, source: str = "vocab.json", key: str = "") -> "Vocab":
+        """A vocabulary from its `to_json` form as read back from a file (a checkpoint's vocab.json),
+        every field checked first: a CheckpointError naming `source` and the key (`key` is where the
+        vocabulary sits in the file, e.g. "tokens"), never a ValueError or TypeError from the constructor."""
+        def name(field: str) -> str:
+            return f"{key}.{field}" if key else field
+
+        def bad(field: str, why: str) -> CheckpointError:
+            return CheckpointError(f"{source}: {name(field)} {why}")
+
+        if not isinstance(data, dict):
+            raise CheckpointError(f"{source}: {key or 'the vocabulary'} must be a JSON object with itos, counts and unit, "
+                                  f"not {_kind(data)}")
+        unknown = sorted(str(k) for k in data if k not in VOCAB_FIELDS)
+        if unknown:
+            raise CheckpointError(f"{source}: {key or 'the vocabulary'} has unknown key(s) {', '.join(unknown)}; "
+                                  f"a vocabulary holds {', '.join(VOCAB_FIELDS)}")
+        if "itos" not in data:
+            raise bad("itos", "is missing (the list of tokens)")
+        itos = data["itos"]
+        if not isinstance(itos, list):
+            raise bad("itos", f"must be a list of tokens, not {_kind(itos)}")
+        for i, tok in enumerate(itos):
+            if not isinstance(tok, str):
+                raise bad("itos", f"must hold strings only; item {i} is {_kind(tok)}")
+        if itos[: len(SPECIALS)] != list(SPECIALS):
+            raise bad("itos", f"must start with the specials {', '.join(SPECIALS)}, not {itos[: len(SPECIALS)]}")
+        first: dict[str, int] = {}
+        for i, tok in enumerate(itos):
+            if tok in first:
+                raise bad("itos", f"holds {tok!r} twice (items {first[tok]} and {i})")
+            first[tok] = i
+        counts = data.get("counts")
+        if counts is not None:
+            if not isinstance(counts, list) or len(counts) != len(itos):
+                got = f"{len(counts)} counts" if isinstance(counts, list) else _kind(counts)
+                raise bad("counts", f"must be a list of one count per token ({len(itos)} tokens), not {got}")
+            for i, n in enumerate(counts):
+                if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                    raise bad("counts", f"must hold whole numbers >= 0; item {i} is {n!r}")
+        unit = data.get("unit", "word")
+        if unit not in UNITS:
+            raise bad("unit", f"must be one of {', '.join(UNITS)}, not {unit!r}")
+        return cls(itos, counts, unit)
+
+    @classmethod
     def load(cls, path: str | Path) -> "Vocab":
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(data["itos"], data.get("counts"), data.get("unit", "word"))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise CheckpointError(f"{path}: not a readable vocabulary ({exc})") from None
+        return cls.from_json(data, str(path))
+
+
+def _kind(value: Any) -> str:
+    """How a JSON value is named in an error: its type, and the value itself when short."""
+    kind = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    shown = repr(value)
+    return f"{kind.get(type(value), type(value).__name__)} {shown}" if len(shown) <= 40 else kind.get(type(value), type(value).__name__)

@@ -22,9 +22,10 @@ import torch
 from tqdm.auto import tqdm
 
 from rnn_nlp.config import RunConfig
-from rnn_nlp.errors import SaveError, TrainingInterrupted  # noqa: F401 (TrainingInterrupted re-exported)
+from rnn_nlp.errors import CheckpointError, DataError, SaveError, TrainingInterrupted  # noqa: F401 (TrainingInterrupted re-exported)
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import nonfinite
+from rnn_nlp.training.state_check import check_state, saved_fingerprint
 from rnn_nlp.training.distributed import Single
 from rnn_nlp.training.callbacks import Callback, builtin_callbacks
 from rnn_nlp.training.optim import build_optimizer, build_scheduler, decoupled_weight_decay, lr_scaled
@@ -96,6 +97,7 @@ class Trainer:
         self._pending = torch.zeros((), device=device)  # loss summed on the device since the last host sync
         self._pending_steps = 0
         self._clock: Optional[float] = None  # when the current stretch of training started
+        self._fingerprint: Optional[dict] = None  # the task's data_fingerprint, computed once a run
         if self.dist.active:
             self.dist.broadcast_parameters(model)
             torch.manual_seed(self.tcfg.seed + 7919 * self.dist.rank)  # own dropout masks per process
@@ -131,17 +133,45 @@ class Trainer:
             "skipped_steps": self.skipped_steps,
             "rollbacks": self.rollbacks,
             "callbacks": {cb.state_key(): cb.state_dict() for cb in self.callbacks},
+            "data": self.data_fingerprint(),
         }
         if self.dist.active:  # every process has its own RNG and recurrent state
             ranks = self.dist.gather_objects({"rng": state["rng"], "runtime_state": state["runtime_state"]})
             state["ranks"] = ranks
         return state
 
-    def load_state_dict(self, state: dict) -> None:
-        """Take up a saved state (keys added since rnn_nlp 0.2 default, so older checkpoints resume)."""
-        self.optimizer.load_state_dict(state["optimizer"])
+    def data_fingerprint(self) -> dict:
+        """The task's `data_fingerprint` (split -> counts and hash), computed once: the data does not change
+        while a run trains. {} for a task that has none."""
+        if self._fingerprint is None:
+            make = getattr(self.task, "data_fingerprint", None)
+            self._fingerprint = dict(make()) if make is not None else {}
+        return self._fingerprint
+
+    def load_state_dict(self, state: dict, source: str | Path = ckpt.TRAINER_STATE) -> None:
+        """Take up a saved state (keys added since rnn_nlp 0.2 default, so older checkpoints resume).
+
+        The state is checked first (`state_check.check_state`): a file of the wrong shape is a
+        CheckpointError naming `source` (the file it was read from) and the key. A state saved on other
+        data than this run's (its `data` fingerprint differs) is a DataError saying which split changed;
+        states saved before fingerprints were kept resume with nothing to compare. Should loading the
+        optimiser, scheduler, recurrent state or a callback's state still fail, the CheckpointError
+        leaves this trainer part-loaded: it must not train on.
+        """
+        source = str(source)
+        fingerprint = saved_fingerprint(state, source)
+        if fingerprint is not None:
+            self._check_same_data(fingerprint)
+        check_state(state, self, source)
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise CheckpointError(f"{source}: optimizer does not fit this run's optimiser ({type(exc).__name__}: {exc})") from None
         if self.scheduler is not None and state["scheduler"]:
-            self.scheduler.load_state_dict(state["scheduler"])
+            try:
+                self.scheduler.load_state_dict(state["scheduler"])
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+                raise CheckpointError(f"{source}: scheduler does not fit this run's schedule ({type(exc).__name__}: {exc})") from None
         self.epoch = state["epoch"]
         self.step_in_epoch = state["step_in_epoch"]
         self.global_step = state["global_step"]
@@ -161,7 +191,11 @@ class Trainer:
         saved = state.get("callbacks", {})
         for cb in self.callbacks:
             if cb.state_key() in saved:
-                cb.load_state_dict(saved[cb.state_key()])
+                try:
+                    cb.load_state_dict(saved[cb.state_key()])
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    raise CheckpointError(f"{source}: callbacks.{cb.state_key()} could not be taken back by "
+                                          f"{type(cb).__name__} ({type(exc).__name__}: {exc})") from None
         own = state
         ranks = state.get("ranks")
         if self.dist.active or ranks:
@@ -170,8 +204,24 @@ class Trainer:
             else:
                 log.warning("resuming with %d processes from a checkpoint of %d: not bitwise identical to an "
                             "uninterrupted run", self.dist.world_size, len(ranks) if ranks else 1)
-        self.model.load_runtime_state(own["runtime_state"])
+        try:
+            self.model.load_runtime_state(own["runtime_state"])
+        except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
+            raise CheckpointError(f"{source}: runtime_state does not fit this model ({type(exc).__name__}: {exc})") from None
         set_rng_state(own["rng"])
+
+    def _check_same_data(self, saved: dict) -> None:
+        """DataError unless this run's data has the fingerprint saved with the state (splits it lacks are not compared)."""
+        now = self.data_fingerprint()
+        changes = []
+        for split, then in saved.items():
+            if split not in now or then != now[split]:
+                changes.append(_describe_change(split, then, now.get(split)))
+        if changes:
+            raise DataError(
+                f"{self.run_dir}: cannot resume on other data than the checkpoint was trained on: {'; '.join(changes)}. "
+                "Resume with the same data, or start a new run with --overwrite"
+            )
 
     def save_last(self) -> Path:
         """The resume checkpoint; every process must call it, rank 0 writes it."""
@@ -370,3 +420,17 @@ class Trainer:
             running = time.perf_counter() - self._clock if self._clock is not None else 0.0
             return self.elapsed + running >= self.tcfg.time_budget_s
         return False
+
+
+def _describe_change(split: str, then: Any, now: Optional[dict]) -> str:
+    """How one split's data changed, in its own counts: "valid: 1360 tokens when the checkpoint was written, 670 now"."""
+    counts = lambda fp: {k: v for k, v in fp.items() if k != "sha256"} if isinstance(fp, dict) else {}  # noqa: E731
+    a, b = counts(then), counts(now)
+    if now is None:
+        shown = ", ".join(f"{v} {k}" for k, v in a.items()) or "some data"
+        return f"{split}: {shown} when the checkpoint was written, none now"
+    differ = [k for k in a if k in b and a[k] != b[k]]
+    if differ:
+        return f"{split}: " + ", ".join(f"{a[k]} {k} when the checkpoint was written, {b[k]} now" for k in differ)
+    same = ", ".join(f"{v} {k}" for k, v in b.items())
+    return f"{split}: {same or 'as many examples'} as when the checkpoint was written, but different ones (their SHA-256 differs)"
