@@ -135,7 +135,7 @@ def _resumed(cfg: RunConfig, out: Path, device: torch.device, dist: Any, callbac
     model = task.build_model().to(device)
     ckpt.load_model_weights(model, checkpoint.weights(), checkpoint.folder)
     trainer = Trainer(cfg, task, model, out, device, dist, callbacks)
-    trainer.load_state_dict(checkpoint.trainer_state())
+    trainer.load_state_dict(checkpoint.trainer_state(), source=checkpoint.folder / ckpt.TRAINER_STATE)
     log.info("resuming %s at epoch %d, step %d", out, trainer.epoch + 1, trainer.global_step)
     return trainer
 

@@ -55,7 +55,7 @@ def roll_back(trainer: Any) -> None:
     rollbacks, skipped, elapsed = trainer.rollbacks + 1, trainer.skipped_steps, trainer.elapsed
     checkpoint = ckpt.read_checkpoint(last)
     ckpt.load_model_weights(trainer.model, checkpoint.weights(), checkpoint.folder)
-    trainer.load_state_dict(checkpoint.trainer_state())
+    trainer.load_state_dict(checkpoint.trainer_state(), source=checkpoint.folder / ckpt.TRAINER_STATE)
     # wall time spent still counts towards the budget; the counters are never rolled back
     trainer.rollbacks, trainer.skipped_steps, trainer.elapsed = rollbacks, skipped, elapsed
     # the checkpoint's rates were saved before any rollback to it: the factor compounds per retry of the same one

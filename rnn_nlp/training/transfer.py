@@ -78,7 +78,7 @@ def transfer_backbone(model: Any, vocab: Vocab, source: str | Path, only_forward
     weights = {k[len("backbone.") :]: v for k, v in checkpoint.weights().items() if k.startswith("backbone.")}
     if only_forward:
         weights = {k: v for k, v in weights.items() if not k.startswith("stacks.bwd.")}
-    old_vocab = Vocab(**checkpoint.vocab_json()["tokens"])
+    old_vocab = Vocab.from_json(checkpoint.vocab_json().get("tokens"), str(checkpoint.folder / ckpt.VOCAB), "tokens")
     if old_vocab.unit != vocab.unit:
         raise CheckpointError(f"{source}: its backbone reads {old_vocab.unit}s, this task reads {vocab.unit}s")
     own = model.backbone.state_dict()
@@ -107,7 +107,7 @@ def transfer_decoder(head: Any, vocab: Vocab, source: str | Path) -> None:
     weights = checkpoint.weights()
     if out is None or "head.decoder.weight" not in weights or out.weight is head.decoder.embedding.weight:
         return  # adaptive softmax starts fresh; a tied output layer came with the embedding
-    old_vocab = Vocab(**checkpoint.vocab_json()["tokens"])
+    old_vocab = Vocab.from_json(checkpoint.vocab_json().get("tokens"), str(checkpoint.folder / ckpt.VOCAB), "tokens")
     old_w, old_b = weights["head.decoder.weight"], weights.get("head.decoder.bias")
     if old_w.size(1) != out.weight.size(1):
         return

@@ -147,3 +147,14 @@ def test_a_rehashed_vocab_json_is_refused_by_load_and_resume(tmp_path, corpus, w
         load_run(run)
     with pytest.raises(CheckpointError, match=r"vocab.json: "):
         train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 6})), run, resume=True)
+
+
+def test_a_rehashed_vocab_json_of_a_pretrained_run_is_refused_naming_it(tmp_path, corpus):
+    run = tmp_path / "lm"
+    train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 3})), run)
+    (run / ckpt.BEST / ckpt.VOCAB).write_text(json.dumps({"tokens": {"itos": "abc"}}), encoding="utf-8")
+    rehash(run / ckpt.BEST, ckpt.VOCAB)
+    fine_tuned = build_config(tiny_raw(corpus, trainer={"max_steps": 3}))
+    fine_tuned.pretrained = str(run)
+    with pytest.raises(CheckpointError, match=r"best/vocab.json: tokens"):
+        train_run(fine_tuned, tmp_path / "ft")
