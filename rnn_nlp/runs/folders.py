@@ -66,12 +66,18 @@ def run_lock(out: Path) -> Iterator[None]:
         yield
         return
     out = out.resolve()  # one lock for every path (a symlink, ..) that names the folder
-    out.parent.mkdir(parents=True, exist_ok=True)
     path = out.parent / f".{out.name}.lock"
-    fd = _locked(path, out)
     try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd = _locked(path, out)
+    except OSError as exc:
+        raise SaveError(f"cannot lock the run folder {out}: {path}: {exc.strerror or exc}") from None
+    try:
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        except OSError:
+            pass  # a full disk: the lock holds all the same, only a second writer cannot be told our pid
         yield
     finally:
         with contextlib.suppress(OSError):

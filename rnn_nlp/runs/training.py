@@ -11,6 +11,7 @@ import torch
 
 from rnn_nlp.config import RunConfig, save_config
 from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
+from rnn_nlp.files import replace_text
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
 from rnn_nlp.runs.folders import DropReplaced, check_out_folder, run_lock, set_aside, settle_replaced
 from rnn_nlp.runs.stages import FINISHED, train_stage
@@ -160,7 +161,11 @@ def train_once(target: Path, what: str, make_config: Callable[[], dict]) -> str:
     if done.exists():
         log.info("reusing the %s in %s", what, target)
         return str(target)
-    resume = (target / LAST).exists()
+    resume = ckpt.resolve(target / LAST).exists()  # also when a kill mid-swap left it as .checkpoint-last.old
     train_run(build_config(make_config(), f"{what} config"), target, resume=resume, overwrite=not resume)
-    done.write_text(f"{what} complete\n", encoding="utf-8")
+    try:
+        replace_text(done, f"{what} complete\n")
+    except OSError as exc:
+        raise SaveError(f"cannot mark the {what} in {target} complete: {exc.strerror or exc}; "
+                        "it is trained: --resume takes it up") from None
     return str(target)

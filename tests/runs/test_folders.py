@@ -194,3 +194,32 @@ def test_an_old_run_that_cannot_be_moved_aside_is_a_clear_error(tmp_path, cfg, m
     err = capsys.readouterr().err
     assert "cannot move the old run" in err and "nothing was removed" in err and "Traceback" not in err
     assert _same(_weights(out), before)
+
+
+@pytest.mark.parametrize("errno_, reason", [(30, "Read-only file system"), (28, "No space left on device")])
+def test_a_lock_file_that_cannot_be_made_is_a_clear_error(tmp_path, cfg, monkeypatch, capsys, errno_, reason):
+    real_open = os.open
+
+    def refusing(path, flags, *args, **kwargs):
+        if str(path).endswith(".lock"):
+            raise OSError(errno_, reason, str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr("rnn_nlp.runs.folders.os.open", refusing)
+    config = tmp_path / "lm.yaml"
+    config.write_text(__import__("yaml").safe_dump(tiny_raw(cfg.data.name)), encoding="utf-8")
+    assert main(["train", str(config), "--out", str(tmp_path / "run")]) != 0
+    err = capsys.readouterr().err
+    assert f"cannot lock the run folder {tmp_path / 'run'}" in err and reason in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_full_disk_writing_the_holders_pid_still_locks(tmp_path, monkeypatch):
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("rnn_nlp.runs.folders.os.pwrite", full)
+    with run_lock(tmp_path / "run"):
+        with pytest.raises(ConfigError, match=r"being trained by another process \(pid unknown\)"):
+            with run_lock(tmp_path / "run"):
+                pass

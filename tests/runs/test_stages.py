@@ -76,3 +76,22 @@ def test_a_task_without_text_refuses_lm_stages(tmp_path):
     raw = tiny_raw(write_corpus(tmp_path / "c"), stages=[{"name": "lm_pretrain"}])
     with pytest.raises(ConfigError, match="task 'lm' has no text to train a language model stage on"):
         train_run(build_config(raw), tmp_path / "run")
+
+
+def test_a_stage_killed_mid_checkpoint_swap_is_resumed_not_restarted(tmp_path):
+    """A kill between the two renames of checkpoint-last's swap left only .checkpoint-last.old: the
+    stage must take up that checkpoint, not start over (the chaos run saw step 16 fall back to 4)."""
+    from rnn_nlp.runs.training import train_once
+    from rnn_nlp.training import checkpoint as ckpt
+
+    corpus = write_corpus(tmp_path / "corpus")
+    target = tmp_path / "lm-pretrained"
+    train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 6, "epochs": 3})), target)
+    before = ckpt.load_trainer_state(target / "checkpoint-last")
+    steps = before["global_step"]
+    (target / "checkpoint-last").rename(target / ".checkpoint-last.old")
+    train_once(target, "LM pretraining", lambda: tiny_raw(corpus, trainer={"max_steps": 9, "epochs": 3}))
+    state = ckpt.load_trainer_state(target / "checkpoint-last")
+    assert steps == 6 and state["global_step"] == 9  # went on from 6, where a restart would have trained 9 anew
+    assert state["history"][: len(before["history"])] == before["history"]  # its rows (timings too) kept
+    assert (target / "FINISHED").exists()
