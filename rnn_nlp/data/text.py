@@ -13,16 +13,21 @@ from pathlib import Path
 from rnn_nlp.data.formats.lines import read_lines
 from rnn_nlp.data.sources import FETCHED, LOCAL, known_splits, require_column, resolve, split_named
 from rnn_nlp.data.splits import fill_missing_splits
-from rnn_nlp.errors import DataError
+from rnn_nlp.errors import DataError, SaveError
+from rnn_nlp.files import replace_text
 
 TEXT_SUFFIXES = {".txt", ".text", ".raw", ".tokens", ""}
 
 
 def write_split_files(folder: Path, splits: dict[str, list[str]]) -> Path:
-    """`<split>.txt` in `folder`, one line each: a local corpus `load_text_corpus(folder)` reads back."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, lines in splits.items():
-        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    """`<split>.txt` in `folder`, one line each: a local corpus `load_text_corpus(folder)` reads back.
+    Each file is written whole or not at all; a failed write (a full disk) is a SaveError naming it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for split, lines in splits.items():
+            replace_text(folder / f"{split}.txt", "\n".join(lines) + "\n")
+    except OSError as exc:
+        raise SaveError(f"cannot write {exc.filename or folder}: {exc.strerror or exc}") from None
     return folder
 
 

@@ -295,3 +295,22 @@ def test_a_byte_order_mark_and_cr_line_ends_read_as_plain_lines(tmp_path, stream
         assert list(corpus.lines("train")) == lines and list(corpus.lines("test")) == lines[:10] == list(corpus.lines("valid"))
     else:
         assert task.ids("train").numel() == expected and task.ids("valid").numel() == 10 * 6 == task.ids("test").numel()
+
+
+def test_split_files_on_a_full_disk_are_a_save_error_naming_the_file(tmp_path, monkeypatch):
+    import errno
+
+    from rnn_nlp.data.text import write_split_files
+    from rnn_nlp.errors import SaveError
+
+    write_split_files(tmp_path / "text", {"train": ["old"]})
+
+    def full(self, text, encoding=None):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(type(tmp_path), "write_text", full)
+    with pytest.raises(SaveError, match=r"cannot write .*text/train.txt: No space left on device"):
+        write_split_files(tmp_path / "text", {"train": ["new"], "valid": ["v"]})
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "text").iterdir()) == ["train.txt"]
+    assert (tmp_path / "text" / "train.txt").read_text() == "old\n"
