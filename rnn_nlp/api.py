@@ -40,7 +40,7 @@ def recipe_run_dirs(name: str) -> list[Path]:
 
 def _run_folder(path_or_recipe: str | Path) -> Path:
     path = Path(path_or_recipe)
-    if path.exists():
+    if path.exists() or ckpt.resolve(path).exists():  # a checkpoint folder caught between its swap's renames
         return path
     name = str(path_or_recipe)
     if name.startswith("hf://"):

@@ -19,6 +19,7 @@ from typing import Any, Literal, Optional
 import yaml
 
 from rnn_nlp.errors import ConfigError
+from rnn_nlp.files import replace_text
 
 
 @dataclass
@@ -318,4 +319,5 @@ def read_yaml_mapping(path: str | Path) -> dict:
 
 
 def save_config(cfg: RunConfig, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+    """The config as YAML at `path`, written whole or not at all."""
+    replace_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))

@@ -11,8 +11,8 @@ from typing import Callable
 
 
 def temporary_name(path: Path) -> Path:
-    """`.NAME.tmp` beside `path`: hidden, and it keeps the file's own suffix for writers that read it (savefig)."""
-    return path.with_name(f".{path.stem}.tmp{path.suffix}")
+    """`NAME.tmp` beside `path` (no reader of a folder takes a .tmp file for data)."""
+    return path.with_name(f"{path.name}.tmp")
 
 
 def replace_file(path: str | Path, write: Callable[[Path], None]) -> Path:

@@ -24,7 +24,7 @@ from rnn_nlp.data.labeled import load_labeled_corpus
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
-from rnn_nlp.files import save_figure
+from rnn_nlp.files import replace_text, save_figure
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.classifier import Classifier, ClassifierHead, ClassifierHeadConfig
 from rnn_nlp.tasks.classification_model import ClassifierRun
@@ -262,7 +262,7 @@ class ClassificationTask(Task):
             names = sorted(set(self.label_names()) | set(gold))
             text = classification_report(gold, pred, labels=names, zero_division=0, digits=4)
             plot_confusion(confusion_matrix(gold, pred, labels=names), names, out_dir / f"confusion-{split}{suffix}.png")
-        (out_dir / f"report-{split}{suffix}.txt").write_text(text, encoding="utf-8")
+        replace_text(out_dir / f"report-{split}{suffix}.txt", text)
         metrics["report"] = text
         return metrics
 

@@ -25,6 +25,7 @@ from rnn_nlp.data.cloze import normalize_entity
 from rnn_nlp.data.qa import load_qa_corpus
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
+from rnn_nlp.files import replace_text
 from rnn_nlp.metrics_squad import squad_scores
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.reader import Reader, ReaderHead, ReaderHeadConfig
@@ -319,6 +320,6 @@ class QATask(Task):
         metrics: dict = self.metrics(split, answers, loss)
         ids = self.records()[split]["id"]
         path = out_dir / f"predictions-{split}.json"
-        path.write_text(json.dumps({i: a["text"] for i, a in zip(ids, answers)}, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+        replace_text(path, json.dumps({i: a["text"] for i, a in zip(ids, answers)}, ensure_ascii=False, indent=0) + "\n")
         metrics["report"] = f"{len(ids)} questions of {self.data_name} [{split}]; predictions written to {path}"
         return metrics

@@ -24,6 +24,7 @@ from rnn_nlp.data.parallel import load_parallel_corpus
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import CheckpointError, ConfigError, DataError
+from rnn_nlp.files import replace_text
 from rnn_nlp.metrics import bleu_chrf, perplexity, rouge
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead, Seq2SeqHeadConfig
@@ -284,7 +285,7 @@ class Seq2SeqTask(Task):
         metrics: dict = {"loss": loss, "ppl": perplexity(loss), "tokens": float(tokens), **self.scores(hyps, rec["target"])}
         metrics["decoded"] = float(len(hyps))
         metrics["beam"] = float(self.decode_beam)
-        (out_dir / f"predictions-{split}.txt").write_text("".join(h.replace("\n", " ") + "\n" for h in hyps), encoding="utf-8")
+        replace_text(out_dir / f"predictions-{split}.txt", "".join(h.replace("\n", " ") + "\n" for h in hyps))
         lines = []
         for src, ref, hyp in list(zip(rec["source"], rec["target"], hyps))[:5]:
             lines += [f"source:    {src}", f"reference: {ref}", f"output:    {hyp}", ""]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from rnn_nlp.files import replace_text
+
 log = logging.getLogger(__name__)
 
 
@@ -118,10 +120,9 @@ class TaggingEvaluation:
         if unseen:
             text += f"\ntags in {split} never seen in training (always counted wrong): {', '.join(unseen)}\n"
         metrics["unseen_tags"] = unseen
-        (out_dir / f"report-{split}.txt").write_text(text, encoding="utf-8")
+        replace_text(out_dir / f"report-{split}.txt", text)
         tokens = self.splits()[split]["tokens"]
-        with open(out_dir / f"predictions-{split}.conll", "w", encoding="utf-8") as fh:
-            for words, g, p in zip(tokens, gold, pred):
-                fh.write("".join(f"{w} {a} {b}\n" for w, a, b in zip(words, g, p)) + "\n")
+        replace_text(out_dir / f"predictions-{split}.conll",
+                     "".join("".join(f"{w} {a} {b}\n" for w, a, b in zip(words, g, p)) + "\n" for words, g, p in zip(tokens, gold, pred)))
         metrics["report"] = text
         return metrics

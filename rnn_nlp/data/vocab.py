@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from rnn_nlp.errors import CheckpointError
+from rnn_nlp.files import replace_text
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -85,7 +86,7 @@ class Vocab:
         return {"unit": self.unit, "itos": self.itos, "counts": self.counts}
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json_text(self.to_json()), encoding="utf-8")
+        replace_text(path, json_text(self.to_json()))
 
     @classmethod
     def from_json(cls, data: Any, source: str = "vocab.json", key: str = "") -> "Vocab":

@@ -20,6 +20,7 @@ import torch
 
 from rnn_nlp.config import apply_overrides, from_dict, read_yaml_mapping
 from rnn_nlp.errors import ConfigError
+from rnn_nlp.files import replace_text
 
 EXPERIMENTS = {
     "perplexity": "rnn_nlp.experiments.perplexity",
@@ -69,7 +70,7 @@ def run_experiment(name: str, out_dir: str | Path, config=None, overrides: list[
         "elapsed_s": round(time.perf_counter() - start, 2),
         "machine": machine_info(),
     }
-    (out / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    replace_text(out / f"{name}.json", json.dumps(record, indent=2) + "\n")
     return record
 
 

@@ -19,6 +19,7 @@ from typing import Optional
 from rnn_nlp.runs import build_config
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
+from rnn_nlp.files import replace_text
 from rnn_nlp.experiments.common import corpus_sentences, new_figure, save_figure
 from rnn_nlp.experiments.rnnlm import RNNLM
 from rnn_nlp.nn.baselines import NGramLM, WindowConfig, WindowLM
@@ -151,7 +152,7 @@ def run(params: Params, out_dir: Path) -> dict:
         "rnns_beat_ngram": {r["model"]: r["test_ppl"] < kn_test for r in rows[2:]},
         "kn_discounts": [list(d) for d in kn.discounts],
     }
-    (out_dir / f"{NAME}.md").write_text(markdown(result, params), encoding="utf-8")
+    replace_text(out_dir / f"{NAME}.md", markdown(result, params))
     _plot(result, out_dir / f"{NAME}.png")
     return result
 

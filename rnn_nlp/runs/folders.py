@@ -113,12 +113,24 @@ def has_checkpoint(out: Path) -> bool:
 def set_aside(out: Path) -> Path:
     """Move the run in `out` aside (one rename) for the run that replaces it; SaveError if it cannot move."""
     aside = replaced(out)
+    locked = _read_only_folder(out)
+    if locked is not None:
+        raise SaveError(f"--overwrite: {locked} is read-only, so the old run in {out} could not be removed; make it "
+                        "writable or train into another --out; nothing was changed")
     try:
         _remove(aside)
         os.rename(out, aside)
     except OSError as exc:
         raise SaveError(f"--overwrite: cannot move the old run {out} aside to {aside}: {exc}; nothing was removed") from None
     return aside
+
+
+def _read_only_folder(out: Path) -> Path | None:
+    """A folder of the run in `out` whose entries this process may not remove, if there is one."""
+    for folder, _, _ in os.walk(out):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return Path(folder)
+    return None
 
 
 def settle_replaced(out: Path) -> None:
@@ -155,9 +167,11 @@ class DropReplaced(Callback):
 
     def __init__(self, out: Path):
         self.out = out
+        self.done = False
 
     def _check(self, trainer: Any) -> None:
-        if trainer.dist.is_main and replaced(self.out).exists() and has_checkpoint(self.out):
+        if not self.done and trainer.dist.is_main and has_checkpoint(self.out):
+            self.done = True  # once: an old run that cannot be removed is one warning, not one a step
             settle_replaced(self.out)
 
     def on_step_end(self, trainer: Any) -> None:

@@ -119,7 +119,10 @@ SWAPS = {  # (the writer held just before a swap, held again once that swap is c
     "checkpoint-last": [{"op": "rename", "match": "run/.checkpoint-last.old", "n": 6, "when": "stop"},
                         {"op": "rename", "match": "run/.checkpoint-last.old", "n": 7, "when": "stop"}],
 }
-PAUSES = {"mid-verify": "_sha256", "after verify, before the weights": "load_weights"}
+PAUSES = {  # where the reader pauses: (object, attribute, the call to pause at)
+    "mid-read, before the weights file": (ckpt, "_read_file", lambda name, *rest: name == ckpt.WEIGHTS),
+    "after the read, before the weights are parsed": (ckpt.Checkpoint, "weights", lambda *args: True),
+}
 
 
 @pytest.mark.parametrize("pause", list(PAUSES))
@@ -132,10 +135,11 @@ def test_a_slow_reader_across_a_whole_swap_is_not_told_the_checkpoint_is_broken(
     run = tmp_path / "run"
     writer = zygote.start(["train", str(ref.config), "--out", str(run)], {"kill": SWAPS[folder]})
     pid = writer[0]
-    real, swapped = getattr(ckpt, PAUSES[pause]), []
+    owner, attribute, at = PAUSES[pause]
+    real, swapped = getattr(owner, attribute), []
 
     def slow(*args, **kwargs):
-        if not swapped:  # the first time: let the writer run through its swap, to its next hold
+        if not swapped and at(*args):  # the first time: let the writer run through its swap, to its next hold
             swapped.append(True)
             os.kill(pid, signal.SIGCONT)
             time.sleep(0.05)
@@ -146,7 +150,7 @@ def test_a_slow_reader_across_a_whole_swap_is_not_told_the_checkpoint_is_broken(
         assert wait_for_state(pid, "T") == "T", "the writer never reached its hold point"
         target = run if folder == "best" else run / ckpt.LAST
         before = R.fingerprint(target)
-        monkeypatch.setattr(ckpt, PAUSES[pause], slow)
+        monkeypatch.setattr(owner, attribute, slow)
         try:
             model = rnn_nlp.load(target, "cpu")
         except CheckpointError as exc:

@@ -223,3 +223,18 @@ def test_a_full_disk_writing_the_holders_pid_still_locks(tmp_path, monkeypatch):
         with pytest.raises(ConfigError, match=r"being trained by another process \(pid unknown\)"):
             with run_lock(tmp_path / "run"):
                 pass
+
+
+def test_overwrite_of_a_read_only_run_is_refused_before_anything_changes(tmp_path, cfg, monkeypatch, capsys):
+    out = tmp_path / "run"
+    train_run(cfg, out)
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    real = os.access
+    monkeypatch.setattr("rnn_nlp.runs.folders.os.access", lambda path, mode: not str(path).endswith("checkpoint-last") and real(path, mode))
+    config = tmp_path / "lm.yaml"
+    config.write_text(__import__("yaml").safe_dump(tiny_raw(cfg.data.name)), encoding="utf-8")
+    assert main(["train", str(config), "--out", str(out), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'checkpoint-last'} is read-only" in err and "nothing was changed" in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    assert not replaced(out).exists()
