@@ -249,7 +249,7 @@ class Chaos:
     def slow_reader(self, task, run):
         ref = self.reference(task)
         folder = self.rng.choice(["best", "checkpoint-last"])
-        pause = self.rng.choice(["_sha256", "load_raw_config", "load_vocab_json", "load_weights"])
+        pause = self.rng.choice(list(PAUSES))
         old = "run/.best.old" if folder == "best" else "run/.checkpoint-last.old"
         holds = [{"op": "rename", "match": old, "n": 1, "when": "stop"}, {"op": "rename", "match": old, "n": 2, "when": "stop"}]
         if folder == "best":  # one best swap a run: hold again once its old version is removed
@@ -323,24 +323,33 @@ class Chaos:
         return "lost", f"--resume never completed the run: {result.stderr.strip()[-300:]}"
 
 
+PAUSES = {  # where a slow reader pauses on its way through `read_checkpoint`: (object, attribute, at which call)
+    "before meta.json": (R.ckpt, "_read_file", lambda name, *rest: name == R.ckpt.META),
+    "before the weights file": (R.ckpt, "_read_file", lambda name, *rest: name == R.ckpt.WEIGHTS),
+    "before the trainer state or vocab": (R.ckpt, "_read_file", lambda name, *rest: name in (R.ckpt.VOCAB, R.ckpt.TRAINER_STATE)),
+    "after the read, before parsing": (R.ckpt.Checkpoint, "weights", lambda *args: True),
+}
+
+
 @contextlib.contextmanager
-def paused(name: str, pid: int):
-    """rnn_nlp's checkpoint reader paused at its first call of `name` while process `pid` runs to its next stop."""
-    real, swapped = getattr(R.ckpt, name), []
+def paused(pause: str, pid: int):
+    """rnn_nlp's checkpoint reader paused at point `pause` (PAUSES) while process `pid` runs to its next stop."""
+    owner, name, at = PAUSES[pause]
+    real, swapped = getattr(owner, name), []
 
     def slow(*args, **kwargs):
-        if not swapped:
+        if not swapped and at(*args):
             swapped.append(True)
             os.kill(pid, signal.SIGCONT)
             time.sleep(0.05)
             wait_for_state(pid, "TZ")
         return real(*args, **kwargs)
 
-    setattr(R.ckpt, name, slow)
+    setattr(owner, name, slow)
     try:
         yield swapped
     finally:
-        setattr(R.ckpt, name, real)
+        setattr(owner, name, real)
 
 
 def hashes(run: Path) -> dict:
@@ -372,6 +381,7 @@ def summarize(chaos: Chaos, args, argv: list[str], wall_s: float) -> dict:
         "runs_silent_wrong": runs["silent-wrong"],
         "left_temporary_files": sum(1 for o in counted if o["detail"].startswith("left behind")),
         "runs_left_temporary_files": sum(1 for r in chaos.runs if r["verdict"] == "complete" and r["detail"]),
+        "left_behind": sorted({o["detail"] for o in counted + chaos.runs if o["detail"].startswith("left behind")}),
         "by_task_and_kind": [{"task": t, "kind": k, **{v: c[v] for v in VERDICTS}} for (t, k), c in sorted(table.items())],
         "failures": [o for o in counted if o["verdict"] != "survived"] + [r for r in chaos.runs if r["verdict"] != "complete"],
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
@@ -396,6 +406,8 @@ def markdown(result: dict) -> str:
         md += ["", "## What failed (first 40)", ""]
         for f in result["failures"][:40]:
             md.append(f"- {f['task']}, {f.get('kind', 'run')}: **{f['verdict']}**: {f['detail'][:300]} `{json.dumps(f.get('fault', ''))}`")
+    if result["left_behind"]:
+        md += ["", "## Temporary files left (untidy, nothing lost)", ""] + [f"- {d[:300]}" for d in result["left_behind"]]
     m = result["machine"]
     md += ["", f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}, torch {m['torch']}, load average "
                f"{m['load_average']} at the end, euid {m['euid']}; {result['wall_s']} s in all.", "",

@@ -6,13 +6,50 @@ and a failed write (a full disk, a read-only folder, Ctrl-C) removes its tempora
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Callable
 
+_TEMPORARY = re.compile(r"\.(\d+)\.tmp$")
+
 
 def temporary_name(path: Path) -> Path:
-    """`NAME.tmp` beside `path` (no reader of a folder takes a .tmp file for data)."""
-    return path.with_name(f"{path.name}.tmp")
+    """`NAME.PID.tmp` beside `path`: no reader of a folder takes a .tmp file for data, two processes
+    writing one file never share a temporary, and one left by a killed process is known as stale."""
+    return path.with_name(f"{path.name}.{os.getpid()}.tmp")
+
+
+def remove_stale_temporaries(folder: Path) -> list[str]:
+    """Remove the temporary files in `folder` (not below it) left by processes no longer running
+    (killed mid-write); return their names. Those of a running process (a concurrent writer) stay."""
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.search(entry.name)
+        if match is None or not entry.is_file() or _alive(int(match.group(1))):
+            continue
+        try:
+            entry.unlink()
+            removed.append(entry.name)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process writes nothing while it tidies
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process: keep its file
+    return True
 
 
 def replace_file(path: str | Path, write: Callable[[Path], None]) -> Path:

@@ -14,7 +14,7 @@ from rnn_nlp.data.formats.lines import read_lines
 from rnn_nlp.data.sources import FETCHED, LOCAL, known_splits, require_column, resolve, split_named
 from rnn_nlp.data.splits import fill_missing_splits
 from rnn_nlp.errors import DataError, SaveError
-from rnn_nlp.files import replace_text
+from rnn_nlp.files import remove_stale_temporaries, replace_text
 
 TEXT_SUFFIXES = {".txt", ".text", ".raw", ".tokens", ""}
 
@@ -24,6 +24,7 @@ def write_split_files(folder: Path, splits: dict[str, list[str]]) -> Path:
     Each file is written whole or not at all; a failed write (a full disk) is a SaveError naming it."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(folder)  # a write killed before
         for split, lines in splits.items():
             replace_text(folder / f"{split}.txt", "\n".join(lines) + "\n")
     except OSError as exc:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rnn_nlp.errors import ConfigError, SaveError
+from rnn_nlp.files import remove_stale_temporaries
 from rnn_nlp.runs.stages import FOLDERS, TEXT_FOLDERS
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.callbacks import Callback
@@ -131,6 +132,20 @@ def _read_only_folder(out: Path) -> Path | None:
         if not os.access(folder, os.W_OK | os.X_OK):
             return Path(folder)
     return None
+
+
+def tidy(out: Path) -> None:
+    """Remove what killed writes left in the run folder `out`: a checkpoint folder half built
+    (`.NAME.tmp`), a previous version half removed after its swap completed (`.NAME.old` beside
+    `NAME`), temporary files of processes no longer running. Called holding the run's lock."""
+    left = remove_stale_temporaries(out)
+    for name in (LAST, ckpt.BEST):
+        for stale in (out / f".{name}.tmp", out / f".{name}.old" if (out / name).exists() else None):
+            if stale is not None and stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+                left.append(stale.name)
+    if left:
+        log.info("%s: removed what interrupted writes left: %s", out, ", ".join(sorted(left)))
 
 
 def settle_replaced(out: Path) -> None:

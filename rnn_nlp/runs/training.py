@@ -13,7 +13,7 @@ from rnn_nlp.config import RunConfig, save_config
 from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
 from rnn_nlp.files import replace_text
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
-from rnn_nlp.runs.folders import DropReplaced, check_out_folder, run_lock, set_aside, settle_replaced
+from rnn_nlp.runs.folders import DropReplaced, check_out_folder, run_lock, set_aside, settle_replaced, tidy
 from rnn_nlp.runs.stages import FINISHED, train_stage
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
@@ -78,6 +78,7 @@ def train_run(
     with run_lock(out) if dist.is_main else contextlib.nullcontext():
         if dist.is_main:
             settle_replaced(out)  # an --overwrite killed before its first checkpoint: the old run comes back
+            tidy(out)
         try:
             trainer = _prepare(cfg, out, resume, overwrite, callbacks, dist)
             trainer.fit()

@@ -238,3 +238,22 @@ def test_overwrite_of_a_read_only_run_is_refused_before_anything_changes(tmp_pat
     assert f"{out / 'checkpoint-last'} is read-only" in err and "nothing was changed" in err and "Traceback" not in err
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
     assert not replaced(out).exists()
+
+
+def test_training_tidies_what_killed_writes_left_and_keeps_a_live_writers_files(tmp_path, cfg):
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    train_run(cfg, out)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    live = os.getppid()  # a running process (a concurrent evaluate, say): its temporary stays
+    (out / f"eval-valid.json.{dead}.tmp").write_text("{")
+    (out / f"metrics.csv.{dead}.tmp").write_text("half")
+    (out / f"eval-test.json.{live}.tmp").write_text("{")
+    (out / ".best.tmp").mkdir()
+    (out / ".best.tmp" / "vocab.json").write_text("{")
+    shutil.copytree(out / "checkpoint-last", out / ".checkpoint-last.old")  # killed before removing the old version
+    train_run(build_config(tiny_raw(cfg.data.name, trainer={"epochs": 2})), out, resume=True)
+    left = sorted(p.name for p in out.iterdir() if ".tmp" in p.name or ".old" in p.name)
+    assert left == [f"eval-test.json.{live}.tmp"]
