@@ -20,6 +20,12 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f"{path.name}.{os.getpid()}.tmp")
 
 
+def written_name(name: str) -> str:
+    """The file a temporary name is for (`run-config.yaml.123.tmp` -> `run-config.yaml`); other names as they are."""
+    match = _TEMPORARY.search(name)
+    return name[: match.start()] if match else name
+
+
 def remove_stale_temporaries(folder: Path) -> list[str]:
     """Remove the temporary files in `folder` (not below it) left by processes no longer running
     (killed mid-write); return their names. Those of a running process (a concurrent writer) stay."""

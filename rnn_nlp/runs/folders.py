@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rnn_nlp.errors import ConfigError, SaveError
-from rnn_nlp.files import remove_stale_temporaries
+from rnn_nlp.files import remove_stale_temporaries, written_name
 from rnn_nlp.runs.stages import FOLDERS, TEXT_FOLDERS
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.callbacks import Callback
@@ -46,7 +46,8 @@ def check_out_folder(out: Path) -> None:
     if not out.is_dir():
         raise ConfigError(f"--out {out}: a file, not a folder; choose a new or empty folder for the run")
     names = sorted(p.name for p in out.iterdir())
-    if names and not any(n in names for n in RUN_FILES) and not _old_run(out):
+    ours = {written_name(n) for n in names}  # a run killed while writing its first file left only its temporary
+    if names and not any(n in ours for n in RUN_FILES) and not _old_run(out):
         shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
         raise ConfigError(f"--out {out}: the folder holds files that are not a run ({shown}); training would write over "
                           "them: choose a new or empty folder")

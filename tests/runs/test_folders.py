@@ -257,3 +257,11 @@ def test_training_tidies_what_killed_writes_left_and_keeps_a_live_writers_files(
     train_run(build_config(tiny_raw(cfg.data.name, trainer={"epochs": 2})), out, resume=True)
     left = sorted(p.name for p in out.iterdir() if ".tmp" in p.name or ".old" in p.name)
     assert left == [f"eval-test.json.{live}.tmp"]
+
+
+def test_a_run_killed_writing_its_first_file_is_still_a_run_folder(tmp_path, cfg):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "run-config.yaml.999999.tmp").write_text("task: l")  # killed mid-write, before anything else (chaos run)
+    train_run(cfg, out, resume=True)
+    assert (out / "checkpoint-last").exists() and not list(out.glob("*.tmp"))
