@@ -5,9 +5,10 @@ a project folder, or `--out .`, is refused, so training never writes over a user
 folder is locked for the run's lifetime (an exclusive `flock` on `.NAME.lock` beside it, removed
 at the end): a second `train` into it stops at once, naming the holder's pid.
 
-`--overwrite` never deletes a run before its replacement has a checkpoint: the old run is set
-aside as `.NAME.replaced` and removed only once the new run has written its first checkpoint. A
-run that fails (or is killed) before that gets the old run back, at once or on the next `train`.
+`--overwrite` never deletes a run before its replacement has a model: the old run is set aside as
+`.NAME.replaced` (marked so inside), still what loading NAME gives, and removed once the new run
+has written its first best model. A new run that fails (or is killed) before writing anything to
+resume gets the old run back, at once or on the next `train`.
 """
 
 from __future__ import annotations
@@ -95,8 +96,12 @@ def _locked(path: Path, out: Path) -> int:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
+            try:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            except OSError:
+                holder = "unknown"
+            finally:
+                os.close(fd)
             raise ConfigError(f"{out} is being trained by another process (pid {holder}); wait for it to end, "
                               "or train into another --out") from None
         try:
@@ -108,8 +113,15 @@ def _locked(path: Path, out: Path) -> int:
 
 
 def has_checkpoint(out: Path) -> bool:
-    """Whether the run in `out` (or one of its stages) has written a checkpoint to resume from."""
-    return any(ckpt.resolve(folder / LAST).exists() for folder in (out, *(out / name for name in FOLDERS.values())))
+    """Whether the run in `out` (or one of its stages) has written anything to resume or load: a
+    checkpoint or a best model."""
+    return any(ckpt.resolve(folder / name).exists() for folder in (out, *(out / f for f in FOLDERS.values()))
+               for name in (LAST, ckpt.BEST))
+
+
+def has_best(out: Path) -> bool:
+    """Whether the run in `out` has its own best model, so loading it no longer needs the run it replaced."""
+    return ckpt.resolve(out / ckpt.BEST).exists()
 
 
 def set_aside(out: Path) -> Path:
@@ -119,11 +131,20 @@ def set_aside(out: Path) -> Path:
     if locked is not None:
         raise SaveError(f"--overwrite: {locked} is read-only, so the old run in {out} could not be removed; make it "
                         "writable or train into another --out; nothing was changed")
+    if aside.exists() and not ckpt.is_set_aside(aside):
+        raise SaveError(f"--overwrite: {aside} is in the way (a folder rnn_nlp did not set aside); move it, then "
+                        "overwrite again; nothing was changed")
     try:
-        _remove(aside)
+        if ckpt.is_set_aside(aside):  # an earlier replacement's, never removed (a warning said so)
+            _remove(aside)
         os.rename(out, aside)
     except OSError as exc:
         raise SaveError(f"--overwrite: cannot move the old run {out} aside to {aside}: {exc}; nothing was removed") from None
+    try:
+        (aside / ckpt.REPLACED_MARKER).write_text(f"{out}\n", encoding="utf-8")
+    except OSError as exc:
+        os.rename(aside, out)
+        raise SaveError(f"--overwrite: cannot mark the old run {out} as set aside: {exc}; nothing was removed") from None
     return aside
 
 
@@ -150,22 +171,29 @@ def tidy(out: Path) -> None:
 
 
 def settle_replaced(out: Path) -> None:
-    """Finish an `--overwrite`: drop the old run once the new one has a checkpoint, else put it back."""
+    """Finish an `--overwrite`: drop the old run once the new one has a best model, put it back when
+    the new run has left nothing to resume or load, else keep it aside (and loadable) for now."""
     aside = replaced(out)
-    if not aside.exists():
+    if not ckpt.is_set_aside(aside):  # none, or a folder of the user's that happens to have the name
         return
-    if has_checkpoint(out):
+    if has_best(out):
         try:
             _remove(aside)
         except OSError as exc:
             log.warning("the run that %s replaced is still in %s (%s): remove it yourself", out, aside, exc)
         return
+    if has_checkpoint(out):
+        return  # the new run can be resumed: both stay, and loading `out` still gives the old model
     try:
         _remove(out)
         os.rename(aside, out)
     except OSError as exc:
         raise SaveError(f"{out}: the run replaced by --overwrite is in {aside}, and could not be put back ({exc}); "
                         f"move it back yourself") from None
+    try:
+        (out / ckpt.REPLACED_MARKER).unlink()
+    except OSError:
+        pass
     log.warning("%s: the new run ended before its first checkpoint; the run it was to replace is back", out)
 
 
@@ -177,7 +205,7 @@ def _remove(path: Path) -> None:
 
 
 class DropReplaced(Callback):
-    """Removes the run an `--overwrite` set aside as soon as the new run has its first checkpoint."""
+    """Removes the run an `--overwrite` set aside as soon as the new run has its first best model."""
 
     key = "drop_replaced"
 
@@ -186,7 +214,7 @@ class DropReplaced(Callback):
         self.done = False
 
     def _check(self, trainer: Any) -> None:
-        if not self.done and trainer.dist.is_main and has_checkpoint(self.out):
+        if not self.done and trainer.dist.is_main and has_best(self.out):
             self.done = True  # once: an old run that cannot be removed is one warning, not one a step
             settle_replaced(self.out)
 

@@ -71,6 +71,8 @@ def train_run(
     they train data-parallel (rank 0 holds the lock and writes).
     """
     out = Path(out)
+    if out.is_symlink():  # set aside, restore and lock the folder itself, not the link to it
+        out = out.resolve()
     dist = distributed.setup(cfg.trainer.device)
     if dist.active:
         distributed.check_batch_size(cfg.trainer.batch_size, dist.world_size)
@@ -79,12 +81,19 @@ def train_run(
         if dist.is_main:
             settle_replaced(out)  # an --overwrite killed before its first checkpoint: the old run comes back
             tidy(out)
+        dist.barrier()  # the other ranks look at the folder only once it is settled
         try:
             trainer = _prepare(cfg, out, resume, overwrite, callbacks, dist)
             trainer.fit()
-        finally:
+        except BaseException:
             if dist.is_main:
-                settle_replaced(out)
+                try:
+                    settle_replaced(out)
+                except SaveError as exc:  # said, but the run's own error is the one to raise
+                    log.error("%s", exc)
+            raise
+        if dist.is_main:
+            settle_replaced(out)
         dist.barrier()  # every rank returns once rank 0 has written the last best/ and checkpoint (then read by all)
     return trainer
 

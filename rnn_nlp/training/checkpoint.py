@@ -39,7 +39,8 @@ META = "meta.json"
 REQUIRED = (CONFIG, VOCAB, WEIGHTS, META)
 LAST = "checkpoint-last"  # in a run folder: the resume checkpoint
 BEST = "best"  # in a run folder: the best model so far (no trainer state)
-REPLACED = "replaced"  # `.RUN.replaced`: a run that `--overwrite` is replacing, until the new run has a checkpoint
+REPLACED = "replaced"  # `.RUN.replaced`: a run that `--overwrite` is replacing, until the new run has a best model
+REPLACED_MARKER = ".replaced-by"  # inside it: marks it as ours (a user's folder of that name is never touched)
 
 
 def _sha256(path: Path) -> str:
@@ -188,9 +189,14 @@ def resolve(path: str | Path) -> Path:
         return best
     own = _current(path)
     aside = replaced(path)
-    if not (own / WEIGHTS).exists() and aside.is_dir():
+    if not (own / WEIGHTS).exists() and is_set_aside(aside):
         return resolve(aside)
     return own
+
+
+def is_set_aside(folder: Path) -> bool:
+    """Whether `folder` is a run that `--overwrite` moved aside (it carries the marker)."""
+    return (folder / REPLACED_MARKER).is_file()
 
 
 def replaced(path: Path) -> Path:
@@ -199,7 +205,8 @@ def replaced(path: Path) -> Path:
 
 
 class _Moved(Exception):
-    """A file went missing while reading: the folder was swapped out (a writer's checkpoint) or removed."""
+    """A file went missing while reading: the folder was swapped out (a writer's checkpoint) or removed.
+    Its message is the error to give when it happens again on the folder now in place."""
 
 
 @dataclass(frozen=True)
@@ -233,8 +240,11 @@ class Checkpoint:
         return vocab
 
     def weights(self) -> dict[str, torch.Tensor]:
+        """The tensors; parsed once: the file's bytes are let go (a model's weights are not held twice)."""
+        if WEIGHTS not in self.data:
+            raise CheckpointError(f"{self.folder / WEIGHTS}: already taken from this Checkpoint")
         try:
-            return load_bytes(self.data[WEIGHTS])
+            return load_bytes(self.data.pop(WEIGHTS))
         except (SafetensorError, ValueError) as exc:
             raise CheckpointError(f"{self.folder / WEIGHTS}: unreadable weights ({exc})") from None
 
@@ -262,7 +272,7 @@ def _read_file(name: str, dir_fd: Optional[int], folder: Path) -> bytes:
         else:
             fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
     except FileNotFoundError:
-        raise _Moved(name) from None
+        raise _Moved(f"{folder}: incomplete checkpoint, missing {name}") from None
     with os.fdopen(fd, "rb") as fh:
         return fh.read()
 
@@ -270,18 +280,18 @@ def _read_file(name: str, dir_fd: Optional[int], folder: Path) -> bytes:
 def _read_once(path: Path) -> Checkpoint:
     folder = resolve(path)
     if not folder.is_dir():
-        raise CheckpointError(f"{folder}: no such checkpoint folder")
+        raise _Moved(f"{folder}: no such checkpoint folder")
     dir_fd = None
     if os.open in os.supports_dir_fd:
         try:
             dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         except FileNotFoundError:
-            raise _Moved(str(folder)) from None
+            raise _Moved(f"{folder}: no such checkpoint folder") from None
     try:
-        names = set(os.listdir(dir_fd if dir_fd is not None else folder))
+        names = set(os.listdir(dir_fd if dir_fd is not None and os.listdir in os.supports_fd else folder))
         missing = [name for name in REQUIRED if name not in names]
-        if missing:
-            raise CheckpointError(f"{folder}: incomplete checkpoint, missing {', '.join(missing)}")
+        if missing:  # a writer may be removing this (old) version under us: look again once
+            raise _Moved(f"{folder}: incomplete checkpoint, missing {', '.join(missing)}")
         meta_bytes = _read_file(META, dir_fd, folder)
         try:
             meta = json.loads(meta_bytes.decode("utf-8"))
@@ -305,7 +315,7 @@ def _read_once(path: Path) -> Checkpoint:
             if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
                 raise CheckpointError(f"{folder / META}: bad file name {name!r}")
             if name not in names:
-                raise CheckpointError(f"{folder}: incomplete checkpoint, missing {name}")
+                raise _Moved(f"{folder}: incomplete checkpoint, missing {name}")
             data[name] = _read_file(name, dir_fd, folder)
             if hashlib.sha256(data[name]).hexdigest() != digest:
                 raise CheckpointError(f"{folder / name}: corrupted (SHA-256 differs from meta.json)")
@@ -332,7 +342,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     try:
         return _read_once(path)
     except _Moved as gone:
-        raise CheckpointError(f"{resolve(path)}: incomplete checkpoint, missing {gone}") from None
+        raise CheckpointError(str(gone)) from None
 
 
 def verify(path: str | Path) -> dict:

@@ -9,8 +9,9 @@ import shutil
 import pytest
 import torch
 
+from rnn_nlp import load as rnn_nlp_load
 from rnn_nlp.cli import main
-from rnn_nlp.errors import ConfigError
+from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.runs import build_config, train_run
 from rnn_nlp.runs.folders import replaced, run_lock, set_aside, settle_replaced
 from rnn_nlp.training import checkpoint as ckpt
@@ -137,21 +138,40 @@ def test_overwrite_killed_before_its_first_checkpoint_gets_the_old_run_back_next
     assert _weights(out).keys() == old.keys()
 
 
-def test_overwrite_drops_the_old_run_at_the_new_runs_first_checkpoint(tmp_path, cfg):
+def test_overwrite_drops_the_old_run_at_the_new_runs_first_best_model(tmp_path, cfg):
     out = tmp_path / "run"
     train_run(cfg, out)
+    old = _weights(out)
     during = []
 
     class Watch(Callback):
         def on_step_end(self, trainer):
-            during.append((replaced(out).exists(), (out / "checkpoint-last").exists()))
+            during.append((replaced(out).exists(), (out / "checkpoint-last").exists(), (out / "best").exists(),
+                           _same(_weights(out), old) if not (out / "best").exists() else None))
 
     new = build_config(tiny_raw(cfg.data.name, trainer={"epochs": 2, "seed": 5, "checkpoint_every": 3}))
     train_run(new, out, overwrite=True, callbacks=[Watch()])
-    first = next(i for i, (_, last) in enumerate(during) if last)
-    assert all(aside for aside, _ in during[:first])  # kept aside until the new run's first checkpoint
-    assert not any(aside for aside, _ in during[first + 1 :])  # gone right after it
-    assert first == 3 and not replaced(out).exists()
+    first = next(i for i, row in enumerate(during) if row[2])
+    assert any(last for _, last, _, _ in during[:first])  # checkpoints came before the first best model...
+    assert all(aside and same for aside, _, _, same in during[:first])  # ...and the old model stayed, and loadable
+    assert not any(aside for aside, _, _, _ in during[first + 1 :])  # gone right after the first best
+    assert not replaced(out).exists()
+
+
+def test_a_users_own_folder_named_like_a_set_aside_run_is_never_touched(tmp_path, cfg):
+    out = tmp_path / "run"
+    mine = tmp_path / ".run.replaced"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    train_run(cfg, out)
+    before = _weights(out)
+    with pytest.raises(SaveError, match=r"\.run\.replaced is in the way .*nothing was changed"):
+        train_run(cfg, out, overwrite=True)
+    assert (mine / "notes.txt").read_text() == "mine" and _same(_weights(out), before)
+    shutil.rmtree(out)
+    with pytest.raises(Exception, match="no such run folder|incomplete checkpoint"):
+        rnn_nlp_load(out)
+    assert (mine / "notes.txt").read_text() == "mine"
 
 
 def test_settling_a_replacement_that_has_a_checkpoint_keeps_it(tmp_path, cfg):
@@ -265,3 +285,16 @@ def test_a_run_killed_writing_its_first_file_is_still_a_run_folder(tmp_path, cfg
     (out / "run-config.yaml.999999.tmp").write_text("task: l")  # killed mid-write, before anything else (chaos run)
     train_run(cfg, out, resume=True)
     assert (out / "checkpoint-last").exists() and not list(out.glob("*.tmp"))
+
+
+def test_overwrite_through_a_symlinked_run_folder_replaces_the_run_not_the_link(tmp_path, cfg):
+    (tmp_path / "big").mkdir()
+    real = tmp_path / "big" / "run"
+    train_run(cfg, real)
+    (tmp_path / "runs").mkdir()
+    link = tmp_path / "runs" / "run"
+    link.symlink_to(real)
+    train_run(build_config(tiny_raw(cfg.data.name, trainer={"epochs": 1, "seed": 3})), link, overwrite=True)
+    assert link.is_symlink() and (real / "best").exists()
+    assert sorted(p.name for p in (tmp_path / "big").iterdir()) == ["run"]  # no old copy, no lock file left
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run"]

@@ -226,3 +226,19 @@ def test_a_checkpoint_read_whole_parses_what_it_read(saved):
     assert checkpoint.raw_config()["task"] == "lm"
     with pytest.raises(CheckpointError, match="vocab.json: corrupted"):
         ckpt.read_checkpoint(path)
+
+
+def test_a_reader_whose_folder_is_emptied_before_it_lists_it_reads_the_new_version(saved, tiny_config, monkeypatch):
+    path, task, model = saved
+    newer = task.build_model()
+    real, swapped = ckpt.os.listdir, []
+
+    def listdir(where):
+        if not swapped:  # the writer swaps in the next checkpoint and removes this one, after the reader opened it
+            swapped.append(True)
+            ckpt.save_checkpoint(path, tiny_config, task.vocab_json(), newer, {"step": 4})
+        return real(where)
+
+    monkeypatch.setattr(ckpt.os, "listdir", listdir)
+    checkpoint = ckpt.read_checkpoint(path)
+    assert swapped and checkpoint.trainer_state() == {"step": 4}
