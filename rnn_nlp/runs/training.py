@@ -48,7 +48,10 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> Optional[str]:
     check_pretrained(cfg, out)
     start = cfg.pretrained
     for stage in task.pre_stages():
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SaveError(f"cannot make the run folder {out}: {exc.strerror or exc}") from None
         start = train_stage(stage, cfg, start, out, train_once)
         seed_everything(cfg.trainer.seed)
     if not cfg.stages:

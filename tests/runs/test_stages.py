@@ -95,3 +95,22 @@ def test_a_stage_killed_mid_checkpoint_swap_is_resumed_not_restarted(tmp_path):
     assert steps == 6 and state["global_step"] == 9  # went on from 6, where a restart would have trained 9 anew
     assert state["history"][: len(before["history"])] == before["history"]  # its rows (timings too) kept
     assert (target / "FINISHED").exists()
+
+
+def test_a_run_folder_that_cannot_be_made_before_a_stage_is_a_clear_error(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from rnn_nlp.errors import SaveError
+
+    real = Path.mkdir
+
+    def full(self, *args, **kwargs):
+        if self.name == "run":
+            raise OSError(28, "No space left on device", str(self))
+        return real(self, *args, **kwargs)
+
+    raw = tagging_raw("ner", write_ner(tmp_path / "ner"), stages=[{"name": "lm_pretrain", "epochs": 1}, {"name": "task"}],
+                      trainer={"epochs": 1})
+    monkeypatch.setattr(Path, "mkdir", full)
+    with pytest.raises(SaveError, match=r"cannot make the run folder .*run: No space left on device"):
+        train_run(build_config(raw), tmp_path / "run")
