@@ -134,6 +134,13 @@ def set_aside(out: Path) -> Path:
     if aside.exists() and not ckpt.is_set_aside(aside):
         raise SaveError(f"--overwrite: {aside} is in the way (a folder rnn_nlp did not set aside); move it, then "
                         "overwrite again; nothing was changed")
+    if ckpt.is_set_aside(aside) and not has_best(out):
+        # an earlier --overwrite's run in `out` never got a model: it goes, the run set aside stays loadable
+        try:
+            _remove(out)
+        except OSError as exc:
+            raise SaveError(f"--overwrite: cannot remove the unfinished run in {out}: {exc}") from None
+        return aside
     try:
         if ckpt.is_set_aside(aside):  # an earlier replacement's, never removed (a warning said so)
             _remove(aside)

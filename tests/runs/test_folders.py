@@ -298,3 +298,14 @@ def test_overwrite_through_a_symlinked_run_folder_replaces_the_run_not_the_link(
     assert link.is_symlink() and (real / "best").exists()
     assert sorted(p.name for p in (tmp_path / "big").iterdir()) == ["run"]  # no old copy, no lock file left
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run"]
+
+
+def test_a_second_overwrite_before_the_first_had_a_model_keeps_the_model_set_aside(tmp_path, cfg):
+    out = tmp_path / "run"
+    train_run(cfg, out)
+    old = _weights(out)
+    aside = set_aside(out)  # the first --overwrite, killed after a checkpoint but before its first best model
+    shutil.copytree(aside / "checkpoint-last", out / "checkpoint-last")
+    assert _same(_weights(out), old)  # loading still gives the old model
+    set_aside(out)  # the second --overwrite: the unfinished run goes, the old model stays aside
+    assert not out.exists() and _same(_weights(out), old)
