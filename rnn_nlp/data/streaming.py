@@ -30,6 +30,7 @@ from rnn_nlp.data.text import text_layout
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import DataError
+from rnn_nlp.files import replace_file, replace_text
 
 log = logging.getLogger(__name__)
 
@@ -158,10 +159,10 @@ def token_file(corpus: StreamingCorpus, split: str, tokenizer: Tokenizer, vocab:
     path, done = folder / f"{split}.ids", folder / f"{split}.count"
     if done.exists():
         return path, int(done.read_text())
-    tmp = folder / f".{split}.ids.{os.getpid()}.tmp"  # data-parallel processes may write it at once
-    n, left = 0, [tmp]  # what to remove when the write fails
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    n = 0
+
+    def write(tmp: Path) -> None:  # beside the file under this process's own name: data-parallel processes may write at once
+        nonlocal n
         with open(tmp, "wb") as fh:
             for tokens in tokenizer.pipe(corpus.lines(split)):
                 ids = np.asarray(vocab.encode(tokens) + [vocab.eos_id], dtype=np.int32)
@@ -171,21 +172,16 @@ def token_file(corpus: StreamingCorpus, split: str, tokenizer: Tokenizer, vocab:
                 n += ids.size
                 if limit is not None and n >= limit:
                     break
-        os.replace(tmp, path)
-        left = [done]  # an empty count would read as no number next time
-        done.write_text(str(n))
-    except BaseException as exc:  # a full disk, Ctrl-C: no half token file (it may be GBs) stays in the cache
-        for file in left:
-            try:
-                file.unlink(missing_ok=True)
-            except OSError:
-                pass
-        if isinstance(exc, OSError):
-            raise DataError(
-                f"{corpus.name}: cannot write the {split} token file {path} ({exc.strerror or exc}); "
-                "free space there or point RNN_NLP_CACHE elsewhere"
-            ) from None
-        raise
+
+    try:  # a full disk or Ctrl-C leaves no half token file (it may be GBs) and no empty count in the cache
+        folder.mkdir(parents=True, exist_ok=True)
+        replace_file(path, write)
+        replace_text(done, str(n))
+    except OSError as exc:
+        raise DataError(
+            f"{corpus.name}: cannot write the {split} token file {path} ({exc.strerror or exc}); "
+            "free space there or point RNN_NLP_CACHE elsewhere"
+        ) from None
     log.info("%s: %d %s tokens written to %s", corpus.name, n, split, path)
     return path, n
 
