@@ -220,16 +220,8 @@ class DropReplaced(Callback):
         self.out = out
         self.done = False
 
-    def _check(self, trainer: Any) -> None:
+    def on_evaluate(self, trainer: Any, metrics: dict) -> None:
+        # a best model is written only here, by BestModel, which comes before the caller's callbacks
         if not self.done and trainer.dist.is_main and has_best(self.out):
-            self.done = True  # once: an old run that cannot be removed is one warning, not one a step
+            self.done = True  # once: an old run that cannot be removed is one warning, not one an evaluation
             settle_replaced(self.out)
-
-    def on_step_end(self, trainer: Any) -> None:
-        self._check(trainer)
-
-    def on_epoch_end(self, trainer: Any) -> None:
-        self._check(trainer)
-
-    def on_fit_end(self, trainer: Any) -> None:
-        self._check(trainer)

@@ -46,7 +46,7 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> Optional[str]:
     reload); the old shorthand switches record the stage's folder in `pretrained`, as they always have.
     """
     check_pretrained(cfg, out)
-    start = cfg.pretrained
+    start = checked = cfg.pretrained
     for stage in task.pre_stages():
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -58,7 +58,8 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> Optional[str]:
         cfg.pretrained = start
     task.adopt_pretrained()
     if start:
-        ckpt.verify(start)
+        if start != checked:  # a stage's run (checked above otherwise)
+            ckpt.verify(start)
         adopt_architecture(cfg, start)
     return start
 
@@ -122,7 +123,7 @@ def _prepare(cfg: RunConfig, out: Path, resume: bool, overwrite: bool, callbacks
         get_task(cfg.task)(cfg).build_model()
         seed_everything(cfg.trainer.seed)
         if dist.is_main:
-            set_aside(out)  # removed once the new run has a checkpoint (DropReplaced), put back if it fails before
+            set_aside(out)  # removed at the new run's first best model (DropReplaced), put back if it fails first
         dist.barrier()
         callbacks = [*callbacks, DropReplaced(out)]
     trainer = _resumed(cfg, out, device, dist, callbacks) if resume and have_last else _fresh(cfg, out, device, dist, callbacks)

@@ -200,7 +200,7 @@ def is_set_aside(folder: Path) -> bool:
 
 
 def replaced(path: Path) -> Path:
-    """Where `--overwrite` keeps the run at `path` it replaces, until the new run has a checkpoint."""
+    """Where `--overwrite` keeps the run at `path` it replaces, until the new run has a best model."""
     return path.parent / f".{path.name}.{REPLACED}"
 
 
@@ -222,22 +222,10 @@ class Checkpoint:
     data: dict = field(repr=False)
 
     def raw_config(self) -> dict:
-        try:
-            raw = load_yaml(self.data[CONFIG].decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"{self.folder / CONFIG}: unreadable ({exc})") from None
-        if not isinstance(raw, dict):
-            raise CheckpointError(f"{self.folder / CONFIG}: not a config mapping")
-        return raw
+        return _parse_config(self.data[CONFIG], self.folder / CONFIG)
 
     def vocab_json(self) -> dict:
-        try:
-            vocab = json.loads(self.data[VOCAB].decode("utf-8"))
-        except (ValueError, RecursionError) as exc:
-            raise CheckpointError(f"{self.folder / VOCAB}: unreadable ({exc})") from None
-        if not isinstance(vocab, dict):
-            raise CheckpointError(f"{self.folder / VOCAB}: not a JSON object of vocabularies")
-        return vocab
+        return _parse_vocab(self.data[VOCAB], self.folder / VOCAB)
 
     def weights(self) -> dict[str, torch.Tensor]:
         """The tensors; parsed once: the file's bytes are let go (a model's weights are not held twice)."""
@@ -252,6 +240,28 @@ class Checkpoint:
         if TRAINER_STATE not in self.data:
             raise CheckpointError(f"{self.folder}: no {TRAINER_STATE}, so this checkpoint cannot be resumed")
         return _torch_load(io.BytesIO(self.data[TRAINER_STATE]), self.folder / TRAINER_STATE)
+
+
+def _parse_config(data: bytes, file: Path) -> dict:
+    """A checkpoint's config.yaml as a mapping (duplicate keys refused, as in every config we read)."""
+    try:
+        raw = load_yaml(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{file}: unreadable ({exc})") from None
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{file}: not a config mapping")
+    return raw
+
+
+def _parse_vocab(data: bytes, file: Path) -> dict:
+    """A checkpoint's vocab.json as a mapping of vocabularies (their shapes are the task's to check)."""
+    try:
+        vocab = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise CheckpointError(f"{file}: unreadable ({exc})") from None
+    if not isinstance(vocab, dict):
+        raise CheckpointError(f"{file}: not a JSON object of vocabularies")
+    return vocab
 
 
 def _torch_load(source: Any, file: Path) -> dict[str, Any]:
@@ -350,23 +360,23 @@ def verify(path: str | Path) -> dict:
     return read_checkpoint(path).meta
 
 
-def load_raw_config(path: str | Path) -> dict:
-    path = resolve(path)
+def _read_one(path: str | Path, name: str) -> tuple[bytes, Path]:
+    """One file of a checkpoint folder, unverified (a single file is one version by itself)."""
+    file = resolve(path) / name
     try:
-        raw = load_yaml((path / CONFIG).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path / CONFIG}: unreadable ({exc})") from None
-    if not isinstance(raw, dict):
-        raise CheckpointError(f"{path / CONFIG}: not a config mapping")
-    return raw
+        return file.read_bytes(), file
+    except OSError as exc:
+        raise CheckpointError(f"{file}: unreadable ({exc})") from None
+
+
+def load_raw_config(path: str | Path) -> dict:
+    """config.yaml alone, for what needs no more than the config (a resume's overrides, a stage's source)."""
+    return _parse_config(*_read_one(path, CONFIG))
 
 
 def load_vocab_json(path: str | Path) -> dict:
-    path = resolve(path)
-    try:
-        return json.loads((path / VOCAB).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise CheckpointError(f"{path / VOCAB}: unreadable ({exc})") from None
+    """vocab.json alone."""
+    return _parse_vocab(*_read_one(path, VOCAB))
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
