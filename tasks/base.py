@@ -21,7 +21,7 @@ from typing import Any, Iterator, Literal, Optional, Sequence
 
 import torch
 
-from rnn_nlp.data.vocab import Vocab
+from rnn_nlp.data.vocab import Vocab, json_kind
 from rnn_nlp.errors import CheckpointError, ConfigError
 
 VOCAB_FILE = "vocab.json"
@@ -175,11 +175,6 @@ def pretrain_shorthand(task: Task) -> list[LMStage]:
 
 
 # ---- a run's own vocab.json, read back --------------------------------------------------------------
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
-
-
 def read_vocab_json(vocab_json: Any, required: Sequence[str], source: str = VOCAB_FILE) -> Optional[dict]:
     """The run's own vocabularies, or None when there are none (`vocab_json` None: a new run builds them
     from its data). Anything else, an empty object included, must be a JSON object holding every key in
@@ -187,7 +182,7 @@ def read_vocab_json(vocab_json: Any, required: Sequence[str], source: str = VOCA
     if vocab_json is None:
         return None
     if not isinstance(vocab_json, dict):
-        raise CheckpointError(f"{source}: must be a JSON object with the keys {', '.join(required)}, not {_kind(vocab_json)}")
+        raise CheckpointError(f"{source}: must be a JSON object with the keys {', '.join(required)}, not {json_kind(vocab_json, show=False)}")
     missing = [k for k in required if k not in vocab_json]
     if missing:
         raise CheckpointError(f"{source}: missing key{'s' if len(missing) > 1 else ''} {', '.join(repr(k) for k in missing)} (this task's vocab.json holds "
@@ -205,11 +200,11 @@ def name_list(saved: dict, key: str, source: str = VOCAB_FILE, starts_with: Sequ
     and at least `at_least` long; otherwise a CheckpointError naming the key."""
     names = saved[key]
     if not isinstance(names, list):
-        raise CheckpointError(f"{source}: {key} must be a list of strings, not {_kind(names)}")
+        raise CheckpointError(f"{source}: {key} must be a list of strings, not {json_kind(names, show=False)}")
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if not isinstance(name, str):
-            raise CheckpointError(f"{source}: {key} must hold strings only; item {i} is {_kind(name)} {name!r}")
+            raise CheckpointError(f"{source}: {key} must hold strings only; item {i} is {json_kind(name, show=False)} {name!r}")
         if name in seen:
             raise CheckpointError(f"{source}: {key} holds {name!r} twice (items {seen[name]} and {i})")
         seen[name] = i

@@ -101,7 +101,7 @@ class Vocab:
 
         if not isinstance(data, dict):
             raise CheckpointError(f"{source}: {key or 'the vocabulary'} must be a JSON object with itos, counts and unit, "
-                                  f"not {_kind(data)}")
+                                  f"not {json_kind(data)}")
         unknown = sorted(str(k) for k in data if k not in VOCAB_FIELDS)
         if unknown:
             raise CheckpointError(f"{source}: {key or 'the vocabulary'} has unknown key(s) {', '.join(unknown)}; "
@@ -110,10 +110,10 @@ class Vocab:
             raise bad("itos", "is missing (the list of tokens)")
         itos = data["itos"]
         if not isinstance(itos, list):
-            raise bad("itos", f"must be a list of tokens, not {_kind(itos)}")
+            raise bad("itos", f"must be a list of tokens, not {json_kind(itos)}")
         for i, tok in enumerate(itos):
             if not isinstance(tok, str):
-                raise bad("itos", f"must hold strings only; item {i} is {_kind(tok)}")
+                raise bad("itos", f"must hold strings only; item {i} is {json_kind(tok)}")
         if itos[: len(SPECIALS)] != list(SPECIALS):
             raise bad("itos", f"must start with the specials {', '.join(SPECIALS)}, not {itos[: len(SPECIALS)]}")
         first: dict[str, int] = {}
@@ -124,7 +124,7 @@ class Vocab:
         counts = data.get("counts")
         if counts is not None:
             if not isinstance(counts, list) or len(counts) != len(itos):
-                got = f"{len(counts)} counts" if isinstance(counts, list) else _kind(counts)
+                got = f"{len(counts)} counts" if isinstance(counts, list) else json_kind(counts)
                 raise bad("counts", f"must be a list of one count per token ({len(itos)} tokens), not {got}")
             for i, n in enumerate(counts):
                 if not isinstance(n, int) or isinstance(n, bool) or n < 0:
@@ -143,8 +143,12 @@ class Vocab:
         return cls.from_json(data, str(path))
 
 
-def _kind(value: Any) -> str:
-    """How a JSON value is named in an error: its type, and the value itself when short."""
-    kind = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+              type(None): "null"}
+
+
+def json_kind(value: Any, show: bool = True) -> str:
+    """How a JSON value is named in an error: its type, and (`show`) the value itself when short."""
+    kind = JSON_KINDS.get(type(value), type(value).__name__)
     shown = repr(value)
-    return f"{kind.get(type(value), type(value).__name__)} {shown}" if len(shown) <= 40 else kind.get(type(value), type(value).__name__)
+    return f"{kind} {shown}" if show and len(shown) <= 40 else kind
