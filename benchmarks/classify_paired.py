@@ -23,7 +23,7 @@ from classify import tfidf_row  # noqa: E402
 from rnn_nlp.metrics import mcnemar  # noqa: E402
 from rnn_nlp.runs import load_run  # noqa: E402
 from rnn_nlp.tasks.classification import ensemble_probabilities  # noqa: E402
-from rnn_nlp.tasks.classification_ensemble import same_split  # noqa: E402
+from rnn_nlp.tasks.classification.ensemble import same_split  # noqa: E402
 
 
 def main() -> None:

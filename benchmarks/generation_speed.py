@@ -28,18 +28,18 @@ sys.path.insert(0, str(ROOT))
 from rnn_nlp.config import BackboneConfig  # noqa: E402
 from rnn_nlp.generate import beam_search, generate_batch, sample_rows  # noqa: E402
 from rnn_nlp.nn.backbone import Backbone  # noqa: E402
-from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig  # noqa: E402
+from rnn_nlp.nn.heads.lm import LanguageModelNetwork, LMHead, LMHeadConfig  # noqa: E402
 
 
-def fresh_model(vocab_size: int) -> LanguageModel:
+def fresh_model(vocab_size: int) -> LanguageModelNetwork:
     """A 2 x 256 LSTM LM with a tied full softmax over `vocab_size` words."""
     backbone = Backbone(BackboneConfig(rnn="lstm", emb_size=256, hidden_size=256, layers=2), vocab_size, 0)
     head = LMHead(backbone.top_size, vocab_size, LMHeadConfig(softmax="full", tie_weights=True), backbone.embedding)
-    return LanguageModel(backbone, head).eval()
+    return LanguageModelNetwork(backbone, head).eval()
 
 
 @torch.no_grad()
-def naive_sample(model: LanguageModel, prompts: list[list[int]], tokens: int, generator) -> list[list[int]]:
+def naive_sample(model: LanguageModelNetwork, prompts: list[list[int]], tokens: int, generator) -> list[list[int]]:
     """Sampling (the same sampler) that feeds the whole sequence so far through the RNN at every step (no carried state)."""
     seq = torch.tensor(prompts, dtype=torch.long)
     for _ in range(tokens):

@@ -59,8 +59,12 @@ def overrides(name: str, args: Any, work: Path, device: torch.device) -> list[st
 
 def predictions(task: Any, model: torch.nn.Module, device: torch.device) -> tuple[list, list]:
     """(gold, predicted) labels of the test split: tag sequences, or one label per text."""
-    gold, pred = task.predict_split(model, "test", device)[:2]
-    return gold, pred
+    from rnn_nlp.tasks.tagging import TagPredictions
+
+    out = task.predict_split(model, "test", device)
+    if isinstance(out, TagPredictions):
+        return out.gold, out.pred
+    return out[0], out[1]  # classification: (gold, pred, probabilities, loss)
 
 
 def measure(name: str, task: Any, model: torch.nn.Module, device: torch.device, smoke: bool) -> list[dict]:

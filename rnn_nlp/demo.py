@@ -14,7 +14,7 @@ from typing import Optional
 from rnn_nlp.api import train
 from rnn_nlp.config import apply_overrides
 from rnn_nlp.data.fetchers.cache import fetch
-from rnn_nlp.tasks.lm import describe
+from rnn_nlp.tasks.lm.task import describe
 
 BACKBONE = {
     "rnn": "lstm",

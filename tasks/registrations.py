@@ -9,12 +9,12 @@ from __future__ import annotations
 from rnn_nlp.tasks.registry import register_lazy
 
 BUILTIN_TASKS = {
-    "lm": "rnn_nlp.tasks.lm:LMTask",
-    "classify": "rnn_nlp.tasks.classification:ClassificationTask",
-    "ner": "rnn_nlp.tasks.tagging:NerTask",
-    "pos": "rnn_nlp.tasks.tagging:PosTask",
-    "qa": "rnn_nlp.tasks.qa:QATask",
-    "seq2seq": "rnn_nlp.tasks.seq2seq:Seq2SeqTask",
+    "lm": "rnn_nlp.tasks.lm.task:LMTask",
+    "classify": "rnn_nlp.tasks.classification.task:ClassificationTask",
+    "ner": "rnn_nlp.tasks.tagging.task:NerTask",
+    "pos": "rnn_nlp.tasks.tagging.task:PosTask",
+    "qa": "rnn_nlp.tasks.qa.task:QATask",
+    "seq2seq": "rnn_nlp.tasks.seq2seq.task:Seq2SeqTask",
 }
 
 

@@ -17,13 +17,13 @@ import pytest
 import rnn_nlp
 from rnn_nlp.cli import main
 from rnn_nlp.results import Answer, Classification, Generation, TaggedText, Translation
-from rnn_nlp.tasks.classification_ensemble import ClassifierEnsemble
-from rnn_nlp.tasks.classification_model import ClassifierRun
-from rnn_nlp.tasks.lm_model import LanguageModelRun
+from rnn_nlp.tasks.classification.ensemble import ClassifierEnsemble
+from rnn_nlp.tasks.classification.model import ClassifierModel
+from rnn_nlp.tasks.lm.model import LanguageModel
 from rnn_nlp.tasks.model import Classifies, Generates, Model, ScoresText, TagsTokens
-from rnn_nlp.tasks.qa_model import ReaderRun
-from rnn_nlp.tasks.seq2seq_model import Seq2SeqRun
-from rnn_nlp.tasks.tagging_model import TaggerRun
+from rnn_nlp.tasks.qa.model import ReaderModel
+from rnn_nlp.tasks.seq2seq.model import Seq2SeqModel
+from rnn_nlp.tasks.tagging.model import TaggerModel
 from tests.api_data import TASKS, qa_input, raw_config, write_data
 
 # two inputs per task: `predict` takes one (a str; a dict for QA) or a list of them
@@ -35,7 +35,7 @@ INPUTS = {
     "qa": [qa_input(5), qa_input(6, candidates=False)],
     "seq2seq": ["a b c", "d e f g"],
 }
-MODEL_CLASS = {"lm": LanguageModelRun, "classify": ClassifierRun, "ner": TaggerRun, "pos": TaggerRun, "qa": ReaderRun, "seq2seq": Seq2SeqRun}
+MODEL_CLASS = {"lm": LanguageModel, "classify": ClassifierModel, "ner": TaggerModel, "pos": TaggerModel, "qa": ReaderModel, "seq2seq": Seq2SeqModel}
 RESULT_CLASS = {"lm": Generation, "classify": Classification, "ner": TaggedText, "pos": TaggedText, "qa": Answer, "seq2seq": Translation}
 SEQ2SEQ_EVALUATE_BUG = ("Model.evaluate decodes only head.eval_decode_examples sources (BLEU, chrF, decoded differ) while "
                         "`rnn-nlp evaluate` decodes the whole split and adds 'beam'")
@@ -365,7 +365,7 @@ def test_train_a_recipe_by_name_with_overrides(runs, tmp_path):
             "trainer.epochs=1", "trainer.batch_size=4", "trainer.eval_batch_size=4", "trainer.bptt=8", "trainer.device=cpu",
             "trainer.progress=false"]
     model = rnn_nlp.train("lm-ptb", overrides=tiny, out=tmp_path / "lm-ptb")
-    assert isinstance(model, LanguageModelRun) and model.path == tmp_path / "lm-ptb"
+    assert isinstance(model, LanguageModel) and model.path == tmp_path / "lm-ptb"
     assert model.config.data.name == str(corpus) and model.config.backbone.hidden_size == 16
     assert model.config.trainer.lr == 20.0 and model.config.backbone.rnn == "lstm"  # the recipe's own settings stay
     assert len(model.history) == 1

@@ -1,5 +1,6 @@
-"""The rooms' contracts (DESIGN.md), checked on the code's own imports, so CI keeps them true:
-layers point one way, the task registry is a leaf, the trainer knows no task, no import cycle.
+"""The rooms' contracts (docs/architecture.md), checked on the code's own imports, so CI keeps them true:
+layers point one way, the task registry is a leaf, the trainer knows no task, task folders are
+independent of each other, no import cycle.
 
 Every import counts, those inside functions too. (import-linter's grimp cannot see `rnn_nlp.tasks`,
 which setuptools maps from the repository's top-level `tasks/` folder, so the graph is read here.)
@@ -25,7 +26,7 @@ LAYERS = [
     ["rnn_nlp.nn"],
     ["rnn_nlp.data"],
     ["rnn_nlp.validation"],
-    ["rnn_nlp.config", "rnn_nlp.builtin_recipes", "rnn_nlp.metrics", "rnn_nlp.metrics_squad", "rnn_nlp.results"],
+    ["rnn_nlp.config", "rnn_nlp.builtin_recipes", "rnn_nlp.metrics", "rnn_nlp.metrics.squad", "rnn_nlp.results"],
     ["rnn_nlp.errors", "rnn_nlp.version", "rnn_nlp.files"],
 ]
 FORBIDDEN = {
@@ -80,6 +81,20 @@ def room(module: str) -> tuple[int, str] | None:
             if module == r or module.startswith(r + "."):
                 return level, r
     return None
+
+
+TASK_FOLDERS = sorted(p.name for p in (ROOT / "tasks").iterdir() if (p / "__init__.py").is_file())
+
+
+def test_task_folders_never_import_each_other():
+    wrong = []
+    for source, targets in graph().items():
+        for folder in TASK_FOLDERS:
+            if source.startswith(f"rnn_nlp.tasks.{folder}"):
+                wrong += [f"{source} -> {t}" for t in targets
+                          if t.startswith("rnn_nlp.tasks.") and t.split(".")[2] in TASK_FOLDERS and t.split(".")[2] != folder]
+    assert TASK_FOLDERS == ["classification", "lm", "qa", "seq2seq", "tagging"]
+    assert not wrong, "task folders importing each other:\n" + "\n".join(sorted(wrong))
 
 
 def test_every_module_has_a_room():

@@ -16,9 +16,9 @@ import rnn_nlp
 from rnn_nlp import api
 from rnn_nlp.runs import load_config
 from tests.conftest import tiny_raw, write_corpus
-from tests.tasks.tagging_data import tagging_raw, write_ner, write_pos
-from tests.tasks.test_classification import classify_raw, write_sentiment
-from tests.tasks.test_qa import qa_raw, write_squad
+from tests.tasks.tagging.data import tagging_raw, write_ner, write_pos
+from tests.tasks.classification.test_task import classify_raw, write_sentiment
+from tests.tasks.qa.test_task import qa_raw, write_squad
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

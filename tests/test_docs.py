@@ -25,17 +25,17 @@ DOCUMENTED = {
     "rnn_nlp.tasks.model": ["Model", "Model.predict", "Model.predict_stream", "Model.evaluate", "Model.save", "Model.to",
                             "Model.encode", "Model.task", "Model.config", "Model.vocab", "Model.labels", "Generates",
                             "ScoresText", "TagsTokens", "Classifies"],
-    "rnn_nlp.tasks.lm_model": ["LanguageModelRun", "LanguageModelRun.generate", "LanguageModelRun.perplexity"],
-    "rnn_nlp.tasks.seq2seq_model": ["Seq2SeqRun", "Seq2SeqRun.generate", "Seq2SeqRun.beam"],
-    "rnn_nlp.tasks.classification_model": ["ClassifierRun", "ClassifierRun.probabilities", "ClassifierRun.decide"],
-    "rnn_nlp.tasks.tagging_model": ["TaggerRun", "TaggerRun.tag_tokens", "TaggerRun.labels", "TaggerRun.chunked"],
-    "rnn_nlp.tasks.qa_model": ["ReaderRun", "ReaderRun.read_input", "ReaderRun.trained_on_candidates"],
-    "rnn_nlp.tasks.classification_ensemble": ["ClassifierEnsemble", "ClassifierEnsemble.predict"],
+    "rnn_nlp.tasks.lm.model": ["LanguageModel", "LanguageModel.generate", "LanguageModel.perplexity"],
+    "rnn_nlp.tasks.seq2seq.model": ["Seq2SeqModel", "Seq2SeqModel.generate", "Seq2SeqModel.beam"],
+    "rnn_nlp.tasks.classification.model": ["ClassifierModel", "ClassifierModel.probabilities", "ClassifierModel.decide"],
+    "rnn_nlp.tasks.tagging.model": ["TaggerModel", "TaggerModel.tag_tokens", "TaggerModel.labels", "TaggerModel.chunked"],
+    "rnn_nlp.tasks.qa.model": ["ReaderModel", "ReaderModel.read_input", "ReaderModel.trained_on_candidates"],
+    "rnn_nlp.tasks.classification.ensemble": ["ClassifierEnsemble", "ClassifierEnsemble.predict"],
     "rnn_nlp.results": ["Entity", "TaggedText", "Classification", "Classification.score", "Answer", "Generation", "Translation"],
     "rnn_nlp.errors": ["RnnNlpError", "ConfigError", "DataError", "CheckpointError"],
 }
 PUBLIC_MODULES = ["rnn_nlp.tasks", *DOCUMENTED]
-PUBLIC_CLASSES = ["LanguageModelRun", "Seq2SeqRun", "ClassifierRun", "TaggerRun", "ReaderRun", "ClassifierEnsemble"]
+PUBLIC_CLASSES = ["LanguageModel", "Seq2SeqModel", "ClassifierModel", "TaggerModel", "ReaderModel", "ClassifierEnsemble"]
 WARNING = re.compile(r"^(Warn|Error|Traceback)|warning:", re.I | re.M)
 
 
@@ -93,13 +93,13 @@ def test_the_pages_document_the_api_with_its_docstrings(public_site, module):
 
 def test_the_task_models_link_to_what_they_inherit(public_site):
     site, _ = public_site
-    text = page(site, "rnn_nlp.tasks.lm_model").read_text(encoding="utf-8")
-    assert 'id="LanguageModelRun.predict"' in text and 'href="model.html#Model.predict"' in text
+    text = page(site, "rnn_nlp.tasks.lm.model").read_text(encoding="utf-8")
+    assert 'id="LanguageModel.predict"' in text and 'href="../model.html#Model.predict"' in text
 
 
 def test_the_documented_command_builds_the_whole_reference_without_warnings(tmp_path):
     output = build(tmp_path, "rnn_nlp", "rnn_nlp.tasks")  # as docs/api.md says
-    for module in ("rnn_nlp", "rnn_nlp.api", "rnn_nlp.tasks", "rnn_nlp.tasks.model", "rnn_nlp.tasks.lm_model", "rnn_nlp.results"):
+    for module in ("rnn_nlp", "rnn_nlp.api", "rnn_nlp.tasks", "rnn_nlp.tasks.model", "rnn_nlp.tasks.lm.model", "rnn_nlp.results"):
         assert page(tmp_path, module).is_file(), module
     assert 'id="load"' in page(tmp_path, "rnn_nlp").read_text(encoding="utf-8")
     assert not WARNING.search(output), output
@@ -119,7 +119,7 @@ def _undocumented(cls: type) -> list[str]:
 
 def test_every_public_method_and_property_has_a_docstring():
     import rnn_nlp.results as results
-    import rnn_nlp.tasks.classification_ensemble as ensemble
+    import rnn_nlp.tasks.classification.ensemble as ensemble
     import rnn_nlp.tasks.model as model
 
     classes = [model.Model, ensemble.ClassifierEnsemble, *(getattr(importlib.import_module(m), c)

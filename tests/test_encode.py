@@ -7,7 +7,7 @@ from rnn_nlp.runs import build_config
 from rnn_nlp.encode import encode_texts, most_similar
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.runs import load_run, train_run
-from tests.tasks.test_classification import classify_raw, write_sentiment
+from tests.tasks.classification.test_task import classify_raw, write_sentiment
 
 
 def test_encode_from_a_classifier_run(tmp_path):

@@ -5,7 +5,7 @@ import errno
 import pytest
 
 from rnn_nlp import files
-from rnn_nlp.tasks.classification import plot_confusion
+from rnn_nlp.metrics.confusion import plot_confusion
 
 
 def _full_disk(*args, **kwargs):

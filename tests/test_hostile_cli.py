@@ -19,7 +19,7 @@ from rnn_nlp.errors import RnnNlpError
 from rnn_nlp.runs import build_config, load_config, train_run
 from tests.conftest import tiny_raw, write_corpus
 from tests.data.test_hostile_input import hostile_bytes, hostile_text, json_value
-from tests.tasks.test_classification import classify_raw, write_sentiment
+from tests.tasks.classification.test_task import classify_raw, write_sentiment
 
 SOME = settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 

@@ -181,7 +181,7 @@ def test_the_python_api_from_the_wheel_beside_a_users_tasks_py(fresh):
     script = ("import rnn_nlp; rnn_nlp.train('lm-ptb', overrides=%r, out='run-api'); "
               "print(type(rnn_nlp.load('run-api')).__name__); print(rnn_nlp.load('run-api').predict('the cat', max_tokens=3).text)") % overrides
     name, text = fresh.run(str(fresh.python), "-c", script).splitlines()
-    assert name == "LanguageModelRun" and len(text.split()) == 3
+    assert name == "LanguageModel" and len(text.split()) == 3
 
 
 @skip_install

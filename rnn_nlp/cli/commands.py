@@ -72,11 +72,11 @@ def _report_dir(run_dir: Path, data: str | None) -> Path:
 def evaluate(args: argparse.Namespace) -> None:
     if args.ensemble:
         return _evaluate_ensemble(args)
-    from rnn_nlp.tasks.seq2seq_model import Seq2SeqRun
+    from rnn_nlp.tasks.seq2seq.model import Seq2SeqModel
 
     model = _load(args)
     if args.beam is not None:
-        if not isinstance(model, Seq2SeqRun):
+        if not isinstance(model, Seq2SeqModel):
             raise RnnNlpError(f"--beam is for runs that decode (seq2seq); task '{model.task}' does not")
         if not 0 < args.beam <= 256:
             raise RnnNlpError(f"--beam must be in 1..256 (1: greedy), got {args.beam}")
@@ -101,7 +101,7 @@ def evaluate(args: argparse.Namespace) -> None:
 
 
 def _ensemble(args: argparse.Namespace):
-    from rnn_nlp.tasks.classification_ensemble import ClassifierEnsemble
+    from rnn_nlp.tasks.classification.ensemble import ClassifierEnsemble
 
     names = [args.run_dir, *args.ensemble]
     return ClassifierEnsemble([_load(args, name) for name in names], names)
@@ -123,17 +123,17 @@ def _evaluate_ensemble(args: argparse.Namespace) -> None:
 
 
 def generate(args: argparse.Namespace) -> None:
-    from rnn_nlp.tasks.lm_model import LanguageModelRun
-    from rnn_nlp.tasks.seq2seq_model import Seq2SeqRun
+    from rnn_nlp.tasks.lm.model import LanguageModel
+    from rnn_nlp.tasks.seq2seq.model import Seq2SeqModel
 
     if not 0 <= args.seed < 2**63:
         raise RnnNlpError(f"--seed must be in 0..2**63-1, got {args.seed}")
     model = _load(args)
-    if isinstance(model, Seq2SeqRun):
+    if isinstance(model, Seq2SeqModel):
         return _generate_from_sources(args, model)
     if args.source is not None or args.source_file:
         raise RnnNlpError(f"{args.run_dir}: a '{model.task}' run takes no --source; use --prompt with a language model")
-    if not isinstance(model, LanguageModelRun):
+    if not isinstance(model, LanguageModel):
         raise RnnNlpError(f"{args.run_dir}: a '{model.task}' run is not a language model; generate needs one")
     if args.batch_size is not None:
         raise RnnNlpError("--batch-size is for seq2seq runs (sources decoded together); a language model continues one prompt")
@@ -217,10 +217,10 @@ def predict(args: argparse.Namespace) -> None:
 
 def _inputs(model, source: str) -> Iterator:
     """Each input line as the model reads it (a QA run: a JSON object; blank lines skipped), else the line."""
-    from rnn_nlp.tasks.qa_model import ReaderRun
+    from rnn_nlp.tasks.qa.model import ReaderModel
 
     for n, line in enumerate(_lines(source), start=1):
-        if isinstance(model, ReaderRun):
+        if isinstance(model, ReaderModel):
             if line.strip():
                 yield model.read_input(line, f"input line {n}")
         else:

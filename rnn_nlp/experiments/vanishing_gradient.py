@@ -17,7 +17,7 @@ import torch
 
 from rnn_nlp.experiments.common import new_figure, save_figure
 from rnn_nlp.experiments.lm_training import build_lm, lm_config, train_lm
-from rnn_nlp.nn.heads.lm import LanguageModel
+from rnn_nlp.nn.heads.lm import LanguageModelNetwork
 
 NAME = "vanishing-gradient"
 DESCRIPTION = "norm of dLoss_t/dh_(t-k) against k for an Elman RNN (tanh) and an LSTM, fresh and briefly trained"
@@ -43,7 +43,7 @@ class Params:
     threads: int = 1
 
 
-def gradient_profile(model: LanguageModel, ids: torch.Tensor, p: Params) -> np.ndarray:
+def gradient_profile(model: LanguageModelNetwork, ids: torch.Tensor, p: Params) -> np.ndarray:
     """[batches * batch_size, max_k + 1] gradient norms ||dL_t / dh_(t-k)||, one row per window.
 
     Windows of `warmup + max_k + 2` tokens start at random places in `ids`; the loss is the

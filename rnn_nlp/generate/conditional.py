@@ -1,4 +1,4 @@
-"""Source texts in, target texts out: a trained Seq2Seq model decoded with rnn_nlp.generate.
+"""Source texts in, target texts out: a trained Seq2SeqNetwork decoded with rnn_nlp.generate.
 
 Greedy decoding, sampling (temperature, top-k, top-p) or beam search with GNMT length
 normalization, batched: sources are sorted by length and decoded `batch_size` at a time (the
@@ -17,7 +17,7 @@ from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.generate.decoding import beam_search, check_decoding_options, generate_batch
-from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqStepper
+from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqStepper
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def warn_unknown_words(texts: list[str], vocab: Vocab, tokenizer: Tokenizer, wha
 
 
 def decode_ids(
-    model: Seq2Seq,
+    model: Seq2SeqNetwork,
     sources_ids: list[list[int]],
     max_tokens: int = 100,
     beam: int = 1,
@@ -97,7 +97,7 @@ def decode_ids(
 
 
 def translate_texts(
-    model: Seq2Seq,
+    model: Seq2SeqNetwork,
     source_vocab: Vocab,
     target_vocab: Vocab,
     tokenizer: Tokenizer,

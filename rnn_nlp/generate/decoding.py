@@ -31,7 +31,7 @@ import torch
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.nn.heads.lm import LanguageModel
+from rnn_nlp.nn.heads.lm import LanguageModelNetwork
 from rnn_nlp.generate.steppers import ConstrainedStepper, Stepper, as_stepper
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def sample_rows(probs: torch.Tensor, generator: Optional[torch.Generator] = None
 
 @torch.no_grad()
 def generate_batch(
-    model: LanguageModel | Stepper,
+    model: LanguageModelNetwork | Stepper,
     prompts_ids: list[list[int]],
     max_tokens: int = 20,
     greedy: bool = True,
@@ -153,7 +153,7 @@ def generate_batch(
 
 
 def generate_ids(
-    model: LanguageModel,
+    model: LanguageModelNetwork,
     prompt_ids: list[int],
     max_tokens: int = 20,
     greedy: bool = True,
@@ -188,7 +188,7 @@ def length_norm(length: int, alpha: float) -> float:
 
 @torch.no_grad()
 def beam_search(
-    model: LanguageModel | Stepper,
+    model: LanguageModelNetwork | Stepper,
     prompts_ids: list[list[int]],
     width: int = 5,
     max_tokens: int = 20,
@@ -279,7 +279,7 @@ def beam_search(
 
 
 @torch.no_grad()
-def continuation_log_prob(model: LanguageModel, prompt_ids: list[int], continuation: list[int]) -> float:
+def continuation_log_prob(model: LanguageModelNetwork, prompt_ids: list[int], continuation: list[int]) -> float:
     """The summed log-probability of `continuation` after `prompt_ids` (the prefix run in one pass)."""
     _check(as_stepper(model), [prompt_ids], max(1, len(continuation)))
     if not continuation:
@@ -322,14 +322,14 @@ def detokenize(vocab: Vocab, ids: list[int]) -> str:
     return ("" if getattr(vocab, "unit", "word") == "char" else " ").join(vocab.decode(ids))
 
 
-def generate_text(model: LanguageModel, vocab: Vocab, tokenizer: Tokenizer, prompt: str, **kwargs) -> str:
+def generate_text(model: LanguageModelNetwork, vocab: Vocab, tokenizer: Tokenizer, prompt: str, **kwargs) -> str:
     """The continuation of `prompt`, as space-joined tokens (options as in `generate_batch`)."""
     ids = generate_ids(model, encode_prompt(prompt, vocab, tokenizer), **kwargs)
     return detokenize(vocab, ids)
 
 
 def generate_texts(
-    model: LanguageModel,
+    model: LanguageModelNetwork,
     vocab: Vocab,
     tokenizer: Tokenizer,
     prompts: list[str],

@@ -65,7 +65,7 @@ def decoupled_weight_decay(optimizer: torch.optim.Optimizer, cfg: TrainerConfig)
 def lr_scaled(optimizer: torch.optim.Optimizer, scale: float) -> Iterator[None]:
     """Every group's lr times `scale` inside the block (one optimiser step), then exactly as before.
 
-    The trainer's side of the model output's `lr_scale` contract (see `TaskModel`): a batch may
+    The trainer's side of the model output's `lr_scale` contract (see `TaskNetwork`): a batch may
     ask for a larger or smaller update than the schedule's, as AWD-LSTM does for its variable
     BPTT lengths (lr x seq_len / bptt). The saved lrs are put back, not divided, so no rounding
     drifts into the schedule.

@@ -12,7 +12,7 @@ from sklearn.metrics import accuracy_score
 
 from rnn_nlp.metrics import mcnemar
 from rnn_nlp.runs import load_run
-from tests.tasks.test_classification import write_sentiment
+from tests.tasks.classification.test_task import write_sentiment
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "classify.py"
 

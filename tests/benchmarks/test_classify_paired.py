@@ -9,7 +9,7 @@ import pytest
 
 from rnn_nlp.runs import build_config
 from rnn_nlp.runs import train_run
-from tests.tasks.test_classification import classify_raw, write_sentiment
+from tests.tasks.classification.test_task import classify_raw, write_sentiment
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "classify_paired.py"
 

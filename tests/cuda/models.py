@@ -14,12 +14,12 @@ from rnn_nlp.config import BackboneConfig
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.data.tag_schemes import allowed_transitions
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.classifier import Classifier, ClassifierHead, ClassifierHeadConfig
-from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig
-from rnn_nlp.nn.heads.reader import Reader, ReaderHead, ReaderHeadConfig
+from rnn_nlp.nn.heads.classifier import ClassifierNetwork, ClassifierHead, ClassifierHeadConfig
+from rnn_nlp.nn.heads.lm import LanguageModelNetwork, LMHead, LMHeadConfig
+from rnn_nlp.nn.heads.reader import ReaderNetwork, ReaderHead, ReaderHeadConfig
 from rnn_nlp.nn.heads.reader_features import FEATURES
-from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead, Seq2SeqHeadConfig
-from rnn_nlp.nn.heads.tagger import Tagger, TaggerHead, TaggerHeadConfig
+from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqHead, Seq2SeqHeadConfig
+from rnn_nlp.nn.heads.tagger import TaggerNetwork, TaggerHead, TaggerHeadConfig
 
 VOCAB = 40
 EOS = 2
@@ -56,7 +56,7 @@ def lm(softmax: str = "full", direction: str = "forward") -> tuple[torch.nn.Modu
     net = backbone(direction=direction)
     adaptive = softmax == "adaptive"
     cfg = LMHeadConfig(softmax=softmax, cutoffs=[10, 20], div_value=2.0, tie_weights=not adaptive)
-    model = LanguageModel(net, LMHead(net.top_size, VOCAB, cfg, net.embedding))
+    model = LanguageModelNetwork(net, LMHead(net.top_size, VOCAB, cfg, net.embedding))
     stream = torch.randint(3, VOCAB, (3, 10), generator=torch.Generator().manual_seed(1))
     batch = {d: (stream[:, :-1], stream[:, 1:]) for d in net.directions}
     return model, batch
@@ -67,7 +67,7 @@ def classifier() -> tuple[torch.nn.Module, dict]:
     torch.manual_seed(0)
     net = backbone(direction="both")
     cfg = ClassifierHeadConfig(pooling=["last", "max", "mean", "attention"], hidden_size=8, dropout=0.0, chunk_len=4, grad_tokens=3)
-    model = Classifier(net, ClassifierHead(net.output_dim, 3, cfg, net.directions))
+    model = ClassifierNetwork(net, ClassifierHead(net.output_dim, 3, cfg, net.directions))
     return model, {**sentence_batch(), "labels": torch.tensor([0, 1, 2, 1])}
 
 
@@ -83,7 +83,7 @@ def tagger() -> tuple[torch.nn.Module, dict]:
     chars[~mask] = 0
     gold = [[1, 2, 0, 3, 4, 0, 0], [0, 1, 0], [3, 0, 1, 2, 0], [1, 0]]
     tags, _ = pad_batch(gold, pad_id=-1)
-    return Tagger(net, head), {**batch, "chars": chars, "tags": tags}
+    return TaggerNetwork(net, head), {**batch, "chars": chars, "tags": tags}
 
 
 def reader() -> tuple[torch.nn.Module, dict]:
@@ -91,7 +91,7 @@ def reader() -> tuple[torch.nn.Module, dict]:
     torch.manual_seed(0)
     net = backbone(direction="both", layers=1)
     cfg = ReaderHeadConfig(context_size=6, dropout=0.0, token_features=True)
-    model = Reader(net, ReaderHead(net.output_dim, net.input_dim, cfg, net.directions, no_answer=True))
+    model = ReaderNetwork(net, ReaderHead(net.output_dim, net.input_dim, cfg, net.directions, no_answer=True))
     c_ids, c_lengths = pad_batch([[5, 6, 7, 8, 9, 10], [11, 12, 13]])
     q_ids, q_lengths = pad_batch([[6, 7], [14, 12, 15]])
     start = torch.zeros(2, 1 + c_ids.size(1), dtype=torch.bool)
@@ -113,7 +113,7 @@ def seq2seq(attention: str = "additive") -> tuple[torch.nn.Module, dict]:
         attention=attention,
         attention_size=8,
     )
-    model = Seq2Seq(enc, Seq2SeqHead(enc, VOCAB, cfg, 0))
+    model = Seq2SeqNetwork(enc, Seq2SeqHead(enc, VOCAB, cfg, 0))
     targets = [[22, 23, 24], [25, 26], [27, 28, 29, 30], [31]]
     src, src_lengths = pad_batch(SENTENCES)
     tgt_in, tgt_lengths = pad_batch([[EOS] + t for t in targets])

@@ -22,10 +22,10 @@ from rnn_nlp.errors import CheckpointError, RnnNlpError
 from rnn_nlp.training import checkpoint as ckpt
 from tests.api_data import qa_input, write_seq2seq
 from tests.conftest import tiny_raw, with_sections, write_corpus
-from tests.tasks.tagging_data import tagging_raw, write_ner
-from tests.tasks.test_classification import classify_raw, write_sentiment
-from tests.tasks.test_qa import qa_raw, write_squad
-from tests.tasks.test_seq2seq import raw as seq2seq_raw
+from tests.tasks.tagging.data import tagging_raw, write_ner
+from tests.tasks.classification.test_task import classify_raw, write_sentiment
+from tests.tasks.qa.test_task import qa_raw, write_squad
+from tests.tasks.seq2seq.test_task import raw as seq2seq_raw
 
 TASKS = ("lm", "classify", "ner", "qa", "seq2seq", "stages")
 LAST, BEST = ckpt.LAST, ckpt.BEST

@@ -22,7 +22,7 @@ from rnn_nlp.generate.decoding import (
     length_norm,
 )
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig
+from rnn_nlp.nn.heads.lm import LanguageModelNetwork, LMHead, LMHeadConfig
 from rnn_nlp.runs import train_run
 from rnn_nlp.runs import build_config
 from rnn_nlp.runs import load_run
@@ -97,7 +97,7 @@ def test_bounds_and_unknown_words(trained, caplog):
 
 
 # ---- batches, beams, state handling: tiny models built in place ----------------------------
-def random_lm(rnn: str, vocab_size: int = 7, seed: int = 0) -> LanguageModel:
+def random_lm(rnn: str, vocab_size: int = 7, seed: int = 0) -> LanguageModelNetwork:
     """An untrained 2-layer LM in float64 (no near-ties between logits), peaked by a wide init."""
     torch.manual_seed(seed)
     cfg = BackboneConfig(rnn=rnn, emb_size=8, hidden_size=8, layers=2, init_range=1.0)
@@ -105,7 +105,7 @@ def random_lm(rnn: str, vocab_size: int = 7, seed: int = 0) -> LanguageModel:
     head = LMHead(backbone.top_size, vocab_size, LMHeadConfig(tie_weights=False))
     with torch.no_grad():
         head.decoder.weight.mul_(20)
-    return LanguageModel(backbone, head).double()
+    return LanguageModelNetwork(backbone, head).double()
 
 
 class BigramLM(nn.Module):

@@ -7,7 +7,7 @@ from spacy import displacy
 import rnn_nlp.integrations.spacy  # noqa: F401  (registers the factory)
 from rnn_nlp.runs import build_config
 from rnn_nlp.runs import train_run
-from tests.tasks.tagging_data import tagging_raw, write_ner, write_pos
+from tests.tasks.tagging.data import tagging_raw, write_ner, write_pos
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_component_needs_a_run_folder():
 
 @pytest.fixture(scope="module")
 def classify_run(tmp_path_factory):
-    from tests.tasks.test_classification import classify_raw, write_sentiment
+    from tests.tasks.classification.test_task import classify_raw, write_sentiment
 
     root = tmp_path_factory.mktemp("spacy-clf")
     train_run(build_config(classify_raw(write_sentiment(root / "reviews.csv"))), root / "clf")

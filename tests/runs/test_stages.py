@@ -10,8 +10,8 @@ import yaml
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.runs import build_config, train_run
 from tests.conftest import tiny_raw, write_corpus
-from tests.tasks.tagging_data import tagging_raw, write_ner
-from tests.tasks.test_classification import classify_raw, write_sentiment
+from tests.tasks.tagging.data import tagging_raw, write_ner
+from tests.tasks.classification.test_task import classify_raw, write_sentiment
 
 
 def test_stage_order_and_needs_are_checked():

@@ -101,7 +101,7 @@ def test_a_streaming_corpus_is_fingerprinted_by_its_token_files(tmp_path):
 
 
 def test_a_tagging_run_names_its_sentences(tmp_path):
-    from tests.tasks.tagging_data import tagging_raw, write_pos
+    from tests.tasks.tagging.data import tagging_raw, write_pos
 
     data = write_pos(tmp_path / "pos")
     raw = lambda steps: tagging_raw("pos", data, trainer={"max_steps": steps, "checkpoint_every": 2})  # noqa: E731

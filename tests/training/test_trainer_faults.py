@@ -9,7 +9,7 @@ import torch
 
 from rnn_nlp.runs import build_config
 from rnn_nlp.errors import NonFiniteLossError, SaveError
-from rnn_nlp.nn.heads.lm import LanguageModel
+from rnn_nlp.nn.heads.lm import LanguageModelNetwork
 from rnn_nlp.runs import train_run
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.trainer import LAST, Trainer, resolve_device
@@ -18,7 +18,7 @@ from tests.conftest import tiny_raw
 
 def _poison(monkeypatch, bad_calls: set[int]) -> list[int]:
     """Make the loss NaN on the given training forward calls (1-based); returns the call counter."""
-    original = LanguageModel.forward
+    original = LanguageModelNetwork.forward
     calls = [0]
 
     def forward(self, batch):
@@ -29,7 +29,7 @@ def _poison(monkeypatch, bad_calls: set[int]) -> list[int]:
                 out["loss"] = out["loss"] * float("nan")
         return out
 
-    monkeypatch.setattr(LanguageModel, "forward", forward)
+    monkeypatch.setattr(LanguageModelNetwork, "forward", forward)
     return calls
 
 
@@ -104,7 +104,7 @@ def test_nonfinite_raise_keeps_last_checkpoint(tmp_path, corpus, monkeypatch):
 def test_infinite_gradient_is_caught(tmp_path, corpus, monkeypatch):
     """A finite loss whose gradient overflows is caught through the clipped norm."""
     cfg = build_config(tiny_raw(corpus, trainer={"epochs": 1, "max_steps": 4, "on_nonfinite": "skip"}))
-    original = LanguageModel.forward
+    original = LanguageModelNetwork.forward
 
     def forward(self, batch):
         out = original(self, batch)
@@ -112,7 +112,7 @@ def test_infinite_gradient_is_caught(tmp_path, corpus, monkeypatch):
             out["loss"] = out["loss"] + 0.0 * self.head.decoder.weight.sum() * float("inf")
         return out
 
-    monkeypatch.setattr(LanguageModel, "forward", forward)
+    monkeypatch.setattr(LanguageModelNetwork, "forward", forward)
     trainer = train_run(cfg, tmp_path / "run")
     assert trainer.skipped_steps == 4
 

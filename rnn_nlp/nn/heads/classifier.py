@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.model import TaskModel
+from rnn_nlp.nn.network import TaskNetwork
 from rnn_nlp.nn.pooling import Pooling
 
 
@@ -45,7 +45,7 @@ class ClassifierHead(nn.Module):
         return self.mlp(self.pooling(states, mask))
 
 
-class Classifier(TaskModel):
+class ClassifierNetwork(TaskNetwork):
     """Backbone + ClassifierHead. A batch is {"ids", "lengths"} and, for training, "labels".
 
     Labels are class indices [B] (-1 for a label the model does not know: left out of the loss),

@@ -12,7 +12,7 @@ from torch import nn
 
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.nn.backbone import Backbone, detach_state
-from rnn_nlp.nn.model import TaskModel
+from rnn_nlp.nn.network import TaskNetwork
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class LMHead(nn.Module):
         return out.view(*hidden.shape[:-1], self.vocab_size)
 
 
-class LanguageModel(TaskModel):
+class LanguageModelNetwork(TaskNetwork):
     """Backbone + LMHead over BPTT stream chunks, carrying each direction's state between batches.
 
     A batch is {"forward": (inputs, targets), "backward": (inputs, targets), "scale": float}, one

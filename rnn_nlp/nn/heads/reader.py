@@ -26,7 +26,7 @@ from torch import nn
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.question import QuestionEncoder
 from rnn_nlp.nn.heads.reader_features import FEATURES
-from rnn_nlp.nn.model import TaskModel
+from rnn_nlp.nn.network import TaskNetwork
 
 
 @dataclass
@@ -125,7 +125,7 @@ def gold_nll(logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
     return -torch.logsumexp(log_probs.masked_fill(~gold, float("-inf")), dim=-1)
 
 
-class Reader(TaskModel):
+class ReaderNetwork(TaskNetwork):
     """Backbone + ReaderHead. A batch: q_ids, q_lengths, c_ids, c_lengths (with head.token_features also
     c_feats [B, T, len(FEATURES)]); for training start_gold and
     end_gold ([B, 1 + T] multi-hot, column 0 the no-answer sentinel); for cloze sets start_allowed and

@@ -26,7 +26,7 @@ from rnn_nlp.errors import ConfigError
 from rnn_nlp.nn.attention import Attention
 from rnn_nlp.nn.backbone import Backbone, BackboneOutput, RNNStack, select_state
 from rnn_nlp.nn.heads.lm import LMHead, LMHeadConfig
-from rnn_nlp.nn.model import TaskModel
+from rnn_nlp.nn.network import TaskNetwork
 
 
 @dataclass
@@ -166,7 +166,7 @@ class Seq2SeqHead(nn.Module):
             return self.dropout(torch.stack(tops, dim=1)), DecoderState(rnn, state.memory, feed)
 
 
-class Seq2Seq(TaskModel):
+class Seq2SeqNetwork(TaskNetwork):
     """Encoder (the backbone) + Seq2SeqHead. A batch holds `src` [B, S], `src_lengths`, the decoder
     inputs `tgt_in` (<eos> then the target) and outputs `tgt_out` (the target then <eos>), `tgt_lengths`."""
 
@@ -187,13 +187,13 @@ class Seq2Seq(TaskModel):
 
 
 class Seq2SeqStepper:
-    """rnn_nlp.generate's step interface for a Seq2Seq model and a batch of sources (id lists).
+    """rnn_nlp.generate's step interface for a Seq2SeqNetwork and a batch of sources (id lists).
 
     Row i of the prompts is decoded conditioned on source i; every prompt must have one length
     (usually just <eos>, the sentence start; longer ones force a target prefix).
     """
 
-    def __init__(self, model: Seq2Seq, sources_ids: list[list[int]]):
+    def __init__(self, model: Seq2SeqNetwork, sources_ids: list[list[int]]):
         self.model = model
         self.sources = sources_ids
         self.vocab_size = model.head.vocab_size

@@ -18,7 +18,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.crf import CRF
-from rnn_nlp.nn.model import TaskModel
+from rnn_nlp.nn.network import TaskNetwork
 
 
 @dataclass
@@ -108,7 +108,7 @@ class TaggerHead(nn.Module):
         return self.scorer(x)
 
 
-class Tagger(TaskModel):
+class TaggerNetwork(TaskNetwork):
     """Backbone + TaggerHead. A batch is {"ids", "lengths"}, maybe "chars" [B, T, C] and "tags" [B, T].
 
     Optional "starts_sentence" / "ends_sentence" [B] booleans mark pieces cut from a longer sentence

@@ -1,4 +1,4 @@
-"""Classifier head and model: widths from the parts, losses, chunked encoding of long documents."""
+"""The classifier head and network: widths from the parts, losses, chunked encoding of long documents."""
 
 import torch
 import torch.nn.functional as F
@@ -6,14 +6,14 @@ import torch.nn.functional as F
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.classifier import Classifier, ClassifierHead, ClassifierHeadConfig
+from rnn_nlp.nn.heads.classifier import ClassifierNetwork, ClassifierHead, ClassifierHeadConfig
 
 
 def _model(direction="forward", **head):
     torch.manual_seed(0)
     backbone = Backbone(BackboneConfig(emb_size=8, hidden_size=6, layers=2, direction=direction), 30)
     cfg = ClassifierHeadConfig(**{"dropout": 0.0, **head})
-    return Classifier(backbone, ClassifierHead(backbone.output_dim, 3, cfg, backbone.directions))
+    return ClassifierNetwork(backbone, ClassifierHead(backbone.output_dim, 3, cfg, backbone.directions))
 
 
 def test_head_is_sized_from_the_backbone_and_pooling():

@@ -1,4 +1,4 @@
-"""LMHead (full and adaptive softmax, tying) and LanguageModel (streaming state per direction)."""
+"""LMHead (full and adaptive softmax, tying) and LanguageModelNetwork (streaming state per direction)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from torch import nn
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig, state_batch
+from rnn_nlp.nn.heads.lm import LanguageModelNetwork, LMHead, LMHeadConfig, state_batch
 
 V = 40
 D = 16  # adaptive tail widths 16 // 4 = 4 and 16 // 16 = 1: no empty projection
@@ -35,7 +35,7 @@ def make_lm(rnn="lstm", direction="forward", softmax="full", tie=True, emb=8, hi
     backbone = Backbone(cfg, V)
     head_cfg = LMHeadConfig(softmax=softmax, tie_weights=tie, cutoffs=[10, 25], div_value=2.0)
     head = LMHead(backbone.top_size, V, head_cfg, backbone.embedding)
-    return LanguageModel(backbone, head)
+    return LanguageModelNetwork(backbone, head)
 
 
 def lm_batch(model, batch_size=3, T=5, seed=1):
@@ -155,7 +155,7 @@ def test_adaptive_unsorted_or_duplicate_cutoffs(cutoffs):
     assert head.adaptive.cutoffs == [10, 25, V]
 
 
-# ---- LanguageModel -------------------------------------------------------------------------
+# ---- LanguageModelNetwork -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("softmax,tie", [("full", True), ("full", False), ("adaptive", False)])

@@ -5,14 +5,14 @@ import torch
 
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.reader import Reader, ReaderHead, ReaderHeadConfig, gold_nll
+from rnn_nlp.nn.heads.reader import ReaderNetwork, ReaderHead, ReaderHeadConfig, gold_nll
 
 
 def reader(no_answer=False, **head):
     torch.manual_seed(0)
     backbone = Backbone(BackboneConfig(emb_size=8, hidden_size=6, layers=1, direction="both"), 30)
     cfg = ReaderHeadConfig(**{"dropout": 0.0, "context_size": 5, **head})
-    return Reader(backbone, ReaderHead(backbone.output_dim, backbone.input_dim, cfg, backbone.directions, no_answer)).eval()
+    return ReaderNetwork(backbone, ReaderHead(backbone.output_dim, backbone.input_dim, cfg, backbone.directions, no_answer)).eval()
 
 
 def batch(c_rows, q_rows):
@@ -70,7 +70,7 @@ def test_question_encoder_alone():
 
 
 def test_candidate_positions_restrict_the_softmax():
-    from rnn_nlp.tasks.qa_data import Example, make_batch
+    from rnn_nlp.tasks.qa.data import Example, make_batch
 
     examples = [Example(0, 0, [3, 4, 5, 6], [4], gold=[(2, 3)], mentions=[[(0, 0)], [(2, 3)]])]
     b = make_batch(examples, 0, torch.device("cpu"), with_gold=True, no_answer=False)

@@ -16,7 +16,7 @@ from rnn_nlp.errors import ConfigError
 from rnn_nlp.generate import beam_search, generate_batch, length_norm
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.lm import LMHeadConfig
-from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead, Seq2SeqHeadConfig, Seq2SeqStepper
+from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqHead, Seq2SeqHeadConfig, Seq2SeqStepper
 
 EOS = 2
 
@@ -32,7 +32,7 @@ def tiny(attention="additive", input_feeding=False, rnn="gru", direction="both",
         input_feeding=input_feeding,
         bridge=bridge,
     )
-    return Seq2Seq(enc, Seq2SeqHead(enc, vocab, cfg, 0)).eval()
+    return Seq2SeqNetwork(enc, Seq2SeqHead(enc, vocab, cfg, 0)).eval()
 
 
 def make_batch(sources, targets):
@@ -195,7 +195,7 @@ def test_training_mode_with_every_dropout_backpropagates(attention, feeding, rnn
     enc = Backbone(BackboneConfig(rnn=rnn, emb_size=8, hidden_size=8, layers=2, direction=direction, **drop), 7, 0)
     dec = BackboneConfig(rnn=rnn, emb_size=8, hidden_size=8, layers=2, **drop)
     cfg = Seq2SeqHeadConfig(decoder=dec, attention=attention, attention_size=8, input_feeding=feeding, dropout=0.3)
-    model = Seq2Seq(enc, Seq2SeqHead(enc, 7, cfg, 0)).train()
+    model = Seq2SeqNetwork(enc, Seq2SeqHead(enc, 7, cfg, 0)).train()
     out = model(make_batch([[3, 4, 5], [6]], [[4, 5], [3, 3, 3]]))
     out["loss"].backward()
     assert torch.isfinite(out["loss"]) and out["tokens"] == 7

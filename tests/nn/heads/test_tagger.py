@@ -1,4 +1,4 @@
-"""Tagger head: widths, character features, padding that changes nothing, a loss that falls."""
+"""The tagger head and network: widths, character features, padding that changes nothing, a loss that falls."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ import torch
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.data.tag_schemes import allowed_transitions
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.tagger import CharEncoder, Tagger, TaggerHead, TaggerHeadConfig
+from rnn_nlp.nn.heads.tagger import CharEncoder, TaggerNetwork, TaggerHead, TaggerHeadConfig
 
 TAGS = ["O", "B-A", "I-A"]
 
@@ -16,7 +16,7 @@ def _model(direction="both", **head):
     backbone = Backbone(BackboneConfig(emb_size=8, hidden_size=8, layers=1, direction=direction), 20)
     cfg = TaggerHeadConfig(dropout=0.0, word_dropout=0.0, **head)
     head_module = TaggerHead(backbone.output_dim, len(TAGS), cfg, n_chars=12, allowed=allowed_transitions(TAGS, "iob2"))
-    return Tagger(backbone, head_module)
+    return TaggerNetwork(backbone, head_module)
 
 
 def _batch():

@@ -1,4 +1,4 @@
-"""A task model is a backbone plus a head; the trainer only ever calls `model(batch)`."""
+"""A task network: a backbone plus a head, one nn.Module; the trainer only ever calls `network(batch)`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from torch import nn
 from rnn_nlp.nn.backbone import Backbone
 
 
-class TaskModel(nn.Module):
+class TaskNetwork(nn.Module):
     """Backbone + head. `forward(batch)` returns a dict with at least `loss`.
 
     Optional keys the trainer reads:

@@ -23,8 +23,8 @@ from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics import perplexity
 from rnn_nlp.nn.backbone import DIRECTIONS, Backbone
-from rnn_nlp.nn.heads.lm import LanguageModel, LMHead, LMHeadConfig
-from rnn_nlp.tasks.lm_model import LanguageModelRun
+from rnn_nlp.nn.heads.lm import LanguageModelNetwork, LMHead, LMHeadConfig
+from rnn_nlp.tasks.lm.model import LanguageModel
 from rnn_nlp.tasks.base import FINGERPRINTED_SPLITS, Task, file_fingerprint, read_vocab_json, tensor_fingerprint, vocab_entry
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class LMTask(Task):
     name = "lm"
     data_config = DataConfig
     head_config = LMHeadConfig
-    model_class = LanguageModelRun
+    model_class = LanguageModel
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
@@ -160,11 +160,11 @@ class LMTask(Task):
         return {"tokens": self.token_vocab().to_json()}
 
     # ---- model -----------------------------------------------------------------------
-    def build_model(self) -> LanguageModel:
+    def build_model(self) -> LanguageModelNetwork:
         vocab = self.token_vocab()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
         head = LMHead(backbone.top_size, len(vocab), self.cfg.head, backbone.embedding)
-        return LanguageModel(backbone, head)
+        return LanguageModelNetwork(backbone, head)
 
     # ---- training and evaluation -----------------------------------------------------
     def steps_per_epoch(self) -> int:
@@ -207,7 +207,7 @@ class LMTask(Task):
         return max(1, min(t.eval_batch_size, self.ids(split).numel() // (t.bptt + 1)))
 
     @torch.no_grad()
-    def evaluate(self, model: LanguageModel, split: str, device: torch.device) -> dict[str, float]:
+    def evaluate(self, model: LanguageModelNetwork, split: str, device: torch.device) -> dict[str, float]:
         streams = self.streams(split, self.eval_streams_for(split), device, False)
         was_training = model.training
         saved = model.runtime_state()

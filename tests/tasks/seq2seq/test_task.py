@@ -17,7 +17,7 @@ from rnn_nlp.errors import ConfigError
 from rnn_nlp.metrics import bleu_chrf, rouge
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead
+from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqHead
 from rnn_nlp.runs import load_run, train_run
 from rnn_nlp.tasks.seq2seq import Seq2SeqTask
 from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw, with_sections
@@ -238,12 +238,12 @@ def test_shipped_recipes_validate(name):
 
     from rnn_nlp.runs import load_config
 
-    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / f"{name}.yaml")
+    cfg = load_config(Path(__file__).resolve().parents[3] / "configs" / f"{name}.yaml")
     assert cfg.task == "seq2seq"
     # the recipe's architecture builds (attention widths, tying, adaptive cutoffs) and trains a step
     torch.manual_seed(0)
     encoder = Backbone(cfg.backbone, 5000, 0)
-    model = Seq2Seq(encoder, Seq2SeqHead(encoder, 5000, cfg.head, 0))
+    model = Seq2SeqNetwork(encoder, Seq2SeqHead(encoder, 5000, cfg.head, 0))
     src, src_len = pad_batch([[5, 6, 7], [8, 9]])
     tgt_in, tgt_len = pad_batch([[2, 4, 5], [2, 6]])
     tgt_out, _ = pad_batch([[4, 5, 2], [6, 2]])

@@ -16,15 +16,15 @@ import torch
 
 from rnn_nlp.errors import RnnNlpError
 from rnn_nlp.results import Classification
-from rnn_nlp.tasks.classification import ClassificationTask, ensemble_probabilities
-from rnn_nlp.tasks.classification_model import ClassifierRun
+from rnn_nlp.tasks.classification.task import ClassificationTask, ensemble_probabilities
+from rnn_nlp.tasks.classification.model import ClassifierModel
 from rnn_nlp.tasks.model import PREDICT_BATCH, chunked
 
 
 def check_members(names: list[str], runs: list) -> None:
     """Refuse members that are not classification runs or that disagree on labels or head kind."""
     for name, run in zip(names, runs):
-        if not isinstance(run, ClassifierRun):
+        if not isinstance(run, ClassifierModel):
             raise RnnNlpError(f"--ensemble: {name} is a '{run.task}' run; only classification runs can be ensembled")
     first = runs[0]
     for name, run in zip(names[1:], runs[1:]):
@@ -56,7 +56,7 @@ def ensemble_split(names: list[str], tasks: list, models: list, split: str, devi
 class ClassifierEnsemble:
     """Loaded classification runs (`rnn_nlp.load`) as one model: `predict` averages their probabilities."""
 
-    def __init__(self, runs: list[ClassifierRun], names: Optional[list[str]] = None):
+    def __init__(self, runs: list[ClassifierModel], names: Optional[list[str]] = None):
         self.names = names or [str(r.path) for r in runs]
         check_members(self.names, runs)
         self.runs = runs

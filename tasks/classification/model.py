@@ -11,7 +11,7 @@ from rnn_nlp.results import Classification
 from rnn_nlp.tasks.model import Model
 
 
-class ClassifierRun(Model):
+class ClassifierModel(Model):
     """`rnn_nlp.load(classify_run).predict("a gorgeous, moving film")` -> Classification(label, probabilities)."""
 
     @property

@@ -10,7 +10,7 @@ from rnn_nlp.cli import main
 from rnn_nlp.runs import build_config
 from rnn_nlp.runs import load_run, train_run
 from tests.conftest import tiny_raw
-from tests.tasks.test_classification import classify_raw, write_sentiment
+from tests.tasks.classification.test_task import classify_raw, write_sentiment
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal, Optional
+from typing import Iterator, Literal, Optional
 
 import torch
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
@@ -24,10 +24,11 @@ from rnn_nlp.data.labeled import load_labeled_corpus
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
-from rnn_nlp.files import replace_text, save_figure
+from rnn_nlp.files import replace_text
+from rnn_nlp.metrics.confusion import plot_confusion
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.classifier import Classifier, ClassifierHead, ClassifierHeadConfig
-from rnn_nlp.tasks.classification_model import ClassifierRun
+from rnn_nlp.nn.heads.classifier import ClassifierNetwork, ClassifierHead, ClassifierHeadConfig
+from rnn_nlp.tasks.classification.model import ClassifierModel
 from rnn_nlp.tasks.base import LMStage, Task, name_list, read_vocab_json, vocab_entry
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class ClassificationTask(Task):
     name = "classify"
     data_config = ClassificationDataConfig
     head_config = ClassifierHeadConfig
-    model_class = ClassifierRun
+    model_class = ClassifierModel
     selection = ("accuracy", "max")
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
@@ -180,11 +181,11 @@ class ClassificationTask(Task):
             }
 
     # ---- model -----------------------------------------------------------------------
-    def build_model(self) -> Classifier:
+    def build_model(self) -> ClassifierNetwork:
         vocab = self.token_vocab()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
         head = ClassifierHead(backbone.output_dim, len(self.label_names()), self.cfg.head, backbone.directions)
-        return Classifier(backbone, head)
+        return ClassifierNetwork(backbone, head)
 
     # ---- training and evaluation -----------------------------------------------------
     def steps_per_epoch(self) -> int:
@@ -197,7 +198,7 @@ class ClassificationTask(Task):
             yield batch
 
     @torch.no_grad()
-    def predict_split(self, model: Classifier, split: str, device: torch.device) -> tuple[list, list, torch.Tensor, float]:
+    def predict_split(self, model: ClassifierNetwork, split: str, device: torch.device) -> tuple[list, list, torch.Tensor, float]:
         """(gold labels, predicted labels, probabilities [N, L], mean loss) in the split's order."""
         was_training = model.training
         model.eval()
@@ -227,7 +228,7 @@ class ClassificationTask(Task):
         names = self.label_names()
         return [[int(n in (y if isinstance(y, list) else [y])) for n in names] for y in labels]
 
-    def evaluate(self, model: Classifier, split: str, device: torch.device) -> dict[str, float]:
+    def evaluate(self, model: ClassifierNetwork, split: str, device: torch.device) -> dict[str, float]:
         gold, pred, _, loss = self.predict_split(model, split, device)
         return self.metrics(gold, pred, loss)
 
@@ -247,7 +248,7 @@ class ClassificationTask(Task):
             "macro_f1": float(f1_score(gold, pred, average="macro", zero_division=0)),
         }
 
-    def report(self, model: Classifier, split: str, device: torch.device, out_dir: Path) -> dict:
+    def report(self, model: ClassifierNetwork, split: str, device: torch.device, out_dir: Path) -> dict:
         """Metrics plus scikit-learn's per-class report (text) and a confusion-matrix PNG in out_dir."""
         gold, pred, _, loss = self.predict_split(model, split, device)
         return self.report_predictions(gold, pred, loss, split, out_dir)
@@ -296,45 +297,3 @@ def ensemble_probabilities(members: list[torch.Tensor]) -> torch.Tensor:
     if len(shapes) != 1:
         raise ValueError(f"ensemble members must score the same texts and labels; got probability shapes {shapes}")
     return torch.stack([m.float() for m in members]).mean(0)
-
-
-MAX_PLOTTED_LABELS = 30  # past this a confusion plot shows the most confused labels only (memory and legibility)
-
-
-def most_confused(matrix, names: list[str], keep: int = MAX_PLOTTED_LABELS) -> tuple[Any, list[str]]:
-    """The rows and columns of the `keep` labels with the most errors (as gold or as prediction), in their order."""
-    import numpy as np
-
-    m = np.asarray(matrix)
-    if len(names) <= keep:
-        return m, list(names)
-    errors = m.sum(0) + m.sum(1) - 2 * np.diag(m)
-    chosen = sorted(np.argsort(-errors, kind="stable")[:keep].tolist())
-    return m[np.ix_(chosen, chosen)], [names[i] for i in chosen]
-
-
-def plot_confusion(matrix, names: list[str], path: Path) -> None:
-    """A confusion-matrix PNG: every label up to MAX_PLOTTED_LABELS, else the most confused ones (named in
-    the title), so the figure stays small however many labels there are (Brown's 472 raw tags)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    total = len(names)
-    matrix, names = most_confused(matrix, names)
-    size = max(4.0, 0.6 * len(names) + 2)
-    fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
-    ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if len(names) < total:
-        ax.set_title(f"the {len(names)} most confused of {total} labels")
-    peak = matrix.max() if matrix.size else 0
-    for i in range(len(names)):
-        for j in range(len(names)):
-            ax.text(j, i, str(matrix[i][j]), ha="center", va="center", color="black" if matrix[i][j] < peak / 2 else "white")
-    fig.tight_layout()
-    save_figure(fig, path, dpi=100)

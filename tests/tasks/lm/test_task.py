@@ -66,9 +66,9 @@ def test_a_users_task_registers_the_same_way():
 
     assert get_task("echo-test") is EchoTask
     assert build_config({"task": "echo-test"}).task == "echo-test"
-    assert get_task("rnn_nlp.tasks.lm:LMTask") is LMTask
+    assert get_task("rnn_nlp.tasks.lm.task:LMTask") is LMTask
     with pytest.raises(KeyError, match="cannot load task"):
-        get_task("rnn_nlp.tasks.lm:Nope")
+        get_task("rnn_nlp.tasks.lm.task:Nope")
 
 
 def test_char_unit_trains_generates_and_refuses_word_transfer(tmp_path):

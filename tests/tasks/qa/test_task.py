@@ -331,5 +331,5 @@ def test_the_shipped_cloze_recipe_loads_with_token_features():
 
     from rnn_nlp.runs import load_config
 
-    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "qa-cloze.yaml")
+    cfg = load_config(Path(__file__).resolve().parents[3] / "configs" / "qa-cloze.yaml")
     assert cfg.task == "qa" and cfg.head.token_features and cfg.head.feature_bias and cfg.head.feature_window == 5

@@ -10,7 +10,7 @@ from rnn_nlp.results import Entity, TaggedText
 from rnn_nlp.tasks.model import Model
 
 
-class TaggerRun(Model):
+class TaggerModel(Model):
     """`rnn_nlp.load(ner_run).predict("Angela Merkel visited Paris.")` -> TaggedText with `.entities`.
 
     A str is one text, tokenized by spaCy's blank English tokenizer; `tag_tokens` takes sentences

@@ -11,7 +11,7 @@ from rnn_nlp.results import Translation
 from rnn_nlp.tasks.model import Model
 
 
-class Seq2SeqRun(Model):
+class Seq2SeqModel(Model):
     """`rnn_nlp.load(seq2seq_run).predict("In the beginning ...")` -> Translation; `.generate(source, beam=5)` -> str."""
 
     def generate(

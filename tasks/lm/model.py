@@ -11,7 +11,7 @@ from rnn_nlp.results import Generation
 from rnn_nlp.tasks.model import Model
 
 
-class LanguageModelRun(Model):
+class LanguageModel(Model):
     """`rnn_nlp.load(lm_run)`: `.generate(prompt)`, `.perplexity(texts)`, `.predict(prompt)` -> Generation."""
 
     def generate(

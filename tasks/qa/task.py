@@ -1,7 +1,7 @@
 """Extractive question answering (`qa`): a reader over the shared backbone, on cloze sets and SQuAD files.
 
 Data come from `conll2003-cloze`, SQuAD v1.1/v2.0 JSON files or folders, or hub names (rnn_nlp.data.qa).
-Evaluation: exact match and token F1 as SQuAD's official script defines them (rnn_nlp.metrics_squad),
+Evaluation: exact match and token F1 as SQuAD's official script defines them (rnn_nlp.metrics.squad),
 and for cloze sets the accuracy of the chosen candidate. `predict` reads JSON lines
 {"question": ..., "context": ..., maybe "candidates": [...]} and writes the answer, its character
 offsets and its score. A backbone can start from a pretrained LM (`pretrained:`), or from one this run
@@ -26,14 +26,14 @@ from rnn_nlp.data.qa import load_qa_corpus
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.files import replace_text
-from rnn_nlp.metrics_squad import squad_scores
+from rnn_nlp.metrics.squad import squad_scores
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.reader import Reader, ReaderHead, ReaderHeadConfig
+from rnn_nlp.nn.heads.reader import ReaderNetwork, ReaderHead, ReaderHeadConfig
 from rnn_nlp.nn.heads.reader_features import FEATURES, sentence_breaks, token_features
 from rnn_nlp.nn.heads.span import best_span, candidate_scores
 from rnn_nlp.data.tokenize import normalize_word, token_spans
-from rnn_nlp.tasks.qa_data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
-from rnn_nlp.tasks.qa_model import ReaderRun
+from rnn_nlp.tasks.qa.data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
+from rnn_nlp.tasks.qa.model import ReaderModel
 from rnn_nlp.tasks.base import LMStage, Task, optional_entry, pretrain_shorthand, read_vocab_json, stages_conflict, vocab_entry
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,11 @@ class QADataConfig:
 
 
 class QATask(Task):
-    """Extractive and cloze QA: records -> windows -> a Reader; EM/F1 (and cloze accuracy); predict from JSON lines."""
+    """Extractive and cloze QA: records -> windows -> a ReaderNetwork; EM/F1 (and cloze accuracy); predict from JSON lines."""
     name = "qa"
     data_config = QADataConfig
     head_config = ReaderHeadConfig
-    model_class = ReaderRun
+    model_class = ReaderModel
     selection = ("f1", "max")
     examples_name = "questions"
 
@@ -218,13 +218,13 @@ class QATask(Task):
             yield rows, make_batch(chosen, self.token_vocab().pad_id, device, with_gold, self.no_answer())
 
     # ---- model and training -------------------------------------------------------------
-    def build_model(self) -> Reader:
+    def build_model(self) -> ReaderNetwork:
         vocab = self.token_vocab()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
         if len(backbone.directions) == 1:
             log.warning("the reader sees only the %s direction of the backbone; backbone.direction: both reads each word in context from both sides", backbone.directions[0])
         head = ReaderHead(backbone.output_dim, backbone.input_dim, self.cfg.head, backbone.directions, self.no_answer(), vocab.unk_id)
-        return Reader(backbone, head)
+        return ReaderNetwork(backbone, head)
 
     def steps_per_epoch(self) -> int:
         return -(-len(self.examples("train")) // self.cfg.trainer.batch_size)
@@ -247,7 +247,7 @@ class QATask(Task):
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()
-    def answer(self, model: Reader, prepared: list[Prepared], contexts: list[str], candidates: list[list[str]],
+    def answer(self, model: ReaderNetwork, prepared: list[Prepared], contexts: list[str], candidates: list[list[str]],
                device: torch.device) -> tuple[list[dict], float]:
         """Best answer per record ({text, start, end, score}; text "" for no answer) and the mean loss of windows with a target."""
         was_training = model.training
@@ -296,11 +296,11 @@ class QATask(Task):
         i, j, score = best_span(start, end, h.max_answer_len)
         return {"first": e.offset + i, "last": e.offset + j, "score": score}
 
-    def predict_split(self, model: Reader, split: str, device: torch.device) -> tuple[list[dict], float]:
+    def predict_split(self, model: ReaderNetwork, split: str, device: torch.device) -> tuple[list[dict], float]:
         rec = self.records()[split]
         return self.answer(model, self.prepared(split), rec["context"], rec["candidates"], device)
 
-    def evaluate(self, model: Reader, split: str, device: torch.device) -> dict[str, float]:
+    def evaluate(self, model: ReaderNetwork, split: str, device: torch.device) -> dict[str, float]:
         answers, loss = self.predict_split(model, split, device)
         return self.metrics(split, answers, loss)
 
@@ -314,7 +314,7 @@ class QATask(Task):
             out["accuracy"] = right / len(cloze)
         return out
 
-    def report(self, model: Reader, split: str, device: torch.device, out_dir: Path) -> dict:
+    def report(self, model: ReaderNetwork, split: str, device: torch.device, out_dir: Path) -> dict:
         """Metrics, and the predictions as SQuAD's {id: answer} JSON in out_dir/predictions-<split>.json."""
         answers, loss = self.predict_split(model, split, device)
         metrics: dict = self.metrics(split, answers, loss)

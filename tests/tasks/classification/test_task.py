@@ -222,7 +222,7 @@ def test_a_confusion_plot_of_hundreds_of_labels_stays_small(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from rnn_nlp.tasks.classification import MAX_PLOTTED_LABELS, most_confused, plot_confusion
+    from rnn_nlp.metrics.confusion import MAX_PLOTTED_LABELS, most_confused, plot_confusion
 
     rng = np.random.default_rng(0)
     n = 300

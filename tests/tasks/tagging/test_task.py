@@ -17,7 +17,7 @@ from rnn_nlp.runs import load_run, train_run
 from rnn_nlp.training.trainer import seed_everything
 from rnn_nlp.tasks.registry import get_task
 from tests.conftest import assert_ctrl_c_resume_matches
-from tests.tasks.tagging_data import tagging_raw, write_ner, write_pos
+from tests.tasks.tagging.data import tagging_raw, write_ner, write_pos
 
 CPU = torch.device("cpu")
 
@@ -34,7 +34,8 @@ def test_ner_learns_and_metrics_match_seqeval(ner_run):
     root, trainer = ner_run
     assert trainer.history[-1]["valid_f1"] >= 0.95
     _, task, model = load_run(root / "run")
-    gold, pred, _ = task.predict_split(model, "test", CPU)
+    predictions = task.predict_split(model, "test", CPU)
+    gold, pred = predictions.gold, predictions.pred
     metrics = task.evaluate(model, "test", CPU)
     assert metrics["f1"] == pytest.approx(f1_score(gold, pred))
     assert metrics["f1_strict"] == pytest.approx(f1_score(gold, pred, mode="strict", scheme=IOB2))
@@ -146,6 +147,30 @@ def test_strict_f1_scores_the_raw_predictions(ner_run, monkeypatch):
     assert metrics["f1_strict"] == pytest.approx(2 * 2 / (2 + 4))  # 2 of 2 predicted chunks right, 2 of 4 gold found
 
 
+def test_metrics_depend_on_the_predictions_given_not_on_the_last_call(ner_run, monkeypatch):
+    """Strict F1 comes from the TagPredictions object: scoring an older one after a newer split gives
+    the older one's figures (no view kept on the task between calls)."""
+    root, _ = ner_run
+    _, task, model = load_run(root / "run")
+    other = root / "strict-order"
+    other.mkdir(exist_ok=True)
+    (other / "train.txt").write_text("Ann B-PER\nLee I-PER\nsaw O\nRome B-LOC\n", encoding="utf-8")
+    (other / "test.txt").write_text("Ann B-PER\nLee I-PER\nsaw O\nRome B-LOC\n\nMary B-PER\nran O\n", encoding="utf-8")
+    (other / "valid.txt").write_text("Ann B-PER\nLee I-PER\nsaw O\nRome B-LOC\n\nMary B-PER\nran O\n", encoding="utf-8")
+    task.use_data(str(other))
+    names = task.tag_names()
+    ill_formed = [["B-PER", "B-PER", "O", "S-LOC"], ["B-PER", "O"]]  # unclosed B-PERs: wrong in strict mode
+    well_formed = [["B-PER", "E-PER", "O", "S-LOC"], ["S-PER", "O"]]
+    decoded = iter([ill_formed, well_formed])
+    monkeypatch.setattr(task, "decode_pieces", lambda *a, **k: ([[names.index(t) for t in s] for s in next(decoded)], 1.0, 1, []))
+    first = task.predict_split(model, "test", CPU)
+    second = task.predict_split(model, "valid", CPU)
+    assert task.metrics(second)["f1_strict"] == pytest.approx(1.0)
+    assert task.metrics(first)["f1_strict"] == pytest.approx(f1_score(first.strict_gold, ill_formed, mode="strict", scheme=IOBES))
+    assert task.metrics(first)["f1_strict"] < 1.0
+    assert task.metrics(second)["f1_strict"] == pytest.approx(1.0)  # the same whatever ran before
+
+
 def test_all_sentences_dropped_gives_nan_loss_and_empty_split_names_the_corpus(ner_run, tmp_path, caplog):
     root, _ = ner_run
     _, task, model = load_run(root / "run")
@@ -173,7 +198,8 @@ def test_pos_accuracy_matches_sklearn_and_writes_a_confusion_matrix(tmp_path):
     trainer = train_run(build_config(raw), tmp_path / "run")
     assert trainer.history[-1]["valid_accuracy"] >= 0.95
     _, task, model = load_run(tmp_path / "run")
-    gold, pred, _ = task.predict_split(model, "test", CPU)
+    predictions = task.predict_split(model, "test", CPU)
+    gold, pred = predictions.gold, predictions.pred
     report = task.report(model, "test", CPU, tmp_path / "run")
     assert report["accuracy"] == pytest.approx(accuracy_score([t for s in gold for t in s], [t for s in pred for t in s]))
     assert "NOUN" in report["report"] and "macro avg" in report["report"]
@@ -186,7 +212,7 @@ def test_empty_sentences_are_skipped_with_a_count(tmp_path, monkeypatch, caplog)
         "valid": {"tokens": [["a", "cat"]], "tags": [["DET", "NOUN"]]},
         "test": {"tokens": [["a", "cat"]], "tags": [["DET", "NOUN"]]},
     }
-    monkeypatch.setattr("rnn_nlp.tasks.tagging.load_tagged_corpus", lambda *a, **k: {s: dict(v) for s, v in fake.items()})
+    monkeypatch.setattr("rnn_nlp.tasks.tagging.task.load_tagged_corpus", lambda *a, **k: {s: dict(v) for s, v in fake.items()})
     cfg = build_config(tagging_raw("pos", tmp_path / "x", trainer={"epochs": 1}))
     from rnn_nlp.tasks.tagging import PosTask
 
@@ -261,5 +287,5 @@ def test_shipped_tagging_recipes_are_valid(recipe, task):
 
     from rnn_nlp.runs import load_config
 
-    cfg = load_config(Path(__file__).resolve().parents[2] / recipe)
+    cfg = load_config(Path(__file__).resolve().parents[3] / recipe)
     assert cfg.task == task and cfg.trainer.threads == 1 and cfg.trainer.time_budget_s

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rnn_nlp.metrics_squad import exact_match, normalize_answer, squad_scores, token_f1
+from rnn_nlp.metrics.squad import exact_match, normalize_answer, squad_scores, token_f1
 
 
 def test_normalize_like_the_official_script():

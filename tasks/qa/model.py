@@ -16,7 +16,7 @@ NO_CANDIDATES = ("this run was trained to choose among candidate entities (a clo
                  "the answer is the best-scoring span of the context, which may be any words")
 
 
-class ReaderRun(Model):
+class ReaderModel(Model):
     """`rnn_nlp.load(qa_run).predict({"question": ..., "context": ..., "candidates": [...]})` -> Answer.
 
     One input is a dict; a list of dicts gives a list of answers. `candidates` (optional) restricts

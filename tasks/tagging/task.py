@@ -25,10 +25,10 @@ from rnn_nlp.data.tokenize import normalize_word
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.tagger import Tagger, TaggerHead, TaggerHeadConfig
-from rnn_nlp.tasks.tagging_model import TaggerRun
+from rnn_nlp.nn.heads.tagger import TaggerNetwork, TaggerHead, TaggerHeadConfig
+from rnn_nlp.tasks.tagging.model import TaggerModel
 from rnn_nlp.tasks.base import LMStage, Task, name_list, optional_entry, pretrain_shorthand, read_vocab_json, stages_conflict, vocab_entry
-from rnn_nlp.tasks.tagging_eval import TaggingEvaluation
+from rnn_nlp.tasks.tagging.evaluation import TaggingEvaluation
 
 log = logging.getLogger(__name__)
 CHAR_SPECIALS = ("<pad>", "<unk>")  # character ids 0 and 1
@@ -79,7 +79,7 @@ class TaggingTask(TaggingEvaluation, Task):
     """The shared machinery of `ner` and `pos`; the subclasses choose data defaults and the metric."""
 
     head_config = TaggerHeadConfig
-    model_class = TaggerRun
+    model_class = TaggerModel
     examples_name = "sentences"
     chunked = True  # NER: chunk tags, seqeval
     tag_fallbacks: tuple[str, ...] = ()
@@ -254,7 +254,7 @@ class TaggingTask(TaggingEvaluation, Task):
             yield rows, self.make_batch([pieces[i] for i in rows], device)
 
     # ---- model and training -------------------------------------------------------------
-    def build_model(self) -> Tagger:
+    def build_model(self) -> TaggerNetwork:
         vocab, tags = self.token_vocab(), self.tag_names()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
         if self.cfg.head.encoder == "backbone" and len(backbone.directions) == 1:
@@ -263,7 +263,7 @@ class TaggingTask(TaggingEvaluation, Task):
         head = TaggerHead(backbone.output_dim, len(tags), self.cfg.head, len(self.char_list()), allowed_transitions(tags, scheme))
         if self.cfg.head.freeze_backbone:
             backbone.freeze(0)
-        return Tagger(backbone, head, vocab.unk_id)
+        return TaggerNetwork(backbone, head, vocab.unk_id)
 
     def steps_per_epoch(self) -> int:
         return -(-len(self.pieces("train")) // self.cfg.trainer.batch_size)
@@ -283,7 +283,7 @@ class TaggingTask(TaggingEvaluation, Task):
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()
-    def decode_pieces(self, model: Tagger, pieces: list[Piece], n_sentences: int, batch_size: int,
+    def decode_pieces(self, model: TaggerNetwork, pieces: list[Piece], n_sentences: int, batch_size: int,
                       device: torch.device) -> tuple[list[list[int]], float, int, list[list[float]]]:
         """(tag ids per sentence, summed loss, loss count, each decoded tag's probability): pieces scored,
         then each sentence decoded whole.
@@ -325,12 +325,12 @@ class TaggingTask(TaggingEvaluation, Task):
         return paths, loss_sum, loss_n, probs
 
     @torch.no_grad()
-    def tag_tokens(self, model: Tagger, sentences: list[list[str]], device: torch.device, batch_size: Optional[int] = None) -> list[list[str]]:
+    def tag_tokens(self, model: TaggerNetwork, sentences: list[list[str]], device: torch.device, batch_size: Optional[int] = None) -> list[list[str]]:
         """Predicted tags (IOB2 for chunk tags) of tokenized sentences; empty sentences get []."""
         return self.tag_tokens_scored(model, sentences, device, batch_size)[0]
 
     @torch.no_grad()
-    def tag_tokens_scored(self, model: Tagger, sentences: list[list[str]], device: torch.device,
+    def tag_tokens_scored(self, model: TaggerNetwork, sentences: list[list[str]], device: torch.device,
                           batch_size: Optional[int] = None) -> tuple[list[list[str]], list[list[float]]]:
         """`tag_tokens`, and each tag's probability (see `decode_pieces`)."""
         was_training = model.training

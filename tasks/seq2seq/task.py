@@ -27,10 +27,10 @@ from rnn_nlp.errors import CheckpointError, ConfigError, DataError
 from rnn_nlp.files import replace_text
 from rnn_nlp.metrics import bleu_chrf, perplexity, rouge
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.seq2seq import Seq2Seq, Seq2SeqHead, Seq2SeqHeadConfig
+from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqHead, Seq2SeqHeadConfig
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.transfer import ARCHITECTURE, pretrained_backbone_config, pretrained_task, transfer_decoder
-from rnn_nlp.tasks.seq2seq_model import Seq2SeqRun
+from rnn_nlp.tasks.seq2seq.model import Seq2SeqModel
 from rnn_nlp.tasks.base import VOCAB_FILE, Task, optional_entry, read_vocab_json, vocab_entry
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class Seq2SeqTask(Task):
     name = "seq2seq"
     data_config = Seq2SeqDataConfig
     head_config = Seq2SeqHeadConfig
-    model_class = Seq2SeqRun
+    model_class = Seq2SeqModel
     examples_name = "pairs"
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
@@ -196,11 +196,11 @@ class Seq2SeqTask(Task):
             yield {"src": src.to(device), "src_lengths": src_len, "tgt_in": tgt_in.to(device), "tgt_out": tgt_out.to(device), "tgt_lengths": tgt_len}
 
     # ---- model -----------------------------------------------------------------------
-    def build_model(self) -> Seq2Seq:
+    def build_model(self) -> Seq2SeqNetwork:
         src_vocab, tgt_vocab = self.token_vocab(), self.target_vocab()
         encoder = Backbone(self.cfg.backbone, len(src_vocab), src_vocab.pad_id)
         head = Seq2SeqHead(encoder, len(tgt_vocab), self.cfg.head, tgt_vocab.pad_id)
-        return Seq2Seq(encoder, head)
+        return Seq2SeqNetwork(encoder, head)
 
     def adopt_pretrained(self) -> None:
         """A pretrained decoder LM gives the decoder its shape (as `pretrained` does for the encoder)."""
@@ -219,7 +219,7 @@ class Seq2SeqTask(Task):
             if key != "direction":
                 setattr(self.cfg.head.decoder, key, getattr(pretrained, key))
 
-    def start_from_pretrained(self, model: Seq2Seq) -> None:
+    def start_from_pretrained(self, model: Seq2SeqNetwork) -> None:
         """Start the decoder from `head.decoder_pretrained` (called once, on a fresh run)."""
         if self.cfg.head.decoder_pretrained:
             transfer_decoder(model.head, self.target_vocab(), self.cfg.head.decoder_pretrained)
@@ -232,7 +232,7 @@ class Seq2SeqTask(Task):
         yield from self._batches("train", self.cfg.trainer.batch_size, self.epoch_seed(epoch), device, start_step)
 
     @torch.no_grad()
-    def loss(self, model: Seq2Seq, split: str, device: torch.device) -> tuple[float, int]:
+    def loss(self, model: Seq2SeqNetwork, split: str, device: torch.device) -> tuple[float, int]:
         """Mean teacher-forced cross-entropy per target token over a split, and the token count."""
         was_training = model.training
         model.eval()
@@ -244,7 +244,7 @@ class Seq2SeqTask(Task):
         model.train(was_training)
         return nll / max(1, tokens), tokens
 
-    def translate(self, model: Seq2Seq, sources: list[str], device: torch.device, **kwargs) -> list[list[str]]:
+    def translate(self, model: Seq2SeqNetwork, sources: list[str], device: torch.device, **kwargs) -> list[list[str]]:
         """Outputs per source text (options of rnn_nlp.generate.conditional.decode_ids; defaults from the head config)."""
         from rnn_nlp.generate.conditional import translate_texts
 
@@ -263,7 +263,7 @@ class Seq2SeqTask(Task):
             metrics.update(rouge(hypotheses, references))
         return metrics
 
-    def evaluate(self, model: Seq2Seq, split: str, device: torch.device, limit: Optional[int] = -1) -> dict[str, float]:
+    def evaluate(self, model: Seq2SeqNetwork, split: str, device: torch.device, limit: Optional[int] = -1) -> dict[str, float]:
         """Loss and perplexity on the split, and the metrics of decoding its first `limit` sources
         (default: head.eval_decode_examples; None: all)."""
         loss, tokens = self.loss(model, split, device)
@@ -277,7 +277,7 @@ class Seq2SeqTask(Task):
             metrics["decoded"] = float(n)
         return metrics
 
-    def report(self, model: Seq2Seq, split: str, device: torch.device, out_dir: Path) -> dict:
+    def report(self, model: Seq2SeqNetwork, split: str, device: torch.device, out_dir: Path) -> dict:
         """Metrics over the whole split; the outputs written to predictions-<split>.txt, one a line."""
         loss, tokens = self.loss(model, split, device)
         rec = self.records()[split]

@@ -1,4 +1,4 @@
-"""Evaluation, reports and prediction for the tagging tasks (a mixin of tasks.tagging.TaggingTask).
+"""Evaluation and reports of the tagging tasks (a mixin of `TaggingTask`), from one `TagPredictions` a split.
 
 NER: seqeval's entity-level precision, recall and F1, in its default mode (which matches the
 conlleval script, lenient: an I-X after O opens a chunk) and in strict mode (the predictions as
@@ -10,6 +10,7 @@ POS: token accuracy, scikit-learn's per-tag report and a confusion-matrix PNG.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,12 +20,39 @@ from rnn_nlp.files import replace_text
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class TagPredictions:
+    """One split's gold and predicted tags, as `predict_split` returns them and the metrics take them.
+
+    `gold` and `pred` are in the evaluation scheme (IOB2 for chunk tags, repaired as conlleval reads
+    them); `strict_gold` and `strict_pred` are the same sentences in the training scheme, the
+    predictions as decoded (no repair), for seqeval's strict mode under `strict_scheme`. Both views
+    come from one decoding, so default and strict F1 always describe the same predictions.
+    """
+
+    gold: list[list[str]]
+    pred: list[list[str]]
+    loss: float
+    strict_gold: list[list[str]]
+    strict_pred: list[list[str]]
+    strict_scheme: str = "iob2"  # "iob2" or "bioes": the seqeval scheme of the strict view
+
+    def seqeval_scheme(self) -> type:
+        """The seqeval scheme class of the strict view."""
+        from seqeval.scheme import IOB2, IOBES
+
+        return IOBES if self.strict_scheme == "bioes" else IOB2
+
+
 class TaggingEvaluation:
-    """Needs from the task: pieces, splits, batches, tag_names, to_eval_scheme, tag_tokens, chunked."""
+    """Needs from the task: pieces, splits, decode_pieces, tag_names, scheme, to_eval_scheme,
+    to_train_scheme, chunked, data_name. Keeps no state between calls: every figure comes from
+    the `TagPredictions` it is given."""
 
     @torch.no_grad()
-    def predict_split(self, model, split: str, device: torch.device) -> tuple[list[list[str]], list[list[str]], float]:
-        """(gold tags, predicted tags, mean loss) per sentence of a split; chunk tags in IOB2."""
+    def predict_split(self, model, split: str, device: torch.device) -> TagPredictions:
+        """Gold and predicted tags of every sentence of a split, with the mean loss (NaN when no
+        sentence could be scored: all hold tags never seen in training)."""
         was_training = model.training
         model.eval()
         pieces = self.pieces(split)
@@ -36,35 +64,30 @@ class TaggingEvaluation:
         scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
         pred = [self.to_eval_scheme(tags, scheme) for tags in raw_pred]
         gold = [self.to_eval_scheme(tags) for tags in gold_raw]
-        # strict mode scores the predictions as decoded (no repair), against gold in the same scheme
-        self._strict_view = ([self.to_train_scheme(t) for t in gold_raw], raw_pred, scheme, id(pred)) if self.chunked else None
+        strict_gold = [self.to_train_scheme(t) for t in gold_raw] if self.chunked else gold
+        strict_pred = raw_pred if self.chunked else pred
+        strict_scheme = "bioes" if scheme == "bioes" else "iob2"
         if loss_n == 0:
             log.warning("%s [%s]: no loss: all %d sentences hold a tag never seen in training", self.data_name, split, len(gold_raw))
-            return gold, pred, float("nan")
-        if self.head_uses_crf(model) and loss_n < len(pieces):
-            log.info("%s [%s]: loss over %d of %d pieces (the rest hold tags never seen in training)", self.data_name, split, loss_n, len(pieces))
-        return gold, pred, loss_sum / loss_n
+            loss = float("nan")
+        else:
+            if self.head_uses_crf(model) and loss_n < len(pieces):
+                log.info("%s [%s]: loss over %d of %d pieces (the rest hold tags never seen in training)",
+                         self.data_name, split, loss_n, len(pieces))
+            loss = loss_sum / loss_n
+        return TagPredictions(gold, pred, loss, strict_gold, strict_pred, strict_scheme)
 
     @staticmethod
     def head_uses_crf(model) -> bool:
         return getattr(getattr(model, "head", None), "crf", None) is not None
 
-    def strict_f1(self, gold: list[list[str]], pred: list[list[str]]) -> float:
-        """seqeval strict mode on the raw predictions (an unclosed B-X, an E-X after O count wrong)."""
+    @staticmethod
+    def strict_f1(predictions: TagPredictions) -> float:
+        """seqeval strict mode on the predictions as decoded (an unclosed B-X, an E-X after O count wrong)."""
         from seqeval.metrics import f1_score
 
-        g, p, scheme_cls = self.strict_inputs(gold, pred)
-        return float(f1_score(g, p, mode="strict", scheme=scheme_cls, zero_division=0))
-
-    def strict_inputs(self, gold: list[list[str]], pred: list[list[str]]):
-        """(gold, pred, seqeval scheme) for strict mode: the last predict_split's raw view when it matches."""
-        from seqeval.scheme import IOB2, IOBES
-
-        view = getattr(self, "_strict_view", None)
-        if view is not None and view[3] == id(pred):
-            g, p, scheme, _ = view
-            return g, p, IOBES if scheme == "bioes" else IOB2
-        return gold, pred, IOB2
+        return float(f1_score(predictions.strict_gold, predictions.strict_pred, mode="strict",
+                              scheme=predictions.seqeval_scheme(), zero_division=0))
 
     def warn_unseen_tags(self, tags: list[list[str]], where: str) -> list[str]:
         """Tags of held-out data that training never saw: logged (they can only be counted wrong)."""
@@ -74,7 +97,9 @@ class TaggingEvaluation:
             log.warning("%s: tags never seen in training, always counted wrong: %s", where, ", ".join(unseen))
         return unseen
 
-    def metrics(self, gold: list[list[str]], pred: list[list[str]], loss: float) -> dict[str, float]:
+    def metrics(self, predictions: TagPredictions) -> dict[str, float]:
+        """NER: seqeval precision, recall, F1 (default mode) and strict F1; POS: token accuracy."""
+        gold, pred, loss = predictions.gold, predictions.pred, predictions.loss
         if self.chunked:
             from seqeval.metrics import f1_score, precision_score, recall_score
 
@@ -83,7 +108,7 @@ class TaggingEvaluation:
                 "precision": float(precision_score(gold, pred, zero_division=0)),
                 "recall": float(recall_score(gold, pred, zero_division=0)),
                 "f1": float(f1_score(gold, pred, zero_division=0)),
-                "f1_strict": self.strict_f1(gold, pred),
+                "f1_strict": self.strict_f1(predictions),
             }
         flat_gold = [t for s in gold for t in s]
         flat_pred = [t for s in pred for t in s]
@@ -91,25 +116,26 @@ class TaggingEvaluation:
         return {"loss": loss, "accuracy": correct / max(1, len(flat_gold))}
 
     def evaluate(self, model, split: str, device: torch.device) -> dict[str, float]:
-        gold, pred, loss = self.predict_split(model, split, device)
-        return self.metrics(gold, pred, loss)
+        return self.metrics(self.predict_split(model, split, device))
 
     def report(self, model, split: str, device: torch.device, out_dir: Path) -> dict:
         """Metrics plus the text report (report-SPLIT.txt), predictions as columns, and for POS a confusion PNG."""
-        gold, pred, loss = self.predict_split(model, split, device)
-        metrics: dict = self.metrics(gold, pred, loss)
+        predictions = self.predict_split(model, split, device)
+        gold, pred = predictions.gold, predictions.pred
+        metrics: dict = self.metrics(predictions)
         unseen = self.warn_unseen_tags(self.splits()[split]["tags"], f"{self.data_name} [{split}]")
         if self.chunked:
             from seqeval.metrics import classification_report
 
             text = "seqeval, default mode (as conlleval):\n" + classification_report(gold, pred, digits=4, zero_division=0)
-            g, p, scheme_cls = self.strict_inputs(gold, pred)
+            scheme_cls = predictions.seqeval_scheme()
             text += f"\nseqeval, strict mode ({scheme_cls.__name__}, predictions as decoded):\n"
-            text += classification_report(g, p, digits=4, mode="strict", scheme=scheme_cls, zero_division=0)
+            text += classification_report(predictions.strict_gold, predictions.strict_pred, digits=4, mode="strict",
+                                          scheme=scheme_cls, zero_division=0)
         else:
             from sklearn.metrics import classification_report, confusion_matrix
 
-            from rnn_nlp.tasks.classification import plot_confusion
+            from rnn_nlp.metrics.confusion import plot_confusion
 
             flat_gold = [t for s in gold for t in s]
             flat_pred = [t for s in pred for t in s]
