@@ -10,20 +10,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from rnn_nlp.errors import CheckpointError, ConfigError, DataError, RnnNlpError  # noqa: F401 (the package's errors)
-from rnn_nlp.version import __version__  # noqa: F401
+from rnn_nlp.errors import CheckpointError, ConfigError, DataError, RnnNlpError
+from rnn_nlp.version import __version__
+
+if TYPE_CHECKING:  # for type checkers only: importing these at run time would import torch
+    from rnn_nlp.config import RunConfig
+    from rnn_nlp.tasks.model import Model
+    from rnn_nlp.training.callbacks import Callback
+
+__all__ = ["CheckpointError", "ConfigError", "DataError", "RnnNlpError", "__version__", "load", "recipes", "train"]
 
 
-def load(path_or_recipe: Any, device: Any = None) -> Any:
+def load(path_or_recipe: str | Path, device: str | None = None) -> Model:
     """The trained model in a run folder (or a trained built-in recipe's name): `rnn_nlp.api.load`."""
     from rnn_nlp.api import load as load_model
 
     return load_model(path_or_recipe, device)
 
 
-def train(config: Any, overrides: Any = (), out: Any = None, resume: bool = False, overwrite: bool = False, callbacks: Any = ()) -> Any:
+def train(
+    config: str | Path | dict[str, Any] | RunConfig,
+    overrides: Sequence[str] = (),
+    out: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    callbacks: Sequence[Callback] = (),
+) -> Model:
     """Train a recipe, YAML file, mapping or RunConfig and return the best model: `rnn_nlp.api.train`."""
     from rnn_nlp.api import train as train_model
 

@@ -155,7 +155,7 @@ class Task:
 
 
 def stages_conflict(cfg: Any, source: str) -> None:
-    """data.pretrain_epochs (the old switch) and `stages` both given: an error that shows the new form."""
+    """data.pretrain_epochs (the shorthand) and `stages` both given: an error that shows the `stages` form."""
     d = cfg.data
     if d.pretrain_epochs and cfg.stages:
         corpora = f", corpora: [{', '.join(d.pretrain_corpora)}]" if d.pretrain_corpora else ""
@@ -164,7 +164,7 @@ def stages_conflict(cfg: Any, source: str) -> None:
 
 
 def pretrain_shorthand(task: Task) -> list[LMStage]:
-    """The old switch data.pretrain_epochs (with data.pretrain_corpora, data.pretrain_time_budget_s) and no
+    """The shorthand data.pretrain_epochs (with data.pretrain_corpora, data.pretrain_time_budget_s) and no
     `pretrained`: one lm_pretrain stage on the task's text, the shorthand of
     `stages: [{name: lm_pretrain, epochs: N, corpora: [...]}, {name: task}]`."""
     d = task.cfg.data
@@ -217,7 +217,7 @@ def name_list(saved: dict, key: str, source: str = VOCAB_FILE, starts_with: Sequ
 
 def optional_entry(saved: dict, key: str, kinds: tuple[type, ...], source: str = VOCAB_FILE,
                    choices: Sequence[Any] = (), minimum: Optional[int] = None) -> Any:
-    """The value under `key` (added since 0.2, so optional): None when absent or null, else one of `kinds`
+    """The value under an optional `key` (vocab.json files may lack it): None when absent or null, else one of `kinds`
     (a boolean never counts as a number), one of `choices` if given, >= `minimum` if given."""
     value = saved.get(key)
     if value is None:

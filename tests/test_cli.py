@@ -130,7 +130,7 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path, cor
     killed = tmp_path / "killed"
     rng = random.Random(8)
     survived = 0
-    for attempt in range(KILLS):
+    for _ in range(KILLS):
         proc = subprocess.Popen(
             [*train, str(killed), "--resume"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

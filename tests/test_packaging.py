@@ -178,8 +178,8 @@ def test_the_python_api_from_the_wheel_beside_a_users_tasks_py(fresh):
         assert Path(path).resolve().is_relative_to(fresh.venv.resolve()), path  # the wheel's copy, not the checkout's
     assert files[3] == __version__
     overrides = [f"data.name={fresh.corpus}", *TINY_LM]
-    script = ("import rnn_nlp; rnn_nlp.train('lm-ptb', overrides=%r, out='run-api'); "
-              "print(type(rnn_nlp.load('run-api')).__name__); print(rnn_nlp.load('run-api').predict('the cat', max_tokens=3).text)") % overrides
+    script = (f"import rnn_nlp; rnn_nlp.train('lm-ptb', overrides={overrides!r}, out='run-api'); "
+              "print(type(rnn_nlp.load('run-api')).__name__); print(rnn_nlp.load('run-api').predict('the cat', max_tokens=3).text)")
     name, text = fresh.run(str(fresh.python), "-c", script).splitlines()
     assert name == "LanguageModel" and len(text.split()) == 3
 

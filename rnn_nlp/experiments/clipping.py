@@ -44,7 +44,7 @@ def run_config(p: Params, clip: Optional[float]):
 def summarise(loss: list[float], grad_norm: list[float], non_finite: int, valid_ppl: float, tail: int) -> dict:
     finite_loss = [v for v in loss if math.isfinite(v)]
     finite_norm = [v for v in grad_norm if math.isfinite(v)]
-    last = [v for v in loss[-tail:]]
+    last = list(loss[-tail:])
     return {
         "steps": len(loss),
         "first_loss": finite_or_none(loss[0]),

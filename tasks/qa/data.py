@@ -63,7 +63,7 @@ def window_examples(n_record: int, prep: Prepared, size: int, stride: int) -> li
     for off in windows(len(prep.c_ids), size, stride):
         end = off + size
 
-        def inside(spans):
+        def inside(spans, off=off, end=end):
             return [(s - off, e - off) for s, e in spans if s >= off and e < end]
 
         mentions = [inside(m) for m in prep.mentions] if prep.mentions is not None else None

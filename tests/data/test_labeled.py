@@ -42,7 +42,7 @@ def _counts(split):
 
 
 def _all(splits):
-    return [(t, l) for s in ("train", "valid", "test") for t, l in zip(splits[s]["text"], splits[s]["label"])]
+    return [(t, lab) for s in ("train", "valid", "test") for t, lab in zip(splits[s]["text"], splits[s]["label"])]
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def test_folder_with_train_and_validation_carves_only_test(tmp_path, no_hub):
 
 
 def test_folder_with_only_train_gets_valid_and_test(tmp_path, no_hub):
-    _jsonl(tmp_path / "d" / "train.jsonl", [{"text": t, "label": l} for t, l in _rows()])
+    _jsonl(tmp_path / "d" / "train.jsonl", [{"text": t, "label": lab} for t, lab in _rows()])
     splits = load_labeled_corpus(str(tmp_path / "d"))
     assert [len(splits[s]["text"]) for s in splits] == [80, 10, 10]
     assert _counts(splits["valid"]) == {"pos": 6, "neg": 4}
@@ -432,7 +432,7 @@ def test_json_labels_0_and_0_point_0_are_one_class_and_nan_is_refused(tmp_path):
     texts, labels = read_labeled_file(path, "text", "label", None)
     assert set(labels) == {"0", "1"} and Counter(labels) == {"0": 20, "1": 20}
     for bad in ("NaN", "Infinity", "-Infinity"):
-        path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": %s}\n' % bad, encoding="utf-8")
+        path.write_text(f'{{"text": "a", "label": 1}}\n{{"text": "b", "label": {bad}}}\n', encoding="utf-8")
         with pytest.raises(DataError, match=r"reviews.jsonl:2: the label .* is not a class"):
             read_labeled_file(path, "text", "label", None)
     path.write_text('{"text": "a", "label": [1.0, 2, "x"]}\n', encoding="utf-8")

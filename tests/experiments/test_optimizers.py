@@ -19,7 +19,7 @@ def test_runs_end_to_end_and_writes_json_and_png(tmp_path):
     result = json.loads((out / "optimizers.json").read_text())["result"]
     assert [row["optimizer"] for row in result["table"]] == list(OPTIMIZERS)
     assert sorted(result["ranking_by_valid_ppl"]) == sorted(OPTIMIZERS)
-    for name, r in result["runs"].items():
+    for r in result["runs"].values():
         assert len(r["loss_per_step"]) == len(r["seconds_per_step"]) == 6
         assert r["seconds_per_step"] == sorted(r["seconds_per_step"]) and r["wall_s"] > 0
         assert 1 < r["valid_ppl"] < 200 and r["non_finite_steps"] == 0

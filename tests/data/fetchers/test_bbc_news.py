@@ -43,7 +43,7 @@ def test_bbc_news_from_a_fake_wheel(tmp_path, own_cache, monkeypatch, caplog):
     assert len({text for text, _, _ in rows}) == 50
     assert ("Club signs striker\n\nA £15.8m signing.", "Club signs striker", "sports") in rows
     assert ("Business headline 1\n\nThe business story number 1.\n\nMore about it.", "Business headline 1", "business") in rows
-    for text, title, label in rows:
+    for text, title, _label in rows:
         assert text.split("\n", 1)[0] == title
         assert text == text.strip()
     table = fetch("bbc-news")

@@ -8,7 +8,6 @@ import pytest
 
 from rnn_nlp.data.fetchers import registry
 from rnn_nlp.data.fetchers.cache import FETCHERS, cache_path, fetch
-from rnn_nlp.data.fetchers.download import cache_dir
 from rnn_nlp.data.fetchers.registry import Fetcher, register_fetcher
 from rnn_nlp.errors import DataError
 from tests.data.fetchers.conftest import failing_fetcher

@@ -97,7 +97,7 @@ def test_loss_falls_on_a_reverse_task():
     model = tiny("additive", vocab=9, width=16).train()
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
     losses = []
-    for step in range(120):
+    for _ in range(120):
         sources = [[rng.randint(3, 8) for _ in range(rng.randint(2, 5))] for _ in range(16)]
         out = model(make_batch(sources, [s[::-1] for s in sources]))
         opt.zero_grad()

@@ -44,7 +44,7 @@ def test_head_states_its_widths_and_refuses_a_mismatch():
         head(torch.zeros(1, 2, 8), torch.ones(1, 2, dtype=torch.bool), torch.ones(1, 2, 3, dtype=torch.long))
 
 
-@pytest.mark.parametrize("head", [dict(decoder="crf"), dict(decoder="softmax", encoder="bilstm", char_features="bilstm")])
+@pytest.mark.parametrize("head", [{"decoder": "crf"}, {"decoder": "softmax", "encoder": "bilstm", "char_features": "bilstm"}])
 def test_padding_does_not_change_a_sentence(head):
     model = _model(**head).eval()
     batch = _batch()
