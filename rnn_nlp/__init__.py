@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rnn_nlp.errors import CheckpointError, ConfigError, DataError, RnnNlpError
-from rnn_nlp.version import __version__
+from rnn_nlp.errors import CheckpointError as CheckpointError  # the package's errors, re-exported
+from rnn_nlp.errors import ConfigError as ConfigError
+from rnn_nlp.errors import DataError as DataError
+from rnn_nlp.errors import RnnNlpError as RnnNlpError
+from rnn_nlp.version import __version__ as __version__
 
 if TYPE_CHECKING:  # for type checkers only: importing these at run time would import torch
     from rnn_nlp.config import RunConfig
     from rnn_nlp.tasks.model import Model
     from rnn_nlp.training.callbacks import Callback
-
-__all__ = ["CheckpointError", "ConfigError", "DataError", "RnnNlpError", "__version__", "load", "recipes", "train"]
-
 
 def load(path_or_recipe: str | Path, device: str | None = None) -> Model:
     """The trained model in a run folder (or a trained built-in recipe's name): `rnn_nlp.api.load`."""
