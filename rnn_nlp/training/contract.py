@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Protocol, Sequence
+from typing import Any, Callable, Iterable, Optional, Protocol
 
 import torch
 
@@ -50,9 +50,9 @@ class TrainingTask(Protocol):
 class TrainingState:
     """What a callback sees at a hook: a snapshot of the run, and what it may ask of the trainer.
 
-    Its fields are read-only (`history` is the trainer's own list: read it, never change it); the
-    model is the one being trained, which a callback may change in place (as gradual unfreezing
-    does). The rest goes through the methods, which the trainer carries out.
+    Its fields are read-only values of the moment of the hook; the model is the one being trained,
+    which a callback may change in place (as gradual unfreezing does). Anything else a callback wants
+    done goes through the methods, which the trainer carries out.
     """
 
     epoch: int  # the current epoch, 0-based; on_epoch_end: the next one (the finished one is counted)
@@ -61,7 +61,7 @@ class TrainingState:
     ending: bool  # on_step_end: this step is the run's last (it is saved after its evaluation)
     improved: bool  # whether the latest evaluation is the best so far
     best: Optional[float]  # the best score of the `selection` metric so far, as the metric reads
-    history: Sequence[dict]  # a row per evaluation, as in metrics.csv
+    history: tuple[dict, ...]  # a row per evaluation so far, as in metrics.csv
     selection: tuple[str, str]  # (metric, "min" | "max"): what picks the best model
     run_dir: Path  # the run folder
     cfg: RunConfig  # the whole run's config

@@ -232,7 +232,7 @@ class Trainer:
         best = None if self.best is None else (self.best if mode == "min" else -self.best)
         return TrainingState(
             epoch=self.epoch, step_in_epoch=self.step_in_epoch, global_step=self.global_step, ending=self.ending,
-            improved=self.improved, best=best, history=self.history, selection=self.selection, run_dir=self.run_dir,
+            improved=self.improved, best=best, history=tuple(self.history), selection=self.selection, run_dir=self.run_dir,
             cfg=self.cfg, model=self.model, dist=self.dist,
             _stop=self.request_stop, _save_last=self.save_last, _save_best=self.save_best,
         )
