@@ -1,14 +1,14 @@
 """The training loop. It knows `loss = model(batch)["loss"]`, parameter groups and nothing of tasks.
 
-A task supplies batches, an evaluation function and its vocabularies (`contract.TrainingTask`, all
-the loop asks of it); the loop supplies
-optimisation, schedules, clipping, mixed precision, progress, resumption (same data position,
-optimiser, schedule and RNG as an uninterrupted run), non-finite losses (skip, roll back or stop),
-and data parallelism through a `distributed` context (each process trains on its shard; rank 0
-alone writes). What happens around the loop (checkpoints, the best model, metric files, gradual
-unfreezing, early stopping, the caller's own) is done by callbacks (`rnn_nlp.training.callbacks`)
-at its hooks, each handed a `contract.TrainingState` rather than the trainer. The loop says whether an evaluation is the best so far, as spaCy's
-`train_while_improving` yields `is_best_checkpoint`, and leaves the saving to them.
+A task supplies batches, an evaluation function and its vocabularies (`contract.TrainingTask`: all
+the loop asks of it); the loop supplies optimisation, schedules, clipping, mixed precision, progress,
+resumption (same data position, optimiser, schedule and RNG as an uninterrupted run), non-finite
+losses (skip, roll back or stop) and data parallelism through a `distributed` context (each process
+trains on its shard; rank 0 alone writes). What happens around the loop (checkpoints, the best model,
+metric files, gradual unfreezing, early stopping, the caller's own) is done by callbacks
+(`rnn_nlp.training.callbacks`) at its hooks, each handed a `contract.TrainingState`, not the trainer.
+The loop says whether an evaluation is the best so far, as spaCy's `train_while_improving` yields
+`is_best_checkpoint`, and leaves the saving to them.
 """
 
 from __future__ import annotations
