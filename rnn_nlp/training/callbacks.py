@@ -6,24 +6,29 @@ last checkpoint, the metric files, early stopping. The trainer builds the built-
 `TrainerConfig` (`builtin_callbacks`) and adds the caller's own (`Trainer(..., callbacks=[...])`,
 `train_run(..., callbacks=...)`).
 
-Hooks, each called with the trainer, in the order of `trainer.callbacks`:
+A hook never gets the trainer: it gets a `TrainingState` (`rnn_nlp.training.contract`), the run's
+position and results as read-only named values (`epoch`, `step_in_epoch`, `global_step`, `ending`,
+`improved`, `best`, `history`, `selection`, `run_dir`, `cfg`, `model`, `dist`, `is_main`), and asks
+for what it wants done through its methods: `request_stop(reason)`, `save_last()`, `save_best()`.
 
-- `on_fit_start`: once `fit` starts (a resumed run has its state loaded by then);
-- `on_epoch_start`: before an epoch's first batch, and when a resumed or rolled-back run
+Hooks, each called with the state, in the order of `Trainer.callbacks`:
+
+- `on_fit_start(state)`: once `fit` starts (a resumed run has its state loaded by then);
+- `on_epoch_start(state)`: before an epoch's first batch, and when a resumed or rolled-back run
   takes up an epoch again;
-- `on_step_end`: after every optimiser step (`trainer.ending` is true on a run's last step);
-- `on_log(row)`: every `trainer.log_every` steps, with the training loss over those steps;
-- `on_evaluate(metrics)`: after each evaluation on the validation split, once the row is in
-  `trainer.history` and `trainer.improved` says whether it is the best so far;
-- `on_epoch_end`: after an evaluation, once the trainer's state is complete (the epoch counted,
-  the schedule stepped): the place to checkpoint;
-- `on_fit_end`: when `fit` returns (not after an interruption).
+- `on_step_end(state)`: after every optimiser step (`state.ending` is true on a run's last step);
+- `on_log(state, row)`: every `trainer.log_every` steps, with the training loss over those steps;
+- `on_evaluate(state, metrics)`: after each evaluation on the validation split, once the row is
+  in `state.history` and `state.improved` says whether it is the best so far;
+- `on_epoch_end(state)`: after an evaluation, once the trainer's state is complete (the epoch
+  counted, the schedule stepped): the place to checkpoint;
+- `on_fit_end(state)`: when `fit` returns (not after an interruption).
 
 Every process of a data-parallel run calls every hook; a callback that writes files does so on
-rank 0 (`trainer.dist.is_main`). A callback with state returns it from `state_dict` (plain
-Python values and tensors: it is saved with `torch.load(weights_only=True)` in mind) and takes
-it back in `load_state_dict`, so a resumed run goes on exactly as the uninterrupted one; it is
-stored under the callback's `key` in `trainer_state.pt`.
+rank 0 (`state.is_main`). A callback with state returns it from `state_dict` (plain Python values
+and tensors: it is saved with `torch.load(weights_only=True)` in mind) and takes it back in
+`load_state_dict`, so a resumed run goes on exactly as the uninterrupted one; it is stored under
+the callback's `key` in `trainer_state.pt`.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 
 from rnn_nlp.errors import SaveError
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.contract import TrainingState
 from rnn_nlp.training.history import append_csv, plot_curves, write_csv
 
 log = logging.getLogger(__name__)
@@ -46,25 +52,25 @@ class Callback:
     def state_key(self) -> str:
         return self.key or type(self).__name__
 
-    def on_fit_start(self, trainer: Any) -> None:
+    def on_fit_start(self, state: TrainingState) -> None:
         pass
 
-    def on_epoch_start(self, trainer: Any) -> None:
+    def on_epoch_start(self, state: TrainingState) -> None:
         pass
 
-    def on_step_end(self, trainer: Any) -> None:
+    def on_step_end(self, state: TrainingState) -> None:
         pass
 
-    def on_log(self, trainer: Any, row: dict) -> None:
+    def on_log(self, state: TrainingState, row: dict) -> None:
         pass
 
-    def on_evaluate(self, trainer: Any, metrics: dict) -> None:
+    def on_evaluate(self, state: TrainingState, metrics: dict) -> None:
         pass
 
-    def on_epoch_end(self, trainer: Any) -> None:
+    def on_epoch_end(self, state: TrainingState) -> None:
         pass
 
-    def on_fit_end(self, trainer: Any) -> None:
+    def on_fit_end(self, state: TrainingState) -> None:
         pass
 
     def state_dict(self) -> dict:
@@ -82,9 +88,9 @@ class GradualUnfreezing(Callback):
 
     key = "gradual_unfreezing"
 
-    def on_epoch_start(self, trainer: Any) -> None:
-        groups = trainer.model.parameter_groups()
-        cut = len(groups) - (trainer.epoch + 1)
+    def on_epoch_start(self, state: TrainingState) -> None:
+        groups = state.model.parameter_groups()
+        cut = len(groups) - (state.epoch + 1)
         for i, group in enumerate(groups):
             for p in group:
                 p.requires_grad_(i >= cut)
@@ -94,27 +100,27 @@ class BestModel(Callback):
     """Writes the model into `RUN/best/` whenever an evaluation is the best so far (rank 0).
 
     The same folder swap as the last checkpoint: a kill at any moment leaves the previous best or
-    the new one readable, never a mix. Which evaluation is best is the trainer's `best` (saved with
-    its state), by the task's `selection` metric.
+    the new one readable, never a mix (`state.save_best`). Which evaluation is best is the trainer's to
+    say (`state.improved`, kept in its state), by the task's `selection` metric.
     """
 
     key = "best_model"
 
-    def on_fit_start(self, trainer: Any) -> None:
-        if trainer.dist.is_main:  # a resumed run whose last best-model swap was cut short
-            ckpt.recover(trainer.run_dir / ckpt.BEST)
+    def on_fit_start(self, state: TrainingState) -> None:
+        if state.is_main:  # a resumed run whose last best-model swap was cut short
+            ckpt.recover(state.run_dir / ckpt.BEST)
 
-    def on_evaluate(self, trainer: Any, metrics: dict) -> None:
-        if trainer.improved and trainer.dist.is_main:
-            ckpt.save_checkpoint(trainer.run_dir / ckpt.BEST, trainer.cfg, trainer.task.vocab_json(), trainer.model)
+    def on_evaluate(self, state: TrainingState, metrics: dict) -> None:
+        if state.improved:
+            state.save_best()
 
 
 class LastCheckpoint(Callback):
     """The resume checkpoint `RUN/checkpoint-last/`: every `every` steps and after every evaluation.
 
-    A run's last step is not saved mid-epoch (`trainer.ending`): it is saved once, after its
+    A run's last step is not saved mid-epoch (`state.ending`): it is saved once, after its
     evaluation. Keep it the last callback, so the checkpoint holds every other callback's state.
-    Every process calls `trainer.save_last` (it gathers their states); rank 0 writes.
+    Every process calls `state.save_last` (it gathers their states); rank 0 writes.
     """
 
     key = "last_checkpoint"
@@ -122,16 +128,16 @@ class LastCheckpoint(Callback):
     def __init__(self, every: int):
         self.every = every
 
-    def on_step_end(self, trainer: Any) -> None:
-        if trainer.global_step % self.every == 0 and not trainer.ending:
-            trainer.save_last()
+    def on_step_end(self, state: TrainingState) -> None:
+        if state.global_step % self.every == 0 and not state.ending:
+            state.save_last()
 
-    def on_epoch_end(self, trainer: Any) -> None:
-        trainer.save_last()
+    def on_epoch_end(self, state: TrainingState) -> None:
+        state.save_last()
 
 
 class MetricLog(Callback):
-    """`metrics.csv` (a row per evaluation: `trainer.history`), `steps.csv` (a row every
+    """`metrics.csv` (a row per evaluation: `state.history`), `steps.csv` (a row every
     `trainer.log_every` steps) and `curves.png` (both against the step, titled with the run's name).
 
     The step rows are its state, so a resumed run's steps.csv is the uninterrupted run's: the rows
@@ -145,26 +151,26 @@ class MetricLog(Callback):
         self.steps: list[dict] = []
         self._rewrite = True
 
-    def _guarded(self, trainer: Any, write) -> None:
-        if not trainer.dist.is_main:
+    def _guarded(self, state: TrainingState, write) -> None:
+        if not state.is_main:
             return
         try:
-            write(trainer.run_dir)
+            write(state.run_dir)
         except OSError as exc:  # the history writers name the file; no temporary one is left behind
-            where = exc.filename or f"metrics into {trainer.run_dir}"
+            where = exc.filename or f"metrics into {state.run_dir}"
             raise SaveError(f"could not write {where}: {exc.strerror or exc}") from None
 
-    def on_log(self, trainer: Any, row: dict) -> None:
+    def on_log(self, state: TrainingState, row: dict) -> None:
         self.steps.append(row)
         rewrite, self._rewrite = self._rewrite, False
-        self._guarded(trainer, lambda run: (write_csv if rewrite else append_csv)(self.steps, run / "steps.csv"))
+        self._guarded(state, lambda run: (write_csv if rewrite else append_csv)(self.steps, run / "steps.csv"))
 
-    def on_evaluate(self, trainer: Any, metrics: dict) -> None:
+    def on_evaluate(self, state: TrainingState, metrics: dict) -> None:
         def write(run):
-            write_csv(trainer.history, run / "metrics.csv")
-            plot_curves(trainer.history, run / "curves.png", title=f"{run.name} ({trainer.cfg.task})", steps=self.steps)
+            write_csv(state.history, run / "metrics.csv")
+            plot_curves(state.history, run / "curves.png", title=f"{run.name} ({state.cfg.task})", steps=self.steps)
 
-        self._guarded(trainer, write)
+        self._guarded(state, write)
 
     def state_dict(self) -> dict:
         return {"steps": list(self.steps)}
@@ -185,11 +191,11 @@ class EarlyStopping(Callback):
         self.patience = patience
         self.waited = 0
 
-    def on_evaluate(self, trainer: Any, metrics: dict) -> None:
-        self.waited = 0 if trainer.improved else self.waited + 1
+    def on_evaluate(self, state: TrainingState, metrics: dict) -> None:
+        self.waited = 0 if state.improved else self.waited + 1
         if self.waited >= self.patience:
-            key = trainer.selection[0]
-            trainer.request_stop(f"early stopping: valid {key} has not improved for {self.waited} evaluations")
+            key = state.selection[0]
+            state.request_stop(f"early stopping: valid {key} has not improved for {self.waited} evaluations")
 
     def state_dict(self) -> dict:
         return {"waited": self.waited}

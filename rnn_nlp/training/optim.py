@@ -83,6 +83,15 @@ def lr_scaled(optimizer: torch.optim.Optimizer, scale: float) -> Iterator[None]:
             group["lr"] = lr
 
 
+def lower_lr(optimizer: torch.optim.Optimizer, scheduler, factor: float) -> None:
+    """Multiply every learning rate by `factor`, the schedule's base rates too (per-step schedules
+    recompute the rate from them), so the lowered rate holds for the rest of the run."""
+    for group in optimizer.param_groups:
+        group["lr"] *= factor
+    if hasattr(scheduler, "base_lrs"):
+        scheduler.base_lrs = [lr * factor for lr in scheduler.base_lrs]
+
+
 def _cosine(step: int, total: int, floor: float) -> float:
     t = min(step, total) / max(1, total)
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))

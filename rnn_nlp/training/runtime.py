@@ -1,4 +1,4 @@
-"""Process-wide runtime state a resumed run must restore: RNG streams, and Ctrl-C / SIGTERM handling."""
+"""Process-wide runtime: the device, the state a resumed run must restore (RNG streams), and Ctrl-C / SIGTERM handling."""
 
 from __future__ import annotations
 
@@ -10,6 +10,17 @@ import numpy as np
 import torch
 
 log = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    """The device `trainer.device` names ("auto": CUDA where there is one); ConfigError for CUDA without one."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from rnn_nlp.errors import ConfigError
+
+        raise ConfigError("trainer.device: cuda was asked for but no CUDA device is available")
+    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:

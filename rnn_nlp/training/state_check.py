@@ -7,19 +7,20 @@ batches of the epoch it stopped in), the optimiser's parameter groups and per-pa
 shape of this model's, the scheduler's fields of the types this scheduler has, the RNG states loadable
 (tried on throwaway generators). Anything else is a CheckpointError that names the file and the key,
 never a KeyError or TypeError from deep inside a resumed run. Keys added since rnn_nlp 0.2 are
-optional, as `Trainer.load_state_dict` reads them.
+optional, as `Trainer.load_state_dict` reads them. `check_same_data` refuses a state saved on other
+data than the run's (its data fingerprint), saying which split changed.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
 
-from rnn_nlp.errors import CheckpointError
+from rnn_nlp.errors import CheckpointError, DataError
 
 NUMBER = "number"  # int or float, never bool
 COUNT = "count"  # int >= 0, never bool
@@ -119,8 +120,10 @@ def saved_fingerprint(state: Any, source: str) -> Optional[dict]:
     return state["data"]
 
 
-def check_state(state: Any, trainer: Any, source: str) -> None:
-    """Raise CheckpointError (naming `source` and the key) unless `trainer` can take up `state`."""
+def check_state(state: Any, source: str, epochs: int, epoch_steps: Callable[[int], int],
+                optimizer: torch.optim.Optimizer, scheduler: Any) -> None:
+    """Raise CheckpointError (naming `source` and the key) unless a trainer of `epochs` epochs (the
+    task's `epoch_steps` batches each), with this optimiser and scheduler, can take up `state`."""
     c = _Checker(source)
     saved_fingerprint(state, source)
     missing = [k for k in REQUIRED if k not in state]
@@ -132,11 +135,11 @@ def check_state(state: Any, trainer: Any, source: str) -> None:
     for key, kind in OPTIONAL.items():
         if key in state:
             c.kind(state[key], key, kind)
-    _check_counters(c, state, trainer)
+    _check_counters(c, state, epochs, epoch_steps)
     _check_history(c, state["history"])
-    _check_optimizer(c, state["optimizer"], trainer.optimizer)
-    if trainer.scheduler is not None and state["scheduler"]:
-        _check_like(c, state["scheduler"], trainer.scheduler.state_dict(), "scheduler")
+    _check_optimizer(c, state["optimizer"], optimizer)
+    if scheduler is not None and state["scheduler"]:
+        _check_like(c, state["scheduler"], scheduler.state_dict(), "scheduler")
     _check_process_state(c, state, "")
     for i, own in enumerate(state.get("ranks") or []):
         c.mapping(own, f"ranks[{i}]")
@@ -146,14 +149,13 @@ def check_state(state: Any, trainer: Any, source: str) -> None:
         c.kind(value, f"callbacks.{key}", dict)
 
 
-def _check_counters(c: _Checker, state: dict, trainer: Any) -> None:
+def _check_counters(c: _Checker, state: dict, epochs: int, epoch_steps: Callable[[int], int]) -> None:
     epoch, step, global_step = state["epoch"], state["step_in_epoch"], state["global_step"]
-    epochs = trainer.tcfg.epochs
     if epoch > epochs:
         raise c.fail("epoch", f"is {epoch}, past trainer.epochs={epochs} (a run cannot have trained more epochs "
                               "than it has; if trainer.epochs was lowered since, raise it again or start a new run)")
-    steps = _epoch_steps(trainer, epoch)
-    if steps is not None and step > steps:
+    steps = int(epoch_steps(epoch))
+    if step > steps:
         raise c.fail("step_in_epoch", f"is {step}, past the {steps} batches of epoch {epoch + 1} (has the training data changed?)")
     if global_step < step:
         raise c.fail("global_step", f"is {global_step}, fewer than the {step} steps taken in the current epoch (step_in_epoch)")
@@ -165,12 +167,6 @@ def _check_counters(c: _Checker, state: dict, trainer: Any) -> None:
     elapsed = state["elapsed"]
     if not math.isfinite(elapsed) or elapsed < 0:
         raise c.fail("elapsed", f"must be a finite number of seconds >= 0, not {elapsed!r}")
-
-
-def _epoch_steps(trainer: Any, epoch: int) -> Optional[int]:
-    """The batches of `epoch`, when the task says (`Task.epoch_steps`); None when it cannot tell."""
-    count = getattr(trainer.task, "epoch_steps", None)
-    return int(count(epoch)) if count is not None else None
 
 
 def _check_history(c: _Checker, history: list) -> None:
@@ -299,3 +295,31 @@ def _check_rng(c: _Checker, rng: dict, where: str) -> None:
         for i, s in enumerate(states):
             if not torch.is_tensor(s) or s.dtype != torch.uint8:
                 raise c.fail(f"{where}.cuda[{i}]", f"must be a uint8 tensor, not {_shown(s)}")
+
+
+def check_same_data(saved: dict, now: dict, run_dir: Any) -> None:
+    """DataError unless this run's data fingerprint `now` matches the one `saved` with the state
+    (splits it lacks are not compared)."""
+    changes = []
+    for split, then in saved.items():
+        if split not in now or then != now[split]:
+            changes.append(_describe_change(split, then, now.get(split)))
+    if changes:
+        raise DataError(
+            f"{run_dir}: cannot resume on other data than the checkpoint was trained on: {'; '.join(changes)}. "
+            "Resume with the same data, or start a new run with --overwrite"
+        )
+
+
+def _describe_change(split: str, then: Any, now: Optional[dict]) -> str:
+    """How one split's data changed, in its own counts: "valid: 1360 tokens when the checkpoint was written, 670 now"."""
+    counts = lambda fp: {k: v for k, v in fp.items() if k != "sha256"} if isinstance(fp, dict) else {}  # noqa: E731
+    a, b = counts(then), counts(now)
+    if now is None:
+        shown = ", ".join(f"{v} {k}" for k, v in a.items()) or "some data"
+        return f"{split}: {shown} when the checkpoint was written, none now"
+    differ = [k for k in a if k in b and a[k] != b[k]]
+    if differ:
+        return f"{split}: " + ", ".join(f"{a[k]} {k} when the checkpoint was written, {b[k]} now" for k in differ)
+    same = ", ".join(f"{v} {k}" for k, v in b.items())
+    return f"{split}: {same or 'as many examples'} as when the checkpoint was written, but different ones (their SHA-256 differs)"

@@ -1,13 +1,14 @@
 """The training loop. It knows `loss = model(batch)["loss"]`, parameter groups and nothing of tasks.
 
-A task supplies batches, an evaluation function and its vocabularies; the loop supplies
-optimisation, schedules, clipping, mixed precision, progress, resumption (same data position,
-optimiser, schedule and RNG as an uninterrupted run), non-finite losses (skip, roll back or stop),
-and data parallelism through a `distributed` context (each process trains on its shard; rank 0
-alone writes). What happens around the loop (checkpoints, the best model, metric files, gradual
-unfreezing, early stopping, the caller's own) is done by callbacks (`rnn_nlp.training.callbacks`)
-at its hooks. The loop says whether an evaluation is the best so far, as spaCy's
-`train_while_improving` yields `is_best_checkpoint`, and leaves the saving to them.
+A task supplies batches, an evaluation function and its vocabularies (`contract.TrainingTask`: all
+the loop asks of it); the loop supplies optimisation, schedules, clipping, mixed precision, progress,
+resumption (same data position, optimiser, schedule and RNG as an uninterrupted run), non-finite
+losses (skip, roll back or stop) and data parallelism through a `distributed` context (each process
+trains on its shard; rank 0 alone writes). What happens around the loop (checkpoints, the best model,
+metric files, gradual unfreezing, early stopping, the caller's own) is done by callbacks
+(`rnn_nlp.training.callbacks`) at its hooks, each handed a `contract.TrainingState`, not the trainer.
+The loop says whether an evaluation is the best so far, as spaCy's `train_while_improving` yields
+`is_best_checkpoint`, and leaves the saving to them.
 """
 
 from __future__ import annotations
@@ -22,28 +23,25 @@ import torch
 from tqdm.auto import tqdm
 
 from rnn_nlp.config import RunConfig
-from rnn_nlp.errors import CheckpointError, DataError, SaveError, TrainingInterrupted  # noqa: F401 (TrainingInterrupted re-exported)
+from rnn_nlp.errors import CheckpointError, SaveError, TrainingInterrupted  # noqa: F401 (TrainingInterrupted re-exported)
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import nonfinite
-from rnn_nlp.training.state_check import check_state, saved_fingerprint
+from rnn_nlp.training.state_check import check_same_data, check_state, saved_fingerprint
 from rnn_nlp.training.distributed import Single
 from rnn_nlp.training.callbacks import Callback, builtin_callbacks
-from rnn_nlp.training.optim import build_optimizer, build_scheduler, decoupled_weight_decay, lr_scaled
-from rnn_nlp.training.runtime import StopFlag, rng_state, seed_everything, set_rng_state  # noqa: F401 (re-exported)
+from rnn_nlp.training.contract import TrainingState, TrainingTask
+from rnn_nlp.training.optim import build_optimizer, build_scheduler, decoupled_weight_decay, lower_lr, lr_scaled
+from rnn_nlp.training.runtime import StopFlag, resolve_device, rng_state, seed_everything, set_rng_state  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
 LAST = ckpt.LAST  # re-exported: callers name the resume checkpoint through the trainer
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from rnn_nlp.errors import ConfigError
-
-        raise ConfigError("trainer.device: cuda was asked for but no CUDA device is available")
-    return torch.device(name)
+# The trainer's own fields saved in its state, with what a state without the optional ones takes.
+COUNTERS = {
+    "epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": None, "stop_reason": None, "history": [],
+    "epoch_loss_sum": 0.0, "epoch_loss_steps": 0, "window_loss_sum": 0.0, "window_loss_steps": 0,
+    "elapsed": 0.0, "tokens_seen": 0, "skipped_steps": 0, "rollbacks": 0,
+}
 
 
 class Trainer:
@@ -56,7 +54,7 @@ class Trainer:
     def __init__(
         self,
         cfg: RunConfig,
-        task: Any,
+        task: TrainingTask,
         model: torch.nn.Module,
         run_dir: str | Path,
         device: torch.device,
@@ -75,7 +73,7 @@ class Trainer:
         total = min(n for n in (self.tcfg.max_steps, self.tcfg.epochs * self.steps_per_epoch) if n)
         self.scheduler, self.schedule_unit = build_scheduler(self.optimizer, self.tcfg, total)
         # The validation metric that picks the best model, and whether higher or lower is better.
-        self.selection: tuple[str, str] = getattr(task, "selection", ("loss", "min"))
+        self.selection: tuple[str, str] = task.selection
         self.callbacks = builtin_callbacks(self.tcfg, list(callbacks))
         self.epoch = 0
         self.step_in_epoch = 0
@@ -117,21 +115,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
             "rng": rng_state(),
-            "epoch": self.epoch,
-            "step_in_epoch": self.step_in_epoch,
-            "global_step": self.global_step,
-            "best": self.best,
-            "stop_reason": self.stop_reason,
-            "history": self.history,
-            "epoch_loss_sum": self.epoch_loss_sum,
-            "epoch_loss_steps": self.epoch_loss_steps,
-            "window_loss_sum": self.window_loss_sum,
-            "window_loss_steps": self.window_loss_steps,
-            "elapsed": self.elapsed,
-            "tokens_seen": self.tokens_seen,
+            **{key: getattr(self, key) for key in COUNTERS},
             "runtime_state": self.model.runtime_state(),
-            "skipped_steps": self.skipped_steps,
-            "rollbacks": self.rollbacks,
             "callbacks": {cb.state_key(): cb.state_dict() for cb in self.callbacks},
             "data": self.data_fingerprint(),
         }
@@ -142,10 +127,9 @@ class Trainer:
 
     def data_fingerprint(self) -> dict:
         """The task's `data_fingerprint` (split -> counts and hash), computed once: the data does not change
-        while a run trains. {} for a task that has none."""
+        while a run trains."""
         if self._fingerprint is None:
-            make = getattr(self.task, "data_fingerprint", None)
-            self._fingerprint = dict(make()) if make is not None else {}
+            self._fingerprint = dict(self.task.data_fingerprint())
         return self._fingerprint
 
     def load_state_dict(self, state: dict, source: str | Path = ckpt.TRAINER_STATE) -> None:
@@ -161,8 +145,8 @@ class Trainer:
         source = str(source)
         fingerprint = saved_fingerprint(state, source)
         if fingerprint is not None:
-            self._check_same_data(fingerprint)
-        check_state(state, self, source)
+            check_same_data(fingerprint, self.data_fingerprint(), self.run_dir)
+        check_state(state, source, self.tcfg.epochs, self.task.epoch_steps, self.optimizer, self.scheduler)
         try:
             self.optimizer.load_state_dict(state["optimizer"])
         except (ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -172,20 +156,9 @@ class Trainer:
                 self.scheduler.load_state_dict(state["scheduler"])
             except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
                 raise CheckpointError(f"{source}: scheduler does not fit this run's schedule ({type(exc).__name__}: {exc})") from None
-        self.epoch = state["epoch"]
-        self.step_in_epoch = state["step_in_epoch"]
-        self.global_step = state["global_step"]
-        self.best = state["best"]
-        self.stop_reason = state.get("stop_reason")
-        self.history = list(state["history"])
-        self.epoch_loss_sum = state["epoch_loss_sum"]
-        self.epoch_loss_steps = state["epoch_loss_steps"]
-        self.window_loss_sum = state.get("window_loss_sum", 0.0)
-        self.window_loss_steps = state.get("window_loss_steps", 0)
-        self.elapsed = state["elapsed"]
-        self.tokens_seen = state["tokens_seen"]
-        self.skipped_steps = state.get("skipped_steps", 0)
-        self.rollbacks = state.get("rollbacks", 0)
+        for key, default in COUNTERS.items():  # the required ones are there (check_state)
+            setattr(self, key, state.get(key, default))
+        self.history = list(self.history)
         self._pending.zero_()
         self._pending_steps = 0
         saved = state.get("callbacks", {})
@@ -210,19 +183,6 @@ class Trainer:
             raise CheckpointError(f"{source}: runtime_state does not fit this model ({type(exc).__name__}: {exc})") from None
         set_rng_state(own["rng"])
 
-    def _check_same_data(self, saved: dict) -> None:
-        """DataError unless this run's data has the fingerprint saved with the state (splits it lacks are not compared)."""
-        now = self.data_fingerprint()
-        changes = []
-        for split, then in saved.items():
-            if split not in now or then != now[split]:
-                changes.append(_describe_change(split, then, now.get(split)))
-        if changes:
-            raise DataError(
-                f"{self.run_dir}: cannot resume on other data than the checkpoint was trained on: {'; '.join(changes)}. "
-                "Resume with the same data, or start a new run with --overwrite"
-            )
-
     def save_last(self) -> Path:
         """The resume checkpoint; every process must call it, rank 0 writes it."""
         state = self.state_dict()
@@ -230,19 +190,58 @@ class Trainer:
             return self.run_dir / LAST
         return ckpt.save_checkpoint(self.run_dir / LAST, self.cfg, self.task.vocab_json(), self.model, state)
 
+    def save_best(self) -> Path:
+        """The model as the run's best (RUN/best), written by rank 0 alone (the others return its path)."""
+        if self.dist.is_main:
+            ckpt.save_checkpoint(self.run_dir / ckpt.BEST, self.cfg, self.task.vocab_json(), self.model)
+        return self.run_dir / ckpt.BEST
+
     def request_stop(self, reason: str) -> None:
         """End the run at the next step boundary (or before the next epoch), as if its budget ran out."""
         if self.stop_reason is None:
             self.stop_reason = reason
             log.info("%s: stopping", reason)
 
+    def roll_back(self) -> None:
+        """Reload the last checkpoint (weights, optimiser, data position, RNG) and lower every lr: after the
+        k-th rollback to the same checkpoint its learning rates are multiplied by factor ** k, so each retry
+        is a different, gentler step, not the same failure again."""
+        last = self.run_dir / LAST
+        failed_at = self.global_step + 1
+        rollbacks, skipped, elapsed = self.rollbacks + 1, self.skipped_steps, self.elapsed
+        checkpoint = ckpt.read_checkpoint(last)
+        ckpt.load_model_weights(self.model, checkpoint.weights(), checkpoint.folder)
+        self.load_state_dict(checkpoint.trainer_state(), source=checkpoint.folder / ckpt.TRAINER_STATE)
+        # wall time spent still counts towards the budget; the counters are never rolled back
+        self.rollbacks, self.skipped_steps, self.elapsed = rollbacks, skipped, elapsed
+        # the checkpoint's rates were saved before any rollback to it: the factor compounds per retry of the same one
+        step, retries = self.rollback_to
+        retries = retries + 1 if step == self.global_step else 1
+        self.rollback_to = (self.global_step, retries)
+        factor = self.tcfg.rollback_lr_factor ** retries
+        lower_lr(self.optimizer, self.scheduler, factor)
+        nonfinite.log_rolled_back(failed_at, self.global_step, last, factor, self.current_lr(), rollbacks, self.tcfg.max_rollbacks)
+
     # ---- bookkeeping -----------------------------------------------------------------
     def current_lr(self) -> float:
         return self.optimizer.param_groups[-1]["lr"]
 
+    def training_state(self) -> TrainingState:
+        """What the callbacks see of the run now, and the trainer's methods they may call."""
+        key, mode = self.selection
+        best = None if self.best is None else (self.best if mode == "min" else -self.best)
+        return TrainingState(
+            epoch=self.epoch, step_in_epoch=self.step_in_epoch, global_step=self.global_step, ending=self.ending,
+            improved=self.improved, best=best, history=tuple(self.history), selection=self.selection, run_dir=self.run_dir,
+            cfg=self.cfg, model=self.model, dist=self.dist,
+            _stop=self.request_stop, _save_last=self.save_last, _save_best=self.save_best,
+        )
+
     def _call(self, hook: str, *args: Any) -> None:
+        """Call `hook` of every callback with the state of the run (one snapshot for them all)."""
+        state = self.training_state()
         for cb in self.callbacks:
-            getattr(cb, hook)(self, *args)
+            getattr(cb, hook)(state, *args)
 
     def _tick(self) -> None:
         """Count the training time since the stretch's clock last started (evaluation is not counted)."""
@@ -265,8 +264,7 @@ class Trainer:
 
     def _train_metrics(self, train_loss: float) -> dict:
         """The task's view of its training loss (e.g. perplexity), as `train_*` columns."""
-        shown = getattr(self.task, "train_metrics", None)
-        return {f"train_{k}": v for k, v in (shown(train_loss) if shown else {}).items()}
+        return {f"train_{k}": v for k, v in self.task.train_metrics(train_loss).items()}
 
     def _log_steps(self, bar: Any) -> None:
         """The row of the last `log_every` steps (their mean training loss) for the `on_log` hooks."""
@@ -352,7 +350,7 @@ class Trainer:
         try:
             for batch in batches:
                 result = self._step(self.dist.shard(self.task, batch))
-                if result is None and nonfinite.action(self) == "rollback":
+                if result is None and self._nonfinite() == "rollback":
                     return False, True
                 if result is not None:
                     loss, tokens = result
@@ -400,7 +398,7 @@ class Trainer:
                     self.model.reset_runtime_state()
                 epoch_done, roll_back = self._train_epoch(stop)
                 if roll_back:
-                    nonfinite.roll_back(self)
+                    self.roll_back()
                     continue
                 self._finish_epoch(epoch_done)
                 if epoch_done:
@@ -409,6 +407,15 @@ class Trainer:
                 self._call("on_epoch_end")
         self._call("on_fit_end")
         return self.history
+
+    def _nonfinite(self) -> str:
+        """What follows a step that was not taken (its loss or gradient NaN/inf): 'skip' (counted) or 'rollback'."""
+        what = nonfinite.action(self.tcfg.on_nonfinite, self.epoch, self.global_step, self.rollbacks,
+                                self.tcfg.max_rollbacks, self.run_dir / LAST)
+        if what == "skip":
+            self.skipped_steps += 1
+            nonfinite.log_skipped(self.epoch, self.global_step, self.skipped_steps)
+        return what
 
     def _done(self) -> bool:
         """max_steps reached, the time budget spent (counting the current stretch), or a stop requested."""
@@ -421,16 +428,3 @@ class Trainer:
             return self.elapsed + running >= self.tcfg.time_budget_s
         return False
 
-
-def _describe_change(split: str, then: Any, now: Optional[dict]) -> str:
-    """How one split's data changed, in its own counts: "valid: 1360 tokens when the checkpoint was written, 670 now"."""
-    counts = lambda fp: {k: v for k, v in fp.items() if k != "sha256"} if isinstance(fp, dict) else {}  # noqa: E731
-    a, b = counts(then), counts(now)
-    if now is None:
-        shown = ", ".join(f"{v} {k}" for k, v in a.items()) or "some data"
-        return f"{split}: {shown} when the checkpoint was written, none now"
-    differ = [k for k in a if k in b and a[k] != b[k]]
-    if differ:
-        return f"{split}: " + ", ".join(f"{a[k]} {k} when the checkpoint was written, {b[k]} now" for k in differ)
-    same = ", ".join(f"{v} {k}" for k, v in b.items())
-    return f"{split}: {same or 'as many examples'} as when the checkpoint was written, but different ones (their SHA-256 differs)"

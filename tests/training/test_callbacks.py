@@ -50,8 +50,8 @@ class CtrlCAtStep(Callback):
     def __init__(self, step: int):
         self.step = step
 
-    def on_step_end(self, trainer):
-        if trainer.global_step == self.step:
+    def on_step_end(self, state):
+        if state.global_step == self.step:
             os.kill(os.getpid(), signal.SIGINT)
 
 
@@ -63,26 +63,26 @@ class Recorder(Callback):
     def __init__(self):
         self.steps, self.calls = 0, []
 
-    def on_fit_start(self, trainer):
+    def on_fit_start(self, state):
         self.calls.append("fit_start")
 
-    def on_epoch_start(self, trainer):
-        groups = trainer.model.parameter_groups()
-        self.calls.append(("epoch_start", trainer.epoch, [all(p.requires_grad for p in g) for g in groups]))
+    def on_epoch_start(self, state):
+        groups = state.model.parameter_groups()
+        self.calls.append(("epoch_start", state.epoch, [all(p.requires_grad for p in g) for g in groups]))
 
-    def on_step_end(self, trainer):
+    def on_step_end(self, state):
         self.steps += 1
 
-    def on_log(self, trainer, row):
+    def on_log(self, state, row):
         self.calls.append(("log", row["step"]))
 
-    def on_evaluate(self, trainer, metrics):
-        self.calls.append(("evaluate", trainer.improved))
+    def on_evaluate(self, state, metrics):
+        self.calls.append(("evaluate", state.improved))
 
-    def on_epoch_end(self, trainer):
+    def on_epoch_end(self, state):
         self.calls.append("epoch_end")
 
-    def on_fit_end(self, trainer):
+    def on_fit_end(self, state):
         self.calls.append("fit_end")
 
     def state_dict(self):

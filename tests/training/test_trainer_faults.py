@@ -242,3 +242,25 @@ def test_raise_before_any_checkpoint_does_not_claim_one_is_intact(tmp_path, corp
     with pytest.raises(NonFiniteLossError, match="no checkpoint had been written yet") as err:
         train_run(cfg, tmp_path / "run")
     assert "intact" not in str(err.value)
+
+
+def test_roll_back_restores_the_last_checkpoint_and_lowers_the_lr(tmp_path, corpus):
+    from rnn_nlp.tasks.lm import LMTask
+
+    cfg = build_config(tiny_raw(corpus, trainer={"on_nonfinite": "rollback", "rollback_lr_factor": 0.1, "schedule": "cosine"}))
+    task = LMTask(cfg)
+    trainer = Trainer(cfg, task, task.build_model(), tmp_path / "run", resolve_device("cpu"))
+    trainer.save_last()
+    saved = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    lr, base = trainer.current_lr(), list(trainer.scheduler.base_lrs)
+    for _ in range(3):  # three steps on, then a failure
+        trainer._step(next(iter(task.train_batches(0, 0, torch.device("cpu")))))
+    trainer.global_step = trainer.step_in_epoch = 3
+    trainer.roll_back()
+    assert (trainer.global_step, trainer.step_in_epoch, trainer.rollbacks) == (0, 0, 1)
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(v, saved[k]), k
+    assert trainer.current_lr() == pytest.approx(lr * 0.1)
+    assert trainer.scheduler.base_lrs == pytest.approx([b * 0.1 for b in base])
+    trainer.roll_back()  # a second retry from the same checkpoint: the factor compounds
+    assert trainer.rollbacks == 2 and trainer.current_lr() == pytest.approx(lr * 0.01)
