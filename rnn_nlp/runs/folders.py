@@ -166,7 +166,11 @@ def _read_only_folder(out: Path) -> Path | None:
 def tidy(out: Path) -> None:
     """Remove what killed writes left in the run folder `out`: a checkpoint folder half built
     (`.NAME.tmp`), a previous version half removed after its swap completed (`.NAME.old` beside
-    `NAME`), temporary files of processes no longer running. Called holding the run's lock."""
+    `NAME`), temporary files of processes no longer running. Called holding the run's lock.
+    A folder this process may not change is left whole: the command is refused at its first
+    write, and a refused command changes nothing."""
+    if _read_only_folder(out) is not None:
+        return
     left = remove_stale_temporaries(out)
     for name in (LAST, ckpt.BEST):
         for stale in (out / f".{name}.tmp", out / f".{name}.old" if (out / name).exists() else None):
