@@ -12,7 +12,7 @@ from typing import Any
 
 from rnn_nlp.errors import NonFiniteLossError
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training.checkpoint import LAST
+from rnn_nlp.training.run_folder import LAST
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from rnn_nlp.config import RunConfig
 from rnn_nlp.errors import CheckpointError, DataError, SaveError, TrainingInterrupted  # noqa: F401 (TrainingInterrupted re-exported)
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import nonfinite
+from rnn_nlp.training.run_folder import LAST
 from rnn_nlp.training.state_check import check_state, saved_fingerprint
 from rnn_nlp.training.distributed import Single
 from rnn_nlp.training.callbacks import Callback, builtin_callbacks
@@ -32,8 +33,6 @@ from rnn_nlp.training.optim import build_optimizer, build_scheduler, decoupled_w
 from rnn_nlp.training.runtime import StopFlag, rng_state, seed_everything, set_rng_state  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
-
-LAST = ckpt.LAST  # re-exported: callers name the resume checkpoint through the trainer
 
 
 def resolve_device(name: str) -> torch.device:
