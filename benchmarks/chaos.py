@@ -138,7 +138,7 @@ class Chaos:
         return self.record(task, kind, fault, verdict, detail, result.wall_s), result.returncode == 0
 
     def kill_evaluate(self, task, run):
-        if not R.ckpt.resolve(run).exists() or not (run / R.ckpt.BEST).exists():
+        if not R.run_folder.resolve(run).exists() or not (run / R.BEST).exists():
             return None, False
         events = self.work / f"ev-{self.next()}"
         first = self.z.run(["evaluate", str(run), "--device", "cpu"], {"events": str(events), "scope": str(run)})
@@ -253,7 +253,7 @@ class Chaos:
         old = "run/.best.old" if folder == "best" else "run/.checkpoint-last.old"
         holds = [{"op": "rename", "match": old, "n": 1, "when": "stop"}, {"op": "rename", "match": old, "n": 2, "when": "stop"}]
         if folder == "best":  # one best swap a run: hold again once its old version is removed
-            has_best = R.ckpt.resolve(run / R.BEST).exists() if run.exists() else False
+            has_best = R.run_folder.resolve(run / R.BEST).exists() if run.exists() else False
             holds[1] = {"op": "rmtree", "match": old, "n": 2 if has_best else 3, "when": "stop_after"}
         started = self.z.start(["train", str(ref["config"]), "--out", str(run)] + (["--resume"] if run.exists() else []), {"kill": holds})
         pid = started[0]

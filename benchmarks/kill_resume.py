@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnn_nlp.training import checkpoint as ckpt  # noqa: E402
-from rnn_nlp.training.trainer import LAST  # noqa: E402
+from rnn_nlp.training import run_folder  # noqa: E402
+from rnn_nlp.training.run_folder import LAST  # noqa: E402
 from tests.conftest import tiny_raw, write_corpus  # noqa: E402
 
 TIMING = {"elapsed_s", "tokens_per_s"}
@@ -66,15 +67,15 @@ def main() -> None:
         while len(at_steps) < args.kills:
             proc = subprocess.Popen([*train, str(killed), "--resume"], env=env, cwd=ROOT,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            while not (killed / "run-config.yaml").exists() and proc.poll() is None:
+            while not (killed / run_folder.RUN_CONFIG).exists() and proc.poll() is None:
                 time.sleep(0.005)
             time.sleep(rng.uniform(0.0, args.window_s))
             if proc.poll() is not None:
                 break
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            (killed / "run-config.yaml").unlink(missing_ok=True)
-            last = ckpt.resolve(killed / LAST)
+            (killed / run_folder.RUN_CONFIG).unlink(missing_ok=True)
+            last = run_folder.resolve(killed / LAST)
             at_steps.append(ckpt.load_trainer_state(last)["global_step"] if last.exists() else 0)
         done = subprocess.run([*train, str(killed), "--resume"], env=env, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr

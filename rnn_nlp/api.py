@@ -20,8 +20,10 @@ from rnn_nlp.errors import CheckpointError, ConfigError
 from rnn_nlp.builtin_recipes import recipe_names
 from rnn_nlp.runs import build_config, load_config, load_run, train_run
 from rnn_nlp.tasks.model import Model
+from rnn_nlp.training.callbacks import Callback
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training.trainer import LAST
+from rnn_nlp.training import run_folder
+from rnn_nlp.training.run_folder import LAST
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ def recipe_run_dirs(name: str) -> list[Path]:
 
 def _run_folder(path_or_recipe: str | Path) -> Path:
     path = Path(path_or_recipe)
-    if path.exists() or ckpt.resolve(path).exists():  # a checkpoint folder caught between its swap's renames
+    if path.exists() or run_folder.resolve(path).exists():  # also a checkpoint folder caught mid-swap (as .NAME.old)
         return path
     name = str(path_or_recipe)
     if name.startswith("hf://"):
@@ -48,7 +50,7 @@ def _run_folder(path_or_recipe: str | Path) -> Path:
                               "download the run folder and load its path")
     if name in recipe_names():
         for folder in recipe_run_dirs(name):
-            if ckpt.resolve(folder).exists():
+            if run_folder.resolve(folder).exists():
                 return folder
         raise CheckpointError(f"no trained run of recipe {name!r} in {' or '.join(map(str, recipe_run_dirs(name)))}; "
                               f"train it first: rnn_nlp.train({name!r}) or `rnn-nlp train {name}`")
@@ -81,7 +83,7 @@ def train(
     out: Optional[str | Path] = None,
     resume: bool = False,
     overwrite: bool = False,
-    callbacks: Sequence[Any] = (),
+    callbacks: Sequence[Callback] = (),
 ) -> Model:
     """Train a recipe (by name), a YAML file, a raw config mapping or a RunConfig into `out` and
     return the best model, loaded (its `.history` holds the per-epoch metrics).
@@ -96,10 +98,10 @@ def train(
         else:
             raise ConfigError("train: give `out`, the run folder to train into")
     last = Path(out) / LAST
-    if resume and ckpt.resolve(last).exists():
+    if resume and run_folder.resolve(last).exists():
         # the run's own config, with these overrides on top: nothing of the first command is retyped
         raw = apply_overrides(ckpt.load_raw_config(last), list(overrides))
-        cfg = build_config(raw, str(ckpt.resolve(last) / ckpt.CONFIG))
+        cfg = build_config(raw, str(run_folder.resolve(last) / run_folder.CONFIG))
         log.info("resuming %s with the config saved in its checkpoint%s", out, " and " + " ".join(overrides) if overrides else "")
     else:
         cfg = _config(config, overrides)

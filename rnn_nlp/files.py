@@ -58,6 +58,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk; where a folder cannot be opened or synced, nothing."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def replace_file(path: str | Path, write: Callable[[Path], None]) -> Path:
     """`write(tmp)`, then `tmp` renamed over `path`. On any error the temporary file is removed and
     an OSError is raised again naming `path` (not the temporary name), with its errno and reason."""

@@ -99,7 +99,8 @@ def assert_ctrl_c_resume_matches(cfg, task_cls: type, folder: Path, monkeypatch,
     `--resume`: the last checkpoints' weights must agree to 1e-6."""
     from rnn_nlp.runs import train_run
     from rnn_nlp.training import checkpoint as ckpt
-    from rnn_nlp.training.trainer import LAST, TrainingInterrupted
+    from rnn_nlp.training.run_folder import LAST
+    from rnn_nlp.training.trainer import TrainingInterrupted
 
     train_run(cfg, folder / "full")
     ctrl_c_at(monkeypatch, task_cls, stop_step)

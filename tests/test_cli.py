@@ -16,7 +16,8 @@ import yaml
 
 from rnn_nlp.cli import main
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training.trainer import LAST
+from rnn_nlp.training import run_folder
+from rnn_nlp.training.run_folder import LAST
 from tests.conftest import tiny_raw
 
 
@@ -91,7 +92,7 @@ def test_corrupted_run_folder_is_refused(tmp_path, corpus, capsys):
     config = _write_config(tmp_path, corpus, trainer={"max_steps": 3})
     run = tmp_path / "run"
     assert main(["train", str(config), "--out", str(run)]) == 0
-    (ckpt.resolve(run) / "model.safetensors").write_bytes(b"\0" * 100)  # the best model
+    (run_folder.resolve(run) / "model.safetensors").write_bytes(b"\0" * 100)  # the best model
     assert main(["evaluate", str(run), "--device", "cpu"]) == 2
     assert "model.safetensors: corrupted" in capsys.readouterr().err
 

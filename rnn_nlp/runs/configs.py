@@ -14,6 +14,7 @@ from rnn_nlp.errors import ConfigError
 from rnn_nlp.builtin_recipes import find_config
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import run_folder
 
 
 def task_of(raw: Any, source: str = "config") -> type:
@@ -43,7 +44,7 @@ def load_config(path_or_recipe: str | Path, overrides: list[str] | tuple = ()) -
 
 def load_run_config(run_dir: str | Path) -> RunConfig:
     """The validated config of a run or checkpoint folder."""
-    run_dir = ckpt.resolve(Path(run_dir))
+    run_dir = run_folder.resolve(Path(run_dir))
     return build_config(ckpt.load_raw_config(run_dir), str(run_dir / ckpt.CONFIG))
 
 

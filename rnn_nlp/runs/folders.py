@@ -2,13 +2,14 @@
 
 A folder training writes into must be new, empty, or a run folder (it holds a run's own files):
 a project folder, or `--out .`, is refused, so training never writes over a user's files. A run
-folder is locked for the run's lifetime (an exclusive `flock` on `.NAME.lock` beside it, removed
+folder is locked for the run's lifetime (an exclusive `flock` on `.RUN.lock` beside it, removed
 at the end): a second `train` into it stops at once, naming the holder's pid.
 
 `--overwrite` never deletes a run before its replacement has a model: the old run is set aside as
-`.NAME.replaced` (marked so inside), still what loading NAME gives, and removed once the new run
+`.RUN.replaced` (marked so inside), still what loading RUN gives, and removed once the new run
 has written its first best model. A new run that fails (or is killed) before writing anything to
-resume gets the old run back, at once or on the next `train`.
+resume gets the old run back, at once or on the next `train`. The names and the reading order are
+`rnn_nlp.training.run_folder`'s (docs/run-folders.md).
 """
 
 from __future__ import annotations
@@ -19,20 +20,16 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from rnn_nlp.errors import ConfigError, SaveError
-from rnn_nlp.files import remove_stale_temporaries, written_name
-from rnn_nlp.runs.stages import FOLDERS, TEXT_FOLDERS
-from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.files import written_name
+from rnn_nlp.training import run_folder
 from rnn_nlp.training.callbacks import Callback
-from rnn_nlp.training.checkpoint import replaced
-from rnn_nlp.training.trainer import LAST
+from rnn_nlp.training.contract import TrainingState
+from rnn_nlp.training.run_folder import BEST, LAST, is_set_aside, replaced
 
 log = logging.getLogger(__name__)
-
-# what only a run of ours holds (common names such as metrics.csv or model.safetensors are not enough)
-RUN_FILES = ("run-config.yaml", LAST, f".{LAST}.old", ckpt.BEST, f".{ckpt.BEST}.old", *FOLDERS.values(), *TEXT_FOLDERS.values())
 
 try:  # POSIX; elsewhere the lock is skipped (documented in docs/reliability.md)
     import fcntl
@@ -48,7 +45,7 @@ def check_out_folder(out: Path) -> None:
         raise ConfigError(f"--out {out}: a file, not a folder; choose a new or empty folder for the run")
     names = sorted(p.name for p in out.iterdir())
     ours = {written_name(n) for n in names}  # a run killed while writing its first file left only its temporary
-    if names and not any(n in ours for n in RUN_FILES) and not _old_run(out):
+    if names and not any(n in ours for n in run_folder.RUN_FILES) and not _old_run(out):
         shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
         raise ConfigError(f"--out {out}: the folder holds files that are not a run ({shown}); training would write over "
                           "them: choose a new or empty folder")
@@ -57,7 +54,7 @@ def check_out_folder(out: Path) -> None:
 def _old_run(out: Path) -> bool:
     """A run folder written before best/ existed: its own meta.json, with a checkpoint format version."""
     try:
-        return "format_version" in json.loads((out / ckpt.META).read_text(encoding="utf-8"))
+        return "format_version" in json.loads((out / run_folder.META).read_text(encoding="utf-8"))
     except (OSError, ValueError, TypeError):
         return False
 
@@ -69,7 +66,7 @@ def run_lock(out: Path) -> Iterator[None]:
         yield
         return
     out = out.resolve()  # one lock for every path (a symlink, ..) that names the folder
-    path = out.parent / f".{out.name}.lock"
+    path = run_folder.lock_file(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd = _locked(path, out)
@@ -115,26 +112,26 @@ def _locked(path: Path, out: Path) -> int:
 def has_checkpoint(out: Path) -> bool:
     """Whether the run in `out` (or one of its stages) has written anything to resume or load: a
     checkpoint or a best model."""
-    return any(ckpt.resolve(folder / name).exists() for folder in (out, *(out / f for f in FOLDERS.values()))
-               for name in (LAST, ckpt.BEST))
+    folders = (out, *(out / stage for stage in run_folder.STAGE_FOLDERS.values()))
+    return any(run_folder.resolve(folder / name).exists() for folder in folders for name in (LAST, BEST))
 
 
 def has_best(out: Path) -> bool:
     """Whether the run in `out` has its own best model, so loading it no longer needs the run it replaced."""
-    return ckpt.resolve(out / ckpt.BEST).exists()
+    return run_folder.resolve(out / BEST).exists()
 
 
 def set_aside(out: Path) -> Path:
     """Move the run in `out` aside (one rename) for the run that replaces it; SaveError if it cannot move."""
     aside = replaced(out)
-    locked = _read_only_folder(out)
+    locked = run_folder.read_only_folder(out)
     if locked is not None:
         raise SaveError(f"--overwrite: {locked} is read-only, so the old run in {out} could not be removed; make it "
                         "writable or train into another --out; nothing was changed")
-    if aside.exists() and not ckpt.is_set_aside(aside):
+    if aside.exists() and not is_set_aside(aside):
         raise SaveError(f"--overwrite: {aside} is in the way (a folder rnn_nlp did not set aside); move it, then "
                         "overwrite again; nothing was changed")
-    if ckpt.is_set_aside(aside) and not has_best(out):
+    if is_set_aside(aside) and not has_best(out):
         # an earlier --overwrite's run in `out` never got a model: it goes, the run set aside stays loadable
         try:
             _remove(out)
@@ -142,46 +139,24 @@ def set_aside(out: Path) -> Path:
             raise SaveError(f"--overwrite: cannot remove the unfinished run in {out}: {exc}") from None
         return aside
     try:
-        if ckpt.is_set_aside(aside):  # an earlier replacement's, never removed (a warning said so)
+        if is_set_aside(aside):  # an earlier replacement's, never removed (a warning said so)
             _remove(aside)
         os.rename(out, aside)
     except OSError as exc:
         raise SaveError(f"--overwrite: cannot move the old run {out} aside to {aside}: {exc}; nothing was removed") from None
     try:
-        (aside / ckpt.REPLACED_MARKER).write_text(f"{out}\n", encoding="utf-8")
+        (aside / run_folder.REPLACED_MARKER).write_text(f"{out}\n", encoding="utf-8")
     except OSError as exc:
         os.rename(aside, out)
         raise SaveError(f"--overwrite: cannot mark the old run {out} as set aside: {exc}; nothing was removed") from None
     return aside
 
 
-def _read_only_folder(out: Path) -> Path | None:
-    """A folder of the run in `out` whose entries this process may not remove, if there is one."""
-    for folder, _, _ in os.walk(out):
-        if not os.access(folder, os.W_OK | os.X_OK):
-            return Path(folder)
-    return None
-
-
-def tidy(out: Path) -> None:
-    """Remove what killed writes left in the run folder `out`: a checkpoint folder half built
-    (`.NAME.tmp`), a previous version half removed after its swap completed (`.NAME.old` beside
-    `NAME`), temporary files of processes no longer running. Called holding the run's lock."""
-    left = remove_stale_temporaries(out)
-    for name in (LAST, ckpt.BEST):
-        for stale in (out / f".{name}.tmp", out / f".{name}.old" if (out / name).exists() else None):
-            if stale is not None and stale.is_dir():
-                shutil.rmtree(stale, ignore_errors=True)
-                left.append(stale.name)
-    if left:
-        log.info("%s: removed what interrupted writes left: %s", out, ", ".join(sorted(left)))
-
-
 def settle_replaced(out: Path) -> None:
     """Finish an `--overwrite`: drop the old run once the new one has a best model, put it back when
     the new run has left nothing to resume or load, else keep it aside (and loadable) for now."""
     aside = replaced(out)
-    if not ckpt.is_set_aside(aside):  # none, or a folder of the user's that happens to have the name
+    if not is_set_aside(aside):  # none, or a folder of the user's that happens to have the name
         return
     if has_best(out):
         try:
@@ -198,7 +173,7 @@ def settle_replaced(out: Path) -> None:
         raise SaveError(f"{out}: the run replaced by --overwrite is in {aside}, and could not be put back ({exc}); "
                         f"move it back yourself") from None
     try:
-        (out / ckpt.REPLACED_MARKER).unlink()
+        (out / run_folder.REPLACED_MARKER).unlink()
     except OSError:
         pass
     log.warning("%s: the new run ended before its first checkpoint; the run it was to replace is back", out)
@@ -220,8 +195,8 @@ class DropReplaced(Callback):
         self.out = out
         self.done = False
 
-    def on_evaluate(self, trainer: Any, metrics: dict) -> None:
+    def on_evaluate(self, state: TrainingState, metrics: dict) -> None:
         # a best model is written only here, by BestModel, which comes before the caller's callbacks
-        if not self.done and trainer.dist.is_main and has_best(self.out):
+        if not self.done and state.is_main and has_best(self.out):
             self.done = True  # once: an old run that cannot be removed is one warning, not one an evaluation
             settle_replaced(self.out)

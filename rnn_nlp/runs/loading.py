@@ -18,7 +18,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Any, 
     """(config, task, model in eval mode) from a run or checkpoint folder, checked before use.
 
     A run folder gives its best model (`best/`, or the top-level files of a run written before
-    `best/` existed); see `rnn_nlp.training.checkpoint.resolve`.
+    `best/` existed); see `rnn_nlp.training.run_folder.resolve`.
     """
     checkpoint = ckpt.read_checkpoint(run_dir)  # one version of every file, even while a run writes its next best
     cfg = checkpoint_config(checkpoint)

@@ -17,12 +17,9 @@ from rnn_nlp.config import RunConfig, to_dict
 from rnn_nlp.data.text import load_text_corpus, write_split_files
 from rnn_nlp.tasks.base import LMStage
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.run_folder import STAGE_FOLDERS, STAGE_TEXT_FOLDERS
 
 log = logging.getLogger(__name__)
-
-FOLDERS = {"lm_pretrain": "lm-pretrained", "lm_finetune": "lm-finetuned"}
-TEXT_FOLDERS = {"lm_pretrain": "lm-pretrain-text", "lm_finetune": "lm-finetune-text"}
-FINISHED = "FINISHED"
 
 
 def write_stage_text(folder: Path, stage: LMStage) -> Path:
@@ -52,7 +49,7 @@ def lm_stage_config(stage: LMStage, cfg: RunConfig, source: Optional[str], out: 
     (TrainerConfig: SGD, lr 20, BPTT 35, clipping 0.25, as pytorch/examples). Either way the run's
     device, threads, seed and progress setting are the task's.
     """
-    text_dir = write_stage_text(out / TEXT_FOLDERS[stage.kind], stage)
+    text_dir = write_stage_text(out / STAGE_TEXT_FOLDERS[stage.kind], stage)
     t = cfg.trainer
     if stage.kind == "lm_finetune":
         raw = ckpt.load_raw_config(source)
@@ -76,4 +73,4 @@ def train_stage(stage: LMStage, cfg: RunConfig, source: Optional[str], out: Path
     what = {"lm_pretrain": "pretrained LM", "lm_finetune": "fine-tuned LM"}[stage.kind]
     log.info("stage %s: %s for %d epochs on the task's text%s", stage.kind, what, stage.epochs,
              " + " + ", ".join(stage.corpora) if stage.corpora else "")
-    return train_once(out / FOLDERS[stage.kind], what, lambda: lm_stage_config(stage, cfg, source, out))
+    return train_once(out / STAGE_FOLDERS[stage.kind], what, lambda: lm_stage_config(stage, cfg, source, out))

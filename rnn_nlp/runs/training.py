@@ -13,13 +13,15 @@ from rnn_nlp.config import RunConfig, save_config
 from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
 from rnn_nlp.files import replace_text
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
-from rnn_nlp.runs.folders import DropReplaced, check_out_folder, run_lock, set_aside, settle_replaced, tidy
-from rnn_nlp.runs.stages import FINISHED, train_stage
+from rnn_nlp.runs.folders import DropReplaced, check_out_folder, run_lock, set_aside, settle_replaced
+from rnn_nlp.runs.stages import train_stage
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import distributed
+from rnn_nlp.training import run_folder
 from rnn_nlp.training.callbacks import Callback
-from rnn_nlp.training.trainer import LAST, Trainer, resolve_device, seed_everything
+from rnn_nlp.training.run_folder import FINISHED, LAST, RUN_CONFIG
+from rnn_nlp.training.trainer import Trainer, resolve_device, seed_everything
 from rnn_nlp.training.transfer import adopt_architecture, transfer_backbone
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def train_run(
     with run_lock(out) if dist.is_main else contextlib.nullcontext():
         if dist.is_main:
             settle_replaced(out)  # an --overwrite killed before its first checkpoint: the old run comes back
-            tidy(out)
+            run_folder.tidy(out)
         dist.barrier()  # the other ranks look at the folder only once it is settled
         try:
             trainer = _prepare(cfg, out, resume, overwrite, callbacks, dist)
@@ -105,10 +107,10 @@ def train_run(
 def _prepare(cfg: RunConfig, out: Path, resume: bool, overwrite: bool, callbacks: Sequence[Callback], dist: Any) -> Trainer:
     """The trainer of a new, replaced or resumed run, with everything checked before anything is removed."""
     last = out / LAST
-    have_last = ckpt.resolve(last).exists()
+    have_last = run_folder.resolve(last).exists()
     if resume and not have_last:
         log.warning("%s has no checkpoint to resume from; starting a new run", out)
-    replace = not resume and (have_last or (ckpt.resolve(out) / ckpt.WEIGHTS).exists())  # best/ or an old run's own
+    replace = not resume and (have_last or (run_folder.resolve(out) / run_folder.WEIGHTS).exists())  # best/ or an old run's own
     if replace and not overwrite:
         raise ConfigError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
     if cfg.trainer.threads:
@@ -130,7 +132,7 @@ def _prepare(cfg: RunConfig, out: Path, resume: bool, overwrite: bool, callbacks
     if dist.is_main:
         try:
             out.mkdir(parents=True, exist_ok=True)
-            save_config(cfg, out / "run-config.yaml")
+            save_config(cfg, out / RUN_CONFIG)
         except OSError as exc:
             raise SaveError(f"cannot write into the run folder {out}: {exc}") from None
     return trainer
@@ -175,7 +177,7 @@ def train_once(target: Path, what: str, make_config: Callable[[], dict]) -> str:
     if done.exists():
         log.info("reusing the %s in %s", what, target)
         return str(target)
-    resume = ckpt.resolve(target / LAST).exists()  # also when a kill mid-swap left it as .checkpoint-last.old
+    resume = run_folder.resolve(target / LAST).exists()  # also when a kill mid-swap left it as .checkpoint-last.old
     train_run(build_config(make_config(), f"{what} config"), target, resume=resume, overwrite=not resume)
     try:
         replace_text(done, f"{what} complete\n")

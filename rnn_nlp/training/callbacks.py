@@ -37,7 +37,7 @@ import logging
 from typing import Any
 
 from rnn_nlp.errors import SaveError
-from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import run_folder
 from rnn_nlp.training.contract import TrainingState
 from rnn_nlp.training.history import append_csv, plot_curves, write_csv
 
@@ -108,7 +108,7 @@ class BestModel(Callback):
 
     def on_fit_start(self, state: TrainingState) -> None:
         if state.is_main:  # a resumed run whose last best-model swap was cut short
-            ckpt.recover(state.run_dir / ckpt.BEST)
+            run_folder.recover(state.run_dir / run_folder.BEST)
 
     def on_evaluate(self, state: TrainingState, metrics: dict) -> None:
         if state.improved:

@@ -1,11 +1,11 @@
 """Checkpoints: a folder of config.yaml, vocab.json, model.safetensors (+ trainer_state.pt to resume).
 
-Folders are written under a temporary name, then swapped in by rename (`save_checkpoint`, the one
-writer), so a crash never leaves half a checkpoint. A run folder holds two: `checkpoint-last/` to
-resume and `best/`, the best model so far; `resolve` finds the one to read. meta.json records the
-format version and each file's SHA-256; loading checks both and never unpickles code
-(safetensors, torch.load(weights_only=True)). Readers take a folder whole (`read_checkpoint`),
-so one that races a writer's swap gets the old checkpoint or the new one, never a mix.
+One checkpoint folder is written whole (`save_checkpoint`, the one writer: built under a temporary
+name, then swapped in by `run_folder.swap_in`), read whole (`read_checkpoint`) and checked.
+meta.json records the format version and each file's SHA-256; loading checks both and never
+unpickles code (safetensors, torch.load(weights_only=True)). A path may name a run folder: which
+checkpoint folder is then read is `run_folder.resolve`'s to say. A reader that races a writer's swap
+gets the old checkpoint or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -29,18 +29,11 @@ from rnn_nlp.version import __version__
 from rnn_nlp.config import RunConfig, load_yaml, to_dict
 from rnn_nlp.data.vocab import json_text
 from rnn_nlp.errors import CheckpointError, SaveError
+from rnn_nlp.files import fsync_dir
+from rnn_nlp.training.run_folder import CONFIG, META, TRAINER_STATE, VOCAB, WEIGHTS, building, resolve, swap_in
 
 FORMAT_VERSION = 1
-CONFIG = "config.yaml"
-VOCAB = "vocab.json"
-WEIGHTS = "model.safetensors"
-TRAINER_STATE = "trainer_state.pt"
-META = "meta.json"
 REQUIRED = (CONFIG, VOCAB, WEIGHTS, META)
-LAST = "checkpoint-last"  # in a run folder: the resume checkpoint
-BEST = "best"  # in a run folder: the best model so far (no trainer state)
-REPLACED = "replaced"  # `.RUN.replaced`: a run that `--overwrite` is replacing, until the new run has a best model
-REPLACED_MARKER = ".replaced-by"  # inside it: marks it as ours (a user's folder of that name is never touched)
 
 
 def _sha256(path: Path) -> str:
@@ -64,19 +57,6 @@ def _weights_for_saving(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.
     return out
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_folder(folder: Path, cfg: RunConfig, vocab: dict, model: torch.nn.Module, trainer_state: Optional[dict]) -> None:
     """Fill an empty folder with the checkpoint's files and meta.json (their hashes), all fsynced."""
     (folder / CONFIG).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
@@ -95,33 +75,7 @@ def _write_folder(folder: Path, cfg: RunConfig, vocab: dict, model: torch.nn.Mod
     for name in files + [META]:
         with open(folder / name, "rb") as fh:
             os.fsync(fh.fileno())
-    _fsync_dir(folder)
-
-
-def _swap_in(tmp: Path, path: Path) -> None:
-    """Replace folder `path` by the complete folder `tmp`, by renames only.
-
-    At every moment one complete version is readable through `resolve`: `path` itself, or
-    (between the two renames) the previous version under `.NAME.old`. A `.old` left by an
-    earlier crash, with no `path` beside it, is then the only good copy: it is removed only
-    once `tmp` has become `path`.
-    """
-    old = _old(path)
-    try:
-        if path.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.rename(path, old)
-        os.rename(tmp, path)
-    except OSError as exc:
-        if old.exists() and not path.exists():
-            try:
-                os.rename(old, path)
-            except OSError:
-                pass  # `resolve` still finds it under the .old name
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise SaveError(f"could not swap in checkpoint {path}: {exc}; the previous one is untouched") from None
-    _fsync_dir(path.parent)
-    shutil.rmtree(old, ignore_errors=True)
+    fsync_dir(folder)
 
 
 def save_checkpoint(
@@ -138,7 +92,7 @@ def save_checkpoint(
     raises SaveError naming the path; the previous checkpoint at `path` is then still there, complete.
     """
     path = Path(path)
-    tmp = path.parent / f".{path.name}.tmp"
+    tmp = building(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -147,61 +101,8 @@ def save_checkpoint(
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise SaveError(f"could not write checkpoint {path}: {exc}; the previous one is untouched") from None
-    _swap_in(tmp, path)
+    swap_in(tmp, path)
     return path
-
-
-def _old(path: Path) -> Path:
-    return path.parent / f".{path.name}.old"
-
-
-def _current(path: Path) -> Path:
-    """`path`, or its previous version when a crash hit between the two renames of `_swap_in`."""
-    old = _old(path)
-    if not path.exists() and old.exists():
-        return old
-    return path
-
-
-def recover(path: str | Path) -> None:
-    """Put a checkpoint back under its own name when a crash mid-swap left only `.NAME.old`."""
-    path = Path(path)
-    try:
-        if _current(path) != path:
-            os.rename(_old(path), path)
-    except OSError as exc:
-        raise SaveError(f"could not restore {path} from {_old(path)}: {exc}") from None
-
-
-def resolve(path: str | Path) -> Path:
-    """The checkpoint folder to read for `path` (a run folder or a checkpoint folder).
-
-    A run folder keeps its best model in `best/`. Run folders written before `best/` existed
-    (rnn_nlp 0.2) hold it at their top level (config.yaml, vocab.json, model.safetensors,
-    meta.json); those are read when there is no `best/`. A checkpoint folder (`checkpoint-last/`,
-    `best/`) is read as itself. Either way a crash mid-swap is covered: the previous version is
-    then read from `.NAME.old`. A run being replaced by `--overwrite` is read from where it was set
-    aside (`.NAME.replaced`) until the new run has a best model: readers get the old or the new.
-    """
-    path = Path(path)
-    best = _current(path / BEST)
-    if best.exists():
-        return best
-    own = _current(path)
-    aside = replaced(path)
-    if not (own / WEIGHTS).exists() and is_set_aside(aside):
-        return resolve(aside)
-    return own
-
-
-def is_set_aside(folder: Path) -> bool:
-    """Whether `folder` is a run that `--overwrite` moved aside (it carries the marker)."""
-    return (folder / REPLACED_MARKER).is_file()
-
-
-def replaced(path: Path) -> Path:
-    """Where `--overwrite` keeps the run at `path` it replaces, until the new run has a best model."""
-    return path.parent / f".{path.name}.{REPLACED}"
 
 
 class _Moved(Exception):

@@ -12,14 +12,14 @@ import logging
 from pathlib import Path
 
 from rnn_nlp.errors import NonFiniteLossError
-from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import run_folder
 
 log = logging.getLogger(__name__)
 
 
 def _what_is_kept(last: Path) -> str:
     """What a stopped run leaves: its last checkpoint, if it has written one yet."""
-    if ckpt.resolve(last).exists():
+    if run_folder.resolve(last).exists():
         return f"the last checkpoint ({last}) is intact"
     return "no checkpoint had been written yet"
 
@@ -51,5 +51,5 @@ def log_rolled_back(failed_at: int, back_to: int, last: Path, factor: float, lr:
     log.warning(
         "non-finite loss or gradient at step %d: rolled back to step %d (%s), learning rate x%g -> %.4g "
         "(rollback %d of at most %d)",
-        failed_at, back_to, ckpt.resolve(last), factor, lr, rollbacks, max_rollbacks,
+        failed_at, back_to, run_folder.resolve(last), factor, lr, rollbacks, max_rollbacks,
     )

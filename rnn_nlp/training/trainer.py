@@ -25,7 +25,9 @@ from tqdm.auto import tqdm
 from rnn_nlp.config import RunConfig
 from rnn_nlp.errors import CheckpointError, SaveError, TrainingInterrupted  # noqa: F401 (TrainingInterrupted re-exported)
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import run_folder
 from rnn_nlp.training import nonfinite
+from rnn_nlp.training.run_folder import LAST
 from rnn_nlp.training.state_check import check_same_data, check_state, saved_fingerprint
 from rnn_nlp.training.distributed import Single
 from rnn_nlp.training.callbacks import Callback, builtin_callbacks
@@ -35,7 +37,6 @@ from rnn_nlp.training.runtime import StopFlag, resolve_device, rng_state, seed_e
 
 log = logging.getLogger(__name__)
 
-LAST = ckpt.LAST  # re-exported: callers name the resume checkpoint through the trainer
 # The trainer's own fields saved in its state, with what a state without the optional ones takes.
 COUNTERS = {
     "epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": None, "stop_reason": None, "history": [],
@@ -132,7 +133,7 @@ class Trainer:
             self._fingerprint = dict(self.task.data_fingerprint())
         return self._fingerprint
 
-    def load_state_dict(self, state: dict, source: str | Path = ckpt.TRAINER_STATE) -> None:
+    def load_state_dict(self, state: dict, source: str | Path = run_folder.TRAINER_STATE) -> None:
         """Take up a saved state (keys added since rnn_nlp 0.2 default, so older checkpoints resume).
 
         The state is checked first (`state_check.check_state`): a file of the wrong shape is a
@@ -193,8 +194,8 @@ class Trainer:
     def save_best(self) -> Path:
         """The model as the run's best (RUN/best), written by rank 0 alone (the others return its path)."""
         if self.dist.is_main:
-            ckpt.save_checkpoint(self.run_dir / ckpt.BEST, self.cfg, self.task.vocab_json(), self.model)
-        return self.run_dir / ckpt.BEST
+            ckpt.save_checkpoint(self.run_dir / run_folder.BEST, self.cfg, self.task.vocab_json(), self.model)
+        return self.run_dir / run_folder.BEST
 
     def request_stop(self, reason: str) -> None:
         """End the run at the next step boundary (or before the next epoch), as if its budget ran out."""
@@ -211,7 +212,7 @@ class Trainer:
         rollbacks, skipped, elapsed = self.rollbacks + 1, self.skipped_steps, self.elapsed
         checkpoint = ckpt.read_checkpoint(last)
         ckpt.load_model_weights(self.model, checkpoint.weights(), checkpoint.folder)
-        self.load_state_dict(checkpoint.trainer_state(), source=checkpoint.folder / ckpt.TRAINER_STATE)
+        self.load_state_dict(checkpoint.trainer_state(), source=checkpoint.folder / run_folder.TRAINER_STATE)
         # wall time spent still counts towards the budget; the counters are never rolled back
         self.rollbacks, self.skipped_steps, self.elapsed = rollbacks, skipped, elapsed
         # the checkpoint's rates were saved before any rollback to it: the factor compounds per retry of the same one
@@ -386,7 +387,7 @@ class Trainer:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise SaveError(f"cannot create the run folder {self.run_dir}: {exc}") from None
-        if self.tcfg.on_nonfinite == "rollback" and not ckpt.resolve(self.run_dir / LAST).exists():
+        if self.tcfg.on_nonfinite == "rollback" and not run_folder.resolve(self.run_dir / LAST).exists():
             self.save_last()  # something good to roll back to
             self.dist.barrier()
         self._call("on_fit_start")

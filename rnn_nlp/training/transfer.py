@@ -17,6 +17,7 @@ from rnn_nlp.config import BackboneConfig, from_dict
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import CheckpointError, ConfigError
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import run_folder
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def pretrained_backbone_config(source: str | Path) -> BackboneConfig:
     try:
         return from_dict(BackboneConfig, raw.get("backbone"), "backbone")
     except ConfigError as exc:
-        raise CheckpointError(f"{ckpt.resolve(Path(source)) / ckpt.CONFIG}: {exc}") from None
+        raise CheckpointError(f"{run_folder.resolve(Path(source)) / run_folder.CONFIG}: {exc}") from None
 
 
 def pretrained_task(source: str | Path) -> str:

@@ -20,6 +20,7 @@ import yaml
 
 from rnn_nlp.errors import CheckpointError, RnnNlpError
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import run_folder
 from tests.api_data import qa_input, write_seq2seq
 from tests.conftest import tiny_raw, with_sections, write_corpus
 from tests.tasks.tagging.data import tagging_raw, write_ner
@@ -28,8 +29,8 @@ from tests.tasks.qa.test_task import qa_raw, write_squad
 from tests.tasks.seq2seq.test_task import raw as seq2seq_raw
 
 TASKS = ("lm", "classify", "ner", "qa", "seq2seq", "stages")
-LAST, BEST = ckpt.LAST, ckpt.BEST
-STAGE_FOLDERS = ("lm-pretrained", "lm-finetuned")
+LAST, BEST = run_folder.LAST, run_folder.BEST
+STAGE_FOLDERS = tuple(run_folder.STAGE_FOLDERS.values())
 TIMING = {"elapsed_s", "tokens_per_s"}
 INPUTS = {"lm": "the cat", "classify": "the film was superb", "ner": "Ann Lee visited Rome .", "qa": qa_input(5, candidates=False),
           "seq2seq": "a b c", "stages": "Mary joined Globex ."}
@@ -115,7 +116,7 @@ def snapshot(run: Path) -> dict:
     """{checkpoint folder: step (checkpoint-last) or True (a readable best)} of what a run holds now."""
     out = {}
     for folder in checkpoint_folders(run):
-        if ckpt.resolve(folder).exists() or folder.exists():
+        if run_folder.resolve(folder).exists() or folder.exists():
             key = str(folder.relative_to(run))
             out[key] = step_of(folder) if folder.name == LAST else readable(folder)
     return out
@@ -175,9 +176,9 @@ def differences(run: Path, ref: Path) -> list[str]:
     diffs = []
     for folder in checkpoint_folders(ref):
         rel = folder.relative_to(ref)
-        if not ckpt.resolve(folder).exists():
+        if not run_folder.resolve(folder).exists():
             continue
-        if not ckpt.resolve(run / rel).exists():
+        if not run_folder.resolve(run / rel).exists():
             diffs.append(f"{rel}: missing")
             continue
         a, b = weights(folder), weights(run / rel)

@@ -14,6 +14,7 @@ import pytest
 import rnn_nlp
 from rnn_nlp.errors import CheckpointError
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import run_folder
 from tests.faults import runs as R
 from tests.faults.zygote import process_state, wait_for_state
 
@@ -53,7 +54,7 @@ def test_a_second_writer_stops_at_once_naming_the_first(zygote, reference, tmp_p
 def _read(run, seen_model: list) -> list[str]:
     """One round of a reader: verify and load the run and its checkpoint-last, the way a user would."""
     problems = []
-    for folder, what in ((run, "best"), (run / ckpt.LAST, "checkpoint-last")):
+    for folder, what in ((run, "best"), (run / run_folder.LAST, "checkpoint-last")):
         try:
             ckpt.verify(folder)
             rnn_nlp.load(folder, "cpu").predict(R.INPUTS["lm"])
@@ -103,7 +104,7 @@ def test_a_reader_while_the_writer_is_held_mid_swap_reads_a_whole_checkpoint(zyg
     writer = zygote.start(["train", str(ref.config), "--out", str(run)], {"kill": HOLDS[hold_at]})
     try:
         assert wait_for_state(writer[0], "T") == "T", "the writer never reached its hold point"
-        assert (run / ckpt.BEST / ckpt.META).exists() or (run / ".best.old" / ckpt.META).exists()  # a best exists by then
+        assert (run / run_folder.BEST / ckpt.META).exists() or (run / ".best.old" / ckpt.META).exists()  # a best exists by then
         assert not _read(run, ["best", "checkpoint-last"])
         result = zygote.run(["evaluate", str(run), "--device", "cpu"])
         assert result.returncode == 0 and not result.traceback, result
@@ -148,7 +149,7 @@ def test_a_slow_reader_across_a_whole_swap_is_not_told_the_checkpoint_is_broken(
 
     try:
         assert wait_for_state(pid, "T") == "T", "the writer never reached its hold point"
-        target = run if folder == "best" else run / ckpt.LAST
+        target = run if folder == "best" else run / run_folder.LAST
         before = R.fingerprint(target)
         monkeypatch.setattr(owner, attribute, slow)
         try:

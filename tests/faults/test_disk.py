@@ -184,3 +184,31 @@ def test_a_new_run_in_a_read_only_folder(zygote, reference, tmp_path):
         ro.chmod(0o755)
     assert not clear_error(result, "Permission denied"), result
     assert list(ro.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def swapped(zygote, reference, tmp_path_factory):
+    """A classifier run killed after a checkpoint swap, before it removed the previous version
+    (`.checkpoint-last.old` beside `checkpoint-last`: what tidying removes at the next train)."""
+    ref = reference("classify")
+    run = tmp_path_factory.mktemp("swapped") / "run"
+    fault = {"op": "rmtree", "match": "run/.checkpoint-last.old", "n": 3, "when": "before"}  # the second swap's last step
+    assert zygote.run(["train", str(ref.config), "--out", str(run)], {"kill": fault}).killed
+    assert (run / ".checkpoint-last.old").is_dir() and (run / "checkpoint-last").is_dir()
+    return ref, run
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_refused_command_on_a_read_only_run_tidies_nothing(zygote, swapped, tmp_path, command):
+    """A read-only run folder holding a previous version aside: the refusal changes nothing (the
+    tidying waits for a command that can go on), and a resume afterwards completes the run."""
+    ref, killed = swapped
+    run = tmp_path / "runs" / "run"
+    shutil.copytree(killed.parent, run.parent)
+    try:
+        problems = _read_only_then_resumed(zygote, ref, run, command, run)
+    finally:
+        for folder in (run.parent, run):
+            if folder.exists():
+                folder.chmod(0o755)
+    assert not problems, "\n".join(problems)

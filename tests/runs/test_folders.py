@@ -13,8 +13,9 @@ from rnn_nlp import load as rnn_nlp_load
 from rnn_nlp.cli import main
 from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.runs import build_config, train_run
-from rnn_nlp.runs.folders import replaced, run_lock, set_aside, settle_replaced
+from rnn_nlp.runs.folders import run_lock, set_aside, settle_replaced
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.run_folder import replaced
 from rnn_nlp.training.callbacks import Callback
 from rnn_nlp.training.trainer import Trainer
 from tests.conftest import tiny_raw, write_corpus

@@ -17,7 +17,8 @@ from rnn_nlp.errors import CheckpointError
 from rnn_nlp.runs import build_config, load_run, train_run
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training.trainer import LAST
+from rnn_nlp.training import run_folder
+from rnn_nlp.training.run_folder import LAST
 from tests.conftest import tiny_raw
 from tests.training.edits import rehash
 
@@ -141,7 +142,7 @@ def test_a_rehashed_vocab_json_is_refused_by_load_and_resume(tmp_path, corpus, w
     cfg = build_config(tiny_raw(corpus, trainer={"max_steps": 3}))
     run = tmp_path / "run"
     train_run(cfg, run)
-    for folder in (run / ckpt.BEST, run / LAST):
+    for folder in (run / run_folder.BEST, run / LAST):
         (folder / ckpt.VOCAB).write_text(json.dumps(written), encoding="utf-8")
         rehash(folder, ckpt.VOCAB)
     with pytest.raises(CheckpointError, match=r"vocab.json: "):
@@ -153,8 +154,8 @@ def test_a_rehashed_vocab_json_is_refused_by_load_and_resume(tmp_path, corpus, w
 def test_a_rehashed_vocab_json_of_a_pretrained_run_is_refused_naming_it(tmp_path, corpus):
     run = tmp_path / "lm"
     train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 3})), run)
-    (run / ckpt.BEST / ckpt.VOCAB).write_text(json.dumps({"tokens": {"itos": "abc"}}), encoding="utf-8")
-    rehash(run / ckpt.BEST, ckpt.VOCAB)
+    (run / run_folder.BEST / ckpt.VOCAB).write_text(json.dumps({"tokens": {"itos": "abc"}}), encoding="utf-8")
+    rehash(run / run_folder.BEST, ckpt.VOCAB)
     fine_tuned = build_config(tiny_raw(corpus, trainer={"max_steps": 3}))
     fine_tuned.pretrained = str(run)
     with pytest.raises(CheckpointError, match=r"best/vocab.json: tokens"):

@@ -15,8 +15,10 @@ import torch
 from rnn_nlp.errors import CheckpointError
 from rnn_nlp.runs import build_config, load_run, train_run
 from rnn_nlp.tasks.lm import LMTask
+from rnn_nlp.files import fsync_dir
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training.trainer import LAST
+from rnn_nlp.training import run_folder
+from rnn_nlp.training.run_folder import LAST
 from tests.conftest import tiny_raw
 
 real_rmtree = shutil.rmtree
@@ -42,7 +44,7 @@ def _rmtree(path, ignore_errors=False):
 
 # Every line of these is a kill point: each file write, fsync, rename and removal lies between two.
 # (Not the pure computations they call, such as hashing, which touch no file.)
-TRACED = {f.__code__ for f in (ckpt.save_checkpoint, ckpt._write_folder, ckpt._swap_in, ckpt._fsync_dir, _rmtree)}
+TRACED = {f.__code__ for f in (ckpt.save_checkpoint, ckpt._write_folder, run_folder.swap_in, fsync_dir, _rmtree)}
 
 
 def _save_killed_at(point: int, save) -> bool:
@@ -87,7 +89,7 @@ def _weights_of(run: Path, old, new) -> str:
     for name, model in (("old", old), ("new", new)):
         if all(torch.equal(t, got[k]) for k, t in ckpt._weights_for_saving(model.state_dict()).items()):
             return name
-    raise AssertionError(f"{ckpt.resolve(run)} holds a mix of the old and the new best model")
+    raise AssertionError(f"{run_folder.resolve(run)} holds a mix of the old and the new best model")
 
 
 def _legacy_run(run: Path, cfg, task, model) -> None:
@@ -100,13 +102,13 @@ def _legacy_run(run: Path, cfg, task, model) -> None:
 
 def _crashed_mid_swap(run: Path, cfg, task, model) -> None:
     """The previous best's swap was killed between its two renames: only `.best.old` (and a tmp) remain."""
-    ckpt.save_checkpoint(run / ckpt.BEST, cfg, task.vocab_json(), model)
-    (run / ckpt.BEST).rename(run / ".best.old")
+    ckpt.save_checkpoint(run / run_folder.BEST, cfg, task.vocab_json(), model)
+    (run / run_folder.BEST).rename(run / ".best.old")
     ckpt.save_checkpoint(run / ".best.tmp", cfg, task.vocab_json(), model)
 
 
 def _best_folder(run: Path, cfg, task, model) -> None:
-    ckpt.save_checkpoint(run / ckpt.BEST, cfg, task.vocab_json(), model)
+    ckpt.save_checkpoint(run / run_folder.BEST, cfg, task.vocab_json(), model)
 
 
 @pytest.mark.parametrize("previous", [_best_folder, _legacy_run, _crashed_mid_swap], ids=["best-folder", "legacy-top-level", "after-a-crash"])
@@ -126,12 +128,12 @@ def test_a_kill_anywhere_in_the_best_swap_leaves_old_or_new(tmp_path, tiny_confi
         assert _weights_of(run, old, new) == "old"
 
         def save():
-            ckpt.save_checkpoint(run / ckpt.BEST, tiny_config, task.vocab_json(), new)
+            ckpt.save_checkpoint(run / run_folder.BEST, tiny_config, task.vocab_json(), new)
 
         killed = _save_killed_at(point, save)
         outcomes.append(_weights_of(run, old, new))
         if killed:  # the run goes on: the next best is written over whatever the kill left
-            ckpt.save_checkpoint(run / ckpt.BEST, tiny_config, task.vocab_json(), new)
+            ckpt.save_checkpoint(run / run_folder.BEST, tiny_config, task.vocab_json(), new)
             assert _weights_of(run, old, new) == "new"
         real_rmtree(run)
         if not killed:
@@ -147,11 +149,11 @@ def test_loading_prefers_best_over_an_old_runs_top_level_files(tmp_path, tiny_co
     run = tmp_path / "run"
     run.mkdir()
     _legacy_run(run, tiny_config, task, old)
-    assert ckpt.resolve(run) == run and _weights_of(run, old, new) == "old"
+    assert run_folder.resolve(run) == run and _weights_of(run, old, new) == "old"
     _best_folder(run, tiny_config, task, new)
-    assert ckpt.resolve(run) == run / ckpt.BEST and _weights_of(run, old, new) == "new"
+    assert run_folder.resolve(run) == run / run_folder.BEST and _weights_of(run, old, new) == "new"
     ckpt.verify(run)
-    assert ckpt.resolve(run / ckpt.LAST) == run / ckpt.LAST  # a checkpoint folder is read as itself
+    assert run_folder.resolve(run / run_folder.LAST) == run / run_folder.LAST  # a checkpoint folder is read as itself
 
 
 def test_a_run_without_any_best_model_says_so(tmp_path):
@@ -191,7 +193,7 @@ def test_a_process_killed_mid_swap_loads_and_resumes(tmp_path, corpus):
     died = subprocess.run([sys.executable, "-c", textwrap.dedent(KILL_IN_SECOND_BEST_SWAP), json.dumps(raw), str(run)],
                           env=env, capture_output=True, text=True)
     assert died.returncode == 9, died.stderr
-    assert not (run / ckpt.BEST).exists() and ckpt.resolve(run) == run / ".best.old"
+    assert not (run / run_folder.BEST).exists() and run_folder.resolve(run) == run / ".best.old"
     first_best = ckpt.load_weights(run / ".best.old")
     _, _, model = load_run(run)
     for name, t in first_best.items():
@@ -199,7 +201,7 @@ def test_a_process_killed_mid_swap_loads_and_resumes(tmp_path, corpus):
     trainer = train_run(build_config(raw), run, resume=True)
     assert trainer.epoch == 3
     # the resumed run put the first best back under its name (no later evaluation beat it)
-    assert (run / ckpt.BEST).is_dir() and not (run / ".best.old").exists()
+    assert (run / run_folder.BEST).is_dir() and not (run / ".best.old").exists()
     assert ckpt.load_weights(run).keys() == first_best.keys()
     for name, t in ckpt.load_weights(run).items():
         assert torch.equal(first_best[name], t), name
@@ -210,15 +212,15 @@ def test_a_run_folder_of_rnn_nlp_0_2_loads_and_resumes(tmp_path, corpus):
     run = tmp_path / "run"
     raw = tiny_raw(corpus, trainer={"max_steps": 5})
     train_run(build_config(raw), run)
-    for f in (run / ckpt.BEST).iterdir():
+    for f in (run / run_folder.BEST).iterdir():
         f.replace(run / f.name)
-    (run / ckpt.BEST).rmdir()
+    (run / run_folder.BEST).rmdir()
     state = ckpt.load_trainer_state(run / LAST)
     for key in ("callbacks", "stop_reason", "window_loss_sum", "window_loss_steps"):
         del state[key]
     cfg, task, model = load_run(run / LAST)
     ckpt.save_checkpoint(run / LAST, cfg, task.vocab_json(), model, state)
-    assert ckpt.resolve(run) == run
+    assert run_folder.resolve(run) == run
     load_run(run)
     trainer = train_run(build_config({**raw, "trainer": {**raw["trainer"], "max_steps": 10}}), run, resume=True)
     assert trainer.global_step == 10 and len(trainer.history) == 2

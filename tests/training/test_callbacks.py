@@ -15,7 +15,8 @@ from rnn_nlp.tasks.lm import LMTask
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.callbacks import Callback, EarlyStopping, LastCheckpoint, builtin_callbacks
 from rnn_nlp.training.history import plot_curves
-from rnn_nlp.training.trainer import LAST, TrainingInterrupted
+from rnn_nlp.training.run_folder import LAST
+from rnn_nlp.training.trainer import TrainingInterrupted
 from tests.conftest import ctrl_c_at, tiny_raw
 
 SHORT = {"max_train_tokens": 400}  # 13 steps an epoch

@@ -7,6 +7,7 @@ import torch
 
 from rnn_nlp.errors import CheckpointError
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import run_folder
 from rnn_nlp.tasks.lm import LMTask
 
 
@@ -99,7 +100,7 @@ def test_failed_save_keeps_previous_checkpoint(saved, monkeypatch, tiny_config):
 def test_crash_mid_swap_falls_back_to_previous(saved):
     path, *_ = saved
     path.rename(path.parent / ".ck.old")  # as if killed between the two renames
-    assert ckpt.resolve(path) == path.parent / ".ck.old"
+    assert run_folder.resolve(path) == path.parent / ".ck.old"
     ckpt.verify(path)
     assert ckpt.load_trainer_state(path) == {"step": 3}
 

@@ -11,9 +11,11 @@ from rnn_nlp.runs import build_config, train_run
 from rnn_nlp.tasks.base import Task
 from rnn_nlp.tasks.lm import LMTask
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import run_folder
 from rnn_nlp.training.callbacks import Callback
 from rnn_nlp.training.contract import TrainingState, TrainingTask
-from rnn_nlp.training.trainer import LAST, Trainer, resolve_device
+from rnn_nlp.training.run_folder import LAST
+from rnn_nlp.training.trainer import Trainer, resolve_device
 from tests.conftest import tiny_raw
 
 SHORT = {"max_train_tokens": 400}  # 13 steps an epoch
@@ -111,9 +113,9 @@ def test_save_best_and_save_last_are_the_trainers_saves(tmp_path, corpus):
     task = LMTask(cfg)
     trainer = Trainer(cfg, task, task.build_model(), tmp_path / "run", resolve_device("cpu"))
     state = trainer.training_state()
-    assert state.save_best() == tmp_path / "run" / ckpt.BEST
-    ckpt.verify(tmp_path / "run" / ckpt.BEST)
-    assert ckpt.resolve(state.save_last()).exists()
+    assert state.save_best() == tmp_path / "run" / run_folder.BEST
+    ckpt.verify(tmp_path / "run" / run_folder.BEST)
+    assert run_folder.resolve(state.save_last()).exists()
     state.request_stop("enough")
     assert trainer.stop_reason == "enough"
 

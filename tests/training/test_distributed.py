@@ -12,7 +12,7 @@ from rnn_nlp.runs import build_config
 from rnn_nlp.runs import train_run
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.distributed import Single, shard_batch
-from rnn_nlp.training.trainer import LAST
+from rnn_nlp.training.run_folder import LAST
 from tests.conftest import tiny_raw, write_corpus
 
 TIMING = {"elapsed_s", "tokens_per_s"}

@@ -14,7 +14,7 @@ from rnn_nlp.cli import main
 from rnn_nlp.errors import DataError
 from rnn_nlp.runs import build_config, train_run
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training.trainer import LAST
+from rnn_nlp.training.run_folder import LAST
 from tests.conftest import tiny_raw, write_corpus
 from tests.training.edits import rewrite_state, snapshot
 

@@ -9,7 +9,9 @@ from rnn_nlp.runs import build_config
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.runs import load_run, train_run
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training.trainer import LAST, TrainingInterrupted
+from rnn_nlp.training import run_folder
+from rnn_nlp.training.run_folder import LAST
+from rnn_nlp.training.trainer import TrainingInterrupted
 from tests.conftest import ctrl_c_at, tiny_raw
 
 
@@ -38,7 +40,7 @@ def test_loss_falls_and_logs_are_written(tmp_path, corpus):
     steps = list(csv.DictReader(open(tmp_path / "run" / "steps.csv")))
     assert [int(r["step"]) for r in steps] == list(range(50, trainer.global_step + 1, 50))  # trainer.log_every
     ckpt.verify(tmp_path / "run")  # the run folder gives its best model, in best/
-    assert ckpt.resolve(tmp_path / "run") == tmp_path / "run" / ckpt.BEST
+    assert run_folder.resolve(tmp_path / "run") == tmp_path / "run" / run_folder.BEST
     assert not (tmp_path / "run" / ckpt.WEIGHTS).exists()
     ckpt.verify(tmp_path / "run" / LAST)
 

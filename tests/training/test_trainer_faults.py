@@ -12,7 +12,8 @@ from rnn_nlp.errors import NonFiniteLossError, SaveError
 from rnn_nlp.nn.heads.lm import LanguageModelNetwork
 from rnn_nlp.runs import train_run
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training.trainer import LAST, Trainer, resolve_device
+from rnn_nlp.training.run_folder import LAST
+from rnn_nlp.training.trainer import Trainer, resolve_device
 from tests.conftest import tiny_raw
 
 

@@ -17,7 +17,8 @@ from rnn_nlp.errors import CheckpointError
 from rnn_nlp.runs import build_config, train_run
 from rnn_nlp.tasks.lm import LMTask
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training.trainer import LAST, Trainer, resolve_device
+from rnn_nlp.training.run_folder import LAST
+from rnn_nlp.training.trainer import Trainer, resolve_device
 from tests.conftest import tiny_raw
 from tests.training.edits import rewrite_state, snapshot
 
