@@ -13,7 +13,7 @@ import copy
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 from rnn_nlp.config import RunConfig, apply_overrides
 from rnn_nlp.errors import CheckpointError, ConfigError
