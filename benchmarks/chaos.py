@@ -61,10 +61,18 @@ from tests.faults import runs as R  # noqa: E402
 from tests.faults.inject import faults_acted, read_events  # noqa: E402
 from tests.faults.zygote import Zygote, wait_for_state  # noqa: E402
 
-KINDS = ("kill", "kill-best-swap", "kill-stage", "kill-moment", "kill-evaluate", "disk-full", "read-only",
-         "second-writer", "slow-reader")
-WEIGHTS = {"kill": 4, "kill-best-swap": 2, "kill-stage": 3, "kill-moment": 2, "kill-evaluate": 1, "disk-full": 2,
-           "read-only": 1, "second-writer": 1, "slow-reader": 1}
+KINDS = ("kill", "kill-best-swap", "kill-stage", "kill-moment", "kill-evaluate", "disk-full", "read-only", "second-writer", "slow-reader")
+WEIGHTS = {
+    "kill": 4,
+    "kill-best-swap": 2,
+    "kill-stage": 3,
+    "kill-moment": 2,
+    "kill-evaluate": 1,
+    "disk-full": 2,
+    "read-only": 1,
+    "second-writer": 1,
+    "slow-reader": 1,
+}
 VERDICTS = ("survived", "crashed", "lost", "silent-wrong", "not reached")
 
 
@@ -85,8 +93,7 @@ class Chaos:
             result = self.z.run(["train", str(config), "--out", str(folder / "run")], {"events": str(folder / "events")})
             if result.returncode != 0:
                 raise SystemExit(f"the reference run of {task} failed:\n{result.stderr[-3000:]}")
-            self.refs[task] = {"config": config, "run": folder / "run", "events": read_events(folder / "events"),
-                               "wall_s": result.wall_s}
+            self.refs[task] = {"config": config, "run": folder / "run", "events": read_events(folder / "events"), "wall_s": result.wall_s}
         return self.refs[task]
 
     def _count(self, task: str, op: str, match: str = "") -> int:
@@ -94,8 +101,9 @@ class Chaos:
 
     # ---- one fault ---------------------------------------------------------------------------
     def record(self, task: str, kind: str, fault, verdict: str, detail: str, wall_s: float) -> str:
-        self.outcomes.append({"task": task, "kind": kind, "fault": fault, "verdict": verdict, "detail": detail[:600],
-                              "wall_s": round(wall_s, 2)})
+        self.outcomes.append(
+            {"task": task, "kind": kind, "fault": fault, "verdict": verdict, "detail": detail[:600], "wall_s": round(wall_s, 2)}
+        )
         return verdict
 
     def _train(self, task, run, faults=None, **kw):
@@ -121,8 +129,16 @@ class Chaos:
             faults, kw = {}, {"kill_after_s": fault["after_s"]}
         else:
             if kind == "kill-best-swap":
-                op, match = rng.choice([("rename", "run/.best"), ("rmtree", "run/.best"), ("save_file", "run/.best.tmp"),
-                                        ("open_w", "run/.best.tmp"), ("fsync", "run/.best.tmp"), ("mkdir", "run/.best.tmp")])
+                op, match = rng.choice(
+                    [
+                        ("rename", "run/.best"),
+                        ("rmtree", "run/.best"),
+                        ("save_file", "run/.best.tmp"),
+                        ("open_w", "run/.best.tmp"),
+                        ("fsync", "run/.best.tmp"),
+                        ("mkdir", "run/.best.tmp"),
+                    ]
+                )
             elif kind == "kill-stage":
                 op = rng.choice(["any", "rename", "rmtree", "save_file", "torch_save", "open_w", "fsync"])
                 match = rng.choice(["run/lm-pretrained/", "run/lm-finetuned/", "run/lm-pretrain-text/", "run/lm-finetune-text/"])
@@ -144,8 +160,14 @@ class Chaos:
         first = self.z.run(["evaluate", str(run), "--device", "cpu"], {"events": str(events), "scope": str(run)})
         writes = [e for e in read_events(events) if e["op"] in ("open_w", "replace", "mkdir")]
         if first.returncode != 0 or not writes:
-            return self.record(task, "kill-evaluate", {}, "crashed" if first.traceback else "lost",
-                               f"evaluate before the kill: exit {first.returncode}: {first.stderr.strip()[-300:]}", first.wall_s), False
+            return self.record(
+                task,
+                "kill-evaluate",
+                {},
+                "crashed" if first.traceback else "lost",
+                f"evaluate before the kill: exit {first.returncode}: {first.stderr.strip()[-300:]}",
+                first.wall_s,
+            ), False
         e = self.rng.choice(writes)
         fault = {"op": e["op"], "n": e["n"], "when": self.rng.choice(["before", "torn"] if e["op"] == "open_w" else ["before", "after"])}
         before, weights = R.snapshot(run), R.fingerprint(run)
@@ -193,9 +215,11 @@ class Chaos:
         ref = self.reference(task)
         command = self.rng.choice(["train --resume", "evaluate", "train --overwrite"])
         how = self.rng.choice(["chmod run", "mount run", "mount parent"])
-        argv = {"train --resume": ["train", str(ref["config"]), "--out", str(run), "--resume"],
-                "evaluate": ["evaluate", str(run), "--device", "cpu"],
-                "train --overwrite": ["train", str(ref["config"]), "--out", str(run), "--overwrite"]}[command]
+        argv = {
+            "train --resume": ["train", str(ref["config"]), "--out", str(run), "--resume"],
+            "evaluate": ["evaluate", str(run), "--device", "cpu"],
+            "train --overwrite": ["train", str(ref["config"]), "--out", str(run), "--overwrite"],
+        }[command]
         target = run.parent if how.endswith("parent") else run
         before, snap = hashes(run), R.snapshot(run)
         faults = {"deny": {"paths": [str(target)], "errno": "EROFS"}, "scope": str(run.parent)} if how.startswith("mount") else {}
@@ -229,8 +253,14 @@ class Chaos:
         pid = started[0]
         if wait_for_state(pid, "TZ") != "T":
             result = self.z.wait(started)
-            return self.record(task, "second-writer", hold, "not reached" if result.returncode == 0 else "crashed",
-                               result.stderr.strip()[-300:], result.wall_s), result.returncode == 0
+            return self.record(
+                task,
+                "second-writer",
+                hold,
+                "not reached" if result.returncode == 0 else "crashed",
+                result.stderr.strip()[-300:],
+                result.wall_s,
+            ), result.returncode == 0
         before = R.snapshot(run)
         command = self.rng.choice(["", "--resume", "--overwrite"])
         second = self.z.run(["train", str(ref["config"]), "--out", str(run)] + ([command] if command else []), timeout_s=60)
@@ -240,7 +270,10 @@ class Chaos:
         if second.traceback:
             verdict, detail = "crashed", "traceback: " + second.stderr.strip().splitlines()[-1]
         elif second.returncode != 2 or f"pid {pid}" not in second.stderr:
-            verdict, detail = "silent-wrong" if second.returncode == 0 else "crashed", f"exit {second.returncode}: {second.stderr.strip()[-300:]}"
+            verdict, detail = (
+                "silent-wrong" if second.returncode == 0 else "crashed",
+                f"exit {second.returncode}: {second.stderr.strip()[-300:]}",
+            )
         else:
             problems = R.losses(before, R.snapshot(run)) + R.after_fault(run, task)
             verdict, detail = ("lost", "; ".join(problems)) if problems else ("survived", "")
@@ -384,22 +417,32 @@ def summarize(chaos: Chaos, args, argv: list[str], wall_s: float) -> dict:
         "left_behind": sorted({o["detail"] for o in counted + chaos.runs if o["detail"].startswith("left behind")}),
         "by_task_and_kind": [{"task": t, "kind": k, **{v: c[v] for v in VERDICTS}} for (t, k), c in sorted(table.items())],
         "failures": [o for o in counted if o["verdict"] != "survived"] + [r for r in chaos.runs if r["verdict"] != "complete"],
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                    "torch": __import__("torch").__version__, "load_average": [round(x, 2) for x in os.getloadavg()],
-                    "euid": os.geteuid()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": __import__("torch").__version__,
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "euid": os.geteuid(),
+        },
         "wall_s": round(wall_s, 1),
     }
 
 
 def markdown(result: dict) -> str:
-    md = ["# Chaos: faults injected into tiny runs of every task", "",
-          f"{result['attempts']} faults, {result['faults_survived']} survived; crashed {result['crashed']} "
-          f"(tracebacks {result['tracebacks']}), lost {result['lost']}, silent-wrong {result['silent_wrong']}; "
-          f"{result['not_reached']} more fell beyond their run's end. {result['runs']} runs: "
-          f"{result['runs_complete_and_equal']} completed bitwise equal to the uninterrupted run, {result['runs_lost']} lost, "
-          f"{result['runs_silent_wrong']} silently wrong. Faults that left temporary files behind: {result['left_temporary_files']}; "
-          f"completed runs holding some: {result['runs_left_temporary_files']}.",
-          "", "| task | fault | survived | crashed | lost | silent-wrong | not reached |", "|---|---|---|---|---|---|---|"]
+    md = [
+        "# Chaos: faults injected into tiny runs of every task",
+        "",
+        f"{result['attempts']} faults, {result['faults_survived']} survived; crashed {result['crashed']} "
+        f"(tracebacks {result['tracebacks']}), lost {result['lost']}, silent-wrong {result['silent_wrong']}; "
+        f"{result['not_reached']} more fell beyond their run's end. {result['runs']} runs: "
+        f"{result['runs_complete_and_equal']} completed bitwise equal to the uninterrupted run, {result['runs_lost']} lost, "
+        f"{result['runs_silent_wrong']} silently wrong. Faults that left temporary files behind: {result['left_temporary_files']}; "
+        f"completed runs holding some: {result['runs_left_temporary_files']}.",
+        "",
+        "| task | fault | survived | crashed | lost | silent-wrong | not reached |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in result["by_task_and_kind"]:
         md.append(f"| {row['task']} | {row['kind']} | " + " | ".join(str(row[v]) for v in VERDICTS) + " |")
     if result["failures"]:
@@ -409,9 +452,13 @@ def markdown(result: dict) -> str:
     if result["left_behind"]:
         md += ["", "## Temporary files left (untidy, nothing lost)", ""] + [f"- {d[:300]}" for d in result["left_behind"]]
     m = result["machine"]
-    md += ["", f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}, torch {m['torch']}, load average "
-               f"{m['load_average']} at the end, euid {m['euid']}; {result['wall_s']} s in all.", "",
-           f"Command: `{result['command']}`"]
+    md += [
+        "",
+        f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}, torch {m['torch']}, load average "
+        f"{m['load_average']} at the end, euid {m['euid']}; {result['wall_s']} s in all.",
+        "",
+        f"Command: `{result['command']}`",
+    ]
     return "\n".join(md) + "\n"
 
 

@@ -23,6 +23,7 @@ seconds are its members' added up and its texts/s counts every member's predicti
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -36,10 +37,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
-from rnn_nlp.runs import build_config  # noqa: E402
 from rnn_nlp.data.labeled import load_labeled_corpus  # noqa: E402
 from rnn_nlp.metrics import mcnemar  # noqa: E402
-from rnn_nlp.runs import load_run, train_run  # noqa: E402
+from rnn_nlp.runs import (  # noqa: E402
+    build_config,  # noqa: E402
+    load_run,
+    train_run,
+)
 from rnn_nlp.tasks.classification import ensemble_probabilities  # noqa: E402
 
 POOLINGS = {
@@ -64,7 +68,14 @@ def run_specs() -> dict[str, dict]:
     specs: dict[str, dict] = {"tfidf": {}}
     for name, pooling in POOLINGS.items():
         specs[name] = {"pooling": pooling, "pretrained": True, **ULMFIT_FULL}
-        specs[f"{name}-scratch"] = {"pooling": pooling, "pretrained": False, **ULMFIT_FULL, "lm_finetune_epochs": 0, "gradual_unfreezing": False, "discriminative_lr": 1.0}
+        specs[f"{name}-scratch"] = {
+            "pooling": pooling,
+            "pretrained": False,
+            **ULMFIT_FULL,
+            "lm_finetune_epochs": 0,
+            "gradual_unfreezing": False,
+            "discriminative_lr": 1.0,
+        }
     for name in POOLINGS:  # pretrained and LM-fine-tuned, every layer at one rate from the start
         specs[f"{name}-plain-finetune"] = {**specs[name], "gradual_unfreezing": False, "discriminative_lr": 1.0}
     for name, change in ABLATIONS.items():
@@ -86,7 +97,15 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
             "min_count": 1,
             "max_train_examples": args.max_train,
         },
-        "backbone": {"rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2, "input_dropout": 0.2 * drop, "hidden_dropout": 0.2 * drop, "output_dropout": 0.3 * drop},
+        "backbone": {
+            "rnn": "lstm",
+            "emb_size": 256,
+            "hidden_size": 256,
+            "layers": 2,
+            "input_dropout": 0.2 * drop,
+            "hidden_dropout": 0.2 * drop,
+            "output_dropout": 0.3 * drop,
+        },
         "head": {
             "pooling": spec["pooling"],
             "dropout": 0.3 * drop,
@@ -156,12 +175,14 @@ def finetuned_lm(dataset: str, args: argparse.Namespace, work: Path) -> tuple[st
     return path, seconds
 
 
-def model_row(dataset: str, name: str, spec: dict, args: argparse.Namespace, work: Path, lm: tuple[str, float] | None, seed: int = 1) -> dict:
+def model_row(
+    dataset: str, name: str, spec: dict, args: argparse.Namespace, work: Path, lm: tuple[str, float] | None, seed: int = 1
+) -> dict:
     """Train one classifier (trainer seed `seed`) and score it; `test_probs`, `valid_probs` and `task`
     travel with the row for ensembles and are popped before it is written."""
     pretrained, lm_s = None, 0.0
     if spec["pretrained"]:
-        pretrained, lm_s = (lm if spec["lm_finetune_epochs"] else (args.pretrained, 0.0))
+        pretrained, lm_s = lm if spec["lm_finetune_epochs"] else (args.pretrained, 0.0)
     cfg = build_config(config(dataset, spec, args, pretrained, seed), f"{dataset}/{name}")
     out = work / Path(dataset).name / (name if seed == 1 else f"{name}-seed{seed}")
     trainer = train_run(cfg, out, overwrite=True)
@@ -224,16 +245,29 @@ def versus(row: dict) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| data | run | models | valid accuracy | test accuracy | test macro-F1 | error | vs TF-IDF (McNemar p) | train s to best valid | LM fine-tune s | texts/s |",
+        "| data | run | models | valid accuracy | test accuracy | test macro-F1 | error | vs TF-IDF (McNemar p) "
+        "| train s to best valid | LM fine-tune s | texts/s |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         valid = f"{r['valid_accuracy']:.4f}" if "valid_accuracy" in r else "-"
         lines.append(
-            f"| {r['dataset']} | {r['run']} | {r.get('members', 1)} | {valid} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | {100 * (1 - r['accuracy']):.2f}% "
+            f"| {r['dataset']} | {r['run']} | {r.get('members', 1)} | {valid} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} "
+            f"| {100 * (1 - r['accuracy']):.2f}% "
             f"| {versus(r)} | {r['train_s_to_best']:.0f} | {r.get('lm_finetune_s', 0):.0f} | {r['texts_per_s']:,.0f} |"
         )
     return "\n".join(lines)
+
+
+def record_row(rows: list, preds: dict, gold, dataset: str, info: dict, command: str, out: Path, name: str, row: dict) -> None:
+    """Add a run's row (with McNemar's test against TF-IDF's test predictions) and rewrite the JSON and Markdown tables."""
+    preds[name] = row.pop("test_pred")
+    if name != "tfidf" and "tfidf" in preds:
+        row["vs_tfidf"] = mcnemar(gold, preds[name], preds["tfidf"])
+    rows.append({"dataset": dataset, "run": name, **row, **info, "command": command})
+    out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(f"Command: `python {command}`\n\n{table(rows)}\n", encoding="utf-8")
+    print(table(rows[-1:]).splitlines()[-1], flush=True)
 
 
 def main() -> None:
@@ -279,15 +313,7 @@ def main() -> None:
         gold = load_labeled_corpus(dataset)["test"]["label"] if "tfidf" in names else None
         command = " ".join(sys.argv)
 
-        def record(name: str, row: dict) -> None:
-            preds[name] = row.pop("test_pred")
-            if name != "tfidf" and "tfidf" in preds:
-                row["vs_tfidf"] = mcnemar(gold, preds[name], preds["tfidf"])
-            rows.append({"dataset": dataset, "run": name, **row, **info, "command": command})
-            out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
-            out.with_suffix(".md").write_text(f"Command: `python {command}`\n\n{table(rows)}\n", encoding="utf-8")
-            print(table(rows[-1:]).splitlines()[-1], flush=True)
-
+        record = functools.partial(record_row, rows, preds, gold, dataset, info, command, out)
         everyone: list[dict] = []  # every trained member, for --ensemble
         for name in names:
             if name == "tfidf":

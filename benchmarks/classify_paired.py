@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from classify import tfidf_row  # noqa: E402
+
 from rnn_nlp.metrics import mcnemar  # noqa: E402
 from rnn_nlp.runs import load_run  # noqa: E402
 from rnn_nlp.tasks.classification import ensemble_probabilities  # noqa: E402
@@ -48,7 +49,14 @@ def main() -> None:
 
     def add(name: str, pred: list, loss: float) -> None:
         metrics = task.metrics(gold, pred, loss)
-        rows.append({"run": name, "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "vs_tfidf": mcnemar(gold, pred, baseline["test_pred"])})
+        rows.append(
+            {
+                "run": name,
+                "accuracy": metrics["accuracy"],
+                "macro_f1": metrics["macro_f1"],
+                "vs_tfidf": mcnemar(gold, pred, baseline["test_pred"]),
+            }
+        )
 
     names = args.names.split(",") if args.names else args.runs
     if len(names) != len(args.runs):

@@ -37,9 +37,19 @@ def recipe(steps: int, batch: int) -> dict:
         "backbone": {"rnn": "lstm", "emb_size": 200, "hidden_size": 200, "layers": 2},
         "head": {"softmax": "full", "tie_weights": True},
         "trainer": {
-            "epochs": 1, "max_steps": steps, "batch_size": batch, "eval_batch_size": 20, "bptt": 35,
-            "optimizer": "sgd", "lr": 20.0, "schedule": "none", "clip_norm": 0.25, "threads": 1,
-            "progress": False, "checkpoint_every": 100_000, "device": "cpu",
+            "epochs": 1,
+            "max_steps": steps,
+            "batch_size": batch,
+            "eval_batch_size": 20,
+            "bptt": 35,
+            "optimizer": "sgd",
+            "lr": 20.0,
+            "schedule": "none",
+            "clip_norm": 0.25,
+            "threads": 1,
+            "progress": False,
+            "checkpoint_every": 100_000,
+            "device": "cpu",
         },
     }
 

@@ -88,23 +88,42 @@ def main() -> None:
     for batch in (int(b) for b in args.batches.split(",")):
         prompts = torch.randint(3, vocab_size, (batch, args.prompt_len), generator=gen).tolist()
         runs = {
-            "sampling (ours, carried state)": lambda: generate_batch(model, prompts, args.tokens, greedy=False, generator=gen),
-            "greedy (ours)": lambda: generate_batch(model, prompts, args.tokens, greedy=True),
-            "beam 5 (ours)": lambda: beam_search(model, prompts, 5, args.tokens, stop_id=None),
-            "sampling, prefix re-run (naive)": lambda: naive_sample(model, prompts, args.tokens, gen),
+            "sampling (ours, carried state)": lambda prompts=prompts: generate_batch(
+                model, prompts, args.tokens, greedy=False, generator=gen
+            ),
+            "greedy (ours)": lambda prompts=prompts: generate_batch(model, prompts, args.tokens, greedy=True),
+            "beam 5 (ours)": lambda prompts=prompts: beam_search(model, prompts, 5, args.tokens, stop_id=None),
+            "sampling, prefix re-run (naive)": lambda prompts=prompts: naive_sample(model, prompts, args.tokens, gen),
         }
         for name, fn in runs.items():
             seconds = timed(fn, args.repeats)
-            rows.append({"decoding": name, "batch": batch, "new_tokens": batch * args.tokens, "seconds": seconds,
-                         "tokens_per_s": batch * args.tokens / seconds})
+            rows.append(
+                {
+                    "decoding": name,
+                    "batch": batch,
+                    "new_tokens": batch * args.tokens,
+                    "seconds": seconds,
+                    "tokens_per_s": batch * args.tokens / seconds,
+                }
+            )
             print(f"batch {batch:3d}  {name:34s} {rows[-1]['tokens_per_s']:10,.0f} tokens/s", flush=True)
-    info = {"model": what, "tokens_per_prompt": args.tokens, "prompt_len": args.prompt_len, "threads": args.threads,
-            "torch": torch.__version__, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or ''}".strip(", ")}
+    info = {
+        "model": what,
+        "tokens_per_prompt": args.tokens,
+        "prompt_len": args.prompt_len,
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or ''}".strip(", "),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"info": info, "rows": rows}, indent=1) + "\n", encoding="utf-8")
-    lines = [f"Model: {what}; {args.tokens} new tokens per prompt after a {args.prompt_len}-token prompt; "
-             f"torch {torch.__version__}, {args.threads} thread(s), {info['machine']}.", "",
-             "| decoding | batch | tokens/s | seconds |", "|---|---|---|---|"]
+    lines = [
+        f"Model: {what}; {args.tokens} new tokens per prompt after a {args.prompt_len}-token prompt; "
+        f"torch {torch.__version__}, {args.threads} thread(s), {info['machine']}.",
+        "",
+        "| decoding | batch | tokens/s | seconds |",
+        "|---|---|---|---|",
+    ]
     for r in rows:
         lines.append(f"| {r['decoding']} | {r['batch']} | {r['tokens_per_s']:,.0f} | {r['seconds']:.3f} |")
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")

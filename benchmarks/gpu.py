@@ -50,7 +50,11 @@ AWD_RESERVE_S = 75  # what the awd step needs besides training: start, data, eva
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--smoke", action="store_true", help="every step on a few batches on the CPU, with tiny corpora")
-    p.add_argument("--out", type=Path, help=f"results JSON (default {REAL_OUT.relative_to(ROOT)}; smoke: {SMOKE_OUT.relative_to(ROOT)}); the .md beside it")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help=f"results JSON (default {REAL_OUT.relative_to(ROOT)}; smoke: {SMOKE_OUT.relative_to(ROOT)}); the .md beside it",
+    )
     p.add_argument("--only", help=f"comma-separated steps from {', '.join(STEPS)} (merged into an existing --out)")
     p.add_argument("--speed-budget-s", type=float, help="training seconds of each lm_speed run (default 8; smoke 0.75)")
     p.add_argument("--task-budget-s", type=float, help="training seconds of each throughput model (default 15; smoke 1)")
@@ -102,9 +106,15 @@ def meta(args: argparse.Namespace) -> dict:
     import torch
 
     return {
-        "started": time.strftime("%Y-%m-%d %H:%M:%S %z"), "command": rerun_command(args, None), "python": sys.version.split()[0],
-        "torch": torch.__version__, "cuda": torch.version.cuda, "device": None,
-        "cpus": os.cpu_count(), "machine": platform.machine(), "commit": git_commit(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "command": rerun_command(args, None),
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "device": None,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "commit": git_commit(),
     }
 
 
@@ -207,8 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         if not torch.cuda.is_available():
-            print(f"no CUDA device is visible to torch {torch.__version__} (a CPU build?): run this on a GPU machine "
-                  "with a CUDA build of torch, or use --smoke on a CPU", file=sys.stderr)
+            print(
+                f"no CUDA device is visible to torch {torch.__version__} (a CPU build?): run this on a GPU machine "
+                "with a CUDA build of torch, or use --smoke on a CPU",
+                file=sys.stderr,
+            )
             return 2
     return orchestrate(args)
 

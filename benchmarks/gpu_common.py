@@ -12,9 +12,10 @@ import gc
 import io
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 import torch
 import yaml
@@ -44,9 +45,9 @@ class PeakMemory:
 
     def __init__(self, device: torch.device):
         self.device = device
-        self.mb: Optional[float] = None
+        self.mb: float | None = None
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -76,7 +77,9 @@ def warm_up(device: torch.device) -> None:
     rnn = torch.nn.LSTM(32, 32, batch_first=True).to(device)
     out, _ = rnn(torch.randn(4, 8, 32, device=device))
     out.sum().backward()
-    torch.nn.functional.cross_entropy(torch.randn(8, 10, device=device, requires_grad=True), torch.zeros(8, dtype=torch.long, device=device)).backward()
+    torch.nn.functional.cross_entropy(
+        torch.randn(8, 10, device=device, requires_grad=True), torch.zeros(8, dtype=torch.long, device=device)
+    ).backward()
     sync(device)
 
 

@@ -28,27 +28,63 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import gpu_data
 import torch
 import torch.nn.functional as F
+from gpu_common import CONFIGS, ROOT, PeakMemory, load, n_params, sync, train, warm_up, write_yaml
 from torch import nn
 
-import gpu_data
-from gpu_common import CONFIGS, ROOT, PeakMemory, load, n_params, sync, train, warm_up, write_yaml
-
 AWD_CONFIG = CONFIGS / "lm-ptb-awd.yaml"
-AWD_PUBLISHED = ("AWD-LSTM (Merity et al. 2017) reaches 57.3 test perplexity (60.0 valid) on PTB after hundreds "
-                 "of epochs of NT-ASGD and fine-tuning, far longer than this budget; this recipe uses SGD with plateau decay")
+AWD_PUBLISHED = (
+    "AWD-LSTM (Merity et al. 2017) reaches 57.3 test perplexity (60.0 valid) on PTB after hundreds "
+    "of epochs of NT-ASGD and fine-tuning, far longer than this budget; this recipe uses SGD with plateau decay"
+)
 SIZES = {
-    "2x256": {"label": "2 x 256 LSTM", "batch": 20, "bptt": 35, "lr": 20.0, "dropout": 0.2, "backbone": {
-        "rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2,
-        "input_dropout": 0.1, "hidden_dropout": 0.1, "output_dropout": 0.25}},
-    "3x1150": {"label": "3 x 1150 LSTM (AWD sizes)", "batch": 80, "bptt": 70, "lr": 30.0, "dropout": 0.4, "backbone": {
-        "rnn": "lstm", "emb_size": 400, "hidden_size": 1150, "top_size": 400, "layers": 3,
-        "input_dropout": 0.4, "hidden_dropout": 0.25, "output_dropout": 0.4}},
+    "2x256": {
+        "label": "2 x 256 LSTM",
+        "batch": 20,
+        "bptt": 35,
+        "lr": 20.0,
+        "dropout": 0.2,
+        "backbone": {
+            "rnn": "lstm",
+            "emb_size": 256,
+            "hidden_size": 256,
+            "layers": 2,
+            "input_dropout": 0.1,
+            "hidden_dropout": 0.1,
+            "output_dropout": 0.25,
+        },
+    },
+    "3x1150": {
+        "label": "3 x 1150 LSTM (AWD sizes)",
+        "batch": 80,
+        "bptt": 70,
+        "lr": 30.0,
+        "dropout": 0.4,
+        "backbone": {
+            "rnn": "lstm",
+            "emb_size": 400,
+            "hidden_size": 1150,
+            "top_size": 400,
+            "layers": 3,
+            "input_dropout": 0.4,
+            "hidden_dropout": 0.25,
+            "output_dropout": 0.4,
+        },
+    },
 }
 SMOKE_BACKBONES = {"2x256": {"emb_size": 16, "hidden_size": 16}, "3x1150": {"emb_size": 16, "hidden_size": 24, "top_size": 16}}
-SMOKE_AWD = ["trainer.epochs=2", "backbone.emb_size=16", "backbone.hidden_size=24", "backbone.top_size=16",
-             "trainer.batch_size=4", "trainer.bptt=8", "trainer.eval_batch_size=4", "trainer.threads=1"]
+SMOKE_AWD = [
+    "trainer.epochs=2",
+    "backbone.emb_size=16",
+    "backbone.hidden_size=24",
+    "backbone.top_size=16",
+    "trainer.batch_size=4",
+    "trainer.bptt=8",
+    "trainer.eval_batch_size=4",
+    "trainer.threads=1",
+]
 EVAL_TOKENS = 5000  # the speed runs' validation at each epoch end (outside the clock) reads this many
 
 
@@ -132,9 +168,20 @@ def library_raw(spec: dict, data: str, args: Any, device: torch.device, amp: boo
         "backbone": spec["backbone"],
         "head": {"softmax": "full", "tie_weights": True},
         "trainer": {
-            "epochs": 1 if args.smoke else 1000, "time_budget_s": args.speed_budget_s, "batch_size": spec["batch"], "eval_batch_size": 10,
-            "bptt": spec["bptt"], "optimizer": "sgd", "lr": spec["lr"], "clip_norm": 0.25, "schedule": "none",
-            "device": device.type, "amp": amp, "checkpoint_every": 10**6, "progress": False, "seed": 1111,
+            "epochs": 1 if args.smoke else 1000,
+            "time_budget_s": args.speed_budget_s,
+            "batch_size": spec["batch"],
+            "eval_batch_size": 10,
+            "bptt": spec["bptt"],
+            "optimizer": "sgd",
+            "lr": spec["lr"],
+            "clip_norm": 0.25,
+            "schedule": "none",
+            "device": device.type,
+            "amp": amp,
+            "checkpoint_every": 10**6,
+            "progress": False,
+            "seed": 1111,
             **({"threads": 1} if args.smoke else {}),
         },
     }
@@ -145,8 +192,14 @@ def library_row(config: Path, overrides: list[str], run: Path, device: torch.dev
     with PeakMemory(device) as peak:
         last = train(config, run, overrides)[-1]
     seconds = last["elapsed_s"]
-    return {"impl": "library", "train_tokens": round(last["tokens_per_s"] * seconds), "train_s": seconds,
-            "steps": int(last["step"]), "tokens_per_s": last["tokens_per_s"], "peak_gpu_mb": peak.mb}
+    return {
+        "impl": "library",
+        "train_tokens": round(last["tokens_per_s"] * seconds),
+        "train_s": seconds,
+        "steps": int(last["step"]),
+        "tokens_per_s": last["tokens_per_s"],
+        "peak_gpu_mb": peak.mb,
+    }
 
 
 def smoke_sizes() -> dict:
@@ -184,8 +237,17 @@ def size_rows(key: str, spec: dict, data: str, args: Any, work: Path, device: to
         result = plain_speed(plain, ids, spec, args.speed_budget_s, device, lm_ptb)
     rows = [
         {**base, **fp32, "precision": "float32", "recipe": "same as plain", "params": params},
-        {**base, "impl": "plain", "precision": "float32", "recipe": "lm_ptb.py loop", "params": n_params(plain), **result,
-         "tokens_per_s": result["train_tokens"] / result["train_s"], "peak_gpu_mb": peak.mb, "vocab": vocab},
+        {
+            **base,
+            "impl": "plain",
+            "precision": "float32",
+            "recipe": "lm_ptb.py loop",
+            "params": n_params(plain),
+            **result,
+            "tokens_per_s": result["train_tokens"] / result["train_s"],
+            "peak_gpu_mb": peak.mb,
+            "vocab": vocab,
+        },
     ]
     del plain
     bf16 = library_lm(key, spec, data, args, work, device, amp=True)
@@ -208,8 +270,14 @@ def awd_speed_row(args: Any, data: str, work: Path, device: torch.device) -> dic
     row = library_row(AWD_CONFIG, overrides, run, device)
     cfg, _, model = load(run, torch.device("cpu"))
     precision = "bf16 autocast" if cfg.trainer.amp else "float32"
-    return {**row, "params": n_params(model), "batch": cfg.trainer.batch_size, "bptt": cfg.trainer.bptt,
-            "precision": precision, "recipe": "configs/lm-ptb-awd.yaml"}
+    return {
+        **row,
+        "params": n_params(model),
+        "batch": cfg.trainer.batch_size,
+        "bptt": cfg.trainer.bptt,
+        "precision": precision,
+        "recipe": "configs/lm-ptb-awd.yaml",
+    }
 
 
 def add_speedups(rows: list[dict]) -> None:
@@ -241,10 +309,21 @@ def awd(args: Any, work: Path, device: torch.device) -> dict:
     last = rows[-1]
     best = min(rows, key=lambda r: r["valid_loss"])
     return {
-        "config": "configs/lm-ptb-awd.yaml", "budget_s": args.awd_budget_s, "params": n_params(model),
-        "epochs": last["epoch"], "steps": int(last["step"]), "train_s": last["elapsed_s"],
-        "tokens_per_s": last["tokens_per_s"], "best_epoch": best["epoch"], "lr_at_end": last["lr"],
-        "valid_ppl": valid["ppl"], "test_ppl": test["ppl"], "valid_tokens": int(valid["tokens"]),
-        "test_tokens": int(test["tokens"]), "train_wall_s": train_wall, "peak_gpu_mb": peak.mb,
-        "finite": math.isfinite(valid["ppl"]) and math.isfinite(test["ppl"]), "published": AWD_PUBLISHED,
+        "config": "configs/lm-ptb-awd.yaml",
+        "budget_s": args.awd_budget_s,
+        "params": n_params(model),
+        "epochs": last["epoch"],
+        "steps": int(last["step"]),
+        "train_s": last["elapsed_s"],
+        "tokens_per_s": last["tokens_per_s"],
+        "best_epoch": best["epoch"],
+        "lr_at_end": last["lr"],
+        "valid_ppl": valid["ppl"],
+        "test_ppl": test["ppl"],
+        "valid_tokens": int(valid["tokens"]),
+        "test_tokens": int(test["tokens"]),
+        "train_wall_s": train_wall,
+        "peak_gpu_mb": peak.mb,
+        "finite": math.isfinite(valid["ppl"]) and math.isfinite(test["ppl"]),
+        "published": AWD_PUBLISHED,
     }

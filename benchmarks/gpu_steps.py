@@ -14,11 +14,11 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import torch
-
 from gpu_common import ROOT
 
 STEPS = ("cuda_tests", "lm_speed", "throughput", "awd")
@@ -69,7 +69,9 @@ def cuda_tests(args: Any, work: Path, device: torch.device) -> dict:
         return {"command": shown, "rc": rc, "error": f"pytest exited with {rc} and wrote no report"}
     result = {"command": shown, "rc": rc, "seconds": time.perf_counter() - started, **junit_counts(report)}
     if result["failed"] or result["errors"]:
-        result["error"] = f"{result['failed']} failed and {result['errors']} errors of {result['tests']} tests: " + ", ".join(result["failures"][:10])
+        result["error"] = f"{result['failed']} failed and {result['errors']} errors of {result['tests']} tests: " + ", ".join(
+            result["failures"][:10]
+        )
     elif result["tests"] == 0 or result["skipped"] == result["tests"]:
         result["error"] = f"no test ran ({result['tests']} collected, all skipped): does pytest see the CUDA device?"
     elif rc != 0:
@@ -77,10 +79,23 @@ def cuda_tests(args: Any, work: Path, device: torch.device) -> dict:
     return result
 
 
-def child_command(name: str, args: Any, work: Path, out: Path, awd_budget: Optional[float]) -> list[str]:
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "gpu.py"), "--step", name, "--step-out", str(out), "--work", str(work),
-           "--speed-budget-s", str(args.speed_budget_s), "--task-budget-s", str(args.task_budget_s),
-           "--awd-budget-s", str(awd_budget or args.awd_budget_s)]
+def child_command(name: str, args: Any, work: Path, out: Path, awd_budget: float | None) -> list[str]:
+    cmd = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "gpu.py"),
+        "--step",
+        name,
+        "--step-out",
+        str(out),
+        "--work",
+        str(work),
+        "--speed-budget-s",
+        str(args.speed_budget_s),
+        "--task-budget-s",
+        str(args.task_budget_s),
+        "--awd-budget-s",
+        str(awd_budget or args.awd_budget_s),
+    ]
     return cmd + (["--smoke"] if args.smoke else [])
 
 
@@ -92,7 +107,7 @@ def stream(proc: subprocess.Popen, name: str, tail: deque) -> None:
         tail.append(line)
 
 
-def run_child(name: str, args: Any, work: Path, out: Path, awd_budget: Optional[float] = None) -> dict:
+def run_child(name: str, args: Any, work: Path, out: Path, awd_budget: float | None = None) -> dict:
     """Run step `name` in a subprocess (its own process group) within its time limit; its record."""
     limit = SMOKE_TIMEOUT if args.smoke else TIMEOUTS[name] + (awd_budget or 0)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
@@ -101,8 +116,16 @@ def run_child(name: str, args: Any, work: Path, out: Path, awd_budget: Optional[
     tail: deque = deque(maxlen=30)
     killed = threading.Event()
     started = time.perf_counter()
-    proc = subprocess.Popen(child_command(name, args, work, out, awd_budget), cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+    proc = subprocess.Popen(
+        child_command(name, args, work, out, awd_budget),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
 
     def kill() -> None:
         killed.set()

@@ -16,16 +16,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
 import gpu_data
+import torch
 from gpu_common import CONFIGS, PeakMemory, eval_batch_size, load, n_params, timed, train, warm_up
 
 BATCHES = (256, 1)
-SMOKE_NER = ["trainer.epochs=2", "backbone.emb_size=16", "backbone.hidden_size=16", "head.char_size=8", "head.char_emb_size=8",
-             "trainer.batch_size=16", "trainer.eval_batch_size=32"]
-SMOKE_CLASSIFY = ["trainer.epochs=2", "backbone.emb_size=16", "backbone.hidden_size=16", "backbone.layers=1", "head.hidden_size=8",
-                  "data.min_count=1", "data.tokenizer=whitespace", "trainer.batch_size=16", "trainer.eval_batch_size=32"]
+SMOKE_NER = [
+    "trainer.epochs=2",
+    "backbone.emb_size=16",
+    "backbone.hidden_size=16",
+    "head.char_size=8",
+    "head.char_emb_size=8",
+    "trainer.batch_size=16",
+    "trainer.eval_batch_size=32",
+]
+SMOKE_CLASSIFY = [
+    "trainer.epochs=2",
+    "backbone.emb_size=16",
+    "backbone.hidden_size=16",
+    "backbone.layers=1",
+    "head.hidden_size=8",
+    "data.min_count=1",
+    "data.tokenizer=whitespace",
+    "trainer.batch_size=16",
+    "trainer.eval_batch_size=32",
+]
 
 
 def ner_quality(gold: list, pred: list) -> dict:
@@ -42,15 +57,25 @@ def accuracy(gold: list, pred: list) -> dict:
 
 TASKS = {
     "ner": {"config": "ner-conll03.yaml", "data": "conll2003", "quality": ner_quality, "smoke": SMOKE_NER, "extra": []},
-    "classify": {"config": "sentiment-rt.yaml", "data": "rotten-tomatoes", "quality": accuracy, "smoke": SMOKE_CLASSIFY,
-                 "extra": ["pretrained=null", "head.lm_finetune_epochs=0"]},
+    "classify": {
+        "config": "sentiment-rt.yaml",
+        "data": "rotten-tomatoes",
+        "quality": accuracy,
+        "smoke": SMOKE_CLASSIFY,
+        "extra": ["pretrained=null", "head.lm_finetune_epochs=0"],
+    },
 }
 
 
 def overrides(name: str, args: Any, work: Path, device: torch.device) -> list[str]:
     spec = TASKS[name]
-    out = [*spec["extra"], f"trainer.time_budget_s={args.task_budget_s}", f"trainer.device={device.type}",
-           "trainer.progress=false", f"trainer.threads={1 if args.smoke else 'null'}"]
+    out = [
+        *spec["extra"],
+        f"trainer.time_budget_s={args.task_budget_s}",
+        f"trainer.device={device.type}",
+        "trainer.progress=false",
+        f"trainer.threads={1 if args.smoke else 'null'}",
+    ]
     if args.smoke:
         data = gpu_data.ner_corpus(work / "ner-corpus") if name == "ner" else gpu_data.reviews(work / "reviews.csv")
         out += [f"data.name={data}", *spec["smoke"]]
@@ -77,12 +102,21 @@ def measure(name: str, task: Any, model: torch.nn.Module, device: torch.device, 
         with eval_batch_size(task, size), PeakMemory(device) as peak:
             (_, pred), seconds = timed(lambda: predictions(task, model, device), device)
         same = sum(p == q for p, q in zip(pred, first)) / max(1, len(pred))
-        rows.append({
-            "task": name, "data": "smoke stand-in" if smoke else TASKS[name]["data"], "split": "test", "batch": size, "sentences": len(gold),
-            "seconds": seconds, "sentences_per_s": len(gold) / seconds,
-            "words_per_s": words / seconds if words else None, "peak_gpu_mb": peak.mb,
-            "same_as_batch_256": same, **TASKS[name]["quality"](gold, pred),
-        })
+        rows.append(
+            {
+                "task": name,
+                "data": "smoke stand-in" if smoke else TASKS[name]["data"],
+                "split": "test",
+                "batch": size,
+                "sentences": len(gold),
+                "seconds": seconds,
+                "sentences_per_s": len(gold) / seconds,
+                "words_per_s": words / seconds if words else None,
+                "peak_gpu_mb": peak.mb,
+                "same_as_batch_256": same,
+                **TASKS[name]["quality"](gold, pred),
+            }
+        )
     return rows
 
 
@@ -95,8 +129,14 @@ def throughput(args: Any, work: Path, device: torch.device) -> dict:
         with PeakMemory(device) as peak:
             history = train(CONFIGS / spec["config"], run, overrides(name, args, work, device))
         _, task, model = load(run, device)
-        training[name] = {"config": f"configs/{spec['config']}", "budget_s": args.task_budget_s, "epochs": history[-1]["epoch"],
-                          "train_s": history[-1]["elapsed_s"], "params": n_params(model), "peak_gpu_mb": peak.mb}
+        training[name] = {
+            "config": f"configs/{spec['config']}",
+            "budget_s": args.task_budget_s,
+            "epochs": history[-1]["epoch"],
+            "train_s": history[-1]["elapsed_s"],
+            "params": n_params(model),
+            "peak_gpu_mb": peak.mb,
+        }
         rows += measure(name, task, model, device, args.smoke)
         del model
     return {"rows": rows, "training": training}

@@ -27,9 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnn_nlp.config import apply_overrides, read_yaml_mapping  # noqa: E402
-from rnn_nlp.runs import build_config  # noqa: E402
 from rnn_nlp.metrics import bleu_chrf, rouge  # noqa: E402
-from rnn_nlp.runs import load_run, train_run  # noqa: E402
+from rnn_nlp.runs import (  # noqa: E402
+    build_config,  # noqa: E402
+    load_run,
+    train_run,
+)
 
 CONFIG = ROOT / "configs" / "headlines-bbc.yaml"
 
@@ -43,22 +46,45 @@ def lm_config(budget: float) -> dict:
         "data": {"name": "bbc-news", "tokenizer": "spacy", "lowercase": True, "vocab_size": 12000, "min_count": 2},
         "backbone": {**backbone, "input_dropout": 0.2, "output_dropout": 0.2},
         "head": {"softmax": "full", "tie_weights": True},
-        "trainer": {"epochs": 100, "time_budget_s": budget, "batch_size": 20, "eval_batch_size": 20, "bptt": 35,
-                    "optimizer": "adam", "lr": 0.002, "clip_norm": 1.0, "schedule": "none", "threads": 1,
-                    "progress": False, "device": "cpu"},
+        "trainer": {
+            "epochs": 100,
+            "time_budget_s": budget,
+            "batch_size": 20,
+            "eval_batch_size": 20,
+            "bptt": 35,
+            "optimizer": "adam",
+            "lr": 0.002,
+            "clip_norm": 1.0,
+            "schedule": "none",
+            "threads": 1,
+            "progress": False,
+            "device": "cpu",
+        },
     }
 
 
 def train_s2s(name: str, extra: list[str], args) -> dict:
-    overrides = [f"trainer.time_budget_s={args.budget}", "trainer.epochs=100", "trainer.threads=1",
-                 "trainer.progress=false", "trainer.device=cpu", "head.eval_decode_examples=0", *extra]
+    overrides = [
+        f"trainer.time_budget_s={args.budget}",
+        "trainer.epochs=100",
+        "trainer.threads=1",
+        "trainer.progress=false",
+        "trainer.device=cpu",
+        "head.eval_decode_examples=0",
+        *extra,
+    ]
     cfg = build_config(apply_overrides(read_yaml_mapping(CONFIG), overrides), str(CONFIG))
     out = Path(args.runs) / name
     start = time.perf_counter()
     trainer = train_run(cfg, out, overwrite=True)
     best = min(trainer.history, key=lambda h: h["valid_loss"])
-    return {"run": str(out), "wall_s": round(time.perf_counter() - start, 1), "steps": trainer.global_step,
-            "best_valid_loss": round(float(best["valid_loss"]), 4), "best_valid_ppl": round(float(best["valid_ppl"]), 1)}
+    return {
+        "run": str(out),
+        "wall_s": round(time.perf_counter() - start, 1),
+        "steps": trainer.global_step,
+        "best_valid_loss": round(float(best["valid_loss"]), 4),
+        "best_valid_ppl": round(float(best["valid_ppl"]), 1),
+    }
 
 
 def main() -> None:
@@ -75,11 +101,17 @@ def main() -> None:
     record: dict = {
         "config": str(CONFIG.relative_to(ROOT)),
         "budget_s_per_model": args.budget,
-        "lm": {"run": str(lm_dir), "budget_s": args.lm_budget, "steps": lm_trainer.global_step,
-               "valid_ppl": round(float(lm_trainer.history[-1]["valid_ppl"]), 1)},
+        "lm": {
+            "run": str(lm_dir),
+            "budget_s": args.lm_budget,
+            "steps": lm_trainer.global_step,
+            "valid_ppl": round(float(lm_trainer.history[-1]["valid_ppl"]), 1),
+        },
         "models": {
             "from scratch": train_s2s("scratch", [], args),
-            "pretrained LM (encoder + decoder)": train_s2s("pretrained", [f"pretrained={lm_dir}", f"head.decoder_pretrained={lm_dir}"], args),
+            "pretrained LM (encoder + decoder)": train_s2s(
+                "pretrained", [f"pretrained={lm_dir}", f"head.decoder_pretrained={lm_dir}"], args
+            ),
         },
         "results": [],
     }
@@ -106,12 +138,21 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "headlines_bbc.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    lines = ["# BBC article -> headline", "", f"{record['test_articles']} test articles; `{record['config']}`, "
-             f"{args.budget:.0f} s of training per model on one CPU thread (the LM: {args.lm_budget:.0f} s more, "
-             f"{record['lm']['steps']} steps, valid perplexity {record['lm']['valid_ppl']}).", "",
-             "| system | ROUGE-1 | ROUGE-2 | ROUGE-L | BLEU | chrF | distinct outputs |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# BBC article -> headline",
+        "",
+        f"{record['test_articles']} test articles; `{record['config']}`, "
+        f"{args.budget:.0f} s of training per model on one CPU thread (the LM: {args.lm_budget:.0f} s more, "
+        f"{record['lm']['steps']} steps, valid perplexity {record['lm']['valid_ppl']}).",
+        "",
+        "| system | ROUGE-1 | ROUGE-2 | ROUGE-L | BLEU | chrF | distinct outputs |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in record["results"]:
-        lines.append(f"| {r['system']} | {r['rouge1']:.2f} | {r['rouge2']:.2f} | {r['rougeL']:.2f} | {r['bleu']:.2f} | {r['chrf']:.2f} | {r['distinct_outputs']} |")
+        lines.append(
+            f"| {r['system']} | {r['rouge1']:.2f} | {r['rouge2']:.2f} | {r['rougeL']:.2f} "
+            f"| {r['bleu']:.2f} | {r['chrf']:.2f} | {r['distinct_outputs']} |"
+        )
     lines += ["", "| model | steps | best valid loss (ppl) |", "|---|---:|---:|"]
     for name, m in record["models"].items():
         lines.append(f"| {name} | {m['steps']} | {m['best_valid_loss']:.3f} ({m['best_valid_ppl']}) |")

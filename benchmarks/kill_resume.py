@@ -65,8 +65,9 @@ def main() -> None:
         clean_s = time.perf_counter() - started
         killed, at_steps = tmp / "killed", []
         while len(at_steps) < args.kills:
-            proc = subprocess.Popen([*train, str(killed), "--resume"], env=env, cwd=ROOT,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [*train, str(killed), "--resume"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             while not (killed / run_folder.RUN_CONFIG).exists() and proc.poll() is None:
                 time.sleep(0.005)
             time.sleep(rng.uniform(0.0, args.window_s))

@@ -43,8 +43,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
 from rnn_nlp.config import apply_overrides  # noqa: E402
-from rnn_nlp.runs import build_config  # noqa: E402
-from rnn_nlp.runs import load_run, train_run  # noqa: E402
+from rnn_nlp.runs import (  # noqa: E402
+    build_config,  # noqa: E402
+    load_run,
+    train_run,
+)
 
 BACKBONE = {"rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2}
 # Light dropout wins budgets of minutes; --long uses the heavier set of configs/lm-ptb.yaml (an hour's recipe).
@@ -67,9 +70,20 @@ def config(run: str, args: argparse.Namespace) -> dict:
         "backbone": {**BACKBONE, **(LONG_REGULARISATION if args.long else REGULARISATION)},
         "head": HEADS.get(run, HEADS["ours-full"]),
         "trainer": {  # `epochs` is out of reach: the budget ends every run
-            "epochs": 1000, "time_budget_s": args.budget_s, "batch_size": BATCH, "eval_batch_size": EVAL_BATCH,
-            "bptt": BPTT, "optimizer": "sgd", "lr": LR, "clip_norm": CLIP, "schedule": "plateau", "plateau_factor": 0.25,
-            "device": "cpu", "threads": args.threads, "checkpoint_every": 1000, "progress": False,
+            "epochs": 1000,
+            "time_budget_s": args.budget_s,
+            "batch_size": BATCH,
+            "eval_batch_size": EVAL_BATCH,
+            "bptt": BPTT,
+            "optimizer": "sgd",
+            "lr": LR,
+            "clip_norm": CLIP,
+            "schedule": "plateau",
+            "plateau_factor": 0.25,
+            "device": "cpu",
+            "threads": args.threads,
+            "checkpoint_every": 1000,
+            "progress": False,
         },
     }
     return apply_overrides(raw, list(args.set)) if run != "baseline" else raw
@@ -257,8 +271,10 @@ def markdown(rows: list[dict]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     first = rows[0]
     load = max(r["other_load"] for r in rows)
-    lines.append(f"\n{first['machine']}; torch {first['torch']}, {first['torch_threads']} threads; "
-                 f"other work kept up to {load:.2f} CPUs busy during a run.")
+    lines.append(
+        f"\n{first['machine']}; torch {first['torch']}, {first['torch_threads']} threads; "
+        f"other work kept up to {load:.2f} CPUs busy during a run."
+    )
     return "\n".join(lines)
 
 

@@ -22,12 +22,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnn_nlp.runs import build_config  # noqa: E402
 from rnn_nlp.data.fetchers.cache import fetch  # noqa: E402
 from rnn_nlp.data.labeled import load_labeled_corpus  # noqa: E402
 from rnn_nlp.data.text import write_split_files  # noqa: E402
 from rnn_nlp.data.tokenize import Tokenizer  # noqa: E402
-from rnn_nlp.runs import train_run  # noqa: E402
+from rnn_nlp.runs import build_config, train_run  # noqa: E402
 
 SOURCES = ("ptb", "sotu", "rotten-tomatoes", "bbc-news")
 
@@ -59,14 +58,33 @@ def lm_config(folder: Path, args: argparse.Namespace) -> dict:
         "task": "lm",
         "data": {"name": str(folder), "tokenizer": "whitespace", "vocab_size": args.vocab, "min_count": 2},
         "backbone": {
-            "rnn": "lstm", "emb_size": 256, "hidden_size": 256, "layers": 2, "direction": args.direction,
-            "input_dropout": 0.25, "hidden_dropout": 0.25, "output_dropout": 0.4, "embed_dropout": 0.05,
+            "rnn": "lstm",
+            "emb_size": 256,
+            "hidden_size": 256,
+            "layers": 2,
+            "direction": args.direction,
+            "input_dropout": 0.25,
+            "hidden_dropout": 0.25,
+            "output_dropout": 0.4,
+            "embed_dropout": 0.05,
         },
         "head": {"softmax": "adaptive", "cutoffs": [2000, 10000], "tie_weights": False},
         "trainer": {
-            "epochs": 50, "time_budget_s": args.budget_s, "batch_size": 20, "eval_batch_size": 10, "bptt": 35,
-            "optimizer": "sgd", "lr": 20.0, "clip_norm": 0.25, "schedule": "plateau", "plateau_factor": 0.25,
-            "seed": 1111, "device": "cpu", "threads": args.threads, "progress": False, "checkpoint_every": 2000,
+            "epochs": 50,
+            "time_budget_s": args.budget_s,
+            "batch_size": 20,
+            "eval_batch_size": 10,
+            "bptt": 35,
+            "optimizer": "sgd",
+            "lr": 20.0,
+            "clip_norm": 0.25,
+            "schedule": "plateau",
+            "plateau_factor": 0.25,
+            "seed": 1111,
+            "device": "cpu",
+            "threads": args.threads,
+            "progress": False,
+            "checkpoint_every": 2000,
         },
     }
 

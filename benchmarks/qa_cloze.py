@@ -39,12 +39,15 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
-from rnn_nlp.runs import load_config  # noqa: E402
 from rnn_nlp.data.cloze import normalize_entity  # noqa: E402
 from rnn_nlp.data.qa import load_qa_corpus  # noqa: E402
 from rnn_nlp.metrics import mcnemar  # noqa: E402
 from rnn_nlp.nn.baselines.cloze import most_frequent, word_overlap  # noqa: E402
-from rnn_nlp.runs import load_run, train_run  # noqa: E402
+from rnn_nlp.runs import (  # noqa: E402
+    load_config,  # noqa: E402
+    load_run,
+    train_run,
+)
 
 CPU = torch.device("cpu")
 WINDOWS = (5, 10, 20)
@@ -68,7 +71,10 @@ def accuracy(predicted: list[str], records: dict) -> float:
 def split_digest(records: dict) -> str:
     """sha256 (first 16 hex digits) of a split's questions, passages, answers and candidates: the same
     digest means the same questions as an earlier run."""
-    rows = [[r, q, c, a, k] for r, q, c, a, k in zip(records["id"], records["question"], records["context"], records["answers"], records["candidates"])]
+    rows = [
+        [r, q, c, a, k]
+        for r, q, c, a, k in zip(records["id"], records["question"], records["context"], records["answers"], records["candidates"])
+    ]
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
@@ -86,11 +92,24 @@ def baseline_rows(recs: dict) -> list[dict]:
     best = max(WINDOWS, key=lambda w: (valid_acc[w], -w))
     started = time.perf_counter()
     wo = overlap(test, best)
-    rows.append({"run": "word-overlap", "window": best, "accuracy": accuracy(wo, test),
-                 "valid_accuracy_by_window": valid_acc, "seconds": time.perf_counter() - started, "test_pred": wo})
+    rows.append(
+        {
+            "run": "word-overlap",
+            "window": best,
+            "accuracy": accuracy(wo, test),
+            "valid_accuracy_by_window": valid_acc,
+            "seconds": time.perf_counter() - started,
+            "test_pred": wo,
+        }
+    )
     n_cand = sum(len(c) for c in test["candidates"]) / len(test["candidates"])
-    rows.append({"run": "chance (1 / candidates)", "accuracy": sum(1 / len(c) for c in test["candidates"]) / len(test["candidates"]),
-                 "mean_candidates": n_cand})
+    rows.append(
+        {
+            "run": "chance (1 / candidates)",
+            "accuracy": sum(1 / len(c) for c in test["candidates"]) / len(test["candidates"]),
+            "mean_candidates": n_cand,
+        }
+    )
     return rows
 
 
@@ -119,7 +138,9 @@ def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, 
         "exact_match": test["exact_match"],
         "f1": test["f1"],
         "valid_accuracy": max(r["valid_accuracy"] for r in trainer.history),
-        "valid_by_evaluation": [{k: r[k] for k in ("epoch", "train_loss", "valid_loss", "valid_accuracy", "elapsed_s")} for r in trainer.history],
+        "valid_by_evaluation": [
+            {k: r[k] for k in ("epoch", "train_loss", "valid_loss", "valid_accuracy", "elapsed_s")} for r in trainer.history
+        ],
         "train_s": last["elapsed_s"],
         "epochs": last["epoch"],
         "steps": trainer.global_step,
@@ -142,8 +163,12 @@ def paired(row: dict, baseline: str) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| run | test accuracy | test EM | test F1 | train s | epochs | LM pretraining s | vs most-frequent: only reader / only baseline / p "
-             "| vs word-overlap: only reader / only baseline / p |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| run | test accuracy | test EM | test F1 | train s | epochs | LM pretraining s "
+        "| vs most-frequent: only reader / only baseline / p "
+        "| vs word-overlap: only reader / only baseline / p |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         em = f"{r['exact_match']:.4f}" if "exact_match" in r else "-"
         f1 = f"{r['f1']:.4f}" if "f1" in r else "-"
@@ -151,7 +176,10 @@ def table(rows: list[dict]) -> str:
         epochs = f"{r['epochs']:.2f}" if "epochs" in r else "-"
         lm = f"{r['lm_train_s']:.0f}" if "lm_train_s" in r else "-"
         name = f"{r['run']} (window {r['window']})" if "window" in r else r["run"]
-        lines.append(f"| {name} | {r['accuracy']:.4f} | {em} | {f1} | {train} | {epochs} | {lm} | {paired(r, 'most-frequent')} | {paired(r, 'word-overlap')} |")
+        lines.append(
+            f"| {name} | {r['accuracy']:.4f} | {em} | {f1} | {train} | {epochs} | {lm} "
+            f"| {paired(r, 'most-frequent')} | {paired(r, 'word-overlap')} |"
+        )
     return "\n".join(lines)
 
 
@@ -179,10 +207,19 @@ def main() -> None:
     test_records = corpus["test"]
     gold = gold_answers(test_records)
     command = "python benchmarks/qa_cloze.py " + " ".join(sys.argv[1:])
-    info = {"data": args.data, "split": "test", "test_questions": len(gold), "test_split_sha256": split_digest(test_records),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "torch": torch.__version__,
-            "threads": 1, "reader_budget_s": args.budget, "lm_budget_s": args.lm_budget, "config": "configs/qa-cloze.yaml",
-            "command": command.strip()}
+    info = {
+        "data": args.data,
+        "split": "test",
+        "test_questions": len(gold),
+        "test_split_sha256": split_digest(test_records),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "torch": torch.__version__,
+        "threads": 1,
+        "reader_budget_s": args.budget,
+        "lm_budget_s": args.lm_budget,
+        "config": "configs/qa-cloze.yaml",
+        "command": command.strip(),
+    }
     rows: list[dict] = []
     preds: dict[str, list[str]] = {}  # run -> normalised test answers, for the paired tests
     started = time.perf_counter()
@@ -199,9 +236,13 @@ def main() -> None:
         rows += new
         record = {**info, "total_wall_s": time.perf_counter() - started, "rows": rows}
         out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-        out.with_suffix(".md").write_text(f"Cloze QA on {args.data} (test split, {len(gold)} questions, sha256 {info['test_split_sha256']}), "
-                                          f"{info['machine']}, torch {info['torch']}, 1 thread\n\n" + table(rows)
-                                          + f"\n\nPaired test: McNemar's exact test on the same test questions. Command: `{info['command']}`\n", encoding="utf-8")
+        out.with_suffix(".md").write_text(
+            f"Cloze QA on {args.data} (test split, {len(gold)} questions, sha256 {info['test_split_sha256']}), "
+            f"{info['machine']}, torch {info['torch']}, 1 thread\n\n"
+            + table(rows)
+            + f"\n\nPaired test: McNemar's exact test on the same test questions. Command: `{info['command']}`\n",
+            encoding="utf-8",
+        )
         print(table(rows), flush=True)
     print(f"total {time.perf_counter() - started:.0f} s; rows in {out}")
 

@@ -53,32 +53,48 @@ def child(corpus: str, out: str, streaming: bool) -> None:
     threading.Thread(target=sample, daemon=True).start()
     import torch
 
-    from rnn_nlp.runs import build_config
-    from rnn_nlp.runs import train_run
+    from rnn_nlp.runs import build_config, train_run
 
     torch.set_num_threads(1)
     base = _status_kb("RssAnon")
-    cfg = build_config({
-        "task": "lm",
-        "data": {"name": corpus, "tokenizer": "whitespace", "streaming": streaming, "max_eval_tokens": 20_000},
-        "backbone": {"rnn": "lstm", "emb_size": 64, "hidden_size": 64, "layers": 1},
-        "head": {"softmax": "full", "tie_weights": True},
-        "trainer": {"epochs": 1, "max_steps": 50, "batch_size": 20, "eval_batch_size": 10, "bptt": 35, "lr": 20.0,
-                    "schedule": "none", "threads": 1, "progress": False, "device": "cpu", "checkpoint_every": 100_000},
-    })
+    cfg = build_config(
+        {
+            "task": "lm",
+            "data": {"name": corpus, "tokenizer": "whitespace", "streaming": streaming, "max_eval_tokens": 20_000},
+            "backbone": {"rnn": "lstm", "emb_size": 64, "hidden_size": 64, "layers": 1},
+            "head": {"softmax": "full", "tie_weights": True},
+            "trainer": {
+                "epochs": 1,
+                "max_steps": 50,
+                "batch_size": 20,
+                "eval_batch_size": 10,
+                "bptt": 35,
+                "lr": 20.0,
+                "schedule": "none",
+                "threads": 1,
+                "progress": False,
+                "device": "cpu",
+                "checkpoint_every": 100_000,
+            },
+        }
+    )
     started = time.perf_counter()
     trainer = train_run(cfg, out)
     total = time.perf_counter() - started
     stop.set()
-    print(json.dumps({
-        "peak_anon_mb": round(max(peak["anon"], _status_kb("RssAnon")) / 1024, 1),
-        "peak_rss_mb": round(max(peak["rss"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024, 1),
-        "anon_after_imports_mb": round(base / 1024, 1),
-        "train_tokens": trainer.steps_per_epoch * 20 * 35,
-        "vocab": len(trainer.task.token_vocab()),
-        "seconds": round(total, 1),
-        "valid_ppl": round(trainer.history[-1]["valid_ppl"], 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "peak_anon_mb": round(max(peak["anon"], _status_kb("RssAnon")) / 1024, 1),
+                "peak_rss_mb": round(max(peak["rss"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024, 1),
+                "anon_after_imports_mb": round(base / 1024, 1),
+                "train_tokens": trainer.steps_per_epoch * 20 * 35,
+                "vocab": len(trainer.task.token_vocab()),
+                "seconds": round(total, 1),
+                "valid_ppl": round(trainer.history[-1]["valid_ppl"], 1),
+            }
+        )
+    )
 
 
 def build_corpus(path: Path, megabytes: int) -> None:
@@ -122,7 +138,11 @@ def main() -> None:
                 done = subprocess.run(cmd, env=env, capture_output=True, text=True)
                 if done.returncode:
                     raise SystemExit(done.stderr[-3000:])
-                row = {"corpus_mb": mb, "mode": "streaming" if streaming else "in-memory", **json.loads(done.stdout.strip().splitlines()[-1])}
+                row = {
+                    "corpus_mb": mb,
+                    "mode": "streaming" if streaming else "in-memory",
+                    **json.loads(done.stdout.strip().splitlines()[-1]),
+                }
                 rows.append(row)
                 print(row, flush=True)
                 shutil.rmtree(cache, ignore_errors=True)

@@ -36,9 +36,12 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
-from rnn_nlp.runs import load_config  # noqa: E402
 from rnn_nlp.data.fetchers.cache import fetch  # noqa: E402
-from rnn_nlp.runs import load_run, train_run  # noqa: E402
+from rnn_nlp.runs import (  # noqa: E402
+    load_config,  # noqa: E402
+    load_run,
+    train_run,
+)
 
 CPU = torch.device("cpu")
 RUNS = ("ours-ner", "ours-ner-pretrained", "spacy-ner", "ours-pos", "spacy-pos", "speed")
@@ -85,9 +88,16 @@ def train_ours(name: str, recipe: str, budget: float, args, extra: list[str]) ->
     scores = {k: v for k, v in report.items() if isinstance(v, float)}
     best = max(trainer.history, key=lambda r: r[f"valid_{task.selection[0]}"])
     return {
-        "system": name, "recipe": recipe, "overrides": overrides, "train_s": trainer.elapsed, "wall_s": wall,
-        "steps": trainer.global_step, "epochs": trainer.history[-1]["epoch"], "best_valid": best[f"valid_{task.selection[0]}"],
-        **{f"test_{k}": v for k, v in scores.items() if k != "loss"}, "run_dir": str(run_dir),
+        "system": name,
+        "recipe": recipe,
+        "overrides": overrides,
+        "train_s": trainer.elapsed,
+        "wall_s": wall,
+        "steps": trainer.global_step,
+        "epochs": trainer.history[-1]["epoch"],
+        "best_valid": best[f"valid_{task.selection[0]}"],
+        **{f"test_{k}": v for k, v in scores.items() if k != "loss"},
+        "run_dir": str(run_dir),
         "pretrained_lm": str(cfg.pretrained) if cfg.pretrained else None,
     }
 
@@ -123,15 +133,46 @@ def train_spacy(name: str, kind: str, corpus: str, budget: float, args) -> dict:
         to_docbin(tokens, tags, kind, work / file)
     pipeline = "ner" if kind == "ner" else "tagger"
     cfg_path = work / "config.cfg"
-    subprocess.run([sys.executable, "-m", "spacy", "init", "config", str(cfg_path), "--lang", "en", "--pipeline", pipeline, "--optimize", "efficiency", "--force"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "init",
+            "config",
+            str(cfg_path),
+            "--lang",
+            "en",
+            "--pipeline",
+            pipeline,
+            "--optimize",
+            "efficiency",
+            "--force",
+        ],
+        check=True,
+        capture_output=True,
+    )
     cfg = spacy_config(cfg_path)
     cfg["training"]["before_update"] = {"@callbacks": "rnn_nlp_bench.time_budget.v1", "seconds": budget}
     cfg["training"]["max_epochs"] = 0
     cfg["training"]["max_steps"] = 0
     cfg["training"]["eval_frequency"] = 50 if args.quick else 200
     cfg.to_disk(cfg_path)
-    cmd = [sys.executable, "-m", "spacy", "train", str(cfg_path), "--output", str(work / "out"), "--code", str(ROOT / "benchmarks" / "spacy_budget.py"),
-           "--paths.train", str(work / "train.spacy"), "--paths.dev", str(work / "dev.spacy")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "train",
+        str(cfg_path),
+        "--output",
+        str(work / "out"),
+        "--code",
+        str(ROOT / "benchmarks" / "spacy_budget.py"),
+        "--paths.train",
+        str(work / "train.spacy"),
+        "--paths.dev",
+        str(work / "dev.spacy"),
+    ]
     started = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -146,8 +187,15 @@ def train_spacy(name: str, kind: str, corpus: str, budget: float, args) -> dict:
     tokens, gold = split_data(corpus, "test")
     pred = spacy_predict(nlp, kind, tokens, 256)
     scores = seqeval_scores(gold, pred) if kind == "ner" else accuracy(gold, pred)
-    return {"system": name, "spacy": spacy.__version__, "train_s": budget, "wall_s": wall, "steps": int(steps[-1]) if steps else None,
-            **{f"test_{k}": v for k, v in scores.items()}, "run_dir": str(best)}
+    return {
+        "system": name,
+        "spacy": spacy.__version__,
+        "train_s": budget,
+        "wall_s": wall,
+        "steps": int(steps[-1]) if steps else None,
+        **{f"test_{k}": v for k, v in scores.items()},
+        "run_dir": str(best),
+    }
 
 
 def spacy_predict(nlp, kind: str, sentences: list[list[str]], batch: int) -> list[list[str]]:
@@ -177,15 +225,27 @@ def speed_rows(results: dict, args) -> list[dict]:
         sentences, _ = split_data(corpus, "test", n)
         words = sum(len(s) for s in sentences)
         nlp = spacy.load(results[spacy_name]["run_dir"])
-        systems = {ours_name: ours_tagger(Path(results[ours_name]["run_dir"])), spacy_name: lambda s, b, nlp=nlp, kind=kind: spacy_predict(nlp, kind, s, b)}
+        systems = {
+            ours_name: ours_tagger(Path(results[ours_name]["run_dir"])),
+            spacy_name: lambda s, b, nlp=nlp, kind=kind: spacy_predict(nlp, kind, s, b),
+        }
         for batch in (1, 64):
             for name, tag in systems.items():
                 tag(sentences[:20], batch)  # warm up
                 started = time.perf_counter()
                 tag(sentences, batch)
                 seconds = time.perf_counter() - started
-                rows.append({"system": name, "task": kind, "batch": batch, "sentences": len(sentences), "words": words,
-                             "sentences_per_s": len(sentences) / seconds, "words_per_s": words / seconds})
+                rows.append(
+                    {
+                        "system": name,
+                        "task": kind,
+                        "batch": batch,
+                        "sentences": len(sentences),
+                        "words": words,
+                        "sentences_per_s": len(sentences) / seconds,
+                        "words_per_s": words / seconds,
+                    }
+                )
     return rows
 
 
@@ -207,37 +267,69 @@ def epoch_table(random_run: str, pretrained_run: str) -> list[str]:
     epochs = [e for e in a if e in b]
     if not epochs:
         return []
-    return ["| epoch | " + " | ".join(epochs) + " |", "|---|" + "---|" * len(epochs),
-            "| random backbone, valid F1 | " + " | ".join(f"{100 * a[e]:.2f}" for e in epochs) + " |",
-            "| pretrained backbone, valid F1 | " + " | ".join(f"{100 * b[e]:.2f}" for e in epochs) + " |", ""]
+    return [
+        "| epoch | " + " | ".join(epochs) + " |",
+        "|---|" + "---|" * len(epochs),
+        "| random backbone, valid F1 | " + " | ".join(f"{100 * a[e]:.2f}" for e in epochs) + " |",
+        "| pretrained backbone, valid F1 | " + " | ".join(f"{100 * b[e]:.2f}" for e in epochs) + " |",
+        "",
+    ]
 
 
 def markdown(results: dict, args) -> str:
-    lines = [f"# Tagging: ours beside spaCy ({'quick smoke test' if args.quick else 'full splits'})", "",
-             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared, 1 thread per run; torch {torch.__version__}.",
-             f"Budgets (training seconds): NER {args.ner_budget:.0f}, POS {args.pos_budget:.0f}, LM pretraining {args.lm_budget:.0f}. "
-             "Ours count training steps only (the evaluation after each epoch is outside the budget); spaCy's callback counts "
-             "wall time from its first update, its dev evaluations (every 200 steps) included. Other jobs shared the machine.", ""]
+    lines = [
+        f"# Tagging: ours beside spaCy ({'quick smoke test' if args.quick else 'full splits'})",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared, 1 thread per run; "
+        f"torch {torch.__version__}.",
+        f"Budgets (training seconds): NER {args.ner_budget:.0f}, POS {args.pos_budget:.0f}, LM pretraining {args.lm_budget:.0f}. "
+        "Ours count training steps only (the evaluation after each epoch is outside the budget); spaCy's callback counts "
+        "wall time from its first update, its dev evaluations (every 200 steps) included. Other jobs shared the machine.",
+        "",
+    ]
     ner = [r for k, r in results.items() if k.endswith("-ner") or k == "ours-ner-pretrained"]
     if ner:
-        lines += ["## CoNLL-2003 English NER, test split (seqeval)", "", ANCHORS + ".", "",
-                  "| system | F1 (default, conlleval) | F1 (strict IOB2) | precision | recall | training s | steps |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "## CoNLL-2003 English NER, test split (seqeval)",
+            "",
+            ANCHORS + ".",
+            "",
+            "| system | F1 (default, conlleval) | F1 (strict IOB2) | precision | recall | training s | steps |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in ner:
-            lines.append(f"| {r['system']} | {100 * r['test_f1']:.2f} | {100 * r['test_f1_strict']:.2f} | {100 * r['test_precision']:.2f} | {100 * r['test_recall']:.2f} | {r['train_s']:.0f} | {r['steps']} |")
+            lines.append(
+                f"| {r['system']} | {100 * r['test_f1']:.2f} | {100 * r['test_f1_strict']:.2f} | {100 * r['test_precision']:.2f} "
+                f"| {100 * r['test_recall']:.2f} | {r['train_s']:.0f} | {r['steps']} |"
+            )
         lines.append("")
         if "ours-ner" in results and "ours-ner-pretrained" in results:
             gain = 100 * (results["ours-ner-pretrained"]["test_f1"] - results["ours-ner"]["test_f1"])
-            lines += [f"Pretraining the backbone as LMs on CoNLL's training text + PTB ({args.lm_budget:.0f} s) against a random backbone: {gain:+.2f} test F1 "
-                      "within the same training budget. The runs' step counts differ with the machine's load, so here is valid F1 at equal epochs:", ""]
+            lines += [
+                f"Pretraining the backbone as LMs on CoNLL's training text + PTB ({args.lm_budget:.0f} s) against a random backbone: "
+                f"{gain:+.2f} test F1 within the same training budget. The runs' step counts differ with the machine's load, "
+                "so here is valid F1 at equal epochs:",
+                "",
+            ]
             lines += epoch_table(results["ours-ner"]["run_dir"], results["ours-ner-pretrained"]["run_dir"])
     pos = [r for k, r in results.items() if k.endswith("-pos")]
     if pos:
-        lines += ["## Brown corpus, 12 universal tags, held-out documents (test)", "", "| system | token accuracy | training s | steps |", "|---|---|---|---|"]
+        lines += [
+            "## Brown corpus, 12 universal tags, held-out documents (test)",
+            "",
+            "| system | token accuracy | training s | steps |",
+            "|---|---|---|---|",
+        ]
         for r in pos:
             lines.append(f"| {r['system']} | {100 * r['test_accuracy']:.2f} | {r['train_s']:.0f} | {r['steps']} |")
         lines.append("")
     if results.get("speed"):
-        lines += ["## Tagging speed (CPU, 1 thread, tokenized test sentences)", "", "| system | task | batch | sentences/s | words/s |", "|---|---|---|---|---|"]
+        lines += [
+            "## Tagging speed (CPU, 1 thread, tokenized test sentences)",
+            "",
+            "| system | task | batch | sentences/s | words/s |",
+            "|---|---|---|---|---|",
+        ]
         for r in results["speed"]:
             lines.append(f"| {r['system']} | {r['task']} | {r['batch']} | {r['sentences_per_s']:.0f} | {r['words_per_s']:.0f} |")
         lines.append("")
@@ -269,8 +361,12 @@ def main() -> None:
     jobs = {
         "ours-ner": lambda: train_ours("ours-ner", "configs/ner-conll03.yaml", args.ner_budget, args, []),
         "ours-ner-pretrained": lambda: train_ours(
-            "ours-ner-pretrained", "configs/ner-conll03.yaml", args.ner_budget, args,
-            ["data.pretrain_epochs=10", f"data.pretrain_time_budget_s={args.lm_budget}", "data.pretrain_corpora=[ptb]"]),
+            "ours-ner-pretrained",
+            "configs/ner-conll03.yaml",
+            args.ner_budget,
+            args,
+            ["data.pretrain_epochs=10", f"data.pretrain_time_budget_s={args.lm_budget}", "data.pretrain_corpora=[ptb]"],
+        ),
         "spacy-ner": lambda: train_spacy("spacy-ner", "ner", "conll2003", args.ner_budget, args),
         "ours-pos": lambda: train_ours("ours-pos", "configs/pos-brown.yaml", args.pos_budget, args, []),
         "spacy-pos": lambda: train_spacy("spacy-pos", "pos", "brown", args.pos_budget, args),

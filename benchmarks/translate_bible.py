@@ -36,12 +36,15 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnn_nlp.generate.conditional import decode_ids, encode_sources  # noqa: E402
 from rnn_nlp.config import apply_overrides, read_yaml_mapping  # noqa: E402
-from rnn_nlp.runs import build_config  # noqa: E402
 from rnn_nlp.data.detokenize import detokenize_words  # noqa: E402
+from rnn_nlp.generate.conditional import decode_ids, encode_sources  # noqa: E402
 from rnn_nlp.metrics import bleu_chrf  # noqa: E402
-from rnn_nlp.runs import load_run, train_run  # noqa: E402
+from rnn_nlp.runs import (  # noqa: E402
+    build_config,  # noqa: E402
+    load_run,
+    train_run,
+)
 
 CONFIG = ROOT / "configs" / "translate-bible.yaml"
 MODELS = {"no attention": "none", "attention": "additive"}
@@ -140,9 +143,7 @@ def main() -> None:
         add(system, hyps, {"sent_per_s_batch32": round(len(ids) / t32, 1), "sent_per_s_batch1": round(n1 / t1, 1)})
         samples[system] = hyps[:3]
 
-    record["samples"] = [
-        {"source": test["source"][i], "reference": refs[i], **{k: v[i] for k, v in samples.items()}} for i in range(3)
-    ]
+    record["samples"] = [{"source": test["source"][i], "reference": refs[i], **{k: v[i] for k, v in samples.items()}} for i in range(3)]
     record["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (1 torch thread), torch {torch.__version__}"
     record["total_wall_s"] = round(time.perf_counter() - began + (record["training_wall_s"] if args.reuse else 0), 1)
     out = Path(args.out)

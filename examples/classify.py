@@ -1,10 +1,10 @@
 """Sentiment: fine-tune the sentiment-rt recipe (ULMFiT style) from a pretrained LM, then classify reviews.
 
-    python examples/lm.py && python examples/classify.py    # Rotten Tomatoes, from the LM in runs/lm-ptb
-    python examples/classify.py --pretrained none           # a backbone trained from scratch instead
-    python examples/classify.py --tiny DIR                  # seconds, on DIR's train.csv (text,label columns)
-    python examples/lm.py --tiny LM_DIR --out runs/tiny-lm && python examples/classify.py --tiny DIR --pretrained runs/tiny-lm
-    python examples/classify.py "a gorgeous, moving film"
+python examples/lm.py && python examples/classify.py    # Rotten Tomatoes, from the LM in runs/lm-ptb
+python examples/classify.py --pretrained none           # a backbone trained from scratch instead
+python examples/classify.py --tiny DIR                  # seconds, on DIR's train.csv (text,label columns)
+python examples/lm.py --tiny LM_DIR --out runs/tiny-lm && python examples/classify.py --tiny DIR --pretrained runs/tiny-lm
+python examples/classify.py "a gorgeous, moving film"
 """
 
 from __future__ import annotations
@@ -15,17 +15,28 @@ from pathlib import Path
 import rnn_nlp
 
 RECIPE = "sentiment-rt"
-TINY = ["data.min_count=1", "head.hidden_size=8", "head.dropout=0", "head.lm_finetune_epochs=1", "trainer.epochs=4",
-        "trainer.schedule=none", "trainer.batch_size=16", "trainer.lr=0.01", "trainer.device=cpu", "trainer.threads=1",
-        "trainer.progress=false"]
+TINY = [
+    "data.min_count=1",
+    "head.hidden_size=8",
+    "head.dropout=0",
+    "head.lm_finetune_epochs=1",
+    "trainer.epochs=4",
+    "trainer.schedule=none",
+    "trainer.batch_size=16",
+    "trainer.lr=0.01",
+    "trainer.device=cpu",
+    "trainer.threads=1",
+    "trainer.progress=false",
+]
 TINY_BACKBONE = ["backbone.emb_size=16", "backbone.hidden_size=16", "backbone.layers=1"]  # without a pretrained one
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("texts", nargs="*", default=["a gorgeous, moving film", "a dull, lifeless mess"])
-    parser.add_argument("--pretrained", help="the LM run to start from, or none (default: runs/lm-ptb, where examples/lm.py "
-                        "writes it; none with --tiny)")
+    parser.add_argument(
+        "--pretrained", help="the LM run to start from, or none (default: runs/lm-ptb, where examples/lm.py writes it; none with --tiny)"
+    )
     parser.add_argument("--tiny", metavar="DIR", help="train in seconds on the small labelled CSV data in DIR")
     parser.add_argument("--out", default="runs/sentiment-rt", help="the run folder (default: runs/sentiment-rt)")
     args = parser.parse_args(argv)

@@ -14,9 +14,19 @@ import rnn_nlp
 
 RECIPE = "lm-ptb"
 # --tiny: the recipe's model shrunk to seconds of training (any recipe key can be overridden so)
-TINY = ["head.softmax=full", "backbone.emb_size=16", "backbone.hidden_size=16", "backbone.layers=1", "trainer.epochs=2",
-        "trainer.batch_size=4", "trainer.eval_batch_size=4", "trainer.bptt=8", "trainer.device=cpu", "trainer.threads=1",
-        "trainer.progress=false"]
+TINY = [
+    "head.softmax=full",
+    "backbone.emb_size=16",
+    "backbone.hidden_size=16",
+    "backbone.layers=1",
+    "trainer.epochs=2",
+    "trainer.batch_size=4",
+    "trainer.eval_batch_size=4",
+    "trainer.bptt=8",
+    "trainer.device=cpu",
+    "trainer.threads=1",
+    "trainer.progress=false",
+]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,8 +1,8 @@
 """Named entities: train the ner-conll03 recipe, then find entities (with character offsets) in raw text.
 
-    python examples/ner.py                          # CoNLL-2003 (fetched once), about 15 minutes on a CPU
-    python examples/ner.py --tiny DIR               # seconds, on DIR's train.txt / valid.txt / test.txt
-    python examples/ner.py "Angela Merkel visited Paris."
+python examples/ner.py                          # CoNLL-2003 (fetched once), about 15 minutes on a CPU
+python examples/ner.py --tiny DIR               # seconds, on DIR's train.txt / valid.txt / test.txt
+python examples/ner.py "Angela Merkel visited Paris."
 """
 
 from __future__ import annotations
@@ -12,8 +12,18 @@ import argparse
 import rnn_nlp
 
 RECIPE = "ner-conll03"
-TINY = ["backbone.emb_size=16", "backbone.hidden_size=16", "head.char_emb_size=8", "head.char_size=8", "trainer.epochs=3",
-        "trainer.batch_size=16", "trainer.lr=0.02", "trainer.device=cpu", "trainer.threads=1", "trainer.progress=false"]
+TINY = [
+    "backbone.emb_size=16",
+    "backbone.hidden_size=16",
+    "head.char_emb_size=8",
+    "head.char_size=8",
+    "trainer.epochs=3",
+    "trainer.batch_size=16",
+    "trainer.lr=0.02",
+    "trainer.device=cpu",
+    "trainer.threads=1",
+    "trainer.progress=false",
+]
 
 
 def main(argv: list[str] | None = None) -> None:

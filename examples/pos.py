@@ -1,8 +1,8 @@
 """Part-of-speech tags: train the pos-brown recipe (12 universal tags), then tag raw text.
 
-    python examples/pos.py                          # Brown (fetched once), about 10 minutes on a CPU
-    python examples/pos.py --tiny DIR               # seconds, on DIR's word/TAG files (train/valid/test.txt)
-    python examples/pos.py "The old man sat by the sea."
+python examples/pos.py                          # Brown (fetched once), about 10 minutes on a CPU
+python examples/pos.py --tiny DIR               # seconds, on DIR's word/TAG files (train/valid/test.txt)
+python examples/pos.py "The old man sat by the sea."
 """
 
 from __future__ import annotations
@@ -12,9 +12,19 @@ import argparse
 import rnn_nlp
 
 RECIPE = "pos-brown"
-TINY = ["data.min_count=1", "backbone.emb_size=16", "backbone.hidden_size=16", "head.char_emb_size=8", "head.char_size=8",
-        "trainer.epochs=3", "trainer.batch_size=16", "trainer.lr=0.02", "trainer.device=cpu", "trainer.threads=1",
-        "trainer.progress=false"]
+TINY = [
+    "data.min_count=1",
+    "backbone.emb_size=16",
+    "backbone.hidden_size=16",
+    "head.char_emb_size=8",
+    "head.char_size=8",
+    "trainer.epochs=3",
+    "trainer.batch_size=16",
+    "trainer.lr=0.02",
+    "trainer.device=cpu",
+    "trainer.threads=1",
+    "trainer.progress=false",
+]
 
 
 def main(argv: list[str] | None = None) -> None:

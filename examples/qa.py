@@ -15,9 +15,19 @@ import argparse
 import rnn_nlp
 
 RECIPE = "qa-cloze"
-TINY = ["data.min_count=1", "data.max_context_tokens=14", "data.context_stride=7", "backbone.emb_size=16",
-        "backbone.hidden_size=16", "head.context_size=16", "trainer.epochs=4", "trainer.lr=0.01", "trainer.device=cpu",
-        "trainer.threads=1", "trainer.progress=false"]
+TINY = [
+    "data.min_count=1",
+    "data.max_context_tokens=14",
+    "data.context_stride=7",
+    "backbone.emb_size=16",
+    "backbone.hidden_size=16",
+    "head.context_size=16",
+    "trainer.epochs=4",
+    "trainer.lr=0.01",
+    "trainer.device=cpu",
+    "trainer.threads=1",
+    "trainer.progress=false",
+]
 CONTEXT = "German Chancellor Angela Merkel met French President Emmanuel Macron in Paris on Monday ."
 QUESTION = "@placeholder met French President Emmanuel Macron in Paris ."
 CANDIDATES = ["German", "Angela Merkel", "French", "Emmanuel Macron", "Paris"]

@@ -1,8 +1,8 @@
 """Translation: train the translate-bible recipe (English to Spanish, with attention), then translate.
 
-    python examples/seq2seq.py            # bible-en-es (pip install "rnn-nlp[bible]"; fetched once); 10 epochs, long on a CPU
-    python examples/seq2seq.py --tiny DIR # seconds, on DIR's train.tsv (source<TAB>target lines)
-    python examples/seq2seq.py "And God said, Let there be light: and there was light."
+python examples/seq2seq.py            # bible-en-es (pip install "rnn-nlp[bible]"; fetched once); 10 epochs, long on a CPU
+python examples/seq2seq.py --tiny DIR # seconds, on DIR's train.tsv (source<TAB>target lines)
+python examples/seq2seq.py "And God said, Let there be light: and there was light."
 """
 
 from __future__ import annotations
@@ -12,10 +12,22 @@ import argparse
 import rnn_nlp
 
 RECIPE = "translate-bible"
-TINY = ["head.output.softmax=full", "backbone.emb_size=24", "backbone.hidden_size=24", "head.decoder.emb_size=24",
-        "head.decoder.hidden_size=24", "head.attention_size=16", "head.max_decode_tokens=10", "head.eval_decode_examples=10",
-        "trainer.epochs=6", "trainer.batch_size=16", "trainer.lr=0.03", "trainer.device=cpu", "trainer.threads=1",
-        "trainer.progress=false"]
+TINY = [
+    "head.output.softmax=full",
+    "backbone.emb_size=24",
+    "backbone.hidden_size=24",
+    "head.decoder.emb_size=24",
+    "head.decoder.hidden_size=24",
+    "head.attention_size=16",
+    "head.max_decode_tokens=10",
+    "head.eval_decode_examples=10",
+    "trainer.epochs=6",
+    "trainer.batch_size=16",
+    "trainer.lr=0.03",
+    "trainer.device=cpu",
+    "trainer.threads=1",
+    "trainer.progress=false",
+]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # for type checkers only: importing these at run time would i
     from rnn_nlp.tasks.model import Model
     from rnn_nlp.training.callbacks import Callback
 
+
 def load(path_or_recipe: str | Path, device: str | None = None) -> Model:
     """The trained model in a run folder (or a trained built-in recipe's name): `rnn_nlp.api.load`."""
     from rnn_nlp.api import load as load_model

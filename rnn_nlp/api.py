@@ -1,10 +1,10 @@
 """The public API: `rnn_nlp.load`, `rnn_nlp.train`, `rnn_nlp.recipes`.
 
-    import rnn_nlp
-    model = rnn_nlp.load("runs/ner")                    # a run folder, or a recipe's cached run
-    model.predict("Angela Merkel visited Paris.")       # one text -> one result; a list -> a list
-    model.evaluate(split="test")                        # the metrics the CLI prints
-    model = rnn_nlp.train("ner-conll03", overrides=["trainer.epochs=3"], out="runs/ner")
+import rnn_nlp
+model = rnn_nlp.load("runs/ner")                    # a run folder, or a recipe's cached run
+model.predict("Angela Merkel visited Paris.")       # one text -> one result; a list -> a list
+model.evaluate(split="test")                        # the metrics the CLI prints
+model = rnn_nlp.train("ner-conll03", overrides=["trainer.epochs=3"], out="runs/ner")
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
+from rnn_nlp.builtin_recipes import recipe_names
 from rnn_nlp.config import RunConfig, apply_overrides
 from rnn_nlp.errors import CheckpointError, ConfigError
-from rnn_nlp.builtin_recipes import recipe_names
 from rnn_nlp.runs import build_config, load_config, load_run, train_run
 from rnn_nlp.tasks.model import Model
-from rnn_nlp.training.callbacks import Callback
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
+from rnn_nlp.training.callbacks import Callback
 from rnn_nlp.training.run_folder import LAST
 
 log = logging.getLogger(__name__)
@@ -46,18 +46,21 @@ def _run_folder(path_or_recipe: str | Path) -> Path:
         return path
     name = str(path_or_recipe)
     if name.startswith("hf://"):
-        raise CheckpointError(f"{name}: loading from the Hugging Face hub is not available in this version; "
-                              "download the run folder and load its path")
+        raise CheckpointError(
+            f"{name}: loading from the Hugging Face hub is not available in this version; download the run folder and load its path"
+        )
     if name in recipe_names():
         for folder in recipe_run_dirs(name):
             if run_folder.resolve(folder).exists():
                 return folder
-        raise CheckpointError(f"no trained run of recipe {name!r} in {' or '.join(map(str, recipe_run_dirs(name)))}; "
-                              f"train it first: rnn_nlp.train({name!r}) or `rnn-nlp train {name}`")
+        raise CheckpointError(
+            f"no trained run of recipe {name!r} in {' or '.join(map(str, recipe_run_dirs(name)))}; "
+            f"train it first: rnn_nlp.train({name!r}) or `rnn-nlp train {name}`"
+        )
     raise CheckpointError(f"{name}: no such run folder (nor a built-in recipe's name; see rnn_nlp.recipes())")
 
 
-def load(path_or_recipe: str | Path, device: Optional[str] = None) -> Model:
+def load(path_or_recipe: str | Path, device: str | None = None) -> Model:
     """The trained model in a run folder (or a built-in recipe's cached run), on `device`
     ("cpu", "cuda", or None: CUDA when available). Returns the task's Model subclass."""
     folder = _run_folder(path_or_recipe)
@@ -80,7 +83,7 @@ def _config(config: str | Path | dict | RunConfig, overrides: Sequence[str]) -> 
 def train(
     config: str | Path | dict | RunConfig,
     overrides: Sequence[str] = (),
-    out: Optional[str | Path] = None,
+    out: str | Path | None = None,
     resume: bool = False,
     overwrite: bool = False,
     callbacks: Sequence[Callback] = (),

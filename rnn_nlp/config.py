@@ -14,7 +14,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import yaml
 
@@ -27,15 +27,15 @@ class DataConfig:
     """Where the text comes from and how it becomes tokens."""
 
     name: str = "ptb"  # a fetcher name (`rnn-nlp data list`), a local file/folder, or a hub name
-    hub_config: Optional[str] = None  # second argument of datasets.load_dataset
+    hub_config: str | None = None  # second argument of datasets.load_dataset
     text_column: str = "text"
     tokenizer: Literal["spacy", "whitespace"] = "spacy"
     unit: Literal["word", "char"] = "word"  # char: one token per character (spaces included)
     lowercase: bool = False
     normalize_numbers: bool = False  # map numeric tokens to "N", as PTB does
-    max_train_tokens: Optional[int] = None  # use only the first N training tokens (quick runs)
-    max_eval_tokens: Optional[int] = None  # same for valid and test
-    vocab_size: Optional[int] = None  # keep the most frequent words (specials excluded)
+    max_train_tokens: int | None = None  # use only the first N training tokens (quick runs)
+    max_eval_tokens: int | None = None  # same for valid and test
+    vocab_size: int | None = None  # keep the most frequent words (specials excluded)
     min_count: int = 1
     streaming: bool = False  # LM: read the corpus through Arrow files and token files on disk, not into memory
 
@@ -57,7 +57,7 @@ class BackboneConfig:
     weight_drop: float = 0.0  # DropConnect on hidden-to-hidden matrices (wdrop)
     init: Literal["default", "uniform", "xavier"] = "uniform"
     init_range: float = 0.1
-    top_size: Optional[int] = None  # width of the top layer; defaults to hidden_size
+    top_size: int | None = None  # width of the top layer; defaults to hidden_size
 
 
 @dataclass
@@ -65,8 +65,8 @@ class TrainerConfig:
     """The optimisation loop: nothing here depends on the task."""
 
     epochs: int = 10
-    max_steps: Optional[int] = None  # stop after this many optimiser steps in total
-    time_budget_s: Optional[float] = None  # stop once training has taken this many seconds
+    max_steps: int | None = None  # stop after this many optimiser steps in total
+    time_budget_s: float | None = None  # stop once training has taken this many seconds
     batch_size: int = 20
     eval_batch_size: int = 10
     bptt: int = 35
@@ -78,7 +78,7 @@ class TrainerConfig:
     weight_decay_mode: Literal["l2", "decoupled"] = "l2"  # adamw is decoupled whatever this says
     discriminative_lr: float = 1.0  # lr ratio between adjacent layer groups, top = lr (ULMFiT: 2.6)
     gradual_unfreezing: bool = False  # epoch e trains only the top e+1 layer groups (ULMFiT)
-    clip_norm: Optional[float] = 0.25
+    clip_norm: float | None = 0.25
     schedule: Literal["none", "plateau", "cosine", "onecycle", "slanted_triangular"] = "plateau"
     plateau_factor: float = 0.25  # multiply the lr by this when valid loss stops improving (0.5 halves)
     plateau_patience: int = 0
@@ -88,12 +88,12 @@ class TrainerConfig:
     seed: int = 1111
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = False  # bfloat16 autocast on CUDA for the non-recurrent layers; ignored on CPU
-    threads: Optional[int] = None  # torch intra-op threads on CPU; None leaves torch's default
+    threads: int | None = None  # torch intra-op threads on CPU; None leaves torch's default
     checkpoint_every: int = 500  # steps between resume checkpoints (and one at every epoch end)
     log_every: int = 50  # steps between rows of steps.csv and progress-bar updates (each costs one host sync)
     # stop once the selection metric (the one that picks the best model) has not improved for this many
     # evaluations in a row (one per epoch); None trains to the end
-    early_stopping_patience: Optional[int] = None
+    early_stopping_patience: int | None = None
     progress: bool = True
     # a NaN/inf loss or gradient: skip that step, roll back to the last checkpoint with a lower lr, or stop
     on_nonfinite: Literal["skip", "rollback", "raise"] = "skip"
@@ -112,7 +112,7 @@ class StageConfig:
 
     name: Literal["lm_pretrain", "lm_finetune", "task"] = "task"
     epochs: int = 1  # the LM stage's epochs (task: the run's trainer.epochs)
-    time_budget_s: Optional[float] = None  # stop the LM stage after this many seconds
+    time_budget_s: float | None = None  # stop the LM stage after this many seconds
     corpora: list[str] = field(default_factory=list)  # lm_pretrain: other corpora's training text too, e.g. [ptb]
     trainer: Any = None  # the LM stage's own trainer keys (a mapping, e.g. {lr: 10}) over the LM defaults
 
@@ -126,7 +126,7 @@ class RunConfig:
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     head: Any = None  # the task's own head config dataclass
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    pretrained: Optional[str] = None  # a run folder whose backbone weights start this run
+    pretrained: str | None = None  # a run folder whose backbone weights start this run
     stages: list[StageConfig] = field(default_factory=list)  # LM stages before the task's training (empty: none)
 
 
@@ -254,8 +254,11 @@ def _no_duplicates(loader: StrictLoader, node: yaml.MappingNode, deep: bool = Fa
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1}, again on line {key_node.start_mark.line + 1})",
-                key_node.start_mark)
+                None,
+                None,
+                f"duplicate key {key!r} (first on line {seen[key] + 1}, again on line {key_node.start_mark.line + 1})",
+                key_node.start_mark,
+            )
         seen[key] = key_node.start_mark.line
     return loader.construct_mapping(node, deep=deep)
 

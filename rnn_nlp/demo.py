@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import time
 from pathlib import Path
-from typing import Optional
 
 from rnn_nlp.api import train
 from rnn_nlp.config import apply_overrides
@@ -106,7 +105,7 @@ def tfidf_baseline(records: dict) -> dict[str, float]:
     return {"accuracy": accuracy_score(gold, pred), "macro_f1": f1_score(gold, pred, average="macro")}
 
 
-def _with(raw: dict, overrides: list[str], name: str, threads: Optional[int]) -> dict:
+def _with(raw: dict, overrides: list[str], name: str, threads: int | None) -> dict:
     """A demo step's config with the overrides for every step (`trainer.epochs=1`) and its own (`lm.trainer.lr=10`)."""
     raw = copy.deepcopy(raw)
     if threads is not None:
@@ -117,7 +116,7 @@ def _with(raw: dict, overrides: list[str], name: str, threads: Optional[int]) ->
     return apply_overrides(raw, shared + mine)
 
 
-def run_demo(out: Path, threads: Optional[int] = None, overrides: Optional[list[str]] = None) -> dict:
+def run_demo(out: Path, threads: int | None = None, overrides: list[str] | None = None) -> dict:
     """Pretrain, fine-tune twice, print every figure; `threads` for every step, `overrides` as in `_with`."""
     overrides = list(overrides or [])
     start = time.perf_counter()
@@ -131,7 +130,9 @@ def run_demo(out: Path, threads: Optional[int] = None, overrides: Optional[list[
         print(f"   greedy: {prompt} | {lm.generate(prompt, max_tokens=15)}")
 
     print("2. Fine-tuning a sentiment classifier (fresh / rotten) from that backbone on 4,000 Rotten Tomatoes reviews")
-    clf = train({**_with(SENTIMENT_CONFIG, overrides, "sentiment", threads), "pretrained": str(out / "lm")}, out=out / "sentiment", overwrite=True)
+    clf = train(
+        {**_with(SENTIMENT_CONFIG, overrides, "sentiment", threads), "pretrained": str(out / "lm")}, out=out / "sentiment", overwrite=True
+    )
     report = clf.evaluate(split="test", report_dir=out / "sentiment")
     records = clf._task.records()
     baseline = tfidf_baseline(records)
@@ -146,7 +147,9 @@ def run_demo(out: Path, threads: Optional[int] = None, overrides: Optional[list[
     ner = train({**_with(NER_CONFIG, overrides, "ner", threads), "pretrained": str(out / "lm")}, out=out / "ner", overwrite=True)
     ner_report = ner.evaluate(split="test", report_dir=out / "ner")
     n_sent = len(ner._task.splits()["test"]["tokens"])
-    print(f"   test ({n_sent:,} sentences): entity F1 {ner_report['f1']:.4f} (seqeval default mode), {ner_report['f1_strict']:.4f} (strict)")
+    print(
+        f"   test ({n_sent:,} sentences): entity F1 {ner_report['f1']:.4f} (seqeval default mode), {ner_report['f1_strict']:.4f} (strict)"
+    )
     print("   " + ner_report["report"].split("\nseqeval, strict")[0].replace("\n", "\n   ").rstrip())
     print(f"   predict: {ner.predict('Angela Merkel visited Paris in July.')}")
     results["ner"] = {k: v for k, v in ner_report.items() if k not in ("report", "unseen_tags")}

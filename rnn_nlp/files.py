@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 _TEMPORARY = re.compile(r"\.(\d+)\.tmp$")
 

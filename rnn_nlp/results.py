@@ -7,10 +7,10 @@ Each prints as a readable line and has `.to_dict()`, which is exactly the JSON o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any
 
 
-def _rounded(value: Optional[float], digits: int = 4) -> Optional[float]:
+def _rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
@@ -24,12 +24,19 @@ class Entity:
     end: int
     start_token: int
     end_token: int
-    score: Optional[float] = None  # mean probability of the span's decoded tags under the tagger's scores
+    score: float | None = None  # mean probability of the span's decoded tags under the tagger's scores
 
     def to_dict(self) -> dict[str, Any]:
         """The entity as `rnn-nlp predict` writes it."""
-        return {"text": self.text, "label": self.label, "start": self.start, "end": self.end,
-                "start_token": self.start_token, "end_token": self.end_token, "score": _rounded(self.score)}
+        return {
+            "text": self.text,
+            "label": self.label,
+            "start": self.start,
+            "end": self.end,
+            "start_token": self.start_token,
+            "end_token": self.end_token,
+            "score": _rounded(self.score),
+        }
 
     def __str__(self) -> str:
         return f"{self.text} [{self.label}]"
@@ -42,8 +49,8 @@ class TaggedText:
     text: str
     tokens: list[str]
     tags: list[str]
-    entities: Optional[list[Entity]] = None
-    warning: Optional[str] = None
+    entities: list[Entity] | None = None
+    warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The tagged text as `rnn-nlp predict` writes it."""
@@ -65,10 +72,10 @@ class Classification:
     """A text's label (a list of labels for multi-label runs) and every label's probability."""
 
     text: str
-    label: Union[str, list[str]]
+    label: str | list[str]
     probabilities: dict[str, float] = field(default_factory=dict)
-    warning: Optional[str] = None
-    members: Optional[int] = None  # an ensemble's: how many runs' probabilities were averaged
+    warning: str | None = None
+    members: int | None = None  # an ensemble's: how many runs' probabilities were averaged
 
     @property
     def score(self) -> float:
@@ -96,10 +103,10 @@ class Answer:
 
     question: str
     answer: str
-    start: Optional[int]
-    end: Optional[int]
-    score: Optional[float]
-    warning: Optional[str] = None
+    start: int | None
+    end: int | None
+    score: float | None
+    warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The answer as `rnn-nlp predict` writes it."""

@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal, Optional, Sequence
+from typing import Any, Literal
 
 import torch
 
@@ -42,7 +43,7 @@ class LMStage:
     texts: dict[str, list[str]]  # train / valid lines, words as the task's vocabulary sees them
     epochs: int
     corpora: list[str] = field(default_factory=list)  # lm_pretrain: other corpora's training text too
-    time_budget_s: Optional[float] = None
+    time_budget_s: float | None = None
     data: dict = field(default_factory=dict)  # data keys of the LM run (tokenizer, lowercase, ...)
     trainer: dict = field(default_factory=dict)  # trainer keys of the LM run over the defaults (stages[i].trainer)
 
@@ -56,7 +57,7 @@ class Task:
     # The validation metric that picks the best model, and whether higher or lower is better.
     selection: tuple[str, str] = ("loss", "min")
     # What `rnn_nlp.load` returns for a run of this task: a rnn_nlp.tasks.model.Model subclass.
-    model_class: Optional[type] = None
+    model_class: type | None = None
     # What one row of `split_records` is called in messages ("valid: 60 sentences when ...").
     examples_name: str = "examples"
 
@@ -117,7 +118,7 @@ class Task:
                 out[split] = records_fingerprint(columns, self.examples_name)
         return out
 
-    def split_records(self, split: str) -> Optional[dict[str, list]]:
+    def split_records(self, split: str) -> dict[str, list] | None:
         """One split's examples as loaded, as columns (name -> one value a row), for `data_fingerprint`;
         None when the split has none."""
         return None
@@ -159,8 +160,10 @@ def stages_conflict(cfg: Any, source: str) -> None:
     d = cfg.data
     if d.pretrain_epochs and cfg.stages:
         corpora = f", corpora: [{', '.join(d.pretrain_corpora)}]" if d.pretrain_corpora else ""
-        raise ConfigError(f"{source}: data.pretrain_epochs and stages both say how the LM is pretrained; keep stages and write it "
-                          f"there: stages: [{{name: lm_pretrain, epochs: {d.pretrain_epochs}{corpora}}}, {{name: task}}]")
+        raise ConfigError(
+            f"{source}: data.pretrain_epochs and stages both say how the LM is pretrained; keep stages and write it "
+            f"there: stages: [{{name: lm_pretrain, epochs: {d.pretrain_epochs}{corpora}}}, {{name: task}}]"
+        )
 
 
 def pretrain_shorthand(task: Task) -> list[LMStage]:
@@ -175,18 +178,22 @@ def pretrain_shorthand(task: Task) -> list[LMStage]:
 
 
 # ---- a run's own vocab.json, read back --------------------------------------------------------------
-def read_vocab_json(vocab_json: Any, required: Sequence[str], source: str = VOCAB_FILE) -> Optional[dict]:
+def read_vocab_json(vocab_json: Any, required: Sequence[str], source: str = VOCAB_FILE) -> dict | None:
     """The run's own vocabularies, or None when there are none (`vocab_json` None: a new run builds them
     from its data). Anything else, an empty object included, must be a JSON object holding every key in
     `required`; otherwise a CheckpointError naming `source` and the key."""
     if vocab_json is None:
         return None
     if not isinstance(vocab_json, dict):
-        raise CheckpointError(f"{source}: must be a JSON object with the keys {', '.join(required)}, not {json_kind(vocab_json, show=False)}")
+        raise CheckpointError(
+            f"{source}: must be a JSON object with the keys {', '.join(required)}, not {json_kind(vocab_json, show=False)}"
+        )
     missing = [k for k in required if k not in vocab_json]
     if missing:
-        raise CheckpointError(f"{source}: missing key{'s' if len(missing) > 1 else ''} {', '.join(repr(k) for k in missing)} (this task's vocab.json holds "
-                              f"{', '.join(required)}); the checkpoint was not written by this task, or was altered")
+        raise CheckpointError(
+            f"{source}: missing key{'s' if len(missing) > 1 else ''} {', '.join(repr(k) for k in missing)} (this task's vocab.json holds "
+            f"{', '.join(required)}); the checkpoint was not written by this task, or was altered"
+        )
     return vocab_json
 
 
@@ -215,8 +222,9 @@ def name_list(saved: dict, key: str, source: str = VOCAB_FILE, starts_with: Sequ
     return list(names)
 
 
-def optional_entry(saved: dict, key: str, kinds: tuple[type, ...], source: str = VOCAB_FILE,
-                   choices: Sequence[Any] = (), minimum: Optional[int] = None) -> Any:
+def optional_entry(
+    saved: dict, key: str, kinds: tuple[type, ...], source: str = VOCAB_FILE, choices: Sequence[Any] = (), minimum: int | None = None
+) -> Any:
     """The value under an optional `key` (vocab.json files may lack it): None when absent or null, else one of `kinds`
     (a boolean never counts as a number), one of `choices` if given, >= `minimum` if given."""
     value = saved.get(key)

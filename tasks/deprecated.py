@@ -12,6 +12,7 @@ from typing import Any
 
 def alias(module: str, old: str, new: str, target: Any) -> Any:
     """`target` under its old name `old`, after a DeprecationWarning that names `new`."""
-    warnings.warn(f"{module}.{old} is deprecated and will be removed in the next release: use {module}.{new}",
-                  DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        f"{module}.{old} is deprecated and will be removed in the next release: use {module}.{new}", DeprecationWarning, stacklevel=3
+    )
     return target

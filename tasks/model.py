@@ -12,8 +12,9 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -45,7 +46,7 @@ def chunked(items: Iterable, size: int) -> Iterator[list]:
 class Model:
     """A trained model of one task. Subclasses implement `_predict_batch` (and their own verbs)."""
 
-    def __init__(self, task: Task, module: torch.nn.Module, path: Optional[Path] = None):
+    def __init__(self, task: Task, module: torch.nn.Module, path: Path | None = None):
         self._task = task
         self.module = module
         self.path = Path(path) if path is not None else None
@@ -70,7 +71,7 @@ class Model:
         return self._task.token_vocab()
 
     @property
-    def labels(self) -> Optional[list[str]]:
+    def labels(self) -> list[str] | None:
         """The output labels (classes, tags); None for models that generate text."""
         return None
 
@@ -81,7 +82,7 @@ class Model:
             return p.device
         return torch.device("cpu")
 
-    def to(self, device: str | torch.device) -> "Model":
+    def to(self, device: str | torch.device) -> Model:
         """Move the model to `device` ("cpu", "cuda", "cuda:1", "auto"); returns the model."""
         if isinstance(device, str) and device in ("auto", "cpu", "cuda"):
             device = resolve_device(device)
@@ -97,12 +98,12 @@ class Model:
         """Whether `inputs` is one input (a str) rather than a collection of them."""
         return isinstance(inputs, str)
 
-    def predict(self, inputs: Any, batch_size: Optional[int] = None, **options) -> Any:
+    def predict(self, inputs: Any, batch_size: int | None = None, **options) -> Any:
         """One input -> one result; a list (or any iterable) of inputs -> a list of results, in order."""
         results = list(self.predict_stream(inputs, batch_size, **options))
         return results[0] if self.is_single(inputs) else results
 
-    def predict_stream(self, inputs: Iterable, batch_size: Optional[int] = None, **options) -> Iterator[Any]:
+    def predict_stream(self, inputs: Iterable, batch_size: int | None = None, **options) -> Iterator[Any]:
         """Results one by one as their batch is done: memory stays flat however many inputs come."""
         size = batch_size or PREDICT_BATCH
         if size < 1:
@@ -120,7 +121,7 @@ class Model:
         """A task with this model's config and vocabularies but no data loaded (for other data)."""
         return type(self._task)(copy.deepcopy(self.config), vocab_json=self._task.vocab_json())
 
-    def _eval_task(self, data: Optional[str], batch_size: Optional[int]) -> Task:
+    def _eval_task(self, data: str | None, batch_size: int | None) -> Task:
         """The task to evaluate with: the model's own, or a copy reading `data` or batching by `batch_size`
         (the model's config is never changed)."""
         if data is None and batch_size is None:
@@ -132,8 +133,9 @@ class Model:
             task.use_data(str(data))
         return task
 
-    def evaluate(self, data: Optional[str] = None, split: str = "test", report_dir: Optional[str | Path] = None,
-                 batch_size: Optional[int] = None) -> dict:
+    def evaluate(
+        self, data: str | None = None, split: str = "test", report_dir: str | Path | None = None, batch_size: int | None = None
+    ) -> dict:
         """The metrics on `split` of the run's data, or of `data` (a corpus name, or a file read whole).
 
         With `report_dir`, the task's reports (per-class report, confusion matrix, predictions) are
@@ -160,8 +162,7 @@ class Model:
         if path.exists():
             names = {p.name for p in path.iterdir()} if path.is_dir() else {path.name}
             if names - set(ckpt.REQUIRED) or not path.is_dir():
-                raise SaveError(f"{path} holds other files than a saved model's ({', '.join(sorted(names)[:5])}); "
-                                "save into a new folder")
+                raise SaveError(f"{path} holds other files than a saved model's ({', '.join(sorted(names)[:5])}); save into a new folder")
             if names and not overwrite:
                 raise SaveError(f"{path} already holds a saved model; pass overwrite=True to replace it")
         return ckpt.save_checkpoint(path, self.config, self._task.vocab_json(), self.module)
@@ -171,11 +172,11 @@ class Model:
         """Each text's token ids, tokenized as the task reads text (subclasses say how)."""
         raise NotImplementedError
 
-    def _own_pooling(self) -> Optional[torch.nn.Module]:
+    def _own_pooling(self) -> torch.nn.Module | None:
         """The run's own pooling (a classifier's, a QA run's question encoder), if it has one."""
         return None
 
-    def _pooling(self, kinds: Optional[list[str]]) -> torch.nn.Module:
+    def _pooling(self, kinds: list[str] | None) -> torch.nn.Module:
         own = self._own_pooling()
         if kinds is None and own is not None:
             return own
@@ -191,7 +192,7 @@ class Model:
         return Pooling(kinds, backbone.output_dim, backbone.directions).to(self.device)
 
     @torch.no_grad()
-    def encode(self, texts: str | list[str], pooling: Optional[list[str]] = None, batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: str | list[str], pooling: list[str] | None = None, batch_size: int = 64) -> np.ndarray:
         """[len(texts), dim] float32 vectors: the backbone's states pooled (the run's own pooling, or
         `pooling`, e.g. ["mean", "max"]); a text with no tokens reads as one <unk> (logged)."""
         texts = [texts] if isinstance(texts, str) else list(texts)
@@ -240,7 +241,7 @@ class TagsTokens(Protocol):
 
     chunked: bool
 
-    def tag_tokens(self, sentences: list[list[str]], batch_size: Optional[int] = None) -> list[list[str]]: ...
+    def tag_tokens(self, sentences: list[list[str]], batch_size: int | None = None) -> list[list[str]]: ...
 
 
 @runtime_checkable

@@ -11,11 +11,11 @@ import random
 from pathlib import Path
 
 from tests.conftest import tiny_raw, with_sections, write_corpus
-from tests.tasks.tagging.data import tagging_raw, write_ner, write_pos
 from tests.tasks.classification.test_task import classify_raw, write_sentiment
 from tests.tasks.qa.test_task import cloze_record, qa_raw, write_squad
 from tests.tasks.seq2seq.test_task import WORDS
 from tests.tasks.seq2seq.test_task import raw as seq2seq_task_raw
+from tests.tasks.tagging.data import tagging_raw, write_ner, write_pos
 
 TASKS = ("lm", "classify", "ner", "pos", "qa", "seq2seq")
 

@@ -35,10 +35,19 @@ INPUTS = {
     "qa": [qa_input(5), qa_input(6, candidates=False)],
     "seq2seq": ["a b c", "d e f g"],
 }
-MODEL_CLASS = {"lm": LanguageModel, "classify": ClassifierModel, "ner": TaggerModel, "pos": TaggerModel, "qa": ReaderModel, "seq2seq": Seq2SeqModel}
+MODEL_CLASS = {
+    "lm": LanguageModel,
+    "classify": ClassifierModel,
+    "ner": TaggerModel,
+    "pos": TaggerModel,
+    "qa": ReaderModel,
+    "seq2seq": Seq2SeqModel,
+}
 RESULT_CLASS = {"lm": Generation, "classify": Classification, "ner": TaggedText, "pos": TaggedText, "qa": Answer, "seq2seq": Translation}
-SEQ2SEQ_EVALUATE_BUG = ("Model.evaluate decodes only head.eval_decode_examples sources (BLEU, chrF, decoded differ) while "
-                        "`rnn-nlp evaluate` decodes the whole split and adds 'beam'")
+SEQ2SEQ_EVALUATE_BUG = (
+    "Model.evaluate decodes only head.eval_decode_examples sources (BLEU, chrF, decoded differ) while "
+    "`rnn-nlp evaluate` decodes the whole split and adds 'beam'"
+)
 
 
 class Runs:
@@ -108,6 +117,7 @@ def _xfail_seq2seq_evaluate(tasks):
 
 
 # ---- every task ---------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("task", TASKS)
 def test_load_gives_the_task_model_with_its_properties(runs, task):
     trained = runs.model(task)
@@ -142,6 +152,7 @@ def test_predict_one_input_gives_one_result_and_a_list_a_list_in_order(runs, tas
     assert model.predict([]) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", TASKS)
 def test_predict_stream_is_lazy(runs, task):
     model = runs.model(task)
@@ -257,7 +268,9 @@ def test_classification_probabilities_sum_to_one_and_match_model_probabilities(r
 
 def test_ensemble_averages_the_members_probabilities(runs, capsys, tmp_path):
     first = runs.model("classify")
-    second = rnn_nlp.train(raw_config("classify", runs.data("classify"), trainer={"seed": 2, "epochs": 2}), out=runs.root / "run-classify-2")
+    second = rnn_nlp.train(
+        raw_config("classify", runs.data("classify"), trainer={"seed": 2, "epochs": 2}), out=runs.root / "run-classify-2"
+    )
     ensemble = ClassifierEnsemble([first, second])
     assert ensemble.labels == first.labels
     texts = INPUTS["classify"]
@@ -268,7 +281,9 @@ def test_ensemble_averages_the_members_probabilities(runs, capsys, tmp_path):
     assert one.probabilities != first.predict(texts[1]).probabilities  # the members differ, the mean is neither
     both = ensemble.predict(texts)
     assert [r.label for r in both] == [first.labels[int(i)] for i in mean.argmax(1)]
-    rows = cli_predict(capsys, runs.folder("classify"), _input_file(tmp_path, "classify", texts), "--ensemble", str(runs.root / "run-classify-2"))
+    rows = cli_predict(
+        capsys, runs.folder("classify"), _input_file(tmp_path, "classify", texts), "--ensemble", str(runs.root / "run-classify-2")
+    )
     assert rows == [as_json(r) for r in both]
     with pytest.raises(rnn_nlp.RnnNlpError, match="only classification runs"):
         ClassifierEnsemble([first, runs.model("ner")])
@@ -361,9 +376,19 @@ def test_load_errors_are_clear(tmp_path):
 
 def test_train_a_recipe_by_name_with_overrides(runs, tmp_path):
     corpus = runs.data("lm")
-    tiny = [f"data.name={corpus}", "head.softmax=full", "backbone.emb_size=16", "backbone.hidden_size=16", "backbone.layers=1",
-            "trainer.epochs=1", "trainer.batch_size=4", "trainer.eval_batch_size=4", "trainer.bptt=8", "trainer.device=cpu",
-            "trainer.progress=false"]
+    tiny = [
+        f"data.name={corpus}",
+        "head.softmax=full",
+        "backbone.emb_size=16",
+        "backbone.hidden_size=16",
+        "backbone.layers=1",
+        "trainer.epochs=1",
+        "trainer.batch_size=4",
+        "trainer.eval_batch_size=4",
+        "trainer.bptt=8",
+        "trainer.device=cpu",
+        "trainer.progress=false",
+    ]
     model = rnn_nlp.train("lm-ptb", overrides=tiny, out=tmp_path / "lm-ptb")
     assert isinstance(model, LanguageModel) and model.path == tmp_path / "lm-ptb"
     assert model.config.data.name == str(corpus) and model.config.backbone.hidden_size == 16

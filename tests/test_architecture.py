@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = {"rnn_nlp": ROOT / "rnn_nlp", "rnn_nlp.tasks": ROOT / "tasks"}
 
@@ -86,13 +88,17 @@ def room(module: str) -> tuple[int, str] | None:
 TASK_FOLDERS = sorted(p.name for p in (ROOT / "tasks").iterdir() if (p / "__init__.py").is_file())
 
 
+@pytest.mark.slow
 def test_task_folders_never_import_each_other():
     wrong = []
     for source, targets in graph().items():
         for folder in TASK_FOLDERS:
             if source.startswith(f"rnn_nlp.tasks.{folder}"):
-                wrong += [f"{source} -> {t}" for t in targets
-                          if t.startswith("rnn_nlp.tasks.") and t.split(".")[2] in TASK_FOLDERS and t.split(".")[2] != folder]
+                wrong += [
+                    f"{source} -> {t}"
+                    for t in targets
+                    if t.startswith("rnn_nlp.tasks.") and t.split(".")[2] in TASK_FOLDERS and t.split(".")[2] != folder
+                ]
     assert TASK_FOLDERS == ["classification", "lm", "qa", "seq2seq", "tagging"]
     assert not wrong, "task folders importing each other:\n" + "\n".join(sorted(wrong))
 
@@ -135,7 +141,7 @@ def test_no_import_cycle():
         stack.append(node)
         for nxt in sorted(g.get(node, ())):
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()

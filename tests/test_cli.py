@@ -27,6 +27,7 @@ def _write_config(tmp_path: Path, corpus: Path, **sections) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_train_evaluate_generate(tmp_path, corpus, capsys):
     config = _write_config(tmp_path, corpus)
     run = tmp_path / "run"
@@ -119,6 +120,7 @@ def _metrics(run: Path) -> list[dict]:
         return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in csv.DictReader(fh)]
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path, corpus):
     """Kill -9 a training process at random moments, several times in a row, resuming each time:
     the final weights, best model and metrics.csv (timings aside) equal an uninterrupted run's."""
@@ -132,9 +134,7 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path, cor
     rng = random.Random(8)
     survived = 0
     for _ in range(KILLS):
-        proc = subprocess.Popen(
-            [*train, str(killed), "--resume"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        proc = subprocess.Popen([*train, str(killed), "--resume"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # wait until training has started (imports done), then kill at a random moment of it
         deadline = time.time() + 120
         while not (killed / "run-config.yaml").exists() and proc.poll() is None and time.time() < deadline:
@@ -178,6 +178,7 @@ def test_overrides_may_follow_the_options(monkeypatch):
         cli.main(["experiment", "clipping", "--out", "x", "--bogus"])
 
 
+@pytest.mark.slow
 def test_evaluate_on_a_full_disk_is_one_clear_error_and_leaves_no_empty_file(tmp_path, corpus, capsys, monkeypatch):
     import errno
 
@@ -199,6 +200,7 @@ def test_evaluate_on_a_full_disk_is_one_clear_error_and_leaves_no_empty_file(tmp
     assert not list(run.glob("*eval-test*"))  # neither an empty eval-test.json nor the temporary file
 
 
+@pytest.mark.slow
 def test_resume_takes_the_checkpoints_config_and_the_new_overrides(tmp_path, corpus, capsys):
     config = _write_config(tmp_path, corpus)
     run = tmp_path / "run"
@@ -217,13 +219,26 @@ def test_a_recipe_name_trained_by_the_cli_loads_by_that_name(tmp_path, corpus, m
     import rnn_nlp
 
     monkeypatch.chdir(tmp_path)
-    small = [f"data.name={corpus}", "data.tokenizer=whitespace", "backbone.emb_size=16", "backbone.hidden_size=16",
-             "backbone.layers=1", "head.softmax=full", "trainer.epochs=1", "trainer.bptt=8", "trainer.batch_size=4",
-             "trainer.eval_batch_size=4", "trainer.progress=false", "trainer.device=cpu", "trainer.time_budget_s=null"]
+    small = [
+        f"data.name={corpus}",
+        "data.tokenizer=whitespace",
+        "backbone.emb_size=16",
+        "backbone.hidden_size=16",
+        "backbone.layers=1",
+        "head.softmax=full",
+        "trainer.epochs=1",
+        "trainer.bptt=8",
+        "trainer.batch_size=4",
+        "trainer.eval_batch_size=4",
+        "trainer.progress=false",
+        "trainer.device=cpu",
+        "trainer.time_budget_s=null",
+    ]
     assert main(["train", "lm-ptb", *small]) == 0  # into runs/lm-ptb, as the CLI always did
     assert rnn_nlp.load("lm-ptb", "cpu").path == Path("runs") / "lm-ptb"
 
 
+@pytest.mark.slow
 def test_predict_reads_a_bom_file_and_keeps_blank_lines(tmp_path, corpus, capsys):
     run = tmp_path / "run"
     assert main(["train", str(_write_config(tmp_path, corpus)), "trainer.epochs=1", "--out", str(run)]) == 0

@@ -10,9 +10,9 @@ from rnn_nlp.config import (
     from_dict,
     to_dict,
 )
-from rnn_nlp.runs import build_config, load_config
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.nn.heads.lm import LMHeadConfig
+from rnn_nlp.runs import build_config, load_config
 
 
 def test_defaults_and_round_trip():
@@ -99,7 +99,13 @@ def test_unknown_task():
 
 @pytest.mark.parametrize(
     "path",
-    ["configs/lm-ptb.yaml", "configs/lm-ptb-awd.yaml", "configs/lm-ptb-bidirectional.yaml", "configs/sentiment-rt.yaml", "configs/topic-bbc.yaml"],
+    [
+        "configs/lm-ptb.yaml",
+        "configs/lm-ptb-awd.yaml",
+        "configs/lm-ptb-bidirectional.yaml",
+        "configs/sentiment-rt.yaml",
+        "configs/topic-bbc.yaml",
+    ],
 )
 def test_shipped_recipes_validate(path):
     from pathlib import Path
@@ -139,7 +145,11 @@ def test_the_parameter_count_matches_the_built_backbone():
     from rnn_nlp.nn.backbone import Backbone
     from rnn_nlp.validation import backbone_parameters
 
-    for raw in ({"rnn": "lstm", "layers": 3, "direction": "both", "top_size": 40}, {"rnn": "gru", "layers": 1}, {"rnn": "elman_tanh", "layers": 2}):
+    for raw in (
+        {"rnn": "lstm", "layers": 3, "direction": "both", "top_size": 40},
+        {"rnn": "gru", "layers": 1},
+        {"rnn": "elman_tanh", "layers": 2},
+    ):
         cfg = build_config({"task": "lm", "backbone": {"emb_size": 24, "hidden_size": 32, **raw}})
         built = sum(p.numel() for p in Backbone(cfg.backbone, 50, 0).parameters())
         assert backbone_parameters(cfg.backbone, vocab_size=50) == built, raw

@@ -16,9 +16,9 @@ import rnn_nlp
 from rnn_nlp import api
 from rnn_nlp.runs import load_config
 from tests.conftest import tiny_raw, write_corpus
-from tests.tasks.tagging.data import tagging_raw, write_ner, write_pos
 from tests.tasks.classification.test_task import classify_raw, write_sentiment
 from tests.tasks.qa.test_task import qa_raw, write_squad
+from tests.tasks.tagging.data import tagging_raw, write_ner, write_pos
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -43,12 +43,18 @@ def _seq2seq_raw(folder: Path) -> dict:
         lines.append(" ".join(src) + "\t" + " ".join(w.upper() for w in reversed(src)))
     path = folder / "pairs.tsv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return {"task": "seq2seq", "data": {"name": str(path), "tokenizer": "whitespace"},
-            "backbone": {"rnn": "gru", "emb_size": 16, "hidden_size": 16, "layers": 1, "direction": "both"},
-            "head": {"decoder": {"rnn": "gru", "emb_size": 16, "hidden_size": 16, "layers": 1}, "attention": "general",
-                     "eval_decode_examples": 5, "max_decode_tokens": 8},
-            "trainer": {"epochs": 2, "batch_size": 16, "optimizer": "adam", "lr": 0.01, "schedule": "none",
-                        "progress": False, "device": "cpu"}}
+    return {
+        "task": "seq2seq",
+        "data": {"name": str(path), "tokenizer": "whitespace"},
+        "backbone": {"rnn": "gru", "emb_size": 16, "hidden_size": 16, "layers": 1, "direction": "both"},
+        "head": {
+            "decoder": {"rnn": "gru", "emb_size": 16, "hidden_size": 16, "layers": 1},
+            "attention": "general",
+            "eval_decode_examples": 5,
+            "max_decode_tokens": 8,
+        },
+        "trainer": {"epochs": 2, "batch_size": 16, "optimizer": "adam", "lr": 0.01, "schedule": "none", "progress": False, "device": "cpu"},
+    }
 
 
 def _tiny_configs(data: Path) -> dict[str, dict]:
@@ -67,10 +73,22 @@ def _tiny_configs(data: Path) -> dict[str, dict]:
     }
 
 
-RUNS = {"runs/ner": "ner", "runs/pos": "pos", "runs/lm-ptb": "lm", "runs/sentiment-rt": "classify",
-        "runs/qa-cloze": "qa", "runs/translate-bible": "seq2seq"}
-RECIPE_TASKS = {"ner-conll03": "ner", "pos-brown": "pos", "lm-ptb": "lm", "sentiment-rt": "classify",
-                "qa-cloze": "qa", "translate-bible": "seq2seq"}
+RUNS = {
+    "runs/ner": "ner",
+    "runs/pos": "pos",
+    "runs/lm-ptb": "lm",
+    "runs/sentiment-rt": "classify",
+    "runs/qa-cloze": "qa",
+    "runs/translate-bible": "seq2seq",
+}
+RECIPE_TASKS = {
+    "ner-conll03": "ner",
+    "pos-brown": "pos",
+    "lm-ptb": "lm",
+    "sentiment-rt": "classify",
+    "qa-cloze": "qa",
+    "translate-bible": "seq2seq",
+}
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +100,7 @@ def workdir(tmp_path_factory):
     return root, configs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc, index, code", _blocks(), ids=[f"{d}-{i}" for d, i, _ in _blocks()])
 def test_example_runs(doc, index, code, workdir, monkeypatch):
     root, configs = workdir

@@ -22,9 +22,23 @@ pytest.importorskip("pdoc")
 # module -> the members its page must document (ids as pdoc writes them: "Class.method")
 DOCUMENTED = {
     "rnn_nlp.api": ["load", "train", "recipes"],
-    "rnn_nlp.tasks.model": ["Model", "Model.predict", "Model.predict_stream", "Model.evaluate", "Model.save", "Model.to",
-                            "Model.encode", "Model.task", "Model.config", "Model.vocab", "Model.labels", "Generates",
-                            "ScoresText", "TagsTokens", "Classifies"],
+    "rnn_nlp.tasks.model": [
+        "Model",
+        "Model.predict",
+        "Model.predict_stream",
+        "Model.evaluate",
+        "Model.save",
+        "Model.to",
+        "Model.encode",
+        "Model.task",
+        "Model.config",
+        "Model.vocab",
+        "Model.labels",
+        "Generates",
+        "ScoresText",
+        "TagsTokens",
+        "Classifies",
+    ],
     "rnn_nlp.tasks.lm.model": ["LanguageModel", "LanguageModel.generate", "LanguageModel.perplexity"],
     "rnn_nlp.tasks.seq2seq.model": ["Seq2SeqModel", "Seq2SeqModel.generate", "Seq2SeqModel.beam"],
     "rnn_nlp.tasks.classification.model": ["ClassifierModel", "ClassifierModel.probabilities", "ClassifierModel.decide"],
@@ -73,6 +87,7 @@ def public_site(tmp_path_factory) -> tuple[Path, str]:
     return out, build(out, "rnn_nlp", "rnn_nlp.tasks")  # the command docs/api.md gives
 
 
+@pytest.mark.slow
 def test_the_public_modules_build_without_pdoc_warnings(public_site):
     site, output = public_site
     assert not WARNING.search(output), output
@@ -97,6 +112,7 @@ def test_the_task_models_link_to_what_they_inherit(public_site):
     assert 'id="LanguageModel.predict"' in text and 'href="../model.html#Model.predict"' in text
 
 
+@pytest.mark.slow
 def test_the_documented_command_builds_the_whole_reference_without_warnings(tmp_path):
     output = build(tmp_path, "rnn_nlp", "rnn_nlp.tasks")  # as docs/api.md says
     for module in ("rnn_nlp", "rnn_nlp.api", "rnn_nlp.tasks", "rnn_nlp.tasks.model", "rnn_nlp.tasks.lm.model", "rnn_nlp.results"):
@@ -112,7 +128,9 @@ def _undocumented(cls: type) -> list[str]:
         owner = next((k for k in cls.__mro__ if name in vars(k)), None)
         if name.startswith("_") or owner is None or not owner.__module__.startswith("rnn_nlp"):
             continue
-        if (inspect.isfunction(member) or isinstance(inspect.getattr_static(cls, name), property)) and not inspect.getdoc(getattr(owner, name)):
+        if (inspect.isfunction(member) or isinstance(inspect.getattr_static(cls, name), property)) and not inspect.getdoc(
+            getattr(owner, name)
+        ):
             missing.append(f"{owner.__name__}.{name}")
     return missing
 
@@ -122,8 +140,17 @@ def test_every_public_method_and_property_has_a_docstring():
     import rnn_nlp.tasks.classification.ensemble as ensemble
     import rnn_nlp.tasks.model as model
 
-    classes = [model.Model, ensemble.ClassifierEnsemble, *(getattr(importlib.import_module(m), c)
-               for m, idents in DOCUMENTED.items() if m.startswith("rnn_nlp.tasks.") for c in idents if c in PUBLIC_CLASSES)]
+    classes = [
+        model.Model,
+        ensemble.ClassifierEnsemble,
+        *(
+            getattr(importlib.import_module(m), c)
+            for m, idents in DOCUMENTED.items()
+            if m.startswith("rnn_nlp.tasks.")
+            for c in idents
+            if c in PUBLIC_CLASSES
+        ),
+    ]
     classes += [results.Entity, results.TaggedText, results.Classification, results.Answer, results.Generation, results.Translation]
     missing = sorted({name for cls in classes for name in _undocumented(cls)})
     assert missing == []

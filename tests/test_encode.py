@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from rnn_nlp.runs import build_config
 from rnn_nlp.encode import encode_texts, most_similar
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.runs import load_run, train_run
+from rnn_nlp.runs import build_config, load_run, train_run
 from tests.tasks.classification.test_task import classify_raw, write_sentiment
 
 
@@ -29,4 +28,4 @@ def test_most_similar_by_hand():
     vectors = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]], dtype=np.float32)
     ranked = most_similar(vectors[2:], vectors, k=3)[0]
     assert ranked[0] == (2, pytest.approx(1.0))
-    assert {j for j, _ in ranked[1:]} == {0, 1} and ranked[1][1] == pytest.approx(2 ** -0.5)
+    assert {j for j, _ in ranked[1:]} == {0, 1} and ranked[1][1] == pytest.approx(2**-0.5)

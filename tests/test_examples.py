@@ -37,7 +37,14 @@ def tiny_args(task: str, root: Path) -> list[str]:
 
 
 def test_every_task_has_an_example_that_defaults_to_its_recipe():
-    recipes = {"lm": "lm-ptb", "classify": "sentiment-rt", "ner": "ner-conll03", "pos": "pos-brown", "qa": "qa-cloze", "seq2seq": "translate-bible"}
+    recipes = {
+        "lm": "lm-ptb",
+        "classify": "sentiment-rt",
+        "ner": "ner-conll03",
+        "pos": "pos-brown",
+        "qa": "qa-cloze",
+        "seq2seq": "translate-bible",
+    }
     for name, recipe in recipes.items():
         source = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8")
         assert f'RECIPE = "{recipe}"' in source and recipe in rnn_nlp.recipes(), name
@@ -45,6 +52,7 @@ def test_every_task_has_an_example_that_defaults_to_its_recipe():
         assert source.startswith('"""') and 'if __name__ == "__main__":' in source, name
 
 
+@pytest.mark.slow
 def test_lm_example(tiny, capsys, monkeypatch):
     out = run_example("lm", [*tiny_args("lm", tiny), "the cat", "a dog likes"], capsys, monkeypatch)
     ppl = float(re.search(r"test perplexity: ([\d.]+)", out).group(1))
@@ -58,6 +66,7 @@ def test_lm_example(tiny, capsys, monkeypatch):
     assert f"greedy:  the cat | {model.generate('the cat', max_tokens=8)}\n" in out
 
 
+@pytest.mark.slow
 def test_classify_example_from_the_lm_example(tiny, capsys, monkeypatch):
     if not (tiny / "run-lm").exists():
         run_example("lm", tiny_args("lm", tiny), capsys, monkeypatch)
@@ -73,6 +82,7 @@ def test_classify_example_from_the_lm_example(tiny, capsys, monkeypatch):
         assert re.search(rf"^{result.label} +'{text}' \(neg [\d.]+, pos [\d.]+\)$", out, re.M)
 
 
+@pytest.mark.slow
 def test_ner_example(tiny, capsys, monkeypatch):
     out = run_example("ner", [*tiny_args("ner", tiny), "John Smith visited Paris ."], capsys, monkeypatch)
     assert re.search(r"^test entity F1: [\d.]+ \(strict [\d.]+\)$", out, re.M)
@@ -80,16 +90,20 @@ def test_ner_example(tiny, capsys, monkeypatch):
     assert re.search(r"^  LOC   'Paris' characters 19-24, score [\d.]+$", out, re.M)
 
 
+@pytest.mark.slow
 def test_pos_example(tiny, capsys, monkeypatch):
     out = run_example("pos", [*tiny_args("pos", tiny), "the big dog sees a cat ."], capsys, monkeypatch)
     assert re.search(r"^test accuracy: [\d.]+; tags: \. ADJ DET NOUN VERB$", out, re.M)
     assert "the/DET big/ADJ dog/NOUN sees/VERB a/DET cat/NOUN ./.\n" in out
 
 
+@pytest.mark.slow
 def test_qa_example(tiny, capsys, monkeypatch):
     row = qa_input(5)
     candidates = [arg for c in row["candidates"] for arg in ("--candidate", c)]
-    out = run_example("qa", [*tiny_args("qa", tiny), "--question", row["question"], "--context", row["context"], *candidates], capsys, monkeypatch)
+    out = run_example(
+        "qa", [*tiny_args("qa", tiny), "--question", row["question"], "--context", row["context"], *candidates], capsys, monkeypatch
+    )
     assert re.search(r"^test accuracy: [\d.]+$", out, re.M)
     answers = re.findall(r"^answer: '([^']*)' \(characters (\d+)-(\d+), score -?[\d.]+\)$", out, re.M)
     assert len(answers) == 2 and answers[0][0] in row["candidates"]
@@ -98,6 +112,7 @@ def test_qa_example(tiny, capsys, monkeypatch):
     assert out.count("  warning: ") == 1  # only the answer without candidates
 
 
+@pytest.mark.slow
 def test_seq2seq_example(tiny, capsys, monkeypatch):
     out = run_example("seq2seq", [*tiny_args("seq2seq", tiny), "a b c", "d e f"], capsys, monkeypatch)
     assert re.search(r"^test BLEU [\d.]+, chrF [\d.]+$", out, re.M)

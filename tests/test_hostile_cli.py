@@ -24,22 +24,102 @@ from tests.tasks.classification.test_task import classify_raw, write_sentiment
 SOME = settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 KEYS = [
-    "task", "pretrained", "data.name", "data.tokenizer", "data.vocab_size", "data.min_count", "data.max_train_tokens",
-    "backbone.rnn", "backbone.emb_size", "backbone.hidden_size", "backbone.layers", "backbone.top_size",
-    "backbone.direction", "backbone.input_dropout", "backbone.weight_drop", "backbone.init_range",
-    "head.softmax", "head.cutoffs", "head.div_value", "head.tie_weights",
-    "trainer.epochs", "trainer.max_steps", "trainer.time_budget_s", "trainer.batch_size", "trainer.bptt",
-    "trainer.lr", "trainer.min_lr", "trainer.momentum", "trainer.weight_decay", "trainer.clip_norm",
-    "trainer.seed", "trainer.threads", "trainer.schedule", "trainer.plateau_factor", "trainer.warmup_frac",
-    "trainer.on_nonfinite", "trainer.rollback_lr_factor", "trainer.max_rollbacks", "trainer.checkpoint_every",
-    "trainer", "backbone", "nope", "trainer.nope", "a.b.c", "", ".", "trainer.",
+    "task",
+    "pretrained",
+    "data.name",
+    "data.tokenizer",
+    "data.vocab_size",
+    "data.min_count",
+    "data.max_train_tokens",
+    "backbone.rnn",
+    "backbone.emb_size",
+    "backbone.hidden_size",
+    "backbone.layers",
+    "backbone.top_size",
+    "backbone.direction",
+    "backbone.input_dropout",
+    "backbone.weight_drop",
+    "backbone.init_range",
+    "head.softmax",
+    "head.cutoffs",
+    "head.div_value",
+    "head.tie_weights",
+    "trainer.epochs",
+    "trainer.max_steps",
+    "trainer.time_budget_s",
+    "trainer.batch_size",
+    "trainer.bptt",
+    "trainer.lr",
+    "trainer.min_lr",
+    "trainer.momentum",
+    "trainer.weight_decay",
+    "trainer.clip_norm",
+    "trainer.seed",
+    "trainer.threads",
+    "trainer.schedule",
+    "trainer.plateau_factor",
+    "trainer.warmup_frac",
+    "trainer.on_nonfinite",
+    "trainer.rollback_lr_factor",
+    "trainer.max_rollbacks",
+    "trainer.checkpoint_every",
+    "trainer",
+    "backbone",
+    "nope",
+    "trainer.nope",
+    "a.b.c",
+    "",
+    ".",
+    "trainer.",
 ]
 NUMBERS = [
-    "0", "-1", "1", "3", "0.5", "-0.0", "1e400", "-1e400", ".nan", ".inf", "-.inf", "1e-320", str(2**63),
-    str(10**30), str(2**63 - 1), "1_000", "0x10", "12345678901234567890123", "1e12",
+    "0",
+    "-1",
+    "1",
+    "3",
+    "0.5",
+    "-0.0",
+    "1e400",
+    "-1e400",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "1e-320",
+    str(2**63),
+    str(10**30),
+    str(2**63 - 1),
+    "1_000",
+    "0x10",
+    "12345678901234567890123",
+    "1e12",
 ]
-WORDS = ["", "null", "~", "true", "no", "[1, 2]", "[]", "{a: 1}", "{}", "'x'", '"\\ud800"', "lstm", "gru", "adaptive",
-         "rollback", "&a", "*a", "!!python/object:os.system", "[", "{", ": :", "- x", "|", "\x00", "\ufeff"]
+WORDS = [
+    "",
+    "null",
+    "~",
+    "true",
+    "no",
+    "[1, 2]",
+    "[]",
+    "{a: 1}",
+    "{}",
+    "'x'",
+    '"\\ud800"',
+    "lstm",
+    "gru",
+    "adaptive",
+    "rollback",
+    "&a",
+    "*a",
+    "!!python/object:os.system",
+    "[",
+    "{",
+    ": :",
+    "- x",
+    "|",
+    "\x00",
+    "\ufeff",
+]
 values = st.one_of(st.sampled_from(NUMBERS + WORDS), hostile_text)
 overrides = st.lists(st.tuples(st.sampled_from(KEYS) | hostile_text, values).map(lambda kv: f"{kv[0]}={kv[1]}") | hostile_text, max_size=5)
 
@@ -62,10 +142,14 @@ REPORTS = ("eval-", "report-", "confusion-", "predictions-")  # what `evaluate` 
 
 def _fingerprint(run: Path) -> dict:
     """Every saved file of a run but evaluate's reports."""
-    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(run.rglob("*"))
-            if p.is_file() and not p.name.startswith(REPORTS)}
+    return {
+        str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(run.rglob("*"))
+        if p.is_file() and not p.name.startswith(REPORTS)
+    }
 
 
+@pytest.mark.slow
 @SOME
 @given(extra=overrides)
 def test_config_overrides(runs, extra):
@@ -88,12 +172,23 @@ def test_config_from_any_mapping(raw):
 
 
 @SOME
-@given(raw=st.fixed_dictionaries({}, optional={
-    "trainer": st.dictionaries(st.sampled_from([k.split(".")[1] for k in KEYS if k.startswith("trainer.") and k != "trainer."]),
-                               st.one_of(json_value, st.integers(), st.floats()), max_size=4),
-    "backbone": st.dictionaries(st.sampled_from(["emb_size", "hidden_size", "layers", "top_size", "init_range", "input_dropout"]),
-                                st.one_of(st.integers(), st.floats()), max_size=3),
-}))
+@given(
+    raw=st.fixed_dictionaries(
+        {},
+        optional={
+            "trainer": st.dictionaries(
+                st.sampled_from([k.split(".")[1] for k in KEYS if k.startswith("trainer.") and k != "trainer."]),
+                st.one_of(json_value, st.integers(), st.floats()),
+                max_size=4,
+            ),
+            "backbone": st.dictionaries(
+                st.sampled_from(["emb_size", "hidden_size", "layers", "top_size", "init_range", "input_dropout"]),
+                st.one_of(st.integers(), st.floats()),
+                max_size=3,
+            ),
+        },
+    )
+)
 def test_absurd_numbers_in_config(raw):
     try:
         cfg = build_config(raw)
@@ -117,14 +212,30 @@ def _argv(draw, root: Path, lm_cfg: Path, tmp: Path) -> list[str]:
         bounded = ["trainer.max_steps=2", "trainer.epochs=1"]  # a valid draw trains two steps, not hours
         return ["train", config, *draw(overrides), *bounded, "--out", out] + (["--resume"] if draw(st.booleans()) else [])
     if command == "evaluate":
-        return ["evaluate", run, *opt("--split", ["train", "valid", "test", "dev"]),
-                *opt("--data", [str(hostile_file), str(tmp / "nope.txt")]), "--device", "cpu"]
+        return [
+            "evaluate",
+            run,
+            *opt("--split", ["train", "valid", "test", "dev"]),
+            *opt("--data", [str(hostile_file), str(tmp / "nope.txt")]),
+            "--device",
+            "cpu",
+        ]
     if command == "generate":
-        return ["generate", run, "--device", "cpu", *opt("--prompt", ["", "the cat", "\x00\ud800"]),
-                *opt("--max-tokens", ["-1", "0", "3", "1000000", str(2**70)]), *opt("--seed", ["-1", "0", str(2**70)]),
-                *opt("--temperature", ["0", "-1", "nan", "inf", "0.5"]), *opt("--top-k", ["-1", "0", "5", str(2**70)]),
-                *opt("--top-p", ["0", "nan", "1.5", "0.9"]), *opt("--beam", ["-1", "0", "2", "1000000"]),
-                *opt("--num-samples", ["0", "2", "1000000"]), *(["--sample"] if draw(st.booleans()) else [])]
+        return [
+            "generate",
+            run,
+            "--device",
+            "cpu",
+            *opt("--prompt", ["", "the cat", "\x00\ud800"]),
+            *opt("--max-tokens", ["-1", "0", "3", "1000000", str(2**70)]),
+            *opt("--seed", ["-1", "0", str(2**70)]),
+            *opt("--temperature", ["0", "-1", "nan", "inf", "0.5"]),
+            *opt("--top-k", ["-1", "0", "5", str(2**70)]),
+            *opt("--top-p", ["0", "nan", "1.5", "0.9"]),
+            *opt("--beam", ["-1", "0", "2", "1000000"]),
+            *opt("--num-samples", ["0", "2", "1000000"]),
+            *(["--sample"] if draw(st.booleans()) else []),
+        ]
     if command == "predict":
         return ["predict", run, draw(st.sampled_from([str(hostile_file), str(tmp / "nope.txt"), str(tmp)])), "--device", "cpu"]
     if command == "data":
@@ -132,6 +243,7 @@ def _argv(draw, root: Path, lm_cfg: Path, tmp: Path) -> list[str]:
     return [command, *draw(st.lists(hostile_text, max_size=3))]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_command_line(runs, data, capsys):
@@ -151,6 +263,7 @@ def test_command_line(runs, data, capsys):
         assert {k: after.get(k) for k in files} == files, argv
 
 
+@pytest.mark.slow
 @SOME
 @given(texts=st.lists(hostile_text, max_size=12))
 def test_predict_api(runs, texts):

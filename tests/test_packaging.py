@@ -29,11 +29,24 @@ ROOT = Path(__file__).resolve().parents[1]
 # the folders of the checkout that install as packages, and their names there (pyproject's package-dir)
 SOURCES = {"rnn_nlp": "rnn_nlp", "tasks": "rnn_nlp.tasks", "configs": "rnn_nlp.configs"}
 NOT_PACKAGING = {".venv", ".git", "build", "dist", "__pycache__", ".hypothesis", ".pytest_cache", ".import_linter_cache"}
-CLI_NOT_PACKAGED = "rnn_nlp/cli/ (a package since the API commit) is not in pyproject's [tool.setuptools] packages: the wheel has no rnn_nlp.cli, so its rnn-nlp console script cannot start"
+CLI_NOT_PACKAGED = (
+    "rnn_nlp/cli/ is not in pyproject's [tool.setuptools] packages: the wheel has no rnn_nlp.cli, "
+    "so its rnn-nlp console script cannot start"
+)
 skip_install = pytest.mark.skipif(os.environ.get("RNN_NLP_SKIP_WHEEL_INSTALL") == "1", reason="RNN_NLP_SKIP_WHEEL_INSTALL=1")
-TINY_LM = ["head.softmax=full", "backbone.emb_size=16", "backbone.hidden_size=16", "backbone.layers=1", "trainer.epochs=1",
-           "trainer.batch_size=4", "trainer.eval_batch_size=4", "trainer.bptt=8", "trainer.device=cpu", "trainer.threads=1",
-           "trainer.progress=false"]
+TINY_LM = [
+    "head.softmax=full",
+    "backbone.emb_size=16",
+    "backbone.hidden_size=16",
+    "backbone.layers=1",
+    "trainer.epochs=1",
+    "trainer.batch_size=4",
+    "trainer.eval_batch_size=4",
+    "trainer.bptt=8",
+    "trainer.device=cpu",
+    "trainer.threads=1",
+    "trainer.progress=false",
+]
 
 
 def pyproject() -> dict:
@@ -72,8 +85,12 @@ def test_no_package_file_is_git_ignored():
     """A .gitignore pattern that matches a package folder (as 'runs/' once hid rnn_nlp/runs/) leaves a clone unable to import it."""
     if shutil.which("git") is None or subprocess.run(["git", "-C", str(ROOT), "rev-parse"], capture_output=True).returncode:
         pytest.skip("not a git checkout")
-    ignored = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--others", "--ignored", "--exclude-standard", "--", *SOURCES],
-                             capture_output=True, text=True, check=True).stdout.split()
+    ignored = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "--others", "--ignored", "--exclude-standard", "--", *SOURCES],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert [f for f in ignored if f.endswith((".py", ".yaml", ".typed"))] == []
     inits = [str((folder / "__init__.py").relative_to(ROOT)) for folder in source_packages().values()]
     checked = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "--", *inits], capture_output=True, text=True)
@@ -91,13 +108,29 @@ def wheel(tmp_path_factory) -> Path:
     """The wheel built from a copy of the working tree (the checkout itself gets no build/ folder)."""
     root = tmp_path_factory.mktemp("wheel")
     shutil.copytree(ROOT, root / "src", ignore=_copy_ignore)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(root / "src"), "--no-deps", "--no-build-isolation",
-                           "--no-index", "-w", str(root / "dist")], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(root / "src"),
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(root / "dist"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     (found,) = (root / "dist").glob("rnn_nlp-*.whl")
     return found
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_tasks_recipes_types_and_license(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for py in (ROOT / "tasks").glob("*.py"):
@@ -145,11 +178,21 @@ class FreshEnv:
         self.root, self.venv, self.cwd = root, root / "venv", root / "work"
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(self.venv)], check=True, timeout=120)
         self.python = self.venv / "bin" / "python"
-        site = Path(subprocess.run([str(self.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                   capture_output=True, text=True, check=True).stdout.strip())
+        site = Path(
+            subprocess.run(
+                [str(self.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
         (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-        done = subprocess.run([sys.executable, "-m", "pip", "--python", str(self.python), "install", "--no-deps", "--no-index",
-                               str(wheel)], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(self.python), "install", "--no-deps", "--no-index", str(wheel)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         self.cwd.mkdir()
         (self.cwd / "tasks.py").write_text('raise SystemExit("shadowed")\n', encoding="utf-8")
@@ -169,21 +212,29 @@ def fresh(tmp_path_factory, wheel) -> FreshEnv:
     return FreshEnv(tmp_path_factory.mktemp("fresh"), wheel)
 
 
+@pytest.mark.slow
 @skip_install
 def test_the_python_api_from_the_wheel_beside_a_users_tasks_py(fresh):
-    out = fresh.run(str(fresh.python), "-c", "import rnn_nlp, rnn_nlp.tasks, rnn_nlp.builtin_recipes as b; "
-                    "print(rnn_nlp.__file__); print(rnn_nlp.tasks.__file__); print(b.recipes_dir()); print(rnn_nlp.__version__)")
+    out = fresh.run(
+        str(fresh.python),
+        "-c",
+        "import rnn_nlp, rnn_nlp.tasks, rnn_nlp.builtin_recipes as b; "
+        "print(rnn_nlp.__file__); print(rnn_nlp.tasks.__file__); print(b.recipes_dir()); print(rnn_nlp.__version__)",
+    )
     files = out.split()
     for path in files[:3]:
         assert Path(path).resolve().is_relative_to(fresh.venv.resolve()), path  # the wheel's copy, not the checkout's
     assert files[3] == __version__
     overrides = [f"data.name={fresh.corpus}", *TINY_LM]
-    script = (f"import rnn_nlp; rnn_nlp.train('lm-ptb', overrides={overrides!r}, out='run-api'); "
-              "print(type(rnn_nlp.load('run-api')).__name__); print(rnn_nlp.load('run-api').predict('the cat', max_tokens=3).text)")
+    script = (
+        f"import rnn_nlp; rnn_nlp.train('lm-ptb', overrides={overrides!r}, out='run-api'); "
+        "print(type(rnn_nlp.load('run-api')).__name__); print(rnn_nlp.load('run-api').predict('the cat', max_tokens=3).text)"
+    )
     name, text = fresh.run(str(fresh.python), "-c", script).splitlines()
     assert name == "LanguageModel" and len(text.split()) == 3
 
 
+@pytest.mark.slow
 @skip_install
 def test_the_cli_from_the_wheel_beside_a_users_tasks_py(fresh):
     assert fresh.run("rnn-nlp", "--version").strip() == f"rnn-nlp {__version__}"

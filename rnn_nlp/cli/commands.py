@@ -6,8 +6,8 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from rnn_nlp.errors import RnnNlpError, SaveError
 from rnn_nlp.files import replace_text
@@ -48,7 +48,7 @@ def write_json(path: Path, obj: dict) -> None:
 
 
 def _data_tag(data: str | None) -> str:
-    """"" for the run's own data, else "-<data name>": what names the files evaluating other data writes."""
+    """ "" for the run's own data, else "-<data name>": what names the files evaluating other data writes."""
     return f"-{re.sub(r'[^A-Za-z0-9._-]+', '_', Path(data).name or data)}" if data else ""
 
 
@@ -112,7 +112,9 @@ def _evaluate_ensemble(args: argparse.Namespace) -> None:
         raise RnnNlpError("--beam is for seq2seq runs; --ensemble is for classification runs")
     ensemble = _ensemble(args)
     gold, pred, _, tasks = ensemble.evaluate_split(args.split, args.data)
-    metrics = tasks[0].report_predictions(gold, pred, float("nan"), args.split, Path(args.run_dir), suffix=f"{_data_tag(args.data)}-ensemble")
+    metrics = tasks[0].report_predictions(
+        gold, pred, float("nan"), args.split, Path(args.run_dir), suffix=f"{_data_tag(args.data)}-ensemble"
+    )
     print(metrics.pop("report"))
     metrics.pop("loss")  # an average of probabilities has no training loss to report
     metrics.update(split=args.split, data=args.data or tasks[0].cfg.data.name, members=ensemble.names)
@@ -138,10 +140,17 @@ def generate(args: argparse.Namespace) -> None:
     if args.batch_size is not None:
         raise RnnNlpError("--batch-size is for seq2seq runs (sources decoded together); a language model continues one prompt")
     texts = model.generate(
-        args.prompt, max_tokens=30 if args.max_tokens is None else args.max_tokens, beam=args.beam or 0,
-        sample=args.sample, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-        num_samples=args.num_samples, stop_at_eos=args.stop_at_eos,
-        length_penalty=0.6 if args.length_penalty is None else args.length_penalty, seed=args.seed,
+        args.prompt,
+        max_tokens=30 if args.max_tokens is None else args.max_tokens,
+        beam=args.beam or 0,
+        sample=args.sample,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        num_samples=args.num_samples,
+        stop_at_eos=args.stop_at_eos,
+        length_penalty=0.6 if args.length_penalty is None else args.length_penalty,
+        seed=args.seed,
     )
     sep = "" if model.vocab.unit == "char" else " "
     for text in [texts] if isinstance(texts, str) else texts:
@@ -166,9 +175,18 @@ def _generate_from_sources(args: argparse.Namespace, model) -> None:
         else:  # every line, empty ones too: output line i is the output of source line i
             sources += read_lines(Path(args.source_file), keep_empty=True)
     outputs = model.generate(
-        sources, max_tokens=args.max_tokens, beam=args.beam, sample=args.sample, temperature=args.temperature,
-        top_k=args.top_k, top_p=args.top_p, num_samples=args.num_samples, length_penalty=args.length_penalty,
-        prefix=args.prompt, seed=args.seed, batch_size=args.batch_size,
+        sources,
+        max_tokens=args.max_tokens,
+        beam=args.beam,
+        sample=args.sample,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        num_samples=args.num_samples,
+        length_penalty=args.length_penalty,
+        prefix=args.prompt,
+        seed=args.seed,
+        batch_size=args.batch_size,
     )
     for per_source in outputs:
         for text in [per_source] if isinstance(per_source, str) else per_source:
@@ -195,8 +213,9 @@ def _lines(source: str) -> Iterator[str]:
 def predict(args: argparse.Namespace) -> None:
     if args.input is None:  # --ensemble (nargs +) took every word after it, the input file included
         hint = f"; --ensemble took {' '.join(args.ensemble)}" if args.ensemble else ""
-        raise RnnNlpError(f"predict needs an input file (or - for standard input) after the run: "
-                          f"rnn-nlp predict RUN FILE [--ensemble RUN2 ...]{hint}")
+        raise RnnNlpError(
+            f"predict needs an input file (or - for standard input) after the run: rnn-nlp predict RUN FILE [--ensemble RUN2 ...]{hint}"
+        )
     if not 0 < args.batch_size <= 100_000:
         raise RnnNlpError(f"--batch-size must be in 1..100000, got {args.batch_size}")
     if args.ensemble and args.format != "jsonl":

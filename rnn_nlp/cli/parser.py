@@ -25,7 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="a built-in recipe's name (rnn-nlp recipes) or a YAML file")
     p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. trainer.epochs=2")
     p.add_argument("--out", help="run folder (default runs/<config name>)")
-    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint (with no overrides: its own config)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue from the run folder's last checkpoint (with no overrides: its own config)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     p.set_defaults(func=commands.train)
 
@@ -34,7 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="valid", choices=["train", "valid", "test"])
     p.add_argument("--data", help="another corpus (name, file or folder) to evaluate on")
     p.add_argument("--beam", type=int, help="seq2seq runs: beam search of this width (1: greedy; default: head.beam)")
-    p.add_argument("--ensemble", nargs="+", metavar="RUN", help="classification: average these runs' probabilities with RUN_DIR's (files *-ensemble in RUN_DIR)")
+    p.add_argument(
+        "--ensemble",
+        nargs="+",
+        metavar="RUN",
+        help="classification: average these runs' probabilities with RUN_DIR's (files *-ensemble in RUN_DIR)",
+    )
     p.add_argument("--batch-size", type=int, help="examples (LM: streams) per evaluation batch (default: trainer.eval_batch_size)")
     _device_and_threads(p)
     p.set_defaults(func=commands.evaluate)
@@ -57,11 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=float, default=1.0, help="sampling: nucleus, the smallest set with this mass")
     p.add_argument("--beam", type=int, default=None, help="beam search of this width (0 or 1: greedy; default 0, seq2seq: head.beam)")
     p.add_argument(
-        "--length-penalty", type=float, default=None, help="beam: GNMT alpha, scores divided by ((5+len)/6)**alpha (default 0.6, seq2seq: head.length_penalty)"
+        "--length-penalty",
+        type=float,
+        default=None,
+        help="beam: GNMT alpha, scores divided by ((5+len)/6)**alpha (default 0.6, seq2seq: head.length_penalty)",
     )
-    p.add_argument(
-        "--num-samples", type=int, default=1, help="with --sample: K samples, batched; with --beam: the K best beams"
-    )
+    p.add_argument("--num-samples", type=int, default=1, help="with --sample: K samples, batched; with --beam: the K best beams")
     p.add_argument(
         "--stop-at-eos",
         action=argparse.BooleanOptionalAction,
@@ -75,7 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     # optional for argparse only: `predict RUN --ensemble R2 FILE` would otherwise end in "required: input"
     p.add_argument("input", nargs="?", help="a text file, or - for standard input (before --ensemble)")
-    p.add_argument("--format", default="jsonl", choices=["jsonl", "conll"], help="conll: token<TAB>tag lines, a blank line after each input (tagging runs)")
+    p.add_argument(
+        "--format",
+        default="jsonl",
+        choices=["jsonl", "conll"],
+        help="conll: token<TAB>tag lines, a blank line after each input (tagging runs)",
+    )
     p.add_argument("--ensemble", nargs="+", metavar="RUN", help="classification: average these runs' probabilities with RUN_DIR's")
     p.add_argument("--batch-size", type=int, default=64, help="inputs per forward pass; results are written batch by batch")
     _device_and_threads(p)
@@ -117,7 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--threads", type=int, help="torch threads for every step (trainer.threads; default: torch's own)")
-    p.add_argument("overrides", nargs="*", help="overrides for all three runs, e.g. trainer.epochs=1 (each run's own keys: lm.trainer.lr=10, sentiment.head.dropout=0.2, ner.data.max_train_sentences=500)")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        help="overrides for all three runs, e.g. trainer.epochs=1 (each run's own keys: lm.trainer.lr=10, "
+        "sentiment.head.dropout=0.2, ner.data.max_train_sentences=500)",
+    )
     p.set_defaults(func=library.demo)
 
     p = sub.add_parser("recipes", help="the built-in recipes: list them, show one, copy one to edit")

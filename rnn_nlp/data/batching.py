@@ -14,8 +14,7 @@ def batchify(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
     per_row = ids.numel() // batch_size
     if per_row < 2:
         raise DataError(
-            f"{ids.numel()} tokens cannot fill {batch_size} streams of at least 2 tokens; "
-            "use more text or a smaller batch size"
+            f"{ids.numel()} tokens cannot fill {batch_size} streams of at least 2 tokens; use more text or a smaller batch size"
         )
     return ids[: per_row * batch_size].view(batch_size, per_row).contiguous()
 

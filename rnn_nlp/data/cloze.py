@@ -98,7 +98,9 @@ def _words(tokens: list[str], n: int, rename: dict[tuple[int, int], tuple[str, i
     return words
 
 
-def _passage(sentences: list[list[str]], skip: int, rename: dict[tuple[int, int], tuple[str, int]]) -> tuple[str, dict[tuple[int, int], int]]:
+def _passage(
+    sentences: list[list[str]], skip: int, rename: dict[tuple[int, int], tuple[str, int]]
+) -> tuple[str, dict[tuple[int, int], int]]:
     """The document without sentence `skip`; the character offset of each (sentence, token) kept."""
     lines, offsets, pos = [], {}, 0
     for n, tokens in enumerate(sentences):
@@ -111,8 +113,14 @@ def _passage(sentences: list[list[str]], skip: int, rename: dict[tuple[int, int]
     return "\n".join(lines), offsets
 
 
-def document_questions(doc_id: str, sentences: list[list[str]], tags: list[list[str]], anonymize: bool = False,
-                       rng: random.Random | None = None, stats: Counter | None = None) -> list[dict]:
+def document_questions(
+    doc_id: str,
+    sentences: list[list[str]],
+    tags: list[list[str]],
+    anonymize: bool = False,
+    rng: random.Random | None = None,
+    stats: Counter | None = None,
+) -> list[dict]:
     """Every cloze question of one document (before the per-document cap), as rows of COLUMNS."""
     stats = stats if stats is not None else Counter()
     rng = rng or random.Random(CLOZE_SEED)
@@ -145,8 +153,16 @@ def document_questions(doc_id: str, sentences: list[list[str]], tags: list[list[
     return rows
 
 
-def _question(doc_id: str, sentences: list[list[str]], n: int, m: Mention, mentions: list[Mention],
-              order: list[str], anonymize: bool, rng: random.Random) -> dict:
+def _question(
+    doc_id: str,
+    sentences: list[list[str]],
+    n: int,
+    m: Mention,
+    mentions: list[Mention],
+    order: list[str],
+    anonymize: bool,
+    rng: random.Random,
+) -> dict:
     """One row: sentence n with mention m as the placeholder; the passage is every other sentence."""
     rest = [o for o in mentions if o.sentence != n]
     names: dict[str, str] = {}
@@ -175,8 +191,9 @@ def _question(doc_id: str, sentences: list[list[str]], n: int, m: Mention, menti
     }
 
 
-def build_cloze(docs, anonymize: bool = False, seed: int = CLOZE_SEED, cap: int = MAX_PER_DOCUMENT,
-                train_cap: int | None = TRAIN_CAP) -> dict[str, dict[str, list]]:
+def build_cloze(
+    docs, anonymize: bool = False, seed: int = CLOZE_SEED, cap: int = MAX_PER_DOCUMENT, train_cap: int | None = TRAIN_CAP
+) -> dict[str, dict[str, list]]:
     """Split documents 80/10/10 (seeded), then make each document's questions (at most `cap` in valid and
     test, at most `train_cap` in train; None: all). train_cap == cap gives version 1 of the set."""
     stats: Counter = Counter()

@@ -181,7 +181,7 @@ def load_labeled_corpus(
         found = _from_table(name, source.table(), text_column, label_column, label_separator)
     elif source.path.is_file():
         rows = read_labeled_file(source.path, text_column, label_column, label_separator)
-        found = {split: rows for split in (("train", "valid", "test") if whole else ("train",))}
+        found = dict.fromkeys(("train", "valid", "test") if whole else ("train",), rows)
     else:
         found = _read_folder(source.path, text_column, label_column, label_separator)
     return _finish(name, found, label_separator is not None, seed)

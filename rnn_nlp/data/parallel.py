@@ -48,9 +48,7 @@ def _read_folder(path: Path, source_ext: str, target_ext: str) -> dict[str, Pair
                 raise DataError(f"{file}: no aligned target file {partner.name} beside it")
             add(split, read_aligned_files(file, partner))
     if "train" not in found:
-        raise DataError(
-            f"{path}: no training pairs: expected train.tsv, train.jsonl or train.{source_ext} + train.{target_ext}"
-        )
+        raise DataError(f"{path}: no training pairs: expected train.tsv, train.jsonl or train.{source_ext} + train.{target_ext}")
     return found
 
 
@@ -84,7 +82,7 @@ def load_parallel_corpus(
         found = _from_table(name, source.table(), source_column, target_column)
     elif source.path.is_file():
         pairs = read_pair_file(source.path)
-        found = {split: pairs for split in (("train", "valid", "test") if whole else ("train",))}
+        found = dict.fromkeys(("train", "valid", "test") if whole else ("train",), pairs)
     else:
         found = _read_folder(source.path, source_ext, target_ext)
     if not found.get("train", ([], []))[0]:

@@ -42,7 +42,7 @@ def read_local(path: Path, skip_bad: bool = False, whole: bool = False) -> dict[
     if path.is_file():
         records, titles = read_squad_file(path, skip_bad)
         if whole:
-            return {s: records for s in SPLITS}
+            return dict.fromkeys(SPLITS, records)
         return split_by_article(records, titles)
     found: dict[str, Records] = {}
     for f in sorted(path.glob("*.json")):
@@ -63,8 +63,10 @@ def _hub_answers(value: Any) -> dict:
     """Hub tables store answers as {text: [...], answer_start: [...]}, some as a list of {text, answer_start};
     anything else is passed on as it is, for `check_record` to name (never a conversion error here)."""
     if isinstance(value, list):
-        return {"text": [a.get("text") if isinstance(a, dict) else None for a in value],
-                "answer_start": [a.get("answer_start") if isinstance(a, dict) else None for a in value]}
+        return {
+            "text": [a.get("text") if isinstance(a, dict) else None for a in value],
+            "answer_start": [a.get("answer_start") if isinstance(a, dict) else None for a in value],
+        }
     if isinstance(value, dict) and isinstance(value.get("text"), list) and isinstance(value.get("answer_start"), list):
         starts = [int(a) if isinstance(a, str) and a.strip().isdigit() else a for a in value["answer_start"]]
         return {"text": list(value["text"]), "answer_start": starts}

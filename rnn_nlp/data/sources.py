@@ -24,7 +24,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from rnn_nlp.data.fetchers.cache import FETCHERS, fetch
 from rnn_nlp.data.fetchers.registry import did_you_mean
@@ -50,8 +50,8 @@ class Source:
 
     name: str
     kind: str
-    path: Optional[Path] = None
-    hub_config: Optional[str] = None
+    path: Path | None = None
+    hub_config: str | None = None
 
     def table(self):
         """The fetched corpus or hub data set as a `datasets.DatasetDict` (local data has its format readers)."""
@@ -70,12 +70,12 @@ def looks_like_path(name: str) -> bool:
     return "/" in name and Path(name.split("/", 1)[0]).is_dir()
 
 
-def plausible_hub_id(name: str, hub_config: Optional[str] = None) -> bool:
+def plausible_hub_id(name: str, hub_config: str | None = None) -> bool:
     """Rule 4: owner/name, a well-known bare hub name, or any name given with a hub config."""
     return bool(hub_config) or name in KNOWN_HUB_NAMES or HUB_ID.match(name) is not None
 
 
-def resolve(name: str, hub_config: Optional[str] = None, what: str = "corpus") -> Source:
+def resolve(name: str, hub_config: str | None = None, what: str = "corpus") -> Source:
     """The Source that `name` means (rules in the module's docstring); `what` names the data in errors."""
     if name in FETCHERS:
         return Source(name, FETCHED)
@@ -93,7 +93,7 @@ def resolve(name: str, hub_config: Optional[str] = None, what: str = "corpus") -
     )
 
 
-def hub_offline() -> Optional[str]:
+def hub_offline() -> str | None:
     """The variable (HF_HUB_OFFLINE or HF_DATASETS_OFFLINE) that says the hub is out of reach, or None."""
     for variable in OFFLINE_VARIABLES:
         if os.environ.get(variable, "").strip().upper() in ("1", "ON", "YES", "TRUE"):
@@ -101,7 +101,7 @@ def hub_offline() -> Optional[str]:
     return None
 
 
-def load_hub(name: str, hub_config: Optional[str]):
+def load_hub(name: str, hub_config: str | None):
     """`datasets.load_dataset(name, hub_config)`, any failure (offline, unknown name) as one DataError."""
     known = ", ".join(sorted(FETCHERS))
     offline = hub_offline()
@@ -121,7 +121,7 @@ def load_hub(name: str, hub_config: Optional[str]):
         ) from None
 
 
-def split_named(path: Path) -> Optional[str]:
+def split_named(path: Path) -> str | None:
     """The split a file's name says: its first word (train.txt, train_x.csv, train-v1.1.json) or its last
     dotted part (wiki.train.tokens); None when it names none (devices.json is no dev file)."""
     stem = path.stem.lower()
@@ -130,7 +130,6 @@ def split_named(path: Path) -> Optional[str]:
         if first == alias or stem.endswith("." + alias):
             return split
     return None
-
 
 
 def known_splits(table) -> list[tuple[str, str, Any]]:

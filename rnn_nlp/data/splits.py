@@ -123,7 +123,9 @@ def stratified_split(
     if rare:
         log.warning(
             "%s: %d class(es) with a single example (%s); splitting without stratification",
-            where, len(rare), ", ".join(repr(r) for r in rare[:SHOWN]),
+            where,
+            len(rare),
+            ", ".join(repr(r) for r in rare[:SHOWN]),
         )
     n = len(keys)
     rest, test = _cut(list(range(n)), keys, _size(n, test_frac), seed, not rare, where)

@@ -15,15 +15,15 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
 
 from rnn_nlp.data.batching import bptt_schedule
-from rnn_nlp.data.formats.lines import decoded_lines, split_line
 from rnn_nlp.data.fetchers.download import cache_dir
+from rnn_nlp.data.formats.lines import decoded_lines, split_line
 from rnn_nlp.data.sources import FETCHED, LOCAL, known_splits, require_column, resolve
 from rnn_nlp.data.splits import TEXT_HELD_OUT, split_sizes
 from rnn_nlp.data.text import text_layout
@@ -196,8 +196,7 @@ class DiskBPTTStream:
         self.length = n_tokens // batch_size
         if self.length < 2:
             raise DataError(
-                f"{n_tokens} tokens cannot fill {batch_size} streams of at least 2 tokens; "
-                "use more text or a smaller batch size"
+                f"{n_tokens} tokens cannot fill {batch_size} streams of at least 2 tokens; use more text or a smaller batch size"
             )
         self.path, self.n, self.rows = path, n_tokens, batch_size
         self.bptt, self.variation, self.reverse, self.device = bptt, variation, reverse, device
@@ -235,4 +234,3 @@ class DiskBPTTStream:
 def clear_cache() -> None:
     """Remove every cached token file (they are rebuilt when needed)."""
     shutil.rmtree(cache_dir() / "lm-tokens", ignore_errors=True)
-

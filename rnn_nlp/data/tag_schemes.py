@@ -8,8 +8,6 @@ spans, so any scheme converts to any other. Tags without a prefix (POS tags, "O"
 
 from __future__ import annotations
 
-from typing import Optional
-
 SCHEMES = ("iob1", "iob2", "bioes")
 PREFIXES = {"iob1": "IB", "iob2": "IB", "bioes": "BIES"}
 
@@ -33,7 +31,7 @@ def spans(tags: list[str], scheme: str = "iob2") -> list[tuple[int, int, str]]:
     if scheme not in SCHEMES:
         raise ValueError(f"unknown tag scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
     out: list[tuple[int, int, str]] = []
-    start: Optional[int] = None
+    start: int | None = None
     kind = ""
     for i, tag in enumerate(tags):
         prefix, label = split_tag(tag)

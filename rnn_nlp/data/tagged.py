@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
 
 from rnn_nlp.data.formats.conll import DOCSTART, Sentences, parse_conll
 from rnn_nlp.data.formats.conllu import looks_like_conllu, parse_conllu
@@ -24,7 +23,16 @@ from rnn_nlp.errors import DataError
 log = logging.getLogger(__name__)
 
 FORMATS = ("auto", "conll", "conllu", "word_tag")
-SPLIT_NAMES = {"train": "train", "training": "train", "valid": "valid", "validation": "valid", "dev": "valid", "testa": "valid", "test": "test", "testb": "test"}
+SPLIT_NAMES = {
+    "train": "train",
+    "training": "train",
+    "valid": "valid",
+    "validation": "valid",
+    "dev": "valid",
+    "testa": "valid",
+    "test": "test",
+    "testb": "test",
+}
 
 
 def guess_format(path: Path, text: str, separator: str = "/") -> str:
@@ -58,7 +66,7 @@ def read_tagged_file(
     raise DataError(f"{path}: unknown tagged-data format {format!r}; use one of {', '.join(FORMATS)}")
 
 
-def split_of(path: Path) -> Optional[str]:
+def split_of(path: Path) -> str | None:
     """train/valid/test from a file name such as train.txt, eng.testa, en_ewt-ud-dev.conllu."""
     parts = path.name.lower().replace("-", ".").replace("_", ".").split(".")
     found = [SPLIT_NAMES[p] for p in parts if p in SPLIT_NAMES]
@@ -70,7 +78,7 @@ def read_local(path: Path, whole: bool = False, **options) -> dict[str, Sentence
     file names say train/valid/test."""
     if path.is_file():
         sentences = read_tagged_file(path, **options)
-        return {split: sentences for split in ("train", "valid", "test")} if whole else contiguous_split(sentences)
+        return dict.fromkeys(("train", "valid", "test"), sentences) if whole else contiguous_split(sentences)
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and split_of(p))
     if not any(split_of(f) == "train" for f in files):
         raise DataError(f"{path}: no training file (a file named like train.txt, eng.train, *-train.conllu)")
@@ -114,7 +122,7 @@ def load_tagged_corpus(
     format: str = "auto",
     tokens_field: str = "tokens",
     tags_field: str = "tags",
-    hub_config: Optional[str] = None,
+    hub_config: str | None = None,
     fallbacks: tuple[str, ...] = (),
     whole: bool = False,
     **file_options,

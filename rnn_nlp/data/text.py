@@ -37,9 +37,7 @@ def text_files(folder: Path) -> list[Path]:
     files = sorted(
         p
         for p in folder.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in TEXT_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
     if not files:
         raise DataError(f"{folder}: no text files (.txt, .tokens, .raw) in this folder")

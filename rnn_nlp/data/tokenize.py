@@ -4,8 +4,8 @@ or characters (for character-level language models)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Iterable, Iterator
 
 WHITESPACE = re.compile(r"\s+")
 NUMBER = re.compile(r"^[+-]?(\d[\d,.:/-]*|\.\d+)$")
@@ -57,9 +57,7 @@ class Tokenizer:
     (which is a token too; a prompt's trailing space is kept); `kind` and `normalize_numbers` then play no part.
     """
 
-    def __init__(
-        self, kind: str = "spacy", lowercase: bool = False, normalize_numbers: bool = False, unit: str = "word"
-    ):
+    def __init__(self, kind: str = "spacy", lowercase: bool = False, normalize_numbers: bool = False, unit: str = "word"):
         if kind not in ("spacy", "whitespace"):
             raise ValueError(f"unknown tokenizer {kind!r}: use 'spacy' or 'whitespace'")
         if unit not in ("word", "char"):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from rnn_nlp.errors import CheckpointError
 from rnn_nlp.files import replace_text
@@ -53,7 +54,7 @@ class Vocab:
         max_size: int | None = None,
         min_count: int = 1,
         unit: str = "word",
-    ) -> "Vocab":
+    ) -> Vocab:
         """Count tokens and keep the `max_size` most frequent ones seen at least `min_count` times."""
         counter: Counter = Counter()
         for tokens in sentences:
@@ -89,10 +90,11 @@ class Vocab:
         replace_text(path, json_text(self.to_json()))
 
     @classmethod
-    def from_json(cls, data: Any, source: str = "vocab.json", key: str = "") -> "Vocab":
+    def from_json(cls, data: Any, source: str = "vocab.json", key: str = "") -> Vocab:
         """A vocabulary from its `to_json` form as read back from a file (a checkpoint's vocab.json),
         every field checked first: a CheckpointError naming `source` and the key (`key` is where the
         vocabulary sits in the file, e.g. "tokens"), never a ValueError or TypeError from the constructor."""
+
         def name(field: str) -> str:
             return f"{key}.{field}" if key else field
 
@@ -100,12 +102,14 @@ class Vocab:
             return CheckpointError(f"{source}: {name(field)} {why}")
 
         if not isinstance(data, dict):
-            raise CheckpointError(f"{source}: {key or 'the vocabulary'} must be a JSON object with itos, counts and unit, "
-                                  f"not {json_kind(data)}")
+            raise CheckpointError(
+                f"{source}: {key or 'the vocabulary'} must be a JSON object with itos, counts and unit, not {json_kind(data)}"
+            )
         unknown = sorted(str(k) for k in data if k not in VOCAB_FIELDS)
         if unknown:
-            raise CheckpointError(f"{source}: {key or 'the vocabulary'} has unknown key(s) {', '.join(unknown)}; "
-                                  f"a vocabulary holds {', '.join(VOCAB_FIELDS)}")
+            raise CheckpointError(
+                f"{source}: {key or 'the vocabulary'} has unknown key(s) {', '.join(unknown)}; a vocabulary holds {', '.join(VOCAB_FIELDS)}"
+            )
         if "itos" not in data:
             raise bad("itos", "is missing (the list of tokens)")
         itos = data["itos"]
@@ -135,7 +139,7 @@ class Vocab:
         return cls(itos, counts, unit)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Vocab":
+    def load(cls, path: str | Path) -> Vocab:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError) as exc:
@@ -143,8 +147,7 @@ class Vocab:
         return cls.from_json(data, str(path))
 
 
-JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number",
-              type(None): "null"}
+JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number", type(None): "null"}
 
 
 def json_kind(value: Any, show: bool = True) -> str:

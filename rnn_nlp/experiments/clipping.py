@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -24,7 +23,7 @@ class Params:
     corpus: str = "ptb"  # a fetcher name or a local folder with train/valid/test text
     rnn: str = "lstm"
     hidden_size: int = 128  # also the embedding width
-    vocab_size: Optional[int] = 2000  # most frequent words kept; the rest become <unk>
+    vocab_size: int | None = 2000  # most frequent words kept; the rest become <unk>
     optimizer: str = "sgd"
     lr: float = 20.0  # high for plain SGD: fine with clipping, explosive without
     clip_norm: float = 0.25  # the clipped run's threshold (pytorch/examples' word LM uses 0.25 at lr 20)
@@ -37,7 +36,7 @@ class Params:
     threads: int = 1
 
 
-def run_config(p: Params, clip: Optional[float]):
+def run_config(p: Params, clip: float | None):
     return fixed_steps_config(p, p.optimizer, p.lr, clip)
 
 
@@ -80,7 +79,7 @@ def run(p: Params, out_dir) -> dict:
     }
 
 
-def _less(a: Optional[float], b: Optional[float]) -> bool:
+def _less(a: float | None, b: float | None) -> bool:
     """a < b, where None (diverged: NaN or infinite) counts as worst."""
     if a is None:
         return False
@@ -99,8 +98,13 @@ def plot(runs: dict, path, p: Params) -> None:
         norm_ax.plot(steps, norm, color=colour, lw=1, label=label)
         bad = steps[~np.isfinite(loss) | ~np.isfinite(norm)]
         if len(bad):
-            loss_ax.plot(bad, np.full(len(bad), np.nanmax(loss) if np.isfinite(loss).any() else 1.0), "x",
-                         color=colour, label=f"{label}: {len(bad)} NaN/inf steps")
+            loss_ax.plot(
+                bad,
+                np.full(len(bad), np.nanmax(loss) if np.isfinite(loss).any() else 1.0),
+                "x",
+                color=colour,
+                label=f"{label}: {len(bad)} NaN/inf steps",
+            )
     norm_ax.axhline(p.clip_norm, color="grey", ls=":", lw=1, label=f"clip threshold {p.clip_norm:g}")
     loss_ax.set_title(f"{p.rnn} LM, {p.optimizer} lr {p.lr:g}: training loss per step")
     loss_ax.set_xlabel("step")
@@ -114,5 +118,5 @@ def plot(runs: dict, path, p: Params) -> None:
     save_figure(fig, path)
 
 
-def _fmt(value: Optional[float]) -> str:
+def _fmt(value: float | None) -> str:
     return "NaN" if value is None else f"{value:.1f}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import matplotlib
 
@@ -14,7 +13,7 @@ from rnn_nlp import files  # noqa: E402
 from rnn_nlp.data.text import load_text_corpus  # noqa: E402
 
 
-def corpus_sentences(data: str, split: str, max_tokens: Optional[int] = None) -> list[list[str]]:
+def corpus_sentences(data: str, split: str, max_tokens: int | None = None) -> list[list[str]]:
     """The first sentences of a corpus split (whitespace tokens) up to `max_tokens` words; `data` is
     anything an LM config's `data.name` takes (a fetched corpus, a file or folder, a hub name)."""
     sentences, total = [], 0
@@ -29,7 +28,7 @@ def corpus_sentences(data: str, split: str, max_tokens: Optional[int] = None) ->
     return sentences
 
 
-def ptb_sentences(split: str, max_tokens: Optional[int] = None) -> list[list[str]]:
+def ptb_sentences(split: str, max_tokens: int | None = None) -> list[list[str]]:
     """PTB sentences of a split (already tokenized), the first ones up to `max_tokens` words."""
     return corpus_sentences("ptb", split, max_tokens)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 from matplotlib.ticker import ScalarFormatter
 
@@ -27,7 +26,7 @@ class Params:
     rnn: str = "lstm"
     hidden_size: int = 256  # also the embedding width: big for the slice, so it can overfit
     layers: int = 1
-    vocab_size: Optional[int] = 3000
+    vocab_size: int | None = 3000
     train_tokens: int = 20000  # a small slice of the training text
     eval_tokens: int = 20000
     dropout: float = 0.5  # locked dropout on the embeddings, between layers and on the top layer

@@ -13,13 +13,11 @@ import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from rnn_nlp.data.vocab import EOS, Vocab
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.experiments.common import new_figure, save_figure
+from rnn_nlp.experiments.common import corpus_sentences, new_figure, save_figure
 from rnn_nlp.experiments.perplexity import Params as TableParams
-from rnn_nlp.experiments.common import corpus_sentences
 from rnn_nlp.experiments.perplexity import rnn_config
 from rnn_nlp.experiments.rnnlm import RNNLM
 from rnn_nlp.nn.baselines import NGramLM
@@ -30,11 +28,11 @@ DESCRIPTION = "samples from a Kneser-Ney n-gram LM vs an RNN LM at several tempe
 
 @dataclass
 class Params:
-    data: Optional[str] = None  # a fetcher name or a text folder; default: ptb, or the corpus rnn_run was trained on
-    max_train_tokens: Optional[int] = 100_000
-    max_eval_tokens: Optional[int] = 10_000
+    data: str | None = None  # a fetcher name or a text folder; default: ptb, or the corpus rnn_run was trained on
+    max_train_tokens: int | None = 100_000
+    max_eval_tokens: int | None = 10_000
     ngram_order: int = 3
-    rnn_run: Optional[str] = None  # an existing LM run folder to sample from (then nothing RNN is trained)
+    rnn_run: str | None = None  # an existing LM run folder to sample from (then nothing RNN is trained)
     rnn: str = "lstm"  # trained when rnn_run is not given: kind, size and budget
     rnn_layers: int = 1
     rnn_size: int = 256
@@ -72,9 +70,19 @@ def distinct(samples: list[list[str]], n: int) -> float:
 
 def _train_rnn(p: Params, train, valid, vocab: Vocab, work: Path) -> RNNLM:
     table = TableParams(
-        data=p.data or "ptb", rnn_emb=p.rnn_size, rnn_hidden=p.rnn_size, elman_layers=p.rnn_layers,
-        lstm_layers=p.rnn_layers, rnn_budget_s=p.rnn_budget_s, rnn_epochs=p.rnn_epochs, rnn_optimizer=p.rnn_optimizer,
-        elman_optimizer=p.rnn_optimizer, rnn_lr=p.rnn_lr, elman_lr=p.rnn_lr, seed=p.seed + 1111, threads=p.threads,
+        data=p.data or "ptb",
+        rnn_emb=p.rnn_size,
+        rnn_hidden=p.rnn_size,
+        elman_layers=p.rnn_layers,
+        lstm_layers=p.rnn_layers,
+        rnn_budget_s=p.rnn_budget_s,
+        rnn_epochs=p.rnn_epochs,
+        rnn_optimizer=p.rnn_optimizer,
+        elman_optimizer=p.rnn_optimizer,
+        rnn_lr=p.rnn_lr,
+        elman_lr=p.rnn_lr,
+        seed=p.seed + 1111,
+        threads=p.threads,
     )
     if p.rnn not in ("elman", "lstm", "gru"):
         raise ConfigError(f"experiment {NAME}: rnn must be elman, lstm or gru, got {p.rnn!r}")
@@ -107,17 +115,30 @@ def run(params: Params, out_dir: Path) -> dict:
             for temp in params.temperatures:
                 texts, flat = {}, []
                 for i, prompt in enumerate(params.prompts):
-                    outs = [lm.generate(prompt.split(), params.max_tokens, temp, params.seed + 1000 * i + j)
-                            for j in range(params.samples_per_prompt)]
+                    outs = [
+                        lm.generate(prompt.split(), params.max_tokens, temp, params.seed + 1000 * i + j)
+                        for j in range(params.samples_per_prompt)
+                    ]
                     texts[prompt] = [" ".join(o) for o in outs]
                     flat.extend(outs)
                 sentences = [s for o in flat for s in _sentences(o) if s]
                 samples[name][str(temp)] = texts
-                stats.append({"model": name, "temperature": temp, "distinct_1": round(distinct(flat, 1), 4),
-                              "distinct_2": round(distinct(flat, 2), 4),
-                              "self_ppl": round(lm.perplexity(sentences), 2) if sentences else None})
-    result = {"models": list(models), "stats": stats, "samples": samples,
-              "train_tokens": sum(map(len, train)) + len(train), "elapsed_s": round(time.perf_counter() - start, 1)}
+                stats.append(
+                    {
+                        "model": name,
+                        "temperature": temp,
+                        "distinct_1": round(distinct(flat, 1), 4),
+                        "distinct_2": round(distinct(flat, 2), 4),
+                        "self_ppl": round(lm.perplexity(sentences), 2) if sentences else None,
+                    }
+                )
+    result = {
+        "models": list(models),
+        "stats": stats,
+        "samples": samples,
+        "train_tokens": sum(map(len, train)) + len(train),
+        "elapsed_s": round(time.perf_counter() - start, 1),
+    }
     _plot(result, params, out_dir / f"{NAME}.png")
     return result
 

@@ -12,22 +12,22 @@ import math
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
 from rnn_nlp.config import RunConfig
 from rnn_nlp.runs import build_config
-from rnn_nlp.training.trainer import Trainer, resolve_device, seed_everything
 from rnn_nlp.tasks.registry import get_task
+from rnn_nlp.training.trainer import Trainer, resolve_device, seed_everything
 
 
 def lm_config(
     corpus: str,
     backbone: dict,
     trainer: dict,
-    data: Optional[dict] = None,
-    head: Optional[dict] = None,
+    data: dict | None = None,
+    head: dict | None = None,
 ) -> RunConfig:
     """A validated LM run config on `corpus` (a fetcher name such as `ptb`, or a local folder).
 
@@ -51,7 +51,7 @@ def lm_config(
     return build_config(raw, "experiment")
 
 
-def fixed_steps_config(p: Any, optimizer: str, lr: float, clip_norm: Optional[float], weight_decay: float = 0.0) -> RunConfig:
+def fixed_steps_config(p: Any, optimizer: str, lr: float, clip_norm: float | None, weight_decay: float = 0.0) -> RunConfig:
     """A small LM trained for exactly `p.steps` steps, with just enough training text for them.
 
     `p` holds corpus, rnn, hidden_size, steps, batch_size, bptt, seed, threads, vocab_size and
@@ -92,7 +92,7 @@ class StepRecorder:
         self.loss: list[float] = []
         self.grad_norm: list[float] = []
         self.step_time: list[float] = []
-        self._sq: Optional[torch.Tensor] = None
+        self._sq: torch.Tensor | None = None
         self._t0 = 0.0
         self._handles = [
             model.register_forward_pre_hook(self._before_forward),
@@ -149,7 +149,7 @@ def build_lm(cfg: RunConfig) -> tuple[Any, torch.nn.Module]:
 
 
 def train_lm(
-    cfg: RunConfig, run_dir: Optional[str | Path] = None, built: Optional[tuple[Any, torch.nn.Module]] = None
+    cfg: RunConfig, run_dir: str | Path | None = None, built: tuple[Any, torch.nn.Module] | None = None
 ) -> tuple[Trainer, StepRecorder]:
     """Train `cfg` from scratch as `rnn-nlp train` would (fresh run), recording every step.
 
@@ -178,11 +178,11 @@ def train_lm(
     return trainer, recorder
 
 
-def finite_or_none(value: float) -> Optional[float]:
+def finite_or_none(value: float) -> float | None:
     """A float for JSON: NaN and infinities become null (JSON has no NaN)."""
     return float(value) if value is not None and math.isfinite(value) else None
 
 
-def rounded(values: list[float], digits: int = 4) -> list[Optional[float]]:
+def rounded(values: list[float], digits: int = 4) -> list[float | None]:
     """A JSON-ready list: rounded, non-finite values as null."""
     return [round(v, digits) if math.isfinite(v) else None for v in values]

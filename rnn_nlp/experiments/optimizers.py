@@ -8,7 +8,6 @@ final validation perplexity and the training wall time go into one table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -29,7 +28,7 @@ class Params:
     adamw_weight_decay: float = 0.01  # torch's AdamW default; without it AdamW is Adam
     rnn: str = "lstm"
     hidden_size: int = 128  # also the embedding width
-    vocab_size: Optional[int] = 2000
+    vocab_size: int | None = 2000
     steps: int = 300
     clip_norm: float = 0.25  # the same for every optimiser
     batch_size: int = 20
@@ -73,7 +72,14 @@ def run(p: Params, out_dir) -> dict:
     plot(runs, out_dir / f"{NAME}.png", p)
     ranked = sorted((r["valid_ppl"] if r["valid_ppl"] is not None else float("inf"), n) for n, r in runs.items())
     table = [
-        {"run": n, "optimizer": r["optimizer"], "lr": r["lr"], "valid_ppl": r["valid_ppl"], "wall_s": r["wall_s"], "ms_per_step": r["ms_per_step"]}
+        {
+            "run": n,
+            "optimizer": r["optimizer"],
+            "lr": r["lr"],
+            "valid_ppl": r["valid_ppl"],
+            "wall_s": r["wall_s"],
+            "ms_per_step": r["ms_per_step"],
+        }
         for n, r in runs.items()
     ]
     return {
@@ -86,7 +92,7 @@ def run(p: Params, out_dir) -> dict:
     }
 
 
-def moving_average(values: list[Optional[float]], width: int) -> np.ndarray:
+def moving_average(values: list[float | None], width: int) -> np.ndarray:
     x = np.array([np.nan if v is None else v for v in values], dtype=float)
     if width <= 1 or len(x) < width:
         return x
@@ -116,8 +122,9 @@ def plot(runs: dict, path, p: Params) -> None:
     for bar, n in zip(bars, names):
         r = runs[n]
         text = f"{r['valid_ppl']:.0f}\n{r['wall_s']:.0f} s" if r["valid_ppl"] else f"NaN\n{r['wall_s']:.0f} s"
-        bar_ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height() if r["valid_ppl"] else 0),
-                        ha="center", va="bottom", fontsize=8)
+        bar_ax.annotate(
+            text, (bar.get_x() + bar.get_width() / 2, bar.get_height() if r["valid_ppl"] else 0), ha="center", va="bottom", fontsize=8
+        )
     bar_ax.set_ylabel("valid perplexity after training")
     bar_ax.set_title("final valid perplexity (and wall time)")
     bar_ax.margins(y=0.15)

@@ -14,15 +14,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
-from rnn_nlp.runs import build_config
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.files import replace_text
 from rnn_nlp.experiments.common import corpus_sentences, new_figure, save_figure
 from rnn_nlp.experiments.rnnlm import RNNLM
+from rnn_nlp.files import replace_text
 from rnn_nlp.nn.baselines import NGramLM, WindowConfig, WindowLM
+from rnn_nlp.runs import build_config
 
 NAME = "perplexity"
 DESCRIPTION = "n-gram (Kneser-Ney) vs fixed-window vs Elman RNN vs LSTM on PTB: perplexity, size, training time"
@@ -34,8 +33,8 @@ RNN_NAMES = {"elman": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
 @dataclass
 class Params:
     data: str = "ptb"  # a fetcher name or a folder with train/valid/test text files (one sentence a line)
-    max_train_tokens: Optional[int] = 150_000
-    max_eval_tokens: Optional[int] = 20_000
+    max_train_tokens: int | None = 150_000
+    max_eval_tokens: int | None = 20_000
     ngram_order: int = 5
     ngram_discounts: str = "modified"  # Kneser-Ney: "modified" (D1, D2, D3+) or "single"
     size_orders: list[int] = field(default_factory=lambda: [2, 3, 4, 5])
@@ -71,29 +70,57 @@ def rnn_config(kind: str, p: Params, vocab_size: int):
     """The library run config of one RNN LM of the table."""
     layers = p.elman_layers if kind == "elman" else p.lstm_layers
     adaptive = vocab_size > 6000
-    head = {"softmax": "adaptive", "cutoffs": [2000, 5000], "tie_weights": False} if adaptive else {"softmax": "full", "tie_weights": p.rnn_emb == p.rnn_hidden}
+    head = (
+        {"softmax": "adaptive", "cutoffs": [2000, 5000], "tie_weights": False}
+        if adaptive
+        else {"softmax": "full", "tie_weights": p.rnn_emb == p.rnn_hidden}
+    )
     drop = p.rnn_dropout
     raw = {
         "task": "lm",
         "data": {"name": p.data, "tokenizer": "whitespace"},
-        "backbone": {"rnn": RNN_KINDS[kind], "emb_size": p.rnn_emb, "hidden_size": p.rnn_hidden, "layers": layers,
-                     "input_dropout": drop, "hidden_dropout": drop, "output_dropout": drop},
+        "backbone": {
+            "rnn": RNN_KINDS[kind],
+            "emb_size": p.rnn_emb,
+            "hidden_size": p.rnn_hidden,
+            "layers": layers,
+            "input_dropout": drop,
+            "hidden_dropout": drop,
+            "output_dropout": drop,
+        },
         "head": head,
-        "trainer": {"epochs": p.rnn_epochs, "time_budget_s": p.rnn_budget_s, "batch_size": p.batch_size,
-                    "eval_batch_size": 10, "bptt": p.bptt,
-                    "optimizer": p.elman_optimizer if kind == "elman" else p.rnn_optimizer,
-                    "lr": p.elman_lr if kind == "elman" else p.rnn_lr, "clip_norm": p.rnn_clip,
-                    "schedule": "plateau", "plateau_factor": 0.25, "seed": p.seed, "device": "cpu",
-                    "threads": p.threads, "checkpoint_every": 1_000_000, "progress": False},
+        "trainer": {
+            "epochs": p.rnn_epochs,
+            "time_budget_s": p.rnn_budget_s,
+            "batch_size": p.batch_size,
+            "eval_batch_size": 10,
+            "bptt": p.bptt,
+            "optimizer": p.elman_optimizer if kind == "elman" else p.rnn_optimizer,
+            "lr": p.elman_lr if kind == "elman" else p.rnn_lr,
+            "clip_norm": p.rnn_clip,
+            "schedule": "plateau",
+            "plateau_factor": 0.25,
+            "seed": p.seed,
+            "device": "cpu",
+            "threads": p.threads,
+            "checkpoint_every": 1_000_000,
+            "progress": False,
+        },
     }
     return build_config(raw, f"experiment {NAME}: {kind}")
 
 
 def _row(name: str, model, valid, test, train_s: float) -> dict:
     size = model.size()
-    return {"model": name, "kind": size["kind"], "valid_ppl": round(model.perplexity(valid), 2),
-            "test_ppl": round(model.perplexity(test), 2), "size": int(size["entries"]), "bytes": int(size["bytes"]),
-            "train_s": round(train_s, 1)}
+    return {
+        "model": name,
+        "kind": size["kind"],
+        "valid_ppl": round(model.perplexity(valid), 2),
+        "test_ppl": round(model.perplexity(test), 2),
+        "size": int(size["entries"]),
+        "bytes": int(size["bytes"]),
+        "train_s": round(train_s, 1),
+    }
 
 
 def run(params: Params, out_dir: Path) -> dict:
@@ -122,14 +149,29 @@ def run(params: Params, out_dir: Path) -> dict:
         start = time.perf_counter() - (kn_fit_s if n == params.ngram_order else 0.0)  # fit and scoring seconds
         lm = kn if n == params.ngram_order else NGramLM(n, "kneser-ney", discounts=params.ngram_discounts).fit(train, vocab=vocab)
         size = lm.size()
-        orders.append({"n": n, "test_ppl": round(lm.perplexity(test), 2), "ngrams": size["entries"],
-                       "ngrams_per_order": [o["ngrams"] for o in size["orders"]], "bytes": size["bytes"],
-                       "unseen_test_fraction": [round(f, 4) for f in lm.unseen_fraction(test)],
-                       "fit_s": round(time.perf_counter() - start, 1)})
+        orders.append(
+            {
+                "n": n,
+                "test_ppl": round(lm.perplexity(test), 2),
+                "ngrams": size["entries"],
+                "ngrams_per_order": [o["ngrams"] for o in size["orders"]],
+                "bytes": size["bytes"],
+                "unseen_test_fraction": [round(f, 4) for f in lm.unseen_fraction(test)],
+                "fit_s": round(time.perf_counter() - start, 1),
+            }
+        )
 
-    window = WindowLM(WindowConfig(context=params.window_context, emb_size=params.window_emb,
-                                   hidden_size=params.window_hidden, epochs=params.window_epochs,
-                                   time_budget_s=params.window_budget_s, seed=params.seed), vocab=vocab)
+    window = WindowLM(
+        WindowConfig(
+            context=params.window_context,
+            emb_size=params.window_emb,
+            hidden_size=params.window_hidden,
+            epochs=params.window_epochs,
+            time_budget_s=params.window_budget_s,
+            seed=params.seed,
+        ),
+        vocab=vocab,
+    )
     window.fit(train, valid)
     rows.append(_row(f"window (n={params.window_context + 1})", window, valid, test, window.train_seconds))
 
@@ -144,8 +186,12 @@ def run(params: Params, out_dir: Path) -> dict:
 
     kn_test = rows[0]["test_ppl"]
     result = {
-        "tokens": {"train": sum(map(len, train)) + len(train), "valid": sum(map(len, valid)) + len(valid),
-                   "test": sum(map(len, test)) + len(test), "vocab": len(vocab) - 1},
+        "tokens": {
+            "train": sum(map(len, train)) + len(train),
+            "valid": sum(map(len, valid)) + len(valid),
+            "test": sum(map(len, test)) + len(test),
+            "vocab": len(vocab) - 1,
+        },
         "models": rows,
         "ngram_orders": orders,
         "published": {"KN5 test ppl (Mikolov 2011)": PUBLISHED_KN5},
@@ -160,16 +206,26 @@ def run(params: Params, out_dir: Path) -> dict:
 def markdown(result: dict, params: Params) -> str:
     """The two tables: models side by side, and the n-gram orders' size and sparsity."""
     t = result["tokens"]
-    lines = [f"Data: `{params.data}`, {t['train']:,} training tokens, {t['valid']:,} valid, {t['test']:,} test "
-             f"(words and sentence ends), vocabulary {t['vocab']:,} predicted types.", "",
-             "| model | kind | valid ppl | test ppl | size | MB | train s |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Data: `{params.data}`, {t['train']:,} training tokens, {t['valid']:,} valid, {t['test']:,} test "
+        f"(words and sentence ends), vocabulary {t['vocab']:,} predicted types.",
+        "",
+        "| model | kind | valid ppl | test ppl | size | MB | train s |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for r in result["models"]:
-        lines.append(f"| {r['model']} | {r['kind']} | {r['valid_ppl']:.1f} | {r['test_ppl']:.1f} | {r['size']:,} | "
-                     f"{r['bytes'] / 1e6:.1f} | {r['train_s']:.0f} |")
-    lines += ["", f"Published: KN 5-gram, PTB test perplexity {PUBLISHED_KN5} (Mikolov 2011); ours: "
-              f"{result['models'][0]['test_ppl']:.1f} (size: stored n-grams of all orders; parameters for the neural models).",
-              "", "| n | test ppl | stored n-grams | MB | test n-grams unseen in training (orders 1..n) |",
-              "|---:|---:|---:|---:|---|"]
+        lines.append(
+            f"| {r['model']} | {r['kind']} | {r['valid_ppl']:.1f} | {r['test_ppl']:.1f} | {r['size']:,} | "
+            f"{r['bytes'] / 1e6:.1f} | {r['train_s']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Published: KN 5-gram, PTB test perplexity {PUBLISHED_KN5} (Mikolov 2011); ours: "
+        f"{result['models'][0]['test_ppl']:.1f} (size: stored n-grams of all orders; parameters for the neural models).",
+        "",
+        "| n | test ppl | stored n-grams | MB | test n-grams unseen in training (orders 1..n) |",
+        "|---:|---:|---:|---:|---|",
+    ]
     for o in result["ngram_orders"]:
         unseen = ", ".join(f"{100 * f:.1f}%" for f in o["unseen_test_fraction"])
         lines.append(f"| {o['n']} | {o['test_ppl']:.1f} | {o['ngrams']:,} | {o['bytes'] / 1e6:.1f} | {unseen} |")
@@ -181,7 +237,9 @@ def _plot(result: dict, path: Path) -> None:
     rows = result["models"]
     names = [r["model"] for r in rows]
     colors = ["#888888", "#9467bd", "#1f77b4", "#d62728", "#2ca02c"][: len(rows)]
-    for ax, key, title in zip(axes[0][:3], ("test_ppl", "bytes", "train_s"), ("test perplexity", "model size (bytes)", "training time (s)")):
+    for ax, key, title in zip(
+        axes[0][:3], ("test_ppl", "bytes", "train_s"), ("test perplexity", "model size (bytes)", "training time (s)")
+    ):
         values = [r[key] for r in rows]
         ax.bar(names, values, color=colors)
         ax.set_title(title)
@@ -207,4 +265,3 @@ def _plot(result: dict, path: Path) -> None:
         ax.legend(loc="upper left", fontsize=8)
         twin.legend(loc="lower right", fontsize=8)
     save_figure(fig, path)
-

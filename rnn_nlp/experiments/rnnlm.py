@@ -42,7 +42,7 @@ class RNNLM:
         self.train_seconds = 0.0
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, eval_batch_size: int = 1) -> "RNNLM":
+    def from_run(cls, run_dir: str | Path, eval_batch_size: int = 1) -> RNNLM:
         """Wrap a trained run (or checkpoint) folder."""
         from rnn_nlp.runs import load_run
 
@@ -58,7 +58,7 @@ class RNNLM:
         self._need_model()
         return self.task.token_vocab()
 
-    def fit(self, train_sentences: list[list[str]], valid_sentences: list[list[str]] | None = None) -> "RNNLM":
+    def fit(self, train_sentences: list[list[str]], valid_sentences: list[list[str]] | None = None) -> RNNLM:
         """Train the config on these sentences (valid: the config's early-stopping text) and load the best model."""
         from rnn_nlp.runs import load_run, train_run
 
@@ -99,8 +99,9 @@ class RNNLM:
             self.task.cfg.trainer.eval_batch_size, self.task.cfg.data.max_eval_tokens = saved_batch, saved_limit
         return float(metrics["ppl"])
 
-    def generate(self, prompt_words: list[str], max_tokens: int = 30, temperature: float = 1.0, seed: int = 0,
-                 stop_at_eos: bool = False) -> list[str]:
+    def generate(
+        self, prompt_words: list[str], max_tokens: int = 30, temperature: float = 1.0, seed: int = 0, stop_at_eos: bool = False
+    ) -> list[str]:
         """Sample from the softmax at `temperature` (rnn_nlp.generate), the prompt read after <eos>."""
         from rnn_nlp.generate import generate_ids
 
@@ -108,8 +109,15 @@ class RNNLM:
         vocab = self.vocab
         prompt = [vocab.eos_id] + vocab.encode(prompt_words)
         gen = torch.Generator().manual_seed(seed)
-        ids = generate_ids(self.model, prompt, max_tokens, greedy=False, temperature=temperature,
-                           stop_id=vocab.eos_id if stop_at_eos else None, generator=gen)
+        ids = generate_ids(
+            self.model,
+            prompt,
+            max_tokens,
+            greedy=False,
+            temperature=temperature,
+            stop_id=vocab.eos_id if stop_at_eos else None,
+            generator=gen,
+        )
         return vocab.decode(ids)
 
     def size(self) -> dict:
@@ -120,4 +128,3 @@ class RNNLM:
         nbytes = sum(p.numel() * p.element_size() for p in params)
         b = self.cfg.backbone
         return {"kind": f"{b.rnn} {b.layers}x{b.hidden_size}", "entries": n, "bytes": nbytes}
-

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 import torch
@@ -35,7 +34,7 @@ class Params:
     batches: int = 4  # backward passes averaged per model
     fit_from: int = 10  # the decay rate is fitted over k = fit_from..max_k (the curve's tail)
     train_steps: int = 600  # optimiser steps of the "trained" model; 0 measures fresh models only
-    train_tokens: Optional[int] = 450000  # training text used for those steps (null: all of it)
+    train_tokens: int | None = 450000  # training text used for those steps (null: all of it)
     optimizer: str = "adam"
     lr: float = 0.002
     clip_norm: float = 0.25

@@ -114,18 +114,20 @@ def run(p: Params, out_dir) -> dict:
                     raise AssertionError(f"loop and matmul disagree for {backend} {C}x{d}, N={N}")
                 t_loop = best_us(loop, p.repeat, p.min_time)
                 t_matmul = best_us(matmul, p.repeat, p.min_time)
-                rows.append({
-                    "backend": backend,
-                    "C": C,
-                    "d": d,
-                    "N": N,
-                    "loop_us": t_loop["best_us"],
-                    "matmul_us": t_matmul["best_us"],
-                    "speedup": round(t_loop["best_us"] / t_matmul["best_us"], 2),
-                    "loop_median_us": t_loop["median_us"],
-                    "matmul_median_us": t_matmul["median_us"],
-                    "gflops_matmul": round(2 * C * d * N / (t_matmul["best_us"] * 1e3), 2),
-                })
+                rows.append(
+                    {
+                        "backend": backend,
+                        "C": C,
+                        "d": d,
+                        "N": N,
+                        "loop_us": t_loop["best_us"],
+                        "matmul_us": t_matmul["best_us"],
+                        "speedup": round(t_loop["best_us"] / t_matmul["best_us"], 2),
+                        "loop_median_us": t_loop["median_us"],
+                        "matmul_median_us": t_matmul["median_us"],
+                        "gflops_matmul": round(2 * C * d * N / (t_matmul["best_us"] * 1e3), 2),
+                    }
+                )
     plot(rows, out_dir / f"{NAME}.png", p)
     slide = [r for r in rows if (r["C"], r["d"], r["N"]) == (5, 300, 500)]
     return {
@@ -144,8 +146,14 @@ def plot(rows: list[dict], path, p: Params) -> None:
     fig, axes = new_figure(1, width=max(8.0, 1.6 * len(groups) + 3), height=4.8)
     ax = axes[0][0]
     width = 0.8 / len(series)
-    colours = {("lecture", "loop"): "0.55", ("lecture", "matmul"): "0.8", ("numpy", "loop"): "tab:red",
-               ("numpy", "matmul"): "salmon", ("torch", "loop"): "tab:blue", ("torch", "matmul"): "lightblue"}
+    colours = {
+        ("lecture", "loop"): "0.55",
+        ("lecture", "matmul"): "0.8",
+        ("numpy", "loop"): "tab:red",
+        ("numpy", "matmul"): "salmon",
+        ("torch", "loop"): "tab:blue",
+        ("torch", "matmul"): "lightblue",
+    }
     for j, (backend, method) in enumerate(series):
         xs, ys = [], []
         for i, (_, case) in enumerate(groups):
@@ -156,8 +164,13 @@ def plot(rows: list[dict], path, p: Params) -> None:
                 xs.append(i), ys.append(row[f"{method}_us"])
         if xs:
             offset = (j - (len(series) - 1) / 2) * width if backend != "lecture" else (j - 0.5) * width * 2
-            ax.bar(np.array(xs) + offset, ys, width * (2 if backend == "lecture" else 1),
-                   color=colours[(backend, method)], label=f"{backend} {method}")
+            ax.bar(
+                np.array(xs) + offset,
+                ys,
+                width * (2 if backend == "lecture" else 1),
+                color=colours[(backend, method)],
+                label=f"{backend} {method}",
+            )
     for i, (_, case) in enumerate(groups):
         found = [r for r in rows if case is not None and (r["C"], r["d"], r["N"]) == case]
         speedups = [f"x{r['speedup']:.0f} {r['backend']}" for r in found] if found else [f"x{LECTURE['speedup']:.1f} slide"]

@@ -8,7 +8,6 @@ order of the results is that of the sources). Every output stops at <eos>, which
 from __future__ import annotations
 
 import logging
-from typing import Optional
 
 import torch
 
@@ -22,7 +21,7 @@ from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqStepper
 log = logging.getLogger(__name__)
 
 
-def encode_sources(sources: list[str], vocab: Vocab, tokenizer: Tokenizer, max_tokens: Optional[int]) -> list[list[int]]:
+def encode_sources(sources: list[str], vocab: Vocab, tokenizer: Tokenizer, max_tokens: int | None) -> list[list[int]]:
     """Token ids per source, cut to `max_tokens` (with a warning giving how many were cut).
 
     A source with no tokens is read as a lone <unk>, so that it still gets an output.
@@ -36,7 +35,9 @@ def encode_sources(sources: list[str], vocab: Vocab, tokenizer: Tokenizer, max_t
     if cut:
         log.warning(
             "%d source(s) longer than %d tokens (the most this model was trained on) were cut to their first %d",
-            cut, max_tokens, max_tokens,
+            cut,
+            max_tokens,
+            max_tokens,
         )
     return out
 
@@ -68,9 +69,9 @@ def decode_ids(
     temperature: float = 1.0,
     top_k: int = 0,
     top_p: float = 1.0,
-    prefix: Optional[list[int]] = None,
+    prefix: list[int] | None = None,
     batch_size: int = 32,
-    generator: Optional[torch.Generator] = None,
+    generator: torch.Generator | None = None,
 ) -> list[list[list[int]]]:
     """Per source, `num_samples` target id lists (beam: the n best; sampling: that many samples), <eos> cut."""
     check_decoding_options(beam, greedy, num_samples)
@@ -102,7 +103,7 @@ def translate_texts(
     target_vocab: Vocab,
     tokenizer: Tokenizer,
     sources: list[str],
-    max_source_tokens: Optional[int] = None,
+    max_source_tokens: int | None = None,
     prefix: str = "",
     **kwargs,
 ) -> list[list[str]]:

@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 import torch
 
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.nn.heads.lm import LanguageModelNetwork
 from rnn_nlp.generate.steppers import ConstrainedStepper, Stepper, as_stepper
+from rnn_nlp.nn.heads.lm import LanguageModelNetwork
 
 log = logging.getLogger(__name__)
 MAX_TOKENS = 10_000
@@ -85,7 +85,7 @@ def _filter(logp: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
     return logp
 
 
-def sample_rows(probs: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+def sample_rows(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """One id per row of `probs` [N, V], drawn by inverting the cumulative distribution.
 
     One uniform number per row instead of torch.multinomial's many: on CPU, drawing the random
@@ -105,8 +105,8 @@ def generate_batch(
     temperature: float = 1.0,
     top_k: int = 0,
     top_p: float = 1.0,
-    stop_id: Optional[int] = None,
-    generator: Optional[torch.Generator] = None,
+    stop_id: int | None = None,
+    generator: torch.Generator | None = None,
 ) -> list[list[int]]:
     """Continue each prompt (a list of at least one id) with up to `max_tokens` ids; one id list per prompt.
 
@@ -160,8 +160,8 @@ def generate_ids(
     temperature: float = 1.0,
     top_k: int = 0,
     top_p: float = 1.0,
-    stop_id: Optional[int] = None,
-    generator: Optional[torch.Generator] = None,
+    stop_id: int | None = None,
+    generator: torch.Generator | None = None,
 ) -> list[int]:
     """Continue one prompt (at least one id); the options are those of `generate_batch`."""
     return generate_batch(model, [prompt_ids], max_tokens, greedy, temperature, top_k, top_p, stop_id, generator)[0]
@@ -193,7 +193,7 @@ def beam_search(
     width: int = 5,
     max_tokens: int = 20,
     length_penalty: float = 0.6,
-    stop_id: Optional[int] = EOS_ID,
+    stop_id: int | None = EOS_ID,
     n_best: int = 1,
 ) -> list[list[Hypothesis]]:
     """Beam search for each prompt: its `n_best` hypotheses, best first (by `Hypothesis.score`).
@@ -262,14 +262,10 @@ def beam_search(
                 break
             reachable = max(length_norm(t + 1, alpha), length_norm(max_tokens, alpha))
             best_live = scores[:, 0].tolist()
-            keep = [
-                i
-                for i, b in enumerate(active)
-                if len(found[b]) < n_best or best_live[i] / reachable > found[b][-1].score
-            ]
+            keep = [i for i, b in enumerate(active) if len(found[b]) < n_best or best_live[i] / reachable > found[b][-1].score]
             if not keep:
                 break
-            rows = (torch.arange(n, device=device).unsqueeze(1) * width + beam)  # [n, width] rows of the last step
+            rows = torch.arange(n, device=device).unsqueeze(1) * width + beam  # [n, width] rows of the last step
             if len(keep) < n:
                 index = torch.tensor(keep, device=device)
                 rows, scores, history, token = (x.index_select(0, index) for x in (rows, scores, history, token))
@@ -337,12 +333,12 @@ def generate_texts(
     beam: int = 0,
     length_penalty: float = 0.6,
     num_samples: int = 1,
-    stop_at_eos: Optional[bool] = None,
+    stop_at_eos: bool | None = None,
     greedy: bool = True,
     temperature: float = 1.0,
     top_k: int = 0,
     top_p: float = 1.0,
-    generator: Optional[torch.Generator] = None,
+    generator: torch.Generator | None = None,
     min_tokens: int = 1,
     allow_unk: bool = False,
 ) -> list[list[str]]:

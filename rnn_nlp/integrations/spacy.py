@@ -12,8 +12,8 @@ are registered when this module is imported, and through the `spacy_factories` e
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -24,7 +24,25 @@ from rnn_nlp.data.tag_schemes import spans
 from rnn_nlp.training import checkpoint as ckpt
 
 UNIVERSAL_TO_SPACY = {".": "PUNCT", "CONJ": "CCONJ", "PRT": "PART"}
-SPACY_UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"}
+SPACY_UPOS = {
+    "ADJ",
+    "ADP",
+    "ADV",
+    "AUX",
+    "CCONJ",
+    "DET",
+    "INTJ",
+    "NOUN",
+    "NUM",
+    "PART",
+    "PRON",
+    "PROPN",
+    "PUNCT",
+    "SCONJ",
+    "SYM",
+    "VERB",
+    "X",
+}
 BUNDLED = "rnn_nlp_model"  # the sub-folder of a component's to_disk folder holding the model
 
 
@@ -62,7 +80,7 @@ class _RunComponent:
     def to_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> None:
         self._ready().save(Path(path) / BUNDLED, overwrite=True)
 
-    def from_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> "_RunComponent":
+    def from_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> _RunComponent:
         bundled = Path(path) / BUNDLED
         if bundled.exists():
             self._use(load(bundled, self.device))
@@ -87,7 +105,7 @@ class RnnNlpTagger(_RunComponent):
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
 
-    def pipe(self, docs: Iterable[Doc], batch_size: Optional[int] = None) -> Iterator[Doc]:
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
         model = self._ready()
         for batch in minibatch(docs, size=batch_size or self.batch_size):
             kept = [[t for t in doc if not t.is_space] for doc in batch]
@@ -123,7 +141,7 @@ class RnnNlpTextCat(_RunComponent):
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
 
-    def pipe(self, docs: Iterable[Doc], batch_size: Optional[int] = None) -> Iterator[Doc]:
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
         model = self._ready()
         for batch in minibatch(docs, size=batch_size or self.batch_size):
             probs = model.probabilities([doc.text for doc in batch], self.batch_size)

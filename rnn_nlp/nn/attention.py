@@ -10,8 +10,6 @@ zero weight. Queries may be one step [B, Dq] or a whole target sequence [B, T, D
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import nn
 
@@ -58,8 +56,8 @@ class Attention(nn.Module):
         self,
         query: torch.Tensor,
         keys: torch.Tensor,
-        mask: Optional[torch.Tensor] = None,
-        projected: Optional[torch.Tensor] = None,
+        mask: torch.Tensor | None = None,
+        projected: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Context vectors and weights; `projected` is `precompute(keys)` when the caller kept it."""
         single = query.dim() == 2

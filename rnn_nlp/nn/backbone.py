@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torch import nn
@@ -37,7 +37,7 @@ class BackboneOutput:
     output: torch.Tensor  # [B, T, output_dim]: top layer, output dropout applied
     layers: list[torch.Tensor]  # per layer [B, T, width * directions], before dropout
     state: dict[str, list[State]]  # final states per direction, per layer
-    mask: Optional[torch.Tensor]  # [B, T] True on real tokens; None when nothing is padded
+    mask: torch.Tensor | None  # [B, T] True on real tokens; None when nothing is padded
 
 
 def detach_state(state: Any) -> Any:
@@ -51,7 +51,7 @@ def detach_state(state: Any) -> Any:
     return type(state)(detach_state(s) for s in state)
 
 
-def reverse_padded(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
     """Reverse each sequence of [B, T, ...] within its own length; padding stays at the end."""
     if lengths is None:
         return x.flip(1)
@@ -63,7 +63,7 @@ def reverse_padded(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Te
     return x.gather(1, index)
 
 
-def float_state(state: Optional[list[State]]) -> Optional[list[State]]:
+def float_state(state: list[State] | None) -> list[State] | None:
     """A per-layer state in float32 (each tensor, or each of an LSTM's (h, c) pair)."""
     if state is None:
         return None
@@ -75,10 +75,10 @@ def select_state(state: list[State], rows: torch.Tensor) -> list[State]:
     return [tuple(t.index_select(1, rows) for t in s) if isinstance(s, tuple) else s.index_select(1, rows) for s in state]
 
 
-def _merge_state(state: Optional[list[State]], rows: torch.Tensor, new: list[State], batch: int) -> list[State]:
+def _merge_state(state: list[State] | None, rows: torch.Tensor, new: list[State], batch: int) -> list[State]:
     """Write the states of `rows` into the full-batch state (out of place, so autograd is happy)."""
 
-    def put(old: Optional[torch.Tensor], part: torch.Tensor) -> torch.Tensor:
+    def put(old: torch.Tensor | None, part: torch.Tensor) -> torch.Tensor:
         if old is None:
             old = part.new_zeros(part.size(0), batch, part.size(2))
         return old.index_copy(1, rows, part)
@@ -121,7 +121,7 @@ class RNNStack(nn.Module):
         self.input_size = input_size
 
     def forward(
-        self, x: torch.Tensor, state: Optional[list[State]] = None, lengths: Optional[torch.Tensor] = None
+        self, x: torch.Tensor, state: list[State] | None = None, lengths: torch.Tensor | None = None
     ) -> tuple[list[torch.Tensor], list[State]]:
         outputs, new_state = [], []
         total = x.size(1)
@@ -146,7 +146,7 @@ class RNNStack(nn.Module):
         return outputs, new_state
 
     def forward_chunked(
-        self, x: torch.Tensor, lengths: torch.Tensor, chunk_len: int, grad_tokens: Optional[int] = None
+        self, x: torch.Tensor, lengths: torch.Tensor, chunk_len: int, grad_tokens: int | None = None
     ) -> tuple[list[torch.Tensor], list[State]]:
         """Long padded sequences in chunks of `chunk_len` steps, the state carried between chunks.
 
@@ -156,7 +156,7 @@ class RNNStack(nn.Module):
         """
         batch, total = x.shape[:2]
         lengths = lengths.to(x.device)
-        state: Optional[list[State]] = None
+        state: list[State] | None = None
         chunks = []
         for start in range(0, total, chunk_len):
             end = min(start + chunk_len, total)
@@ -228,7 +228,7 @@ class Backbone(nn.Module):
         return self.input_dropout(emb)
 
     def run_direction(
-        self, direction: str, ids: torch.Tensor, state: Optional[list[State]] = None
+        self, direction: str, ids: torch.Tensor, state: list[State] | None = None
     ) -> tuple[torch.Tensor, list[torch.Tensor], list[State]]:
         """One direction over an unpadded stream chunk given in that direction's reading order.
 
@@ -244,10 +244,10 @@ class Backbone(nn.Module):
     def forward(
         self,
         ids: torch.Tensor,
-        lengths: Optional[torch.Tensor] = None,
-        state: Optional[dict[str, list[State]]] = None,
-        chunk_len: Optional[int] = None,
-        grad_tokens: Optional[int] = None,
+        lengths: torch.Tensor | None = None,
+        state: dict[str, list[State]] | None = None,
+        chunk_len: int | None = None,
+        grad_tokens: int | None = None,
     ) -> BackboneOutput:
         """Padded sentence batch [B, T] (left-aligned) -> BackboneOutput; padding never enters the RNN.
 

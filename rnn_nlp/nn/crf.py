@@ -10,8 +10,6 @@ Loops run over time steps only, vectorised over the batch and tags; masks keep p
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import nn
 
@@ -21,14 +19,18 @@ FORBIDDEN = -10000.0
 class CRF(nn.Module):
     """A linear-chain CRF over `num_tags` tags; `allowed` = (start [K], transitions [K, K], end [K]) booleans."""
 
-    def __init__(self, num_tags: int, allowed: Optional[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None):
+    def __init__(self, num_tags: int, allowed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None):
         super().__init__()
         self.num_tags = num_tags
         self.start = nn.Parameter(torch.zeros(num_tags))
         self.transitions = nn.Parameter(torch.empty(num_tags, num_tags).uniform_(-0.1, 0.1))
         self.end = nn.Parameter(torch.zeros(num_tags))
         if allowed is None:
-            allowed = (torch.ones(num_tags, dtype=torch.bool), torch.ones(num_tags, num_tags, dtype=torch.bool), torch.ones(num_tags, dtype=torch.bool))
+            allowed = (
+                torch.ones(num_tags, dtype=torch.bool),
+                torch.ones(num_tags, num_tags, dtype=torch.bool),
+                torch.ones(num_tags, dtype=torch.bool),
+            )
         start, trans, end = allowed
         if trans.shape != (num_tags, num_tags) or start.shape != (num_tags,) or end.shape != (num_tags,):
             raise ValueError(f"allowed-transition masks must be [{num_tags}], [{num_tags}, {num_tags}], [{num_tags}]")
@@ -45,7 +47,9 @@ class CRF(nn.Module):
             torch.where(self.allowed_end, self.end, forbid),
         )
 
-    def boundary_scores(self, batch: int, starts: Optional[torch.Tensor], ends: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def boundary_scores(
+        self, batch: int, starts: torch.Tensor | None, ends: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """[B, K] start scores, [K, K] transitions, [B, K] end scores; rows not starting / ending a sentence get 0."""
         start, trans, end = self.scores()
         start, end = start.expand(batch, -1), end.expand(batch, -1)
@@ -55,8 +59,14 @@ class CRF(nn.Module):
             end = torch.where(ends.to(end.device).bool().unsqueeze(1), end, torch.zeros_like(end))
         return start, trans, end
 
-    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor,
-                   starts: Optional[torch.Tensor] = None, ends: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def path_score(
+        self,
+        emissions: torch.Tensor,
+        tags: torch.Tensor,
+        mask: torch.Tensor,
+        starts: torch.Tensor | None = None,
+        ends: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """[B] score of the given tag paths (sentences left-aligned, at least one token each)."""
         start, trans, end = self.boundary_scores(emissions.size(0), starts, ends)
         mask_f = mask.to(emissions.dtype)
@@ -67,8 +77,9 @@ class CRF(nn.Module):
         last = tags.gather(1, (mask.long().sum(1) - 1).unsqueeze(1)).squeeze(1)
         return score + end.gather(1, last.unsqueeze(1)).squeeze(1)
 
-    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor,
-                      starts: Optional[torch.Tensor] = None, ends: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def log_partition(
+        self, emissions: torch.Tensor, mask: torch.Tensor, starts: torch.Tensor | None = None, ends: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """[B] log of the summed exp-scores of every tag path (the forward algorithm)."""
         start, trans, end = self.boundary_scores(emissions.size(0), starts, ends)
         alpha = start + emissions[:, 0]  # [B, K]
@@ -77,15 +88,22 @@ class CRF(nn.Module):
             alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
         return torch.logsumexp(alpha + end, dim=1)
 
-    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor,
-            starts: Optional[torch.Tensor] = None, ends: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def nll(
+        self,
+        emissions: torch.Tensor,
+        tags: torch.Tensor,
+        mask: torch.Tensor,
+        starts: torch.Tensor | None = None,
+        ends: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """[B] negative log-likelihood of each sentence's (or piece's) gold path."""
         emissions = emissions.float()
         return self.log_partition(emissions, mask, starts, ends) - self.path_score(emissions, tags, mask, starts, ends)
 
     @torch.no_grad()
-    def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor,
-                starts: Optional[torch.Tensor] = None, ends: Optional[torch.Tensor] = None) -> list[list[int]]:
+    def viterbi(
+        self, emissions: torch.Tensor, mask: torch.Tensor, starts: torch.Tensor | None = None, ends: torch.Tensor | None = None
+    ) -> list[list[int]]:
         """The best tag path of each sentence, as lists as long as the sentence."""
         emissions = emissions.float()
         batch, steps, _ = emissions.shape

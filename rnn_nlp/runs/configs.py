@@ -8,13 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rnn_nlp.config import RESUMABLE_CHANGES, RunConfig, apply_overrides, read_yaml_mapping, to_dict
-from rnn_nlp.validation import assemble
-from rnn_nlp.errors import ConfigError
 from rnn_nlp.builtin_recipes import find_config
+from rnn_nlp.config import RESUMABLE_CHANGES, RunConfig, apply_overrides, read_yaml_mapping, to_dict
+from rnn_nlp.errors import ConfigError
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
+from rnn_nlp.validation import assemble
 
 
 def task_of(raw: Any, source: str = "config") -> type:

@@ -19,8 +19,8 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.files import written_name
@@ -47,8 +47,10 @@ def check_out_folder(out: Path) -> None:
     ours = {written_name(n) for n in names}  # a run killed while writing its first file left only its temporary
     if names and not any(n in ours for n in run_folder.RUN_FILES) and not _old_run(out):
         shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
-        raise ConfigError(f"--out {out}: the folder holds files that are not a run ({shown}); training would write over "
-                          "them: choose a new or empty folder")
+        raise ConfigError(
+            f"--out {out}: the folder holds files that are not a run ({shown}); training would write over "
+            "them: choose a new or empty folder"
+        )
 
 
 def _old_run(out: Path) -> bool:
@@ -99,8 +101,9 @@ def _locked(path: Path, out: Path) -> int:
                 holder = "unknown"
             finally:
                 os.close(fd)
-            raise ConfigError(f"{out} is being trained by another process (pid {holder}); wait for it to end, "
-                              "or train into another --out") from None
+            raise ConfigError(
+                f"{out} is being trained by another process (pid {holder}); wait for it to end, or train into another --out"
+            ) from None
         try:
             if os.stat(path).st_ino == os.fstat(fd).st_ino:
                 return fd
@@ -126,11 +129,14 @@ def set_aside(out: Path) -> Path:
     aside = replaced(out)
     locked = run_folder.read_only_folder(out)
     if locked is not None:
-        raise SaveError(f"--overwrite: {locked} is read-only, so the old run in {out} could not be removed; make it "
-                        "writable or train into another --out; nothing was changed")
+        raise SaveError(
+            f"--overwrite: {locked} is read-only, so the old run in {out} could not be removed; make it "
+            "writable or train into another --out; nothing was changed"
+        )
     if aside.exists() and not is_set_aside(aside):
-        raise SaveError(f"--overwrite: {aside} is in the way (a folder rnn_nlp did not set aside); move it, then "
-                        "overwrite again; nothing was changed")
+        raise SaveError(
+            f"--overwrite: {aside} is in the way (a folder rnn_nlp did not set aside); move it, then overwrite again; nothing was changed"
+        )
     if is_set_aside(aside) and not has_best(out):
         # an earlier --overwrite's run in `out` never got a model: it goes, the run set aside stays loadable
         try:
@@ -170,8 +176,9 @@ def settle_replaced(out: Path) -> None:
         _remove(out)
         os.rename(aside, out)
     except OSError as exc:
-        raise SaveError(f"{out}: the run replaced by --overwrite is in {aside}, and could not be put back ({exc}); "
-                        f"move it back yourself") from None
+        raise SaveError(
+            f"{out}: the run replaced by --overwrite is in {aside}, and could not be put back ({exc}); move it back yourself"
+        ) from None
     try:
         (out / run_folder.REPLACED_MARKER).unlink()
     except OSError:

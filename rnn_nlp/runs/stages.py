@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from rnn_nlp.config import RunConfig, to_dict
 from rnn_nlp.data.text import load_text_corpus, write_split_files
@@ -41,11 +41,12 @@ def _new_lm_head(text_dir: Path) -> dict:
     return {"softmax": "full", "tie_weights": False}
 
 
-def lm_stage_config(stage: LMStage, cfg: RunConfig, source: Optional[str], out: Path) -> dict:
+def lm_stage_config(stage: LMStage, cfg: RunConfig, source: str | None, out: Path) -> dict:
     """The raw config of a stage's LM run on the task's text (written under `out`).
 
     lm_finetune: the LM in `source` (`pretrained`, or what lm_pretrain gave), its own config
-    (architecture, optimiser), its data now the task's text. lm_pretrain: an LM with the task's backbone shape and the LM task's default trainer
+    (architecture, optimiser), its data now the task's text. lm_pretrain: an LM with the task's backbone shape and
+    the LM task's default trainer
     (TrainerConfig: SGD, lr 20, BPTT 35, clipping 0.25, as pytorch/examples). Either way the run's
     device, threads, seed and progress setting are the task's.
     """
@@ -55,22 +56,48 @@ def lm_stage_config(stage: LMStage, cfg: RunConfig, source: Optional[str], out: 
         raw = ckpt.load_raw_config(source)
         raw["pretrained"] = source
     else:
-        raw = {"task": "lm", "backbone": to_dict(cfg.backbone), "head": _new_lm_head(text_dir), "pretrained": None,
-               "data": {"tokenizer": "whitespace", "vocab_size": 30000, "min_count": 2},
-               "trainer": {"batch_size": 20, "eval_batch_size": 20, "checkpoint_every": 1000}}
-    raw["data"] = {**raw.get("data", {}), **stage.data, "name": str(text_dir), "max_train_tokens": None, "max_eval_tokens": None,
-                   "streaming": False}
-    raw["trainer"] = {**raw.get("trainer", {}), "epochs": stage.epochs, "max_steps": None, "time_budget_s": stage.time_budget_s,
-                      "device": t.device, "threads": t.threads, "progress": t.progress, "seed": t.seed, **stage.trainer}
+        raw = {
+            "task": "lm",
+            "backbone": to_dict(cfg.backbone),
+            "head": _new_lm_head(text_dir),
+            "pretrained": None,
+            "data": {"tokenizer": "whitespace", "vocab_size": 30000, "min_count": 2},
+            "trainer": {"batch_size": 20, "eval_batch_size": 20, "checkpoint_every": 1000},
+        }
+    raw["data"] = {
+        **raw.get("data", {}),
+        **stage.data,
+        "name": str(text_dir),
+        "max_train_tokens": None,
+        "max_eval_tokens": None,
+        "streaming": False,
+    }
+    raw["trainer"] = {
+        **raw.get("trainer", {}),
+        "epochs": stage.epochs,
+        "max_steps": None,
+        "time_budget_s": stage.time_budget_s,
+        "device": t.device,
+        "threads": t.threads,
+        "progress": t.progress,
+        "seed": t.seed,
+        **stage.trainer,
+    }
     raw["stages"] = []
     return raw
 
 
-def train_stage(stage: LMStage, cfg: RunConfig, source: Optional[str], out: Path,
-                train_once: Callable[[Path, str, Callable[[], dict]], str]) -> str:
+def train_stage(
+    stage: LMStage, cfg: RunConfig, source: str | None, out: Path, train_once: Callable[[Path, str, Callable[[], dict]], str]
+) -> str:
     """Train (or reuse) one stage's LM run, starting from `source` for lm_finetune; returns its folder,
     where the next stage (and the task's backbone) starts."""
     what = {"lm_pretrain": "pretrained LM", "lm_finetune": "fine-tuned LM"}[stage.kind]
-    log.info("stage %s: %s for %d epochs on the task's text%s", stage.kind, what, stage.epochs,
-             " + " + ", ".join(stage.corpora) if stage.corpora else "")
+    log.info(
+        "stage %s: %s for %d epochs on the task's text%s",
+        stage.kind,
+        what,
+        stage.epochs,
+        " + " + ", ".join(stage.corpora) if stage.corpora else "",
+    )
     return train_once(out / STAGE_FOLDERS[stage.kind], what, lambda: lm_stage_config(stage, cfg, source, out))

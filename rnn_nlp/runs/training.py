@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import torch
 
@@ -17,8 +18,7 @@ from rnn_nlp.runs.folders import DropReplaced, check_out_folder, run_lock, set_a
 from rnn_nlp.runs.stages import train_stage
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training import distributed
-from rnn_nlp.training import run_folder
+from rnn_nlp.training import distributed, run_folder
 from rnn_nlp.training.callbacks import Callback
 from rnn_nlp.training.run_folder import FINISHED, LAST, RUN_CONFIG
 from rnn_nlp.training.trainer import Trainer, resolve_device, seed_everything
@@ -40,12 +40,12 @@ def check_pretrained(cfg: RunConfig, out: Path) -> None:
         raise ConfigError(f"pretrained: {exc}") from None
 
 
-def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> Optional[str]:
+def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
     """Run the task's stages (LM pretraining / fine-tuning on its text), settle the backbone's shape,
     and return the run folder the backbone starts from (None: a fresh backbone).
 
     With `stages:` the config stays as written (the stages' folders are found again on resume or
-    reload); the old shorthand switches record the stage's folder in `pretrained`, as they always have.
+    reload); the shorthand switches (data.pretrain_epochs, head.lm_finetune_epochs) record the stage's folder in `pretrained`.
     """
     check_pretrained(cfg, out)
     start = checked = cfg.pretrained
@@ -182,6 +182,7 @@ def train_once(target: Path, what: str, make_config: Callable[[], dict]) -> str:
     try:
         replace_text(done, f"{what} complete\n")
     except OSError as exc:
-        raise SaveError(f"cannot mark the {what} in {target} complete: {exc.strerror or exc}; "
-                        "it is trained: --resume takes it up") from None
+        raise SaveError(
+            f"cannot mark the {what} in {target} complete: {exc.strerror or exc}; it is trained: --resume takes it up"
+        ) from None
     return str(target)

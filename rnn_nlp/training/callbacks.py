@@ -34,6 +34,7 @@ the callback's `key` in `trainer_state.pt`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from rnn_nlp.errors import SaveError
@@ -204,7 +205,7 @@ class EarlyStopping(Callback):
         self.waited = int(state.get("waited", 0))
 
 
-def builtin_callbacks(tcfg: Any, extra: list[Callback] = ()) -> list[Callback]:
+def builtin_callbacks(tcfg: Any, extra: Sequence[Callback] = ()) -> list[Callback]:
     """The callbacks `TrainerConfig` asks for, with `extra` (the caller's) before the last
     checkpoint, which comes last so that it saves everyone's state."""
     out: list[Callback] = []

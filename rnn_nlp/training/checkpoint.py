@@ -17,7 +17,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 import yaml
@@ -25,12 +25,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_bytes
 from safetensors.torch import load_file, save_file
 
-from rnn_nlp.version import __version__
 from rnn_nlp.config import RunConfig, load_yaml, to_dict
 from rnn_nlp.data.vocab import json_text
 from rnn_nlp.errors import CheckpointError, SaveError
 from rnn_nlp.files import fsync_dir
 from rnn_nlp.training.run_folder import CONFIG, META, TRAINER_STATE, VOCAB, WEIGHTS, building, resolve, swap_in
+from rnn_nlp.version import __version__
 
 FORMAT_VERSION = 1
 REQUIRED = (CONFIG, VOCAB, WEIGHTS, META)
@@ -57,7 +57,7 @@ def _weights_for_saving(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.
     return out
 
 
-def _write_folder(folder: Path, cfg: RunConfig, vocab: dict, model: torch.nn.Module, trainer_state: Optional[dict]) -> None:
+def _write_folder(folder: Path, cfg: RunConfig, vocab: dict, model: torch.nn.Module, trainer_state: dict | None) -> None:
     """Fill an empty folder with the checkpoint's files and meta.json (their hashes), all fsynced."""
     (folder / CONFIG).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
     (folder / VOCAB).write_text(json_text(vocab), encoding="utf-8")
@@ -83,7 +83,7 @@ def save_checkpoint(
     cfg: RunConfig,
     vocab: dict,
     model: torch.nn.Module,
-    trainer_state: Optional[dict] = None,
+    trainer_state: dict | None = None,
 ) -> Path:
     """Write a checkpoint folder atomically: build it beside `path` (`.NAME.tmp`), then swap it in.
 
@@ -175,7 +175,7 @@ def _torch_load(source: Any, file: Path) -> dict[str, Any]:
     return state
 
 
-def _read_file(name: str, dir_fd: Optional[int], folder: Path) -> bytes:
+def _read_file(name: str, dir_fd: int | None, folder: Path) -> bytes:
     """A file of the folder opened through its directory handle: a rename of the folder cannot switch versions."""
     try:
         if dir_fd is None:

@@ -9,9 +9,10 @@ to do (`request_stop`, `save_last`, `save_best`), as flair's trainer plugins get
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -60,16 +61,16 @@ class TrainingState:
     global_step: int  # optimiser steps of the whole run (skipped non-finite steps included)
     ending: bool  # on_step_end: this step is the run's last (it is saved after its evaluation)
     improved: bool  # whether the latest evaluation is the best so far
-    best: Optional[float]  # the best score of the `selection` metric so far, as the metric reads
+    best: float | None  # the best score of the `selection` metric so far, as the metric reads
     history: tuple[dict, ...]  # a row per evaluation so far, as in metrics.csv
     selection: tuple[str, str]  # (metric, "min" | "max"): what picks the best model
     run_dir: Path  # the run folder
     cfg: RunConfig  # the whole run's config
     model: torch.nn.Module  # the model being trained
     dist: Any  # the process group (rank, world_size, is_main, collectives): every process calls every hook
-    _stop: Callable[[str], None] = field(repr=False, compare=False, default=None)
-    _save_last: Callable[[], Path] = field(repr=False, compare=False, default=None)
-    _save_best: Callable[[], Path] = field(repr=False, compare=False, default=None)
+    _stop: Callable[[str], None] = field(repr=False, compare=False)
+    _save_last: Callable[[], Path] = field(repr=False, compare=False)
+    _save_best: Callable[[], Path] = field(repr=False, compare=False)
 
     @property
     def is_main(self) -> bool:

@@ -167,6 +167,4 @@ def setup(device_name: str = "auto") -> Single:
 
 def check_batch_size(batch_size: int, world: int) -> None:
     if batch_size % world:
-        raise ConfigError(
-            f"trainer.batch_size {batch_size} is the global batch and must divide evenly among {world} processes"
-        )
+        raise ConfigError(f"trainer.batch_size {batch_size} is the global batch and must divide evenly among {world} processes")

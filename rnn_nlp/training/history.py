@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from rnn_nlp.files import replace_file, save_figure
@@ -67,8 +68,7 @@ def _panels(rows: list[dict]) -> list[tuple[str, str]]:
 def _draw(ax, key: str, evals: list[dict], steps: list[dict]) -> None:
     """One panel: the training value every few steps as a line, each evaluation's train and valid values as markers."""
     if any(f"train_{key}" in r for r in steps):
-        ax.plot([r["step"] for r in steps], [r.get(f"train_{key}", math.nan) for r in steps], "-", lw=1, alpha=0.6,
-                label="train (steps)")
+        ax.plot([r["step"] for r in steps], [r.get(f"train_{key}", math.nan) for r in steps], "-", lw=1, alpha=0.6, label="train (steps)")
     x = [r["step"] for r in evals]
     for split, style in (("train", "o"), ("valid", "s-")):
         values = [r.get(f"{split}_{key}", math.nan) for r in evals]
@@ -76,7 +76,7 @@ def _draw(ax, key: str, evals: list[dict], steps: list[dict]) -> None:
             ax.plot(x, values, style, label="train (epoch mean)" if split == "train" else split)
 
 
-def plot_curves(evals: list[dict], path: Path, title: str = "", steps: list[dict] = ()) -> None:
+def plot_curves(evals: list[dict], path: Path, title: str = "", steps: Sequence[dict] = ()) -> None:
     """Loss (and perplexity or the task's score, where reported) against the optimiser step."""
     import matplotlib
 

@@ -35,8 +35,7 @@ def action(on_nonfinite: str, epoch: int, global_step: int, rollbacks: int, max_
         )
     if on_nonfinite == "rollback" and rollbacks >= max_rollbacks:
         raise NonFiniteLossError(
-            f"non-finite loss or gradient at {where} after {rollbacks} rollbacks "
-            f"(trainer.max_rollbacks); {_what_is_kept(last)}"
+            f"non-finite loss or gradient at {where} after {rollbacks} rollbacks (trainer.max_rollbacks); {_what_is_kept(last)}"
         )
     return on_nonfinite
 
@@ -49,7 +48,12 @@ def log_skipped(epoch: int, global_step: int, skipped: int) -> None:
 def log_rolled_back(failed_at: int, back_to: int, last: Path, factor: float, lr: float, rollbacks: int, max_rollbacks: int) -> None:
     """The warning for a rollback from step `failed_at` to the checkpoint of step `back_to`."""
     log.warning(
-        "non-finite loss or gradient at step %d: rolled back to step %d (%s), learning rate x%g -> %.4g "
-        "(rollback %d of at most %d)",
-        failed_at, back_to, run_folder.resolve(last), factor, lr, rollbacks, max_rollbacks,
+        "non-finite loss or gradient at step %d: rolled back to step %d (%s), learning rate x%g -> %.4g (rollback %d of at most %d)",
+        failed_at,
+        back_to,
+        run_folder.resolve(last),
+        factor,
+        lr,
+        rollbacks,
+        max_rollbacks,
     )

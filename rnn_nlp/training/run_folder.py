@@ -21,7 +21,6 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Optional
 
 from rnn_nlp.errors import SaveError
 from rnn_nlp.files import fsync_dir, remove_stale_temporaries
@@ -66,8 +65,7 @@ def lock_file(run: Path) -> Path:
 
 
 # what only a run of ours holds (common names such as metrics.csv or model.safetensors are not enough)
-RUN_FILES = (RUN_CONFIG, LAST, old(Path(LAST)).name, BEST, old(Path(BEST)).name,
-             *STAGE_FOLDERS.values(), *STAGE_TEXT_FOLDERS.values())
+RUN_FILES = (RUN_CONFIG, LAST, old(Path(LAST)).name, BEST, old(Path(BEST)).name, *STAGE_FOLDERS.values(), *STAGE_TEXT_FOLDERS.values())
 
 
 def is_set_aside(folder: Path) -> bool:
@@ -139,7 +137,7 @@ def resolve(path: str | Path) -> Path:
     return own
 
 
-def read_only_folder(run: Path) -> Optional[Path]:
+def read_only_folder(run: Path) -> Path | None:
     """A folder of the run in `run` whose entries this process may not remove, if there is one."""
     for folder, _, _ in os.walk(run):
         if not os.access(folder, os.W_OK | os.X_OK):

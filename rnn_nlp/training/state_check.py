@@ -6,8 +6,8 @@ present and of its type, the counters non-negative and consistent with the run (
 batches of the epoch it stopped in), the optimiser's parameter groups and per-parameter state the
 shape of this model's, the scheduler's fields of the types this scheduler has, the RNG states loadable
 (tried on throwaway generators). Anything else is a CheckpointError that names the file and the key,
-never a KeyError or TypeError from deep inside a resumed run. Keys added since rnn_nlp 0.2 are
-optional, as `Trainer.load_state_dict` reads them. `check_same_data` refuses a state saved on other
+never a KeyError or TypeError from deep inside a resumed run. The keys in OPTIONAL may be absent,
+as `Trainer.load_state_dict` reads them. `check_same_data` refuses a state saved on other
 data than the run's (its data fingerprint), saying which split changed.
 """
 
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +41,7 @@ REQUIRED = {
     "tokens_seen": COUNT,
     "runtime_state": dict,
 }
-OPTIONAL = {  # added since 0.2: read with .get
+OPTIONAL = {  # a state may lack these: read with .get
     "stop_reason": (str, None),
     "window_loss_sum": NUMBER,
     "window_loss_steps": COUNT,
@@ -104,7 +105,7 @@ class _Checker:
         return value
 
 
-def saved_fingerprint(state: Any, source: str) -> Optional[dict]:
+def saved_fingerprint(state: Any, source: str) -> dict | None:
     """The state's `data` fingerprint (split -> counts and "sha256"), checked; None when it has none
     (a state saved before fingerprints were kept). Read first, so that a run on changed data is told
     so rather than that its counters no longer fit."""
@@ -120,16 +121,18 @@ def saved_fingerprint(state: Any, source: str) -> Optional[dict]:
     return state["data"]
 
 
-def check_state(state: Any, source: str, epochs: int, epoch_steps: Callable[[int], int],
-                optimizer: torch.optim.Optimizer, scheduler: Any) -> None:
+def check_state(
+    state: Any, source: str, epochs: int, epoch_steps: Callable[[int], int], optimizer: torch.optim.Optimizer, scheduler: Any
+) -> None:
     """Raise CheckpointError (naming `source` and the key) unless a trainer of `epochs` epochs (the
     task's `epoch_steps` batches each), with this optimiser and scheduler, can take up `state`."""
     c = _Checker(source)
     saved_fingerprint(state, source)
     missing = [k for k in REQUIRED if k not in state]
     if missing:
-        raise CheckpointError(f"{source}: missing key {', '.join(repr(k) for k in missing)}; not a trainer state this "
-                              "rnn_nlp wrote (or one altered since)")
+        raise CheckpointError(
+            f"{source}: missing key {', '.join(repr(k) for k in missing)}; not a trainer state this rnn_nlp wrote (or one altered since)"
+        )
     for key, kind in REQUIRED.items():
         c.kind(state[key], key, kind)
     for key, kind in OPTIONAL.items():
@@ -152,8 +155,11 @@ def check_state(state: Any, source: str, epochs: int, epoch_steps: Callable[[int
 def _check_counters(c: _Checker, state: dict, epochs: int, epoch_steps: Callable[[int], int]) -> None:
     epoch, step, global_step = state["epoch"], state["step_in_epoch"], state["global_step"]
     if epoch > epochs:
-        raise c.fail("epoch", f"is {epoch}, past trainer.epochs={epochs} (a run cannot have trained more epochs "
-                              "than it has; if trainer.epochs was lowered since, raise it again or start a new run)")
+        raise c.fail(
+            "epoch",
+            f"is {epoch}, past trainer.epochs={epochs} (a run cannot have trained more epochs "
+            "than it has; if trainer.epochs was lowered since, raise it again or start a new run)",
+        )
     steps = int(epoch_steps(epoch))
     if step > steps:
         raise c.fail("step_in_epoch", f"is {step}, past the {steps} batches of epoch {epoch + 1} (has the training data changed?)")
@@ -311,7 +317,7 @@ def check_same_data(saved: dict, now: dict, run_dir: Any) -> None:
         )
 
 
-def _describe_change(split: str, then: Any, now: Optional[dict]) -> str:
+def _describe_change(split: str, then: Any, now: dict | None) -> str:
     """How one split's data changed, in its own counts: "valid: 1360 tokens when the checkpoint was written, 670 now"."""
     counts = lambda fp: {k: v for k, v in fp.items() if k != "sha256"} if isinstance(fp, dict) else {}  # noqa: E731
     a, b = counts(then), counts(now)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -25,23 +26,33 @@ from tqdm.auto import tqdm
 from rnn_nlp.config import RunConfig
 from rnn_nlp.errors import CheckpointError, SaveError, TrainingInterrupted  # noqa: F401 (TrainingInterrupted re-exported)
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training import run_folder
-from rnn_nlp.training import nonfinite
-from rnn_nlp.training.run_folder import LAST
-from rnn_nlp.training.state_check import check_same_data, check_state, saved_fingerprint
-from rnn_nlp.training.distributed import Single
+from rnn_nlp.training import nonfinite, run_folder
 from rnn_nlp.training.callbacks import Callback, builtin_callbacks
 from rnn_nlp.training.contract import TrainingState, TrainingTask
+from rnn_nlp.training.distributed import Single
 from rnn_nlp.training.optim import build_optimizer, build_scheduler, decoupled_weight_decay, lower_lr, lr_scaled
+from rnn_nlp.training.run_folder import LAST
 from rnn_nlp.training.runtime import StopFlag, resolve_device, rng_state, seed_everything, set_rng_state  # noqa: F401 (re-exported)
+from rnn_nlp.training.state_check import check_same_data, check_state, saved_fingerprint
 
 log = logging.getLogger(__name__)
 
 # The trainer's own fields saved in its state, with what a state without the optional ones takes.
-COUNTERS = {
-    "epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": None, "stop_reason": None, "history": [],
-    "epoch_loss_sum": 0.0, "epoch_loss_steps": 0, "window_loss_sum": 0.0, "window_loss_steps": 0,
-    "elapsed": 0.0, "tokens_seen": 0, "skipped_steps": 0, "rollbacks": 0,
+COUNTERS: dict[str, Any] = {
+    "epoch": 0,
+    "step_in_epoch": 0,
+    "global_step": 0,
+    "best": None,
+    "stop_reason": None,
+    "history": [],
+    "epoch_loss_sum": 0.0,
+    "epoch_loss_steps": 0,
+    "window_loss_sum": 0.0,
+    "window_loss_steps": 0,
+    "elapsed": 0.0,
+    "tokens_seen": 0,
+    "skipped_steps": 0,
+    "rollbacks": 0,
 }
 
 
@@ -59,7 +70,7 @@ class Trainer:
         model: torch.nn.Module,
         run_dir: str | Path,
         device: torch.device,
-        dist: Optional[Single] = None,
+        dist: Single | None = None,
         callbacks: Sequence[Callback] = (),
     ):
         self.cfg = cfg
@@ -79,10 +90,10 @@ class Trainer:
         self.epoch = 0
         self.step_in_epoch = 0
         self.global_step = 0
-        self.best: Optional[float] = None  # the best selection score so far (lower is better)
+        self.best: float | None = None  # the best selection score so far (lower is better)
         self.improved = False  # whether the latest evaluation set `best`
         self.ending = False  # whether the step just taken is the run's last (it is saved after evaluation)
-        self.stop_reason: Optional[str] = None  # set by `request_stop`; a stopped run stays stopped
+        self.stop_reason: str | None = None  # set by `request_stop`; a stopped run stays stopped
         self.history: list[dict] = []
         self.epoch_loss_sum = 0.0
         self.epoch_loss_steps = 0
@@ -95,15 +106,13 @@ class Trainer:
         self.rollback_to: tuple = (None, 0)  # (checkpoint step, retries from it): how far a rollback lowers the lr
         self._pending = torch.zeros((), device=device)  # loss summed on the device since the last host sync
         self._pending_steps = 0
-        self._clock: Optional[float] = None  # when the current stretch of training started
-        self._fingerprint: Optional[dict] = None  # the task's data_fingerprint, computed once a run
+        self._clock: float | None = None  # when the current stretch of training started
+        self._fingerprint: dict | None = None  # the task's data_fingerprint, computed once a run
         if self.dist.active:
             self.dist.broadcast_parameters(model)
             torch.manual_seed(self.tcfg.seed + 7919 * self.dist.rank)  # own dropout masks per process
         use_amp = self.tcfg.amp and device.type == "cuda"
-        self.autocast = (
-            (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else contextlib.nullcontext
-        )
+        self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else contextlib.nullcontext
         if self.tcfg.amp and device.type != "cuda":
             log.info("trainer.amp is for CUDA; training in float32 on %s", device)
 
@@ -134,7 +143,7 @@ class Trainer:
         return self._fingerprint
 
     def load_state_dict(self, state: dict, source: str | Path = run_folder.TRAINER_STATE) -> None:
-        """Take up a saved state (keys added since rnn_nlp 0.2 default, so older checkpoints resume).
+        """Take up a saved state (optional keys take their defaults, so a state without them resumes).
 
         The state is checked first (`state_check.check_state`): a file of the wrong shape is a
         CheckpointError naming `source` (the file it was read from) and the key. A state saved on other
@@ -168,16 +177,20 @@ class Trainer:
                 try:
                     cb.load_state_dict(saved[cb.state_key()])
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    raise CheckpointError(f"{source}: callbacks.{cb.state_key()} could not be taken back by "
-                                          f"{type(cb).__name__} ({type(exc).__name__}: {exc})") from None
+                    raise CheckpointError(
+                        f"{source}: callbacks.{cb.state_key()} could not be taken back by {type(cb).__name__} ({type(exc).__name__}: {exc})"
+                    ) from None
         own = state
         ranks = state.get("ranks")
         if self.dist.active or ranks:
             if ranks and len(ranks) == self.dist.world_size:
                 own = ranks[self.dist.rank]
             else:
-                log.warning("resuming with %d processes from a checkpoint of %d: not bitwise identical to an "
-                            "uninterrupted run", self.dist.world_size, len(ranks) if ranks else 1)
+                log.warning(
+                    "resuming with %d processes from a checkpoint of %d: not bitwise identical to an uninterrupted run",
+                    self.dist.world_size,
+                    len(ranks) if ranks else 1,
+                )
         try:
             self.model.load_runtime_state(own["runtime_state"])
         except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
@@ -219,7 +232,7 @@ class Trainer:
         step, retries = self.rollback_to
         retries = retries + 1 if step == self.global_step else 1
         self.rollback_to = (self.global_step, retries)
-        factor = self.tcfg.rollback_lr_factor ** retries
+        factor = self.tcfg.rollback_lr_factor**retries
         lower_lr(self.optimizer, self.scheduler, factor)
         nonfinite.log_rolled_back(failed_at, self.global_step, last, factor, self.current_lr(), rollbacks, self.tcfg.max_rollbacks)
 
@@ -232,10 +245,21 @@ class Trainer:
         key, mode = self.selection
         best = None if self.best is None else (self.best if mode == "min" else -self.best)
         return TrainingState(
-            epoch=self.epoch, step_in_epoch=self.step_in_epoch, global_step=self.global_step, ending=self.ending,
-            improved=self.improved, best=best, history=tuple(self.history), selection=self.selection, run_dir=self.run_dir,
-            cfg=self.cfg, model=self.model, dist=self.dist,
-            _stop=self.request_stop, _save_last=self.save_last, _save_best=self.save_best,
+            epoch=self.epoch,
+            step_in_epoch=self.step_in_epoch,
+            global_step=self.global_step,
+            ending=self.ending,
+            improved=self.improved,
+            best=best,
+            history=tuple(self.history),
+            selection=self.selection,
+            run_dir=self.run_dir,
+            cfg=self.cfg,
+            model=self.model,
+            dist=self.dist,
+            _stop=self.request_stop,
+            _save_last=self.save_last,
+            _save_best=self.save_best,
         )
 
     def _call(self, hook: str, *args: Any) -> None:
@@ -279,7 +303,7 @@ class Trainer:
         self.window_loss_sum, self.window_loss_steps = 0.0, 0
 
     # ---- the loop --------------------------------------------------------------------
-    def _step(self, batch: dict) -> Optional[tuple[torch.Tensor, int]]:
+    def _step(self, batch: dict) -> tuple[torch.Tensor, int] | None:
         """One optimiser step; None (and no update) when the loss or gradient is not finite."""
         with self.autocast():
             out = self.model(batch)
@@ -345,8 +369,14 @@ class Trainer:
         """Train the current epoch from `step_in_epoch` until it ends, the run ends or a step must be
         rolled back. Returns (whether the epoch's batches were all used, whether to roll back)."""
         batches = iter(self.task.train_batches(self.epoch, self.step_in_epoch, self.device))
-        bar = tqdm(total=self.steps_per_epoch, initial=self.step_in_epoch, desc=f"epoch {self.epoch + 1}/{self.tcfg.epochs}",
-                   disable=not self.tcfg.progress or not self.dist.is_main, leave=False, mininterval=1.0)
+        bar = tqdm(
+            total=self.steps_per_epoch,
+            initial=self.step_in_epoch,
+            desc=f"epoch {self.epoch + 1}/{self.tcfg.epochs}",
+            disable=not self.tcfg.progress or not self.dist.is_main,
+            leave=False,
+            mininterval=1.0,
+        )
         self._clock = time.perf_counter()
         try:
             for batch in batches:
@@ -411,8 +441,9 @@ class Trainer:
 
     def _nonfinite(self) -> str:
         """What follows a step that was not taken (its loss or gradient NaN/inf): 'skip' (counted) or 'rollback'."""
-        what = nonfinite.action(self.tcfg.on_nonfinite, self.epoch, self.global_step, self.rollbacks,
-                                self.tcfg.max_rollbacks, self.run_dir / LAST)
+        what = nonfinite.action(
+            self.tcfg.on_nonfinite, self.epoch, self.global_step, self.rollbacks, self.tcfg.max_rollbacks, self.run_dir / LAST
+        )
         if what == "skip":
             self.skipped_steps += 1
             nonfinite.log_skipped(self.epoch, self.global_step, self.skipped_steps)
@@ -428,4 +459,3 @@ class Trainer:
             running = time.perf_counter() - self._clock if self._clock is not None else 0.0
             return self.elapsed + running >= self.tcfg.time_budget_s
         return False
-

@@ -10,14 +10,14 @@ the first run's head.threshold. `evaluate` needs every member's split to be the 
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Optional
+from collections.abc import Iterable, Iterator
 
 import torch
 
 from rnn_nlp.errors import RnnNlpError
 from rnn_nlp.results import Classification
-from rnn_nlp.tasks.classification.task import ClassificationTask, ensemble_probabilities
 from rnn_nlp.tasks.classification.model import ClassifierModel
+from rnn_nlp.tasks.classification.task import ClassificationTask, ensemble_probabilities
 from rnn_nlp.tasks.model import PREDICT_BATCH, chunked
 
 
@@ -46,7 +46,9 @@ def ensemble_split(names: list[str], tasks: list, models: list, split: str, devi
     for name, task, model in zip(names, tasks, models):
         g, _, p, _ = task.predict_split(model, split, device)
         if gold is not None and not same_split(tasks[0], task, split, gold, g):
-            raise RnnNlpError(f"--ensemble: {name}'s {split} split is not the same texts and labels as {names[0]}'s (use --data to give them one)")
+            raise RnnNlpError(
+                f"--ensemble: {name}'s {split} split is not the same texts and labels as {names[0]}'s (use --data to give them one)"
+            )
         gold = gold if gold is not None else g
         probs.append(p)
     mean = ensemble_probabilities(probs)
@@ -56,7 +58,7 @@ def ensemble_split(names: list[str], tasks: list, models: list, split: str, devi
 class ClassifierEnsemble:
     """Loaded classification runs (`rnn_nlp.load`) as one model: `predict` averages their probabilities."""
 
-    def __init__(self, runs: list[ClassifierModel], names: Optional[list[str]] = None):
+    def __init__(self, runs: list[ClassifierModel], names: list[str] | None = None):
         self.names = names or [str(r.path) for r in runs]
         check_members(self.names, runs)
         self.runs = runs
@@ -83,11 +85,18 @@ class ClassifierEnsemble:
         mean = ensemble_probabilities([run.probabilities(texts) for run in self.runs])
         chosen = self.runs[0].decide(mean)
         empty = set(self.runs[0]._task.encode_texts(texts)[1])
-        return [Classification(t, label, {n: round(float(v), 6) for n, v in zip(self.labels, p)},
-                               "no tokens in this text" if i in empty else None, members=len(self.runs))
-                for i, (t, label, p) in enumerate(zip(texts, chosen, mean))]
+        return [
+            Classification(
+                t,
+                label,
+                {n: round(float(v), 6) for n, v in zip(self.labels, p)},
+                "no tokens in this text" if i in empty else None,
+                members=len(self.runs),
+            )
+            for i, (t, label, p) in enumerate(zip(texts, chosen, mean))
+        ]
 
-    def evaluate_split(self, split: str, data: Optional[str] = None) -> tuple[list, list, torch.Tensor, list]:
+    def evaluate_split(self, split: str, data: str | None = None) -> tuple[list, list, torch.Tensor, list]:
         """(gold, predicted labels, averaged probabilities, member tasks) on `split` of the runs' data or of `data`."""
         tasks = [run._fresh_task() if data else run._task for run in self.runs]
         if data:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 
 from rnn_nlp.data.batching import pad_batch
@@ -23,13 +21,13 @@ class ClassifierModel(Model):
         """Whether each text may have several labels (sigmoid outputs over head.threshold)."""
         return self._task.multi_label
 
-    def probabilities(self, texts: str | list[str], batch_size: Optional[int] = None) -> torch.Tensor:
+    def probabilities(self, texts: str | list[str], batch_size: int | None = None) -> torch.Tensor:
         """[len(texts), len(labels)] probabilities (softmax, or per-label sigmoids for multi-label runs); a str is one text."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         return self._probabilities_of(self._task.encode_texts(texts)[0], batch_size)
 
     @torch.no_grad()
-    def _probabilities_of(self, ids: list[list[int]], batch_size: Optional[int] = None) -> torch.Tensor:
+    def _probabilities_of(self, ids: list[list[int]], batch_size: int | None = None) -> torch.Tensor:
         """`probabilities` of texts already encoded (a text with no tokens reads as one <unk>)."""
         size = batch_size or self.config.trainer.eval_batch_size
         vocab = self.vocab
@@ -60,5 +58,5 @@ class ClassifierModel(Model):
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
         return self._task.encode_texts(texts)[0]
 
-    def _own_pooling(self) -> Optional[torch.nn.Module]:
+    def _own_pooling(self) -> torch.nn.Module | None:
         return self.module.head.pooling

@@ -10,15 +10,15 @@ slanted triangular learning rates (`trainer.schedule: slanted_triangular`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Literal, Optional
+from typing import Literal
 
 import torch
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
 from rnn_nlp.config import RunConfig
-from rnn_nlp.validation import positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.labeled import load_labeled_corpus
 from rnn_nlp.data.tokenize import Tokenizer
@@ -27,9 +27,10 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.files import replace_text
 from rnn_nlp.metrics.confusion import plot_confusion
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.classifier import ClassifierNetwork, ClassifierHead, ClassifierHeadConfig
-from rnn_nlp.tasks.classification.model import ClassifierModel
+from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierHeadConfig, ClassifierNetwork
 from rnn_nlp.tasks.base import LMStage, Task, name_list, read_vocab_json, vocab_entry
+from rnn_nlp.tasks.classification.model import ClassifierModel
+from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +38,18 @@ log = logging.getLogger(__name__)
 @dataclass
 class ClassificationDataConfig:
     name: str = "rotten-tomatoes"  # a fetcher name, a CSV/TSV/JSONL file or folder, or a hub name
-    hub_config: Optional[str] = None
+    hub_config: str | None = None
     text_column: str = "text"
     label_column: str = "label"
-    label_separator: Optional[str] = None  # multi-label strings such as "a|b"
+    label_separator: str | None = None  # multi-label strings such as "a|b"
     tokenizer: Literal["spacy", "whitespace"] = "spacy"
     unit: Literal["word"] = "word"
     lowercase: bool = True
     normalize_numbers: bool = True
-    vocab_size: Optional[int] = 30000
+    vocab_size: int | None = 30000
     min_count: int = 2
-    max_train_examples: Optional[int] = None  # use only the first N training examples (quick runs)
-    max_tokens: Optional[int] = None  # cut documents to their first N tokens (None: chunk them instead)
+    max_train_examples: int | None = None  # use only the first N training examples (quick runs)
+    max_tokens: int | None = None  # cut documents to their first N tokens (None: chunk them instead)
 
 
 class ClassificationTask(Task):
@@ -73,7 +74,15 @@ class ClassificationTask(Task):
         positive_keys(
             cfg,
             source,
-            ["data.vocab_size", "data.min_count", "data.max_train_examples", "data.max_tokens", "head.hidden_size", "head.chunk_len", "head.grad_tokens"],
+            [
+                "data.vocab_size",
+                "data.min_count",
+                "data.max_train_examples",
+                "data.max_tokens",
+                "head.hidden_size",
+                "head.chunk_len",
+                "head.grad_tokens",
+            ],
         )
         probability_keys(cfg, source, ["head.dropout"])
         if not 0 < cfg.head.threshold < 1:
@@ -81,8 +90,10 @@ class ClassificationTask(Task):
         if cfg.head.lm_finetune_epochs < 0:
             raise ConfigError(f"{source}: head.lm_finetune_epochs must be >= 0")
         if cfg.head.lm_finetune_epochs and cfg.stages:
-            raise ConfigError(f"{source}: head.lm_finetune_epochs and stages both say how the LM is fine-tuned; keep stages and "
-                              f"write it there: stages: [{{name: lm_finetune, epochs: {cfg.head.lm_finetune_epochs}}}, {{name: task}}]")
+            raise ConfigError(
+                f"{source}: head.lm_finetune_epochs and stages both say how the LM is fine-tuned; keep stages and "
+                f"write it there: stages: [{{name: lm_finetune, epochs: {cfg.head.lm_finetune_epochs}}}, {{name: task}}]"
+            )
 
     # ---- data ------------------------------------------------------------------------
     def records(self) -> dict[str, dict[str, list]]:
@@ -94,7 +105,7 @@ class ClassificationTask(Task):
             self._records = records
         return self._records
 
-    def split_records(self, split: str) -> Optional[dict[str, list]]:
+    def split_records(self, split: str) -> dict[str, list] | None:
         return self.records().get(split)
 
     def use_data(self, name: str) -> None:
@@ -153,7 +164,12 @@ class ClassificationTask(Task):
             self._encoded[split] = ([ids[i] for i in keep], [rec["label"][i] for i in keep])
             unknown = {lab for y in self._encoded[split][1] for lab in (y if isinstance(y, list) else [y])} - set(self.label_names())
             if unknown:
-                log.warning("%s [%s]: labels never seen in training, always counted wrong: %s", self.cfg.data.name, split, ", ".join(sorted(unknown)))
+                log.warning(
+                    "%s [%s]: labels never seen in training, always counted wrong: %s",
+                    self.cfg.data.name,
+                    split,
+                    ", ".join(sorted(unknown)),
+                )
         return self._encoded[split]
 
     def _label_tensor(self, labels: list) -> torch.Tensor:
@@ -168,17 +184,20 @@ class ClassificationTask(Task):
         return torch.tensor([index.get(y, -1) for y in labels], dtype=torch.long)
 
     def _batches(
-        self, split: str, batch_size: int, seed: Optional[int], device: torch.device, start: int = 0
+        self, split: str, batch_size: int, seed: int | None, device: torch.device, start: int = 0
     ) -> Iterator[tuple[list[int], dict]]:
         """Length-bucketed, padded batches from batch number `start` on (earlier ones are not built)."""
         ids, labels = self.encoded(split)
         for rows in length_buckets([len(x) for x in ids], batch_size, seed)[start:]:
             tokens, lengths = pad_batch([ids[i] for i in rows], self.token_vocab().pad_id)
-            yield rows, {
-                "ids": tokens.to(device),
-                "lengths": lengths,
-                "labels": self._label_tensor([labels[i] for i in rows]).to(device),
-            }
+            yield (
+                rows,
+                {
+                    "ids": tokens.to(device),
+                    "lengths": lengths,
+                    "labels": self._label_tensor([labels[i] for i in rows]).to(device),
+                },
+            )
 
     # ---- model -----------------------------------------------------------------------
     def build_model(self) -> ClassifierNetwork:
@@ -273,8 +292,10 @@ class ClassificationTask(Task):
         rec = self.records()
         one_line = lambda texts: [t.replace("\n", " ") for t in texts]  # noqa: E731
         d = self.cfg.data
-        return ({"train": one_line(rec["train"]["text"]), "valid": one_line(rec["valid"]["text"])},
-                {"tokenizer": d.tokenizer, "lowercase": d.lowercase, "normalize_numbers": d.normalize_numbers})
+        return (
+            {"train": one_line(rec["train"]["text"]), "valid": one_line(rec["valid"]["text"])},
+            {"tokenizer": d.tokenizer, "lowercase": d.lowercase, "normalize_numbers": d.normalize_numbers},
+        )
 
     def shorthand_stages(self) -> list[LMStage]:
         """head.lm_finetune_epochs with a `pretrained` LM: fine-tune that LM on this task's text first

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 
 from rnn_nlp.generate.decoding import generate_texts
@@ -24,9 +22,9 @@ class LanguageModel(Model):
         top_k: int = 0,
         top_p: float = 1.0,
         num_samples: int = 1,
-        stop_at_eos: Optional[bool] = None,
+        stop_at_eos: bool | None = None,
         length_penalty: float = 0.6,
-        seed: Optional[int] = None,
+        seed: int | None = None,
         min_tokens: int = 1,
         allow_unk: bool = False,
     ) -> str | list:
@@ -43,9 +41,22 @@ class LanguageModel(Model):
         if seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(seed)
         out = generate_texts(
-            self.module, self.vocab, self._task.tokenizer, prompts, max_tokens=max_tokens, beam=beam,
-            length_penalty=length_penalty, num_samples=num_samples, stop_at_eos=stop_at_eos, greedy=not sample,
-            temperature=temperature, top_k=top_k, top_p=top_p, generator=generator, min_tokens=min_tokens, allow_unk=allow_unk,
+            self.module,
+            self.vocab,
+            self._task.tokenizer,
+            prompts,
+            max_tokens=max_tokens,
+            beam=beam,
+            length_penalty=length_penalty,
+            num_samples=num_samples,
+            stop_at_eos=stop_at_eos,
+            greedy=not sample,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            generator=generator,
+            min_tokens=min_tokens,
+            allow_unk=allow_unk,
         )
         per_prompt = [texts[0] if num_samples == 1 else texts for texts in out]
         return per_prompt[0] if isinstance(prompt, str) else per_prompt

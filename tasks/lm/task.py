@@ -7,13 +7,12 @@ reversed corpus, so one checkpoint later serves bidirectional heads.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
 from rnn_nlp.config import DataConfig, RunConfig
-from rnn_nlp.validation import positive_keys
 from rnn_nlp.data import streaming
 from rnn_nlp.data.batching import BPTTStream, batchify
 from rnn_nlp.data.formats.lines import read_lines
@@ -24,8 +23,9 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.metrics import perplexity
 from rnn_nlp.nn.backbone import DIRECTIONS, Backbone
 from rnn_nlp.nn.heads.lm import LanguageModelNetwork, LMHead, LMHeadConfig
-from rnn_nlp.tasks.lm.model import LanguageModel
 from rnn_nlp.tasks.base import FINGERPRINTED_SPLITS, Task, file_fingerprint, read_vocab_json, tensor_fingerprint, vocab_entry
+from rnn_nlp.tasks.lm.model import LanguageModel
+from rnn_nlp.validation import positive_keys
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class LMTask(Task):
         d = self.cfg.data
         if Path(name).is_file():
             lines = read_lines(Path(name))
-            self.use_texts({split: lines for split in ("train", "valid", "test")})
+            self.use_texts(dict.fromkeys(("train", "valid", "test"), lines))
         else:
             self.use_texts(load_text_corpus(name, d.hub_config, d.text_column))
 
@@ -129,7 +129,7 @@ class LMTask(Task):
             self._streams[key] = out
         return self._streams[key]
 
-    def _corpus(self) -> "streaming.StreamingCorpus":
+    def _corpus(self) -> streaming.StreamingCorpus:
         if self._stream_corpus is None:
             d = self.cfg.data
             self._stream_corpus = streaming.StreamingCorpus(d.name, d.hub_config, d.text_column)
@@ -213,7 +213,7 @@ class LMTask(Task):
         saved = model.runtime_state()
         model.eval()
         model.reset_runtime_state()
-        nll = {d: 0.0 for d in streams}
+        nll = dict.fromkeys(streams, 0.0)
         tokens = 0
         first = next(iter(streams.values()))
         for start, size in first.schedule(0):
@@ -240,4 +240,3 @@ def describe(metrics: dict[str, float]) -> str:
     parts += [f"{k} {v:.2f}" for k, v in metrics.items() if k.startswith("ppl_")]
     parts.append(f"over {int(metrics['tokens']):,} tokens")
     return ", ".join(parts)
-

@@ -9,7 +9,6 @@ passage. Training uses the windows that hold a gold span (with a no-answer optio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 
@@ -17,7 +16,7 @@ from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.nn.heads.span import find_mentions
 
 
-def char_span_to_tokens(spans: list[tuple[str, int, int]], start: int, end: int) -> Optional[tuple[int, int]]:
+def char_span_to_tokens(spans: list[tuple[str, int, int]], start: int, end: int) -> tuple[int, int] | None:
     """(first, last) token overlapping characters [start, end), or None when no token does."""
     hit = [i for i, (_, s, e) in enumerate(spans) if s < end and e > start]
     return (hit[0], hit[-1]) if hit else None
@@ -40,8 +39,8 @@ class Prepared:
     c_ids: list[int]
     q_ids: list[int]
     gold: list[tuple[int, int]]  # token spans of the gold answers (empty: unanswerable)
-    mentions: Optional[list[list[tuple[int, int]]]]  # per candidate, the token spans of its mentions
-    feats: Optional[torch.Tensor] = None  # float32 [T, len(reader_features.FEATURES)] per passage token (head.token_features)
+    mentions: list[list[tuple[int, int]]] | None  # per candidate, the token spans of its mentions
+    feats: torch.Tensor | None = None  # float32 [T, len(reader_features.FEATURES)] per passage token (head.token_features)
 
 
 @dataclass
@@ -53,8 +52,8 @@ class Example:
     c_ids: list[int]
     q_ids: list[int]
     gold: list[tuple[int, int]]  # window-relative
-    mentions: Optional[list[list[tuple[int, int]]]]  # window-relative, spans wholly inside the window
-    feats: Optional[torch.Tensor] = None  # [window tokens, F]: a view of the passage's (computed over the whole passage)
+    mentions: list[list[tuple[int, int]]] | None  # window-relative, spans wholly inside the window
+    feats: torch.Tensor | None = None  # [window tokens, F]: a view of the passage's (computed over the whole passage)
 
 
 def window_examples(n_record: int, prep: Prepared, size: int, stride: int) -> list[Example]:
@@ -78,7 +77,8 @@ def candidate_mentions(words: list[str], candidates: list[list[str]]) -> list[li
 
 
 def make_batch(examples: list[Example], pad_id: int, device: torch.device, with_gold: bool, no_answer: bool) -> dict:
-    """Padded question and passage ids; token features [B, T, F] where the examples have them; gold start/end multi-hots (column 0: no answer); for cloze, the allowed positions."""
+    """Padded question and passage ids; token features [B, T, F] where the examples have them; gold start/end
+    multi-hots (column 0: no answer); for cloze, the allowed positions."""
     q_ids, q_len = pad_batch([e.q_ids for e in examples], pad_id)
     c_ids, c_len = pad_batch([e.c_ids for e in examples], pad_id)
     batch = {"q_ids": q_ids.to(device), "q_lengths": q_len, "c_ids": c_ids.to(device), "c_lengths": c_len}

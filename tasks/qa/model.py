@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -12,8 +12,10 @@ from rnn_nlp.errors import DataError
 from rnn_nlp.results import Answer
 from rnn_nlp.tasks.model import Model
 
-NO_CANDIDATES = ("this run was trained to choose among candidate entities (a cloze set); without 'candidates' "
-                 "the answer is the best-scoring span of the context, which may be any words")
+NO_CANDIDATES = (
+    "this run was trained to choose among candidate entities (a cloze set); without 'candidates' "
+    "the answer is the best-scoring span of the context, which may be any words"
+)
 
 
 class ReaderModel(Model):
@@ -34,15 +36,20 @@ class ReaderModel(Model):
         """A user's input as a checked record; errors name `where` (an input line or list position)."""
         if not isinstance(row, dict):
             raise DataError(f"{where}: expected a mapping with 'question' and 'context', got {type(row).__name__}")
-        record = {"id": row.get("id") if row.get("id") is not None else where, "question": row.get("question"),
-                  "context": row.get("context"), "answers": {"text": [], "answer_start": []},
-                  "candidates": row.get("candidates") or [], "where": where}
+        record = {
+            "id": row.get("id") if row.get("id") is not None else where,
+            "question": row.get("question"),
+            "context": row.get("context"),
+            "answers": {"text": [], "answer_start": []},
+            "candidates": row.get("candidates") or [],
+            "where": where,
+        }
         problem = check_record(record, "input")
         if problem:
             raise DataError(problem.replace(f"input: record {record['id']!r}", where))
         return record
 
-    def predict_stream(self, inputs, batch_size: Optional[int] = None, **options):
+    def predict_stream(self, inputs, batch_size: int | None = None, **options):
         """Answers one by one; each input is checked, and named in errors by its position ("input 70")."""
         if self.is_single(inputs):
             inputs = [inputs]
@@ -59,12 +66,16 @@ class ReaderModel(Model):
             if not p.c_ids or not p.q_ids:
                 raise DataError(f"{r['where']}: the {'context' if not p.c_ids else 'question'} has no tokens")
             if p.mentions is not None and not any(p.mentions):
-                raise DataError(f"{r['where']}: none of its candidates occurs in the context (matched as the context's "
-                                f"tokens, {'lower-cased' if self.config.data.lowercase else 'case kept'})")
+                raise DataError(
+                    f"{r['where']}: none of its candidates occurs in the context (matched as the context's "
+                    f"tokens, {'lower-cased' if self.config.data.lowercase else 'case kept'})"
+                )
         answers, _ = task.answer(self.module, prepared, [r["context"] for r in records], [r["candidates"] for r in records], self.device)
         warn = self.trained_on_candidates
-        return [Answer(r["question"], a["text"], a["start"], a["end"], a["score"], NO_CANDIDATES if warn and not r["candidates"] else None)
-                for r, a in zip(records, answers)]
+        return [
+            Answer(r["question"], a["text"], a["start"], a["end"], a["score"], NO_CANDIDATES if warn and not r["candidates"] else None)
+            for r, a in zip(records, answers)
+        ]
 
     @property
     def trained_on_candidates(self) -> bool:
@@ -74,5 +85,5 @@ class ReaderModel(Model):
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
         return [self._task.question_ids(t) for t in texts]
 
-    def _own_pooling(self) -> Optional[torch.nn.Module]:
+    def _own_pooling(self) -> torch.nn.Module | None:
         return self.module.head.question

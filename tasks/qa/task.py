@@ -12,29 +12,30 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Literal, Optional
+from typing import Literal
 
 import torch
 
 from rnn_nlp.config import RunConfig
-from rnn_nlp.validation import positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets
 from rnn_nlp.data.cloze import normalize_entity
 from rnn_nlp.data.qa import load_qa_corpus
+from rnn_nlp.data.tokenize import normalize_word, token_spans
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.files import replace_text
 from rnn_nlp.metrics.squad import squad_scores
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.reader import ReaderNetwork, ReaderHead, ReaderHeadConfig
+from rnn_nlp.nn.heads.reader import ReaderHead, ReaderHeadConfig, ReaderNetwork
 from rnn_nlp.nn.heads.reader_features import FEATURES, sentence_breaks, token_features
 from rnn_nlp.nn.heads.span import best_span, candidate_scores
-from rnn_nlp.data.tokenize import normalize_word, token_spans
+from rnn_nlp.tasks.base import LMStage, Task, optional_entry, pretrain_shorthand, read_vocab_json, stages_conflict, vocab_entry
 from rnn_nlp.tasks.qa.data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
 from rnn_nlp.tasks.qa.model import ReaderModel
-from rnn_nlp.tasks.base import LMStage, Task, optional_entry, pretrain_shorthand, read_vocab_json, stages_conflict, vocab_entry
+from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
 
@@ -42,25 +43,27 @@ log = logging.getLogger(__name__)
 @dataclass
 class QADataConfig:
     """The `data:` section of a qa config: where the records come from, tokenization, windows, pretraining."""
+
     name: str = "conll2003-cloze"  # a fetcher name, a SQuAD JSON file or folder (train*.json, dev*.json), or a hub name
-    hub_config: Optional[str] = None
+    hub_config: str | None = None
     tokenizer: Literal["spacy", "whitespace"] = "spacy"
     lowercase: bool = True
     normalize_numbers: bool = True
-    vocab_size: Optional[int] = 30000
+    vocab_size: int | None = 30000
     min_count: int = 2
-    max_train_examples: Optional[int] = None  # the first N training questions only (quick runs)
+    max_train_examples: int | None = None  # the first N training questions only (quick runs)
     max_context_tokens: int = 400  # longer passages are read in windows of this many tokens ...
     context_stride: int = 200  # ... a new window every this many tokens
     max_question_tokens: int = 64  # longer questions keep their first N tokens
     skip_bad: bool = False  # leave bad records out (counted in the log) instead of stopping with an error
     pretrain_epochs: int = 0  # >0 and no `pretrained`: first train an LM on the training passages ...
     pretrain_corpora: list[str] = field(default_factory=list)  # ... plus these corpora (e.g. [ptb])
-    pretrain_time_budget_s: Optional[float] = None
+    pretrain_time_budget_s: float | None = None
 
 
 class QATask(Task):
     """Extractive and cloze QA: records -> windows -> a ReaderNetwork; EM/F1 (and cloze accuracy); predict from JSON lines."""
+
     name = "qa"
     data_config = QADataConfig
     head_config = ReaderHeadConfig
@@ -73,18 +76,31 @@ class QATask(Task):
         d = cfg.data
         saved = read_vocab_json(vocab_json, ("tokens",))
         self.vocab = vocab_entry(saved, "tokens") if saved is not None else None
-        self._no_answer: Optional[bool] = optional_entry(saved, "no_answer", (bool,)) if saved is not None else None
-        self._cloze: Optional[bool] = optional_entry(saved, "cloze", (bool,)) if saved is not None else None
-        self._records: Optional[dict] = None
+        self._no_answer: bool | None = optional_entry(saved, "no_answer", (bool,)) if saved is not None else None
+        self._cloze: bool | None = optional_entry(saved, "cloze", (bool,)) if saved is not None else None
+        self._records: dict | None = None
         self._prepared: dict[str, list[Prepared]] = {}
         self._examples: dict[str, list[Example]] = {}
         self.data_name = d.name
 
     @staticmethod
     def validate_config(cfg: RunConfig, source: str) -> None:
-        positive_keys(cfg, source, ["data.vocab_size", "data.min_count", "data.max_train_examples", "data.max_context_tokens",
-                                    "data.context_stride", "data.max_question_tokens", "data.pretrain_time_budget_s",
-                                    "head.max_answer_len", "head.context_size", "head.feature_window"])
+        positive_keys(
+            cfg,
+            source,
+            [
+                "data.vocab_size",
+                "data.min_count",
+                "data.max_train_examples",
+                "data.max_context_tokens",
+                "data.context_stride",
+                "data.max_question_tokens",
+                "data.pretrain_time_budget_s",
+                "head.max_answer_len",
+                "head.context_size",
+                "head.feature_window",
+            ],
+        )
         probability_keys(cfg, source, ["head.dropout"])
         if cfg.data.context_stride > cfg.data.max_context_tokens:
             raise ConfigError(f"{source}: data.context_stride must not exceed data.max_context_tokens (windows would leave gaps)")
@@ -106,7 +122,7 @@ class QATask(Task):
                 self._records["train"] = {k: v[: d.max_train_examples] for k, v in self._records["train"].items()}
         return self._records
 
-    def split_records(self, split: str) -> Optional[dict]:
+    def split_records(self, split: str) -> dict | None:
         return self.records().get(split)
 
     def use_data(self, name: str) -> None:
@@ -160,7 +176,7 @@ class QATask(Task):
         """A question's words as the vocabulary sees them, all of them (the token features read them uncut)."""
         return [self.word(t) for t, _, _ in self.tokens(question)]
 
-    def question_ids(self, question: str, words: Optional[list[str]] = None) -> list[int]:
+    def question_ids(self, question: str, words: list[str] | None = None) -> list[int]:
         """A question's token ids (normalised words, the first data.max_question_tokens); `words`: its question_words, if at hand."""
         words = self.question_words(question) if words is None else words
         return self.token_vocab().encode(words[: self.cfg.data.max_question_tokens])
@@ -204,15 +220,18 @@ class QATask(Task):
             if split == "train":
                 kept = [e for e in out if e.gold or self.no_answer()]
                 if len(kept) < len(out):
-                    log.info("%s [train]: %d of %d windows hold no answer and are not trained on", self.data_name, len(out) - len(kept), len(out))
+                    log.info(
+                        "%s [train]: %d of %d windows hold no answer and are not trained on", self.data_name, len(out) - len(kept), len(out)
+                    )
                 if not kept:
                     raise DataError(f"{self.data_name}: no training question has an answer the tokenizer can find")
                 out = kept
             self._examples[split] = out
         return self._examples[split]
 
-    def batches(self, examples: list[Example], batch_size: int, seed: Optional[int], device: torch.device,
-                start: int = 0, with_gold: bool = True) -> Iterator[tuple[list[int], dict]]:
+    def batches(
+        self, examples: list[Example], batch_size: int, seed: int | None, device: torch.device, start: int = 0, with_gold: bool = True
+    ) -> Iterator[tuple[list[int], dict]]:
         for rows in length_buckets([len(e.c_ids) for e in examples], batch_size, seed)[start:]:
             chosen = [examples[i] for i in rows]
             yield rows, make_batch(chosen, self.token_vocab().pad_id, device, with_gold, self.no_answer())
@@ -222,7 +241,11 @@ class QATask(Task):
         vocab = self.token_vocab()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
         if len(backbone.directions) == 1:
-            log.warning("the reader sees only the %s direction of the backbone; backbone.direction: both reads each word in context from both sides", backbone.directions[0])
+            log.warning(
+                "the reader sees only the %s direction of the backbone; "
+                "backbone.direction: both reads each word in context from both sides",
+                backbone.directions[0],
+            )
         head = ReaderHead(backbone.output_dim, backbone.input_dim, self.cfg.head, backbone.directions, self.no_answer(), vocab.unk_id)
         return ReaderNetwork(backbone, head)
 
@@ -235,6 +258,7 @@ class QATask(Task):
 
     def lm_text(self) -> tuple[dict[str, list[str]], dict]:
         """The distinct passage lines of train and valid, words as the reader's vocabulary sees them."""
+
         def lines(split: str) -> list[str]:
             seen = dict.fromkeys(line for c in dict.fromkeys(self.records()[split]["context"]) for line in c.split("\n") if line.strip())
             return [" ".join(self.word(t) for t, _, _ in self.tokens(line)) for line in seen]
@@ -247,14 +271,15 @@ class QATask(Task):
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()
-    def answer(self, model: ReaderNetwork, prepared: list[Prepared], contexts: list[str], candidates: list[list[str]],
-               device: torch.device) -> tuple[list[dict], float]:
+    def answer(
+        self, model: ReaderNetwork, prepared: list[Prepared], contexts: list[str], candidates: list[list[str]], device: torch.device
+    ) -> tuple[list[dict], float]:
         """Best answer per record ({text, start, end, score}; text "" for no answer) and the mean loss of windows with a target."""
         was_training = model.training
         model.eval()
         d, h = self.cfg.data, self.cfg.head
         examples = [e for i, p in enumerate(prepared) for e in window_examples(i, p, d.max_context_tokens, d.context_stride)]
-        best: list[Optional[dict]] = [None] * len(prepared)
+        best: list[dict | None] = [None] * len(prepared)
         null: list[float] = [float("inf")] * len(prepared)
         loss_sum, loss_n = 0.0, 0
         for rows, batch in self.batches(examples, self.cfg.trainer.eval_batch_size, None, device):
@@ -284,7 +309,7 @@ class QATask(Task):
             answers.append({"text": text, "start": s, "end": t, "score": round(found["score"], 4)})
         return answers, loss_sum / max(1, loss_n)
 
-    def _window_answer(self, e: Example, start: torch.Tensor, end: torch.Tensor, candidates: list[str], h: ReaderHeadConfig) -> Optional[dict]:
+    def _window_answer(self, e: Example, start: torch.Tensor, end: torch.Tensor, candidates: list[str], h: ReaderHeadConfig) -> dict | None:
         if e.mentions is not None:
             scores = candidate_scores(start, end, e.mentions, h.candidate_score)
             if not torch.isfinite(scores).any():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 
 from rnn_nlp.generate.conditional import warn_unknown_words
@@ -17,17 +15,17 @@ class Seq2SeqModel(Model):
     def generate(
         self,
         source: str | list[str],
-        max_tokens: Optional[int] = None,
-        beam: Optional[int] = None,
+        max_tokens: int | None = None,
+        beam: int | None = None,
         sample: bool = False,
         temperature: float = 1.0,
         top_k: int = 0,
         top_p: float = 1.0,
         num_samples: int = 1,
-        length_penalty: Optional[float] = None,
+        length_penalty: float | None = None,
         prefix: str = "",
-        seed: Optional[int] = None,
-        batch_size: Optional[int] = None,
+        seed: int | None = None,
+        batch_size: int | None = None,
     ) -> str | list:
         """The output for `source` (a str, or a list of `num_samples` strs); a list of sources gives a
         list of those. Defaults (beam width, length penalty, max tokens) are the run's head config;
@@ -36,8 +34,15 @@ class Seq2SeqModel(Model):
         warn_unknown_words(sources, self.vocab, self._task.tokenizer, "source")
         if prefix.strip():
             warn_unknown_words([prefix], self.target_vocab, self._task.tokenizer, "--prompt (target prefix)")
-        options = {"beam": self._task.decode_beam if beam is None else beam, "num_samples": num_samples, "greedy": not sample,
-                   "temperature": temperature, "top_k": top_k, "top_p": top_p, "prefix": prefix}
+        options = {
+            "beam": self._task.decode_beam if beam is None else beam,
+            "num_samples": num_samples,
+            "greedy": not sample,
+            "temperature": temperature,
+            "top_k": top_k,
+            "top_p": top_p,
+            "prefix": prefix,
+        }
         if max_tokens is not None:
             options["max_tokens"] = max_tokens
         if length_penalty is not None:
@@ -77,7 +82,7 @@ class Seq2SeqModel(Model):
         task.decode_beam = self.beam  # the copy decodes as this model does
         return task
 
-    def evaluate(self, data: Optional[str] = None, split: str = "test", report_dir=None, batch_size: Optional[int] = None) -> dict:
+    def evaluate(self, data: str | None = None, split: str = "test", report_dir=None, batch_size: int | None = None) -> dict:
         """Loss, perplexity and the metrics of decoding the whole split (with `beam`), as `rnn-nlp evaluate` reports them."""
         if report_dir is not None:
             return super().evaluate(data, split, report_dir, batch_size)

@@ -11,14 +11,14 @@ longer than `data.max_target_tokens` are left out (counted in a warning); source
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Literal, Optional
+from typing import Literal
 
 import torch
 
 from rnn_nlp.config import RunConfig
-from rnn_nlp.validation import positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.parallel import load_parallel_corpus
 from rnn_nlp.data.tokenize import Tokenizer
@@ -27,11 +27,12 @@ from rnn_nlp.errors import CheckpointError, ConfigError, DataError
 from rnn_nlp.files import replace_text
 from rnn_nlp.metrics import bleu_chrf, perplexity, rouge
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqHead, Seq2SeqHeadConfig
+from rnn_nlp.nn.heads.seq2seq import Seq2SeqHead, Seq2SeqHeadConfig, Seq2SeqNetwork
+from rnn_nlp.tasks.base import VOCAB_FILE, Task, optional_entry, read_vocab_json, vocab_entry
+from rnn_nlp.tasks.seq2seq.model import Seq2SeqModel
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.transfer import ARCHITECTURE, pretrained_backbone_config, pretrained_task, transfer_decoder
-from rnn_nlp.tasks.seq2seq.model import Seq2SeqModel
-from rnn_nlp.tasks.base import VOCAB_FILE, Task, optional_entry, read_vocab_json, vocab_entry
+from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
 METRICS = ("bleu", "chrf", "rouge")
@@ -42,7 +43,7 @@ class Seq2SeqDataConfig:
     """`data:` of a seq2seq run: where the pairs come from, tokenization, vocabularies, length limits."""
 
     name: str = "bible-en-es"  # a fetcher name, a .tsv/.jsonl file, a folder of split files, or a hub name
-    hub_config: Optional[str] = None
+    hub_config: str | None = None
     source_column: str = "source"  # hub and fetched tables
     target_column: str = "target"
     source_ext: str = "src"  # aligned files in a folder: train.src + train.tgt, ...
@@ -50,13 +51,13 @@ class Seq2SeqDataConfig:
     tokenizer: Literal["spacy", "whitespace"] = "spacy"
     lowercase: bool = False  # BLEU is then computed case-insensitively
     shared_vocab: bool = False  # one vocabulary for source and target
-    source_vocab_size: Optional[int] = 10000  # also the shared vocabulary's size
-    target_vocab_size: Optional[int] = 10000
+    source_vocab_size: int | None = 10000  # also the shared vocabulary's size
+    target_vocab_size: int | None = 10000
     min_count: int = 1
-    max_source_tokens: Optional[int] = 100  # longer sources are cut (with a warning)
-    max_target_tokens: Optional[int] = 100  # training pairs with longer targets are left out
-    max_train_examples: Optional[int] = None  # use only the first N training pairs
-    max_eval_examples: Optional[int] = None  # use only the first N pairs of valid and test
+    max_source_tokens: int | None = 100  # longer sources are cut (with a warning)
+    max_target_tokens: int | None = 100  # training pairs with longer targets are left out
+    max_train_examples: int | None = None  # use only the first N training pairs
+    max_eval_examples: int | None = None  # use only the first N pairs of valid and test
 
 
 class Seq2SeqTask(Task):
@@ -111,13 +112,15 @@ class Seq2SeqTask(Task):
                 rec[split] = {k: v[:n] for k, v in rec[split].items()}
         return rec
 
-    def split_records(self, split: str) -> Optional[dict]:
+    def split_records(self, split: str) -> dict | None:
         return self.records().get(split)
 
     def use_data(self, name: str) -> None:
         """Evaluate on other parallel data than the config names (`rnn-nlp evaluate --data`)."""
         d = self.cfg.data
-        self._records = self._limit(load_parallel_corpus(name, d.source_column, d.target_column, d.hub_config, d.source_ext, d.target_ext, whole=True))
+        self._records = self._limit(
+            load_parallel_corpus(name, d.source_column, d.target_column, d.hub_config, d.source_ext, d.target_ext, whole=True)
+        )
         self._encoded = {}
 
     def _build_vocabs(self) -> None:
@@ -129,7 +132,9 @@ class Seq2SeqTask(Task):
         else:
             self.src_vocab = Vocab.build(self.tokenizer.pipe(train["source"]), d.source_vocab_size, d.min_count)
             self.tgt_vocab = Vocab.build(self.tokenizer.pipe(train["target"]), d.target_vocab_size, d.min_count)
-        log.info("vocabularies: source %d, target %d entries%s", len(self.src_vocab), len(self.tgt_vocab), " (shared)" if d.shared_vocab else "")
+        log.info(
+            "vocabularies: source %d, target %d entries%s", len(self.src_vocab), len(self.tgt_vocab), " (shared)" if d.shared_vocab else ""
+        )
 
     def token_vocab(self) -> Vocab:
         """The source (encoder) vocabulary: what a pretrained encoder's embeddings are matched to."""
@@ -142,7 +147,7 @@ class Seq2SeqTask(Task):
             self._build_vocabs()
         return self.tgt_vocab
 
-    def max_source_tokens(self) -> Optional[int]:
+    def max_source_tokens(self) -> int | None:
         """Sources are cut to this: the configured maximum, or the longest training source if shorter."""
         limits = [n for n in (self.cfg.data.max_source_tokens, self.longest_source) if n]
         return min(limits) if limits else None
@@ -179,21 +184,29 @@ class Seq2SeqTask(Task):
             if cut:
                 log.warning("%s [%s]: %d source(s) cut to data.max_source_tokens=%d", d.name, split, cut, d.max_source_tokens)
             if dropped:
-                log.warning("%s [%s]: %d pair(s) with a target over data.max_target_tokens=%d left out", d.name, split, dropped, d.max_target_tokens)
+                log.warning(
+                    "%s [%s]: %d pair(s) with a target over data.max_target_tokens=%d left out", d.name, split, dropped, d.max_target_tokens
+                )
             keep = [i for i, x in enumerate(srcs) if x is not None]
             if not keep:
                 raise DataError(f"{d.name}: no {split} pair within data.max_target_tokens={d.max_target_tokens}")
             self._encoded[split] = ([srcs[i] for i in keep], [tgts[i] for i in keep])
         return self._encoded[split]
 
-    def _batches(self, split: str, batch_size: int, seed: Optional[int], device: torch.device, start: int = 0) -> Iterator[dict]:
+    def _batches(self, split: str, batch_size: int, seed: int | None, device: torch.device, start: int = 0) -> Iterator[dict]:
         srcs, tgts = self.encoded(split)
         eos, pad = Vocab.eos_id, Vocab.pad_id
         for rows in length_buckets([len(x) for x in srcs], batch_size, seed)[start:]:
             src, src_len = pad_batch([srcs[i] for i in rows], pad)
             tgt_in, tgt_len = pad_batch([[eos] + tgts[i] for i in rows], pad)
             tgt_out, _ = pad_batch([tgts[i] + [eos] for i in rows], pad)
-            yield {"src": src.to(device), "src_lengths": src_len, "tgt_in": tgt_in.to(device), "tgt_out": tgt_out.to(device), "tgt_lengths": tgt_len}
+            yield {
+                "src": src.to(device),
+                "src_lengths": src_len,
+                "tgt_in": tgt_in.to(device),
+                "tgt_out": tgt_out.to(device),
+                "tgt_lengths": tgt_len,
+            }
 
     # ---- model -----------------------------------------------------------------------
     def build_model(self) -> Seq2SeqNetwork:
@@ -263,7 +276,7 @@ class Seq2SeqTask(Task):
             metrics.update(rouge(hypotheses, references))
         return metrics
 
-    def evaluate(self, model: Seq2SeqNetwork, split: str, device: torch.device, limit: Optional[int] = -1) -> dict[str, float]:
+    def evaluate(self, model: Seq2SeqNetwork, split: str, device: torch.device, limit: int | None = -1) -> dict[str, float]:
         """Loss and perplexity on the split, and the metrics of decoding its first `limit` sources
         (default: head.eval_decode_examples; None: all)."""
         loss, tokens = self.loss(model, split, device)

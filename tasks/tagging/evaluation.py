@@ -72,8 +72,13 @@ class TaggingEvaluation:
             loss = float("nan")
         else:
             if self.head_uses_crf(model) and loss_n < len(pieces):
-                log.info("%s [%s]: loss over %d of %d pieces (the rest hold tags never seen in training)",
-                         self.data_name, split, loss_n, len(pieces))
+                log.info(
+                    "%s [%s]: loss over %d of %d pieces (the rest hold tags never seen in training)",
+                    self.data_name,
+                    split,
+                    loss_n,
+                    len(pieces),
+                )
             loss = loss_sum / loss_n
         return TagPredictions(gold, pred, loss, strict_gold, strict_pred, strict_scheme)
 
@@ -86,8 +91,9 @@ class TaggingEvaluation:
         """seqeval strict mode on the predictions as decoded (an unclosed B-X, an E-X after O count wrong)."""
         from seqeval.metrics import f1_score
 
-        return float(f1_score(predictions.strict_gold, predictions.strict_pred, mode="strict",
-                              scheme=predictions.seqeval_scheme(), zero_division=0))
+        return float(
+            f1_score(predictions.strict_gold, predictions.strict_pred, mode="strict", scheme=predictions.seqeval_scheme(), zero_division=0)
+        )
 
     def warn_unseen_tags(self, tags: list[list[str]], where: str) -> list[str]:
         """Tags of held-out data that training never saw: logged (they can only be counted wrong)."""
@@ -130,8 +136,9 @@ class TaggingEvaluation:
             text = "seqeval, default mode (as conlleval):\n" + classification_report(gold, pred, digits=4, zero_division=0)
             scheme_cls = predictions.seqeval_scheme()
             text += f"\nseqeval, strict mode ({scheme_cls.__name__}, predictions as decoded):\n"
-            text += classification_report(predictions.strict_gold, predictions.strict_pred, digits=4, mode="strict",
-                                          scheme=scheme_cls, zero_division=0)
+            text += classification_report(
+                predictions.strict_gold, predictions.strict_pred, digits=4, mode="strict", scheme=scheme_cls, zero_division=0
+            )
         else:
             from sklearn.metrics import classification_report, confusion_matrix
 
@@ -148,7 +155,9 @@ class TaggingEvaluation:
         metrics["unseen_tags"] = unseen
         replace_text(out_dir / f"report-{split}.txt", text)
         tokens = self.splits()[split]["tokens"]
-        replace_text(out_dir / f"predictions-{split}.conll",
-                     "".join("".join(f"{w} {a} {b}\n" for w, a, b in zip(words, g, p)) + "\n" for words, g, p in zip(tokens, gold, pred)))
+        replace_text(
+            out_dir / f"predictions-{split}.conll",
+            "".join("".join(f"{w} {a} {b}\n" for w, a, b in zip(words, g, p)) + "\n" for words, g, p in zip(tokens, gold, pred)),
+        )
         metrics["report"] = text
         return metrics

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from rnn_nlp.data.tag_schemes import spans
 from rnn_nlp.data.tokenize import spacy_docs
 from rnn_nlp.results import Entity, TaggedText
@@ -27,7 +25,7 @@ class TaggerModel(Model):
         """True for NER (chunk tags, entities), False for POS (one plain tag a token)."""
         return self._task.chunked
 
-    def tag_tokens(self, sentences: list[list[str]], batch_size: Optional[int] = None) -> list[list[str]]:
+    def tag_tokens(self, sentences: list[list[str]], batch_size: int | None = None) -> list[list[str]]:
         """Tags of tokenized sentences (IOB2 for chunk tags); an empty sentence gets []."""
         return self._task.tag_tokens(self.module, sentences, self.device, batch_size)
 

@@ -10,14 +10,13 @@ training data never had is reported (it can only be counted wrong), never crashe
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-from typing import Iterator, Literal, Optional
+from typing import Literal
 
 import torch
 
 from rnn_nlp.config import RunConfig
-from rnn_nlp.validation import positive_keys, probability_keys
 from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.tag_schemes import SCHEMES, allowed_transitions, convert, detect_scheme, is_chunk_tagset
 from rnn_nlp.data.tagged import load_tagged_corpus
@@ -25,10 +24,11 @@ from rnn_nlp.data.tokenize import normalize_word
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.tagger import TaggerNetwork, TaggerHead, TaggerHeadConfig
-from rnn_nlp.tasks.tagging.model import TaggerModel
+from rnn_nlp.nn.heads.tagger import TaggerHead, TaggerHeadConfig, TaggerNetwork
 from rnn_nlp.tasks.base import LMStage, Task, name_list, optional_entry, pretrain_shorthand, read_vocab_json, stages_conflict, vocab_entry
 from rnn_nlp.tasks.tagging.evaluation import TaggingEvaluation
+from rnn_nlp.tasks.tagging.model import TaggerModel
+from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
 CHAR_SPECIALS = ("<pad>", "<unk>")  # character ids 0 and 1
@@ -37,7 +37,7 @@ CHAR_SPECIALS = ("<pad>", "<unk>")  # character ids 0 and 1
 @dataclass
 class TaggingDataConfig:
     name: str = "conll2003"  # a fetcher name, a CoNLL / CoNLL-U / word-tag file or folder, or a hub name
-    hub_config: Optional[str] = None
+    hub_config: str | None = None
     format: Literal["auto", "conll", "conllu", "word_tag"] = "auto"
     token_column: int = 0  # CoNLL column files: which column holds the token ...
     tag_column: int = -1  # ... and which the tag (-1: the last)
@@ -49,13 +49,13 @@ class TaggingDataConfig:
     train_scheme: Literal["iob2", "bioes"] = "bioes"  # chunk tags as the model learns them
     lowercase: bool = False  # word ids only; character features always see the original case
     normalize_numbers: bool = False  # numbers -> "N" for word ids (PTB's convention)
-    vocab_size: Optional[int] = 50000
+    vocab_size: int | None = 50000
     min_count: int = 1
-    max_train_sentences: Optional[int] = None  # the first N training sentences only (quick runs)
+    max_train_sentences: int | None = None  # the first N training sentences only (quick runs)
     max_len: int = 150  # longer sentences are cut into pieces of this many tokens
     pretrain_epochs: int = 0  # >0 and no `pretrained`: first train an LM on the task's training text ...
     pretrain_corpora: list[str] = field(default_factory=list)  # ... plus these corpora's (e.g. [ptb])
-    pretrain_time_budget_s: Optional[float] = None
+    pretrain_time_budget_s: float | None = None
 
 
 @dataclass
@@ -69,8 +69,9 @@ class Piece:
 
     __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last")
 
-    def __init__(self, sentence: int, start: int, ids: list[int], chars: list[list[int]], tags: list[int],
-                 first: bool = True, last: bool = True):
+    def __init__(
+        self, sentence: int, start: int, ids: list[int], chars: list[list[int]], tags: list[int], first: bool = True, last: bool = True
+    ):
         self.sentence, self.start, self.ids, self.chars, self.tags = sentence, start, ids, chars, tags
         self.first, self.last = first, last
 
@@ -88,17 +89,19 @@ class TaggingTask(TaggingEvaluation, Task):
         super().__init__(cfg)
         saved = read_vocab_json(vocab_json, ("tokens", "chars", "tags"))
         self.vocab = vocab_entry(saved, "tokens") if saved is not None else None
-        self.chars: Optional[list[str]] = name_list(saved, "chars", starts_with=CHAR_SPECIALS) if saved is not None else None
-        self.tags: Optional[list[str]] = name_list(saved, "tags", at_least=2) if saved is not None else None
-        self.source_scheme: Optional[str] = optional_entry(saved, "scheme", (str,), choices=("none", *SCHEMES)) if saved is not None else None
-        self._splits: Optional[dict] = None
+        self.chars: list[str] | None = name_list(saved, "chars", starts_with=CHAR_SPECIALS) if saved is not None else None
+        self.tags: list[str] | None = name_list(saved, "tags", at_least=2) if saved is not None else None
+        self.source_scheme: str | None = optional_entry(saved, "scheme", (str,), choices=("none", *SCHEMES)) if saved is not None else None
+        self._splits: dict | None = None
         self._pieces: dict[str, list[Piece]] = {}
-        self._char_ids: Optional[dict[str, int]] = None
+        self._char_ids: dict[str, int] | None = None
         self.data_name = cfg.data.name  # the corpus actually loaded (`evaluate --data` may change it)
 
     @staticmethod
     def validate_config(cfg: RunConfig, source: str) -> None:
-        positive_keys(cfg, source, ["data.vocab_size", "data.min_count", "data.max_train_sentences", "data.max_len", "data.pretrain_time_budget_s"])
+        positive_keys(
+            cfg, source, ["data.vocab_size", "data.min_count", "data.max_train_sentences", "data.max_len", "data.pretrain_time_budget_s"]
+        )
         positive_keys(cfg, source, ["head.encoder_size", "head.char_emb_size", "head.char_size", "head.char_kernel", "head.max_word_chars"])
         probability_keys(cfg, source, ["head.dropout", "head.word_dropout"])
         if not cfg.data.separator or cfg.data.separator.isspace():
@@ -121,8 +124,17 @@ class TaggingTask(TaggingEvaluation, Task):
     def _load(self, name: str, whole: bool = False) -> dict:
         d = self.cfg.data
         splits = load_tagged_corpus(
-            name, d.format, d.tokens_field, d.tags_field, d.hub_config, self.tag_fallbacks, whole=whole,
-            token_column=d.token_column, tag_column=d.tag_column, conllu_tag=d.conllu_tag, separator=d.separator,
+            name,
+            d.format,
+            d.tokens_field,
+            d.tags_field,
+            d.hub_config,
+            self.tag_fallbacks,
+            whole=whole,
+            token_column=d.token_column,
+            tag_column=d.tag_column,
+            conllu_tag=d.conllu_tag,
+            separator=d.separator,
         )
         for split, part in splits.items():
             keep = []
@@ -136,7 +148,7 @@ class TaggingTask(TaggingEvaluation, Task):
                 splits[split] = {k: [v[i] for i in keep] for k, v in part.items()}
         return splits
 
-    def split_records(self, split: str) -> Optional[dict]:
+    def split_records(self, split: str) -> dict | None:
         return self.splits().get(split)
 
     def use_data(self, name: str) -> None:
@@ -155,7 +167,9 @@ class TaggingTask(TaggingEvaluation, Task):
                 chosen = detect_scheme(train_tags) if is_chunk_tagset({t for s in train_tags for t in s}) else "none"
                 log.info("%s: tag scheme %s", self.cfg.data.name, chosen)
             if self.chunked and chosen == "none":
-                raise ConfigError(f"data.scheme: task ner needs chunk tags (B-/I-/E-/S-), but {self.cfg.data.name} has plain tags; use task pos")
+                raise ConfigError(
+                    f"data.scheme: task ner needs chunk tags (B-/I-/E-/S-), but {self.cfg.data.name} has plain tags; use task pos"
+                )
             self.source_scheme = chosen
         return self.source_scheme
 
@@ -163,7 +177,7 @@ class TaggingTask(TaggingEvaluation, Task):
         s = self.scheme()
         return tags if s == "none" else convert(tags, s, self.cfg.data.train_scheme)
 
-    def to_eval_scheme(self, tags: list[str], source: Optional[str] = None) -> list[str]:
+    def to_eval_scheme(self, tags: list[str], source: str | None = None) -> list[str]:
         """Chunk tags as seqeval reads them (IOB2); plain tags unchanged."""
         s = source or self.scheme()
         return tags if s == "none" else convert(tags, s, "iob2")
@@ -206,7 +220,7 @@ class TaggingTask(TaggingEvaluation, Task):
             token = token[: limit // 2] + token[-(limit - limit // 2) :]
         return [self._char_ids.get(c, 1) for c in token]
 
-    def encode_sentences(self, sentences: list[list[str]], tags: Optional[list[list[str]]] = None, where: str = "input") -> list[Piece]:
+    def encode_sentences(self, sentences: list[list[str]], tags: list[list[str]] | None = None, where: str = "input") -> list[Piece]:
         """Pieces of at most data.max_len tokens; a sentence cut into pieces is counted in the log."""
         vocab, limit = self.token_vocab(), self.cfg.data.max_len
         index = {t: i for i, t in enumerate(self.tag_names())}
@@ -220,7 +234,9 @@ class TaggingTask(TaggingEvaluation, Task):
                 first, last = start == 0, start + limit >= len(tokens)
                 pieces.append(Piece(n, start, ids, [self.encode_chars(t) for t in part], tag_ids[start : start + limit], first, last))
         if cut:
-            log.warning("%s: %d sentences longer than data.max_len=%d tokens were cut into pieces and tagged piece by piece", where, cut, limit)
+            log.warning(
+                "%s: %d sentences longer than data.max_len=%d tokens were cut into pieces and tagged piece by piece", where, cut, limit
+            )
         return pieces
 
     def pieces(self, split: str) -> list[Piece]:
@@ -239,9 +255,13 @@ class TaggingTask(TaggingEvaluation, Task):
         ids, lengths = pad_batch([p.ids for p in pieces], self.token_vocab().pad_id)
         steps = ids.size(1)
         tags = torch.tensor([p.tags + [-1] * (steps - len(p.tags)) for p in pieces], dtype=torch.long)
-        batch = {"ids": ids.to(device), "lengths": lengths, "tags": tags.to(device),
-                 "starts_sentence": torch.tensor([p.first for p in pieces], device=device),
-                 "ends_sentence": torch.tensor([p.last for p in pieces], device=device)}
+        batch = {
+            "ids": ids.to(device),
+            "lengths": lengths,
+            "tags": tags.to(device),
+            "starts_sentence": torch.tensor([p.first for p in pieces], device=device),
+            "ends_sentence": torch.tensor([p.last for p in pieces], device=device),
+        }
         if self.cfg.head.char_features != "none":
             width = max(1, max(len(w) for p in pieces for w in p.chars))
             blank = [0] * width
@@ -249,7 +269,9 @@ class TaggingTask(TaggingEvaluation, Task):
             batch["chars"] = torch.tensor(rows, dtype=torch.long).to(device)
         return batch
 
-    def batches(self, pieces: list[Piece], batch_size: int, seed: Optional[int], device: torch.device, start: int = 0) -> Iterator[tuple[list[int], dict]]:
+    def batches(
+        self, pieces: list[Piece], batch_size: int, seed: int | None, device: torch.device, start: int = 0
+    ) -> Iterator[tuple[list[int], dict]]:
         for rows in length_buckets([len(p.ids) for p in pieces], batch_size, seed)[start:]:
             yield rows, self.make_batch([pieces[i] for i in rows], device)
 
@@ -258,7 +280,10 @@ class TaggingTask(TaggingEvaluation, Task):
         vocab, tags = self.token_vocab(), self.tag_names()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
         if self.cfg.head.encoder == "backbone" and len(backbone.directions) == 1:
-            log.warning("the tagger sees only the %s direction of the backbone; head.encoder=bilstm adds context from both sides", backbone.directions[0])
+            log.warning(
+                "the tagger sees only the %s direction of the backbone; head.encoder=bilstm adds context from both sides",
+                backbone.directions[0],
+            )
         scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
         head = TaggerHead(backbone.output_dim, len(tags), self.cfg.head, len(self.char_list()), allowed_transitions(tags, scheme))
         if self.cfg.head.freeze_backbone:
@@ -283,8 +308,9 @@ class TaggingTask(TaggingEvaluation, Task):
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()
-    def decode_pieces(self, model: TaggerNetwork, pieces: list[Piece], n_sentences: int, batch_size: int,
-                      device: torch.device) -> tuple[list[list[int]], float, int, list[list[float]]]:
+    def decode_pieces(
+        self, model: TaggerNetwork, pieces: list[Piece], n_sentences: int, batch_size: int, device: torch.device
+    ) -> tuple[list[list[int]], float, int, list[list[float]]]:
         """(tag ids per sentence, summed loss, loss count, each decoded tag's probability): pieces scored,
         then each sentence decoded whole.
 
@@ -325,13 +351,16 @@ class TaggingTask(TaggingEvaluation, Task):
         return paths, loss_sum, loss_n, probs
 
     @torch.no_grad()
-    def tag_tokens(self, model: TaggerNetwork, sentences: list[list[str]], device: torch.device, batch_size: Optional[int] = None) -> list[list[str]]:
+    def tag_tokens(
+        self, model: TaggerNetwork, sentences: list[list[str]], device: torch.device, batch_size: int | None = None
+    ) -> list[list[str]]:
         """Predicted tags (IOB2 for chunk tags) of tokenized sentences; empty sentences get []."""
         return self.tag_tokens_scored(model, sentences, device, batch_size)[0]
 
     @torch.no_grad()
-    def tag_tokens_scored(self, model: TaggerNetwork, sentences: list[list[str]], device: torch.device,
-                          batch_size: Optional[int] = None) -> tuple[list[list[str]], list[list[float]]]:
+    def tag_tokens_scored(
+        self, model: TaggerNetwork, sentences: list[list[str]], device: torch.device, batch_size: int | None = None
+    ) -> tuple[list[list[str]], list[list[float]]]:
         """`tag_tokens`, and each tag's probability (see `decode_pieces`)."""
         was_training = model.training
         model.eval()

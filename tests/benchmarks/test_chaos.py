@@ -4,16 +4,20 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "chaos.py"
 
 
+@pytest.mark.slow
 def test_a_quick_chaos_run_accounts_for_every_fault(tmp_path):
     spec = importlib.util.spec_from_file_location("bench_chaos", SCRIPT)
     chaos = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(chaos)
     out = tmp_path / "chaos.json"
-    result = chaos.main(["--quick", "--attempts", "5", "--chain", "5", "--tasks", "lm", "--seed", "1", "--out", str(out),
-                         "--work", str(tmp_path / "work")])
+    result = chaos.main(
+        ["--quick", "--attempts", "5", "--chain", "5", "--tasks", "lm", "--seed", "1", "--out", str(out), "--work", str(tmp_path / "work")]
+    )
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     assert result["attempts"] == 5
     assert result["faults_survived"] + result["crashed"] + result["lost"] + result["silent_wrong"] == 5

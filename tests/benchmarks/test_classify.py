@@ -25,17 +25,36 @@ def classify():
     return module
 
 
+@pytest.mark.slow
 def test_seeds_train_different_members_and_score_their_ensemble(tmp_path, monkeypatch, classify):
     data = write_sentiment(tmp_path / "reviews.csv", n=120)
     out, work = tmp_path / "rows.json", tmp_path / "work"
-    argv = ["classify.py", "--datasets", str(data), "--runs", "tfidf,mean-scratch", "--seeds", "2", "--epochs", "1", "--threads", "1", "--out", str(out), "--work", str(work)]
+    argv = [
+        "classify.py",
+        "--datasets",
+        str(data),
+        "--runs",
+        "tfidf,mean-scratch",
+        "--seeds",
+        "2",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+        "--work",
+        str(work),
+    ]
     monkeypatch.setattr(sys, "argv", argv)
     classify.main()
     rows = {r["run"]: r for r in json.loads(out.read_text())}
     assert list(rows) == ["tfidf", "mean-scratch/seed1", "mean-scratch/seed2", "mean-scratch/ensemble-2"]
     ensemble = rows["mean-scratch/ensemble-2"]
     assert ensemble["members"] == 2 and ensemble["seeds"] == [1, 2]
-    assert ensemble["train_s_to_best"] == pytest.approx(rows["mean-scratch/seed1"]["train_s_to_best"] + rows["mean-scratch/seed2"]["train_s_to_best"])
+    assert ensemble["train_s_to_best"] == pytest.approx(
+        rows["mean-scratch/seed1"]["train_s_to_best"] + rows["mean-scratch/seed2"]["train_s_to_best"]
+    )
     assert "Command: `python classify.py --datasets" in out.with_suffix(".md").read_text()
     # the two members are different models (seed 1 keeps the run's usual folder) ...
     folders = [work / data.name / "mean-scratch", work / data.name / "mean-scratch-seed2"]

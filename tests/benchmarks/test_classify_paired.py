@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from rnn_nlp.runs import build_config
-from rnn_nlp.runs import train_run
+from rnn_nlp.runs import build_config, train_run
 from tests.tasks.classification.test_task import classify_raw, write_sentiment
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "classify_paired.py"
 
 
+@pytest.mark.slow
 def test_runs_on_other_texts_with_the_same_label_sequence_are_refused(tmp_path, monkeypatch, capsys):
     spec = importlib.util.spec_from_file_location("bench_classify_paired", SCRIPT)
     paired = importlib.util.module_from_spec(spec)

@@ -35,6 +35,7 @@ def smoke(tmp_path_factory):
     return out, proc
 
 
+@pytest.mark.slow
 def test_every_step_runs_and_its_figures_are_marked_smoke(smoke):
     out, proc = smoke
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -58,6 +59,7 @@ def test_every_step_runs_and_its_figures_are_marked_smoke(smoke):
     assert "SMOKE RUN" in markdown and markdown in proc.stdout
 
 
+@pytest.mark.slow
 def test_a_failing_step_is_recorded_the_others_kept_and_a_rerun_command_printed(smoke):
     out, _ = smoke
     proc = gpu_py("--smoke", "--out", str(out), "--only", "awd", "--awd-budget-s", "-1")
@@ -72,6 +74,7 @@ def test_a_failing_step_is_recorded_the_others_kept_and_a_rerun_command_printed(
     assert "Rerun the failed steps only" in out.with_suffix(".md").read_text()
 
 
+@pytest.mark.slow
 def test_a_smoke_run_refuses_to_write_the_gpu_results():
     proc = gpu_py("--smoke", "--out", "benchmarks/results/gpu.json")
     assert proc.returncode == 2 and "never writes" in proc.stderr

@@ -6,7 +6,8 @@ that broke on the device, not at data loading. Every batch lives on the CPU; `to
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -14,12 +15,12 @@ from rnn_nlp.config import BackboneConfig
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.data.tag_schemes import allowed_transitions
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.classifier import ClassifierNetwork, ClassifierHead, ClassifierHeadConfig
+from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierHeadConfig, ClassifierNetwork
 from rnn_nlp.nn.heads.lm import LanguageModelNetwork, LMHead, LMHeadConfig
-from rnn_nlp.nn.heads.reader import ReaderNetwork, ReaderHead, ReaderHeadConfig
+from rnn_nlp.nn.heads.reader import ReaderHead, ReaderHeadConfig, ReaderNetwork
 from rnn_nlp.nn.heads.reader_features import FEATURES
-from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqHead, Seq2SeqHeadConfig
-from rnn_nlp.nn.heads.tagger import TaggerNetwork, TaggerHead, TaggerHeadConfig
+from rnn_nlp.nn.heads.seq2seq import Seq2SeqHead, Seq2SeqHeadConfig, Seq2SeqNetwork
+from rnn_nlp.nn.heads.tagger import TaggerHead, TaggerHeadConfig, TaggerNetwork
 
 VOCAB = 40
 EOS = 2
@@ -58,7 +59,7 @@ def lm(softmax: str = "full", direction: str = "forward") -> tuple[torch.nn.Modu
     cfg = LMHeadConfig(softmax=softmax, cutoffs=[10, 20], div_value=2.0, tie_weights=not adaptive)
     model = LanguageModelNetwork(net, LMHead(net.top_size, VOCAB, cfg, net.embedding))
     stream = torch.randint(3, VOCAB, (3, 10), generator=torch.Generator().manual_seed(1))
-    batch = {d: (stream[:, :-1], stream[:, 1:]) for d in net.directions}
+    batch = dict.fromkeys(net.directions, (stream[:, :-1], stream[:, 1:]))
     return model, batch
 
 

@@ -41,7 +41,11 @@ def test_questions_of_a_document_exactly():
 
 
 def test_answer_twice_in_its_sentence_gives_no_question():
-    sents = [["Ajax", "and", "Ajax", "fans", "sang", "loudly", "."], ["Ajax", "won", "the", "cup", "final", "."], ["PSV", "lost", "the", "match", "badly", "."]]
+    sents = [
+        ["Ajax", "and", "Ajax", "fans", "sang", "loudly", "."],
+        ["Ajax", "won", "the", "cup", "final", "."],
+        ["PSV", "lost", "the", "match", "badly", "."],
+    ]
     tags = [["B-ORG", "O", "B-ORG", "O", "O", "O", "O"], ["B-ORG"] + ["O"] * 5, ["B-ORG"] + ["O"] * 5]
     ids = [r["id"] for r in document_questions("x", sents, tags)]
     assert not any(i.startswith("x-0-") for i in ids)

@@ -89,9 +89,9 @@ def test_csv_columns_chosen_by_name_and_quoted_fields(tmp_path):
 
 def test_tsv_keeps_quote_characters(tmp_path):
     path = tmp_path / "data.tsv"
-    path.write_text('sentence\tlabel\n"it\'s a \'classic\'" he said\t1\nnot "good\t0\n', encoding="utf-8")
+    path.write_text("sentence\tlabel\n\"it's a 'classic'\" he said\t1\nnot \"good\t0\n", encoding="utf-8")
     assert read_labeled_file(path, "sentence", "label", None) == (
-        ['"it\'s a \'classic\'" he said', 'not "good'],
+        ["\"it's a 'classic'\" he said", 'not "good'],
         ["1", "0"],
     )
 
@@ -179,8 +179,14 @@ def test_rows_with_empty_text_or_no_label_are_skipped_with_warnings(tmp_path, ca
 
 
 def test_json_lines_missing_keys_and_nulls_are_skipped(tmp_path, caplog):
-    objects = [{"text": "x", "label": "a"}, {"label": "a"}, {"text": "y"}, {"text": "z", "label": None},
-               {"text": "w", "label": []}, {"text": "v", "label": "b"}]
+    objects = [
+        {"text": "x", "label": "a"},
+        {"label": "a"},
+        {"text": "y"},
+        {"text": "z", "label": None},
+        {"text": "w", "label": []},
+        {"text": "v", "label": "b"},
+    ]
     path = _jsonl(tmp_path / "s.jsonl", objects)
     with caplog.at_level(logging.WARNING):
         assert read_labeled_file(path, "text", "label", None) == (["x", "v"], ["a", "b"])

@@ -8,7 +8,6 @@ from rnn_nlp.data.formats.squad import parse_squad
 from rnn_nlp.data.qa import load_qa_corpus, read_local
 from rnn_nlp.errors import DataError
 
-
 CONTEXT = "The cat sat on the mat. Dogs bark at night."
 
 
@@ -103,7 +102,11 @@ def test_hub_path_reads_a_local_json_table(tmp_path, monkeypatch):
     rows = [{"id": "h1", "question": "Who barks?", "context": CONTEXT, "answers": {"text": ["Dogs"], "answer_start": [24]}}]
     (tmp_path / "h.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     real = datasets.load_dataset
-    monkeypatch.setattr(datasets, "load_dataset", lambda name, cfg=None: real("json", data_files={"train": str(tmp_path / "h.jsonl"), "validation": str(tmp_path / "h.jsonl")}))
+    monkeypatch.setattr(
+        datasets,
+        "load_dataset",
+        lambda name, cfg=None: real("json", data_files={"train": str(tmp_path / "h.jsonl"), "validation": str(tmp_path / "h.jsonl")}),
+    )
     out = load_qa_corpus("someone/squad-like")
     assert out["valid"]["answers"][0] == {"text": ["Dogs"], "answer_start": [24]}
     assert out["test"]["id"] == ["h1"]

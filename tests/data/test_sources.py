@@ -69,8 +69,15 @@ def test_a_missing_path_is_not_found_at_once(no_hub, tmp_path, name):
 
 @pytest.mark.parametrize(
     "name, config",
-    [("someone/tiny", None), ("stanfordnlp/imdb", None), ("org/name-v1.5", None), ("squad", None), ("rotten_tomatoes", None),
-     ("ptb_text_only", None), ("any_bare_name", "default")],
+    [
+        ("someone/tiny", None),
+        ("stanfordnlp/imdb", None),
+        ("org/name-v1.5", None),
+        ("squad", None),
+        ("rotten_tomatoes", None),
+        ("ptb_text_only", None),
+        ("any_bare_name", "default"),
+    ],
 )
 def test_plausible_hub_ids_go_to_the_hub(no_hub, name, config):
     assert resolve(name, config) == resolve(name, config) and resolve(name, config).kind == HUB
@@ -129,6 +136,14 @@ def test_a_local_source_has_no_table(tmp_path):
 
 
 def test_split_of_reads_the_first_word_or_the_last_dotted_part():
-    names = {"train.txt": "train", "wiki.valid.tokens": "valid", "train_2.csv": "train", "train-v1.1.json": "train",
-             "dev-v2.0.json": "valid", "validation.jsonl": "valid", "devices.json": None, "testimonials.json": None}
+    names = {
+        "train.txt": "train",
+        "wiki.valid.tokens": "valid",
+        "train_2.csv": "train",
+        "train-v1.1.json": "train",
+        "dev-v2.0.json": "valid",
+        "validation.jsonl": "valid",
+        "devices.json": None,
+        "testimonials.json": None,
+    }
     assert {n: split_named(Path(n)) for n in names} == names

@@ -3,12 +3,10 @@
 import pytest
 import torch
 
-from rnn_nlp.errors import DataError
-
-from rnn_nlp.runs import build_config
 from rnn_nlp.data.streaming import StreamingCorpus
 from rnn_nlp.data.text import load_text_corpus
-from rnn_nlp.runs import train_run
+from rnn_nlp.errors import DataError
+from rnn_nlp.runs import build_config, train_run
 from rnn_nlp.tasks.lm import LMTask
 from tests.conftest import tiny_raw, write_corpus
 

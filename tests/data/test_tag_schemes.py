@@ -43,5 +43,7 @@ def _valid(path, tags, scheme):
 def test_allowed_paths_are_exactly_the_well_formed_ones(scheme, prefixes):
     tags = ["O"] + [f"{p}-{t}" for t in ("A", "B") for p in prefixes]
     for path in itertools.product(tags, repeat=3):
-        well_formed = convert(list(path), scheme, scheme) == list(path) and convert(convert(list(path), scheme, "iob1"), "iob1", scheme) == list(path)
+        well_formed = convert(list(path), scheme, scheme) == list(path) and convert(
+            convert(list(path), scheme, "iob1"), "iob1", scheme
+        ) == list(path)
         assert _valid(list(path), tags, scheme) == well_formed, path

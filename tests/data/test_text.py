@@ -20,7 +20,7 @@ def _write(path, lines):
 
 def test_read_lines_strips_and_drops_blank_lines(tmp_path):
     path = tmp_path / "a.txt"
-    path.write_bytes("  first  \r\n\n   \nsecond\tline\r\nthird".encode("utf-8"))
+    path.write_bytes(b"  first  \r\n\n   \nsecond\tline\r\nthird")
     assert read_lines(path) == ["first", "second\tline", "third"]
 
 
@@ -179,9 +179,7 @@ def test_fetcher_name_goes_through_fetch(monkeypatch):
 
     def fake_fetch(name):
         calls.append(name)
-        return datasets.DatasetDict(
-            {s: datasets.Dataset.from_dict({"text": [f"{s} 1", f"{s} 2"]}) for s in ("train", "valid", "test")}
-        )
+        return datasets.DatasetDict({s: datasets.Dataset.from_dict({"text": [f"{s} 1", f"{s} 2"]}) for s in ("train", "valid", "test")})
 
     monkeypatch.setattr(sources, "fetch", fake_fetch)
     splits = load_text_corpus("ptb")

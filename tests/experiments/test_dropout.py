@@ -2,11 +2,14 @@
 
 import json
 
+import pytest
+
 from rnn_nlp.experiments import run_experiment
 from rnn_nlp.experiments.dropout import Params, run_config, summarise
 from tests.conftest import write_corpus
 
 
+@pytest.mark.slow
 def test_runs_end_to_end_and_writes_json_and_png(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", (150, 30, 30))
     out = tmp_path / "out"

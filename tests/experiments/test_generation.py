@@ -2,10 +2,11 @@
 
 import json
 
+import pytest
+
 from rnn_nlp import experiments
-from rnn_nlp.runs import build_config
 from rnn_nlp.experiments.generation import _sentences, distinct
-from rnn_nlp.runs import train_run
+from rnn_nlp.runs import build_config, train_run
 from tests.conftest import tiny_raw, write_corpus
 
 
@@ -16,6 +17,7 @@ def test_distinct_n_and_sentence_cutting():
     assert _sentences(["a", "<eos>", "b", "c"]) == [["a"], ["b", "c"]]
 
 
+@pytest.mark.slow
 def test_runs_end_to_end_from_an_existing_run(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", (200, 20, 20))
     run_dir = tmp_path / "run"
@@ -40,6 +42,14 @@ def test_runs_end_to_end_from_an_existing_run(tmp_path):
 
 def test_trains_its_own_rnn_when_no_run_is_given(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", (100, 10, 10))
-    overrides = [f"data={corpus}", "rnn_budget_s=1", "rnn_epochs=1", "rnn_size=8", "temperatures=[1.0]", "max_tokens=5", "samples_per_prompt=1"]
+    overrides = [
+        f"data={corpus}",
+        "rnn_budget_s=1",
+        "rnn_epochs=1",
+        "rnn_size=8",
+        "temperatures=[1.0]",
+        "max_tokens=5",
+        "samples_per_prompt=1",
+    ]
     result = experiments.run_experiment("generation", tmp_path / "out", overrides=overrides)["result"]
     assert result["models"][0] == "KN 3-gram" and len(result["stats"]) == 2

@@ -10,8 +10,11 @@ from tests.conftest import write_corpus
 
 def test_recorder_matches_a_hand_computed_first_step(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", (80, 20, 20))
-    cfg = lm_config(str(corpus), {"rnn": "gru", "emb_size": 8, "hidden_size": 8},
-                    {"max_steps": 3, "batch_size": 4, "bptt": 6, "lr": 1.0, "clip_norm": 0.1})
+    cfg = lm_config(
+        str(corpus),
+        {"rnn": "gru", "emb_size": 8, "hidden_size": 8},
+        {"max_steps": 3, "batch_size": 4, "bptt": 6, "lr": 1.0, "clip_norm": 0.1},
+    )
     trainer, rec = train_lm(cfg, tmp_path / "run")
     assert len(rec.loss) == len(rec.grad_norm) == len(rec.step_time) == 3
     assert rec.non_finite_steps() == 0 and all(t > 0 for t in rec.step_time)

@@ -11,6 +11,7 @@ from rnn_nlp.training.optim import OPTIMIZERS
 from tests.conftest import write_corpus
 
 
+@pytest.mark.slow
 def test_runs_end_to_end_and_writes_json_and_png(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", (120, 20, 20))
     out = tmp_path / "out"

@@ -8,10 +8,20 @@ from rnn_nlp import experiments
 from rnn_nlp.errors import ConfigError
 from tests.conftest import write_corpus
 
-TINY = ["window_budget_s=1", "window_epochs=2", "rnn_budget_s=1", "rnn_epochs=1", "rnn_emb=16", "rnn_hidden=16",
-        "lstm_layers=1", "size_orders=[1,2,3]", "ngram_order=3"]
+TINY = [
+    "window_budget_s=1",
+    "window_epochs=2",
+    "rnn_budget_s=1",
+    "rnn_epochs=1",
+    "rnn_emb=16",
+    "rnn_hidden=16",
+    "lstm_layers=1",
+    "size_orders=[1,2,3]",
+    "ngram_order=3",
+]
 
 
+@pytest.mark.slow
 def test_runs_end_to_end_and_writes_the_table(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", (300, 40, 40))
     record = experiments.run_experiment("perplexity", tmp_path / "out", overrides=[f"data={corpus}", *TINY])

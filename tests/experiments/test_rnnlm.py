@@ -5,11 +5,11 @@ import random
 
 import pytest
 
-from rnn_nlp.runs import build_config
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.experiments.rnnlm import RNNLM
 from rnn_nlp.nn.baselines import LMInterface, NGramLM, WindowConfig, WindowLM
+from rnn_nlp.runs import build_config
 from tests.conftest import tiny_raw
 
 
@@ -19,6 +19,7 @@ def _svo(n, seed):
     return [f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)} .".split() for _ in range(n)]
 
 
+@pytest.mark.slow
 def test_rnn_adapter_fits_scores_samples_and_reloads(tmp_path):
     train, valid = _svo(150, 0), _svo(20, 1)
     cfg = build_config(tiny_raw(tmp_path / "unused", trainer={"epochs": 4, "optimizer": "adam", "lr": 0.02, "checkpoint_every": 1000}))

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -14,6 +15,7 @@ from tests.conftest import write_corpus
 TINY = ["hidden_size=12", "max_k=8", "warmup=3", "batch_size=4", "batches=2", "train_steps=4", "fit_from=2"]
 
 
+@pytest.mark.slow
 def test_runs_end_to_end_and_writes_json_and_png(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", (120, 40, 40))
     out = tmp_path / "out"

@@ -10,6 +10,7 @@ from rnn_nlp.experiments import run_experiment
 from rnn_nlp.experiments.vectorization import LECTURE, Params, check, statements
 
 
+@pytest.mark.slow
 def test_runs_end_to_end_and_writes_json_and_png(tmp_path):
     out = tmp_path / "out"
     overrides = ["cases=[[5, 300, 500], [8, 8, 20]]", "repeat=2", "min_time=0.005"]

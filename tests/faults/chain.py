@@ -36,12 +36,24 @@ COMMON = [
 # the stages of `stages` (LM pretraining, LM fine-tuning, then the tagger), each passed through
 STAGES = [
     ("the pretraining text half written", {"op": "open_w", "match": "run/lm-pretrain-text/train.txt", "n": 1, "when": "torn"}),
-    ("pretraining: between its 3rd checkpoint swap's renames", {"op": "rename", "match": "run/lm-pretrained/.checkpoint-last.old", "n": 3, "when": "after"}),
-    ("pretraining: its next checkpoint swapped in", {"op": "rename", "match": "run/lm-pretrained/checkpoint-last", "n": 1, "when": "after"}),
+    (
+        "pretraining: between its 3rd checkpoint swap's renames",
+        {"op": "rename", "match": "run/lm-pretrained/.checkpoint-last.old", "n": 3, "when": "after"},
+    ),
+    (
+        "pretraining: its next checkpoint swapped in",
+        {"op": "rename", "match": "run/lm-pretrained/checkpoint-last", "n": 1, "when": "after"},
+    ),
     ("pretraining: between its best swap's renames", {"op": "rename", "match": "run/lm-pretrained/.best.old", "n": 1, "when": "after"}),
     ("pretraining: FINISHED created, nothing written", {"op": "open_w", "match": "run/lm-pretrained/FINISHED", "n": 1, "when": "after"}),
-    ("fine-tuning: its first checkpoint's trainer state half written", {"op": "torch_save", "match": "run/lm-finetuned/", "n": 1, "when": "torn"}),
-    ("fine-tuning: its best model's weights half written", {"op": "save_file", "match": "run/lm-finetuned/.best.tmp", "n": 1, "when": "torn"}),
+    (
+        "fine-tuning: its first checkpoint's trainer state half written",
+        {"op": "torch_save", "match": "run/lm-finetuned/", "n": 1, "when": "torn"},
+    ),
+    (
+        "fine-tuning: its best model's weights half written",
+        {"op": "save_file", "match": "run/lm-finetuned/.best.tmp", "n": 1, "when": "torn"},
+    ),
     ("the tagger: its first checkpoint swapped in", {"op": "rename", "match": "run/checkpoint-last", "n": 1, "when": "after"}),
 ]
 
@@ -87,8 +99,13 @@ def random_faults(rng: random.Random, ref_events: int, ref_wall_s: float, n: int
         else:
             op = rng.choice(["any", "any", "write", "rename", "rmtree", "fsync"])
             when = rng.choice(["before", "after", "torn"] if op != "fsync" else ["before", "after"])
-            limit = {"any": ref_events, "write": ref_events // 3, "rename": ref_events // 10,
-                     "rmtree": ref_events // 7, "fsync": ref_events // 3}[op]
+            limit = {
+                "any": ref_events,
+                "write": ref_events // 3,
+                "rename": ref_events // 10,
+                "rmtree": ref_events // 7,
+                "fsync": ref_events // 3,
+            }[op]
             fault = {"op": op, "n": rng.randint(1, max(1, limit // 4)), "when": when}
             out.append((f"a random {op} call", fault))
     return out
@@ -116,8 +133,17 @@ def _outcome(result: Result) -> list[str]:
     return problems
 
 
-def kill_chain(zygote: Zygote, task: str, config: Path, run: Path, ref: Path, faults: list[tuple[str, dict]],
-               timeout_s: float = 300, check_each: bool = True, final_tries: int = 2) -> Chain:
+def kill_chain(
+    zygote: Zygote,
+    task: str,
+    config: Path,
+    run: Path,
+    ref: Path,
+    faults: list[tuple[str, dict]],
+    timeout_s: float = 300,
+    check_each: bool = True,
+    final_tries: int = 2,
+) -> Chain:
     """Train `config` into `run` under each fault in turn (see the module's doc); compare with `ref` at the end."""
     chain = Chain(task)
     before: dict = {}

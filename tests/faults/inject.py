@@ -55,7 +55,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 WRITE_OPS = {"open_w", "os_open_w", "pwrite", "save_file", "torch_save", "mkdir"}
 OPS = WRITE_OPS | {"rename", "replace", "rmtree", "unlink", "rmdir", "fsync"}
@@ -136,9 +136,19 @@ class _TornFile(_FullFile):
 
 
 # the real functions, taken before any patching
-_REAL: dict[str, Any] = dict(open=builtins.open, os_open=os.open, pwrite=os.pwrite, fsync=os.fsync, rename=os.rename,
-                             replace=os.replace, unlink=os.unlink, remove=os.remove, rmdir=os.rmdir, mkdir=os.mkdir,
-                             rmtree=shutil.rmtree)
+_REAL: dict[str, Any] = {
+    "open": builtins.open,
+    "os_open": os.open,
+    "pwrite": os.pwrite,
+    "fsync": os.fsync,
+    "rename": os.rename,
+    "replace": os.replace,
+    "unlink": os.unlink,
+    "remove": os.remove,
+    "rmdir": os.rmdir,
+    "mkdir": os.mkdir,
+    "rmtree": shutil.rmtree,
+}
 
 
 class Injector:
@@ -161,7 +171,7 @@ class Injector:
 
     # ---- where ----------------------------------------------------------------------
     @staticmethod
-    def _path(path: Any) -> Optional[str]:
+    def _path(path: Any) -> str | None:
         if isinstance(path, int):
             try:
                 return os.readlink(f"/proc/self/fd/{path}")
@@ -173,17 +183,17 @@ class Injector:
         return None
 
     @staticmethod
-    def _under(path: Optional[str], root: str) -> bool:
+    def _under(path: str | None, root: str) -> bool:
         return path is not None and (path == root or path.startswith(root + os.sep))
 
-    def _denied(self, *paths: Optional[str]) -> bool:
+    def _denied(self, *paths: str | None) -> bool:
         return any(self._under(p, root) for p in paths for root in self.deny)
 
     # ---- what -----------------------------------------------------------------------
-    def _rel(self, path: Optional[str]) -> str:
+    def _rel(self, path: str | None) -> str:
         return os.path.relpath(path, self.scope) if path else ""
 
-    def _kill_when(self, op: str, where: Optional[str], to: Optional[str], w: Optional[int]) -> Optional[str]:
+    def _kill_when(self, op: str, where: str | None, to: str | None, w: int | None) -> str | None:
         """before / after / torn / stop / stop_after when this call is a point to act at, else None."""
         found = None
         for k in self.kills:
@@ -217,8 +227,19 @@ class Injector:
                 self.counts["write"] += 1
                 w = self.counts["write"]
             if self.events:
-                self.events.write(json.dumps({"op": op, "n": self.counts[op], "w": w, "any": self.counts["any"],
-                                              "path": self._rel(where), "dst": to and self._rel(to)}) + "\n")
+                self.events.write(
+                    json.dumps(
+                        {
+                            "op": op,
+                            "n": self.counts[op],
+                            "w": w,
+                            "any": self.counts["any"],
+                            "path": self._rel(where),
+                            "dst": to and self._rel(to),
+                        }
+                    )
+                    + "\n"
+                )
             if self._denied(where, to):
                 self._acted("denied")
                 return self._refuse(op, real, args, kwargs, where, ignore)
@@ -252,7 +273,7 @@ class Injector:
         if self.events:
             self.events.write(json.dumps({"fault": fault, "any": self.counts["any"]}) + "\n")
 
-    def _fills(self, where: Optional[str], to: Optional[str], w: int) -> bool:
+    def _fills(self, where: str | None, to: str | None, w: int) -> bool:
         """Whether this writing call finds the disk full (it stays full from then on)."""
         if self.full and not self.disk_full:
             if self.full.get("match"):
@@ -309,6 +330,7 @@ class Injector:
                 if kwargs.get("dir_fd") is not None:
                     return real[key or op](path, *args, **kwargs)
                 return me.call(op, real[key or op], (path, *args), kwargs, path)
+
             return wrapped
 
         def move(op):
@@ -316,6 +338,7 @@ class Injector:
                 if kwargs.get("src_dir_fd") is not None or kwargs.get("dst_dir_fd") is not None:
                     return real[op](src, dst, **kwargs)
                 return me.call(op, real[op], (src, dst), kwargs, src, dst)
+
             return wrapped
 
         def rmtree(path, ignore_errors=False, *args, **kwargs):
@@ -393,7 +416,7 @@ def faults_acted(path: Path) -> list[str]:
     return [e["fault"] for e in lines if "fault" in e]
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if "--" not in argv:
         print("usage: python -m tests.faults.inject [options] -- RNN-NLP-ARGS (see --help before --)", file=sys.stderr)
@@ -401,8 +424,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             return 2
     own, cli = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     parser = argparse.ArgumentParser(prog="python -m tests.faults.inject", description=__doc__.splitlines()[0])
-    parser.add_argument("--kill-at", type=parse_kill, action="append", help="OP:N[:before|after|torn|stop|stop_after[:MATCH]]: "
-                        "SIGKILL (or SIGSTOP) at the N-th OP call; may be given more than once")
+    parser.add_argument(
+        "--kill-at",
+        type=parse_kill,
+        action="append",
+        help="OP:N[:before|after|torn|stop|stop_after[:MATCH]]: SIGKILL (or SIGSTOP) at the N-th OP call; may be given more than once",
+    )
     parser.add_argument("--full-disk-from", type=int, help="every writing call from the N-th on fails with ENOSPC")
     parser.add_argument("--full-disk-at", metavar="N:MATCH", help="the disk fills at the N-th writing call on a path holding MATCH")
     parser.add_argument("--deny", action="append", default=[], help="PATH[:EROFS|EACCES]: every change under PATH fails")
@@ -414,8 +441,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.full_disk_at:
         n, _, match = args.full_disk_at.partition(":")
         full = {"n": int(n), "match": match}
-    spec = {"scope": args.scope or default_scope(cli), "kill": args.kill_at, "full_disk_from": args.full_disk_from, "full_disk": full,
-            "deny": {"paths": [p for p, _ in deny], "errno": deny[0][1] if deny else "EROFS"}, "events": args.events}
+    spec = {
+        "scope": args.scope or default_scope(cli),
+        "kill": args.kill_at,
+        "full_disk_from": args.full_disk_from,
+        "full_disk": full,
+        "deny": {"paths": [p for p, _ in deny], "errno": deny[0][1] if deny else "EROFS"},
+        "events": args.events,
+    }
     return run_cli(cli, spec)
 
 

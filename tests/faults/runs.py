@@ -13,7 +13,6 @@ import hashlib
 import json
 import random
 from pathlib import Path
-from typing import Optional
 
 import torch
 import yaml
@@ -23,17 +22,23 @@ from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
 from tests.api_data import qa_input, write_seq2seq
 from tests.conftest import tiny_raw, with_sections, write_corpus
-from tests.tasks.tagging.data import tagging_raw, write_ner
 from tests.tasks.classification.test_task import classify_raw, write_sentiment
 from tests.tasks.qa.test_task import qa_raw, write_squad
 from tests.tasks.seq2seq.test_task import raw as seq2seq_raw
+from tests.tasks.tagging.data import tagging_raw, write_ner
 
 TASKS = ("lm", "classify", "ner", "qa", "seq2seq", "stages")
 LAST, BEST = run_folder.LAST, run_folder.BEST
 STAGE_FOLDERS = tuple(run_folder.STAGE_FOLDERS.values())
 TIMING = {"elapsed_s", "tokens_per_s"}
-INPUTS = {"lm": "the cat", "classify": "the film was superb", "ner": "Ann Lee visited Rome .", "qa": qa_input(5, candidates=False),
-          "seq2seq": "a b c", "stages": "Mary joined Globex ."}
+INPUTS = {
+    "lm": "the cat",
+    "classify": "the film was superb",
+    "ner": "Ann Lee visited Rome .",
+    "qa": qa_input(5, candidates=False),
+    "seq2seq": "a b c",
+    "stages": "Mary joined Globex .",
+}
 SMALL = {"threads": 1, "progress": False, "device": "cpu", "log_every": 4}
 
 
@@ -71,9 +76,16 @@ def raw_config(task: str, data: Path, **sections) -> dict:
         raw = seq2seq_raw(data, trainer={"batch_size": 16, "lr": 0.01, **every})
     elif task == "stages":
         lm = {"bptt": 8, "batch_size": 4, "checkpoint_every": 4}
-        raw = tagging_raw("ner", data, trainer={"batch_size": 8, **every},
-                          stages=[{"name": "lm_pretrain", "epochs": 2, "trainer": {"lr": 5.0, **lm}},
-                                  {"name": "lm_finetune", "epochs": 1, "trainer": {"lr": 2.0, **lm}}, {"name": "task"}])
+        raw = tagging_raw(
+            "ner",
+            data,
+            trainer={"batch_size": 8, **every},
+            stages=[
+                {"name": "lm_pretrain", "epochs": 2, "trainer": {"lr": 5.0, **lm}},
+                {"name": "lm_finetune", "epochs": 1, "trainer": {"lr": 2.0, **lm}},
+                {"name": "task"},
+            ],
+        )
     else:
         raise KeyError(task)
     return with_sections(raw, sections)
@@ -94,7 +106,7 @@ def checkpoint_folders(run: Path) -> list[Path]:
     return [root / name for root in roots for name in (LAST, BEST)]
 
 
-def step_of(folder: Path) -> Optional[int]:
+def step_of(folder: Path) -> int | None:
     """The global step of a resume checkpoint, None when there is none readable."""
     try:
         ckpt.verify(folder)
@@ -191,8 +203,10 @@ def differences(run: Path, ref: Path) -> list[str]:
         if folder.name == LAST:
             sa, sb = ckpt.load_trainer_state(folder), ckpt.load_trainer_state(run / rel)
             if (sa["epoch"], sa["global_step"]) != (sb["epoch"], sb["global_step"]):
-                diffs.append(f"{rel}: ended at epoch {sb['epoch']} step {sb['global_step']}, "
-                             f"the reference at epoch {sa['epoch']} step {sa['global_step']}")
+                diffs.append(
+                    f"{rel}: ended at epoch {sb['epoch']} step {sb['global_step']}, "
+                    f"the reference at epoch {sa['epoch']} step {sa['global_step']}"
+                )
     if metrics_rows(run) != metrics_rows(ref):
         diffs.append("metrics.csv differs from the reference (timing columns aside)")
     return diffs

@@ -18,6 +18,8 @@ from rnn_nlp.training import run_folder
 from tests.faults import runs as R
 from tests.faults.zygote import process_state, wait_for_state
 
+pytestmark = [pytest.mark.faults, pytest.mark.slow]  # the fault suite: `pytest -m faults` runs it alone
+
 SECOND = {
     "train": lambda cfg, run: ["train", str(cfg), "--out", str(run)],
     "train --resume": lambda cfg, run: ["train", str(cfg), "--out", str(run), "--resume"],
@@ -115,10 +117,14 @@ def test_a_reader_while_the_writer_is_held_mid_swap_reads_a_whole_checkpoint(zyg
 
 
 SWAPS = {  # (the writer held just before a swap, held again once that swap is complete, the old version removed)
-    "best": [{"op": "rename", "match": "run/.best.old", "n": 1, "when": "stop"},
-             {"op": "rmtree", "match": "run/.best.old", "n": 3, "when": "stop_after"}],
-    "checkpoint-last": [{"op": "rename", "match": "run/.checkpoint-last.old", "n": 6, "when": "stop"},
-                        {"op": "rename", "match": "run/.checkpoint-last.old", "n": 7, "when": "stop"}],
+    "best": [
+        {"op": "rename", "match": "run/.best.old", "n": 1, "when": "stop"},
+        {"op": "rmtree", "match": "run/.best.old", "n": 3, "when": "stop_after"},
+    ],
+    "checkpoint-last": [
+        {"op": "rename", "match": "run/.checkpoint-last.old", "n": 6, "when": "stop"},
+        {"op": "rename", "match": "run/.checkpoint-last.old", "n": 7, "when": "stop"},
+    ],
 }
 PAUSES = {  # where the reader pauses: (object, attribute, the call to pause at)
     "mid-read, before the weights file": (ckpt, "_read_file", lambda name, *rest: name == ckpt.WEIGHTS),

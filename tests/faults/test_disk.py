@@ -18,6 +18,8 @@ import pytest
 
 from tests.faults import runs as R
 
+pytestmark = [pytest.mark.faults, pytest.mark.slow]  # the fault suite: `pytest -m faults` runs it alone
+
 FULL_AT = [  # (what, the write at which the disk is full), met in this order by a run resumed after each
     ("a checkpoint folder", {"match": "run/.checkpoint-last.tmp", "n": 2}),
     ("a checkpoint's config.yaml", {"match": "run/.checkpoint-last.tmp/config.yaml", "n": 1}),
@@ -152,7 +154,11 @@ def _read_only_then_resumed(zygote, ref, run, command, readonly: Path, faults=No
     problems += [f"changed: {k}" for k in sorted(before) if after.get(k) != before[k] and ".tmp" not in k]
     problems += [f"new: {k}" for k in sorted(set(after) - set(before))]
     resumed = zygote.run(COMMANDS["train --resume"](ref.config, run))
-    problems += [f"resume afterwards: exit {resumed.returncode}: {resumed.stderr.strip()[-300:]}"] if resumed.returncode else R.finished(run, ref.run, "classify")
+    problems += (
+        [f"resume afterwards: exit {resumed.returncode}: {resumed.stderr.strip()[-300:]}"]
+        if resumed.returncode
+        else R.finished(run, ref.run, "classify")
+    )
     return problems
 
 

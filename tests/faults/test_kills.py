@@ -23,6 +23,8 @@ from tests.faults import chain as C
 from tests.faults import runs as R
 from tests.faults.inject import read_events
 
+pytestmark = [pytest.mark.faults, pytest.mark.slow]  # the fault suite: `pytest -m faults` runs it alone
+
 
 @pytest.mark.parametrize("task", R.TASKS)
 def test_killed_again_and_again_a_run_resumes_to_the_uninterrupted_result(task, zygote, reference, tmp_path):

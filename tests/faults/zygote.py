@@ -25,15 +25,31 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Optional
 
 from tests.faults.inject import Injector, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PRELOAD = ("torch", "torch._dynamo", "torch.optim", "safetensors.torch", "yaml", "datasets", "matplotlib", "rnn_nlp.cli", "rnn_nlp.api", "rnn_nlp.runs",
-           "rnn_nlp.tasks.lm", "rnn_nlp.tasks.classification", "rnn_nlp.tasks.tagging", "rnn_nlp.tasks.qa",
-           "rnn_nlp.tasks.seq2seq", "sklearn.metrics", "seqeval.metrics", "sacrebleu")
+PRELOAD = (
+    "torch",
+    "torch._dynamo",
+    "torch.optim",
+    "safetensors.torch",
+    "yaml",
+    "datasets",
+    "matplotlib",
+    "rnn_nlp.cli",
+    "rnn_nlp.api",
+    "rnn_nlp.runs",
+    "rnn_nlp.tasks.lm",
+    "rnn_nlp.tasks.classification",
+    "rnn_nlp.tasks.tagging",
+    "rnn_nlp.tasks.qa",
+    "rnn_nlp.tasks.seq2seq",
+    "sklearn.metrics",
+    "seqeval.metrics",
+    "sacrebleu",
+)
 
 
 def _preload() -> None:
@@ -118,7 +134,7 @@ def bind_permissions() -> None:
         raise OSError(ctypes.get_errno(), "capset failed: cannot make permission bits bind a root process here")
 
 
-def _wait(pid: int, started: float, kill_after_s: Optional[float], timeout_s: float) -> dict:
+def _wait(pid: int, started: float, kill_after_s: float | None, timeout_s: float) -> dict:
     killed = timed_out = False
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -149,7 +165,7 @@ def serve() -> None:
     os.dup2(null, 0)
     os.dup2(2, 1)
     _preload()
-    started: dict[int, tuple[float, Optional[float]]] = {}
+    started: dict[int, tuple[float, float | None]] = {}
     for line in requests:
         req = json.loads(line)
         if req["op"] == "start":
@@ -188,14 +204,26 @@ class Result:
 class Zygote:
     """A server process holding torch and the library imported; `run` forks a child per command."""
 
-    def __init__(self, workdir: Path, env: Optional[dict] = None):
+    def __init__(self, workdir: Path, env: dict | None = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        full_env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-                    "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-                    **(env or {})}
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.faults.zygote"], cwd=ROOT, env=full_env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        full_env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            **(env or {}),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.faults.zygote"],
+            cwd=ROOT,
+            env=full_env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         self.serial = 0
 
     def _ask(self, req: dict, timeout_s: float = 900) -> dict:
@@ -207,24 +235,43 @@ class Zygote:
             raise RuntimeError(f"the fault-injection zygote did not answer {req['op']} (exit {self.proc.poll()})")
         return json.loads(line)
 
-    def start(self, argv: Optional[list[str]] = None, faults: Optional[dict] = None, *, call: Optional[str] = None,
-              args: tuple = (), cwd: Optional[Path] = None, env: Optional[dict] = None,
-              kill_after_s: Optional[float] = None, permissions_bind: bool = False) -> tuple[int, Path, Path]:
+    def start(
+        self,
+        argv: list[str] | None = None,
+        faults: dict | None = None,
+        *,
+        call: str | None = None,
+        args: tuple = (),
+        cwd: Path | None = None,
+        env: dict | None = None,
+        kill_after_s: float | None = None,
+        permissions_bind: bool = False,
+    ) -> tuple[int, Path, Path]:
         """Fork a child running `rnn-nlp ARGV` (or `module:function(*args)`) with `faults`; returns (pid, stdout, stderr).
 
         `permissions_bind`: the child honours permission bits even when the zygote runs as root."""
         self.serial += 1
         out, err = self.workdir / f"{self.serial}.out", self.workdir / f"{self.serial}.err"
-        req = {"op": "start", "argv": list(argv or []), "call": call, "args": list(args), "faults": faults or {},
-               "stdout": str(out), "stderr": str(err), "cwd": str(cwd or self.workdir), "env": env or {},
-               "kill_after_s": kill_after_s, "permissions_bind": permissions_bind}
+        req = {
+            "op": "start",
+            "argv": list(argv or []),
+            "call": call,
+            "args": list(args),
+            "faults": faults or {},
+            "stdout": str(out),
+            "stderr": str(err),
+            "cwd": str(cwd or self.workdir),
+            "env": env or {},
+            "kill_after_s": kill_after_s,
+            "permissions_bind": permissions_bind,
+        }
         return self._ask(req)["pid"], out, err
 
     def wait(self, started: tuple[int, Path, Path], timeout_s: float = 600) -> Result:
         pid, out, err = started
         return Result(self._ask({"op": "wait", "pid": pid, "timeout_s": timeout_s}, timeout_s + 60), out, err)
 
-    def run(self, argv: list[str], faults: Optional[dict] = None, timeout_s: float = 600, **kw) -> Result:
+    def run(self, argv: list[str], faults: dict | None = None, timeout_s: float = 600, **kw) -> Result:
         return self.wait(self.start(argv, faults, **kw), timeout_s)
 
     def close(self) -> None:

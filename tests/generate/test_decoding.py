@@ -23,9 +23,7 @@ from rnn_nlp.generate.decoding import (
 )
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.lm import LanguageModelNetwork, LMHead, LMHeadConfig
-from rnn_nlp.runs import train_run
-from rnn_nlp.runs import build_config
-from rnn_nlp.runs import load_run
+from rnn_nlp.runs import build_config, load_run, train_run
 from tests.conftest import tiny_raw
 
 
@@ -40,6 +38,7 @@ def trained(tmp_path_factory):
     return task, model, root / "run"
 
 
+@pytest.mark.slow
 def test_greedy_is_deterministic_and_learned_the_pattern(trained):
     task, model, _ = trained
     vocab = task.token_vocab()
@@ -58,7 +57,7 @@ def test_carried_state_equals_rerunning_the_prefix(trained):
     for _ in range(3):
         top, _, _ = model.backbone.run_direction("forward", torch.tensor([ids]))
         ids.append(int(model.head.log_probs(top[:, -1]).argmax(-1)))
-    assert out == ids[len(prompt):]
+    assert out == ids[len(prompt) :]
 
 
 def test_sampling_is_seeded(trained):
@@ -283,8 +282,17 @@ def test_text_api(trained):
     assert [len(t) for t in texts] == [2, 2]
     assert all("<eos>" not in t for t in texts[0] + texts[1])  # stopped at, and without, the boundary
     assert all(t.endswith(" .") for t in texts[0] + texts[1])  # whole sentences, as in the corpus
-    samples = generate_texts(model, vocab, tok, ["a dog"], max_tokens=8, greedy=False, num_samples=5,
-                             stop_at_eos=True, generator=torch.Generator().manual_seed(0))[0]
+    samples = generate_texts(
+        model,
+        vocab,
+        tok,
+        ["a dog"],
+        max_tokens=8,
+        greedy=False,
+        num_samples=5,
+        stop_at_eos=True,
+        generator=torch.Generator().manual_seed(0),
+    )[0]
     assert len(samples) == 5 and all("<eos>" not in s for s in samples)
     with pytest.raises(ConfigError, match="greedy"):
         generate_texts(model, vocab, tok, ["a"], num_samples=2)

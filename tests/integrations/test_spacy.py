@@ -5,8 +5,7 @@ import spacy
 from spacy import displacy
 
 import rnn_nlp.integrations.spacy  # noqa: F401  (registers the factory)
-from rnn_nlp.runs import build_config
-from rnn_nlp.runs import train_run
+from rnn_nlp.runs import build_config, train_run
 from tests.tasks.tagging.data import tagging_raw, write_ner, write_pos
 
 
@@ -18,6 +17,7 @@ def runs(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_ner_component_sets_entities_and_displacy_renders_them(runs):
     nlp = spacy.blank("en")
     nlp.add_pipe("rnn_nlp_tagger", config={"model": str(runs / "ner-run")})
@@ -52,6 +52,7 @@ def classify_run(tmp_path_factory):
     return root / "clf"
 
 
+@pytest.mark.slow
 def test_textcat_component_sets_cats_from_the_classifier(classify_run):
     import rnn_nlp
 
@@ -81,7 +82,9 @@ def test_to_disk_bundles_the_weights_so_the_pipeline_loads_without_the_run(runs,
     shutil.rmtree(clf_copy)  # the run folders are gone: only the pipeline folder holds the models
     loaded = spacy.load(tmp_path / "pipeline")
     after = loaded("Ann Lee visited New York.")
-    assert [(e.text, e.label_) for e in after.ents] == [(e.text, e.label_) for e in before.ents] == [("Ann Lee", "PER"), ("New York", "LOC")]
+    assert (
+        [(e.text, e.label_) for e in after.ents] == [(e.text, e.label_) for e in before.ents] == [("Ann Lee", "PER"), ("New York", "LOC")]
+    )
     assert after.cats == pytest.approx(before.cats)
 
 

@@ -15,8 +15,8 @@ from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.runs import build_config, train_run
 from rnn_nlp.runs.folders import run_lock, set_aside, settle_replaced
 from rnn_nlp.training import checkpoint as ckpt
-from rnn_nlp.training.run_folder import replaced
 from rnn_nlp.training.callbacks import Callback
+from rnn_nlp.training.run_folder import replaced
 from rnn_nlp.training.trainer import Trainer
 from tests.conftest import tiny_raw, write_corpus
 
@@ -47,6 +47,7 @@ def test_a_folder_of_other_files_is_refused_and_left_alone(tmp_path, cfg, monkey
         train_run(cfg, tmp_path / "a-file")
 
 
+@pytest.mark.slow
 def test_an_empty_folder_and_a_run_folder_are_fine(tmp_path, cfg):
     (tmp_path / "empty").mkdir()
     train_run(cfg, tmp_path / "empty")
@@ -63,6 +64,7 @@ def test_a_second_writer_stops_at_once_naming_the_holder(tmp_path, cfg):
     train_run(cfg, out)  # the lock is free again
 
 
+@pytest.mark.slow
 def test_overwrite_keeps_the_old_run_when_the_new_model_cannot_be_built(tmp_path, cfg):
     out = tmp_path / "run"
     train_run(cfg, out)
@@ -139,6 +141,7 @@ def test_overwrite_killed_before_its_first_checkpoint_gets_the_old_run_back_next
     assert _weights(out).keys() == old.keys()
 
 
+@pytest.mark.slow
 def test_overwrite_drops_the_old_run_at_the_new_runs_first_best_model(tmp_path, cfg):
     out = tmp_path / "run"
     train_run(cfg, out)
@@ -147,8 +150,14 @@ def test_overwrite_drops_the_old_run_at_the_new_runs_first_best_model(tmp_path, 
 
     class Watch(Callback):
         def on_step_end(self, trainer):
-            during.append((replaced(out).exists(), (out / "checkpoint-last").exists(), (out / "best").exists(),
-                           _same(_weights(out), old) if not (out / "best").exists() else None))
+            during.append(
+                (
+                    replaced(out).exists(),
+                    (out / "checkpoint-last").exists(),
+                    (out / "best").exists(),
+                    _same(_weights(out), old) if not (out / "best").exists() else None,
+                )
+            )
 
     new = build_config(tiny_raw(cfg.data.name, trainer={"epochs": 2, "seed": 5, "checkpoint_every": 3}))
     train_run(new, out, overwrite=True, callbacks=[Watch()])
@@ -184,6 +193,7 @@ def test_settling_a_replacement_that_has_a_checkpoint_keeps_it(tmp_path, cfg):
     assert not aside.exists() and (out / "checkpoint-last").exists()
 
 
+@pytest.mark.slow
 def test_an_old_run_that_cannot_be_removed_is_a_warning_naming_it(tmp_path, cfg, monkeypatch, caplog):
     out = tmp_path / "run"
     train_run(cfg, out)
@@ -200,6 +210,7 @@ def test_an_old_run_that_cannot_be_removed_is_a_warning_naming_it(tmp_path, cfg,
     assert "is still in" in caplog.text and ".run.replaced" in caplog.text and "remove it yourself" in caplog.text
 
 
+@pytest.mark.slow
 def test_an_old_run_that_cannot_be_moved_aside_is_a_clear_error(tmp_path, cfg, monkeypatch, capsys):
     out = tmp_path / "run"
     train_run(cfg, out)
@@ -246,6 +257,7 @@ def test_a_full_disk_writing_the_holders_pid_still_locks(tmp_path, monkeypatch):
                 pass
 
 
+@pytest.mark.slow
 def test_overwrite_of_a_read_only_run_is_refused_before_anything_changes(tmp_path, cfg, monkeypatch, capsys):
     out = tmp_path / "run"
     train_run(cfg, out)
@@ -261,6 +273,7 @@ def test_overwrite_of_a_read_only_run_is_refused_before_anything_changes(tmp_pat
     assert not replaced(out).exists()
 
 
+@pytest.mark.slow
 def test_training_tidies_what_killed_writes_left_and_keeps_a_live_writers_files(tmp_path, cfg):
     import subprocess
     import sys
@@ -280,6 +293,7 @@ def test_training_tidies_what_killed_writes_left_and_keeps_a_live_writers_files(
     assert left == [f"eval-test.json.{live}.tmp"]
 
 
+@pytest.mark.slow
 def test_a_run_killed_writing_its_first_file_is_still_a_run_folder(tmp_path, cfg):
     out = tmp_path / "run"
     out.mkdir()
@@ -288,6 +302,7 @@ def test_a_run_killed_writing_its_first_file_is_still_a_run_folder(tmp_path, cfg
     assert (out / "checkpoint-last").exists() and not list(out.glob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_overwrite_through_a_symlinked_run_folder_replaces_the_run_not_the_link(tmp_path, cfg):
     (tmp_path / "big").mkdir()
     real = tmp_path / "big" / "run"
@@ -301,6 +316,7 @@ def test_overwrite_through_a_symlinked_run_folder_replaces_the_run_not_the_link(
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run"]
 
 
+@pytest.mark.slow
 def test_a_second_overwrite_before_the_first_had_a_model_keeps_the_model_set_aside(tmp_path, cfg):
     out = tmp_path / "run"
     train_run(cfg, out)

@@ -10,8 +10,8 @@ import yaml
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.runs import build_config, train_run
 from tests.conftest import tiny_raw, write_corpus
-from tests.tasks.tagging.data import tagging_raw, write_ner
 from tests.tasks.classification.test_task import classify_raw, write_sentiment
+from tests.tasks.tagging.data import tagging_raw, write_ner
 
 
 def test_stage_order_and_needs_are_checked():
@@ -27,13 +27,19 @@ def test_stage_order_and_needs_are_checked():
     assert "set `pretrained` or put lm_pretrain before it" in bad([{"name": "lm_finetune"}])
     assert "drop one of them" in bad([{"name": "lm_pretrain"}], pretrained="runs/lm")
     assert "unknown key 'stages[0].trainer.lrr'" in bad([{"name": "lm_pretrain", "trainer": {"lrr": 1}}])
-    assert "stages[1]: the task stage trains with the run's own" in bad([{"name": "lm_pretrain"}, {"name": "task", "epochs": 2, "corpora": ["ptb"]}])
+    assert "stages[1]: the task stage trains with the run's own" in bad(
+        [{"name": "lm_pretrain"}, {"name": "task", "epochs": 2, "corpora": ["ptb"]}]
+    )
     assert "stages[0].epochs must be positive" in bad([{"name": "lm_pretrain", "epochs": 0}])
 
 
 def test_old_switches_and_stages_together_show_the_new_form(tmp_path):
-    raw = tagging_raw("ner", write_ner(tmp_path / "ner"), data={"pretrain_epochs": 2, "pretrain_corpora": ["ptb"]},
-                      stages=[{"name": "lm_pretrain"}, {"name": "task"}])
+    raw = tagging_raw(
+        "ner",
+        write_ner(tmp_path / "ner"),
+        data={"pretrain_epochs": 2, "pretrain_corpora": ["ptb"]},
+        stages=[{"name": "lm_pretrain"}, {"name": "task"}],
+    )
     with pytest.raises(ConfigError, match=r"stages: \[\{name: lm_pretrain, epochs: 2, corpora: \[ptb\]\}, \{name: task\}\]"):
         build_config(raw)
     raw = classify_raw(write_sentiment(tmp_path / "s.csv"), head={"lm_finetune_epochs": 1}, stages=[{"name": "lm_finetune"}])
@@ -42,6 +48,7 @@ def test_old_switches_and_stages_together_show_the_new_form(tmp_path):
         build_config(raw)
 
 
+@pytest.mark.slow
 def test_lm_pretrain_then_finetune_stages_start_the_tagger(tmp_path, caplog):
     stages = [
         {"name": "lm_pretrain", "epochs": 1, "trainer": {"lr": 5.0, "bptt": 8, "batch_size": 4}},
@@ -109,8 +116,9 @@ def test_a_run_folder_that_cannot_be_made_before_a_stage_is_a_clear_error(tmp_pa
             raise OSError(28, "No space left on device", str(self))
         return real(self, *args, **kwargs)
 
-    raw = tagging_raw("ner", write_ner(tmp_path / "ner"), stages=[{"name": "lm_pretrain", "epochs": 1}, {"name": "task"}],
-                      trainer={"epochs": 1})
+    raw = tagging_raw(
+        "ner", write_ner(tmp_path / "ner"), stages=[{"name": "lm_pretrain", "epochs": 1}, {"name": "task"}], trainer={"epochs": 1}
+    )
     monkeypatch.setattr(Path, "mkdir", full)
     with pytest.raises(SaveError, match=r"cannot make the run folder .*run: No space left on device"):
         train_run(build_config(raw), tmp_path / "run")

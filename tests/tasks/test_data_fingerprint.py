@@ -15,8 +15,17 @@ RECORDS = {
     "classify": ("_records", "examples", {"text": ["a good film", "a bad plot"], "label": ["pos", "neg"]}),
     "ner": ("_splits", "sentences", {"tokens": [["Ann", "left"], ["Bob"]], "tags": [["B-PER", "O"], ["B-PER"]]}),
     "pos": ("_splits", "sentences", {"tokens": [["the", "dog"]], "tags": [["DET", "NOUN"]]}),
-    "qa": ("_records", "questions", {"id": ["q1"], "question": ["who ?"], "context": ["ann ran ."],
-                                     "answers": [{"text": ["ann"], "answer_start": [0]}], "candidates": [[]]}),
+    "qa": (
+        "_records",
+        "questions",
+        {
+            "id": ["q1"],
+            "question": ["who ?"],
+            "context": ["ann ran ."],
+            "answers": [{"text": ["ann"], "answer_start": [0]}],
+            "candidates": [[]],
+        },
+    ),
     "seq2seq": ("_records", "pairs", {"source": ["a b", "c"], "target": ["B A", "C"]}),
 }
 

@@ -27,4 +27,4 @@ def test_an_old_name_warns_and_gives_the_new_class(module):
 def test_an_unknown_name_is_still_an_attribute_error():
     mod = importlib.import_module("rnn_nlp.tasks.lm")
     with pytest.raises(AttributeError, match="NoSuchRun"):
-        getattr(mod, "NoSuchRun")
+        _ = mod.NoSuchRun

@@ -136,6 +136,7 @@ def test_vocab_load_names_the_file(tmp_path):
         Vocab.load(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("written", [{}, {"tokens": {"itos": [*SPECIALS, "a", "a"]}}, [1, 2]], ids=["empty", "duplicate", "a list"])
 def test_a_rehashed_vocab_json_is_refused_by_load_and_resume(tmp_path, corpus, written):
     """The issue's case end to end: vocab.json rewritten together with its hash in meta.json."""

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from rnn_nlp.errors import CheckpointError
+from rnn_nlp.files import fsync_dir
 from rnn_nlp.runs import build_config, load_run, train_run
 from rnn_nlp.tasks.lm import LMTask
-from rnn_nlp.files import fsync_dir
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
 from rnn_nlp.training.run_folder import LAST
@@ -111,7 +111,10 @@ def _best_folder(run: Path, cfg, task, model) -> None:
     ckpt.save_checkpoint(run / run_folder.BEST, cfg, task.vocab_json(), model)
 
 
-@pytest.mark.parametrize("previous", [_best_folder, _legacy_run, _crashed_mid_swap], ids=["best-folder", "legacy-top-level", "after-a-crash"])
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "previous", [_best_folder, _legacy_run, _crashed_mid_swap], ids=["best-folder", "legacy-top-level", "after-a-crash"]
+)
 def test_a_kill_anywhere_in_the_best_swap_leaves_old_or_new(tmp_path, tiny_config, models, previous, monkeypatch):
     task, old, new = models
     monkeypatch.setattr(ckpt.shutil, "rmtree", _rmtree)
@@ -127,7 +130,7 @@ def test_a_kill_anywhere_in_the_best_swap_leaves_old_or_new(tmp_path, tiny_confi
             assert all(torch.equal(t, loaded.state_dict()[k]) for k, t in old.state_dict().items())
         assert _weights_of(run, old, new) == "old"
 
-        def save():
+        def save(run=run):
             ckpt.save_checkpoint(run / run_folder.BEST, tiny_config, task.vocab_json(), new)
 
         killed = _save_killed_at(point, save)
@@ -185,13 +188,18 @@ KILL_IN_SECOND_BEST_SWAP = """
 """
 
 
+@pytest.mark.slow
 def test_a_process_killed_mid_swap_loads_and_resumes(tmp_path, corpus):
     """A real process dies (os._exit) between the two renames of its second best model."""
     raw = tiny_raw(corpus, trainer={"epochs": 3}, data={"max_train_tokens": 400})
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    died = subprocess.run([sys.executable, "-c", textwrap.dedent(KILL_IN_SECOND_BEST_SWAP), json.dumps(raw), str(run)],
-                          env=env, capture_output=True, text=True)
+    died = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(KILL_IN_SECOND_BEST_SWAP), json.dumps(raw), str(run)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert died.returncode == 9, died.stderr
     assert not (run / run_folder.BEST).exists() and run_folder.resolve(run) == run / ".best.old"
     first_best = ckpt.load_weights(run / ".best.old")

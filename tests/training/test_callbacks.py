@@ -93,6 +93,7 @@ class Recorder(Callback):
         self.steps = state["steps"]
 
 
+@pytest.mark.slow
 def test_early_stopping_after_patience_and_a_stopped_run_stays_stopped(tmp_path, corpus, monkeypatch):
     script = Scripted(monkeypatch, [3.0, 2.0, 2.5, 2.4, 1.0, 0.5, 0.4, 0.3])
     cfg = _short(corpus, early_stopping_patience=2)
@@ -105,6 +106,7 @@ def test_early_stopping_after_patience_and_a_stopped_run_stays_stopped(tmp_path,
     assert again.global_step == trainer.global_step and script.calls == 4
 
 
+@pytest.mark.slow
 def test_early_stopping_count_survives_an_interruption(tmp_path, corpus, monkeypatch):
     losses = [3.0, 2.0, 2.5, 2.4, 1.0, 0.5, 0.4, 0.3]
     script = Scripted(monkeypatch, losses)
@@ -127,6 +129,7 @@ def test_early_stopping_is_off_by_default_and_checked(corpus):
         build_config(tiny_raw(corpus, trainer={"early_stopping_patience": 0}))
 
 
+@pytest.mark.slow
 def test_callers_callbacks_get_every_hook_and_resume_their_state(tmp_path, corpus, monkeypatch):
     cfg = _short(corpus, epochs=2, log_every=5)
     seen = Recorder()
@@ -148,6 +151,7 @@ def test_callers_callbacks_get_every_hook_and_resume_their_state(tmp_path, corpu
         builtin_callbacks(cfg.trainer, [Recorder(), Recorder()])
 
 
+@pytest.mark.slow
 def test_gradual_unfreezing_opens_one_group_an_epoch(tmp_path, corpus):
     cfg = _short(corpus, epochs=3, gradual_unfreezing=True)
     seen = Recorder()
@@ -162,6 +166,7 @@ def _rows(path):
         return list(csv.DictReader(fh))
 
 
+@pytest.mark.slow
 def test_steps_csv_every_log_every_steps_and_exact_after_resume(tmp_path, corpus, monkeypatch):
     cfg = _short(corpus, epochs=2, log_every=7)
     train_run(cfg, tmp_path / "full")
@@ -189,8 +194,10 @@ def test_curves_are_against_the_step_with_integer_ticks_and_the_run_name(tmp_pat
 
     figures = []
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, path, **kw: figures.append(fig) or open(path, "wb").close())
-    evals = [{"epoch": 1, "step": 3, "train_loss": 2.0, "valid_loss": 2.1, "valid_ppl": 8.2, "train_ppl": 7.4},
-             {"epoch": 1.5, "step": 5, "train_loss": 1.8, "valid_loss": 2.0, "valid_ppl": 7.4, "train_ppl": 6.0}]
+    evals = [
+        {"epoch": 1, "step": 3, "train_loss": 2.0, "valid_loss": 2.1, "valid_ppl": 8.2, "train_ppl": 7.4},
+        {"epoch": 1.5, "step": 5, "train_loss": 1.8, "valid_loss": 2.0, "valid_ppl": 7.4, "train_ppl": 6.0},
+    ]
     steps = [{"step": s, "train_loss": 2.5 - s / 10, "train_ppl": 9.0 - s} for s in (1, 2, 3, 4, 5)]
     plot_curves(evals, tmp_path / "curves.png", title="ner-run (ner)", steps=steps)
     (fig,) = figures

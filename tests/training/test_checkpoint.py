@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from rnn_nlp.errors import CheckpointError
+from rnn_nlp.tasks.lm import LMTask
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
-from rnn_nlp.tasks.lm import LMTask
 
 
 @pytest.fixture

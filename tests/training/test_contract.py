@@ -19,8 +19,7 @@ from rnn_nlp.training.trainer import Trainer, resolve_device
 from tests.conftest import tiny_raw
 
 SHORT = {"max_train_tokens": 400}  # 13 steps an epoch
-FIELDS = {"epoch", "step_in_epoch", "global_step", "ending", "improved", "best", "history", "selection",
-          "run_dir", "cfg", "model", "dist"}
+FIELDS = {"epoch", "step_in_epoch", "global_step", "ending", "improved", "best", "history", "selection", "run_dir", "cfg", "model", "dist"}
 HOOKS = ("on_fit_start", "on_epoch_start", "on_step_end", "on_log", "on_evaluate", "on_epoch_end", "on_fit_end")
 
 
@@ -122,8 +121,16 @@ def test_save_best_and_save_last_are_the_trainers_saves(tmp_path, corpus):
 
 def test_the_trainer_asks_the_task_for_nothing_outside_the_protocol():
     wanted = {name for name in vars(TrainingTask) if not name.startswith("_")} | set(typing.get_type_hints(TrainingTask))
-    assert wanted == {"selection", "steps_per_epoch", "epoch_steps", "train_batches", "evaluate", "train_metrics",
-                      "vocab_json", "data_fingerprint"}
+    assert wanted == {
+        "selection",
+        "steps_per_epoch",
+        "epoch_steps",
+        "train_batches",
+        "evaluate",
+        "train_metrics",
+        "vocab_json",
+        "data_fingerprint",
+    }
     assert all(hasattr(Task, name) for name in wanted)  # the base class provides each
     assert typing.get_type_hints(Trainer.__init__)["task"] is TrainingTask
 

@@ -8,8 +8,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from rnn_nlp.runs import build_config
-from rnn_nlp.runs import train_run
+from rnn_nlp.runs import build_config, train_run
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.distributed import Single, shard_batch
 from rnn_nlp.training.run_folder import LAST
@@ -40,6 +39,7 @@ def _rows(run) -> list[dict]:
         return [{k: float(v) for k, v in r.items() if k not in TIMING} for r in csv.DictReader(fh)]
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", (100, 20, 20))
     raw = tiny_raw(corpus, trainer={"epochs": 2, "max_steps": 28, "checkpoint_every": 5, "batch_size": 4, "threads": 1})

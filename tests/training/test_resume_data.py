@@ -64,10 +64,13 @@ def test_a_changed_training_split_of_the_same_size_is_named(tmp_path, corpus):
     lines = _lines(corpus / "train.txt")
     lines[0], lines[1] = lines[1], lines[0]  # the same tokens, in another order
     _write(corpus / "train.txt", lines)
-    with pytest.raises(DataError, match=r"train: \d+ tokens as when the checkpoint was written, but different ones \(their SHA-256 differs\)"):
+    with pytest.raises(
+        DataError, match=r"train: \d+ tokens as when the checkpoint was written, but different ones \(their SHA-256 differs\)"
+    ):
         train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 8})), tmp_path / "run", resume=True)
 
 
+@pytest.mark.slow
 def test_a_checkpoint_without_a_fingerprint_still_resumes(tmp_path, corpus):
     """Written before this change: no `data` in the state, nothing to compare; the next checkpoint has one."""
     cfg = build_config(tiny_raw(corpus, trainer={"max_steps": 4}))

@@ -5,9 +5,8 @@ import csv
 import pytest
 import torch
 
-from rnn_nlp.runs import build_config
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.runs import load_run, train_run
+from rnn_nlp.runs import build_config, load_run, train_run
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
 from rnn_nlp.training.run_folder import LAST
@@ -26,6 +25,7 @@ def _weights(run_dir):
     return ckpt.load_weights(run_dir / LAST)
 
 
+@pytest.mark.slow
 def test_loss_falls_and_logs_are_written(tmp_path, corpus):
     cfg = build_config(tiny_raw(corpus, trainer={"epochs": 3}))
     trainer = train_run(cfg, tmp_path / "run")
@@ -45,6 +45,7 @@ def test_loss_falls_and_logs_are_written(tmp_path, corpus):
     ckpt.verify(tmp_path / "run" / LAST)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "sections",
     [
@@ -82,6 +83,7 @@ def test_resume_with_changed_config_names_the_keys(tmp_path, corpus):
         train_run(changed, tmp_path / "run", resume=True)
 
 
+@pytest.mark.slow
 def test_existing_run_is_not_overwritten(tmp_path, corpus):
     cfg = build_config(tiny_raw(corpus, trainer={"max_steps": 3}))
     train_run(cfg, tmp_path / "run")
@@ -90,6 +92,7 @@ def test_existing_run_is_not_overwritten(tmp_path, corpus):
     train_run(cfg, tmp_path / "run", overwrite=True)
 
 
+@pytest.mark.slow
 def test_interrupt_saves_a_resumable_checkpoint(tmp_path, corpus, monkeypatch):
     cfg = build_config(tiny_raw(corpus))
     _interrupt_at(monkeypatch, 7)
@@ -114,8 +117,8 @@ def test_pretrained_backbone_is_transferred(tmp_path, corpus):
     _, _, pre = load_run(tmp_path / "pre")
     cfg = build_config(tiny_raw(corpus, trainer={"max_steps": 1, "lr": 1e-9}))
     cfg.pretrained = str(tmp_path / "pre")
-    from rnn_nlp.training.transfer import transfer_backbone
     from rnn_nlp.tasks.lm import LMTask
+    from rnn_nlp.training.transfer import transfer_backbone
 
     task = LMTask(cfg)
     model = task.build_model()
@@ -126,8 +129,8 @@ def test_pretrained_backbone_is_transferred(tmp_path, corpus):
 
 def test_lr_scale_applies_to_one_step_only(tmp_path, corpus):
     """A model's `lr_scale` (variable BPTT) scales that step's update, then the lr is restored."""
-    from rnn_nlp.training.trainer import Trainer, resolve_device
     from rnn_nlp.tasks.lm import LMTask
+    from rnn_nlp.training.trainer import Trainer, resolve_device
 
     cfg = build_config(tiny_raw(corpus, trainer={"bptt_variation": True, "max_steps": 3, "clip_norm": 0.01}))
     task = LMTask(cfg)
@@ -143,8 +146,8 @@ def test_lr_scale_applies_to_one_step_only(tmp_path, corpus):
 
 def test_transfer_ignores_weight_drop_naming(tmp_path, corpus):
     """A backbone pretrained with weight drop starts a backbone without it, and the reverse."""
-    from rnn_nlp.training.transfer import transfer_backbone
     from rnn_nlp.tasks.lm import LMTask
+    from rnn_nlp.training.transfer import transfer_backbone
 
     train_run(build_config(tiny_raw(corpus, backbone={"weight_drop": 0.5}, trainer={"max_steps": 3})), tmp_path / "pre")
     _, _, pre = load_run(tmp_path / "pre")
@@ -155,6 +158,7 @@ def test_transfer_ignores_weight_drop_naming(tmp_path, corpus):
     torch.testing.assert_close(model.backbone.stacks["fwd"].layers[0].weight_hh_l0, raw)
 
 
+@pytest.mark.slow
 def test_a_budget_ending_on_the_last_batch_completes_the_epoch(tmp_path, corpus):
     from rnn_nlp.tasks.lm import LMTask
 

@@ -7,10 +7,9 @@ import os
 import pytest
 import torch
 
-from rnn_nlp.runs import build_config
 from rnn_nlp.errors import NonFiniteLossError, SaveError
 from rnn_nlp.nn.heads.lm import LanguageModelNetwork
-from rnn_nlp.runs import train_run
+from rnn_nlp.runs import build_config, train_run
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.run_folder import LAST
 from rnn_nlp.training.trainer import Trainer, resolve_device
@@ -65,6 +64,7 @@ def test_skipped_step_leaves_weights_and_optimizer_untouched(tmp_path, corpus, m
     assert trainer.optimizer.state_dict()["state"] == {}
 
 
+@pytest.mark.slow
 def test_nonfinite_rolls_back_with_lower_lr(tmp_path, corpus, monkeypatch, caplog):
     cfg = build_config(
         tiny_raw(corpus, trainer={"epochs": 1, "checkpoint_every": 5, "on_nonfinite": "rollback", "rollback_lr_factor": 0.1})
@@ -83,9 +83,7 @@ def test_nonfinite_rolls_back_with_lower_lr(tmp_path, corpus, monkeypatch, caplo
 
 
 def test_rollback_before_any_checkpoint_and_give_up(tmp_path, corpus, monkeypatch):
-    cfg = build_config(
-        tiny_raw(corpus, trainer={"epochs": 1, "on_nonfinite": "rollback", "max_rollbacks": 2, "schedule": "cosine"})
-    )
+    cfg = build_config(tiny_raw(corpus, trainer={"epochs": 1, "on_nonfinite": "rollback", "max_rollbacks": 2, "schedule": "cosine"}))
     _poison(monkeypatch, set(range(1, 10_000)))  # every step diverges
     with pytest.raises(NonFiniteLossError, match="after 2 rollbacks"):
         train_run(cfg, tmp_path / "run")
@@ -138,6 +136,7 @@ def _disk_full(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
+@pytest.mark.slow
 def test_full_disk_while_training_keeps_the_previous_checkpoint(tmp_path, corpus, monkeypatch):
     cfg = build_config(tiny_raw(corpus, trainer={"epochs": 1, "checkpoint_every": 5}))
     run = tmp_path / "run"
@@ -225,9 +224,13 @@ def test_an_epoch_whose_every_step_was_skipped_logs_nan_not_zero(tmp_path, corpu
         assert math.isnan(float(next(csv.DictReader(fh))["train_loss"]))
 
 
+@pytest.mark.slow
 def test_repeated_rollbacks_to_one_checkpoint_compound_the_lr_factor(tmp_path, corpus, monkeypatch, caplog):
-    cfg = build_config(tiny_raw(corpus, trainer={"epochs": 1, "checkpoint_every": 5, "on_nonfinite": "rollback",
-                                                 "rollback_lr_factor": 0.5, "max_rollbacks": 3}))
+    cfg = build_config(
+        tiny_raw(
+            corpus, trainer={"epochs": 1, "checkpoint_every": 5, "on_nonfinite": "rollback", "rollback_lr_factor": 0.5, "max_rollbacks": 3}
+        )
+    )
     calls = _poison(monkeypatch, {8, 11, 14})  # steps 8, then 8 and 8 again after each rollback to step 5
     with caplog.at_level(logging.WARNING):
         trainer = train_run(cfg, tmp_path / "run")

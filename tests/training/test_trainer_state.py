@@ -44,11 +44,13 @@ def fresh_trainer(cfg, run: Path) -> Trainer:
 
 def _set(path: str, value):
     """A change of the state: the dotted `path` set to `value` (a list index as a number)."""
+
     def change(state):
         *parents, last = path.split(".")
         for p in parents:
             state = state[int(p)] if isinstance(state, list) else state[p]
         state[int(last) if isinstance(state, list) else last] = value
+
     return change
 
 
@@ -75,8 +77,10 @@ BAD = {
     "best a string": (_set("best", "low"), r"best must be a number or None"),
     "history row a list": (_set("history", [[1, 2]]), r"history\[0\] must be a dict"),
     "optimizer without groups": (lambda s: s["optimizer"].pop("param_groups"), r"optimizer lacks its 'param_groups'"),
-    "an optimizer group too many": (lambda s: s["optimizer"]["param_groups"].append(copy.deepcopy(s["optimizer"]["param_groups"][0])),
-                                    r"optimizer.param_groups holds \d+ groups; this model's optimiser has"),
+    "an optimizer group too many": (
+        lambda s: s["optimizer"]["param_groups"].append(copy.deepcopy(s["optimizer"]["param_groups"][0])),
+        r"optimizer.param_groups holds \d+ groups; this model's optimiser has",
+    ),
     "a group's parameters cut": (lambda s: s["optimizer"]["param_groups"][0]["params"].pop(), r"optimizer.param_groups\[0\].params lists"),
     "params not a list": (_set("optimizer.param_groups.0.params", 3), r"optimizer.param_groups\[0\].params must be a list"),
     "lr a string": (_set("optimizer.param_groups.0.lr", "fast"), r"optimizer.param_groups\[0\].lr must be a number"),
@@ -94,13 +98,17 @@ BAD = {
     "runtime state not tensors": (_set("runtime_state", {"forward.0.0": [1.0]}), r"runtime_state.forward.0.0 must be a tensor"),
     "callbacks a list": (_set("callbacks", []), r"callbacks must be a dict"),
     "a callback's state an int": (_set("callbacks.metric_log", 3), r"callbacks.metric_log must be a dict"),
-    "a callback's state unreadable": (_set("callbacks.metric_log", {"steps": 3}), r"callbacks.metric_log could not be taken back by MetricLog"),
+    "a callback's state unreadable": (
+        _set("callbacks.metric_log", {"steps": 3}),
+        r"callbacks.metric_log could not be taken back by MetricLog",
+    ),
     "fingerprint junk": (_set("data", {"train": {"tokens": "many"}}), r"data.train.tokens must be a whole number >= 0"),
     "ranks of junk": (_set("ranks", [{"rng": {}, "runtime_state": {}}]), r"ranks\[0\].rng lacks 'python'"),
     "not a dict": (lambda s: s.clear(), r"missing key"),
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change, message", list(BAD.values()), ids=list(BAD))
 def test_a_bad_state_is_a_checkpoint_error_naming_the_file_and_key(saved, change, message):
     cfg, run, state = saved
@@ -138,8 +146,11 @@ def test_the_saved_state_loads_and_optional_keys_stay_optional(saved):
     trainer.load_state_dict(copy.deepcopy(state))
     assert (trainer.epoch, trainer.step_in_epoch, trainer.global_step) == (state["epoch"], state["step_in_epoch"], 5)
     # a state of rnn_nlp 0.2: none of the keys added since (read with .get)
-    old = {k: v for k, v in copy.deepcopy(state).items()
-           if k not in ("stop_reason", "window_loss_sum", "window_loss_steps", "skipped_steps", "rollbacks", "callbacks", "ranks", "data")}
+    old = {
+        k: v
+        for k, v in copy.deepcopy(state).items()
+        if k not in ("stop_reason", "window_loss_sum", "window_loss_steps", "skipped_steps", "rollbacks", "callbacks", "ranks", "data")
+    }
     fresh_trainer(cfg, run).load_state_dict(old)
     fresh_trainer(cfg, run).load_state_dict({**copy.deepcopy(state), "stop_reason": None, "data": None})
 
@@ -155,14 +166,20 @@ def test_variable_bptt_epochs_are_bounded_by_their_own_length(tmp_path, corpus):
     state = trainer.state_dict()
     state.update(epoch=epoch, step_in_epoch=lengths[epoch], global_step=sum(lengths[: epoch + 1]))
     trainer.load_state_dict(state)
-    with pytest.raises(CheckpointError, match=rf"step_in_epoch is {lengths[epoch] + 1}, past the {lengths[epoch]} batches of epoch {epoch + 1}"):
+    with pytest.raises(
+        CheckpointError, match=rf"step_in_epoch is {lengths[epoch] + 1}, past the {lengths[epoch]} batches of epoch {epoch + 1}"
+    ):
         trainer.load_state_dict({**state, "step_in_epoch": lengths[epoch] + 1, "global_step": state["global_step"] + 1})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "change, message",
-    [(_drop("optimizer"), r"missing key 'optimizer'"), (_set("history", 7), r"history must be a list"),
-     (_set("step_in_epoch", 10**12), r"step_in_epoch is 1000000000000")],
+    [
+        (_drop("optimizer"), r"missing key 'optimizer'"),
+        (_set("history", 7), r"history must be a list"),
+        (_set("step_in_epoch", 10**12), r"step_in_epoch is 1000000000000"),
+    ],
     ids=["no optimizer", "history an int", "step past the epoch"],
 )
 def test_resume_from_a_rehashed_state_is_refused_and_leaves_the_run_alone(tmp_path, corpus, change, message):

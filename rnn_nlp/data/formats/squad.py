@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from rnn_nlp.data.formats.encoding import read_text
 from rnn_nlp.errors import DataError
@@ -28,7 +28,7 @@ def empty_records() -> Records:
     return {k: [] for k in FIELDS}
 
 
-def _answers_shape_problem(answers: Any, context: str) -> Optional[str]:
+def _answers_shape_problem(answers: Any, context: str) -> str | None:
     """What is wrong with a flat record's answers against its passage, or None."""
     if not isinstance(answers, dict) or not isinstance(answers.get("text"), list) or not isinstance(answers.get("answer_start"), list):
         return "'answers' must hold lists 'text' and 'answer_start'"
@@ -42,11 +42,11 @@ def _answers_shape_problem(answers: Any, context: str) -> Optional[str]:
         if start < 0 or start + len(text) > len(context):
             return f"answer offset {start} (+{len(text)} characters) is outside its passage of {len(context)} characters"
         if context[start : start + len(text)] != text:
-            return f"answer {text!r} does not match the passage at offset {start} ({context[start:start + len(text)]!r})"
+            return f"answer {text!r} does not match the passage at offset {start} ({context[start : start + len(text)]!r})"
     return None
 
 
-def check_record(row: dict, where: str) -> Optional[str]:
+def check_record(row: dict, where: str) -> str | None:
     """What is wrong with one flat record, or None. `where` names the file (and split)."""
     rid = row.get("id")
     name = f"{where}: record {rid!r}" if rid is not None else f"{where}: a record without an id"
@@ -101,7 +101,7 @@ def _field(obj: dict, key: str, where: str, kind: type = str) -> Any:
     return value
 
 
-def _answers_problem(qa: dict) -> Optional[str]:
+def _answers_problem(qa: dict) -> str | None:
     """What is wrong with a SQuAD question's `is_impossible` / `answers` fields, or None."""
     impossible = qa.get("is_impossible", False)
     if not isinstance(impossible, bool):

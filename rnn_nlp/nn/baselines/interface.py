@@ -14,14 +14,14 @@ library's trained RNN LMs to it (it trains runs, so it lives above the tasks, no
 
 from __future__ import annotations
 
-from typing import Optional, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 
 @runtime_checkable
 class LMInterface(Protocol):
     """What the lecture's LMs share: fit, perplexity, generate, size."""
 
-    def fit(self, train_sentences: list[list[str]], valid_sentences: Optional[list[list[str]]] = None): ...
+    def fit(self, train_sentences: list[list[str]], valid_sentences: list[list[str]] | None = None): ...
 
     def perplexity(self, sentences: list[list[str]]) -> float: ...
 

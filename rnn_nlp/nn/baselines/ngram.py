@@ -39,7 +39,6 @@ BOS = Vocab.pad_id  # <s>: a context-only symbol, never predicted
 EOS = Vocab.eos_id  # </s> is the RNN's <eos>
 
 
-
 def _windows(sentences_ids: list[list[int]], n: int) -> np.ndarray:
     """[tokens, n]: for each predicted id, the n-1 ids before it (padded with <s>) and the id itself."""
     rows: list[list[int]] = []
@@ -113,7 +112,7 @@ class NGramLM:
         return ids
 
     # ---- fitting ---------------------------------------------------------------------------
-    def fit(self, train_sentences: list[list[str]], valid_sentences=None, vocab: Vocab | None = None) -> "NGramLM":
+    def fit(self, train_sentences: list[list[str]], valid_sentences=None, vocab: Vocab | None = None) -> NGramLM:
         """Count the n-grams of the training sentences; `vocab` defaults to one built on them (as LMTask does).
 
         `valid_sentences` is accepted for the common interface and unused: counting has nothing to tune.
@@ -243,8 +242,9 @@ class NGramLM:
         return float(math.exp(-lp.mean()))
 
     # ---- generation ------------------------------------------------------------------------
-    def generate(self, prompt_words: list[str], max_tokens: int = 30, temperature: float = 1.0, seed: int = 0,
-                 stop_at_eos: bool = False) -> list[str]:
+    def generate(
+        self, prompt_words: list[str], max_tokens: int = 30, temperature: float = 1.0, seed: int = 0, stop_at_eos: bool = False
+    ) -> list[str]:
         """Sample a continuation of the prompt: p ** (1 / temperature), renormalised; after </s> (written
         `<eos>`) a new sentence starts from <s> unless `stop_at_eos`."""
         if not temperature > 0:
@@ -271,15 +271,21 @@ class NGramLM:
         orders = []
         for k in range(1, self.n + 1):
             arrays = [self.keys[k - 1], self.counts[k - 1], self.raw[k - 1], self.total[k - 1], self.gamma[k - 1]]
-            orders.append({
-                "order": k,
-                "ngrams": int(np.sum(self.raw[k - 1] > 0)),
-                "histories": int(np.sum(self.total[k - 1] > 0)),
-                "bytes": int(sum(a.nbytes for a in arrays)),
-                "dense_entries": float(self.predicted_size) ** k,
-            })
-        return {"kind": f"{self.n}-gram {self.smoothing}", "entries": sum(o["ngrams"] for o in orders),
-                "bytes": sum(o["bytes"] for o in orders), "orders": orders}
+            orders.append(
+                {
+                    "order": k,
+                    "ngrams": int(np.sum(self.raw[k - 1] > 0)),
+                    "histories": int(np.sum(self.total[k - 1] > 0)),
+                    "bytes": int(sum(a.nbytes for a in arrays)),
+                    "dense_entries": float(self.predicted_size) ** k,
+                }
+            )
+        return {
+            "kind": f"{self.n}-gram {self.smoothing}",
+            "entries": sum(o["ngrams"] for o in orders),
+            "bytes": sum(o["bytes"] for o in orders),
+            "orders": orders,
+        }
 
     def unseen_fraction(self, sentences: list[list[str]]) -> list[float]:
         """Per order k, the share of the predicted tokens whose k-gram never occurs in the training text."""
@@ -295,8 +301,14 @@ class NGramLM:
         """Write `ngram.json` (settings, vocabulary, discounts) and `ngram.npz` (the tables; no pickle)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"n": self.n, "smoothing": self.smoothing, "delta": self.delta, "discounts": self.discount_kind,
-                "discount_values": self.discounts, "vocab": self.vocab.to_json()}
+        meta = {
+            "n": self.n,
+            "smoothing": self.smoothing,
+            "delta": self.delta,
+            "discounts": self.discount_kind,
+            "discount_values": self.discounts,
+            "vocab": self.vocab.to_json(),
+        }
         (folder / "ngram.json").write_text(json.dumps(meta), encoding="utf-8")
         arrays = {}
         for name in ("keys", "counts", "raw", "total", "gamma", "undiscounted"):
@@ -305,7 +317,7 @@ class NGramLM:
         np.savez_compressed(folder / "ngram.npz", **arrays)
 
     @classmethod
-    def load(cls, folder: str | Path) -> "NGramLM":
+    def load(cls, folder: str | Path) -> NGramLM:
         """Read a model written by `save`."""
         folder = Path(folder)
         try:

@@ -12,7 +12,6 @@ import copy
 import math
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +33,7 @@ class WindowConfig:
     lr: float = 1e-3  # Adam
     batch_size: int = 256
     epochs: int = 5
-    time_budget_s: Optional[float] = None  # stop training after this many seconds
+    time_budget_s: float | None = None  # stop training after this many seconds
     patience: int = 1  # validation checks without a better valid loss before stopping (needs valid text)
     eval_every: int = 0  # also check the valid loss every N steps (0: at epoch ends only)
     seed: int = 0
@@ -89,7 +88,7 @@ class WindowLM:
         return stream[:-1].unfold(0, self.cfg.context, 1), stream[self.cfg.context :]
 
     # ---- training --------------------------------------------------------------------------
-    def fit(self, train_sentences: list[list[str]], valid_sentences: list[list[str]] | None = None) -> "WindowLM":
+    def fit(self, train_sentences: list[list[str]], valid_sentences: list[list[str]] | None = None) -> WindowLM:
         """Adam on shuffled minibatches of windows; keeps the weights with the best valid loss."""
         cfg = self.cfg
         torch.manual_seed(cfg.seed)
@@ -165,8 +164,9 @@ class WindowLM:
         return math.exp(self._loss(*self._windows(sentences)))
 
     @torch.no_grad()
-    def generate(self, prompt_words: list[str], max_tokens: int = 30, temperature: float = 1.0, seed: int = 0,
-                 stop_at_eos: bool = False) -> list[str]:
+    def generate(
+        self, prompt_words: list[str], max_tokens: int = 30, temperature: float = 1.0, seed: int = 0, stop_at_eos: bool = False
+    ) -> list[str]:
         """Sample a continuation of the prompt (softmax at `temperature`); `<eos>` ends a sentence."""
         self._need_fit()
         if not temperature > 0:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -17,12 +16,12 @@ from rnn_nlp.nn.pooling import Pooling
 @dataclass
 class ClassifierHeadConfig:
     pooling: list[str] = field(default_factory=lambda: ["last", "max", "mean"])  # ULMFiT's concat pooling
-    hidden_size: Optional[int] = None  # one hidden layer (ReLU) before the output layer
+    hidden_size: int | None = None  # one hidden layer (ReLU) before the output layer
     dropout: float = 0.2
     multi_label: bool = False  # independent sigmoids instead of one softmax
     threshold: float = 0.5  # multi-label decision threshold
-    chunk_len: Optional[int] = 200  # documents longer than this run through the backbone in chunks
-    grad_tokens: Optional[int] = 1000  # gradients only through each document's last N tokens
+    chunk_len: int | None = 200  # documents longer than this run through the backbone in chunks
+    grad_tokens: int | None = 1000  # gradients only through each document's last N tokens
     lm_finetune_epochs: int = 0  # ULMFiT stage 2: fine-tune the pretrained LM on the task's text first
 
 
@@ -41,7 +40,7 @@ class ClassifierHead(nn.Module):
         layers.append(nn.Linear(width, n_labels))
         self.mlp = nn.Sequential(*layers)
 
-    def forward(self, states: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    def forward(self, states: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         return self.mlp(self.pooling(states, mask))
 
 

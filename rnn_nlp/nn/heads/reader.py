@@ -17,7 +17,7 @@ out of every softmax and pooling.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -32,15 +32,16 @@ from rnn_nlp.nn.network import TaskNetwork
 @dataclass
 class ReaderHeadConfig:
     """The reader head's options (the `head:` section of a qa config)."""
+
     question_pooling: list[str] = field(default_factory=lambda: ["attention"])  # DrQA: a learned weighted average
     dropout: float = 0.2
     exact_match: bool = True  # DrQA's feature: the passage word occurs in the question
     aligned_question: bool = True  # DrQA's f_align: attention from each passage word to the question's embeddings
-    context_size: Optional[int] = 128  # a BiLSTM of this width per direction over states + features (null: none)
+    context_size: int | None = 128  # a BiLSTM of this width per direction over states + features (null: none)
     max_answer_len: int = 15  # tokens; decoding picks the best span with end - start < this
     restrict_to_candidates: bool = True  # cloze sets: the answer is one of the record's candidates
     candidate_score: Literal["max", "sum"] = "sum"  # a candidate's score from its mentions' span scores
-    no_answer: Optional[bool] = None  # a null option (SQuAD v2.0); null: on when the training data has unanswerable questions
+    no_answer: bool | None = None  # a null option (SQuAD v2.0); null: on when the training data has unanswerable questions
     token_features: bool = False  # hand-made features of each passage token (reader_features.FEATURES) join the states
     feature_bias: bool = True  # with token_features: also a learned linear function of them added to the start/end logits
     feature_window: int = 5  # tokens either side of an occurrence for the question-overlap features
@@ -71,9 +72,17 @@ class ReaderHead(nn.Module):
         self.end = nn.Linear(q, width, bias=False)  # W_e
         self.null = nn.Linear(q, 2)  # the no-answer scores for start and end
 
-    def passage_states(self, states: torch.Tensor, mask: torch.Tensor, c_emb: torch.Tensor, c_ids: torch.Tensor,
-                       q_emb: torch.Tensor, q_ids: torch.Tensor, q_mask: torch.Tensor,
-                       feats: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def passage_states(
+        self,
+        states: torch.Tensor,
+        mask: torch.Tensor,
+        c_emb: torch.Tensor,
+        c_ids: torch.Tensor,
+        q_emb: torch.Tensor,
+        q_ids: torch.Tensor,
+        q_mask: torch.Tensor,
+        feats: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Passage states [B, T, passage_dim]: backbone states, exact-match, aligned-question and token features
         (`feats` [B, T, len(FEATURES)] with head.token_features), the head's own BiLSTM."""
         parts = [states]
@@ -96,14 +105,15 @@ class ReaderHead(nn.Module):
             x = self.dropout(x)
         return x
 
-    def _features(self, feats: Optional[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
+    def _features(self, feats: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
         if feats is None or feats.shape[:2] != like.shape[:2] or feats.size(2) != self.n_features:
             got = "none" if feats is None else list(feats.shape)
             raise ValueError(f"head.token_features: the batch needs c_feats [B, T, {self.n_features}], got {got}")
         return feats.to(like.dtype)
 
-    def scores(self, passage: torch.Tensor, mask: torch.Tensor, q: torch.Tensor,
-               feats: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def scores(
+        self, passage: torch.Tensor, mask: torch.Tensor, q: torch.Tensor, feats: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Bilinear start and end logits [B, 1 + T], plus the token features' linear bias (head.feature_bias);
         padding (and, without no_answer, column 0) is -inf."""
         start = torch.bmm(passage, self.start(q).unsqueeze(2)).squeeze(2)

@@ -26,14 +26,24 @@ tokens may carry a nested candidate's features. With FEATURES' order:
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from rnn_nlp.data.cloze import PLACEHOLDER
 from rnn_nlp.nn.baselines.cloze import is_content_word, words_near
 from rnn_nlp.nn.heads.span import find_mentions
 
-FEATURES = ("log_count", "count_share", "first_position", "is_first", "local_overlap", "best_local_overlap",
-            "sentence_overlap", "left_match", "right_match", "in_question")
+FEATURES = (
+    "log_count",
+    "count_share",
+    "first_position",
+    "is_first",
+    "local_overlap",
+    "best_local_overlap",
+    "sentence_overlap",
+    "left_match",
+    "right_match",
+    "in_question",
+)
 SENTENCE_END = frozenset({".", "!", "?"})
 
 
@@ -46,8 +56,13 @@ def sentence_breaks(words: Sequence[str], spans: Sequence[tuple[str, int, int]],
     return out
 
 
-def token_features(words: Sequence[str], question: Sequence[str], breaks: Sequence[bool],
-                   mentions: Optional[Sequence[Sequence[tuple[int, int]]]] = None, window: int = 5) -> list[list[float]]:
+def token_features(
+    words: Sequence[str],
+    question: Sequence[str],
+    breaks: Sequence[bool],
+    mentions: Sequence[Sequence[tuple[int, int]]] | None = None,
+    window: int = 5,
+) -> list[list[float]]:
     """[len(words)][len(FEATURES)] features of the passage `words` for the question `question` (both as the
     vocabulary sees them); `breaks` from sentence_breaks; `mentions` the (start, end inclusive) spans of
     each candidate (cloze), or None."""
@@ -103,16 +118,18 @@ def token_features(words: Sequence[str], question: Sequence[str], breaks: Sequen
         u, (s, e) = unit[i], occurrence[i]
         spans = starts[u]
         count = len(spans)
-        out.append([
-            math.log1p(count) / 3.0,
-            count / most[u[0]],
-            spans[0][0] / n,
-            float(spans[0] == (s, e)),
-            local[(s, e)],
-            best[u],
-            sentence_overlap[sentence_of[i]],
-            float(left is not None and s > 0 and words[s - 1] == left),
-            float(right is not None and e + 1 < n and words[e + 1] == right),
-            in_question[u],
-        ])
+        out.append(
+            [
+                math.log1p(count) / 3.0,
+                count / most[u[0]],
+                spans[0][0] / n,
+                float(spans[0] == (s, e)),
+                local[(s, e)],
+                best[u],
+                sentence_overlap[sentence_of[i]],
+                float(left is not None and s > 0 and words[s - 1] == left),
+                float(right is not None and e + 1 < n and words[e + 1] == right),
+                in_question[u],
+            ]
+        )
     return out

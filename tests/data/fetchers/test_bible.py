@@ -35,7 +35,10 @@ class FakeBible:
 
 
 ENGLISH = {
-    "Gen": [["In the beginning God created the heaven.", "And the earth <w lemma='x'>was</w> [void]."], ["¶ Thus the heavens were finished."]],
+    "Gen": [
+        ["In the beginning God created the heaven.", "And the earth <w lemma='x'>was</w> [void]."],
+        ["¶ Thus the heavens were finished."],
+    ],
     "John": [["In the beginning was the Word.", "The same was in the beginning."]],
 }
 

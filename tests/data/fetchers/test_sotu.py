@@ -13,7 +13,7 @@ from rnn_nlp.errors import DataError
 def test_sotu_splits_speeches_into_sentences(npm_package):
     speeches = {
         f"package/data/{1790 + i}_someone_n.json": json.dumps(
-            {"year": 1790 + i, "text": f"Fellow citizens. We met in {1790 + i}! Is it \"good\"? Yes."}
+            {"year": 1790 + i, "text": f'Fellow citizens. We met in {1790 + i}! Is it "good"? Yes.'}
         ).encode()
         for i in range(40)
     }

@@ -4,6 +4,7 @@ import pytest
 
 from rnn_nlp.data.formats.jsonl import json_object
 
+
 def test_deeply_nested_json_is_a_data_error_naming_the_line(tmp_path):
     from rnn_nlp.data.formats.squad import read_squad_file
     from rnn_nlp.errors import DataError

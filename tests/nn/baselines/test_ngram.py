@@ -13,7 +13,11 @@ TINY = [s.split() for s in ["a b", "a c", "a b"]]  # |V| = 5 predicted ids: <unk
 
 def _svo(n, seed):
     rng = random.Random(seed)
-    subjects, verbs, objects = ["the cat", "a dog", "my friend", "the child"], ["sees", "likes", "finds"], ["the ball", "a tree", "the moon", "some water"]
+    subjects, verbs, objects = (
+        ["the cat", "a dog", "my friend", "the child"],
+        ["sees", "likes", "finds"],
+        ["the ball", "a tree", "the moon", "some water"],
+    )
     return [f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)} .".split() for _ in range(n)]
 
 

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.classifier import ClassifierNetwork, ClassifierHead, ClassifierHeadConfig
+from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierHeadConfig, ClassifierNetwork
 
 
 def _model(direction="forward", **head):

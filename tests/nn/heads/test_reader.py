@@ -5,7 +5,7 @@ import torch
 
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.reader import ReaderNetwork, ReaderHead, ReaderHeadConfig, gold_nll
+from rnn_nlp.nn.heads.reader import ReaderHead, ReaderHeadConfig, ReaderNetwork, gold_nll
 
 
 def reader(no_answer=False, **head):
@@ -25,7 +25,9 @@ def batch(c_rows, q_rows):
     return {"c_ids": c, "c_lengths": cl, "q_ids": q, "q_lengths": ql}
 
 
-@pytest.mark.parametrize("head", [{}, {"context_size": None, "exact_match": False, "aligned_question": False}, {"question_pooling": ["last", "max", "mean"]}])
+@pytest.mark.parametrize(
+    "head", [{}, {"context_size": None, "exact_match": False, "aligned_question": False}, {"question_pooling": ["last", "max", "mean"]}]
+)
 def test_shapes_and_padding_masked(head):
     model = reader(**head)
     b = batch([[3, 4, 5, 6, 7], [8, 9]], [[4, 5], [9, 10, 11]])

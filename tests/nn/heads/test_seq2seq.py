@@ -9,14 +9,14 @@ import random
 import pytest
 import torch
 
-from rnn_nlp.generate.conditional import decode_ids
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.generate import beam_search, generate_batch, length_norm
+from rnn_nlp.generate.conditional import decode_ids
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.lm import LMHeadConfig
-from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqHead, Seq2SeqHeadConfig, Seq2SeqStepper
+from rnn_nlp.nn.heads.seq2seq import Seq2SeqHead, Seq2SeqHeadConfig, Seq2SeqNetwork, Seq2SeqStepper
 
 EOS = 2
 
@@ -87,11 +87,14 @@ def test_padding_in_the_source_batch_changes_nothing(attention):
     with torch.no_grad():
         batch = make_batch([[3, 4], [6, 6, 6, 6, 6, 6]], [[5, 6], [3]])
         batch["src"][0, 2:] = 5  # garbage where row 0 is padded: masked, never read
-        logp_rows = model.head.output.log_probs(model.head.decode(batch["tgt_in"], model.encode(batch["src"], batch["src_lengths"]), batch["tgt_lengths"])[0])
+        logp_rows = model.head.output.log_probs(
+            model.head.decode(batch["tgt_in"], model.encode(batch["src"], batch["src_lengths"]), batch["tgt_lengths"])[0]
+        )
     row0 = sum(float(logp_rows[0, t, tok]) for t, tok in enumerate([5, 6, EOS]))
     assert row0 == pytest.approx(alone, abs=1e-5)
 
 
+@pytest.mark.slow
 def test_loss_falls_on_a_reverse_task():
     rng = random.Random(0)
     model = tiny("additive", vocab=9, width=16).train()
@@ -110,8 +113,10 @@ def test_loss_falls_on_a_reverse_task():
     assert [f[0] for f in found] == [[6, 5, 4, 3], [3, 8, 7]]
 
 
-@pytest.mark.parametrize("attention,feeding,alpha", [("additive", False, 0.0), ("general", True, 0.0), ("none", False, 0.0),
-                                                     ("additive", False, 1.0), ("general", True, 2.5)])
+@pytest.mark.parametrize(
+    "attention,feeding,alpha",
+    [("additive", False, 0.0), ("general", True, 0.0), ("none", False, 0.0), ("additive", False, 1.0), ("general", True, 2.5)],
+)
 def test_greedy_and_beam_agree_with_brute_force(attention, feeding, alpha):
     vocab, length = 5, 3
     model = tiny(attention, feeding, vocab=vocab, seed=3)
@@ -142,7 +147,9 @@ def test_greedy_and_beam_agree_with_brute_force(attention, feeding, alpha):
         scored.append((sum(float(logp[t, tok]) for t, tok in enumerate(ids)), list(ids)))
     # the beam ranks by log_prob / length_norm(len, alpha) (GNMT): an exhaustive beam finds the best of those
     best_lp, best_ids = max(scored, key=lambda s: s[0] / length_norm(len(s[1]), alpha))
-    (hyp,) = beam_search(Seq2SeqStepper(model, [source]), [[EOS]], width=vocab**length, max_tokens=length, length_penalty=alpha, stop_id=EOS)[0]
+    (hyp,) = beam_search(
+        Seq2SeqStepper(model, [source]), [[EOS]], width=vocab**length, max_tokens=length, length_penalty=alpha, stop_id=EOS
+    )[0]
     assert hyp.ids == best_ids
     assert hyp.log_prob == pytest.approx(best_lp, abs=1e-4)
     assert hyp.score == pytest.approx(best_lp / length_norm(len(best_ids), alpha), abs=1e-4)

@@ -6,7 +6,7 @@ import torch
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.data.tag_schemes import allowed_transitions
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.tagger import CharEncoder, TaggerNetwork, TaggerHead, TaggerHeadConfig
+from rnn_nlp.nn.heads.tagger import CharEncoder, TaggerHead, TaggerHeadConfig, TaggerNetwork
 
 TAGS = ["O", "B-A", "I-A"]
 

@@ -7,8 +7,7 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 
 from rnn_nlp.cli import main
-from rnn_nlp.runs import build_config
-from rnn_nlp.runs import load_run, train_run
+from rnn_nlp.runs import build_config, load_run, train_run
 from tests.conftest import tiny_raw
 from tests.tasks.classification.test_task import classify_raw, write_sentiment
 
@@ -62,6 +61,7 @@ def test_predict_ensemble_averages_each_row(two_runs, tmp_path, capsys):
         assert row["label"] == max(row["probabilities"], key=row["probabilities"].get)
 
 
+@pytest.mark.slow
 def test_members_must_share_labels_and_be_classifiers(two_runs, tmp_path, corpus, capsys):
     other = tmp_path / "other.csv"
     other.write_text("text,label\n" + "".join(f"film {i} good,yes\nfilm {i} bad,no\n" for i in range(30)), encoding="utf-8")
@@ -74,6 +74,7 @@ def test_members_must_share_labels_and_be_classifiers(two_runs, tmp_path, corpus
     assert "only classification runs can be ensembled" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_members_trained_on_other_texts_with_the_same_labels_are_refused(two_runs, tmp_path, capsys):
     """Another corpus of the same size and label layout splits into the same label sequence: the texts must match too."""
     other = write_sentiment(tmp_path / "other.csv", n=120, seed=5)
@@ -87,6 +88,7 @@ def test_members_trained_on_other_texts_with_the_same_labels_are_refused(two_run
     assert json.loads((two_runs[0] / "eval-test-other.csv-ensemble.json").read_text())["data"] == str(other)
 
 
+@pytest.mark.slow
 def test_predict_input_after_ensemble_is_a_clear_error(two_runs, tmp_path, capsys):
     """--ensemble takes every word after it: an input file put last is named in the error, not argparse's 'required: input'."""
     texts = tmp_path / "new.txt"

@@ -9,9 +9,8 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 
 from rnn_nlp.cli import main
-from rnn_nlp.runs import build_config
 from rnn_nlp.errors import DataError
-from rnn_nlp.runs import load_run, train_run
+from rnn_nlp.runs import build_config, load_run, train_run
 from rnn_nlp.tasks.classification import ClassificationTask
 from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw, with_sections
 
@@ -39,8 +38,15 @@ def classify_raw(data, **sections):
         "backbone": {"emb_size": 16, "hidden_size": 16, "layers": 1},
         "head": {"pooling": ["max", "mean"], "dropout": 0.0},
         "trainer": {
-            "epochs": 4, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.01,
-            "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000,
+            "epochs": 4,
+            "batch_size": 16,
+            "eval_batch_size": 32,
+            "optimizer": "adam",
+            "lr": 0.01,
+            "schedule": "none",
+            "progress": False,
+            "device": "cpu",
+            "checkpoint_every": 1000,
         },
     }
     return with_sections(raw, sections)
@@ -51,6 +57,7 @@ def sentiment(tmp_path):
     return write_sentiment(tmp_path / "reviews.csv")
 
 
+@pytest.mark.slow
 def test_trains_and_metrics_match_sklearn(tmp_path, sentiment):
     cfg = build_config(classify_raw(sentiment))
     trainer = train_run(cfg, tmp_path / "run")
@@ -74,6 +81,7 @@ def test_evaluate_writes_report_and_confusion_matrix(tmp_path, sentiment, capsys
     assert {"accuracy", "macro_f1", "loss"} <= set(saved)
 
 
+@pytest.mark.slow
 def test_predict_cli_writes_json_lines(tmp_path, sentiment, capsys, monkeypatch):
     train_run(build_config(classify_raw(sentiment)), tmp_path / "run")
     texts = tmp_path / "new.txt"
@@ -91,6 +99,7 @@ def test_predict_cli_writes_json_lines(tmp_path, sentiment, capsys, monkeypatch)
     assert rows[0]["label"] == "pos" and rows[1]["warning"] == "no tokens in this text"
 
 
+@pytest.mark.slow
 def test_multi_label(tmp_path):
     rng = random.Random(1)
     lines = []
@@ -125,6 +134,7 @@ def test_single_class_training_data_is_refused(tmp_path):
         ClassificationTask(build_config(classify_raw(data))).label_names()
 
 
+@pytest.mark.slow
 def test_ulmfit_pipeline_lm_finetuning_transfer_and_gradual_unfreezing(tmp_path, sentiment, corpus):
     # a tiny pretrained LM, fine-tuned on the reviews' text, then the classifier from it
     train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 20})), tmp_path / "lm")
@@ -158,11 +168,14 @@ def test_multi_label_rows_need_the_multi_label_head(tmp_path):
     from rnn_nlp.errors import ConfigError
 
     data = tmp_path / "tags.jsonl"
-    data.write_text("".join(json.dumps({"text": f"text {i}", "label": ["a", "b"] if i % 2 else ["a"]}) + "\n" for i in range(30)), encoding="utf-8")
+    data.write_text(
+        "".join(json.dumps({"text": f"text {i}", "label": ["a", "b"] if i % 2 else ["a"]}) + "\n" for i in range(30)), encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="head.multi_label must be true"):
         ClassificationTask(build_config(classify_raw(data))).label_names()
 
 
+@pytest.mark.slow
 def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, sentiment, monkeypatch):
     cfg = build_config(classify_raw(sentiment, trainer={"epochs": 2}, backbone={"output_dropout": 0.2}))
     assert_ctrl_c_resume_matches(cfg, ClassificationTask, tmp_path, monkeypatch, stop_step=5)
@@ -218,6 +231,7 @@ def test_evaluate_data_reads_the_whole_file_and_keeps_the_runs_own_reports(tmp_p
     assert not (run / "reports-nope.csv").exists()  # a bad --data leaves nothing in the run
 
 
+@pytest.mark.slow
 def test_a_confusion_plot_of_hundreds_of_labels_stays_small(tmp_path):
     import numpy as np
     from PIL import Image

@@ -5,10 +5,9 @@ import math
 import pytest
 import torch
 
-from rnn_nlp.runs import build_config
-from rnn_nlp.runs import load_run, train_run
-from rnn_nlp.tasks.lm import LMTask
+from rnn_nlp.runs import build_config, load_run, train_run
 from rnn_nlp.tasks import Task, get_task, register_task
+from rnn_nlp.tasks.lm import LMTask
 
 PTB_SLICE = {
     "data": {"name": "ptb", "tokenizer": "whitespace", "max_train_tokens": 40_000, "max_eval_tokens": 5_000},
@@ -18,6 +17,7 @@ PTB_SLICE = {
 }
 
 
+@pytest.mark.slow
 def test_pretrain_on_a_ptb_slice(tmp_path):
     cfg = build_config({"task": "lm", **PTB_SLICE})
     task = LMTask(cfg)
@@ -34,6 +34,7 @@ def test_pretrain_on_a_ptb_slice(tmp_path):
     assert math.isclose(test["ppl"], math.exp(test["loss"]), rel_tol=1e-9)
 
 
+@pytest.mark.slow
 def test_both_directions_report_each_perplexity(tmp_path, corpus):
     from tests.conftest import tiny_raw
 
@@ -49,9 +50,7 @@ def test_both_directions_report_each_perplexity(tmp_path, corpus):
 def test_raw_text_goes_through_spacy_with_options(tmp_path):
     text = tmp_path / "raw.txt"
     text.write_text("Prices rose 3.5% to $1,200 in 1999.\nThey didn't fall.\n" * 30, encoding="utf-8")
-    cfg = build_config(
-        {"task": "lm", "data": {"name": str(text), "tokenizer": "spacy", "lowercase": True, "normalize_numbers": True}}
-    )
+    cfg = build_config({"task": "lm", "data": {"name": str(text), "tokenizer": "spacy", "lowercase": True, "normalize_numbers": True}})
     vocab = LMTask(cfg).token_vocab()
     assert {"prices", "N", "%", "$", "did", "n't", "they"} <= set(vocab.itos)
     assert "1999" not in vocab and "Prices" not in vocab
@@ -71,6 +70,7 @@ def test_a_users_task_registers_the_same_way():
         get_task("rnn_nlp.tasks.lm.task:Nope")
 
 
+@pytest.mark.slow
 def test_char_unit_trains_generates_and_refuses_word_transfer(tmp_path):
     from rnn_nlp.errors import CheckpointError, ConfigError
     from rnn_nlp.generate import generate_text

@@ -7,15 +7,13 @@ import random
 
 import numpy as np
 import pytest
-
-import rnn_nlp
 import torch
 
+import rnn_nlp
 from rnn_nlp.cli import main
-from rnn_nlp.runs import build_config
 from rnn_nlp.encode import encode_texts, most_similar
 from rnn_nlp.errors import DataError
-from rnn_nlp.runs import load_run, train_run
+from rnn_nlp.runs import build_config, load_run, train_run
 from tests.conftest import with_sections
 
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hugo"]
@@ -43,7 +41,11 @@ def write_squad(path, n, seed, **kw):
     rng = random.Random(seed)
     data = []
     for a in range(n):
-        q, context = cloze_record(rng, f"q{seed}-{a}", **({"unanswerable": a % 3 == 0, "candidates": False} if kw.get("v2") else {"candidates": kw.get("candidates", True)}))
+        q, context = cloze_record(
+            rng,
+            f"q{seed}-{a}",
+            **({"unanswerable": a % 3 == 0, "candidates": False} if kw.get("v2") else {"candidates": kw.get("candidates", True)}),
+        )
         data.append({"title": f"t{a}", "paragraphs": [{"context": context, "qas": [q]}]})
     path.write_text(json.dumps({"version": "v2.0" if kw.get("v2") else "v1.1", "data": data}), encoding="utf-8")
     return path
@@ -64,12 +66,22 @@ def qa_raw(source, **sections):
         "data": {"name": str(source), "tokenizer": "whitespace", "min_count": 1, "max_context_tokens": 14, "context_stride": 7},
         "backbone": {"emb_size": 16, "hidden_size": 16, "layers": 1, "direction": "both"},
         "head": {"question_pooling": ["mean"], "dropout": 0.0, "context_size": 16, "candidate_score": "max"},
-        "trainer": {"epochs": 6, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.01,
-                    "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000},
+        "trainer": {
+            "epochs": 6,
+            "batch_size": 16,
+            "eval_batch_size": 32,
+            "optimizer": "adam",
+            "lr": 0.01,
+            "schedule": "none",
+            "progress": False,
+            "device": "cpu",
+            "checkpoint_every": 1000,
+        },
     }
     return with_sections(raw, sections)
 
 
+@pytest.mark.slow
 def test_cloze_trains_evaluates_predicts_and_encodes(tmp_path, cloze_dir, capsys, monkeypatch):
     trainer = train_run(build_config(qa_raw(cloze_dir)), tmp_path / "run")
     history = trainer.history
@@ -85,7 +97,10 @@ def test_cloze_trains_evaluates_predicts_and_encodes(tmp_path, cloze_dir, capsys
 
     rng = random.Random(5)
     q, context = cloze_record(rng, "p")
-    rows = [{"question": q["question"], "context": context, "candidates": q["candidates"]}, {"question": "who owns the car ?", "context": context}]
+    rows = [
+        {"question": q["question"], "context": context, "candidates": q["candidates"]},
+        {"question": "who owns the car ?", "context": context},
+    ]
     inp = tmp_path / "in.jsonl"
     inp.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     capsys.readouterr()
@@ -111,6 +126,7 @@ def test_cloze_trains_evaluates_predicts_and_encodes(tmp_path, cloze_dir, capsys
     np.testing.assert_allclose(saved[0], encode_texts(tmp_path / "run", ["who owns the car ?"])[0], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_squad_v2_no_answer_and_spans(tmp_path):
     folder = tmp_path / "v2"
     folder.mkdir()
@@ -129,6 +145,7 @@ def test_squad_v2_no_answer_and_spans(tmp_path):
         assert (a["text"] == "" and a["start"] is None) or c[a["start"] : a["end"]] == a["text"]
 
 
+@pytest.mark.slow
 def test_encode_from_a_language_model_run(tmp_path, corpus, monkeypatch, capsys):
     import io
 
@@ -199,6 +216,7 @@ def test_bad_config_names_the_key(cloze_dir):
         QATask(build_config(qa_raw("./missing.json"))).records()
 
 
+@pytest.mark.slow
 def test_backbone_pretrained_on_the_training_passages(tmp_path, cloze_dir):
     """data.pretrain_epochs: an LM on the passages' sentences first (runs.train_once), then the reader from it."""
     from rnn_nlp.training import checkpoint as ckpt
@@ -215,6 +233,7 @@ def test_backbone_pretrained_on_the_training_passages(tmp_path, cloze_dir):
     assert lm_emb.shape[1] == 16
 
 
+@pytest.mark.slow
 def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     """Ctrl-C in the first epoch, then --resume: the same weights as a run never stopped (dropout on)."""
     from rnn_nlp.tasks.qa import QATask
@@ -253,7 +272,12 @@ def test_answers_from_later_windows_map_back_to_passage_offsets_and_no_answer_co
     car = task.token_vocab().encode(["car"])[0]
     cpu = torch.device("cpu")
     (found,), _ = task.answer(PeakAt(car, float("-inf")), [prep], [context], [[]], cpu)
-    assert (found["text"], found["start"], found["end"], found["score"]) == ("car", context.index(" car ") + 1, context.index(" car ") + 4, 20.0)
+    assert (found["text"], found["start"], found["end"], found["score"]) == (
+        "car",
+        context.index(" car ") + 1,
+        context.index(" car ") + 4,
+        20.0,
+    )
     task._no_answer = True
     (none,), _ = task.answer(PeakAt(car, 25.0), [prep], [context], [[]], cpu)  # null 25 + 25 = 50 > 20
     assert none == {"text": "", "start": None, "end": None, "score": 50.0}
@@ -272,11 +296,16 @@ def test_predict_on_hostile_json_lines_gives_answers_or_a_data_error(tiny_run):
 
     reader = rnn_nlp.load(tiny_run, "cpu")
     field = st.one_of(hostile_text, json_value, st.sampled_from(["alice owns the car .", "who ?", " ", "alice " * 500]))
-    row = st.fixed_dictionaries({}, optional={"question": field, "context": field, "candidates": st.one_of(field, st.lists(field, max_size=3)), "id": field})
-    text = st.one_of(st.sampled_from(["alice owns the car .", "who ?", "@placeholder owns the car .", "alice " * 500]),
-                     hostile_text.filter(str.strip))
-    plausible = st.fixed_dictionaries({"question": text, "context": text},
-                                      optional={"candidates": st.lists(st.sampled_from(["alice", "car", "zed", "Alice"]) | text, max_size=3)})
+    row = st.fixed_dictionaries(
+        {}, optional={"question": field, "context": field, "candidates": st.one_of(field, st.lists(field, max_size=3)), "id": field}
+    )
+    text = st.one_of(
+        st.sampled_from(["alice owns the car .", "who ?", "@placeholder owns the car .", "alice " * 500]), hostile_text.filter(str.strip)
+    )
+    plausible = st.fixed_dictionaries(
+        {"question": text, "context": text},
+        optional={"candidates": st.lists(st.sampled_from(["alice", "car", "zed", "Alice"]) | text, max_size=3)},
+    )
     line = st.one_of(plausible.map(json.dumps), plausible.map(json.dumps), row.map(json.dumps), hostile_text)
 
     @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -300,6 +329,7 @@ def test_predict_on_hostile_json_lines_gives_answers_or_a_data_error(tiny_run):
     check()
 
 
+@pytest.mark.slow
 def test_token_features_follow_the_windows_and_a_run_trains_and_predicts(tmp_path, cloze_dir):
     """head.token_features: computed over the whole passage, cut with each window, batched as c_feats, saved with the run."""
     from rnn_nlp.nn.heads.reader_features import FEATURES
@@ -321,8 +351,12 @@ def test_token_features_follow_the_windows_and_a_run_trains_and_predicts(tmp_pat
     assert model.head.feature_bias is not None
     best = max(history, key=lambda r: r["valid_f1"])  # the saved weights: features recomputed on load, same scores
     again = task.evaluate(model, "valid", torch.device("cpu"))
-    assert again["accuracy"] == pytest.approx(best["valid_accuracy"]) and again["loss"] == pytest.approx(best["valid_loss"], rel=1e-4, abs=1e-6)
-    line = json.dumps({"question": "@placeholder owns the car .", "context": "bob owns the car . erin reads the book .", "candidates": ["bob", "erin"]})
+    assert again["accuracy"] == pytest.approx(best["valid_accuracy"]) and again["loss"] == pytest.approx(
+        best["valid_loss"], rel=1e-4, abs=1e-6
+    )
+    line = json.dumps(
+        {"question": "@placeholder owns the car .", "context": "bob owns the car . erin reads the book .", "candidates": ["bob", "erin"]}
+    )
     assert rnn_nlp.load(tmp_path / "run", "cpu").predict(json.loads(line)).answer in ("bob", "erin")
 
 

@@ -12,13 +12,12 @@ import sacrebleu
 import torch
 
 from rnn_nlp.cli import main
-from rnn_nlp.runs import build_config
+from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.metrics import bleu_chrf, rouge
-from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqHead
-from rnn_nlp.runs import load_run, train_run
+from rnn_nlp.nn.heads.seq2seq import Seq2SeqHead, Seq2SeqNetwork
+from rnn_nlp.runs import build_config, load_run, train_run
 from rnn_nlp.tasks.seq2seq import Seq2SeqTask
 from tests.conftest import assert_ctrl_c_resume_matches, tiny_raw, with_sections
 
@@ -50,8 +49,17 @@ def raw(pairs_file, **sections) -> dict:
             "eval_decode_examples": 10,
             "max_decode_tokens": 10,
         },
-        "trainer": {"epochs": 16, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.02,
-                    "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000},
+        "trainer": {
+            "epochs": 16,
+            "batch_size": 16,
+            "eval_batch_size": 32,
+            "optimizer": "adam",
+            "lr": 0.02,
+            "schedule": "none",
+            "progress": False,
+            "device": "cpu",
+            "checkpoint_every": 1000,
+        },
     }
     return with_sections(cfg, sections)
 
@@ -78,6 +86,7 @@ def test_rouge_matches_a_hand_checked_case():
     assert scores["rouge2"] == pytest.approx(100 * 2 * 1 * (2 / 3) / (1 + 2 / 3))  # P 2/2, R 2/3
 
 
+@pytest.mark.slow
 def test_trains_evaluates_with_sacrebleu_and_generates(trained, capsys):
     assert main(["evaluate", str(trained), "--split", "test", "--device", "cpu"]) == 0
     metrics = json.loads((trained / "eval-test.json").read_text(encoding="utf-8"))
@@ -153,6 +162,7 @@ def test_predict_writes_json_lines(trained, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == {"source": "a b c", "output": "C B A"}
 
 
+@pytest.mark.slow
 def test_pretrained_encoder_and_decoder_language_models(pairs_file, tmp_path):
     """`pretrained` starts the encoder from a source-side LM, head.decoder_pretrained the decoder
     (and its output layer) from a target-side LM; rows are matched by token."""
@@ -163,12 +173,18 @@ def test_pretrained_encoder_and_decoder_language_models(pairs_file, tmp_path):
         for split in ("train", "valid", "test"):
             (folder / f"{split}.txt").write_text("\n".join(line.split("\t")[column] for line in lines[:80]) + "\n", encoding="utf-8")
     lm = lambda folder, direction: tiny_raw(  # noqa: E731
-        folder, backbone={"rnn": "gru", "emb_size": 24, "hidden_size": 24, "layers": 1, "direction": direction},
-        head={"softmax": "full", "tie_weights": False}, trainer={"epochs": 1})
+        folder,
+        backbone={"rnn": "gru", "emb_size": 24, "hidden_size": 24, "layers": 1, "direction": direction},
+        head={"softmax": "full", "tie_weights": False},
+        trainer={"epochs": 1},
+    )
     train_run(build_config(lm(tmp_path / "text-src", "both")), tmp_path / "lm-src")
     train_run(build_config(lm(tmp_path / "text-tgt", "both")), tmp_path / "lm-tgt")  # its forward half starts the decoder
-    cfg = raw(pairs_file, head={"decoder_pretrained": str(tmp_path / "lm-tgt"), "output": {"tie_weights": False}},
-              trainer={"epochs": 1, "max_steps": 1, "lr": 1e-9})
+    cfg = raw(
+        pairs_file,
+        head={"decoder_pretrained": str(tmp_path / "lm-tgt"), "output": {"tie_weights": False}},
+        trainer={"epochs": 1, "max_steps": 1, "lr": 1e-9},
+    )
     cfg["pretrained"] = str(tmp_path / "lm-src")
     trainer = train_run(build_config(cfg), tmp_path / "s2s")
     _, lm_tgt_task, lm_tgt = load_run(tmp_path / "lm-tgt")
@@ -192,8 +208,11 @@ def test_decoder_pretrained_must_be_a_forward_language_model(pairs_file, tmp_pat
     targets = [line.split("\t")[1] for line in pairs_file.read_text(encoding="utf-8").splitlines()[:40]]
     for split in ("train", "valid", "test"):
         (text / f"{split}.txt").write_text("\n".join(targets) + "\n", encoding="utf-8")
-    backward = tiny_raw(text, backbone={"rnn": "gru", "emb_size": 24, "hidden_size": 24, "layers": 1, "direction": "backward"},
-                        trainer={"epochs": 1, "max_steps": 1})
+    backward = tiny_raw(
+        text,
+        backbone={"rnn": "gru", "emb_size": 24, "hidden_size": 24, "layers": 1, "direction": "backward"},
+        trainer={"epochs": 1, "max_steps": 1},
+    )
     train_run(build_config(backward), tmp_path / "lm-bwd")
     cfg = raw(pairs_file, head={"decoder_pretrained": str(tmp_path / "lm-bwd")}, trainer={"epochs": 1, "max_steps": 1})
     with pytest.raises(ConfigError, match="is a backward language model"):
@@ -218,17 +237,24 @@ def test_shared_vocabulary_and_config_errors(pairs_file):
         build_config(raw(pairs_file, head={"atention": "dot"}))
 
 
+@pytest.mark.slow
 def test_resume_mid_epoch_matches_an_uninterrupted_run(pairs_file, tmp_path, monkeypatch):
     """With dropout everywhere (encoder, decoder, attentional vector) and input feeding, so that the
     random state drawn after the resume point must be restored too, not only the weights."""
     drop = {"input_dropout": 0.2, "hidden_dropout": 0.2, "output_dropout": 0.2}
-    cfg = build_config(raw(
-        pairs_file,
-        trainer={"epochs": 1, "checkpoint_every": 5},
-        backbone={"layers": 2, **drop},
-        head={"eval_decode_examples": 0, "dropout": 0.2, "input_feeding": True,
-              "decoder": {"rnn": "lstm", "emb_size": 24, "hidden_size": 24, "layers": 2, **drop}},
-    ))
+    cfg = build_config(
+        raw(
+            pairs_file,
+            trainer={"epochs": 1, "checkpoint_every": 5},
+            backbone={"layers": 2, **drop},
+            head={
+                "eval_decode_examples": 0,
+                "dropout": 0.2,
+                "input_feeding": True,
+                "decoder": {"rnn": "lstm", "emb_size": 24, "hidden_size": 24, "layers": 2, **drop},
+            },
+        )
+    )
     assert_ctrl_c_resume_matches(cfg, Seq2SeqTask, tmp_path, monkeypatch, stop_step=7)
 
 

@@ -38,7 +38,12 @@ def write_ner(folder: Path, sizes=(240, 40, 40), seed: int = 0) -> Path:
     return folder
 
 
-POS_WORDS = {"DET": ["the", "a", "every"], "NOUN": ["dog", "cat", "house", "idea"], "VERB": ["sees", "likes", "finds"], "ADJ": ["big", "red", "old"]}
+POS_WORDS = {
+    "DET": ["the", "a", "every"],
+    "NOUN": ["dog", "cat", "house", "idea"],
+    "VERB": ["sees", "likes", "finds"],
+    "ADJ": ["big", "red", "old"],
+}
 
 
 def write_pos(folder: Path, sizes=(240, 40, 40), seed: int = 0) -> Path:
@@ -61,8 +66,16 @@ def tagging_raw(task: str, data_path: Path, **sections) -> dict:
         "backbone": {"emb_size": 16, "hidden_size": 16, "layers": 1, "direction": "both"},
         "head": {"dropout": 0.0, "word_dropout": 0.0, "char_features": "cnn", "char_size": 8, "char_emb_size": 8},
         "trainer": {
-            "epochs": 6, "batch_size": 16, "eval_batch_size": 32, "optimizer": "adam", "lr": 0.02, "clip_norm": 5.0,
-            "schedule": "none", "progress": False, "device": "cpu", "checkpoint_every": 1000,
+            "epochs": 6,
+            "batch_size": 16,
+            "eval_batch_size": 32,
+            "optimizer": "adam",
+            "lr": 0.02,
+            "clip_norm": 5.0,
+            "schedule": "none",
+            "progress": False,
+            "device": "cpu",
+            "checkpoint_every": 1000,
         },
     }
     return with_sections(raw, sections)

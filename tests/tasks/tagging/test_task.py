@@ -10,12 +10,11 @@ from seqeval.scheme import IOB2, IOBES
 from sklearn.metrics import accuracy_score
 
 from rnn_nlp.cli import main
-from rnn_nlp.runs import build_config
 from rnn_nlp.data.tag_schemes import allowed_transitions
 from rnn_nlp.errors import ConfigError, DataError
-from rnn_nlp.runs import load_run, train_run
-from rnn_nlp.training.trainer import seed_everything
+from rnn_nlp.runs import build_config, load_run, train_run
 from rnn_nlp.tasks.registry import get_task
+from rnn_nlp.training.trainer import seed_everything
 from tests.conftest import assert_ctrl_c_resume_matches
 from tests.tasks.tagging.data import tagging_raw, write_ner, write_pos
 
@@ -30,6 +29,7 @@ def ner_run(tmp_path_factory):
     return root, trainer
 
 
+@pytest.mark.slow
 def test_ner_learns_and_metrics_match_seqeval(ner_run):
     root, trainer = ner_run
     assert trainer.history[-1]["valid_f1"] >= 0.95
@@ -192,6 +192,7 @@ def test_all_sentences_dropped_gives_nan_loss_and_empty_split_names_the_corpus(n
     assert task.cfg.data.name not in str(err.value)
 
 
+@pytest.mark.slow
 def test_pos_accuracy_matches_sklearn_and_writes_a_confusion_matrix(tmp_path):
     data = write_pos(tmp_path / "data")
     raw = tagging_raw("pos", data, head={"decoder": "softmax", "char_features": "bilstm"}, trainer={"epochs": 3})
@@ -237,6 +238,7 @@ def test_frozen_backbone_stays_as_it_was(tmp_path):
         build_config(tagging_raw("pos", data, head={"freeze_backbone": True}, trainer={"gradual_unfreezing": True}))
 
 
+@pytest.mark.slow
 def test_pretrained_backbone_and_pretraining_on_the_task_text(tmp_path, caplog):
     data = write_ner(tmp_path / "data", sizes=(120, 20, 20))
     corpus = tmp_path / "extra"
@@ -244,7 +246,9 @@ def test_pretrained_backbone_and_pretraining_on_the_task_text(tmp_path, caplog):
     (corpus / "train.txt").write_text("john smith visited paris .\n" * 50, encoding="utf-8")
     backbone = {"emb_size": 16, "hidden_size": 16, "layers": 1, "direction": "both"}
     raw = tagging_raw(
-        "ner", data, backbone=backbone,
+        "ner",
+        data,
+        backbone=backbone,
         data={"lowercase": True, "pretrain_epochs": 1, "pretrain_corpora": [str(corpus)]},
         trainer={"epochs": 2, "gradual_unfreezing": True, "discriminative_lr": 2.6},
     )
@@ -266,6 +270,7 @@ def test_ner_refuses_plain_tags(tmp_path):
         train_run(build_config(tagging_raw("ner", data)), tmp_path / "run")
 
 
+@pytest.mark.slow
 def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     from rnn_nlp.tasks.tagging import NerTask
 
