@@ -60,11 +60,7 @@ class Memory(NamedTuple):
 
 # The functional form keeps the field types real objects (not strings under `from __future__ import
 # annotations`), so tools that read them (pdoc) need not evaluate them.
-class DecoderState(NamedTuple):
-    rnn: list
-    memory: Memory | None
-    feed: torch.Tensor | None
-
+DecoderState = NamedTuple("DecoderState", [("rnn", list), ("memory", Memory | None), ("feed", torch.Tensor | None)])  # noqa: UP014
 
 DecoderState.__doc__ = """A decoding row's state: the decoder RNN's per-layer state, its memory (None without attention) and
 its attention feed ([B, H]: the last attentional vector with input feeding, else None)."""
