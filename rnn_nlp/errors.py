@@ -62,3 +62,9 @@ def file_kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
+
+
+def shown_path(name: object, most: int = 80) -> str:
+    """A path as a message shows it: abbreviated in the middle when long (a paragraph of text given where a path was expected)."""
+    name = str(name)
+    return name if len(name) <= most else f"{name[: most // 2]}...{name[-most // 4 :]} ({len(name)} characters)"

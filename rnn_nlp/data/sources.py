@@ -31,7 +31,7 @@ from typing import Any
 
 from rnn_nlp.data.fetchers.cache import FETCHERS, fetch
 from rnn_nlp.data.fetchers.registry import did_you_mean
-from rnn_nlp.errors import DataError, file_kind, os_reason
+from rnn_nlp.errors import DataError, file_kind, os_reason, shown_path
 
 FETCHED, LOCAL, HUB = "fetched", "local", "hub"
 SPLIT_ALIASES = {"train": "train", "valid": "valid", "validation": "valid", "dev": "valid", "test": "test"}
@@ -86,17 +86,12 @@ def _local(path: Path, what: str) -> bool:
     except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL in the name
         return False
     except OSError as exc:
-        raise DataError(f"{what} {_shown(str(path))}: {os_reason(exc)}") from None
+        raise DataError(f"{what} {shown_path(path)}: {os_reason(exc)}") from None
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise DataError(
             f"{path}: not a regular file or folder but {file_kind(mode)}: a {what} is read from files; save the stream to a file first"
         )
     return True
-
-
-def _shown(name: str, most: int = 80) -> str:
-    """`name` as a message shows it: abbreviated in the middle when long (a paragraph of text given as a path)."""
-    return name if len(name) <= most else f"{name[: most // 2]}...{name[-most // 4 :]} ({len(name)} characters)"
 
 
 def resolve(name: str, hub_config: str | None = None, what: str = "corpus") -> Source:
