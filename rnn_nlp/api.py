@@ -17,8 +17,9 @@ from pathlib import Path
 
 from rnn_nlp.builtin_recipes import recipe_names
 from rnn_nlp.config import RunConfig, apply_overrides
-from rnn_nlp.errors import CheckpointError, ConfigError
+from rnn_nlp.errors import CheckpointError, ConfigError, os_reason, shown_path
 from rnn_nlp.runs import build_config, load_config, load_run, train_run
+from rnn_nlp.runs.folders import check_out_path
 from rnn_nlp.tasks.model import Model
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
@@ -42,8 +43,11 @@ def recipe_run_dirs(name: str) -> list[Path]:
 
 def _run_folder(path_or_recipe: str | Path) -> Path:
     path = Path(path_or_recipe)
-    if path.exists() or run_folder.resolve(path).exists():  # also a checkpoint folder caught mid-swap (as .NAME.old)
-        return path
+    try:
+        if path.exists() or run_folder.resolve(path).exists():  # also a checkpoint folder caught mid-swap (as .NAME.old)
+            return path
+    except OSError as exc:  # a name over 255 bytes (text given as a path), no permission to look
+        raise CheckpointError(f"load: {shown_path(path_or_recipe)}: {os_reason(exc)}") from None
     name = str(path_or_recipe)
     if name.startswith("hf://"):
         raise CheckpointError(
@@ -100,6 +104,7 @@ def train(
             out = Path("runs") / Path(config).stem  # runs/NAME for a recipe NAME or a file NAME.yaml, as the CLI
         else:
             raise ConfigError("train: give `out`, the run folder to train into")
+    check_out_path(Path(out))  # before the config or the data are read: a bad --out is said at once
     last = Path(out) / LAST
     if resume and run_folder.resolve(last).exists():
         # the run's own config, with these overrides on top: nothing of the first command is retyped

@@ -1,5 +1,8 @@
 """The library's own errors: each says what went wrong and where (file, line, key)."""
 
+import errno
+import stat
+
 
 class RnnNlpError(Exception):
     """Base class of every error the library raises on purpose."""
@@ -32,3 +35,36 @@ class TrainingInterrupted(Exception):
     def __init__(self, path):
         super().__init__(f"training interrupted; checkpoint saved in {path}; continue with --resume")
         self.path = path
+
+
+NAME_MAX = 255  # bytes in one file name on Linux, macOS and Windows file systems
+
+
+def os_reason(exc: OSError) -> str:
+    """What an OSError about a path means, in words a message can put after the path it names."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"name too long (a file name has at most {NAME_MAX} bytes: is this text where a path was expected?)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.ELOOP:
+        return "a symlink loop (links that point at each other, never at a file or folder)"
+    if exc.errno == errno.ENOTDIR:
+        return "a part of the path is a file, not a folder"
+    return exc.strerror or str(exc)
+
+
+def file_kind(mode: int) -> str:
+    """What a path that is not a regular file or folder is, from its `st_mode`: a pipe, a device, a socket."""
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def shown_path(name: object, most: int = 80) -> str:
+    """A path as a message shows it: abbreviated in the middle when long (a paragraph of text given where a path was expected)."""
+    name = str(name)
+    return name if len(name) <= most else f"{name[: most // 2]}...{name[-most // 4 :]} ({len(name)} characters)"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from rnn_nlp.errors import RnnNlpError, SaveError
+from rnn_nlp.errors import RnnNlpError, SaveError, os_reason, shown_path
 from rnn_nlp.files import replace_text
 
 
@@ -49,7 +52,12 @@ def write_json(path: Path, obj: dict) -> None:
 
 def _data_tag(data: str | None) -> str:
     """ "" for the run's own data, else "-<data name>": what names the files evaluating other data writes."""
-    return f"-{re.sub(r'[^A-Za-z0-9._-]+', '_', Path(data).name or data)}" if data else ""
+    if not data:
+        return ""
+    tag = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(data).name or data)
+    if len(tag) > 100:  # a file name has at most 255 bytes: a long one is cut, with a hash to keep it apart
+        tag = f"{tag[:80]}-{hashlib.sha256(data.encode('utf-8', 'surrogateescape')).hexdigest()[:10]}"
+    return f"-{tag}"
 
 
 def _eval_file(run_dir: Path, split: str, data: str | None, suffix: str = "") -> Path:
@@ -90,12 +98,13 @@ def evaluate(args: argparse.Namespace) -> None:
         if reports != Path(args.run_dir) and not any(reports.iterdir()):
             reports.rmdir()  # bad --data: no empty reports folder is left in the run
         raise
-    if "report" in metrics:
-        print(metrics.pop("report"))
+    report = metrics.pop("report", None)
     metrics["split"] = args.split
     metrics["data"] = args.data or model.config.data.name
     out = _eval_file(Path(args.run_dir), args.split, args.data)
-    write_json(out, metrics)
+    write_json(out, metrics)  # before printing: a reader that stops early (| head) loses nothing
+    if report is not None:
+        print(report)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"{args.split}: {shown} (written to {out})")
 
@@ -115,11 +124,12 @@ def _evaluate_ensemble(args: argparse.Namespace) -> None:
     metrics = tasks[0].report_predictions(
         gold, pred, float("nan"), args.split, Path(args.run_dir), suffix=f"{_data_tag(args.data)}-ensemble"
     )
-    print(metrics.pop("report"))
+    report = metrics.pop("report")
     metrics.pop("loss")  # an average of probabilities has no training loss to report
     metrics.update(split=args.split, data=args.data or tasks[0].cfg.data.name, members=ensemble.names)
     out = _eval_file(Path(args.run_dir), args.split, args.data, "-ensemble")
     write_json(out, metrics)
+    print(report)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"{args.split}, ensemble of {len(ensemble.names)} runs: {shown} (written to {out})")
 
@@ -193,15 +203,32 @@ def _generate_from_sources(args: argparse.Namespace, model) -> None:
             print(text)
 
 
+def check_input(source: str, verb: str) -> None:
+    """Refuse an input argument that names no readable file, before the model loads. `predict RUN
+    TEXT` (text where the file was expected) is the usual slip: the error says how to give text."""
+    if source == "-":
+        return
+    hint = f"; {verb} reads a file, one input a line (to {verb} a text, pipe it in: echo TEXT | rnn-nlp {verb} RUN -)"
+    try:
+        mode = os.stat(source).st_mode
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL in the name
+        raise RnnNlpError(f"input file not found: {shown_path(source)}{hint}") from None
+    except OSError as exc:
+        raise RnnNlpError(f"input {shown_path(source)}: {os_reason(exc)}{hint}") from None
+    if stat.S_ISDIR(mode):
+        raise RnnNlpError(f"input {source}: a folder, not a file{hint}")
+
+
 def _lines(source: str) -> Iterator[str]:
-    """`predict`'s inputs one at a time (a file is never read whole): standard input for "-", else the file."""
+    """`predict`'s inputs one at a time (a file is never read whole): standard input for "-", else
+    the file (or a pipe: it is read as it comes)."""
     if source == "-":
         lines = sys.stdin
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise RnnNlpError(f"input file not found: {path}")
-        lines = open(path, encoding="utf-8-sig", errors="surrogateescape", newline=None)  # noqa: SIM115 (closed below)
+        try:
+            lines = open(source, encoding="utf-8-sig", errors="surrogateescape", newline=None)  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise RnnNlpError(f"input file {source}: cannot read it: {os_reason(exc)}") from None
     try:
         for n, line in enumerate(lines):
             yield (line.lstrip("\ufeff") if n == 0 else line).rstrip("\n")
@@ -220,6 +247,7 @@ def predict(args: argparse.Namespace) -> None:
         raise RnnNlpError(f"--batch-size must be in 1..100000, got {args.batch_size}")
     if args.ensemble and args.format != "jsonl":
         raise RnnNlpError("--ensemble is for classification runs, which write JSON lines; drop --format")
+    check_input(args.input, "predict")
     model = _ensemble(args) if args.ensemble else _load(args)
     inputs = _inputs(model, args.input)
     for result in model.predict_stream(inputs, args.batch_size):
@@ -247,6 +275,7 @@ def _inputs(model, source: str) -> Iterator:
 
 
 def encode(args: argparse.Namespace) -> None:
+    check_input(args.input, "encode")
     model = _load(args)
     lines = list(_lines(args.input))  # every line, blank ones too: row i of the vectors is input line i
     pooling = [k.strip() for k in args.pooling.split(",") if k.strip()] if args.pooling else None

@@ -3,7 +3,9 @@
 `resolve(name)` applies these rules in order:
 
 1. a name in the fetcher table (`rnn-nlp data list`) is that fetched corpus;
-2. an existing file or folder (after `~` expansion) is local data;
+2. an existing file or folder (after `~` expansion) is local data; a path that is there but is
+   neither (a pipe, a device, standard input as a pipe) is an error at once, as is a name the
+   operating system refuses (over 255 bytes, a symlink loop, no permission to look);
 3. a name that looks like a path is an error at once, "not found": it starts with `.`, `/`, `~` or
    `\\`, ends in a data-file suffix (DATA_SUFFIXES: .txt, .csv, .jsonl, .conll, ...), holds more than
    one `/`, or its first part is an existing folder (`data/corpus` beside a `data/` folder);
@@ -22,13 +24,14 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rnn_nlp.data.fetchers.cache import FETCHERS, fetch
 from rnn_nlp.data.fetchers.registry import did_you_mean
-from rnn_nlp.errors import DataError
+from rnn_nlp.errors import DataError, file_kind, os_reason, shown_path
 
 FETCHED, LOCAL, HUB = "fetched", "local", "hub"
 SPLIT_ALIASES = {"train": "train", "valid": "valid", "validation": "valid", "dev": "valid", "test": "test"}
@@ -75,12 +78,28 @@ def plausible_hub_id(name: str, hub_config: str | None = None) -> bool:
     return bool(hub_config) or name in KNOWN_HUB_NAMES or HUB_ID.match(name) is not None
 
 
+def _local(path: Path, what: str) -> bool:
+    """Rule 2: whether `path` is a file or folder; a DataError naming it when it is something else
+    (readers take files, and opening a FIFO with no writer would block for ever) or cannot be looked at."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL in the name
+        return False
+    except OSError as exc:
+        raise DataError(f"{what} {shown_path(path)}: {os_reason(exc)}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise DataError(
+            f"{path}: not a regular file or folder but {file_kind(mode)}: a {what} is read from files; save the stream to a file first"
+        )
+    return True
+
+
 def resolve(name: str, hub_config: str | None = None, what: str = "corpus") -> Source:
     """The Source that `name` means (rules in the module's docstring); `what` names the data in errors."""
     if name in FETCHERS:
         return Source(name, FETCHED)
     path = Path(name).expanduser()
-    if path.exists():
+    if _local(path, what):
         return Source(name, LOCAL, path)
     if looks_like_path(name):
         raise DataError(f"{what} not found: {name} (no such file or folder)")

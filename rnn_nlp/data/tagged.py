@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rnn_nlp.data.formats.conll import DOCSTART, Sentences, parse_conll
 from rnn_nlp.data.formats.conllu import looks_like_conllu, parse_conllu
-from rnn_nlp.data.formats.encoding import read_text
+from rnn_nlp.data.formats.encoding import read_text, split_lines
 from rnn_nlp.data.formats.word_tag import looks_like_word_tag, parse_word_tag
 from rnn_nlp.data.sources import FETCHED, LOCAL, resolve
 from rnn_nlp.data.splits import contiguous_split
@@ -39,7 +39,7 @@ def guess_format(path: Path, text: str, separator: str = "/") -> str:
     """conllu by suffix or 10 tab-separated columns; word_tag when every item of the first lines has the separator."""
     if path.suffix.lower() == ".conllu":
         return "conllu"
-    lines = [ln for ln in text.split("\n") if ln.strip() and not ln.startswith(("#", DOCSTART))][:5]
+    lines = [ln for ln in split_lines(text) if ln.strip() and not ln.startswith(("#", DOCSTART))][:5]
     if not lines:
         raise DataError(f"{path}: the file holds no sentences")
     if looks_like_conllu(lines):

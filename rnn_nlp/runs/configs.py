@@ -10,7 +10,7 @@ from typing import Any
 
 from rnn_nlp.builtin_recipes import find_config
 from rnn_nlp.config import RESUMABLE_CHANGES, RunConfig, apply_overrides, read_yaml_mapping, to_dict
-from rnn_nlp.errors import ConfigError
+from rnn_nlp.errors import ConfigError, os_reason, shown_path
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
@@ -37,8 +37,11 @@ def build_config(raw: dict, source: str = "config") -> RunConfig:
 
 def load_config(path_or_recipe: str | Path, overrides: list[str] | tuple = ()) -> RunConfig:
     """Read a YAML file (or a built-in recipe by name), apply dotted overrides and validate everything."""
-    path = find_config(path_or_recipe)
-    raw = read_yaml_mapping(path)
+    try:
+        path = find_config(path_or_recipe)
+        raw = read_yaml_mapping(path)
+    except OSError as exc:  # unreadable (permissions), a name the system refuses, a folder where the file was expected
+        raise ConfigError(f"config file {shown_path(path_or_recipe)}: cannot read it: {os_reason(exc)}") from None
     return build_config(apply_overrides(raw, list(overrides)), str(path))
 
 

@@ -19,10 +19,11 @@ import json
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from rnn_nlp.errors import ConfigError, SaveError
+from rnn_nlp.errors import ConfigError, SaveError, os_reason, shown_path
 from rnn_nlp.files import written_name
 from rnn_nlp.training import run_folder
 from rnn_nlp.training.callbacks import Callback
@@ -35,6 +36,25 @@ try:  # POSIX; elsewhere the lock is skipped (documented in docs/reliability.md)
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
+
+
+def check_out_path(out: Path) -> None:
+    """Refuse, before anything is loaded, an `out` the system cannot make a folder of: a name over
+    255 bytes, a symlink loop, a path under a regular file (`afile.txt/run`), no permission to look."""
+    for place in (out, *out.parents):
+        try:
+            mode = os.stat(place).st_mode
+        except FileNotFoundError:
+            continue  # not made yet: its parent decides
+        except NotADirectoryError:
+            continue  # a file higher up: found when the walk reaches it
+        except OSError as exc:
+            raise ConfigError(f"--out {shown_path(out)}: {os_reason(exc)}") from None
+        if not stat.S_ISDIR(mode):
+            if place == out:
+                raise ConfigError(f"--out {out}: a file, not a folder; choose a new or empty folder for the run")
+            raise ConfigError(f"--out {out}: {place} is a file, not a folder, so no run folder can be made under it")
+        return
 
 
 def check_out_folder(out: Path) -> None:

@@ -14,7 +14,7 @@ from rnn_nlp.config import RunConfig, save_config
 from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
 from rnn_nlp.files import replace_text
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
-from rnn_nlp.runs.folders import DropReplaced, check_out_folder, run_lock, set_aside, settle_replaced
+from rnn_nlp.runs.folders import DropReplaced, check_out_folder, check_out_path, run_lock, set_aside, settle_replaced
 from rnn_nlp.runs.stages import train_stage
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
@@ -77,6 +77,7 @@ def train_run(
     they train data-parallel (rank 0 holds the lock and writes).
     """
     out = Path(out)
+    check_out_path(out)
     if out.is_symlink():  # set aside, restore and lock the folder itself, not the link to it
         out = out.resolve()
     dist = distributed.setup(cfg.trainer.device)

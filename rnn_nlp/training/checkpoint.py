@@ -27,9 +27,9 @@ from safetensors.torch import load_file, save_file
 
 from rnn_nlp.config import RunConfig, load_yaml, to_dict
 from rnn_nlp.data.vocab import json_text
-from rnn_nlp.errors import CheckpointError, SaveError
+from rnn_nlp.errors import CheckpointError, SaveError, os_reason, shown_path
 from rnn_nlp.files import fsync_dir
-from rnn_nlp.training.run_folder import CONFIG, META, TRAINER_STATE, VOCAB, WEIGHTS, building, resolve, swap_in
+from rnn_nlp.training.run_folder import BEST, CONFIG, LAST, META, RUN_CONFIG, TRAINER_STATE, VOCAB, WEIGHTS, building, resolve, swap_in
 from rnn_nlp.version import __version__
 
 FORMAT_VERSION = 1
@@ -192,12 +192,15 @@ def _read_once(path: Path) -> Checkpoint:
     folder = resolve(path)
     if not folder.is_dir():
         raise _Moved(f"{folder}: no such checkpoint folder")
+    _best_gone(path, folder)
     dir_fd = None
     if os.open in os.supports_dir_fd:
         try:
             dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         except FileNotFoundError:
             raise _Moved(f"{folder}: no such checkpoint folder") from None
+        except OSError as exc:
+            raise CheckpointError(f"{folder}: cannot read the checkpoint: {os_reason(exc)}") from None
     try:
         names = set(os.listdir(dir_fd if dir_fd is not None and os.listdir in os.supports_fd else folder))
         missing = [name for name in REQUIRED if name not in names]
@@ -247,13 +250,29 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     """
     path = Path(path)
     try:
-        return _read_once(path)
-    except _Moved:
-        pass
-    try:
-        return _read_once(path)
-    except _Moved as gone:
-        raise CheckpointError(str(gone)) from None
+        try:
+            return _read_once(path)
+        except _Moved:
+            pass
+        try:
+            return _read_once(path)
+        except _Moved as gone:
+            raise CheckpointError(str(gone)) from None
+    except OSError as exc:  # a name the system refuses, a symlink loop, a folder this user may not enter
+        raise CheckpointError(f"{shown_path(exc.filename or path)}: cannot read the checkpoint: {os_reason(exc)}") from None
+
+
+def _best_gone(path: Path, folder: Path) -> None:
+    """A CheckpointError when `path` is a run folder without its best model (best/ deleted, or no
+    evaluation finished yet), saying so and what is left, instead of listing files a run never holds at its top."""
+    if folder != path or (folder / WEIGHTS).exists() or not ((path / LAST).exists() or (path / RUN_CONFIG).exists()):
+        return
+    left = (
+        f"{LAST}/ remains: continue training with `rnn-nlp train CONFIG --out {path} --resume`, or load {path / LAST} (the latest state)"
+        if (path / LAST).exists()
+        else f"no {LAST}/ either: train the run again"
+    )
+    raise CheckpointError(f"{path}: the run has no {BEST}/ (its best model): deleted, or no evaluation has finished yet; {left}")
 
 
 def verify(path: str | Path) -> dict:

@@ -7,6 +7,7 @@ reversed corpus, so one checkpoint later serves bidirectional heads.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,7 +71,7 @@ class LMTask(Task):
         """Evaluate on another corpus than the config names (`rnn-nlp evaluate --data`): a corpus
         name or folder by its splits; a single text file whole, as every split."""
         d = self.cfg.data
-        if Path(name).is_file():
+        if os.path.isfile(name):  # False, not an OSError, for a name the system refuses: the reader below says why
             lines = read_lines(Path(name))
             self.use_texts(dict.fromkeys(("train", "valid", "test"), lines))
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rnn_nlp.data.formats.encoding import split_lines
 from rnn_nlp.errors import DataError
 
 Sentences = dict[str, list[list[str]]]  # {"tokens": [...], "tags": [...], maybe more columns}
@@ -32,7 +33,7 @@ def parse_conll(text: str, where: str, token_column: int = 0, tag_column: int = 
                 current[k] = []
             out["document"].append(document)
 
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             close()
             continue

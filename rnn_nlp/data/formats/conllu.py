@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rnn_nlp.data.formats.encoding import split_lines
 from rnn_nlp.errors import DataError
 
 TAG_COLUMNS = {"upos": 3, "xpos": 4}
@@ -18,7 +19,7 @@ def parse_conllu(text: str, where: str, tag: str = "upos") -> dict[str, list]:
     out: dict[str, list] = {"tokens": [], "tags": []}
     tokens: list[str] = []
     tags: list[str] = []
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             if tokens:
                 out["tokens"].append(tokens)

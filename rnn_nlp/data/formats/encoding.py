@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rnn_nlp.errors import DataError
+
+LINE_END = re.compile(r"\r\n|\r|\n")  # Unix, Windows and old Mac files alike
+_LINE_END_BYTES = re.compile(rb"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a text split at LF, CRLF or a lone CR (never at U+2028 or form feeds, unlike
+    `str.splitlines`); line i of the list is line i + 1 of the file, as errors number them."""
+    return LINE_END.split(text)
 
 
 def decode(raw: bytes, where: str) -> str:
@@ -12,8 +22,9 @@ def decode(raw: bytes, where: str) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1)
+        ends = list(_LINE_END_BYTES.finditer(raw, 0, exc.start))
+        line = len(ends) + 1
+        column = exc.start - (ends[-1].end() if ends else 0)
         raise DataError(f"{where}:{line}: not valid UTF-8 ({exc.reason} at byte {column} of the line)") from None
 
 

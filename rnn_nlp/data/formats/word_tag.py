@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rnn_nlp.data.formats.encoding import split_lines
 from rnn_nlp.errors import DataError
 
 
@@ -13,7 +14,7 @@ def looks_like_word_tag(lines: list[str], separator: str = "/") -> bool:
 def parse_word_tag(text: str, where: str, separator: str = "/") -> dict[str, list]:
     """One sentence a line, items `word/tag` split at the last separator (so "1/2/cd" is "1/2", "cd")."""
     out: dict[str, list] = {"tokens": [], "tags": []}
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         items = line.split()
         if not items:
             continue
