@@ -1,5 +1,7 @@
 """The library's own errors: each says what went wrong and where (file, line, key)."""
 
+import reprlib
+
 
 class RnnNlpError(Exception):
     """Base class of every error the library raises on purpose."""
@@ -32,3 +34,16 @@ class TrainingInterrupted(Exception):
     def __init__(self, path):
         super().__init__(f"training interrupted; checkpoint saved in {path}; continue with --resume")
         self.path = path
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 4
+_SHORT.maxlevel = 3
+
+
+def abbreviate(value, limit: int = 80) -> str:
+    """`repr(value)` cut to about `limit` characters, built without ever forming the whole repr: an
+    error message shows what a value looks like, never megabytes of an expanded YAML alias tree."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

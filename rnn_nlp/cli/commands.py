@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from rnn_nlp.errors import RnnNlpError, SaveError
-from rnn_nlp.files import replace_text
+from rnn_nlp.files import json_text, replace_text
 
 
 def _load(args: argparse.Namespace, run_dir: str | None = None):
@@ -42,7 +41,7 @@ def write_json(path: Path, obj: dict) -> None:
     """Write JSON atomically (a temporary file renamed over `path`): a full or read-only disk leaves no
     empty or half file, and is one clear error naming the path."""
     try:
-        replace_text(path, json.dumps(obj, indent=2) + "\n")
+        replace_text(path, json_text(obj, indent=2) + "\n")
     except OSError as exc:
         raise SaveError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -229,7 +228,7 @@ def predict(args: argparse.Namespace) -> None:
                 raise RnnNlpError(f"--format conll is for tagging runs; task '{model.task}' writes JSON lines")
             sys.stdout.write("".join(f"{t}\t{g}\n" for t, g in zip(row["tokens"], row["tags"])) + "\n")
         else:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_text(row) + "\n")
         if args.input == "-":
             sys.stdout.flush()  # a pipe sees each result as soon as it is made
 
@@ -263,4 +262,4 @@ def encode(args: argparse.Namespace) -> None:
         print(f"{len(lines)} vectors of width {vectors.shape[1]} written to {out}", file=sys.stderr)
         return
     for text, vec in zip(lines, vectors):
-        sys.stdout.write(json.dumps({"text": text, "vector": [round(float(v), 6) for v in vec]}, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text({"text": text, "vector": [round(float(v), 6) for v in vec]}) + "\n")
