@@ -16,6 +16,7 @@ from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.generate.decoding import beam_search, check_decoding_options, generate_batch
+from rnn_nlp.generate.steppers import ConstrainedStepper
 from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqStepper
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ def decode_ids(
                 results[i] = [h.ids for h in hyps]
         else:
             flat = [i for i in rows for _ in range(num_samples)]
-            stepper = Seq2SeqStepper(model, [sources_ids[i] for i in flat])
+            # <pad> is never output (sampling at a high temperature would otherwise draw it)
+            stepper = ConstrainedStepper(Seq2SeqStepper(model, [sources_ids[i] for i in flat]), (Vocab.pad_id,))
             out = generate_batch(stepper, [prompt] * len(flat), max_tokens, greedy, temperature, top_k, top_p, eos, generator)
             for k, i in enumerate(flat):
                 results[i].append(out[k])
