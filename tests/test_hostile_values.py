@@ -199,7 +199,7 @@ def test_api_still_takes_texts(tiny_runs):
 @pytest.mark.slow
 def test_unseen_label_warning_names_the_data_evaluated(tiny_runs, tmp_path, caplog):
     other = tmp_path / "other.csv"
-    other.write_text("text,label\n" + "".join(f"word{i} movie,meh\n" for i in range(20)), encoding="utf-8")
+    other.write_text("text,label\n" + "".join(f"word{i} movie,{'meh' if i % 2 else 'pos'}\n" for i in range(20)), encoding="utf-8")
     with caplog.at_level("WARNING"):
         rnn_nlp.load(tiny_runs / "clf", "cpu").evaluate(data=str(other), split="test")
     warned = [r.getMessage() for r in caplog.records if "meh" in r.getMessage()]

@@ -378,7 +378,8 @@ def generate_texts(
     `<unk>` is never produced unless `allow_unk` (a text of "<unk>"s tells a reader nothing).
     """
     check_decoding_options(beam, greedy, num_samples)
-    if min_tokens < 0:
+    whole_number(max_tokens, "max_tokens")
+    if whole_number(min_tokens, "min_tokens") < 0:
         raise ConfigError(f"min_tokens must be >= 0, got {min_tokens}")
     stop = beam > 1 if stop_at_eos is None else stop_at_eos
     stop_id = vocab.eos_id if stop else None
