@@ -52,7 +52,7 @@ class ReaderModel(Model):
 
     def predict_stream(self, inputs, batch_size: int | None = None, **options):
         """Answers one by one; each input is checked, and named in errors by its position ("input 70")."""
-        if self.is_single(inputs):
+        if self.is_single(inputs) or isinstance(inputs, str):  # a str: one input, refused as not a mapping
             inputs = [inputs]
         records = (
             r if isinstance(r, dict) and "where" in r else self._record(r, f"input {i}")
