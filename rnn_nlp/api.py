@@ -9,16 +9,15 @@ model = rnn_nlp.train("ner-conll03", overrides=["trainer.epochs=3"], out="runs/n
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from rnn_nlp.builtin_recipes import recipe_names
-from rnn_nlp.config import RunConfig, apply_overrides
+from rnn_nlp.config import RunConfig
 from rnn_nlp.errors import CheckpointError, ConfigError, os_reason, shown_path
-from rnn_nlp.runs import build_config, load_config, load_run, train_run
+from rnn_nlp.runs import build_with_overrides, load_config, load_run, train_run
 from rnn_nlp.runs.folders import check_out_path
 from rnn_nlp.tasks.model import Model
 from rnn_nlp.training import checkpoint as ckpt
@@ -80,7 +79,7 @@ def _config(config: str | Path | dict | RunConfig, overrides: Sequence[str]) -> 
             raise ConfigError("overrides apply to a YAML file, recipe or mapping; change the RunConfig's fields instead")
         return config
     if isinstance(config, dict):  # a deep copy: the caller's mapping stays as it was
-        return build_config(apply_overrides(copy.deepcopy(config), list(overrides)), "config")
+        return build_with_overrides(config, list(overrides), "config")
     return load_config(config, list(overrides))
 
 
@@ -108,8 +107,7 @@ def train(
     last = Path(out) / LAST
     if resume and run_folder.resolve(last).exists():
         # the run's own config, with these overrides on top: nothing of the first command is retyped
-        raw = apply_overrides(ckpt.load_raw_config(last), list(overrides))
-        cfg = build_config(raw, str(run_folder.resolve(last) / run_folder.CONFIG))
+        cfg = build_with_overrides(ckpt.load_raw_config(last), list(overrides), str(run_folder.resolve(last) / run_folder.CONFIG))
         log.info("resuming %s with the config saved in its checkpoint%s", out, " and " + " ".join(overrides) if overrides else "")
     else:
         cfg = _config(config, overrides)

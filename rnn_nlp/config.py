@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import yaml
 
-from rnn_nlp.errors import ConfigError
+from rnn_nlp.errors import ConfigError, abbreviate
 from rnn_nlp.files import replace_text
 
 
@@ -175,41 +175,41 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
                 return _coerce(value, arg, key)
             except ConfigError:
                 pass
-        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {abbreviate(value)}")
     if origin is Literal:
         if value not in typing.get_args(tp):
-            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {abbreviate(value)}")
         return value
     if origin is list:
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {abbreviate(value)}")
         (inner,) = typing.get_args(tp)
         return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, key)
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+            raise ConfigError(f"{key}: expected true or false, got {abbreviate(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+            raise ConfigError(f"{key}: expected an integer, got {abbreviate(value)}")
         if not -(2**63) <= value < 2**63:
             raise ConfigError(f"{key}: {value} is out of range (a 64-bit integer)")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
+            raise ConfigError(f"{key}: expected a number, got {abbreviate(value)}")
         try:
             number = float(value)
         except OverflowError:
             number = math.inf
         if not math.isfinite(number):
-            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+            raise ConfigError(f"{key}: expected a finite number, got {abbreviate(value)}")
         return number
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
+            raise ConfigError(f"{key}: expected a string, got {abbreviate(value)}")
         return value
     raise ConfigError(f"{key}: unsupported type {tp!r}")
 
@@ -220,7 +220,7 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping of keys, got {data!r}")
+        raise ConfigError(f"{where}: expected a mapping of keys, got {abbreviate(data)}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
@@ -271,9 +271,43 @@ StrictLoader.add_implicit_resolver(
 )
 
 
+MAX_YAML_NODES = 100_000  # a config is a few hundred values; aliases must not expand it past this
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes `root` stands for once every alias is expanded, counted on the composed graph
+    (each node once, memoised) so that a billion-laughs file is measured, never built."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        kids = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else list(node.value)
+        if children_done:
+            sizes[id(node)] = min(1 + sum(sizes.get(id(k), MAX_YAML_NODES) for k in kids), MAX_YAML_NODES + 1)
+            continue
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in sizes)
+    return sizes[id(root)]
+
+
 def load_yaml(text: str) -> Any:
-    """Parse YAML text with `StrictLoader` (safe: no Python objects, no tags beyond plain data)."""
-    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+    """Parse YAML text with `StrictLoader` (safe: no Python objects, no tags beyond plain data), refusing
+    aliases that would expand it past MAX_YAML_NODES values before anything is built."""
+    loader = StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node) > MAX_YAML_NODES:
+            raise yaml.YAMLError(f"its aliases (*name) would expand it to more than {MAX_YAML_NODES:,} values; write the values out")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _parse_override(text: str) -> tuple[list[str], Any]:
@@ -308,14 +342,16 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 
 def read_yaml_mapping(path: str | Path) -> dict:
-    """A YAML file whose top level is a mapping (empty file: {}); clear errors naming the file."""
+    """A YAML file whose top level is a non-empty mapping; clear errors naming the file."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if raw is None or raw == {}:  # an empty file must not silently train every default (the PTB LM)
+        raise ConfigError(f"{path}: the file holds no settings (empty or only comments); give at least `task:` and `data:`")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return raw

@@ -1,6 +1,7 @@
 """The library's own errors: each says what went wrong and where (file, line, key)."""
 
 import errno
+import reprlib
 import stat
 
 
@@ -68,3 +69,16 @@ def shown_path(name: object, most: int = 80) -> str:
     """A path as a message shows it: abbreviated in the middle when long (a paragraph of text given where a path was expected)."""
     name = str(name)
     return name if len(name) <= most else f"{name[: most // 2]}...{name[-most // 4 :]} ({len(name)} characters)"
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 4
+_SHORT.maxlevel = 3
+
+
+def abbreviate(value, limit: int = 80) -> str:
+    """`repr(value)` cut to about `limit` characters, built without ever forming the whole repr: an
+    error message shows what a value looks like, never megabytes of an expanded YAML alias tree."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

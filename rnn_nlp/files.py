@@ -6,10 +6,13 @@ and a failed write (a full disk, a read-only folder, Ctrl-C) removes its tempora
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 _TEMPORARY = re.compile(r"\.(\d+)\.tmp$")
 
@@ -94,6 +97,31 @@ def replace_file(path: str | Path, write: Callable[[Path], None]) -> Path:
 def replace_text(path: str | Path, text: str) -> Path:
     """`replace_file` for a UTF-8 text."""
     return replace_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def finite_or_null(obj: Any) -> Any:
+    """`obj` with every NaN or infinite float (in dicts, lists and tuples) made None: JSON has no NaN,
+    and null is what a reader of a metric that could not be computed (a loss over nothing) expects."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_null(v) for v in obj]
+    return obj
+
+
+def json_text(obj: Any, indent: int | None = None, sort_keys: bool = False) -> str:
+    """Strict JSON of `obj`, the one way rnn_nlp writes JSON (files and output lines): never a bare
+    NaN or Infinity (non-finite floats become null), readable non-ASCII, escaped only where a lone
+    surrogate (from a Python string that never was valid text) would make it unwritable as UTF-8."""
+    clean = finite_or_null(obj)
+    text = json.dumps(clean, ensure_ascii=False, indent=indent, sort_keys=sort_keys, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(clean, indent=indent, sort_keys=sort_keys, allow_nan=False)
+    return text
 
 
 def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:

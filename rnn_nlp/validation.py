@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rnn_nlp.config import RunConfig, TrainerConfig, from_dict
-from rnn_nlp.errors import ConfigError
+from rnn_nlp.errors import ConfigError, abbreviate
 
 
 def assemble(raw: dict, task: Any, source: str = "config") -> RunConfig:
@@ -46,6 +46,30 @@ def _probability(cfg: RunConfig, source: str, keys: list[str]) -> None:
         value = getattr(getattr(cfg, section), name)
         if not 0.0 <= value < 1.0:
             raise ConfigError(f"{source}: {key} must be in [0, 1), got {value}")
+
+
+# Upper bounds of the floats that scale weights or updates: beyond them torch's optimisers overflow
+# float32 (a traceback mid-run) or the first step turns every weight into NaN. Momentum stays below 1.
+UPPER_BOUNDS = {
+    "trainer.lr": 1e4,
+    "trainer.weight_decay": 1e4,
+    "trainer.momentum": 1.0,
+    "trainer.discriminative_lr": 100.0,
+    "trainer.stlr_ratio": 1e9,
+    "backbone.init_range": 100.0,
+}
+
+
+def _bounded(cfg: RunConfig, source: str) -> None:
+    """Each key of UPPER_BOUNDS is at most its bound (momentum: below it)."""
+    for key, high in UPPER_BOUNDS.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value is None:
+            continue
+        below = key == "trainer.momentum"
+        if value > high or (below and value >= high):
+            raise ConfigError(f"{source}: {key} must be at most {high:g}{' (exclusive)' if below else ''}, got {value:g}")
 
 
 positive_keys = _positive
@@ -90,6 +114,7 @@ def validate(cfg: RunConfig, source: str = "config") -> None:
         ],
     )
     _trainer_ranges(cfg, source)
+    _bounded(cfg, source)
     _backbone_size(cfg, source)
     if not cfg.backbone.init_range > 0:
         raise ConfigError(f"{source}: backbone.init_range must be positive")
@@ -168,7 +193,7 @@ def validate_stages(cfg: RunConfig, source: str) -> None:
             raise ConfigError(f"{source}: {key}.time_budget_s must be positive, got {stage.time_budget_s}")
         if stage.trainer is not None:
             if not isinstance(stage.trainer, dict):
-                raise ConfigError(f"{source}: {key}.trainer: expected a mapping of trainer keys, got {stage.trainer!r}")
+                raise ConfigError(f"{source}: {key}.trainer: expected a mapping of trainer keys, got {abbreviate(stage.trainer)}")
             try:
                 from_dict(TrainerConfig, stage.trainer, f"{key}.trainer")
             except ConfigError as exc:

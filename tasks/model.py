@@ -23,6 +23,7 @@ from rnn_nlp.config import RunConfig
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.nn.pooling import POOLINGS, Pooling
+from rnn_nlp.tasks.arguments import check_text, item_stream, text_list
 from rnn_nlp.tasks.base import Task
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.trainer import resolve_device
@@ -110,8 +111,12 @@ class Model:
             raise ConfigError(f"batch_size must be positive, got {size}")
         if self.is_single(inputs):  # one input, never iterated (a str would give one result a character)
             inputs = [inputs]
-        for chunk in chunked(inputs, size):
+        for chunk in chunked(item_stream(inputs, "inputs", self._check_input), size):
             yield from self._predict_batch(chunk, **options)
+
+    def _check_input(self, item: Any, where: str) -> Any:
+        """One input of `predict` as the model reads it (a str here), or a TypeError naming `where` ("inputs[3]")."""
+        return check_text(item, where)
 
     def _predict_batch(self, inputs: list, **options) -> list:
         raise NotImplementedError(f"a '{self.task}' model has no predict")
@@ -195,7 +200,7 @@ class Model:
     def encode(self, texts: str | list[str], pooling: list[str] | None = None, batch_size: int = 64) -> np.ndarray:
         """[len(texts), dim] float32 vectors: the backbone's states pooled (the run's own pooling, or
         `pooling`, e.g. ["mean", "max"]); a text with no tokens reads as one <unk> (logged)."""
-        texts = [texts] if isinstance(texts, str) else list(texts)
+        texts = text_list(texts, "texts")
         self.module.eval()
         pool = self._pooling(pooling)
         ids = self._token_ids(texts)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import re
 import stat
@@ -13,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rnn_nlp.errors import RnnNlpError, SaveError, os_reason, shown_path
-from rnn_nlp.files import replace_text
+from rnn_nlp.files import json_text, replace_text
 
 
 def _load(args: argparse.Namespace, run_dir: str | None = None):
@@ -45,7 +44,7 @@ def write_json(path: Path, obj: dict) -> None:
     """Write JSON atomically (a temporary file renamed over `path`): a full or read-only disk leaves no
     empty or half file, and is one clear error naming the path."""
     try:
-        replace_text(path, json.dumps(obj, indent=2) + "\n")
+        replace_text(path, json_text(obj, indent=2) + "\n")
     except OSError as exc:
         raise SaveError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -257,7 +256,7 @@ def predict(args: argparse.Namespace) -> None:
                 raise RnnNlpError(f"--format conll is for tagging runs; task '{model.task}' writes JSON lines")
             sys.stdout.write("".join(f"{t}\t{g}\n" for t, g in zip(row["tokens"], row["tags"])) + "\n")
         else:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_text(row) + "\n")
         if args.input == "-":
             sys.stdout.flush()  # a pipe sees each result as soon as it is made
 
@@ -292,4 +291,4 @@ def encode(args: argparse.Namespace) -> None:
         print(f"{len(lines)} vectors of width {vectors.shape[1]} written to {out}", file=sys.stderr)
         return
     for text, vec in zip(lines, vectors):
-        sys.stdout.write(json.dumps({"text": text, "vector": [round(float(v), 6) for v in vec]}, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text({"text": text, "vector": [round(float(v), 6) for v in vec]}) + "\n")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
 from rnn_nlp.errors import RnnNlpError
+from rnn_nlp.files import json_text
 
 
 def recipes(args: argparse.Namespace) -> None:
@@ -55,7 +55,7 @@ def experiment(args: argparse.Namespace) -> None:
         return
     out = Path(args.out or f"runs/experiments/{args.name}")
     record = run_experiment(args.name, out, args.config, args.overrides)
-    print(json.dumps(record["result"], indent=2))
+    print(json_text(record["result"], indent=2))
     print(f"wrote {out / (args.name + '.json')} and {out / (args.name + '.png')} in {record['elapsed_s']:.0f} s")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rnn_nlp.errors import CheckpointError
-from rnn_nlp.files import replace_text
+from rnn_nlp.files import json_text, replace_text
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -17,17 +17,6 @@ EOS = "<eos>"
 SPECIALS = (PAD, UNK, EOS)
 UNITS = ("word", "char")
 VOCAB_FIELDS = ("itos", "counts", "unit")  # what `to_json` writes
-
-
-def json_text(obj) -> str:
-    """JSON that UTF-8 can always hold: readable non-ASCII, escaped only if a lone surrogate
-    (from a Python string that never was valid text) would make it unwritable."""
-    text = json.dumps(obj, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(obj)
-    return text
 
 
 class Vocab:

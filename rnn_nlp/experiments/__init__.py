@@ -9,7 +9,6 @@ small run (minutes on 2 CPU cores), and `run(params, out_dir) -> dict`, which wr
 from __future__ import annotations
 
 import importlib
-import json
 import platform
 import time
 from dataclasses import asdict
@@ -20,7 +19,7 @@ import torch
 
 from rnn_nlp.config import apply_overrides, from_dict, read_yaml_mapping
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.files import replace_text
+from rnn_nlp.files import json_text, replace_text
 
 EXPERIMENTS = {
     "perplexity": "rnn_nlp.experiments.perplexity",
@@ -70,7 +69,7 @@ def run_experiment(name: str, out_dir: str | Path, config=None, overrides: list[
         "elapsed_s": round(time.perf_counter() - start, 2),
         "machine": machine_info(),
     }
-    replace_text(out / f"{name}.json", json.dumps(record, indent=2) + "\n")
+    replace_text(out / f"{name}.json", json_text(record, indent=2) + "\n")
     return record
 
 

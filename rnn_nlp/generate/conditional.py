@@ -8,6 +8,7 @@ order of the results is that of the sources). Every output stops at <eos>, which
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import torch
 
@@ -16,6 +17,7 @@ from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.generate.decoding import beam_search, check_decoding_options, generate_batch
+from rnn_nlp.generate.steppers import ConstrainedStepper, Stepper
 from rnn_nlp.nn.heads.seq2seq import Seq2SeqNetwork, Seq2SeqStepper
 
 log = logging.getLogger(__name__)
@@ -90,8 +92,9 @@ def decode_ids(
                 results[i] = [h.ids for h in hyps]
         else:
             flat = [i for i in rows for _ in range(num_samples)]
-            stepper = Seq2SeqStepper(model, [sources_ids[i] for i in flat])
-            out = generate_batch(stepper, [prompt] * len(flat), max_tokens, greedy, temperature, top_k, top_p, eos, generator)
+            # <pad> is never output (sampling at a high temperature would otherwise draw it)
+            constrained = ConstrainedStepper(cast(Stepper, Seq2SeqStepper(model, [sources_ids[i] for i in flat])), (Vocab.pad_id,))
+            out = generate_batch(constrained, [prompt] * len(flat), max_tokens, greedy, temperature, top_k, top_p, eos, generator)
             for k, i in enumerate(flat):
                 results[i].append(out[k])
     return [[ids[:-1] if ids and ids[-1] == eos else ids for ids in per] for per in results]

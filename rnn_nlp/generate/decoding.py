@@ -60,8 +60,35 @@ def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
+def whole_number(value, name: str) -> int:
+    """`value` if it is an int (not a bool, not 2.5), else a TypeError naming the argument `name`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    return value
+
+
+def real_number(value, name: str) -> float:
+    """`value` as a float if it is a finite int or float (not a bool), else a TypeError/ConfigError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value}")
+    return float(value)
+
+
+def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
+    """temperature: any positive finite number (applied in log space, so 1e-50 acts as greedy and
+    1e39 as uniform over the ids allowed); top_k: 0 (off) or a count; top_p: in (0, 1]."""
+    if not real_number(temperature, "temperature") > 0:
+        raise ConfigError(f"temperature must be a positive finite number, got {temperature}")
+    if whole_number(top_k, "top_k") < 0:
+        raise ConfigError(f"top_k must be 0 (off) or positive, got {top_k}")
+    if not 0 < real_number(top_p, "top_p") <= 1:
+        raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
+
+
 def _check(stepper, prompts_ids: list[list[int]], max_tokens: int) -> None:
-    if not 0 < max_tokens <= MAX_TOKENS:
+    if not 0 < whole_number(max_tokens, "max_tokens") <= MAX_TOKENS:
         raise ConfigError(f"max_tokens must be in 1..{MAX_TOKENS}, got {max_tokens}")
     vocab_size = stepper.vocab_size
     for i, ids in enumerate(prompts_ids):
@@ -116,12 +143,7 @@ def generate_batch(
     """
     stepper = as_stepper(model)
     _check(stepper, prompts_ids, max_tokens)
-    if not temperature > 0:  # NaN too
-        raise ConfigError(f"temperature must be positive, got {temperature}")
-    if top_k < 0:
-        raise ConfigError(f"top_k must be 0 (off) or positive, got {top_k}")
-    if not 0 < top_p <= 1:
-        raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
+    check_sampling(temperature, top_k, top_p)
     outs: list[list[int]] = [[] for _ in prompts_ids]
     if not prompts_ids:
         return outs
@@ -134,7 +156,11 @@ def generate_batch(
             if greedy:
                 nxt = logp.argmax(-1)
             else:
-                probs = _filter(logp / temperature, top_k, top_p).softmax(-1)
+                # in float64 and shifted so the likeliest id scores 0: at temperature 1e-50 it keeps 0 (greedy),
+                # not 0/0; at 1e39 every allowed id scores about 0 (uniform) and a banned one stays -inf
+                logp = logp.double()
+                scaled = (logp - logp.max(-1, keepdim=True).values) / temperature
+                probs = _filter(scaled, top_k, top_p).softmax(-1)
                 nxt = sample_rows(probs, generator)
             tokens = nxt.tolist()
             for row, token in zip(alive, tokens):
@@ -292,7 +318,8 @@ def continuation_log_prob(model: LanguageModelNetwork, prompt_ids: list[int], co
 def check_decoding_options(beam: int, greedy: bool, num_samples: int) -> None:
     """The choice of greedy decoding, sampling or beam search and its result count, checked once for
     language models (`generate_texts`) and conditional models (`rnn_nlp.generate.conditional.decode_ids`)."""
-    if not 0 < num_samples <= MAX_SAMPLES:
+    whole_number(beam, "beam")
+    if not 0 < whole_number(num_samples, "num_samples") <= MAX_SAMPLES:
         raise ConfigError(f"num_samples must be in 1..{MAX_SAMPLES}, got {num_samples}")
     if beam > 1 and not greedy:
         raise ConfigError("choose beam search or sampling, not both")
@@ -351,11 +378,12 @@ def generate_texts(
     `<unk>` is never produced unless `allow_unk` (a text of "<unk>"s tells a reader nothing).
     """
     check_decoding_options(beam, greedy, num_samples)
-    if min_tokens < 0:
+    whole_number(max_tokens, "max_tokens")
+    if whole_number(min_tokens, "min_tokens") < 0:
         raise ConfigError(f"min_tokens must be >= 0, got {min_tokens}")
     stop = beam > 1 if stop_at_eos is None else stop_at_eos
     stop_id = vocab.eos_id if stop else None
-    banned = () if allow_unk else (vocab.unk_id,)
+    banned = (vocab.pad_id,) if allow_unk else (vocab.pad_id, vocab.unk_id)  # <pad> is never text
     model = ConstrainedStepper(as_stepper(model), banned, vocab.eos_id, min(min_tokens, max_tokens))
     encoded = [encode_prompt(p, vocab, tokenizer) for p in prompts]
     if beam > 1:

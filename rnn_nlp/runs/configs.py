@@ -5,12 +5,13 @@ This is where a config name meets the task registry, above `rnn_nlp.config` (whi
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 from rnn_nlp.builtin_recipes import find_config
 from rnn_nlp.config import RESUMABLE_CHANGES, RunConfig, apply_overrides, read_yaml_mapping, to_dict
-from rnn_nlp.errors import ConfigError, os_reason, shown_path
+from rnn_nlp.errors import ConfigError, abbreviate, os_reason, shown_path
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
@@ -23,7 +24,7 @@ def task_of(raw: Any, source: str = "config") -> type:
         raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
     name = raw.get("task", "lm")
     if not isinstance(name, str):
-        raise ConfigError(f"{source}: task: expected a string, got {name!r}")
+        raise ConfigError(f"{source}: task: expected a string, got {abbreviate(name)}")
     try:
         return get_task(name)
     except KeyError as exc:
@@ -42,7 +43,28 @@ def load_config(path_or_recipe: str | Path, overrides: list[str] | tuple = ()) -
         raw = read_yaml_mapping(path)
     except OSError as exc:  # unreadable (permissions), a name the system refuses, a folder where the file was expected
         raise ConfigError(f"config file {shown_path(path_or_recipe)}: cannot read it: {os_reason(exc)}") from None
-    return build_config(apply_overrides(raw, list(overrides)), str(path))
+    return build_with_overrides(raw, list(overrides), str(path))
+
+
+def build_with_overrides(raw: dict, overrides: list[str], source: str) -> RunConfig:
+    """`build_config` of `raw` with dotted `overrides` applied; an error the overrides cause is blamed on
+    the first override that causes it ("override KEY=VALUE: ..."), not on the file they were applied to."""
+    try:
+        return build_config(apply_overrides(copy.deepcopy(raw), overrides), source)
+    except ConfigError as exc:
+        if not overrides:
+            raise
+        error = exc
+    try:
+        build_config(copy.deepcopy(raw), source)
+    except ConfigError:
+        raise error from None  # the file alone is wrong: its own error stands
+    for i, text in enumerate(overrides):
+        try:
+            build_config(apply_overrides(copy.deepcopy(raw), overrides[: i + 1]), f"override {text.strip()}")
+        except ConfigError as exc:
+            raise exc from None
+    raise error
 
 
 def load_run_config(run_dir: str | Path) -> RunConfig:

@@ -24,7 +24,9 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Any, 
     cfg = checkpoint_config(checkpoint)
     task = get_task(cfg.task)(cfg, vocab_json=checkpoint.vocab_json())
     model = task.build_model()
-    ckpt.load_model_weights(model, checkpoint.weights(), checkpoint.folder)
+    weights = checkpoint.weights()
+    ckpt.check_finite_weights(weights, checkpoint.folder)
+    ckpt.load_model_weights(model, weights, checkpoint.folder)
     model.to(resolve_device(device))
     model.eval()
     return cfg, task, model

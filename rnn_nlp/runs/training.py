@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from rnn_nlp.config import RunConfig, save_config
-from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
+from rnn_nlp.errors import CheckpointError, ConfigError, NonFiniteLossError, SaveError
 from rnn_nlp.files import replace_text
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
 from rnn_nlp.runs.folders import DropReplaced, check_out_folder, check_out_path, run_lock, set_aside, settle_replaced
@@ -92,6 +92,7 @@ def train_run(
         try:
             trainer = _prepare(cfg, out, resume, overwrite, callbacks, dist)
             trainer.fit()
+            check_finite_best(trainer, out)
         except BaseException:
             if dist.is_main:
                 try:
@@ -103,6 +104,18 @@ def train_run(
             settle_replaced(out)
         dist.barrier()  # every rank returns once rank 0 has written the last best/ and checkpoint (then read by all)
     return trainer
+
+
+def check_finite_best(trainer: Trainer, out: Path) -> None:
+    """A run none of whose evaluations gave a finite selection metric has no model worth serving
+    (its weights went NaN or infinite): no best/ was written, and this says so."""
+    if trainer.best is not None:
+        return
+    key = trainer.selection[0]
+    raise NonFiniteLossError(
+        f"run {out}: no evaluation had finite weights and a finite valid {key}, so no best model "
+        "was saved; try a lower trainer.lr, a trainer.clip_norm, or trainer.on_nonfinite=rollback"
+    )
 
 
 def _prepare(cfg: RunConfig, out: Path, resume: bool, overwrite: bool, callbacks: Sequence[Callback], dist: Any) -> Trainer:

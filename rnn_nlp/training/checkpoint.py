@@ -26,9 +26,8 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import load_file, save_file
 
 from rnn_nlp.config import RunConfig, load_yaml, to_dict
-from rnn_nlp.data.vocab import json_text
 from rnn_nlp.errors import CheckpointError, SaveError, os_reason, shown_path
-from rnn_nlp.files import fsync_dir
+from rnn_nlp.files import fsync_dir, json_text
 from rnn_nlp.training.run_folder import BEST, CONFIG, LAST, META, RUN_CONFIG, TRAINER_STATE, VOCAB, WEIGHTS, building, resolve, swap_in
 from rnn_nlp.version import __version__
 
@@ -71,7 +70,7 @@ def _write_folder(folder: Path, cfg: RunConfig, vocab: dict, model: torch.nn.Mod
         "torch_version": torch.__version__,
         "files": {name: _sha256(folder / name) for name in files},
     }
-    (folder / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    (folder / META).write_text(json_text(meta, indent=1), encoding="utf-8")
     for name in files + [META]:
         with open(folder / name, "rb") as fh:
             os.fsync(fh.fileno())
@@ -313,6 +312,16 @@ def load_trainer_state(path: str | Path) -> dict[str, Any]:
     if not file.is_file():
         raise CheckpointError(f"{path}: no {TRAINER_STATE}, so this checkpoint cannot be resumed")
     return _torch_load(file, file)
+
+
+def check_finite_weights(weights: dict[str, torch.Tensor], source: str | Path) -> None:
+    """Refuse weights holding NaN or infinity: such a model predicts confident nonsense."""
+    bad = [k for k, t in weights.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise CheckpointError(
+            f"{source}: weights {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} are not finite (NaN or infinite): "
+            "the run that saved them diverged; retrain it with a lower trainer.lr"
+        )
 
 
 def load_model_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str | Path) -> None:

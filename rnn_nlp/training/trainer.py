@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -357,13 +358,19 @@ class Trainer:
         log.info("epoch %.4g: %s", row["epoch"], shown)
         key, mode = self.selection
         score = metrics[key] if mode == "min" else -metrics[key]
-        self.improved = self.best is None or score < self.best
+        # a NaN score or NaN weights (a classifier's accuracy stays finite) is never the best: best/ holds a usable model
+        self.improved = math.isfinite(score) and self._weights_finite() and (self.best is None or score < self.best)
         if self.improved:
             self.best = score
         self._call("on_evaluate", metrics)
         if self.scheduler is not None and self.schedule_unit == "epoch" and epoch_done:
             self.scheduler.step(metrics["loss"])
         self.epoch_loss_sum, self.epoch_loss_steps = 0.0, 0
+
+    def _weights_finite(self) -> bool:
+        """Whether every weight is finite (one device sync for them all)."""
+        flags = [torch.isfinite(p.detach()).all() for p in self.model.parameters()]
+        return not flags or bool(torch.stack(flags).all())
 
     def _train_epoch(self, stop: StopFlag) -> tuple[bool, bool]:
         """Train the current epoch from `step_in_epoch` until it ends, the run ends or a step must be

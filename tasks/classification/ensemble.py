@@ -16,6 +16,7 @@ import torch
 
 from rnn_nlp.errors import RnnNlpError
 from rnn_nlp.results import Classification
+from rnn_nlp.tasks.arguments import item_stream
 from rnn_nlp.tasks.classification.model import ClassifierModel
 from rnn_nlp.tasks.classification.task import ClassificationTask, ensemble_probabilities
 from rnn_nlp.tasks.model import PREDICT_BATCH, chunked
@@ -78,7 +79,7 @@ class ClassifierEnsemble:
         """Classifications one by one as their batch is done (a str is one text)."""
         if isinstance(texts, str):
             texts = [texts]
-        for chunk in chunked(texts, batch_size):
+        for chunk in chunked(item_stream(texts, "texts"), batch_size):
             yield from self._predict_batch(chunk)
 
     def _predict_batch(self, texts: list[str]) -> list[Classification]:

@@ -6,6 +6,7 @@ import torch
 
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.results import Classification
+from rnn_nlp.tasks.arguments import text_list
 from rnn_nlp.tasks.model import Model
 
 
@@ -23,7 +24,7 @@ class ClassifierModel(Model):
 
     def probabilities(self, texts: str | list[str], batch_size: int | None = None) -> torch.Tensor:
         """[len(texts), len(labels)] probabilities (softmax, or per-label sigmoids for multi-label runs); a str is one text."""
-        texts = [texts] if isinstance(texts, str) else list(texts)
+        texts = text_list(texts, "texts")
         return self._probabilities_of(self._task.encode_texts(texts)[0], batch_size)
 
     @torch.no_grad()

@@ -68,6 +68,7 @@ class ClassificationTask(Task):
         self.labels: list[str] | None = name_list(saved, "labels", at_least=2) if saved is not None else None
         self._records: dict | None = None
         self._encoded: dict[str, tuple[list[list[int]], list]] = {}
+        self.data_name = d.name  # the data actually read: `evaluate --data` changes it, so messages name it
 
     @staticmethod
     def validate_config(cfg: RunConfig, source: str) -> None:
@@ -113,6 +114,7 @@ class ClassificationTask(Task):
         d = self.cfg.data
         self._records = load_labeled_corpus(name, d.text_column, d.label_column, d.hub_config, d.label_separator, whole=True)
         self._encoded = {}
+        self.data_name = name
 
     def token_vocab(self) -> Vocab:
         if self.vocab is None:
@@ -155,10 +157,10 @@ class ClassificationTask(Task):
         if split not in self._encoded:
             rec = self.records().get(split)
             if not rec or not rec["text"]:
-                raise DataError(f"{self.cfg.data.name}: no examples in the {split} split")
+                raise DataError(f"{self.data_name}: no examples in the {split} split")
             ids, empty = self.encode_texts(rec["text"])
             if empty:
-                log.warning("%s [%s]: skipped %d texts with no tokens", self.cfg.data.name, split, len(empty))
+                log.warning("%s [%s]: skipped %d texts with no tokens", self.data_name, split, len(empty))
             skipped = set(empty)
             keep = [i for i in range(len(ids)) if i not in skipped]
             self._encoded[split] = ([ids[i] for i in keep], [rec["label"][i] for i in keep])
@@ -166,7 +168,7 @@ class ClassificationTask(Task):
             if unknown:
                 log.warning(
                     "%s [%s]: labels never seen in training, always counted wrong: %s",
-                    self.cfg.data.name,
+                    self.data_name,
                     split,
                     ", ".join(sorted(unknown)),
                 )
@@ -234,7 +236,7 @@ class ClassificationTask(Task):
                 loss_n += known
         model.train(was_training)
         if not loss_n:  # every gold label is one training never saw: the loss is undefined, not 0
-            log.warning("%s [%s]: no loss: every label is one never seen in training", self.cfg.data.name, split)
+            log.warning("%s [%s]: no loss: every label is one never seen in training", self.data_name, split)
         return gold, self.decide(probs), probs, loss_sum / loss_n if loss_n else float("nan")
 
     def decide(self, probs: torch.Tensor) -> list:

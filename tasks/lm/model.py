@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from rnn_nlp.generate.decoding import generate_texts
+from rnn_nlp.generate.decoding import generate_texts, whole_number
 from rnn_nlp.results import Generation
+from rnn_nlp.tasks.arguments import text_list
 from rnn_nlp.tasks.model import Model
 
 
@@ -36,9 +37,10 @@ class LanguageModel(Model):
         samples repeatable. At least `min_tokens` tokens come before <eos>; <unk> is never produced
         unless `allow_unk`.
         """
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        prompts = text_list(prompt, "prompt")
         generator = None
         if seed is not None:
+            whole_number(seed, "seed")
             generator = torch.Generator(device=self.device).manual_seed(seed)
         out = generate_texts(
             self.module,
@@ -71,7 +73,7 @@ class LanguageModel(Model):
     def perplexity(self, texts: str | list[str]) -> float:
         """exp of the mean per-token cross-entropy of `texts` (a str: its lines; a list: one text a line),
         every line closed by <eos>, read as one stream (each direction's LM, averaged)."""
-        lines = texts.splitlines() if isinstance(texts, str) else list(texts)
+        lines = texts.splitlines() if isinstance(texts, str) else text_list(texts, "texts")
         lines = [line for line in lines if line.strip()]
         task = self._fresh_task()
         task.use_texts({"test": lines})

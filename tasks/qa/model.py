@@ -10,6 +10,7 @@ from rnn_nlp.data.formats.jsonl import json_object
 from rnn_nlp.data.formats.squad import check_record
 from rnn_nlp.errors import DataError
 from rnn_nlp.results import Answer
+from rnn_nlp.tasks.arguments import item_stream
 from rnn_nlp.tasks.model import Model
 
 NO_CANDIDATES = (
@@ -51,9 +52,12 @@ class ReaderModel(Model):
 
     def predict_stream(self, inputs, batch_size: int | None = None, **options):
         """Answers one by one; each input is checked, and named in errors by its position ("input 70")."""
-        if self.is_single(inputs):
+        if self.is_single(inputs) or isinstance(inputs, str):  # a str: one input, refused as not a mapping
             inputs = [inputs]
-        records = (r if isinstance(r, dict) and "where" in r else self._record(r, f"input {i}") for i, r in enumerate(inputs, start=1))
+        records = (
+            r if isinstance(r, dict) and "where" in r else self._record(r, f"input {i}")
+            for i, r in enumerate(item_stream(inputs, "inputs", lambda item, _: item), start=1)
+        )
         return super().predict_stream(records, batch_size, **options)
 
     def _predict_batch(self, inputs: list[dict], **options) -> list[Answer]:
@@ -81,6 +85,9 @@ class ReaderModel(Model):
     def trained_on_candidates(self) -> bool:
         """Whether the run's head restricts answers to candidates (cloze sets)."""
         return bool(self.config.head.restrict_to_candidates) and self._task.cloze()
+
+    def _check_input(self, item: Any, where: str) -> Any:
+        return item  # a record, checked by predict_stream
 
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
         return [self._task.question_ids(t) for t in texts]

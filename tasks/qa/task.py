@@ -10,7 +10,6 @@ trains first on the training passages plus other corpora (`data.pretrain_epochs`
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from rnn_nlp.data.qa import load_qa_corpus
 from rnn_nlp.data.tokenize import normalize_word, token_spans
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
-from rnn_nlp.files import replace_text
+from rnn_nlp.files import json_text, replace_text
 from rnn_nlp.metrics.squad import squad_scores
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.reader import ReaderHead, ReaderHeadConfig, ReaderNetwork
@@ -345,6 +344,6 @@ class QATask(Task):
         metrics: dict = self.metrics(split, answers, loss)
         ids = self.records()[split]["id"]
         path = out_dir / f"predictions-{split}.json"
-        replace_text(path, json.dumps({i: a["text"] for i, a in zip(ids, answers)}, ensure_ascii=False, indent=0) + "\n")
+        replace_text(path, json_text({i: a["text"] for i, a in zip(ids, answers)}, indent=0) + "\n")
         metrics["report"] = f"{len(ids)} questions of {self.data_name} [{split}]; predictions written to {path}"
         return metrics

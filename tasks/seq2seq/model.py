@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 from rnn_nlp.generate.conditional import warn_unknown_words
+from rnn_nlp.generate.decoding import whole_number
 from rnn_nlp.results import Translation
+from rnn_nlp.tasks.arguments import check_text, text_list
 from rnn_nlp.tasks.model import Model
 
 
@@ -30,7 +32,10 @@ class Seq2SeqModel(Model):
         """The output for `source` (a str, or a list of `num_samples` strs); a list of sources gives a
         list of those. Defaults (beam width, length penalty, max tokens) are the run's head config;
         `prefix` forces the output's first words."""
-        sources = [source] if isinstance(source, str) else list(source)
+        sources = text_list(source, "source")
+        check_text(prefix, "prefix")
+        if seed is not None:
+            whole_number(seed, "seed")
         warn_unknown_words(sources, self.vocab, self._task.tokenizer, "source")
         if prefix.strip():
             warn_unknown_words([prefix], self.target_vocab, self._task.tokenizer, "--prompt (target prefix)")

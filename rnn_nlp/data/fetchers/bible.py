@@ -25,7 +25,7 @@ from rnn_nlp.data.fetchers.download import cache_dir
 from rnn_nlp.data.fetchers.registry import Splits
 from rnn_nlp.data.splits import held_out_first
 from rnn_nlp.errors import DataError
-from rnn_nlp.files import replace_text
+from rnn_nlp.files import json_text, replace_text
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def cached_dump(module: str, root: Path) -> Dump:
     log.info("dumping the sword module %s (about 30 s, once)", module)
     dump = dump_bible(library.get_bible_from_module(module))
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace_text(path, json.dumps(dump, ensure_ascii=False))
+    replace_text(path, json_text(dump))
     return dump
 
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import CheckpointError, ConfigError
+from rnn_nlp.files import json_text
 
 SMOOTHINGS = ("add-delta", "backoff", "kneser-ney")
 BOS = Vocab.pad_id  # <s>: a context-only symbol, never predicted
@@ -309,7 +310,7 @@ class NGramLM:
             "discount_values": self.discounts,
             "vocab": self.vocab.to_json(),
         }
-        (folder / "ngram.json").write_text(json.dumps(meta), encoding="utf-8")
+        (folder / "ngram.json").write_text(json_text(meta), encoding="utf-8")
         arrays = {}
         for name in ("keys", "counts", "raw", "total", "gamma", "undiscounted"):
             for k, a in enumerate(getattr(self, name), start=1):

@@ -1,0 +1,58 @@
+"""Checks of the public API's arguments (`Model.predict`, `generate`, `tag_tokens`, ...): a text is a
+str, a collection of texts a list or tuple (a stream: any iterator) of them. Anything else is a
+TypeError that names the argument and what it got, raised before any of it is iterated: a dict
+would give its keys, a str handed to `tag_tokens` its characters, bytes their numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from rnn_nlp.errors import abbreviate
+
+NOT_COLLECTIONS = (str, bytes, bytearray, memoryview, dict, set, frozenset)
+
+
+def _got(value: Any) -> str:
+    return f"{type(value).__name__} {abbreviate(value, 60)}"
+
+
+def check_text(value: Any, name: str) -> str:
+    """`value` if it is a str, else a TypeError naming `name`."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {_got(value)}")
+    return value
+
+
+def text_list(value: Any, name: str) -> list[str]:
+    """A str as [str]; a list or tuple of str as a list; else a TypeError naming `name` (or `name[i]`)."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a str or a list of str, got {_got(value)}")
+    for i, item in enumerate(value):
+        check_text(item, f"{name}[{i}]")
+    return list(value)
+
+
+def item_stream(value: Any, name: str, check=check_text) -> Iterator:
+    """The items of a list, tuple or iterator, each passed through `check(item, "name[i]")` as it comes
+    (a stream is never read whole); a str, bytes, mapping, set or non-iterable is a TypeError naming `name`."""
+    if isinstance(value, NOT_COLLECTIONS) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a list (or an iterator) of inputs, got {_got(value)}")
+    return (check(item, f"{name}[{i}]") for i, item in enumerate(value))
+
+
+def token_lists(value: Any, name: str = "sentences") -> list[list[str]]:
+    """Tokenized sentences: a list or tuple of lists (or tuples) of str; else a TypeError naming `name[i]`
+    (a bare str would be tagged as one-character sentences)."""
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list of tokenized sentences (lists of str), got {_got(value)}")
+    out = []
+    for i, sentence in enumerate(value):
+        if not isinstance(sentence, (list, tuple)):
+            raise TypeError(f"{name}[{i}] must be a list of str (one sentence's tokens), got {_got(sentence)}")
+        for j, token in enumerate(sentence):
+            check_text(token, f"{name}[{i}][{j}]")
+        out.append(list(sentence))
+    return out
