@@ -18,14 +18,14 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from rnn_nlp.errors import DataError
-from rnn_nlp.files import replace_file
+from rnn_nlp.files import json_text, replace_file
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ class WordVectors:
     def _table(self, rule: str) -> dict[str, int]:
         """key (under a lookup rule) -> key number; the first key wins, as the files list frequent words first."""
         if rule not in self._index:
-            norm = {"exact": str, "lower": str.lower, "digits": normalise_digits}[rule]
+            norms: dict[str, Callable[[str], str]] = {"exact": str, "lower": str.lower, "digits": normalise_digits}
+            norm = norms[rule]
             table: dict[str, int] = {}
             for i, key in enumerate(self.keys):
                 table.setdefault(norm(key), i)
@@ -131,7 +132,11 @@ def save_converted(folder: Path, keys: list[str], matrix: np.ndarray, rows: np.n
     if rows is not None:
         replace_file(folder / ROWS, lambda tmp: _save_npy(tmp, np.asarray(rows, dtype=np.int64)))
     replace_file(folder / MATRIX, lambda tmp: _save_npy(tmp, np.ascontiguousarray(matrix, dtype=np.float32)))
-    replace_file(folder / KEYS, lambda tmp: tmp.write_text(json.dumps(keys, ensure_ascii=False), encoding="utf-8"))
+    replace_file(folder / KEYS, lambda tmp: _save_text(tmp, json_text(keys)))
+
+
+def _save_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
