@@ -15,7 +15,7 @@ DATA = "rnn_nlp.data"
 FORMATS = "rnn_nlp.data.formats"
 # the layers above data (DESIGN.md); the public API of rnn_nlp/__init__.py is rnn_nlp.api
 ABOVE_DATA = ("rnn_nlp.api", "rnn_nlp.nn", "rnn_nlp.training", "rnn_nlp.runs", "rnn_nlp.generate", "rnn_nlp.tasks", "rnn_nlp.cli")
-SHARED_FETCHER_MODULES = ("registry", "registrations", "download", "cache", "dedup")
+SHARED_FETCHER_MODULES = ("registry", "registrations", "download", "cache", "dedup", "vector_sets")  # vector_sets: its own table
 
 
 def within(name: str, *packages: str) -> bool:
