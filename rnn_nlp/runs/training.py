@@ -44,8 +44,8 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
     """Run the task's stages (LM pretraining / fine-tuning on its text), settle the backbone's shape,
     and return the run folder the backbone starts from (None: a fresh backbone).
 
-    With `stages:` the config stays as written (the stages' folders are found again on resume or
-    reload); the shorthand switches (data.pretrain_epochs, head.lm_finetune_epochs) record the stage's folder in `pretrained`.
+    The config stays as built (`stages:`, the shorthand resolved into it, and `pretrained` as written): the
+    stages' folders are found again on resume, where finished stages are reused.
     """
     check_pretrained(cfg, out)
     start = checked = cfg.pretrained
@@ -56,8 +56,6 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
             raise SaveError(f"cannot make the run folder {out}: {exc.strerror or exc}") from None
         start = train_stage(stage, cfg, start, out, train_once)
         seed_everything(cfg.trainer.seed)
-    if not cfg.stages:
-        cfg.pretrained = start
     task.adopt_pretrained()
     if start:
         if start != checked:  # a stage's run (checked above otherwise)
