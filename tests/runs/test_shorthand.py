@@ -86,7 +86,12 @@ def _as_saved_before(folder, pretrained):
     stage = raw["stages"][0]
     raw["stages"] = []
     raw["pretrained"] = pretrained
-    raw["data"].update(pretrain_epochs=stage["epochs"], pretrain_corpora=stage["corpora"], pretrain_time_budget_s=stage["time_budget_s"])
+    if stage["name"] == "lm_finetune":
+        raw["head"]["lm_finetune_epochs"] = stage["epochs"]
+    else:
+        raw["data"].update(
+            pretrain_epochs=stage["epochs"], pretrain_corpora=stage["corpora"], pretrain_time_budget_s=stage["time_budget_s"]
+        )
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     if folder.is_dir():
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -135,3 +140,37 @@ def test_a_shorthand_run_saves_stages_and_resumes_with_either_form(tmp_path, mon
     rnn_nlp.train(None, ["trainer.epochs=4"], out=run, resume=True)
     assert ckpt.load_trainer_state(run / "checkpoint-last")["epoch"] == 4
     assert yaml.safe_load((run / "checkpoint-last" / "config.yaml").read_text(encoding="utf-8"))["data"]["pretrain_epochs"] == 0
+
+
+def test_the_cli_says_shorthand_and_stages_together_in_one_line(tmp_path, capsys):
+    from rnn_nlp.cli import main
+
+    config = tmp_path / "ner.yaml"
+    raw = tagging_raw("ner", write_ner(tmp_path / "ner"), data={"pretrain_epochs": 2}, stages=[{"name": "lm_pretrain"}, {"name": "task"}])
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert main(["train", str(config), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "data.pretrain_epochs and stages both say" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_an_old_ulmfit_run_resumes_with_the_shorthand_or_its_own_config(tmp_path, corpus):
+    """A classifier saved before: `pretrained` held RUN/lm-finetuned and head.lm_finetune_epochs its epochs.
+    Read back, the LM it was fine-tuned from is `pretrained` again and the stage is in `stages:`."""
+    from tests.conftest import tiny_raw
+
+    train_run(build_config(tiny_raw(corpus, trainer={"max_steps": 10})), tmp_path / "lm")
+    shorthand = classify_raw(write_sentiment(tmp_path / "s.csv", n=80), head={"lm_finetune_epochs": 1}, trainer={"epochs": 1})
+    shorthand["pretrained"] = str(tmp_path / "lm")
+    run = tmp_path / "clf"
+    train_run(build_config(shorthand), run)
+    for folder in (run / "checkpoint-last", run / "best"):
+        _as_saved_before(folder, str(run / "lm-finetuned"))
+    saved = checkpoint_config(ckpt.read_checkpoint(run / "checkpoint-last"))
+    assert saved.pretrained == str(tmp_path / "lm") and saved.stages == [StageConfig("lm_finetune", 1), StageConfig("task")]
+    shorthand["trainer"]["epochs"] = 2
+    train_run(build_config(shorthand), run, resume=True)
+    assert yaml.safe_load((run / "checkpoint-last" / "config.yaml").read_text(encoding="utf-8"))["pretrained"] == str(tmp_path / "lm")
+    _as_saved_before(run / "checkpoint-last", str(run / "lm-finetuned"))
+    rnn_nlp.train(None, ["trainer.epochs=3"], out=run, resume=True)
+    assert ckpt.load_trainer_state(run / "checkpoint-last")["epoch"] == 3
