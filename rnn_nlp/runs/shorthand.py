@@ -49,7 +49,7 @@ def resolve_shorthand(cfg: RunConfig, source: str, saved_in: Path | None = None)
     """Rewrite the shorthand keys of `cfg` into `cfg.stages` (a ConfigError when `stages:` is given too) and
     reset them to their defaults; log the `stages:` form. `saved_in`: `cfg` was read from that checkpoint or
     run folder, where an older run may have recorded its stage's folder in `pretrained`."""
-    said = []
+    said: list[str] = []
     stage = _pretrain_stage(cfg, source, saved_in, said)
     stages = [stage] if stage else []
     stage = _finetune_stage(cfg, source, saved_in, said)
