@@ -174,3 +174,14 @@ def test_an_old_ulmfit_run_resumes_with_the_shorthand_or_its_own_config(tmp_path
     _as_saved_before(run / "checkpoint-last", str(run / "lm-finetuned"))
     rnn_nlp.train(None, ["trainer.epochs=3"], out=run, resume=True)
     assert ckpt.load_trainer_state(run / "checkpoint-last")["epoch"] == 3
+
+
+@pytest.mark.slow
+def test_a_shorthand_set_on_a_built_config_is_still_resolved_before_training(tmp_path):
+    """A RunConfig changed after it was built (the Python API takes one) still trains its stage and saves `stages:`."""
+    cfg = build_config(tagging_raw("ner", write_ner(tmp_path / "ner", sizes=(120, 20, 20)), trainer={"epochs": 1}))
+    cfg.data.pretrain_epochs = 1
+    train_run(cfg, tmp_path / "run")
+    assert (tmp_path / "run" / "lm-pretrained" / "FINISHED").exists()
+    saved = yaml.safe_load((tmp_path / "run" / "run-config.yaml").read_text(encoding="utf-8"))
+    assert [s["name"] for s in saved["stages"]] == ["lm_pretrain", "task"] and saved["data"]["pretrain_epochs"] == 0
