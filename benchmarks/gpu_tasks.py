@@ -62,7 +62,7 @@ TASKS = {
         "data": "rotten-tomatoes",
         "quality": accuracy,
         "smoke": SMOKE_CLASSIFY,
-        "extra": ["pretrained=null", "head.lm_finetune_epochs=0"],
+        "extra": ["pretrained=null", "stages=[]"],
     },
 }
 

@@ -19,7 +19,6 @@ TINY = [
     "data.min_count=1",
     "head.hidden_size=8",
     "head.dropout=0",
-    "head.lm_finetune_epochs=1",
     "trainer.epochs=4",
     "trainer.schedule=none",
     "trainer.batch_size=16",
@@ -46,6 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     if pretrained and not Path(pretrained).is_dir():
         parser.error(f"no LM run in {pretrained}: train one with examples/lm.py first, or pass --pretrained none")
     overrides = [f"pretrained={pretrained or 'null'}"]
+    if not pretrained:
+        overrides.append("stages=[]")  # the recipe's LM fine-tuning stage needs an LM
+    elif args.tiny:
+        overrides.append("stages=[{name: lm_finetune, epochs: 1}, {name: task}]")
     if args.tiny:
         overrides += [f"data.name={args.tiny}", *TINY, *([] if pretrained else TINY_BACKBONE)]
     rnn_nlp.train(RECIPE, overrides=overrides, out=args.out, overwrite=True)

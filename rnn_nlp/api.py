@@ -107,7 +107,8 @@ def train(
     last = Path(out) / LAST
     if resume and run_folder.resolve(last).exists():
         # the run's own config, with these overrides on top: nothing of the first command is retyped
-        cfg = build_with_overrides(ckpt.load_raw_config(last), list(overrides), str(run_folder.resolve(last) / run_folder.CONFIG))
+        saved = run_folder.resolve(last)
+        cfg = build_with_overrides(ckpt.load_raw_config(last), list(overrides), str(saved / run_folder.CONFIG), saved)
         log.info("resuming %s with the config saved in its checkpoint%s", out, " and " + " ".join(overrides) if overrides else "")
     else:
         cfg = _config(config, overrides)

@@ -182,7 +182,9 @@ def validate_stages(cfg: RunConfig, source: str) -> None:
     if "lm_pretrain" in names and cfg.pretrained:
         raise ConfigError(f"{source}: stages: lm_pretrain trains a new LM, but `pretrained` names one ({cfg.pretrained}); drop one of them")
     if "lm_finetune" in names and not cfg.pretrained and "lm_pretrain" not in names:
-        raise ConfigError(f"{source}: stages: lm_finetune fine-tunes an LM: set `pretrained` or put lm_pretrain before it")
+        raise ConfigError(
+            f"{source}: stages: lm_finetune fine-tunes an LM: set `pretrained` or put lm_pretrain before it (stages=[]: the task alone)"
+        )
     for i, stage in enumerate(cfg.stages):
         key = f"stages[{i}]"
         if stage.name == "task" and (stage.trainer is not None or stage.corpora or stage.time_budget_s is not None):

@@ -124,10 +124,8 @@ class Task:
         return None
 
     def pre_stages(self) -> list[LMStage]:
-        """The LM runs to train before this task's own training: the config's `stages`, else what the
-        task's shorthand switches ask for (`shorthand_stages`)."""
-        if not self.cfg.stages:
-            return self.shorthand_stages()
+        """The LM runs to train before this task's own training: the config's `stages` (a task's shorthand
+        keys, data.pretrain_epochs or head.lm_finetune_epochs, were resolved into them when the config was built)."""
         out = []
         for stage in self.cfg.stages:
             if stage.name == "task":
@@ -135,10 +133,6 @@ class Task:
             texts, data = self.lm_text()
             out.append(LMStage(stage.name, texts, stage.epochs, list(stage.corpora), stage.time_budget_s, data, dict(stage.trainer or {})))
         return out
-
-    def shorthand_stages(self) -> list[LMStage]:
-        """The stages the task's own switches ask for (data.pretrain_epochs, head.lm_finetune_epochs); none by default."""
-        return []
 
     def lm_text(self) -> tuple[dict[str, list[str]], dict]:
         """({"train": lines, "valid": lines}, data keys of an LM reading them): the task's text for LM stages."""
@@ -153,28 +147,6 @@ class Task:
     def use_data(self, name: str) -> None:
         """Evaluate on another data set (a corpus name, file, folder or hub name) than the config's."""
         raise NotImplementedError
-
-
-def stages_conflict(cfg: Any, source: str) -> None:
-    """data.pretrain_epochs (the shorthand) and `stages` both given: an error that shows the `stages` form."""
-    d = cfg.data
-    if d.pretrain_epochs and cfg.stages:
-        corpora = f", corpora: [{', '.join(d.pretrain_corpora)}]" if d.pretrain_corpora else ""
-        raise ConfigError(
-            f"{source}: data.pretrain_epochs and stages both say how the LM is pretrained; keep stages and write it "
-            f"there: stages: [{{name: lm_pretrain, epochs: {d.pretrain_epochs}{corpora}}}, {{name: task}}]"
-        )
-
-
-def pretrain_shorthand(task: Task) -> list[LMStage]:
-    """The shorthand data.pretrain_epochs (with data.pretrain_corpora, data.pretrain_time_budget_s) and no
-    `pretrained`: one lm_pretrain stage on the task's text, the shorthand of
-    `stages: [{name: lm_pretrain, epochs: N, corpora: [...]}, {name: task}]`."""
-    d = task.cfg.data
-    if task.cfg.pretrained or not d.pretrain_epochs:
-        return []
-    texts, data = task.lm_text()
-    return [LMStage("lm_pretrain", texts, d.pretrain_epochs, list(d.pretrain_corpora), d.pretrain_time_budget_s, data)]
 
 
 # ---- a run's own vocab.json, read back --------------------------------------------------------------

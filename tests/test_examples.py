@@ -77,7 +77,8 @@ def test_classify_example_from_the_lm_example(tiny, capsys, monkeypatch):
     model = rnn_nlp.load(tiny / "run-classify")
     # ULMFiT: the LM example's run was fine-tuned on the reviews first, and the classifier started from that
     stage = tiny / "run-classify" / "lm-finetuned"
-    assert model.config.pretrained == str(stage) and rnn_nlp.load(stage).config.pretrained == str(tiny / "run-lm")
+    assert model.config.pretrained == str(tiny / "run-lm") and [s.name for s in model.config.stages] == ["lm_finetune", "task"]
+    assert (stage / "FINISHED").exists() and rnn_nlp.load(stage).config.pretrained == str(tiny / "run-lm")
     for text, result in zip(texts, model.predict(texts)):
         assert re.search(rf"^{result.label} +'{text}' \(neg [\d.]+, pos [\d.]+\)$", out, re.M)
 

@@ -15,6 +15,7 @@ from rnn_nlp.errors import CheckpointError, ConfigError, NonFiniteLossError, Sav
 from rnn_nlp.files import replace_text
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
 from rnn_nlp.runs.folders import DropReplaced, check_out_folder, check_out_path, run_lock, set_aside, settle_replaced
+from rnn_nlp.runs.shorthand import resolve_shorthand
 from rnn_nlp.runs.stages import train_stage
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
@@ -44,8 +45,8 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
     """Run the task's stages (LM pretraining / fine-tuning on its text), settle the backbone's shape,
     and return the run folder the backbone starts from (None: a fresh backbone).
 
-    With `stages:` the config stays as written (the stages' folders are found again on resume or
-    reload); the shorthand switches (data.pretrain_epochs, head.lm_finetune_epochs) record the stage's folder in `pretrained`.
+    The config stays as built (`stages:`, the shorthand resolved into it, and `pretrained` as written): the
+    stages' folders are found again on resume, where finished stages are reused.
     """
     check_pretrained(cfg, out)
     start = checked = cfg.pretrained
@@ -56,8 +57,6 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
             raise SaveError(f"cannot make the run folder {out}: {exc.strerror or exc}") from None
         start = train_stage(stage, cfg, start, out, train_once)
         seed_everything(cfg.trainer.seed)
-    if not cfg.stages:
-        cfg.pretrained = start
     task.adopt_pretrained()
     if start:
         if start != checked:  # a stage's run (checked above otherwise)
@@ -74,8 +73,10 @@ def train_run(
     `out` must be new, empty or a run folder, and is locked while training (one writer at a time).
     `callbacks` are the caller's own, added to those the config asks for (see
     `rnn_nlp.training.callbacks`). Under `torchrun` (several processes), every process calls this;
-    they train data-parallel (rank 0 holds the lock and writes).
+    they train data-parallel (rank 0 holds the lock and writes). A shorthand of LM stages set on `cfg`
+    after it was built is resolved into `stages:` here (`resolve_shorthand`; a no-op on a built config).
     """
+    resolve_shorthand(cfg, "config")
     out = Path(out)
     check_out_path(out)
     if out.is_symlink():  # set aside, restore and lock the folder itself, not the link to it

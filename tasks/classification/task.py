@@ -2,7 +2,7 @@
 
 Evaluated with scikit-learn (accuracy, macro-F1, per-class report, confusion matrix). The
 ULMFiT recipe is a set of switches: start from a pretrained LM (`pretrained`), fine-tune that
-LM on the task's own text first (`head.lm_finetune_epochs`), gradual unfreezing and
+LM on the task's own text first (`stages: [{name: lm_finetune, epochs: N}, {name: task}]`), gradual unfreezing and
 discriminative learning rates (`trainer.gradual_unfreezing`, `trainer.discriminative_lr`),
 slanted triangular learning rates (`trainer.schedule: slanted_triangular`).
 """
@@ -28,7 +28,7 @@ from rnn_nlp.files import replace_text
 from rnn_nlp.metrics.confusion import plot_confusion
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierHeadConfig, ClassifierNetwork
-from rnn_nlp.tasks.base import LMStage, Task, name_list, read_vocab_json, vocab_entry
+from rnn_nlp.tasks.base import Task, name_list, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.classification.model import ClassifierModel
 from rnn_nlp.validation import positive_keys, probability_keys
 
@@ -90,11 +90,6 @@ class ClassificationTask(Task):
             raise ConfigError(f"{source}: head.threshold must be in (0, 1), got {cfg.head.threshold}")
         if cfg.head.lm_finetune_epochs < 0:
             raise ConfigError(f"{source}: head.lm_finetune_epochs must be >= 0")
-        if cfg.head.lm_finetune_epochs and cfg.stages:
-            raise ConfigError(
-                f"{source}: head.lm_finetune_epochs and stages both say how the LM is fine-tuned; keep stages and "
-                f"write it there: stages: [{{name: lm_finetune, epochs: {cfg.head.lm_finetune_epochs}}}, {{name: task}}]"
-            )
 
     # ---- data ------------------------------------------------------------------------
     def records(self) -> dict[str, dict[str, list]]:
@@ -298,16 +293,6 @@ class ClassificationTask(Task):
             {"train": one_line(rec["train"]["text"]), "valid": one_line(rec["valid"]["text"])},
             {"tokenizer": d.tokenizer, "lowercase": d.lowercase, "normalize_numbers": d.normalize_numbers},
         )
-
-    def shorthand_stages(self) -> list[LMStage]:
-        """head.lm_finetune_epochs with a `pretrained` LM: fine-tune that LM on this task's text first
-        (the shorthand of `stages: [{name: lm_finetune, epochs: N}, {name: task}]`)."""
-        epochs = self.cfg.head.lm_finetune_epochs
-        if not epochs or not self.cfg.pretrained:
-            return []
-        log.info("ULMFiT stage 2: fine-tuning the LM %s on the task's text for %d epochs", self.cfg.pretrained, epochs)
-        texts, data = self.lm_text()
-        return [LMStage("lm_finetune", texts, epochs, data=data)]
 
 
 def ensemble_probabilities(members: list[torch.Tensor]) -> torch.Tensor:

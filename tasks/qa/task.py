@@ -5,7 +5,7 @@ Evaluation: exact match and token F1 as SQuAD's official script defines them (rn
 and for cloze sets the accuracy of the chosen candidate. `predict` reads JSON lines
 {"question": ..., "context": ..., maybe "candidates": [...]} and writes the answer, its character
 offsets and its score. A backbone can start from a pretrained LM (`pretrained:`), or from one this run
-trains first on the training passages plus other corpora (`data.pretrain_epochs`).
+trains first on the training passages plus other corpora (`stages: [{name: lm_pretrain, ...}, {name: task}]`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.reader import ReaderHead, ReaderHeadConfig, ReaderNetwork
 from rnn_nlp.nn.heads.reader_features import FEATURES, sentence_breaks, token_features
 from rnn_nlp.nn.heads.span import best_span, candidate_scores
-from rnn_nlp.tasks.base import LMStage, Task, optional_entry, pretrain_shorthand, read_vocab_json, stages_conflict, vocab_entry
+from rnn_nlp.tasks.base import Task, optional_entry, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.qa.data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
 from rnn_nlp.tasks.qa.model import ReaderModel
 from rnn_nlp.validation import positive_keys, probability_keys
@@ -55,8 +55,10 @@ class QADataConfig:
     context_stride: int = 200  # ... a new window every this many tokens
     max_question_tokens: int = 64  # longer questions keep their first N tokens
     skip_bad: bool = False  # leave bad records out (counted in the log) instead of stopping with an error
-    pretrain_epochs: int = 0  # >0 and no `pretrained`: first train an LM on the training passages ...
-    pretrain_corpora: list[str] = field(default_factory=list)  # ... plus these corpora (e.g. [ptb])
+    # Accepted shorthand of `stages: [{name: lm_pretrain, epochs: N, corpora: [...], time_budget_s: S}, {name: task}]`
+    # (an LM on the training passages plus these corpora first), resolved into `stages:` when the config is built.
+    pretrain_epochs: int = 0
+    pretrain_corpora: list[str] = field(default_factory=list)
     pretrain_time_budget_s: float | None = None
 
 
@@ -105,7 +107,6 @@ class QATask(Task):
             raise ConfigError(f"{source}: data.context_stride must not exceed data.max_context_tokens (windows would leave gaps)")
         if cfg.data.pretrain_epochs < 0:
             raise ConfigError(f"{source}: data.pretrain_epochs must be >= 0")
-        stages_conflict(cfg, source)
         from rnn_nlp.nn.pooling import POOLINGS
 
         bad = [k for k in cfg.head.question_pooling if k not in POOLINGS] or ([] if cfg.head.question_pooling else ["(none)"])
@@ -263,10 +264,6 @@ class QATask(Task):
             return [" ".join(self.word(t) for t, _, _ in self.tokens(line)) for line in seen]
 
         return {"train": lines("train"), "valid": lines("valid")}, {}
-
-    def shorthand_stages(self) -> list[LMStage]:
-        """data.pretrain_epochs and no `pretrained`: an LM on the training passages (+ corpora) first (`pretrain_shorthand`)."""
-        return pretrain_shorthand(self)
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()

@@ -25,7 +25,7 @@ from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.tagger import TaggerHead, TaggerHeadConfig, TaggerNetwork
-from rnn_nlp.tasks.base import LMStage, Task, name_list, optional_entry, pretrain_shorthand, read_vocab_json, stages_conflict, vocab_entry
+from rnn_nlp.tasks.base import Task, name_list, optional_entry, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.tagging.evaluation import TaggingEvaluation
 from rnn_nlp.tasks.tagging.model import TaggerModel
 from rnn_nlp.validation import positive_keys, probability_keys
@@ -53,8 +53,10 @@ class TaggingDataConfig:
     min_count: int = 1
     max_train_sentences: int | None = None  # the first N training sentences only (quick runs)
     max_len: int = 150  # longer sentences are cut into pieces of this many tokens
-    pretrain_epochs: int = 0  # >0 and no `pretrained`: first train an LM on the task's training text ...
-    pretrain_corpora: list[str] = field(default_factory=list)  # ... plus these corpora's (e.g. [ptb])
+    # Accepted shorthand of `stages: [{name: lm_pretrain, epochs: N, corpora: [...], time_budget_s: S}, {name: task}]`
+    # (an LM on the task's training text plus these corpora first), resolved into `stages:` when the config is built.
+    pretrain_epochs: int = 0
+    pretrain_corpora: list[str] = field(default_factory=list)
     pretrain_time_budget_s: float | None = None
 
 
@@ -108,7 +110,6 @@ class TaggingTask(TaggingEvaluation, Task):
             raise ConfigError(f"{source}: data.separator must be a non-space character such as '/'")
         if cfg.data.pretrain_epochs < 0:
             raise ConfigError(f"{source}: data.pretrain_epochs must be >= 0")
-        stages_conflict(cfg, source)
         if cfg.head.freeze_backbone and cfg.trainer.gradual_unfreezing:
             raise ConfigError(f"{source}: head.freeze_backbone and trainer.gradual_unfreezing contradict each other")
 
@@ -301,10 +302,6 @@ class TaggingTask(TaggingEvaluation, Task):
     def lm_text(self) -> tuple[dict[str, list[str]], dict]:
         """Training and validation sentences, one a line, words as the tagger's vocabulary sees them."""
         return {split: [" ".join(self.word(t) for t in s) for s in self.splits()[split]["tokens"]] for split in ("train", "valid")}, {}
-
-    def shorthand_stages(self) -> list[LMStage]:
-        """data.pretrain_epochs and no `pretrained`: an LM on the task's training text (+ corpora) first (`pretrain_shorthand`)."""
-        return pretrain_shorthand(self)
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()

@@ -22,7 +22,8 @@ class ClassifierHeadConfig:
     threshold: float = 0.5  # multi-label decision threshold
     chunk_len: int | None = 200  # documents longer than this run through the backbone in chunks
     grad_tokens: int | None = 1000  # gradients only through each document's last N tokens
-    lm_finetune_epochs: int = 0  # ULMFiT stage 2: fine-tune the pretrained LM on the task's text first
+    # ULMFiT stage 2, accepted shorthand of `stages: [{name: lm_finetune, epochs: N}, {name: task}]`, resolved when the config is built
+    lm_finetune_epochs: int = 0
 
 
 class ClassifierHead(nn.Module):

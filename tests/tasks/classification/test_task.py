@@ -147,7 +147,7 @@ def test_ulmfit_pipeline_lm_finetuning_transfer_and_gradual_unfreezing(tmp_path,
     cfg = build_config(raw)
     trainer = train_run(cfg, tmp_path / "clf")
     assert (tmp_path / "clf" / "lm-finetuned" / "best" / "model.safetensors").exists()
-    assert trainer.cfg.pretrained == str(tmp_path / "clf" / "lm-finetuned")
+    assert trainer.cfg.pretrained == str(tmp_path / "lm") and [s.name for s in trainer.cfg.stages] == ["lm_finetune", "task"]
     assert trainer.cfg.backbone.layers == 2 and trainer.cfg.backbone.hidden_size == 16  # the LM's shape
     lrs = [g["lr"] for g in trainer.optimizer.param_groups]
     assert lrs == sorted(lrs)  # discriminative: lower groups learn slower

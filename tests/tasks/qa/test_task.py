@@ -218,14 +218,14 @@ def test_bad_config_names_the_key(cloze_dir):
 
 @pytest.mark.slow
 def test_backbone_pretrained_on_the_training_passages(tmp_path, cloze_dir):
-    """data.pretrain_epochs: an LM on the passages' sentences first (runs.train_once), then the reader from it."""
+    """data.pretrain_epochs (the shorthand of an lm_pretrain stage): an LM on the passages' sentences first, then the reader from it."""
     from rnn_nlp.training import checkpoint as ckpt
 
     raw = qa_raw(cloze_dir, data={"max_train_examples": 60, "pretrain_epochs": 1}, trainer={"epochs": 1})
     cfg = build_config(raw)
     train_run(cfg, tmp_path / "run")
     lm = tmp_path / "run" / "lm-pretrained"
-    assert (lm / "FINISHED").exists() and cfg.pretrained == str(lm)
+    assert (lm / "FINISHED").exists() and cfg.pretrained is None and [s.name for s in cfg.stages] == ["lm_pretrain", "task"]
     lm_text = (tmp_path / "run" / "lm-pretrain-text" / "train.txt").read_text().splitlines()
     assert "alice owns the car ." in lm_text or any(line.endswith(" .") for line in lm_text)
     assert "@placeholder" not in " ".join(lm_text)  # passages only, not questions

@@ -257,8 +257,8 @@ def test_pretrained_backbone_and_pretraining_on_the_task_text(tmp_path, caplog):
     assert (tmp_path / "run" / "lm-pretrained" / "FINISHED").exists()
     text = (tmp_path / "run" / "lm-pretrain-text" / "train.txt").read_text()
     assert "john smith visited paris ." in text and "mary" in text  # the task's text, lower-cased, and the corpus
-    assert trainer.cfg.pretrained.endswith("lm-pretrained")
-    assert "pretrained embeddings" in caplog.text
+    assert trainer.cfg.pretrained is None and [s.name for s in trainer.cfg.stages] == ["lm_pretrain", "task"]
+    assert "pretrained embeddings" in caplog.text and f"words found in {tmp_path / 'run' / 'lm-pretrained'}" in caplog.text
     assert len(trainer.optimizer.param_groups) == 3  # embeddings, the LSTM layer, the head
     lrs = [g["lr"] for g in trainer.optimizer.param_groups]
     assert lrs[0] < lrs[1] < lrs[2]
