@@ -165,12 +165,14 @@ def finetuned_lm(dataset: str, args: argparse.Namespace, work: Path) -> tuple[st
     """ULMFiT stage 2 once per data set: the pretrained LM fine-tuned on the task's text (and its seconds)."""
     import csv
 
+    from rnn_nlp.runs.training import resolve_pretrained
     from rnn_nlp.tasks.classification import ClassificationTask
 
     raw = config(dataset, run_specs()["concat"], args, args.pretrained)
-    raw["head"]["lm_finetune_epochs"] = args.lm_epochs
+    raw["stages"] = [{"name": "lm_finetune", "epochs": args.lm_epochs}, {"name": "task"}]
     out = work / Path(dataset).name / "shared"
-    path = ClassificationTask(build_config(raw, f"{dataset}/lm-finetune")).prepare_pretrained(out)
+    cfg = build_config(raw, f"{dataset}/lm-finetune")
+    path = resolve_pretrained(cfg, ClassificationTask(cfg), out)  # trains the stage once; its run folder
     seconds = float(list(csv.DictReader(open(Path(path) / "metrics.csv")))[-1]["elapsed_s"])
     return path, seconds
 

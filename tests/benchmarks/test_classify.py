@@ -71,3 +71,23 @@ def test_seeds_train_different_members_and_score_their_ensemble(tmp_path, monkey
     assert ensemble["accuracy"] == pytest.approx(accuracy_score(gold, pred))
     tfidf = classify.tfidf_row(str(data), SimpleNamespace(max_train=None))["test_pred"]
     assert ensemble["vs_tfidf"] == mcnemar(gold, pred, tfidf)
+
+
+@pytest.mark.slow
+def test_the_shared_lm_finetune_stage_trains_once_from_the_pretrained_lm(tmp_path, monkeypatch, classify):
+    """`finetuned_lm` (ULMFiT stage 2, shared by the runs of a data set) trains an lm_finetune stage from
+    --pretrained on the task's text and returns its run folder and seconds."""
+    from rnn_nlp.runs import build_config, train_run
+    from tests.conftest import tiny_raw, write_corpus
+
+    lm = tmp_path / "lm"
+    train_run(build_config(tiny_raw(write_corpus(tmp_path / "corpus", (200, 20, 20)), trainer={"epochs": 1})), lm)
+    data = write_sentiment(tmp_path / "reviews.csv", n=60)
+    args = SimpleNamespace(
+        pretrained=str(lm), lm_epochs=1, drop_mult=1.0, max_train=None, epochs=1, lr=0.004, threads=1, batch_size=16, seeds=1
+    )
+    path, seconds = classify.finetuned_lm(str(data), args, tmp_path / "work")
+    assert Path(path).name == "lm-finetuned" and (Path(path) / "best" / "model.safetensors").is_file()
+    assert seconds > 0
+    again, _ = classify.finetuned_lm(str(data), args, tmp_path / "work")  # a finished stage is reused
+    assert again == path
