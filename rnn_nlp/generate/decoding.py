@@ -60,6 +60,9 @@ def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
+MAX_INVERSE_T = 1e30  # 1 / temperature is capped here: float32 logit gaps times it are -inf (greedy), never NaN
+
+
 def whole_number(value, name: str) -> int:
     """`value` if it is an int (not a bool, not 2.5), else a TypeError naming the argument `name`."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -156,10 +159,10 @@ def generate_batch(
             if greedy:
                 nxt = logp.argmax(-1)
             else:
-                # in float64 and shifted so the likeliest id scores 0: at temperature 1e-50 it keeps 0 (greedy),
-                # not 0/0; at 1e39 every allowed id scores about 0 (uniform) and a banned one stays -inf
-                logp = logp.double()
-                scaled = (logp - logp.max(-1, keepdim=True).values) / temperature
+                # shifted so the likeliest id scores 0, then scaled by 1/temperature capped at MAX_INVERSE_T:
+                # at 1e-50 the best id keeps 0 and every other goes to -inf (greedy), never 0/0; at 1e39
+                # every allowed id scores about 0 (uniform) and a banned one stays -inf
+                scaled = (logp - logp.max(-1, keepdim=True).values) * min(1.0 / temperature, MAX_INVERSE_T)
                 probs = _filter(scaled, top_k, top_p).softmax(-1)
                 nxt = sample_rows(probs, generator)
             tokens = nxt.tolist()
