@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -163,6 +164,8 @@ class Model:
         a saved model's four files: a run folder (with its checkpoints and logs) or a folder of
         other files is never replaced.
         """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"save: path must be a folder's path (str or Path), got {type(path).__name__}")
         path = Path(path)
         if path.exists():
             names = {p.name for p in path.iterdir()} if path.is_dir() else {path.name}

@@ -34,7 +34,7 @@ def train(args: argparse.Namespace) -> None:
     from rnn_nlp.api import train as train_api
 
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
-    model = train_api(args.config, args.overrides, out, resume=args.resume, overwrite=args.overwrite)
+    model = train_api(args.config, args.overrides, args.out, resume=args.resume, overwrite=args.overwrite)
     if model.history and model.is_main_process:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in model.history[-1].items() if k.startswith("valid_"))
         print(f"trained {model.history[-1]['step']} steps into {out}: {shown}")
