@@ -131,6 +131,7 @@ def finite_perplexity(value: Any) -> bool:
 # ---- the rows -------------------------------------------------------------------------------
 CPU = "--device cpu"
 EMPTY = ("empty.yaml", "comments.yaml", "braces.yaml")
+DEGENERATE = [("classify", "trainer.epochs"), ("ner", "trainer.batch_size"), ("lm", "trainer.bptt"), ("seq2seq", "backbone.hidden_size")]
 ROWS: list[Row] = [
     # non-regular files: a FIFO (never opened: with no writer it would block), a character device
     *[cli("non-regular file", f"train {{{t}.yaml}} data.name={{fifo}} --out {{out}}", clear("{fifo}: not a regular file")) for t in TASKS],
@@ -214,6 +215,14 @@ ROWS: list[Row] = [
     cli("wrong argument type", f"evaluate {{classify}} --ensemble {{afile}} {CPU}", clear("{afile}")),
     cli("wrong argument type", "train {lm.yaml} --resume --out {root}", clear("{root}")),
     cli("wrong argument type", "data fetch ''", clear("corpus")),
+    cli("wrong argument type", f"predict {{qa}} {{inputs}} {CPU}", clear("input line 1")),
+    cli("wrong argument type", f"encode {{classify}} {{inputs}} --out {{afile}}/v.npy {CPU}", clear("{afile}")),
+    cli("wrong argument type", f"generate {{classify}} {CPU}", clear("not a language model")),
+    cli("wrong argument type", f"predict {{classify}} {{inputs}} --threads 0 {CPU}", clear("threads")),
+    cli("wrong argument type", f"evaluate {{lm}} --batch-size 0 {CPU}", clear("batch")),
+    api("wrong argument type", "classify.save", "{classify}", expect=clear("{classify} holds other files")),
+    api("wrong argument type", "load", "{classify}", device="tpu", expect=clear("device 'tpu'")),
+    *[cli("empty or degenerate config", f"train {{{t}.yaml}} {k}=0 --out {{out}}", clear(k)) for t, k in DEGENERATE],
     cli("wrong argument type", "recipes show ''", clear("recipe")),
     api("wrong argument type", "classify.save", None, expect=clear("path")),
     api("wrong argument type", "load", None, expect=clear("path")),
