@@ -250,7 +250,8 @@ ROWS: list[Row] = [
     cli("extreme sampling", f"generate {{seq2seq}} --source 'a b' --beam 1000000 {CPU}", clear("beam")),
     api("extreme sampling", "lm.generate", "the", sample=True, temperature=1e-50, max_tokens=20, expect=correct(no_specials)),
     api("extreme sampling", "lm.generate", "the", sample=True, temperature=1e39, num_samples=3, max_tokens=20, expect=correct(no_specials)),
-    api("extreme sampling", "seq2seq.generate", "a b", sample=True, temperature=1e39, expect=correct(lambda t: "<pad>" not in str(t))),
+    api("extreme sampling", "seq2seq.generate", "a b", sample=True, temperature=1e39, num_samples=8, expect=correct(no_specials)),
+    cli("extreme sampling", f"generate {{seq2seq}} --source 'a b' --sample --temperature 100 --num-samples 8 {CPU}", correct(no_specials)),
     api("extreme sampling", "lm.perplexity", ["the cat sees the moon ."], expect=correct(finite_perplexity)),
     # empty and degenerate configs
     *[cli("empty or degenerate config", f"train {{{n}}} --out {{out}}", clear(f"{{{n}}}: the file holds no settings")) for n in EMPTY],
