@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rnn_nlp.builtin_recipes import recipe_names
 from rnn_nlp.config import RunConfig
-from rnn_nlp.errors import CheckpointError, ConfigError, os_reason, shown_path
+from rnn_nlp.errors import CheckpointError, ConfigError, abbreviate, os_reason, shown_path
 from rnn_nlp.runs import build_with_overrides, load_config, load_run, train_run
 from rnn_nlp.runs.folders import check_out_path
 from rnn_nlp.tasks.model import Model
@@ -66,6 +66,8 @@ def _run_folder(path_or_recipe: str | Path) -> Path:
 def load(path_or_recipe: str | Path, device: str | None = None) -> Model:
     """The trained model in a run folder (or a built-in recipe's cached run), on `device`
     ("cpu", "cuda", or None: CUDA when available). Returns the task's Model subclass."""
+    if not isinstance(path_or_recipe, (str, os.PathLike)):
+        raise TypeError(f"load: path_or_recipe must be a run folder (str or Path) or a recipe's name, got {type(path_or_recipe).__name__}")
     folder = _run_folder(path_or_recipe)
     _, task, module = load_run(folder, device or "auto")
     cls = task.model_class or Model
@@ -83,6 +85,14 @@ def _config(config: str | Path | dict | RunConfig, overrides: Sequence[str]) -> 
     return load_config(config, list(overrides))
 
 
+def _check_train_arguments(config: object, overrides: object) -> None:
+    """TypeErrors naming `config` or `overrides` for what train cannot take (a str of overrides would be read a character at a time)."""
+    if not isinstance(config, (str, os.PathLike, dict, RunConfig)):
+        raise TypeError(f"train: config must be a recipe's name, a YAML file, a mapping or a RunConfig, got {type(config).__name__}")
+    if isinstance(overrides, (str, bytes)) or not isinstance(overrides, Sequence) or not all(isinstance(o, str) for o in overrides):
+        raise TypeError(f"train: overrides must be a list of 'key=value' strings, got {abbreviate(overrides)}")
+
+
 def train(
     config: str | Path | dict | RunConfig,
     overrides: Sequence[str] = (),
@@ -98,12 +108,15 @@ def train(
     continues from the folder's last checkpoint with the config saved there (`overrides` on top, for
     the keys a resume may change: trainer.epochs, ...); `overwrite` starts over in a used folder.
     """
+    _check_train_arguments(config, overrides)
+    derived = out is None
     if out is None:
         if isinstance(config, (str, Path)):
             out = Path("runs") / Path(config).stem  # runs/NAME for a recipe NAME or a file NAME.yaml, as the CLI
         else:
             raise ConfigError("train: give `out`, the run folder to train into")
-    check_out_path(Path(out))  # before the config or the data are read: a bad --out is said at once
+    else:
+        check_out_path(Path(out))  # before the config or the data are read: a bad --out is said at once
     last = Path(out) / LAST
     if resume and run_folder.resolve(last).exists():
         # the run's own config, with these overrides on top: nothing of the first command is retyped
@@ -112,6 +125,8 @@ def train(
         log.info("resuming %s with the config saved in its checkpoint%s", out, " and " + " ".join(overrides) if overrides else "")
     else:
         cfg = _config(config, overrides)
+    if derived:  # named after the config: the config's own errors (a name too long) come first
+        check_out_path(Path(out))
     trainer = train_run(cfg, Path(out), resume=resume, overwrite=overwrite, **({"callbacks": list(callbacks)} if callbacks else {}))
     model = load(out, cfg.trainer.device if cfg.trainer.device != "auto" else None)
     model.history = list(trainer.history)

@@ -8,6 +8,8 @@ from typing import Any
 from rnn_nlp.config import RunConfig, TrainerConfig, from_dict
 from rnn_nlp.errors import ConfigError, abbreviate
 
+SECTIONS = ("data", "backbone", "head", "trainer")
+
 
 def assemble(raw: dict, task: Any, source: str = "config") -> RunConfig:
     """Validate a raw mapping into a RunConfig whose data and head sections are `task`'s own dataclasses.
@@ -17,6 +19,11 @@ def assemble(raw: dict, task: Any, source: str = "config") -> RunConfig:
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
+    if not raw:  # an empty mapping must not silently train every default (the PTB LM)
+        raise ConfigError(f"{source}: the config holds no settings; give at least `task:` and `data:`")
+    empty = [key for key in SECTIONS if key in raw and raw[key] is None]
+    if empty:  # `data:` with nothing under it would train the task's default corpus
+        raise ConfigError(f"{source}: {empty[0]}: the section is empty (nothing under `{empty[0]}:`); give its keys or remove the line")
     raw = dict(raw)
     try:
         data = from_dict(task.data_config, raw.pop("data", None), "data")

@@ -24,6 +24,18 @@ def check_text(value: Any, name: str) -> str:
     return value
 
 
+def check_batch_size(value: Any, name: str = "batch_size") -> int | None:
+    """None (the model's default) or a positive int; else a TypeError or ValueError naming `name`
+    (0 must not mean the default, nor a negative count give no batches and metrics of nothing)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive integer, got {_got(value)}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
 def text_list(value: Any, name: str) -> list[str]:
     """A str as [str]; a list or tuple of str as a list; else a TypeError naming `name` (or `name[i]`)."""
     if isinstance(value, str):

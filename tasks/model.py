@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -23,7 +24,7 @@ from rnn_nlp.config import RunConfig
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.nn.pooling import POOLINGS, Pooling
-from rnn_nlp.tasks.arguments import check_text, item_stream, text_list
+from rnn_nlp.tasks.arguments import check_batch_size, check_text, item_stream, text_list
 from rnn_nlp.tasks.base import Task
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.trainer import resolve_device
@@ -106,9 +107,7 @@ class Model:
 
     def predict_stream(self, inputs: Iterable, batch_size: int | None = None, **options) -> Iterator[Any]:
         """Results one by one as their batch is done: memory stays flat however many inputs come."""
-        size = batch_size or PREDICT_BATCH
-        if size < 1:
-            raise ConfigError(f"batch_size must be positive, got {size}")
+        size = check_batch_size(batch_size) or PREDICT_BATCH
         if self.is_single(inputs):  # one input, never iterated (a str would give one result a character)
             inputs = [inputs]
         for chunk in chunked(item_stream(inputs, "inputs", self._check_input), size):
@@ -129,6 +128,7 @@ class Model:
     def _eval_task(self, data: str | None, batch_size: int | None) -> Task:
         """The task to evaluate with: the model's own, or a copy reading `data` or batching by `batch_size`
         (the model's config is never changed)."""
+        check_batch_size(batch_size)
         if data is None and batch_size is None:
             return self._task
         task = self._fresh_task()
@@ -163,6 +163,8 @@ class Model:
         a saved model's four files: a run folder (with its checkpoints and logs) or a folder of
         other files is never replaced.
         """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"save: path must be a folder's path (str or Path), got {type(path).__name__}")
         path = Path(path)
         if path.exists():
             names = {p.name for p in path.iterdir()} if path.is_dir() else {path.name}
@@ -182,6 +184,8 @@ class Model:
         return None
 
     def _pooling(self, kinds: list[str] | None) -> torch.nn.Module:
+        if isinstance(kinds, str):  # else read as the names of its characters
+            raise TypeError(f"pooling must be a list of names, e.g. ['mean', 'max'], got str {kinds!r}")
         own = self._own_pooling()
         if kinds is None and own is not None:
             return own
@@ -201,6 +205,7 @@ class Model:
         """[len(texts), dim] float32 vectors: the backbone's states pooled (the run's own pooling, or
         `pooling`, e.g. ["mean", "max"]); a text with no tokens reads as one <unk> (logged)."""
         texts = text_list(texts, "texts")
+        check_batch_size(batch_size)
         self.module.eval()
         pool = self._pooling(pooling)
         ids = self._token_ids(texts)

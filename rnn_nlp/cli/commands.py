@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import re
@@ -34,7 +35,7 @@ def train(args: argparse.Namespace) -> None:
     from rnn_nlp.api import train as train_api
 
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
-    model = train_api(args.config, args.overrides, out, resume=args.resume, overwrite=args.overwrite)
+    model = train_api(args.config, args.overrides, args.out, resume=args.resume, overwrite=args.overwrite)
     if model.history and model.is_main_process:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in model.history[-1].items() if k.startswith("valid_"))
         print(f"trained {model.history[-1]['step']} steps into {out}: {shown}")
@@ -182,6 +183,8 @@ def _generate_from_sources(args: argparse.Namespace, model) -> None:
         if args.source_file == "-":
             sources += [line.strip() for line in sys.stdin]
         else:  # every line, empty ones too: output line i is the output of source line i
+            with contextlib.suppress(OSError):  # read_lines names what it cannot open
+                refuse_endless_device(args.source_file, os.stat(args.source_file).st_mode, "--source-file")
             sources += read_lines(Path(args.source_file), keep_empty=True)
     outputs = model.generate(
         sources,
@@ -216,6 +219,24 @@ def check_input(source: str, verb: str) -> None:
         raise RnnNlpError(f"input {shown_path(source)}: {os_reason(exc)}{hint}") from None
     if stat.S_ISDIR(mode):
         raise RnnNlpError(f"input {source}: a folder, not a file{hint}")
+    refuse_endless_device(source, mode, "input")
+
+
+def refuse_endless_device(source: str, mode: int, what: str) -> None:
+    """Refuse a device that is neither a terminal nor /dev/null (/dev/zero, /dev/urandom, a disk):
+    read a line at a time it never ends a line, and the reading ends only when memory does."""
+    if not (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)):
+        return
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return  # the reader says why it cannot open it
+    try:
+        if os.isatty(fd) or os.path.samefile(source, os.devnull):
+            return
+    finally:
+        os.close(fd)
+    raise RnnNlpError(f"{what} {shown_path(source)}: a device, not a file: its lines never end; give a file, or - for standard input")
 
 
 def _lines(source: str) -> Iterator[str]:

@@ -92,8 +92,10 @@ def decode_ids(
                 results[i] = [h.ids for h in hyps]
         else:
             flat = [i for i in rows for _ in range(num_samples)]
-            # <pad> is never output (sampling at a high temperature would otherwise draw it)
-            constrained = ConstrainedStepper(cast(Stepper, Seq2SeqStepper(model, [sources_ids[i] for i in flat])), (Vocab.pad_id,))
+            # <pad> is never output, nor <unk> when sampling (a high temperature would otherwise draw them
+            # from the flattened tail); greedy decoding keeps <unk> where the model predicts an unknown word
+            banned = (Vocab.pad_id,) if greedy else (Vocab.pad_id, Vocab.unk_id)
+            constrained = ConstrainedStepper(cast(Stepper, Seq2SeqStepper(model, [sources_ids[i] for i in flat])), banned)
             out = generate_batch(constrained, [prompt] * len(flat), max_tokens, greedy, temperature, top_k, top_p, eos, generator)
             for k, i in enumerate(flat):
                 results[i].append(out[k])

@@ -15,6 +15,7 @@ resume gets the old run back, at once or on the next `train`. The names and the 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from rnn_nlp.errors import ConfigError, SaveError, os_reason, shown_path
+from rnn_nlp.errors import NAME_MAX, ConfigError, SaveError, os_reason, shown_path
 from rnn_nlp.files import written_name
 from rnn_nlp.training import run_folder
 from rnn_nlp.training.callbacks import Callback
@@ -41,6 +42,8 @@ except ImportError:  # pragma: no cover - Windows
 def check_out_path(out: Path) -> None:
     """Refuse, before anything is loaded, an `out` the system cannot make a folder of: a name over
     255 bytes, a symlink loop, a path under a regular file (`afile.txt/run`), no permission to look."""
+    if any(len(os.fsencode(part)) > NAME_MAX for part in out.parts):  # said even where a missing folder above hides it from stat
+        raise ConfigError(f"--out {shown_path(out)}: {os_reason(OSError(errno.ENAMETOOLONG, 'File name too long'))}")
     for place in (out, *out.parents):
         try:
             mode = os.stat(place).st_mode

@@ -20,7 +20,12 @@ def resolve_device(name: str) -> torch.device:
         from rnn_nlp.errors import ConfigError
 
         raise ConfigError("trainer.device: cuda was asked for but no CUDA device is available")
-    return torch.device(name)
+    try:
+        return torch.device(name)
+    except (RuntimeError, TypeError):  # torch's own words start deep in its parser
+        from rnn_nlp.errors import ConfigError, abbreviate
+
+        raise ConfigError(f"device {abbreviate(name)}: not a device torch knows (auto, cpu, cuda, cuda:1, mps)") from None
 
 
 def seed_everything(seed: int) -> None:

@@ -75,6 +75,8 @@ class LanguageModel(Model):
         every line closed by <eos>, read as one stream (each direction's LM, averaged)."""
         lines = texts.splitlines() if isinstance(texts, str) else text_list(texts, "texts")
         lines = [line for line in lines if line.strip()]
+        if not lines:  # else the message would be about an empty test split of the run's corpus
+            raise ValueError("texts: nothing to score (no line holds a word)")
         task = self._fresh_task()
         task.use_texts({"test": lines})
         return task.evaluate(self.module, "test", self.device)["ppl"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rnn_nlp.data.tag_schemes import spans
 from rnn_nlp.data.tokenize import spacy_docs
 from rnn_nlp.results import Entity, TaggedText
-from rnn_nlp.tasks.arguments import token_lists
+from rnn_nlp.tasks.arguments import check_batch_size, token_lists
 from rnn_nlp.tasks.model import Model
 
 
@@ -28,7 +28,7 @@ class TaggerModel(Model):
 
     def tag_tokens(self, sentences: list[list[str]], batch_size: int | None = None) -> list[list[str]]:
         """Tags of tokenized sentences (IOB2 for chunk tags); an empty sentence gets []."""
-        return self._task.tag_tokens(self.module, token_lists(sentences, "sentences"), self.device, batch_size)
+        return self._task.tag_tokens(self.module, token_lists(sentences, "sentences"), self.device, check_batch_size(batch_size))
 
     def _predict_batch(self, texts: list[str], **options) -> list[TaggedText]:
         if options:
