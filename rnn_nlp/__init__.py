@@ -34,7 +34,7 @@ def load(path_or_recipe: str | Path, device: str | None = None) -> Model:
 
 
 def train(
-    config: str | Path | dict[str, Any] | RunConfig,
+    config: str | Path | dict[str, Any] | RunConfig | None,
     overrides: Sequence[str] = (),
     out: str | Path | None = None,
     resume: bool = False,

@@ -85,8 +85,11 @@ def _config(config: str | Path | dict | RunConfig, overrides: Sequence[str]) -> 
     return load_config(config, list(overrides))
 
 
-def _check_train_arguments(config: object, overrides: object) -> None:
-    """TypeErrors naming `config` or `overrides` for what train cannot take (a str of overrides would be read a character at a time)."""
+def _check_train_arguments(config: object, overrides: object, resume: bool) -> None:
+    """TypeErrors naming `config` or `overrides` for what train cannot take (a str of overrides would be read a character
+    at a time). `config` may be None when resuming: the run's saved config is used."""
+    if config is None and resume:
+        return
     if not isinstance(config, (str, os.PathLike, dict, RunConfig)):
         raise TypeError(f"train: config must be a recipe's name, a YAML file, a mapping or a RunConfig, got {type(config).__name__}")
     if isinstance(overrides, (str, bytes)) or not isinstance(overrides, Sequence) or not all(isinstance(o, str) for o in overrides):
@@ -94,7 +97,7 @@ def _check_train_arguments(config: object, overrides: object) -> None:
 
 
 def train(
-    config: str | Path | dict | RunConfig,
+    config: str | Path | dict | RunConfig | None,
     overrides: Sequence[str] = (),
     out: str | Path | None = None,
     resume: bool = False,
@@ -104,11 +107,12 @@ def train(
     """Train a recipe (by name), a YAML file, a raw config mapping or a RunConfig into `out` and
     return the best model, loaded (its `.history` holds the per-epoch metrics).
 
-    `out` defaults to runs/<recipe or file name> (where `load(recipe)` looks first). `resume`
+    `config` may be None with `resume` and `out`: the run's own saved config. `out` defaults to
+    runs/<recipe or file name> (where `load(recipe)` looks first). `resume`
     continues from the folder's last checkpoint with the config saved there (`overrides` on top, for
     the keys a resume may change: trainer.epochs, ...); `overwrite` starts over in a used folder.
     """
-    _check_train_arguments(config, overrides)
+    _check_train_arguments(config, overrides, resume)
     derived = out is None
     if out is None:
         if isinstance(config, (str, Path)):
@@ -123,6 +127,8 @@ def train(
         saved = run_folder.resolve(last)
         cfg = build_with_overrides(ckpt.load_raw_config(last), list(overrides), str(saved / run_folder.CONFIG), saved)
         log.info("resuming %s with the config saved in its checkpoint%s", out, " and " + " ".join(overrides) if overrides else "")
+    elif config is None:
+        raise ConfigError(f"train: resume=True without a config, but {out} holds no checkpoint to resume; give the config")
     else:
         cfg = _config(config, overrides)
     if derived:  # named after the config: the config's own errors (a name too long) come first

@@ -445,3 +445,11 @@ def test_save_never_replaces_a_run_or_a_folder_of_other_files(runs, tmp_path):
         model.save(tmp_path / "saved")
     model.save(tmp_path / "saved", overwrite=True)
     assert rnn_nlp.load(tmp_path / "saved", "cpu").predict("fine").probabilities == model.predict("fine").probabilities
+
+
+def test_train_without_a_config_resumes_only_a_run_that_has_a_checkpoint(tmp_path):
+    """config=None with resume means "the run's own saved config"; with nothing to resume it is a clear error."""
+    with pytest.raises(rnn_nlp.ConfigError, match=r"resume=True without a config, but .*empty holds no checkpoint to resume"):
+        rnn_nlp.train(None, out=tmp_path / "empty", resume=True)
+    with pytest.raises(TypeError, match=r"train: config must be .* got NoneType"):
+        rnn_nlp.train(None, out=tmp_path / "empty")
