@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rnn_nlp.errors import abbreviate
+from rnn_nlp.generate.decoding import whole_number
 
 NOT_COLLECTIONS = (str, bytes, bytearray, memoryview, dict, set, frozenset)
 
@@ -29,9 +30,7 @@ def check_batch_size(value: Any, name: str = "batch_size") -> int | None:
     (0 must not mean the default, nor a negative count give no batches and metrics of nothing)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive integer, got {_got(value)}")
-    if value < 1:
+    if whole_number(value, name) < 1:
         raise ValueError(f"{name} must be a positive integer, got {value}")
     return value
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from rnn_nlp.errors import DataError
-from rnn_nlp.files import json_text, replace_file
+from rnn_nlp.files import json_text, replace_file, replace_text
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def read_vectors(path: str | Path, cache: Path | None = None) -> WordVectors:
     if not path.exists():
         raise DataError(f"word vectors: {path} does not exist")
     if path.is_dir():
-        if (path / MATRIX).is_file() and (path / KEYS).is_file():
+        if is_converted(path):
             return load_converted(path)
         return read_spacy(path)
     if path.suffix == ".npy":
@@ -110,7 +110,7 @@ def read_vectors(path: str | Path, cache: Path | None = None) -> WordVectors:
 
         cache = cache_dir() / "vectors"
     target = cache / _fingerprint(path)
-    if not ((target / MATRIX).is_file() and (target / KEYS).is_file()):
+    if not is_converted(target):
         keys, blocks = read_word2vec_binary(path) if path.suffix == ".bin" else read_text_vectors(path)
         save_converted(target, keys, np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32))
         log.info("word vectors: %s converted once into %s (%d words)", path, target, len(keys))
@@ -132,16 +132,17 @@ def save_converted(folder: Path, keys: list[str], matrix: np.ndarray, rows: np.n
     if rows is not None:
         replace_file(folder / ROWS, lambda tmp: _save_npy(tmp, np.asarray(rows, dtype=np.int64)))
     replace_file(folder / MATRIX, lambda tmp: _save_npy(tmp, np.ascontiguousarray(matrix, dtype=np.float32)))
-    replace_file(folder / KEYS, lambda tmp: _save_text(tmp, json_text(keys)))
-
-
-def _save_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
+    replace_text(folder / KEYS, json_text(keys))
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
     with open(path, "wb") as fh:  # a handle, so that np.save adds no .npy to the temporary name
         np.save(fh, array)
+
+
+def is_converted(folder: Path) -> bool:
+    """Whether `folder` holds a table in the converted layout (matrix and keys)."""
+    return (folder / MATRIX).is_file() and (folder / KEYS).is_file()
 
 
 def load_converted(folder: Path) -> WordVectors:
@@ -156,10 +157,9 @@ def load_converted(folder: Path) -> WordVectors:
 def _check_shape(source: Path, keys: list, matrix: np.ndarray, rows: np.ndarray | None) -> None:
     if matrix.ndim != 2:
         raise DataError(f"word vectors: {source}: the matrix must have 2 dimensions, not {matrix.ndim}")
-    expected = len(keys) if rows is None else len(rows)
     if rows is None and matrix.shape[0] != len(keys):
         raise DataError(f"word vectors: {source}: {len(keys)} words but {matrix.shape[0]} vectors")
-    if rows is not None and (expected != len(keys) or (len(rows) and int(np.max(rows)) >= matrix.shape[0])):
+    if rows is not None and (len(rows) != len(keys) or (len(rows) and int(np.max(rows)) >= matrix.shape[0])):
         raise DataError(f"word vectors: {source}: {len(keys)} keys, {len(rows)} row numbers, {matrix.shape[0]} vectors")
 
 

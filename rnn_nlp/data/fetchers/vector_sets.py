@@ -22,7 +22,7 @@ import numpy as np
 
 from rnn_nlp.data.fetchers import download
 from rnn_nlp.data.fetchers.registry import did_you_mean
-from rnn_nlp.data.vectors import KEYS, MATRIX, WordVectors, load_converted, read_spacy, read_vectors, save_converted
+from rnn_nlp.data.vectors import WordVectors, is_converted, load_converted, read_spacy, read_vectors, save_converted
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def load_vectors(name_or_path: str | Path) -> WordVectors:
     text = str(name_or_path)
     if text in VECTOR_SETS:
         folder = vector_set_folder(text)
-        if not ((folder / MATRIX).is_file() and (folder / KEYS).is_file()):
+        if not is_converted(folder):
             log.info("word vectors %s: fetching and converting once into %s", text, folder)
             VECTOR_SETS[text].build(folder)
         vectors = load_converted(folder)
