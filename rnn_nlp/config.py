@@ -58,6 +58,11 @@ class BackboneConfig:
     init: Literal["default", "uniform", "xavier"] = "uniform"
     init_range: float = 0.1
     top_size: int | None = None  # width of the top layer; defaults to hidden_size
+    # pretrained word vectors added to the embedding: a vector set's name (`rnn-nlp data list`) or a vectors
+    # file or folder (GloVe/word2vec/fastText text, word2vec .bin, .npy + .vocab, spaCy vectors); projected
+    # to emb_size when their width differs
+    vectors: str | None = None
+    vectors_mode: Literal["fine_tune", "frozen"] = "fine_tune"  # frozen: words with a vector keep it as it is
 
 
 @dataclass

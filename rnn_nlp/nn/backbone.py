@@ -16,6 +16,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnn_nlp.config import BackboneConfig
+from rnn_nlp.data.vectors import WordVectors
+from rnn_nlp.nn.embedders.word_vectors import VectorEmbedding
 from rnn_nlp.nn.regularization import LockedDropout, WeightDrop, embedding_dropout
 
 RNN_KINDS = {
@@ -185,6 +187,7 @@ class Backbone(nn.Module):
         self.cfg = cfg
         self.directions = DIRECTIONS[cfg.direction]
         self.embedding = nn.Embedding(vocab_size, cfg.emb_size, padding_idx=pad_id)
+        self.vectors: VectorEmbedding | None = None  # pretrained word vectors, once attach_vectors adds them
         self.stacks = nn.ModuleDict({STACK_NAMES[d]: RNNStack(cfg, cfg.emb_size) for d in self.directions})
         self.input_dropout = LockedDropout(cfg.input_dropout)
         self.output_dropout = LockedDropout(cfg.output_dropout)
@@ -223,8 +226,26 @@ class Backbone(nn.Module):
     def stack(self, direction: str) -> RNNStack:
         return self.stacks[STACK_NAMES[direction]]
 
-    def embed(self, ids: torch.Tensor) -> torch.Tensor:
-        emb = embedding_dropout(self.embedding, ids, self.cfg.embed_dropout, self.training)
+    def attach_vectors(self, vectors: WordVectors, words: list[str], skip: tuple[str, ...] = (), unk_id: int = 1) -> dict[str, int]:
+        """Add pretrained vectors to the embedding (backbone.vectors): rows of words that have one start at
+        zero, so each such word starts as its vector. Returns how many words each lookup rule found."""
+        self.vectors = VectorEmbedding(len(words), self.cfg.emb_size, vectors.dim, self.cfg.vectors_mode, unk_id)
+        counts = self.vectors.fill(vectors, words, skip)
+        with torch.no_grad():
+            self.embedding.weight[self.vectors.has_vector] = 0.0
+        return counts
+
+    def embed(self, ids: torch.Tensor, vector_rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Embedding lookup (+ pretrained vectors), embedding dropout, input dropout.
+
+        `vector_rows` [B, T]: each token's row in the whole vectors table, so that words outside the
+        vocabulary keep their pretrained vector (ignored without backbone.vectors).
+        """
+        if self.vectors is None:
+            emb = embedding_dropout(self.embedding, ids, self.cfg.embed_dropout, self.training)
+        else:
+            emb = self.vectors(ids, self.embedding(ids), vector_rows)
+            emb = embedding_dropout(self.embedding, ids, self.cfg.embed_dropout, self.training, emb)
         return self.input_dropout(emb)
 
     def run_direction(
@@ -248,6 +269,7 @@ class Backbone(nn.Module):
         state: dict[str, list[State]] | None = None,
         chunk_len: int | None = None,
         grad_tokens: int | None = None,
+        vector_rows: torch.Tensor | None = None,
     ) -> BackboneOutput:
         """Padded sentence batch [B, T] (left-aligned) -> BackboneOutput; padding never enters the RNN.
 
@@ -256,7 +278,7 @@ class Backbone(nn.Module):
         chunked = chunk_len is not None and lengths is not None and ids.size(1) > chunk_len
         if chunked and state is not None:
             raise ValueError("chunked encoding starts from zero states")
-        emb = self.embed(ids)
+        emb = self.embed(ids, vector_rows)
         per_direction, final = [], {}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
@@ -281,7 +303,7 @@ class Backbone(nn.Module):
 
         Used for discriminative learning rates and gradual unfreezing.
         """
-        groups = [list(self.embedding.parameters())]
+        groups = [list(self.embedding.parameters()) + (list(self.vectors.parameters()) if self.vectors is not None else [])]
         for i in range(self.cfg.layers):
             groups.append([p for d in self.directions for p in self.stack(d).layers[i].parameters()])
         return groups

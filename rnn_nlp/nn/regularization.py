@@ -7,10 +7,15 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def embedding_dropout(embed: nn.Embedding, ids: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Look up `ids`, dropping whole words (rows of the matrix) with probability p, rescaling the rest."""
+def embedding_dropout(
+    embed: nn.Embedding, ids: torch.Tensor, p: float, training: bool, looked_up: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Look up `ids`, dropping whole words (rows of the matrix) with probability p, rescaling the rest.
+
+    `looked_up`: the lookup already made (an embedding with pretrained vectors added), to drop words from.
+    """
     weight = embed.weight
-    emb = F.embedding(ids, weight, embed.padding_idx)
+    emb = F.embedding(ids, weight, embed.padding_idx) if looked_up is None else looked_up
     if training and p > 0:
         # one keep/drop draw per word type, looked up by id: the same as masking the whole
         # matrix, without touching all its rows every step

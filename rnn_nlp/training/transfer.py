@@ -21,7 +21,8 @@ from rnn_nlp.training import run_folder
 
 log = logging.getLogger(__name__)
 
-ARCHITECTURE = ("rnn", "emb_size", "hidden_size", "layers", "direction", "top_size", "residual")
+ARCHITECTURE = ("rnn", "emb_size", "hidden_size", "layers", "direction", "top_size", "residual", "vectors")
+VECTOR_TABLES = ("vectors.vocab_vectors", "vectors.has_vector")  # rebuilt for the new vocabulary, never copied
 
 
 def pretrained_backbone_config(source: str | Path) -> BackboneConfig:
@@ -54,11 +55,19 @@ def canonical(name: str) -> str:
     return name.replace(".module.", ".").replace("_raw", "")
 
 
-def _matched_embeddings(old: torch.Tensor, own: torch.Tensor, old_vocab: Vocab, vocab: Vocab, source: Any) -> torch.Tensor:
-    """The embedding matrix for `vocab`: rows of words `old_vocab` knows copied, the others at the mean (as ULMFiT)."""
+def _matched_embeddings(
+    old: torch.Tensor, own: torch.Tensor, old_vocab: Vocab, vocab: Vocab, source: Any, has_vector: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The embedding matrix for `vocab`: rows of words `old_vocab` knows copied, the others at the mean (as ULMFiT).
+
+    With backbone.vectors the rows are corrections added to each word's vector: a new word with a
+    vector starts at zero (its vector as it is), not at the mean correction.
+    """
     if old.size(1) != own.size(1):
         raise CheckpointError(f"{source}: embedding width {old.size(1)} differs from backbone.emb_size {own.size(1)}")
     new = old.mean(0, keepdim=True).repeat(len(vocab), 1)
+    if has_vector is not None:
+        new[has_vector] = 0.0
     hits = 0
     for i, tok in enumerate(vocab.itos):
         j = old_vocab.stoi.get(tok)
@@ -83,9 +92,12 @@ def transfer_backbone(model: Any, vocab: Vocab, source: str | Path, only_forward
     if old_vocab.unit != vocab.unit:
         raise CheckpointError(f"{source}: its backbone reads {old_vocab.unit}s, this task reads {vocab.unit}s")
     own = model.backbone.state_dict()
+    weights = {k: v for k, v in weights.items() if k not in VECTOR_TABLES}
     emb_key = "embedding.weight"
     if emb_key in weights:
-        weights[emb_key] = _matched_embeddings(weights[emb_key], own[emb_key], old_vocab, vocab, source)
+        vectors = getattr(model.backbone, "vectors", None)
+        has_vector = vectors.has_vector if vectors is not None else None
+        weights[emb_key] = _matched_embeddings(weights[emb_key], own[emb_key], old_vocab, vocab, source, has_vector)
     # weight drop renames parameters (`.module.`, `_raw`): match on the plain names
     plain = {canonical(k): k for k in own}
     renamed = {}

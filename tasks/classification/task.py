@@ -30,6 +30,7 @@ from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierHeadConfig, ClassifierNetwork
 from rnn_nlp.tasks.base import Task, name_list, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.classification.model import ClassifierModel
+from rnn_nlp.tasks.word_vectors import attach_vectors
 from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ class ClassificationTask(Task):
     def build_model(self) -> ClassifierNetwork:
         vocab = self.token_vocab()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
+        attach_vectors(self.cfg, backbone, vocab)
         head = ClassifierHead(backbone.output_dim, len(self.label_names()), self.cfg.head, backbone.directions)
         return ClassifierNetwork(backbone, head)
 

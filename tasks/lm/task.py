@@ -26,6 +26,7 @@ from rnn_nlp.nn.backbone import DIRECTIONS, Backbone
 from rnn_nlp.nn.heads.lm import LanguageModelNetwork, LMHead, LMHeadConfig
 from rnn_nlp.tasks.base import FINGERPRINTED_SPLITS, Task, file_fingerprint, read_vocab_json, tensor_fingerprint, vocab_entry
 from rnn_nlp.tasks.lm.model import LanguageModel
+from rnn_nlp.tasks.word_vectors import attach_vectors
 from rnn_nlp.validation import positive_keys
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,13 @@ class LMTask(Task):
         positive_keys(cfg, source, ["data.max_train_tokens", "data.max_eval_tokens", "data.vocab_size", "data.min_count", "head.div_value"])
         if cfg.head.softmax == "adaptive" and not cfg.head.div_value > 1:
             raise ConfigError(f"{source}: head.div_value must be > 1 for the adaptive softmax")
+        if cfg.backbone.vectors and cfg.data.unit == "char":
+            raise ConfigError(f"{source}: backbone.vectors are word vectors; a data.unit: char model has no words to look up")
+        if cfg.backbone.vectors and cfg.head.softmax == "full" and cfg.head.tie_weights:
+            raise ConfigError(
+                f"{source}: head.tie_weights would tie the softmax to the embedding's trainable part only, not to the "
+                "backbone.vectors added to it; set head.tie_weights: false"
+            )
         if cfg.data.unit == "char" and cfg.data.normalize_numbers:
             raise ConfigError(f"{source}: data.normalize_numbers maps whole words to N; it cannot work with data.unit: char")
         if any(c <= 0 for c in cfg.head.cutoffs):
@@ -164,6 +172,7 @@ class LMTask(Task):
     def build_model(self) -> LanguageModelNetwork:
         vocab = self.token_vocab()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
+        attach_vectors(self.cfg, backbone, vocab)
         head = LMHead(backbone.top_size, len(vocab), self.cfg.head, backbone.embedding)
         return LanguageModelNetwork(backbone, head)
 

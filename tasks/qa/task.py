@@ -34,6 +34,7 @@ from rnn_nlp.nn.heads.span import best_span, candidate_scores
 from rnn_nlp.tasks.base import Task, optional_entry, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.qa.data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
 from rnn_nlp.tasks.qa.model import ReaderModel
+from rnn_nlp.tasks.word_vectors import attach_vectors
 from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,7 @@ class QATask(Task):
     def build_model(self) -> ReaderNetwork:
         vocab = self.token_vocab()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
+        attach_vectors(self.cfg, backbone, vocab)
         if len(backbone.directions) == 1:
             log.warning(
                 "the reader sees only the %s direction of the backbone; "

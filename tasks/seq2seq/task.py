@@ -30,6 +30,7 @@ from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.seq2seq import Seq2SeqHead, Seq2SeqHeadConfig, Seq2SeqNetwork
 from rnn_nlp.tasks.base import VOCAB_FILE, Task, optional_entry, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.seq2seq.model import Seq2SeqModel
+from rnn_nlp.tasks.word_vectors import attach_vectors
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.transfer import ARCHITECTURE, pretrained_backbone_config, pretrained_task, transfer_decoder
 from rnn_nlp.validation import positive_keys, probability_keys
@@ -212,6 +213,7 @@ class Seq2SeqTask(Task):
     def build_model(self) -> Seq2SeqNetwork:
         src_vocab, tgt_vocab = self.token_vocab(), self.target_vocab()
         encoder = Backbone(self.cfg.backbone, len(src_vocab), src_vocab.pad_id)
+        attach_vectors(self.cfg, encoder, src_vocab)
         head = Seq2SeqHead(encoder, len(tgt_vocab), self.cfg.head, tgt_vocab.pad_id)
         return Seq2SeqNetwork(encoder, head)
 

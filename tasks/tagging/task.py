@@ -28,6 +28,7 @@ from rnn_nlp.nn.heads.tagger import TaggerHead, TaggerHeadConfig, TaggerNetwork
 from rnn_nlp.tasks.base import Task, name_list, optional_entry, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.tagging.evaluation import TaggingEvaluation
 from rnn_nlp.tasks.tagging.model import TaggerModel
+from rnn_nlp.tasks.word_vectors import attach_vectors, padded_rows, vector_rows
 from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
@@ -69,13 +70,22 @@ class PosDataConfig(TaggingDataConfig):
 class Piece:
     """Up to max_len tokens of one sentence, encoded; `first` / `last`: it opens / closes the sentence."""
 
-    __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last")
+    __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last", "vector_rows")
 
     def __init__(
-        self, sentence: int, start: int, ids: list[int], chars: list[list[int]], tags: list[int], first: bool = True, last: bool = True
+        self,
+        sentence: int,
+        start: int,
+        ids: list[int],
+        chars: list[list[int]],
+        tags: list[int],
+        first: bool = True,
+        last: bool = True,
+        vector_rows: list[int] | None = None,
     ):
         self.sentence, self.start, self.ids, self.chars, self.tags = sentence, start, ids, chars, tags
         self.first, self.last = first, last
+        self.vector_rows = vector_rows  # each token's row in backbone.vectors' table (-1: none)
 
 
 class TaggingTask(TaggingEvaluation, Task):
@@ -231,9 +241,12 @@ class TaggingTask(TaggingEvaluation, Task):
             cut += len(tokens) > limit
             for start in range(0, len(tokens), limit):
                 part = tokens[start : start + limit]
-                ids = vocab.encode(self.word(t) for t in part)
+                words = [self.word(t) for t in part]
+                ids = vocab.encode(words)
                 first, last = start == 0, start + limit >= len(tokens)
-                pieces.append(Piece(n, start, ids, [self.encode_chars(t) for t in part], tag_ids[start : start + limit], first, last))
+                chars = [self.encode_chars(t) for t in part]
+                rows = vector_rows(self.cfg, part, words)
+                pieces.append(Piece(n, start, ids, chars, tag_ids[start : start + limit], first, last, rows))
         if cut:
             log.warning(
                 "%s: %d sentences longer than data.max_len=%d tokens were cut into pieces and tagged piece by piece", where, cut, limit
@@ -268,6 +281,8 @@ class TaggingTask(TaggingEvaluation, Task):
             blank = [0] * width
             rows = [[w + [0] * (width - len(w)) for w in p.chars] + [blank] * (steps - len(p.chars)) for p in pieces]
             batch["chars"] = torch.tensor(rows, dtype=torch.long).to(device)
+        if pieces[0].vector_rows is not None:
+            batch["vector_rows"] = padded_rows([p.vector_rows or [] for p in pieces], steps).to(device)
         return batch
 
     def batches(
@@ -280,6 +295,7 @@ class TaggingTask(TaggingEvaluation, Task):
     def build_model(self) -> TaggerNetwork:
         vocab, tags = self.token_vocab(), self.tag_names()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
+        attach_vectors(self.cfg, backbone, vocab)
         if self.cfg.head.encoder == "backbone" and len(backbone.directions) == 1:
             log.warning(
                 "the tagger sees only the %s direction of the backbone; head.encoder=bilstm adds context from both sides",

@@ -127,7 +127,7 @@ class TaggerNetwork(TaskNetwork):
         if self.training and p > 0:
             drop = torch.rand(ids.shape, device=ids.device) < p
             ids = ids.masked_fill(drop & (ids != self.backbone.embedding.padding_idx), self.unk_id)
-        out = self.backbone(ids, lengths)
+        out = self.backbone(ids, lengths, vector_rows=batch.get("vector_rows"))
         mask = out.mask if out.mask is not None else torch.ones_like(ids, dtype=torch.bool)
         return self.head(out.output, mask, batch.get("chars")), mask
 

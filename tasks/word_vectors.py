@@ -1,0 +1,79 @@
+"""Pretrained word vectors for a task's backbone (backbone.vectors): read once per process, attached at build
+time with the hit rate logged, and looked up per token so that words outside the vocabulary keep theirs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+
+from rnn_nlp.data.fetchers.vector_sets import load_vectors
+from rnn_nlp.data.vectors import WordVectors
+from rnn_nlp.data.vocab import SPECIALS, Vocab
+from rnn_nlp.errors import ConfigError, DataError
+from rnn_nlp.nn.backbone import Backbone
+
+log = logging.getLogger(__name__)
+
+NUMBER = "N"  # the word data.normalize_numbers writes for every number: not the letter n's vector
+_LOADED: dict[str, WordVectors] = {}
+
+
+def configured_vectors(cfg: Any) -> WordVectors | None:
+    """The vectors backbone.vectors names (None when it names none), read once per process."""
+    source = cfg.backbone.vectors
+    if not source:
+        return None
+    if source not in _LOADED:
+        try:
+            _LOADED[source] = load_vectors(source)
+        except DataError as exc:
+            raise ConfigError(f"backbone.vectors: {exc}") from None
+    return _LOADED[source]
+
+
+def attach_vectors(cfg: Any, backbone: Backbone, vocab: Vocab) -> None:
+    """Add backbone.vectors to `backbone`'s embedding and log how many vocabulary words they cover."""
+    vectors = configured_vectors(cfg)
+    if vectors is None:
+        return
+    numbers = (NUMBER,) if getattr(cfg.data, "normalize_numbers", False) else ()
+    counts = backbone.attach_vectors(vectors, vocab.itos, (*SPECIALS, *numbers), vocab.unk_id)
+    words = len(vocab) - counts["skipped"]
+    found = words - counts["missing"]
+    width = f"{vectors.dim}-d" + (f", projected to {cfg.backbone.emb_size}" if vectors.dim != cfg.backbone.emb_size else "")
+    log.info(
+        "word vectors %s (%s, %s): %d of %d vocabulary words found (%.1f%%: exact %d, lower-cased %d, digits as 0 %d)",
+        vectors.source,
+        width,
+        cfg.backbone.vectors_mode.replace("_", "-"),
+        found,
+        words,
+        100.0 * found / max(words, 1),
+        counts["exact"],
+        counts["lower"],
+        counts["digits"],
+    )
+
+
+def vector_rows(cfg: Any, tokens: list[str], words: list[str]) -> list[int] | None:
+    """Each token's row in the whole vectors table (-1: none), or None without backbone.vectors.
+
+    `words`: the tokens as the vocabulary sees them; a number that data.normalize_numbers made N has no
+    vector here either, as N has none in the vocabulary.
+    """
+    vectors = configured_vectors(cfg)
+    if vectors is None:
+        return None
+    numbers = getattr(cfg.data, "normalize_numbers", False)
+    rows = []
+    for token, word in zip(tokens, words):
+        found = None if numbers and word == NUMBER else vectors.find(token)
+        rows.append(-1 if found is None else found[0])
+    return rows
+
+
+def padded_rows(rows: list[list[int]], steps: int) -> torch.Tensor:
+    """[B, steps] table rows, -1 on padding."""
+    return torch.tensor([r + [-1] * (steps - len(r)) for r in rows], dtype=torch.long)
