@@ -6,11 +6,13 @@
 
 Rows (each trained for a wall-clock budget of training time, on 1 thread):
 - ours-ner: configs/ner-conll03.yaml (BiLSTM backbone, char-CNN, CRF) from a random backbone;
-- ours-ner-pretrained: the same, its backbone first pretrained as forward+backward LMs on CoNLL's
-  training text plus PTB (data.pretrain_epochs), for --lm-budget seconds;
+- ours-ner-vectors: the same with GloVe 6B 50-d vectors in the embedding (backbone.vectors, fine-tuned);
+- ours-ner-pretrained: the same as ours-ner, its backbone first pretrained as forward+backward LMs on
+  CoNLL's training text plus PTB (an lm_pretrain stage), for --lm-budget seconds;
 - spacy-ner: `spacy train` with spaCy's own English NER config (`init config -p ner -o efficiency`,
   no pretrained vectors) on the same train/valid split, stopped after the same budget;
-- ours-pos / spacy-pos: configs/pos-brown.yaml and spaCy's tagger on the Brown split (universal tags);
+- ours-pos / ours-pos-vectors / spacy-pos: configs/pos-brown.yaml (without and with GloVe) and spaCy's
+  tagger on the Brown split (universal tags);
 - speed: sentences/s and words/s of each trained model at batch 1 and 64, on the same test sentences
   (already tokenized: tokenization is left out for both).
 NER is scored on the CoNLL-2003 test split with seqeval, default mode (as conlleval) and strict IOB2
@@ -44,7 +46,8 @@ from rnn_nlp.runs import (  # noqa: E402
 )
 
 CPU = torch.device("cpu")
-RUNS = ("ours-ner", "ours-ner-pretrained", "spacy-ner", "ours-pos", "spacy-pos", "speed")
+RUNS = ("ours-ner", "ours-ner-vectors", "ours-ner-pretrained", "spacy-ner", "ours-pos", "ours-pos-vectors", "spacy-pos", "speed")
+VECTORS = ["backbone.vectors=glove-6b-50d", "backbone.emb_size=50"]  # GloVe 6B 50-d, fine-tuned, as the embedding
 ANCHORS = "published CoNLL-2003 test F1: 90.94 (Lample et al. 2016, with pretrained word vectors), 93.09 (Akbik et al. 2018)"
 
 
@@ -287,7 +290,7 @@ def markdown(results: dict, args) -> str:
         "wall time from its first update, its dev evaluations (every 200 steps) included. Other jobs shared the machine.",
         "",
     ]
-    ner = [r for k, r in results.items() if k.endswith("-ner") or k == "ours-ner-pretrained"]
+    ner = [r for k, r in results.items() if "-ner" in k]
     if ner:
         lines += [
             "## CoNLL-2003 English NER, test split (seqeval)",
@@ -312,7 +315,7 @@ def markdown(results: dict, args) -> str:
                 "",
             ]
             lines += epoch_table(results["ours-ner"]["run_dir"], results["ours-ner-pretrained"]["run_dir"])
-    pos = [r for k, r in results.items() if k.endswith("-pos")]
+    pos = [r for k, r in results.items() if "-pos" in k]
     if pos:
         lines += [
             "## Brown corpus, 12 universal tags, held-out documents (test)",
@@ -365,8 +368,10 @@ def main() -> None:
             "configs/ner-conll03.yaml",
             args.ner_budget,
             args,
-            ["data.pretrain_epochs=10", f"data.pretrain_time_budget_s={args.lm_budget}", "data.pretrain_corpora=[ptb]"],
+            [f"stages=[{{name: lm_pretrain, epochs: 10, corpora: [ptb], time_budget_s: {args.lm_budget}}}, {{name: task}}]"],
         ),
+        "ours-ner-vectors": lambda: train_ours("ours-ner-vectors", "configs/ner-conll03.yaml", args.ner_budget, args, VECTORS),
+        "ours-pos-vectors": lambda: train_ours("ours-pos-vectors", "configs/pos-brown.yaml", args.pos_budget, args, VECTORS),
         "spacy-ner": lambda: train_spacy("spacy-ner", "ner", "conll2003", args.ner_budget, args),
         "ours-pos": lambda: train_ours("ours-pos", "configs/pos-brown.yaml", args.pos_budget, args, []),
         "spacy-pos": lambda: train_spacy("spacy-pos", "pos", "brown", args.pos_budget, args),
