@@ -16,9 +16,10 @@ from pathlib import Path
 
 from rnn_nlp.builtin_recipes import recipe_names
 from rnn_nlp.config import RunConfig
-from rnn_nlp.errors import CheckpointError, ConfigError, abbreviate, os_reason, shown_path
+from rnn_nlp.errors import ConfigError, abbreviate
 from rnn_nlp.runs import build_with_overrides, load_config, load_run, train_run
 from rnn_nlp.runs.folders import check_out_path
+from rnn_nlp.runs.recipe_runs import recipe_run_dirs, run_or_recipe  # noqa: F401  (recipe_run_dirs: part of the API)
 from rnn_nlp.tasks.model import Model
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
@@ -33,34 +34,8 @@ def recipes() -> list[str]:
     return recipe_names()
 
 
-def recipe_run_dirs(name: str) -> list[Path]:
-    """Where a built-in recipe's trained run is looked for, in order: runs/NAME (where `rnn-nlp train
-    NAME` and `rnn_nlp.train(NAME)` put it), then the cache's runs/NAME."""
-    root = os.environ.get("RNN_NLP_CACHE") or Path.home() / ".cache" / "rnn_nlp"
-    return [Path("runs") / name, Path(root) / "runs" / name]
-
-
 def _run_folder(path_or_recipe: str | Path) -> Path:
-    path = Path(path_or_recipe)
-    try:
-        if path.exists() or run_folder.resolve(path).exists():  # also a checkpoint folder caught mid-swap (as .NAME.old)
-            return path
-    except OSError as exc:  # a name over 255 bytes (text given as a path), no permission to look
-        raise CheckpointError(f"load: {shown_path(path_or_recipe)}: {os_reason(exc)}") from None
-    name = str(path_or_recipe)
-    if name.startswith("hf://"):
-        raise CheckpointError(
-            f"{name}: loading from the Hugging Face hub is not available in this version; download the run folder and load its path"
-        )
-    if name in recipe_names():
-        for folder in recipe_run_dirs(name):
-            if run_folder.resolve(folder).exists():
-                return folder
-        raise CheckpointError(
-            f"no trained run of recipe {name!r} in {' or '.join(map(str, recipe_run_dirs(name)))}; "
-            f"train it first: rnn_nlp.train({name!r}) or `rnn-nlp train {name}`"
-        )
-    raise CheckpointError(f"{name}: no such run folder (nor a built-in recipe's name; see rnn_nlp.recipes())")
+    return run_or_recipe(path_or_recipe)
 
 
 def load(path_or_recipe: str | Path, device: str | None = None) -> Model:

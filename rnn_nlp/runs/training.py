@@ -15,6 +15,7 @@ from rnn_nlp.errors import CheckpointError, ConfigError, NonFiniteLossError, Sav
 from rnn_nlp.files import replace_text
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
 from rnn_nlp.runs.folders import DropReplaced, check_out_folder, check_out_path, run_lock, set_aside, settle_replaced
+from rnn_nlp.runs.recipe_runs import run_or_recipe
 from rnn_nlp.runs.shorthand import resolve_shorthand
 from rnn_nlp.runs.stages import train_stage
 from rnn_nlp.tasks.registry import get_task
@@ -28,17 +29,24 @@ from rnn_nlp.training.transfer import adopt_architecture, transfer_backbone
 log = logging.getLogger(__name__)
 
 
-def check_pretrained(cfg: RunConfig, out: Path) -> None:
-    """`pretrained` names a complete run folder other than `out`; a ConfigError naming the key, before anything is written."""
+def check_pretrained(cfg: RunConfig, out: Path) -> str | None:
+    """The run folder `pretrained` names (a path, or a built-in recipe's name: its trained run), complete and
+    other than `out`; a ConfigError naming the key, before anything is written."""
     if not cfg.pretrained:
-        return
-    source = Path(cfg.pretrained)
+        return None
+    try:
+        source = run_or_recipe(cfg.pretrained, "pretrained")
+    except CheckpointError as exc:
+        raise ConfigError(f"pretrained: {exc}") from None
     if source.resolve() == out.resolve():
         raise ConfigError(f"pretrained: {cfg.pretrained} is the run folder being trained (--out); start from another run")
     try:
         ckpt.verify(source)
     except CheckpointError as exc:
         raise ConfigError(f"pretrained: {exc}") from None
+    if str(source) != cfg.pretrained:
+        log.info("pretrained: recipe %s's trained run %s", cfg.pretrained, source)
+    return str(source)
 
 
 def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
@@ -48,8 +56,7 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
     The config stays as built (`stages:`, the shorthand resolved into it, and `pretrained` as written): the
     stages' folders are found again on resume, where finished stages are reused.
     """
-    check_pretrained(cfg, out)
-    start = checked = cfg.pretrained
+    start = checked = check_pretrained(cfg, out)
     for stage in task.pre_stages():
         try:
             out.mkdir(parents=True, exist_ok=True)
