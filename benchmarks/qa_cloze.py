@@ -10,7 +10,7 @@ Rows, all scored on the test split of `conll2003-cloze` (documents never seen in
 - reader: configs/qa-cloze.yaml (token features on) from a randomly initialised backbone, trained for
   --budget seconds;
 - reader-pretrained: the same, its backbone first pretrained (--lm-budget seconds) as forward and
-  backward LMs on the cloze training passages plus PTB (data.pretrain_epochs, runs.train_once), then
+  backward LMs on the cloze training passages plus PTB (an lm_pretrain stage), then
   trained for the same --budget seconds;
 - reader-no-features: the reader with head.token_features=false (what the features bring).
 Each reader row carries McNemar's exact paired test (rnn_nlp.metrics.mcnemar) against each baseline on
@@ -116,7 +116,7 @@ def baseline_rows(recs: dict) -> list[dict]:
 def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, extra: list[str]) -> dict:
     overrides = [f"data.name={args.data}", f"trainer.time_budget_s={args.budget}", "trainer.progress=false", "trainer.threads=1", *extra]
     if pretrain:
-        overrides += ["data.pretrain_epochs=20", f"data.pretrain_time_budget_s={args.lm_budget}", "data.pretrain_corpora=[ptb]"]
+        overrides += [f"stages=[{{name: lm_pretrain, epochs: 20, corpora: [ptb], time_budget_s: {args.lm_budget}}}, {{name: task}}]"]
     if args.quick:
         overrides += ["data.max_train_examples=1000"]
     cfg = load_config(ROOT / "configs" / "qa-cloze.yaml", overrides)
