@@ -105,12 +105,12 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
             "input_dropout": 0.2 * drop,
             "hidden_dropout": 0.2 * drop,
             "output_dropout": 0.3 * drop,
+            **({"vectors": args.vectors, "emb_size": args.emb_size} if args.vectors else {}),
         },
         "head": {
             "pooling": spec["pooling"],
             "dropout": 0.3 * drop,
             "hidden_size": 50,
-            "lm_finetune_epochs": 0,  # done once per data set by `finetuned_lm`, shared by the runs
             "chunk_len": 200,
             "grad_tokens": 400 if long_docs else 1000,
         },
@@ -276,6 +276,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--pretrained", help="a pretrained LM run folder (e.g. runs/lm-ptb); without it, only scratch runs")
     p.add_argument("--datasets", default="rotten-tomatoes,bbc-news")
+    p.add_argument("--vectors", help="pretrained word vectors in the embedding (backbone.vectors), e.g. glove-6b-50d")
+    p.add_argument("--emb-size", type=int, default=50, help="backbone.emb_size with --vectors (the vectors' width: no projection)")
     p.add_argument("--runs", default=None, help=f"comma-separated, from {', '.join(run_specs())} (default: all)")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--lr", type=float, default=0.002, help="Adam learning rate of the top layer group")
