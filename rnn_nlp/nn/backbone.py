@@ -244,9 +244,13 @@ class Backbone(nn.Module):
         if self.vectors is None:
             emb = embedding_dropout(self.embedding, ids, self.cfg.embed_dropout, self.training)
         else:
-            emb = self.vectors(ids, self.embedding(ids), vector_rows)
-            emb = embedding_dropout(self.embedding, ids, self.cfg.embed_dropout, self.training, emb)
+            emb = embedding_dropout(self.embedding, ids, self.cfg.embed_dropout, self.training, self.lookup(ids, vector_rows))
         return self.input_dropout(emb)
+
+    def lookup(self, ids: torch.Tensor, vector_rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Each word's input vector, no dropout: its embedding row, plus its pretrained vector with backbone.vectors."""
+        emb = self.embedding(ids)
+        return emb if self.vectors is None else self.vectors(ids, emb, vector_rows)
 
     def run_direction(
         self, direction: str, ids: torch.Tensor, state: list[State] | None = None

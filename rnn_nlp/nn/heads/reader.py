@@ -155,7 +155,7 @@ class ReaderNetwork(TaskNetwork):
         c_out = self.backbone(c_ids, batch["c_lengths"])
         q_mask, c_mask = q_out.mask, c_out.mask
         q = self.head.question(q_out.output, q_mask)
-        emb = self.backbone.embedding
+        emb = self.backbone.lookup  # with backbone.vectors, the words' vectors too
         feats = batch.get("c_feats")
         passage = self.head.passage_states(c_out.output, c_mask, emb(c_ids), c_ids, emb(q_ids), q_ids, q_mask, feats)
         start, end = self.head.scores(passage, c_mask, q, feats)
