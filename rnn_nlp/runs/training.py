@@ -49,6 +49,7 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
     stages' folders are found again on resume, where finished stages are reused.
     """
     check_pretrained(cfg, out)
+    task.adopt_pretrained()  # may take `pretrained` for itself (a tagger: a char-level LM as its string embedder)
     start = checked = cfg.pretrained
     for stage in task.pre_stages():
         try:
@@ -57,7 +58,6 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
             raise SaveError(f"cannot make the run folder {out}: {exc.strerror or exc}") from None
         start = train_stage(stage, cfg, start, out, train_once)
         seed_everything(cfg.trainer.seed)
-    task.adopt_pretrained()
     if start:
         if start != checked:  # a stage's run (checked above otherwise)
             ckpt.verify(start)

@@ -22,12 +22,13 @@ from rnn_nlp.data.tag_schemes import SCHEMES, allowed_transitions, convert, dete
 from rnn_nlp.data.tagged import load_tagged_corpus
 from rnn_nlp.data.tokenize import normalize_word
 from rnn_nlp.data.vocab import Vocab
-from rnn_nlp.errors import ConfigError, DataError
+from rnn_nlp.errors import CheckpointError, ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.tagger import TaggerHead, TaggerHeadConfig, TaggerNetwork
 from rnn_nlp.tasks.base import Task, name_list, optional_entry, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.tagging.evaluation import TaggingEvaluation
 from rnn_nlp.tasks.tagging.model import TaggerModel
+from rnn_nlp.tasks.tagging.string_lm import KEY, StringLM, load_string_lm_weights, read_string_lm, string_embedder, take_char_pretrained
 from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
@@ -67,15 +68,14 @@ class PosDataConfig(TaggingDataConfig):
 
 
 class Piece:
-    """Up to max_len tokens of one sentence, encoded; `first` / `last`: it opens / closes the sentence."""
+    """Up to max_len tokens of one sentence, encoded, and the tokens themselves (`words`, for string
+    embeddings); `first` / `last`: it opens / closes the sentence."""
 
-    __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last")
+    __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last", "words")
 
-    def __init__(
-        self, sentence: int, start: int, ids: list[int], chars: list[list[int]], tags: list[int], first: bool = True, last: bool = True
-    ):
+    def __init__(self, sentence: int, start: int, ids: list[int], chars: list[list[int]], tags: list[int], first=True, last=True, words=()):
         self.sentence, self.start, self.ids, self.chars, self.tags = sentence, start, ids, chars, tags
-        self.first, self.last = first, last
+        self.first, self.last, self.words = first, last, words
 
 
 class TaggingTask(TaggingEvaluation, Task):
@@ -94,6 +94,11 @@ class TaggingTask(TaggingEvaluation, Task):
         self.chars: list[str] | None = name_list(saved, "chars", starts_with=CHAR_SPECIALS) if saved is not None else None
         self.tags: list[str] | None = name_list(saved, "tags", at_least=2) if saved is not None else None
         self.source_scheme: str | None = optional_entry(saved, "scheme", (str,), choices=("none", *SCHEMES)) if saved is not None else None
+        self.string_lm_entry: StringLM | None = None  # the string embedder's char LM: from vocab.json, or its run
+        if saved is not None and saved.get(KEY) is not None:
+            self.string_lm_entry = StringLM.from_json(saved[KEY])
+        elif saved is not None and cfg.head.string_embeddings:
+            raise CheckpointError(f"vocab.json: missing key '{KEY}' (head.string_embeddings is set); the checkpoint was altered")
         self._splits: dict | None = None
         self._pieces: dict[str, list[Piece]] = {}
         self._char_ids: dict[str, int] | None = None
@@ -106,6 +111,10 @@ class TaggingTask(TaggingEvaluation, Task):
         )
         positive_keys(cfg, source, ["head.encoder_size", "head.char_emb_size", "head.char_size", "head.char_kernel", "head.max_word_chars"])
         probability_keys(cfg, source, ["head.dropout", "head.word_dropout"])
+        if cfg.head.string_embeddings == "" or cfg.head.string_embeddings_cache_mb < 0:
+            raise ConfigError(
+                f"{source}: head.string_embeddings must name a run folder (or be null), head.string_embeddings_cache_mb be >= 0"
+            )
         if not cfg.data.separator or cfg.data.separator.isspace():
             raise ConfigError(f"{source}: data.separator must be a non-space character such as '/'")
         if cfg.data.pretrain_epochs < 0:
@@ -209,8 +218,16 @@ class TaggingTask(TaggingEvaluation, Task):
                 raise DataError(f"{self.cfg.data.name}: the training data has only the tag {self.tags}; need two or more")
         return self.tags
 
+    def string_lm(self) -> StringLM | None:
+        """The string embedder's char LM (None: no string embeddings): the run's own copy, else read from head.string_embeddings."""
+        if self.string_lm_entry is None and self.cfg.head.string_embeddings:
+            self.string_lm_entry = read_string_lm(self.cfg.head.string_embeddings)
+        return self.string_lm_entry
+
     def vocab_json(self) -> dict:
-        return {"tokens": self.token_vocab().to_json(), "chars": self.char_list(), "tags": self.tag_names(), "scheme": self.scheme()}
+        out = {"tokens": self.token_vocab().to_json(), "chars": self.char_list(), "tags": self.tag_names(), "scheme": self.scheme()}
+        entry = self.string_lm()
+        return out if entry is None else {**out, KEY: entry.to_json()}
 
     def encode_chars(self, token: str) -> list[int]:
         """Character ids of a word (1 for unknown characters); long words keep their two ends."""
@@ -233,7 +250,8 @@ class TaggingTask(TaggingEvaluation, Task):
                 part = tokens[start : start + limit]
                 ids = vocab.encode(self.word(t) for t in part)
                 first, last = start == 0, start + limit >= len(tokens)
-                pieces.append(Piece(n, start, ids, [self.encode_chars(t) for t in part], tag_ids[start : start + limit], first, last))
+                chars = [self.encode_chars(t) for t in part]
+                pieces.append(Piece(n, start, ids, chars, tag_ids[start : start + limit], first, last, tuple(part)))
         if cut:
             log.warning(
                 "%s: %d sentences longer than data.max_len=%d tokens were cut into pieces and tagged piece by piece", where, cut, limit
@@ -268,6 +286,8 @@ class TaggingTask(TaggingEvaluation, Task):
             blank = [0] * width
             rows = [[w + [0] * (width - len(w)) for w in p.chars] + [blank] * (steps - len(p.chars)) for p in pieces]
             batch["chars"] = torch.tensor(rows, dtype=torch.long).to(device)
+        if self.cfg.head.string_embeddings:
+            batch["words"] = [p.words for p in pieces]
         return batch
 
     def batches(
@@ -286,10 +306,22 @@ class TaggingTask(TaggingEvaluation, Task):
                 backbone.directions[0],
             )
         scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
-        head = TaggerHead(backbone.output_dim, len(tags), self.cfg.head, len(self.char_list()), allowed_transitions(tags, scheme))
+        entry = self.string_lm()
+        strings = string_embedder(entry, self.cfg.head) if entry is not None else None
+        head = TaggerHead(backbone.output_dim, len(tags), self.cfg.head, len(self.char_list()), allowed_transitions(tags, scheme), strings)
         if self.cfg.head.freeze_backbone:
             backbone.freeze(0)
         return TaggerNetwork(backbone, head, vocab.unk_id)
+
+    def adopt_pretrained(self) -> None:
+        """`pretrained: <char-level LM run>` becomes the string embedder; head.string_embeddings is checked here."""
+        take_char_pretrained(self.cfg, log)
+        self.string_lm()
+
+    def start_from_pretrained(self, model: TaggerNetwork) -> None:
+        """A fresh run's string embedder takes the char LM's weights from its run."""
+        if model.head.strings is not None and self.cfg.head.string_embeddings:
+            load_string_lm_weights(model.head.strings, self.cfg.head.string_embeddings)
 
     def steps_per_epoch(self) -> int:
         return -(-len(self.pieces("train")) // self.cfg.trainer.batch_size)
