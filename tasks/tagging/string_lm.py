@@ -19,6 +19,7 @@ from rnn_nlp.errors import CheckpointError, ConfigError
 from rnn_nlp.nn.embedders.string_embeddings import StringEmbedder
 from rnn_nlp.tasks.base import VOCAB_FILE
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training.distributed import shard_batch
 
 KEY = "string_embeddings"  # its entry in vocab.json
 
@@ -114,3 +115,13 @@ def take_char_pretrained(cfg: Any, log: Any) -> None:
         raise ConfigError(f"stages: the LM stages train a word-level LM, but `pretrained` ({source}) is a character-level one")
     log.info("pretrained: %s is a character-level LM; the tagger uses it as its string embedder (head.string_embeddings)", source)
     head.string_embeddings, cfg.pretrained = source, None
+
+
+def shard_with_words(batch: dict, rank: int, world: int) -> dict:
+    """A process's share of a tagging batch (DDP): the tensors' rows as `shard_batch` cuts them, and the same rows' words."""
+    words = batch.get("words")
+    shard = shard_batch({k: v for k, v in batch.items() if k != "words"}, rank, world)
+    if words is not None:
+        rows = range(len(words)) if len(words) < world else torch.tensor_split(torch.arange(len(words)), world)[rank].tolist()
+        shard["words"] = [words[i] for i in rows]
+    return shard

@@ -28,7 +28,15 @@ from rnn_nlp.nn.heads.tagger import TaggerHead, TaggerHeadConfig, TaggerNetwork
 from rnn_nlp.tasks.base import Task, name_list, optional_entry, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.tagging.evaluation import TaggingEvaluation
 from rnn_nlp.tasks.tagging.model import TaggerModel
-from rnn_nlp.tasks.tagging.string_lm import KEY, StringLM, load_string_lm_weights, read_string_lm, string_embedder, take_char_pretrained
+from rnn_nlp.tasks.tagging.string_lm import (
+    KEY,
+    StringLM,
+    load_string_lm_weights,
+    read_string_lm,
+    shard_with_words,
+    string_embedder,
+    take_char_pretrained,
+)
 from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
@@ -86,6 +94,7 @@ class TaggingTask(TaggingEvaluation, Task):
     examples_name = "sentences"
     chunked = True  # NER: chunk tags, seqeval
     tag_fallbacks: tuple[str, ...] = ()
+    shard_batch = staticmethod(shard_with_words)  # DDP: a batch's "words" are cut as its tensors' rows are
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
