@@ -69,14 +69,13 @@ class FeatureCache:
 
     def get(self, key: tuple[str, ...]) -> torch.Tensor | None:
         found = self.store.get(key)
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
+        self.hits += found is not None
         return found
 
     def put(self, key: tuple[str, ...], features: torch.Tensor) -> torch.Tensor:
-        """Keep `features` if there is room; returns what a later `get` gives (float16 rounds them)."""
+        """Keep a computed sentence's `features` if there is room (`misses` counts them); returns what a
+        later `get` gives (float16 rounds them)."""
+        self.misses += 1
         size = features.numel() * self.dtype.itemsize
         if self.bytes + size > self.max_bytes:
             return features
@@ -161,10 +160,16 @@ class StringEmbedder(nn.Module):
         found: list[torch.Tensor | None] = [None] * len(sentences)
         if self.cache is not None:
             found = [self.cache.get(tuple(s)) if len(s) else None for s in sentences]
-        todo = [i for i, f in enumerate(found) if f is None and len(sentences[i])]
+        todo: dict[tuple[str, ...], list[int]] = {}  # each sentence to compute, once, and its rows
+        for i, f in enumerate(found):
+            if f is None and len(sentences[i]):
+                todo.setdefault(tuple(sentences[i]), []).append(i)
         if todo:
-            for i, features in zip(todo, self.compute([sentences[i] for i in todo])):
-                found[i] = self.cache.put(tuple(sentences[i]), features) if self.cache is not None else features
+            for key, features in zip(list(todo), self.compute(list(todo))):
+                if self.cache is not None:
+                    features = self.cache.put(key, features)
+                for i in todo[key]:
+                    found[i] = features
         blank = torch.zeros(steps, self.output_dim, device=device)
         padded = [blank if f is None else F.pad(f.to(device, torch.float32), (0, 0, 0, steps - f.size(0))) for f in found]
         return torch.stack(padded) if padded else blank.new_zeros(0, steps, self.output_dim)
