@@ -71,8 +71,8 @@ def read_string_lm(source: str | Path, key: str = f"head.{KEY}") -> StringLM:
             f"{key}: {source} is not a character-level language model (task lm with data.unit: char); "
             f"it is a '{raw.get('task', 'lm')}' run reading {chars.unit}s"
         )
-    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-    return StringLM(chars, bool(data.get("lowercase", False)), backbone)
+    data = raw.get("data")
+    return StringLM(chars, isinstance(data, dict) and data.get("lowercase") is True, backbone)
 
 
 def load_string_lm_weights(embedder: StringEmbedder, source: str | Path) -> None:

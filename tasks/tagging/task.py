@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -283,7 +283,7 @@ class TaggingTask(TaggingEvaluation, Task):
         ids, lengths = pad_batch([p.ids for p in pieces], self.token_vocab().pad_id)
         steps = ids.size(1)
         tags = torch.tensor([p.tags + [-1] * (steps - len(p.tags)) for p in pieces], dtype=torch.long)
-        batch = {
+        batch: dict[str, Any] = {
             "ids": ids.to(device),
             "lengths": lengths,
             "tags": tags.to(device),
@@ -327,9 +327,9 @@ class TaggingTask(TaggingEvaluation, Task):
         take_char_pretrained(self.cfg, log)
         self.string_lm()
 
-    def start_from_pretrained(self, model: TaggerNetwork) -> None:
+    def start_from_pretrained(self, model: torch.nn.Module) -> None:
         """A fresh run's string embedder takes the char LM's weights from its run."""
-        if model.head.strings is not None and self.cfg.head.string_embeddings:
+        if isinstance(model, TaggerNetwork) and model.head.strings is not None and self.cfg.head.string_embeddings:
             load_string_lm_weights(model.head.strings, self.cfg.head.string_embeddings)
 
     def steps_per_epoch(self) -> int:

@@ -139,6 +139,8 @@ class TaggerNetwork(TaskNetwork):
     CRF drops whole sentences holding such a tag, the softmax just those tokens).
     """
 
+    head: TaggerHead
+
     def __init__(self, backbone: Backbone, head: TaggerHead, unk_id: int = 1):
         super().__init__(backbone, head)
         self.unk_id = unk_id
