@@ -50,6 +50,15 @@ class StringLM:
         return cls(chars, data["lowercase"], backbone)
 
 
+def saved_string_lm(saved: dict | None, head: Any) -> StringLM | None:
+    """The char LM kept in a run's own vocab.json (None for a new run, or a tagger without string embeddings)."""
+    if saved is not None and saved.get(KEY) is not None:
+        return StringLM.from_json(saved[KEY])
+    if saved is not None and head.string_embeddings:
+        raise CheckpointError(f"{VOCAB_FILE}: missing key '{KEY}' (head.string_embeddings is set); the checkpoint was altered")
+    return None
+
+
 def is_char_lm(source: str | Path) -> bool:
     """Whether a (checked) run folder holds a character-level language model."""
     tokens = ckpt.load_vocab_json(source).get("tokens")

@@ -22,21 +22,14 @@ from rnn_nlp.data.tag_schemes import SCHEMES, allowed_transitions, convert, dete
 from rnn_nlp.data.tagged import load_tagged_corpus
 from rnn_nlp.data.tokenize import normalize_word
 from rnn_nlp.data.vocab import Vocab
-from rnn_nlp.errors import CheckpointError, ConfigError, DataError
+from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.tagger import TaggerHead, TaggerHeadConfig, TaggerNetwork
 from rnn_nlp.tasks.base import Task, name_list, optional_entry, read_vocab_json, vocab_entry
+from rnn_nlp.tasks.tagging import string_lm
 from rnn_nlp.tasks.tagging.evaluation import TaggingEvaluation
 from rnn_nlp.tasks.tagging.model import TaggerModel
-from rnn_nlp.tasks.tagging.string_lm import (
-    KEY,
-    StringLM,
-    load_string_lm_weights,
-    read_string_lm,
-    shard_with_words,
-    string_embedder,
-    take_char_pretrained,
-)
+from rnn_nlp.tasks.tagging.string_lm import StringLM
 from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
@@ -81,7 +74,17 @@ class Piece:
 
     __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last", "words")
 
-    def __init__(self, sentence: int, start: int, ids: list[int], chars: list[list[int]], tags: list[int], first=True, last=True, words=()):
+    def __init__(
+        self,
+        sentence: int,
+        start: int,
+        ids: list[int],
+        chars: list[list[int]],
+        tags: list[int],
+        first: bool = True,
+        last: bool = True,
+        words: tuple[str, ...] = (),
+    ):
         self.sentence, self.start, self.ids, self.chars, self.tags = sentence, start, ids, chars, tags
         self.first, self.last, self.words = first, last, words
 
@@ -94,7 +97,7 @@ class TaggingTask(TaggingEvaluation, Task):
     examples_name = "sentences"
     chunked = True  # NER: chunk tags, seqeval
     tag_fallbacks: tuple[str, ...] = ()
-    shard_batch = staticmethod(shard_with_words)  # DDP: a batch's "words" are cut as its tensors' rows are
+    shard_batch = staticmethod(string_lm.shard_with_words)  # DDP: a batch's "words" are cut as its tensors' rows are
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
@@ -103,11 +106,7 @@ class TaggingTask(TaggingEvaluation, Task):
         self.chars: list[str] | None = name_list(saved, "chars", starts_with=CHAR_SPECIALS) if saved is not None else None
         self.tags: list[str] | None = name_list(saved, "tags", at_least=2) if saved is not None else None
         self.source_scheme: str | None = optional_entry(saved, "scheme", (str,), choices=("none", *SCHEMES)) if saved is not None else None
-        self.string_lm_entry: StringLM | None = None  # the string embedder's char LM: from vocab.json, or its run
-        if saved is not None and saved.get(KEY) is not None:
-            self.string_lm_entry = StringLM.from_json(saved[KEY])
-        elif saved is not None and cfg.head.string_embeddings:
-            raise CheckpointError(f"vocab.json: missing key '{KEY}' (head.string_embeddings is set); the checkpoint was altered")
+        self.string_lm_entry = string_lm.saved_string_lm(saved, cfg.head)  # the string embedder's char LM (else read from its run)
         self._splits: dict | None = None
         self._pieces: dict[str, list[Piece]] = {}
         self._char_ids: dict[str, int] | None = None
@@ -230,13 +229,13 @@ class TaggingTask(TaggingEvaluation, Task):
     def string_lm(self) -> StringLM | None:
         """The string embedder's char LM (None: no string embeddings): the run's own copy, else read from head.string_embeddings."""
         if self.string_lm_entry is None and self.cfg.head.string_embeddings:
-            self.string_lm_entry = read_string_lm(self.cfg.head.string_embeddings)
+            self.string_lm_entry = string_lm.read_string_lm(self.cfg.head.string_embeddings)
         return self.string_lm_entry
 
     def vocab_json(self) -> dict:
         out = {"tokens": self.token_vocab().to_json(), "chars": self.char_list(), "tags": self.tag_names(), "scheme": self.scheme()}
         entry = self.string_lm()
-        return out if entry is None else {**out, KEY: entry.to_json()}
+        return out if entry is None else {**out, string_lm.KEY: entry.to_json()}
 
     def encode_chars(self, token: str) -> list[int]:
         """Character ids of a word (1 for unknown characters); long words keep their two ends."""
@@ -316,7 +315,7 @@ class TaggingTask(TaggingEvaluation, Task):
             )
         scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
         entry = self.string_lm()
-        strings = string_embedder(entry, self.cfg.head) if entry is not None else None
+        strings = string_lm.string_embedder(entry, self.cfg.head) if entry is not None else None
         head = TaggerHead(backbone.output_dim, len(tags), self.cfg.head, len(self.char_list()), allowed_transitions(tags, scheme), strings)
         if self.cfg.head.freeze_backbone:
             backbone.freeze(0)
@@ -324,13 +323,13 @@ class TaggingTask(TaggingEvaluation, Task):
 
     def adopt_pretrained(self) -> None:
         """`pretrained: <char-level LM run>` becomes the string embedder; head.string_embeddings is checked here."""
-        take_char_pretrained(self.cfg, log)
+        string_lm.take_char_pretrained(self.cfg, log)
         self.string_lm()
 
     def start_from_pretrained(self, model: torch.nn.Module) -> None:
         """A fresh run's string embedder takes the char LM's weights from its run."""
         if isinstance(model, TaggerNetwork) and model.head.strings is not None and self.cfg.head.string_embeddings:
-            load_string_lm_weights(model.head.strings, self.cfg.head.string_embeddings)
+            string_lm.load_string_lm_weights(model.head.strings, self.cfg.head.string_embeddings)
 
     def steps_per_epoch(self) -> int:
         return -(-len(self.pieces("train")) // self.cfg.trainer.batch_size)

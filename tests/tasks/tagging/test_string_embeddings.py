@@ -42,9 +42,9 @@ def char_lm_raw(text, direction="both"):
     )
 
 
-def flair_raw(data, char_lm, **sections):
-    head = {"string_embeddings": str(char_lm), "encoder": "bilstm", "encoder_size": 8, "char_features": "none"}
-    return tagging_raw("ner", data, **{"head": head, **sections})
+def flair_raw(data, char_lm, head=None, **sections):
+    head = {"string_embeddings": str(char_lm), "encoder": "bilstm", "encoder_size": 8, "char_features": "none", **(head or {})}
+    return tagging_raw("ner", data, head=head, **sections)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +89,10 @@ def test_the_run_predicts_the_same_once_loaded_without_the_char_lm(runs):
     try:
         _, task, model = load_run(root / "ner" / LAST)
         assert task.tag_tokens(model, SENTENCES, CPU) == expected
-        result = rnn_nlp.load(root / "ner").predict("Ann Lee joined Globex.")
-        assert result.tokens == ["Ann", "Lee", "joined", "Globex", "."]
+        model = rnn_nlp.load(root / "ner" / LAST)
+        assert model.predict("Ann Lee joined Globex.").tokens == ["Ann", "Lee", "joined", "Globex", "."]
+        saved = model.save(root / "saved-model", overwrite=True)  # a slim folder carries the char LM too
+        assert rnn_nlp.load(saved).tag_tokens(SENTENCES) == expected
     finally:
         shutil.move(away, root / "charlm")
 
@@ -140,6 +142,13 @@ def test_batches_carry_the_words_only_for_string_embeddings(tmp_path):
     pieces = task.pieces("train")[:3]
     batch = task.make_batch(pieces, CPU)
     assert batch["words"] == [p.words for p in pieces] and batch["words"][0] == tuple(task.splits()["train"]["tokens"][0])
+
+
+def test_bad_string_embedding_keys_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="head.string_embeddings_cache_mb"):
+        build_config(flair_raw(tmp_path, tmp_path / "charlm", head={"string_embeddings_cache_mb": -1}))
+    with pytest.raises(ConfigError, match="head.string_embeddings_cache_dtype"):
+        build_config(flair_raw(tmp_path, tmp_path / "charlm", head={"string_embeddings_cache_dtype": "int8"}))
 
 
 def test_a_process_gets_the_words_of_its_own_rows():
