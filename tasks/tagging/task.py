@@ -226,7 +226,7 @@ class TaggingTask(TaggingEvaluation, Task):
                 raise DataError(f"{self.cfg.data.name}: the training data has only the tag {self.tags}; need two or more")
         return self.tags
 
-    def string_lm(self) -> StringLM | None:
+    def char_lm(self) -> StringLM | None:
         """The string embedder's char LM (None: no string embeddings): the run's own copy, else read from head.string_embeddings."""
         if self.string_lm_entry is None and self.cfg.head.string_embeddings:
             self.string_lm_entry = string_lm.read_string_lm(self.cfg.head.string_embeddings)
@@ -234,7 +234,7 @@ class TaggingTask(TaggingEvaluation, Task):
 
     def vocab_json(self) -> dict:
         out = {"tokens": self.token_vocab().to_json(), "chars": self.char_list(), "tags": self.tag_names(), "scheme": self.scheme()}
-        entry = self.string_lm()
+        entry = self.char_lm()
         return out if entry is None else {**out, string_lm.KEY: entry.to_json()}
 
     def encode_chars(self, token: str) -> list[int]:
@@ -314,7 +314,7 @@ class TaggingTask(TaggingEvaluation, Task):
                 backbone.directions[0],
             )
         scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
-        entry = self.string_lm()
+        entry = self.char_lm()
         strings = string_lm.string_embedder(entry, self.cfg.head) if entry is not None else None
         head = TaggerHead(backbone.output_dim, len(tags), self.cfg.head, len(self.char_list()), allowed_transitions(tags, scheme), strings)
         if self.cfg.head.freeze_backbone:
@@ -324,7 +324,7 @@ class TaggingTask(TaggingEvaluation, Task):
     def adopt_pretrained(self) -> None:
         """`pretrained: <char-level LM run>` becomes the string embedder; head.string_embeddings is checked here."""
         string_lm.take_char_pretrained(self.cfg, log)
-        self.string_lm()
+        self.char_lm()
 
     def start_from_pretrained(self, model: torch.nn.Module) -> None:
         """A fresh run's string embedder takes the char LM's weights from its run."""
