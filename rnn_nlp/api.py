@@ -19,11 +19,11 @@ from rnn_nlp.config import RunConfig
 from rnn_nlp.errors import ConfigError, abbreviate
 from rnn_nlp.runs import build_with_overrides, load_config, load_run, train_run
 from rnn_nlp.runs.folders import check_out_path
-from rnn_nlp.runs.recipe_runs import recipe_run_dirs, run_or_recipe  # noqa: F401  (recipe_run_dirs: part of the API)
 from rnn_nlp.tasks.model import Model
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
 from rnn_nlp.training.callbacks import Callback
+from rnn_nlp.training.recipe_runs import recipe_run_dirs, run_or_recipe  # noqa: F401  (recipe_run_dirs: part of the API)
 from rnn_nlp.training.run_folder import LAST
 
 log = logging.getLogger(__name__)

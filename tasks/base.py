@@ -139,7 +139,8 @@ class Task:
         raise ConfigError(f"stages: task '{self.name}' has no text to train a language model stage on")
 
     def adopt_pretrained(self) -> None:
-        """Settle shapes that come from pretrained runs other than `pretrained` (a seq2seq decoder LM)."""
+        """Settle shapes that come from pretrained runs other than `pretrained` (a seq2seq decoder LM), or take
+        `pretrained` for another use (a tagger: a char-level LM as its string embedder); called before any LM stage."""
 
     def start_from_pretrained(self, model: torch.nn.Module) -> None:
         """Load weights from pretrained runs other than `pretrained` into a fresh model (a seq2seq decoder)."""

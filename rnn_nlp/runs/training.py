@@ -15,13 +15,13 @@ from rnn_nlp.errors import CheckpointError, ConfigError, NonFiniteLossError, Sav
 from rnn_nlp.files import replace_text
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
 from rnn_nlp.runs.folders import DropReplaced, check_out_folder, check_out_path, run_lock, set_aside, settle_replaced
-from rnn_nlp.runs.recipe_runs import run_or_recipe
 from rnn_nlp.runs.shorthand import resolve_shorthand
 from rnn_nlp.runs.stages import train_stage
 from rnn_nlp.tasks.registry import get_task
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import distributed, run_folder
 from rnn_nlp.training.callbacks import Callback
+from rnn_nlp.training.recipe_runs import run_or_recipe
 from rnn_nlp.training.run_folder import FINISHED, LAST, RUN_CONFIG
 from rnn_nlp.training.trainer import Trainer, resolve_device, seed_everything
 from rnn_nlp.training.transfer import adopt_architecture, transfer_backbone
@@ -56,7 +56,9 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
     The config stays as built (`stages:`, the shorthand resolved into it, and `pretrained` as written): the
     stages' folders are found again on resume, where finished stages are reused.
     """
-    start = checked = check_pretrained(cfg, out)
+    resolved = check_pretrained(cfg, out)
+    task.adopt_pretrained()  # may take `pretrained` for itself (a tagger: a char-level LM as its string embedder)
+    start = checked = resolved if cfg.pretrained else None
     for stage in task.pre_stages():
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -64,7 +66,6 @@ def resolve_pretrained(cfg: RunConfig, task: Any, out: Path) -> str | None:
             raise SaveError(f"cannot make the run folder {out}: {exc.strerror or exc}") from None
         start = train_stage(stage, cfg, start, out, train_once)
         seed_everything(cfg.trainer.seed)
-    task.adopt_pretrained()
     if start:
         if start != checked:  # a stage's run (checked above otherwise)
             ckpt.verify(start)

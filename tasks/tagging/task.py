@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -26,8 +26,10 @@ from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.tagger import TaggerHead, TaggerHeadConfig, TaggerNetwork
 from rnn_nlp.tasks.base import Task, name_list, optional_entry, read_vocab_json, vocab_entry
+from rnn_nlp.tasks.tagging import string_lm
 from rnn_nlp.tasks.tagging.evaluation import TaggingEvaluation
 from rnn_nlp.tasks.tagging.model import TaggerModel
+from rnn_nlp.tasks.tagging.string_lm import StringLM
 from rnn_nlp.tasks.word_vectors import attach_vectors, padded_rows, vector_rows
 from rnn_nlp.validation import positive_keys, probability_keys
 
@@ -68,9 +70,10 @@ class PosDataConfig(TaggingDataConfig):
 
 
 class Piece:
-    """Up to max_len tokens of one sentence, encoded; `first` / `last`: it opens / closes the sentence."""
+    """Up to max_len tokens of one sentence, encoded, and the tokens themselves (`words`, for string
+    embeddings); `first` / `last`: it opens / closes the sentence."""
 
-    __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last", "vector_rows")
+    __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last", "words", "vector_rows")
 
     def __init__(
         self,
@@ -81,10 +84,11 @@ class Piece:
         tags: list[int],
         first: bool = True,
         last: bool = True,
+        words: tuple[str, ...] = (),
         vector_rows: list[int] | None = None,
     ):
         self.sentence, self.start, self.ids, self.chars, self.tags = sentence, start, ids, chars, tags
-        self.first, self.last = first, last
+        self.first, self.last, self.words = first, last, words
         self.vector_rows = vector_rows  # each token's row in backbone.vectors' table (-1: none)
 
 
@@ -96,6 +100,7 @@ class TaggingTask(TaggingEvaluation, Task):
     examples_name = "sentences"
     chunked = True  # NER: chunk tags, seqeval
     tag_fallbacks: tuple[str, ...] = ()
+    shard_batch = staticmethod(string_lm.shard_with_words)  # DDP: a batch's "words" are cut as its tensors' rows are
 
     def __init__(self, cfg: RunConfig, vocab_json: dict | None = None):
         super().__init__(cfg)
@@ -104,6 +109,7 @@ class TaggingTask(TaggingEvaluation, Task):
         self.chars: list[str] | None = name_list(saved, "chars", starts_with=CHAR_SPECIALS) if saved is not None else None
         self.tags: list[str] | None = name_list(saved, "tags", at_least=2) if saved is not None else None
         self.source_scheme: str | None = optional_entry(saved, "scheme", (str,), choices=("none", *SCHEMES)) if saved is not None else None
+        self.string_lm_entry = string_lm.saved_string_lm(saved, cfg.head)  # the string embedder's char LM (else read from its run)
         self._splits: dict | None = None
         self._pieces: dict[str, list[Piece]] = {}
         self._char_ids: dict[str, int] | None = None
@@ -116,6 +122,10 @@ class TaggingTask(TaggingEvaluation, Task):
         )
         positive_keys(cfg, source, ["head.encoder_size", "head.char_emb_size", "head.char_size", "head.char_kernel", "head.max_word_chars"])
         probability_keys(cfg, source, ["head.dropout", "head.word_dropout"])
+        if cfg.head.string_embeddings == "" or cfg.head.string_embeddings_cache_mb < 0:
+            raise ConfigError(
+                f"{source}: head.string_embeddings must name a run folder (or be null), head.string_embeddings_cache_mb be >= 0"
+            )
         if not cfg.data.separator or cfg.data.separator.isspace():
             raise ConfigError(f"{source}: data.separator must be a non-space character such as '/'")
         if cfg.data.pretrain_epochs < 0:
@@ -219,8 +229,16 @@ class TaggingTask(TaggingEvaluation, Task):
                 raise DataError(f"{self.cfg.data.name}: the training data has only the tag {self.tags}; need two or more")
         return self.tags
 
+    def char_lm(self) -> StringLM | None:
+        """The string embedder's char LM (None: no string embeddings): the run's own copy, else read from head.string_embeddings."""
+        if self.string_lm_entry is None and self.cfg.head.string_embeddings:
+            self.string_lm_entry = string_lm.read_string_lm(self.cfg.head.string_embeddings)
+        return self.string_lm_entry
+
     def vocab_json(self) -> dict:
-        return {"tokens": self.token_vocab().to_json(), "chars": self.char_list(), "tags": self.tag_names(), "scheme": self.scheme()}
+        out = {"tokens": self.token_vocab().to_json(), "chars": self.char_list(), "tags": self.tag_names(), "scheme": self.scheme()}
+        entry = self.char_lm()
+        return out if entry is None else {**out, string_lm.KEY: entry.to_json()}
 
     def encode_chars(self, token: str) -> list[int]:
         """Character ids of a word (1 for unknown characters); long words keep their two ends."""
@@ -246,7 +264,7 @@ class TaggingTask(TaggingEvaluation, Task):
                 first, last = start == 0, start + limit >= len(tokens)
                 chars = [self.encode_chars(t) for t in part]
                 rows = vector_rows(self.cfg, part, words)
-                pieces.append(Piece(n, start, ids, chars, tag_ids[start : start + limit], first, last, rows))
+                pieces.append(Piece(n, start, ids, chars, tag_ids[start : start + limit], first, last, tuple(part), rows))
         if cut:
             log.warning(
                 "%s: %d sentences longer than data.max_len=%d tokens were cut into pieces and tagged piece by piece", where, cut, limit
@@ -269,7 +287,7 @@ class TaggingTask(TaggingEvaluation, Task):
         ids, lengths = pad_batch([p.ids for p in pieces], self.token_vocab().pad_id)
         steps = ids.size(1)
         tags = torch.tensor([p.tags + [-1] * (steps - len(p.tags)) for p in pieces], dtype=torch.long)
-        batch = {
+        batch: dict[str, Any] = {
             "ids": ids.to(device),
             "lengths": lengths,
             "tags": tags.to(device),
@@ -283,6 +301,8 @@ class TaggingTask(TaggingEvaluation, Task):
             batch["chars"] = torch.tensor(rows, dtype=torch.long).to(device)
         if pieces[0].vector_rows is not None:
             batch["vector_rows"] = padded_rows([p.vector_rows or [] for p in pieces], steps).to(device)
+        if self.cfg.head.string_embeddings:
+            batch["words"] = [p.words for p in pieces]
         return batch
 
     def batches(
@@ -302,10 +322,22 @@ class TaggingTask(TaggingEvaluation, Task):
                 backbone.directions[0],
             )
         scheme = self.cfg.data.train_scheme if self.scheme() != "none" else "none"
-        head = TaggerHead(backbone.output_dim, len(tags), self.cfg.head, len(self.char_list()), allowed_transitions(tags, scheme))
+        entry = self.char_lm()
+        strings = string_lm.string_embedder(entry, self.cfg.head) if entry is not None else None
+        head = TaggerHead(backbone.output_dim, len(tags), self.cfg.head, len(self.char_list()), allowed_transitions(tags, scheme), strings)
         if self.cfg.head.freeze_backbone:
             backbone.freeze(0)
         return TaggerNetwork(backbone, head, vocab.unk_id)
+
+    def adopt_pretrained(self) -> None:
+        """`pretrained: <char-level LM run>` becomes the string embedder; head.string_embeddings is checked here."""
+        string_lm.take_char_pretrained(self.cfg, log)
+        self.char_lm()
+
+    def start_from_pretrained(self, model: torch.nn.Module) -> None:
+        """A fresh run's string embedder takes the char LM's weights from its run."""
+        if isinstance(model, TaggerNetwork) and model.head.strings is not None and self.cfg.head.string_embeddings:
+            string_lm.load_string_lm_weights(model.head.strings, self.cfg.head.string_embeddings)
 
     def steps_per_epoch(self) -> int:
         return -(-len(self.pieces("train")) // self.cfg.trainer.batch_size)

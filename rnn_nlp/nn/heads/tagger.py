@@ -1,8 +1,11 @@
-"""Sequence tagging head: backbone states (+ character features) -> (fresh BiLSTM) -> tag scores -> softmax or CRF.
+"""Sequence tagging head: backbone states (+ character features, + string embeddings) -> (fresh BiLSTM) -> tag
+scores -> softmax or CRF.
 
 The backbone's top layer arrives with both directions concatenated when it has both; a forward-only
 backbone is best given a fresh bidirectional layer (`encoder: bilstm`). Character features (a char-CNN
 as in Ma & Hovy 2016, or a char-BiLSTM as in Lample et al. 2016) give unknown words a representation.
+String embeddings (a char LM's states at each word, Akbik et al. 2018) with `encoder: bilstm` make
+flair's SequenceTagger: stacked word features -> BiLSTM -> CRF.
 Every part states its input and output width, so a mismatch fails when the model is built.
 """
 
@@ -18,6 +21,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.crf import CRF
+from rnn_nlp.nn.embedders.string_embeddings import StringEmbedder
 from rnn_nlp.nn.network import TaskNetwork
 
 
@@ -35,6 +39,14 @@ class TaggerHeadConfig:
     dropout: float = 0.5  # on the features entering the tag scorer (and the fresh BiLSTM)
     word_dropout: float = 0.05  # training: replace a word by <unk> with this probability
     freeze_backbone: bool = False  # train the head only; the backbone stays as pretrained
+    # Contextual string embeddings (Akbik et al. 2018): a character-level LM run (task lm, data.unit char; forward,
+    # backward or both), found as `pretrained` paths are. Its states at each word join the head's input; its
+    # weights, characters and shape are copied into this run, so the run does not need it afterwards.
+    string_embeddings: str | None = None
+    string_embeddings_trainable: bool = False  # fine-tune the char LM with the tagger (slow: nothing cached)
+    string_embeddings_whitespace: bool = True  # states at the spaces around a word (flair); false: at its last/first char
+    string_embeddings_cache_mb: int = 4096  # a frozen char LM: keep each sentence's features up to this many MB (0: none)
+    string_embeddings_cache_dtype: Literal["float32", "float16"] = "float32"  # float16 halves the cache's memory
 
 
 class CharEncoder(nn.Module):
@@ -70,9 +82,11 @@ class CharEncoder(nn.Module):
 
 
 class TaggerHead(nn.Module):
-    """[B, T, input_dim] states (+ chars) -> [B, T, num_tags] emission scores, and the CRF when asked."""
+    """[B, T, input_dim] states (+ chars, + words' string embeddings) -> [B, T, num_tags] emission scores, and the CRF."""
 
-    def __init__(self, input_dim: int, num_tags: int, cfg: TaggerHeadConfig, n_chars: int = 0, allowed=None):
+    def __init__(
+        self, input_dim: int, num_tags: int, cfg: TaggerHeadConfig, n_chars: int = 0, allowed=None, strings: StringEmbedder | None = None
+    ):
         super().__init__()
         self.cfg = cfg
         self.input_dim = input_dim
@@ -80,7 +94,8 @@ class TaggerHead(nn.Module):
         self.chars = CharEncoder(n_chars, cfg) if cfg.char_features != "none" else None
         if cfg.char_features != "none" and n_chars < 2:
             raise ValueError("char_features need a character vocabulary")
-        width = input_dim + (self.chars.output_dim if self.chars else 0)
+        self.strings = strings
+        width = input_dim + (self.chars.output_dim if self.chars else 0) + (strings.output_dim if strings else 0)
         self.dropout = nn.Dropout(cfg.dropout)
         self.encoder = None
         if cfg.encoder == "bilstm":
@@ -90,7 +105,9 @@ class TaggerHead(nn.Module):
         self.scorer = nn.Linear(width, num_tags)
         self.crf = CRF(num_tags, allowed if cfg.constrained else None) if cfg.decoder == "crf" else None
 
-    def forward(self, states: torch.Tensor, mask: torch.Tensor, chars: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, states: torch.Tensor, mask: torch.Tensor, chars: torch.Tensor | None = None, words: list[tuple[str, ...]] | None = None
+    ) -> torch.Tensor:
         if states.size(-1) != self.input_dim:
             raise ValueError(f"the tagger head expects states of width {self.input_dim}, got {states.size(-1)}")
         x = states
@@ -98,6 +115,10 @@ class TaggerHead(nn.Module):
             if chars is None:
                 raise ValueError("this tagger uses character features: the batch needs 'chars'")
             x = torch.cat([x, self.chars(chars, mask)], dim=-1)
+        if self.strings is not None:
+            if words is None:
+                raise ValueError("this tagger uses string embeddings: the batch needs 'words' (each sentence's tokens)")
+            x = torch.cat([x, self.strings(words, mask.size(1)).to(x.dtype)], dim=-1)
         x = self.dropout(x)
         if self.encoder is not None:
             lengths = mask.long().sum(1)
@@ -109,13 +130,16 @@ class TaggerHead(nn.Module):
 
 
 class TaggerNetwork(TaskNetwork):
-    """Backbone + TaggerHead. A batch is {"ids", "lengths"}, maybe "chars" [B, T, C] and "tags" [B, T].
+    """Backbone + TaggerHead. A batch is {"ids", "lengths"}, maybe "chars" [B, T, C], "words" (each sentence's
+    tokens, for string embeddings) and "tags" [B, T].
 
     Optional "starts_sentence" / "ends_sentence" [B] booleans mark pieces cut from a longer sentence
     (False: the CRF's start / end score and constraint do not apply there). Tags are indices, -1 on
     padding and on tags the model does not know (left out of the loss: a
     CRF drops whole sentences holding such a tag, the softmax just those tokens).
     """
+
+    head: TaggerHead
 
     def __init__(self, backbone: Backbone, head: TaggerHead, unk_id: int = 1):
         super().__init__(backbone, head)
@@ -129,7 +153,18 @@ class TaggerNetwork(TaskNetwork):
             ids = ids.masked_fill(drop & (ids != self.backbone.embedding.padding_idx), self.unk_id)
         out = self.backbone(ids, lengths, vector_rows=batch.get("vector_rows"))
         mask = out.mask if out.mask is not None else torch.ones_like(ids, dtype=torch.bool)
-        return self.head(out.output, mask, batch.get("chars")), mask
+        return self.head(out.output, mask, batch.get("chars"), batch.get("words")), mask
+
+    def parameter_groups(self) -> list[list[nn.Parameter]]:
+        """The backbone's and the head's groups; a string embedder's char LM is a group of its own at the bottom
+        when it is trained, and in no group when frozen (so no optimiser or unfreezing ever touches it)."""
+        groups = super().parameter_groups()
+        strings = self.head.strings
+        if strings is None:
+            return groups
+        lm = {id(p) for p in strings.parameters()}
+        groups[-1] = [p for p in groups[-1] if id(p) not in lm]
+        return ([list(strings.parameters())] if strings.trainable else []) + groups
 
     def forward(self, batch: dict) -> dict:
         scores, mask = self.emissions(batch)

@@ -78,3 +78,36 @@ def test_unknown_tags_are_left_out_of_the_loss():
     out = model(batch)
     assert out["loss_count"] == 1
     assert torch.isfinite(out["loss"])
+
+
+def _string_model(trainable: bool) -> TaggerNetwork:
+    from rnn_nlp.data.vocab import Vocab
+    from rnn_nlp.nn.embedders.string_embeddings import StringEmbedder
+
+    torch.manual_seed(0)
+    chars = Vocab.build([list("abcdefgh ")], unit="char")
+    strings = StringEmbedder(BackboneConfig(emb_size=4, hidden_size=3, layers=1, direction="both"), chars, trainable=trainable)
+    backbone = Backbone(BackboneConfig(emb_size=8, hidden_size=8, layers=1, direction="both"), 20)
+    cfg = TaggerHeadConfig(dropout=0.0, word_dropout=0.0, encoder="bilstm", encoder_size=4)
+    return TaggerNetwork(backbone, TaggerHead(backbone.output_dim, len(TAGS), cfg, strings=strings))
+
+
+def test_string_embeddings_join_the_head_input_and_a_frozen_char_lm_is_in_no_parameter_group():
+    model = _string_model(trainable=False)
+    assert model.head.encoder.input_size == 16 + 6
+    batch = {k: v for k, v in _batch().items() if k != "chars"}
+    with pytest.raises(ValueError, match="'words'"):
+        model(batch)
+    batch["words"] = [("ab", "cd", "ef", "gh"), ("ab", "c")]
+    model(batch)["loss"].backward()
+    lm = {id(p) for p in model.head.strings.parameters()}
+    assert all(p.grad is None for p in model.head.strings.parameters())
+    assert not any(id(p) in lm for group in model.parameter_groups() for p in group)
+    assert len(model.parameter_groups()) == 3  # embeddings, the LSTM layer, the head: as without string embeddings
+
+
+def test_a_trainable_char_lm_is_the_bottom_parameter_group():
+    model = _string_model(trainable=True)
+    groups = model.parameter_groups()
+    assert len(groups) == 4 and {id(p) for p in groups[0]} == {id(p) for p in model.head.strings.parameters()}
+    assert not any(id(p) in {id(q) for q in groups[0]} for p in groups[-1])

@@ -4,7 +4,7 @@ import pytest
 
 from rnn_nlp.errors import CheckpointError, ConfigError
 from rnn_nlp.runs import build_config, load_run, train_run
-from rnn_nlp.runs.recipe_runs import recipe_run_dirs, run_or_recipe
+from rnn_nlp.training.recipe_runs import recipe_run_dirs, run_or_recipe
 from tests.conftest import tiny_raw
 from tests.tasks.tagging.data import tagging_raw, write_ner
 
