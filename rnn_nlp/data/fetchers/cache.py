@@ -47,7 +47,7 @@ def quiet_datasets():
             datasets.enable_progress_bars()
 
 
-def _write(name: str, target: Path, fill: Callable[[Path], None]) -> None:
+def _write(name: str, target: Path, fill: Callable[[Path], object]) -> None:
     """`fill(folder)` writes the corpus into a temporary folder beside `target`, renamed to `target` once
     whole: a failed or interrupted build leaves neither half a table nor its temporary folder."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,10 @@ def fetch(name: str, refresh: bool = False):
     if fetcher.writes_folder:
         _write(name, target, lambda folder: fetcher.build(folder, *tables))
     else:
-        _save(name, fetcher.build(*tables), target)
+        splits = fetcher.build(*tables)
+        if splits is None:
+            raise DataError(f"corpus '{name}': its fetcher returned no splits (one that writes its own folder says writes_folder)")
+        _save(name, splits, target)
     return _load(target)
 
 

@@ -85,6 +85,14 @@ def _debian_tools(packages: Sequence[str], needed_by: str) -> None:
         )
 
 
+def _dpkg_deb() -> str:
+    """The path of dpkg-deb, or a DataError saying how to get it."""
+    found = shutil.which("dpkg-deb")
+    if found is None:
+        raise DataError("reading Debian packages needs dpkg-deb on the PATH: on Debian/Ubuntu `apt-get install dpkg`")
+    return found
+
+
 def download_debian(packages: Sequence[str], needed_by: str) -> dict[str, Path]:
     """`apt-get download` each package's .deb into the cache's debian/ folder (once; no root needed)
     and return {package: .deb path}. A failed download is a DataError saying what to run."""
@@ -110,7 +118,7 @@ def download_debian(packages: Sequence[str], needed_by: str) -> dict[str, Path]:
 
 def debian_version(deb: Path) -> str:
     """The package version a .deb holds (`dpkg-deb --field`)."""
-    result = subprocess.run(["dpkg-deb", "--field", str(deb), "Version"], capture_output=True, text=True)
+    result = subprocess.run([_dpkg_deb(), "--field", str(deb), "Version"], capture_output=True, text=True)
     if result.returncode != 0:
         raise DataError(f"{deb}: damaged download ({result.stderr.strip()[-300:]}); delete it and fetch again")
     return result.stdout.strip()
@@ -120,13 +128,14 @@ def read_debian_members(deb: Path, pattern: str) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of the files in a .deb whose path (./usr/...) matches the regex `pattern`, in archive
     order, streamed out of `dpkg-deb --fsys-tarfile` (nothing unpacked on disk)."""
     wanted = re.compile(pattern)
-    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([_dpkg_deb(), "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     try:
         with tarfile.open(fileobj=proc.stdout, mode="r|") as tf:
             for member in tf:
-                if member.isfile() and wanted.search(member.name):
-                    yield member.name, tf.extractfile(member).read()  # type: ignore[union-attr]
+                handle = tf.extractfile(member) if member.isfile() and wanted.search(member.name) else None
+                if handle is not None:
+                    yield member.name, handle.read()
         proc.stdout.read()  # the tar's end padding: dpkg-deb then ends normally
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DataError(f"{deb}: damaged download ({exc}); delete it and fetch again") from None
@@ -141,8 +150,9 @@ def read_debian_members(deb: Path, pattern: str) -> Iterator[tuple[str, bytes]]:
 
 def unpack_debian(debs: Sequence[Path], target: Path) -> None:
     """`dpkg-deb -x` each .deb into `target` (made if missing)."""
+    dpkg_deb = _dpkg_deb()
     target.mkdir(parents=True, exist_ok=True)
     for deb in debs:
-        unpacked = subprocess.run(["dpkg-deb", "-x", str(deb), str(target)], capture_output=True, text=True)
+        unpacked = subprocess.run([dpkg_deb, "-x", str(deb), str(target)], capture_output=True, text=True)
         if unpacked.returncode != 0:
             raise DataError(f"dpkg-deb -x {deb.name} failed: {unpacked.stderr.strip()[-300:]}")

@@ -94,7 +94,7 @@ def read_gcide(debs: dict[str, Path]) -> Iterator[Document]:
     text = gzip.decompress(packed)  # dictzip is gzip with an index in the header
     entries = dictd_index(index.decode("utf-8", "replace"))
     for start in range(0, len(entries), CHUNK):
-        lines = []
+        lines: list[str] = []
         for _, offset, length in entries[start : start + CHUNK]:
             lines.extend(prose_sentences(gcide_paragraphs(text[offset : offset + length].decode("utf-8", "replace"))))
         yield Document(f"entries {start}-", lines)

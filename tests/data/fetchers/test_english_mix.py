@@ -126,6 +126,8 @@ def test_missing_debian_tools_say_what_to_install(own_cache, monkeypatch):
     monkeypatch.setattr(download.shutil, "which", lambda name: None)
     with pytest.raises(DataError, match=r"apt-get install dict-gcide wordnet-base"):
         download.download_debian(["dict-gcide", "wordnet-base"], "english-mix")
+    with pytest.raises(DataError, match=r"needs dpkg-deb.*apt-get install dpkg"):
+        list(download.read_debian_members(own_cache / "a.deb", "."))
 
 
 def test_a_failed_download_says_to_run_apt_get_update(own_cache, monkeypatch):
