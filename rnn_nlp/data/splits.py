@@ -6,6 +6,7 @@ splits of these functions, and a change would make a fresh fetch differ from a c
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from collections import Counter
@@ -89,6 +90,15 @@ def split_documents(n: int, seed: int = 0, valid_frac: float = 0.1, test_frac: f
         "valid": sorted(order[n_test : n_test + n_valid]),
         "test": sorted(order[:n_test]),
     }
+
+
+def hashed_split(key: str, seed: int = 0, valid_frac: float = 0.01, test_frac: float = 0.01) -> str:
+    """The split of the item (a document) named `key`, from a seeded hash of the key alone: valid below
+    `valid_frac`, then test, the rest train. Streaming needs no count of the items, and an item's split
+    never depends on which others there are, or in what order they come."""
+    digest = hashlib.blake2b(f"{seed}\0{key}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    point = int.from_bytes(digest, "big") / 2**64
+    return "valid" if point < valid_frac else "test" if point < valid_frac + test_frac else "train"
 
 
 # ---- stratified by label -----------------------------------------------------------------------

@@ -14,13 +14,12 @@ import importlib
 import json
 import logging
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from rnn_nlp.data.fetchers import download
 from rnn_nlp.data.fetchers.download import cache_dir
 from rnn_nlp.data.fetchers.registry import Splits
 from rnn_nlp.data.splits import held_out_first
@@ -37,6 +36,7 @@ NOTE = re.compile(r"<note\b.*?</note>", re.S)  # footnotes: their text is not th
 # The Reina-Valera module writes added words (<transChange>) flush against the tagged words beside
 # them ("<w>Porque</w><transChange>pasados</transChange><w>aún</w>"): a word boundary all the same.
 GLUED = re.compile(r"(</w>)(<transChange)|(</transChange>)(<w\b)")
+CHAPTER_FRACTIONS = (0.9, 0.05, 0.05)
 DUMP_VERSION = 2  # bump when the cleaning changes, so old dumps are not reused
 Dump = dict[str, str]  # "book chapter:verse" -> verse text
 
@@ -71,25 +71,9 @@ def sword_root() -> Path:
     root = target / "usr" / "share" / "sword"
     if _has_modules(root):
         return root
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        raise DataError(
-            "bible-en-es needs Debian's sword-text-kjv and sword-text-sparv packages: on Debian/Ubuntu "
-            "`apt-get install sword-text-kjv sword-text-sparv`, or have apt-get and dpkg-deb on the PATH"
-        )
-    target.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target) as tmp:
-        log.info("downloading %s from the Debian archive", " and ".join(BIBLE_PACKAGES))
-        result = subprocess.run(["apt-get", "download", *BIBLE_PACKAGES], cwd=tmp, capture_output=True, text=True)
-        debs = sorted(Path(tmp).glob("*.deb"))
-        if result.returncode != 0 or len(debs) != len(BIBLE_PACKAGES):
-            raise DataError(
-                f"`apt-get download {' '.join(BIBLE_PACKAGES)}` failed ({result.stderr.strip()[-300:]}); "
-                "run `apt-get update` first, or install the packages with apt-get install"
-            )
-        for deb in debs:
-            unpacked = subprocess.run(["dpkg-deb", "-x", str(deb), str(target)], capture_output=True, text=True)
-            if unpacked.returncode != 0:
-                raise DataError(f"dpkg-deb -x {deb.name} failed: {unpacked.stderr.strip()[-300:]}")
+    log.info("downloading %s from the Debian archive", " and ".join(BIBLE_PACKAGES))
+    debs = download.download_debian(list(BIBLE_PACKAGES), "bible-en-es")
+    download.unpack_debian(list(debs.values()), target)
     if not _has_modules(root):
         raise DataError(f"{target}: the unpacked packages hold no {', '.join(BIBLE_PACKAGES.values())} modules")
     return root
@@ -168,11 +152,21 @@ def align_verses(source: Dump, target: Dump) -> list[tuple[str, str, str]]:
     return pairs
 
 
-def split_by_chapter(pairs: list[tuple[str, str, str]], seed: int = 0, fractions=(0.9, 0.05, 0.05)) -> Splits:
+def chapter_split_names(n_chapters: int, seed: int = 0, fractions=CHAPTER_FRACTIONS) -> list[str]:
+    """The split of each chapter, the chapters numbered in canonical order: shuffled with `seed`, cut by
+    `fractions`. english-mix puts the KJV's chapters where bible-en-es puts them, through this one function."""
+    parts = held_out_first(n_chapters, seed, fractions[1], fractions[2])
+    names = ["train"] * n_chapters
+    for split in ("valid", "test"):
+        for i in parts[split]:
+            names[i] = split
+    return names
+
+
+def split_by_chapter(pairs: list[tuple[str, str, str]], seed: int = 0, fractions=CHAPTER_FRACTIONS) -> Splits:
     """Seeded split of whole chapters: the chapters are shuffled and cut by `fractions`."""
     chapters = list(dict.fromkeys(chapter_of(ref) for ref, _, _ in pairs))
-    parts = held_out_first(len(chapters), seed, fractions[1], fractions[2])
-    split_of = {chapters[i]: split for split in ("valid", "test") for i in parts[split]}
+    split_of = dict(zip(chapters, chapter_split_names(len(chapters), seed, fractions)))
     out = {s: {"source": [], "target": [], "ref": []} for s in ("train", "valid", "test")}
     for ref, src, tgt in pairs:
         columns = out[split_of.get(chapter_of(ref), "train")]

@@ -2,20 +2,24 @@
 
 `fetch(name)` returns the named corpus (`rnn-nlp data list`) as a DatasetDict, building it the
 first time and writing it atomically to `cache_path(name)`; a damaged cache is rebuilt, not trusted.
+A fetcher that `writes_folder` (a corpus too large to hold as lists) writes the DatasetDict itself,
+a line at a time, into the temporary folder it is given, with any files beside it (`manifest`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 from rnn_nlp.data.fetchers.download import cache_dir
 from rnn_nlp.data.fetchers.registrations import FETCHERS
-from rnn_nlp.data.fetchers.registry import Splits, did_you_mean
+from rnn_nlp.data.fetchers.registry import MANIFEST, Splits, did_you_mean
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -43,17 +47,31 @@ def quiet_datasets():
             datasets.enable_progress_bars()
 
 
-def _save(name: str, splits: Splits, target: Path) -> None:
-    """Write the splits as a DatasetDict to `target`, through a temporary folder beside it."""
+def _write(name: str, target: Path, fill: Callable[[Path], object]) -> None:
+    """`fill(folder)` writes the corpus into a temporary folder beside `target`, renamed to `target` once
+    whole: a failed or interrupted build leaves neither half a table nor its temporary folder."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
-    with quiet_datasets() as datasets:
-        table = datasets.DatasetDict({k: datasets.Dataset.from_dict(columns) for k, columns in splits.items()})
-        table.save_to_disk(str(tmp / "data"))
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp / "data", target)
-    shutil.rmtree(tmp, ignore_errors=True)
-    log.info("%s: %s rows cached in %s", name, ", ".join(f"{k} {len(v):,}" for k, v in table.items()), target)
+    try:
+        fill(tmp / "data")
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp / "data", target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _save(name: str, splits: Splits, target: Path) -> None:
+    """Write the splits as a DatasetDict to `target`, through a temporary folder beside it."""
+    sizes = {}
+
+    def fill(folder: Path) -> None:
+        with quiet_datasets() as datasets:
+            table = datasets.DatasetDict({k: datasets.Dataset.from_dict(columns) for k, columns in splits.items()})
+            table.save_to_disk(str(folder))
+        sizes.update({k: len(v) for k, v in table.items()})
+
+    _write(name, target, fill)
+    log.info("%s: %s rows cached in %s", name, ", ".join(f"{k} {n:,}" for k, n in sizes.items()), target)
 
 
 def _load(target: Path):
@@ -74,5 +92,20 @@ def fetch(name: str, refresh: bool = False):
         except Exception:  # a damaged cache is rebuilt, not trusted
             shutil.rmtree(target, ignore_errors=True)
     tables = [fetch(required) for required in fetcher.requires]
-    _save(name, fetcher.build(*tables), target)
+    if fetcher.writes_folder:
+        _write(name, target, lambda folder: fetcher.build(folder, *tables))
+    else:
+        splits = fetcher.build(*tables)
+        if splits is None:
+            raise DataError(f"corpus '{name}': its fetcher returned no splits (one that writes its own folder says writes_folder)")
+        _save(name, splits, target)
     return _load(target)
+
+
+def manifest(name: str) -> dict | None:
+    """The manifest a corpus keeps beside its table (MANIFEST: sources, word counts, licences), or None."""
+    path = cache_path(name) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

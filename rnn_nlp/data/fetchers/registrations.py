@@ -16,6 +16,7 @@ from rnn_nlp.data.fetchers import (
     brown,
     conll2003,
     conll2003_cloze,
+    english_mix,
     paint_colors,
     ptb,
     rotten_tomatoes,
@@ -92,6 +93,20 @@ BUILT_IN = (
         "articles (1,677 / 213 / 212) in bbc-news's seeded 80/10/10 split; columns source, target",
         bbc_headlines.fetch_bbc_headlines,
         requires=("bbc-news",),
+    ),
+    Fetcher(
+        "english-mix",
+        "English prose for pretraining word and character LMs, 12.6M words (14.5M tokens, 807k lines): Linux kernel "
+        "docs, Python docs, GCIDE dictionary, WordNet glosses and the KJV (Debian linux-doc-6.1, python3.11-doc, "
+        "dict-gcide, wordnet-base, bible-kjv-text) with ptb, brown and sotu; markup, code and tables stripped, one "
+        "sentence a line, tokenized by spaCy's blank English tokenizer (train with data.tokenizer: whitespace), 18,179 "
+        "exact duplicate lines dropped; split by document 98/1/1 (seeded), ptb, brown, sotu and the KJV in their own "
+        "splits (13.7M / 454k / 397k tokens); columns text, source; words and licences per source in the cache's "
+        "manifest.json (docs/data.md)",
+        english_mix.fetch_english_mix,
+        version=english_mix.ENGLISH_MIX_VERSION,
+        requires=("ptb", "brown", "sotu"),
+        writes_folder=True,
     ),
 )
 

@@ -11,18 +11,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 Splits = dict[str, dict[str, list]]  # split name -> columns ("text", maybe "label", ...)
+MANIFEST = "manifest.json"  # what a corpus that records its sources (words, licences) writes beside its table
 
 
 @dataclass(frozen=True)
 class Fetcher:
     """A named corpus: how to build its splits, and what it is. `requires` names corpora whose cached
-    tables `build` takes as arguments, in that order (bbc-headlines is made from bbc-news)."""
+    tables `build` takes as arguments, in that order (bbc-headlines is made from bbc-news). With
+    `writes_folder`, `build(folder, *tables)` writes the DatasetDict into `folder` itself (datasets'
+    `save_to_disk` layout, plus any files beside it) and returns nothing: for corpora too large for lists."""
 
     name: str
     description: str
-    build: Callable[..., Splits]
+    build: Callable[..., Splits | None]
     version: int = 1  # raised when the construction changes, so an older cached table is not read
     requires: tuple[str, ...] = ()
+    writes_folder: bool = False
 
 
 FETCHERS: dict[str, Fetcher] = {}

