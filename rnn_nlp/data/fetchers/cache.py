@@ -14,10 +14,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 
 from rnn_nlp.data.fetchers.download import cache_dir
+from rnn_nlp.data.fetchers.quiet import quiet_datasets
 from rnn_nlp.data.fetchers.registrations import FETCHERS
 from rnn_nlp.data.fetchers.registry import MANIFEST, Splits, did_you_mean
 from rnn_nlp.errors import DataError
@@ -30,21 +30,6 @@ def cache_path(name: str) -> Path:
     (an older build stays where it was, for code that still reads it, and is never taken for the new one)."""
     version = FETCHERS[name].version if name in FETCHERS else 1
     return cache_dir() / (name if version == 1 else f"{name}.v{version}")
-
-
-@contextmanager
-def quiet_datasets():
-    """`datasets`' own progress bars off for a quick Arrow conversion (it draws one a split and shard,
-    "Saving the dataset", for work of a second), then back as they were."""
-    import datasets
-
-    was_on = not datasets.are_progress_bars_disabled()
-    datasets.disable_progress_bars()
-    try:
-        yield datasets
-    finally:
-        if was_on:
-            datasets.enable_progress_bars()
 
 
 def _write(name: str, target: Path, fill: Callable[[Path], object]) -> None:

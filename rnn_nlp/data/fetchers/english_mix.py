@@ -26,6 +26,7 @@ from typing import Any
 
 from rnn_nlp.data.fetchers import download
 from rnn_nlp.data.fetchers.english_sources import SOURCES, Document, Source
+from rnn_nlp.data.fetchers.quiet import quiet_datasets
 from rnn_nlp.data.fetchers.registry import MANIFEST
 from rnn_nlp.data.prose import Deduplicator, LineTokenizer
 from rnn_nlp.data.splits import hashed_split
@@ -130,7 +131,6 @@ def write_split_files(lines: Iterator[tuple[str, str, str]], work: Path) -> dict
 
 def write_tables(paths: dict[str, Path], folder: Path, work: Path) -> None:
     """The split files as a DatasetDict (columns text, source) saved in `folder`, a batch at a time."""
-    from rnn_nlp.data.fetchers.cache import quiet_datasets
 
     with quiet_datasets() as datasets:
         features = datasets.Features({"text": datasets.Value("string"), "source": datasets.Value("string")})
