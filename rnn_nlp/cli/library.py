@@ -41,9 +41,31 @@ def data(args: argparse.Namespace) -> None:
             cached = "cached" if cache_path(name).exists() else "not fetched"
             print(f"{name:20s} {f.description} [{cached}]")
         return
+    if args.data_command == "info":
+        data_info(args.name)
+        return
     table = fetch(args.name, refresh=args.refresh)
     sizes = ", ".join(f"{split} {len(ds):,} lines" for split, ds in table.items())
     print(f"{args.name}: {sizes} (cache: {cache_path(args.name)})")
+
+
+def data_info(name: str) -> None:
+    """A fetched corpus's split sizes, and the per-source table of a corpus that keeps a manifest (english-mix)."""
+    from rnn_nlp.data.fetchers.cache import FETCHERS, cache_path, fetch, manifest
+
+    if name not in FETCHERS:
+        raise RnnNlpError(f"data info: no built-in corpus {name!r}; `rnn-nlp data list` names them")
+    if not cache_path(name).exists():
+        raise RnnNlpError(f"data info: {name} is not fetched yet; run `rnn-nlp data fetch {name}` first")
+    table = fetch(name)
+    print(f"{name}: " + ", ".join(f"{split} {len(ds):,} lines" for split, ds in table.items()) + f" (cache: {cache_path(name)})")
+    about = manifest(name)
+    if not about or not about.get("sources"):
+        return
+    print(f"{'source':14s} {'words':>12s} {'tokens':>12s}  licence")
+    for source in about["sources"]:
+        print(f"{source['name']:14s} {source['words']['total']:>12,} {source['tokens']['total']:>12,}  {source['licence']}")
+    print(f"{'total':14s} {about['words']['total']:>12,} {about['tokens']['total']:>12,}  ({about['duplicates_dropped']:,} duplicate lines dropped)")
 
 
 def experiment(args: argparse.Namespace) -> None:

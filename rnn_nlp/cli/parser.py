@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     f = dsub.add_parser("fetch", help="download and convert a corpus into the cache")
     f.add_argument("name")
     f.add_argument("--refresh", action="store_true", help="rebuild the cached copy")
+    i = dsub.add_parser("info", help="a fetched corpus's splits and, for a mix, its sources' word counts and licences")
+    i.add_argument("name")
     p.set_defaults(func=library.data)
 
     p = sub.add_parser(

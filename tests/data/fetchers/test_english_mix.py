@@ -182,3 +182,24 @@ def test_debian_members_and_copyright_files_from_a_real_deb(tmp_path):
     (tmp_path / "broken.deb").write_bytes(b"not a deb")
     with pytest.raises(DataError, match="broken.deb"):
         list(download.read_debian_members(tmp_path / "broken.deb", "."))
+
+
+def test_data_info_prints_each_sources_words_and_licence(own_cache, capsys):
+    from rnn_nlp.cli import main
+
+    sources = fake_sources(per_doc=5, docs=20)
+    cache._write("english-mix", cache.cache_path("english-mix"), lambda f: english_mix.build_mix(f, {"fixed": 0, "hashed": 0}, {}, sources))
+    about = cache.manifest("english-mix")
+    assert main(["data", "info", "english-mix"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split() for line in out[2:]}
+    for source in about["sources"]:
+        assert rows[source["name"]][1:3] == [f"{source['words']['total']:,}", f"{source['tokens']['total']:,}"]
+    assert rows["total"][1] == f"{about['words']['total']:,}"
+
+
+def test_data_info_on_a_corpus_not_fetched_says_how_to_fetch_it(own_cache, capsys):
+    from rnn_nlp.cli import main
+
+    assert main(["data", "info", "english-mix"]) == 2
+    assert "rnn-nlp data fetch english-mix" in capsys.readouterr().err
