@@ -65,7 +65,8 @@ def data_info(name: str) -> None:
     print(f"{'source':14s} {'words':>12s} {'tokens':>12s}  licence")
     for source in about["sources"]:
         print(f"{source['name']:14s} {source['words']['total']:>12,} {source['tokens']['total']:>12,}  {source['licence']}")
-    print(f"{'total':14s} {about['words']['total']:>12,} {about['tokens']['total']:>12,}  ({about['duplicates_dropped']:,} duplicate lines dropped)")
+    words, tokens, dropped = about["words"]["total"], about["tokens"]["total"], about["duplicates_dropped"]
+    print(f"{'total':14s} {words:>12,} {tokens:>12,}  ({dropped:,} duplicate lines dropped)")
 
 
 def experiment(args: argparse.Namespace) -> None:
