@@ -7,11 +7,17 @@
 Rows (each trained for a wall-clock budget of training time, on 1 thread):
 - ours-ner: configs/ner-conll03.yaml (BiLSTM backbone, char-CNN, CRF) from a random backbone;
 - ours-ner-vectors: the same with GloVe 6B 50-d vectors in the embedding (backbone.vectors, fine-tuned);
+- ours-ner-base: ours-ner started from the base backbone (--base, the recipe lm-english-base: forward and
+  backward word LMs on english-mix from GloVe; its shape and vectors are adopted);
+- ours-ner-strings: configs/ner-conll03-flair.yaml, contextual string embeddings from --char-lm (the recipe
+  lm-english-char) with the word backbone's states and a char-CNN -> BiLSTM -> CRF;
+- ours-ner-all: the same from the base backbone: vectors + base backbone + string embeddings;
 - ours-ner-pretrained: the same as ours-ner, its backbone first pretrained as forward+backward LMs on
   CoNLL's training text plus PTB (an lm_pretrain stage), for --lm-budget seconds;
 - spacy-ner: `spacy train` with spaCy's own English NER config (`init config -p ner -o efficiency`,
   no pretrained vectors) on the same train/valid split, stopped after the same budget;
-- ours-pos / ours-pos-vectors / spacy-pos: configs/pos-brown.yaml (without and with GloVe) and spaCy's
+- ours-pos / ours-pos-vectors / ours-pos-base / spacy-pos: configs/pos-brown.yaml (from scratch, with
+  GloVe, from the base backbone) and spaCy's
   tagger on the Brown split (universal tags);
 - speed: sentences/s and words/s of each trained model at batch 1 and 64, on the same test sentences
   (already tokenized: tokenization is left out for both).
@@ -46,7 +52,20 @@ from rnn_nlp.runs import (  # noqa: E402
 )
 
 CPU = torch.device("cpu")
-RUNS = ("ours-ner", "ours-ner-vectors", "ours-ner-pretrained", "spacy-ner", "ours-pos", "ours-pos-vectors", "spacy-pos", "speed")
+RUNS = (
+    "ours-ner",
+    "ours-ner-vectors",
+    "ours-ner-pretrained",
+    "ours-ner-base",
+    "ours-ner-strings",
+    "ours-ner-all",
+    "spacy-ner",
+    "ours-pos",
+    "ours-pos-vectors",
+    "ours-pos-base",
+    "spacy-pos",
+    "speed",
+)
 VECTORS = ["backbone.vectors=glove-6b-50d", "backbone.emb_size=50"]  # GloVe 6B 50-d, fine-tuned, as the embedding
 ANCHORS = "published CoNLL-2003 test F1: 90.94 (Lample et al. 2016, with pretrained word vectors), 93.09 (Akbik et al. 2018)"
 
@@ -346,6 +365,8 @@ def main() -> None:
     parser.add_argument("--ner-budget", type=float, default=300.0)
     parser.add_argument("--pos-budget", type=float, default=180.0)
     parser.add_argument("--lm-budget", type=float, default=180.0)
+    parser.add_argument("--base", default="lm-english-base", help="the base backbone run (a folder, or a recipe's name)")
+    parser.add_argument("--char-lm", default="runs/lm-english-char", help="the character LM run of the string embeddings")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-tagging")
     parser.add_argument("--out", type=Path)
@@ -370,6 +391,20 @@ def main() -> None:
             args,
             [f"stages=[{{name: lm_pretrain, epochs: 10, corpora: [ptb], time_budget_s: {args.lm_budget}}}, {{name: task}}]"],
         ),
+        "ours-ner-base": lambda: train_ours(
+            "ours-ner-base", "configs/ner-conll03.yaml", args.ner_budget, args, [f"pretrained={args.base}"]
+        ),
+        "ours-ner-strings": lambda: train_ours(
+            "ours-ner-strings", "configs/ner-conll03-flair.yaml", args.ner_budget, args, [f"head.string_embeddings={args.char_lm}"]
+        ),
+        "ours-ner-all": lambda: train_ours(
+            "ours-ner-all",
+            "configs/ner-conll03-flair.yaml",
+            args.ner_budget,
+            args,
+            [f"head.string_embeddings={args.char_lm}", f"pretrained={args.base}"],
+        ),
+        "ours-pos-base": lambda: train_ours("ours-pos-base", "configs/pos-brown.yaml", args.pos_budget, args, [f"pretrained={args.base}"]),
         "ours-ner-vectors": lambda: train_ours("ours-ner-vectors", "configs/ner-conll03.yaml", args.ner_budget, args, VECTORS),
         "ours-pos-vectors": lambda: train_ours("ours-pos-vectors", "configs/pos-brown.yaml", args.pos_budget, args, VECTORS),
         "spacy-ner": lambda: train_spacy("spacy-ner", "ner", "conll2003", args.ner_budget, args),
