@@ -35,8 +35,12 @@ NON_SPACE = re.compile(r"\S+")
 
 
 def normalize_word(token: str, lowercase: bool, normalize_numbers: bool) -> str:
-    """A token as a vocabulary sees it: a number -> "N" (PTB's convention), else maybe lower-cased."""
-    if normalize_numbers and NUMBER.match(token):
+    """A token as a vocabulary sees it: a number -> "N" (PTB's convention), else maybe lower-cased.
+
+    With normalize_numbers a token "N" is already a number (PTB's own text, or text mixed with it): it
+    stays "N" when lower-casing, rather than becoming the letter n.
+    """
+    if normalize_numbers and (token == "N" or NUMBER.match(token)):
         return "N"
     return token.lower() if lowercase else token
 

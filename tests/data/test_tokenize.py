@@ -127,3 +127,10 @@ def test_token_spans_are_the_tokenizers_tokens_with_their_offsets():
     assert token_spans(text, "whitespace")[0] == ("Dr.", 2, 5)
     assert [normalize_word(w, True, True) for w in ("3,000", "Cat", "-1.5")] == ["N", "cat", "N"]
     assert normalize_word("Cat", False, True) == "Cat"
+
+
+def test_ptbs_own_number_token_stays_N_when_lowercasing():
+    # PTB's text (and english-mix, which holds it) writes every number as N: not the letter n
+    tok = Tokenizer("whitespace", lowercase=True, normalize_numbers=True)
+    assert tok("the N companies paid 42 N") == ["the", "N", "companies", "paid", "N", "N"]
+    assert Tokenizer("whitespace", lowercase=True)("N") == ["n"]  # without normalize_numbers it is a letter
