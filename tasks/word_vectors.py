@@ -4,6 +4,8 @@ time with the hit rate logged, and looked up per token so that words outside the
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -18,6 +20,21 @@ log = logging.getLogger(__name__)
 
 NUMBER = "N"  # the word data.normalize_numbers writes for every number: not the letter n's vector
 _LOADED: dict[str, WordVectors] = {}
+_MISSING: set[str] = set()  # sources found gone while loading a saved model (warned once)
+_saved_width: int | None = None  # while a saved model is built: the width of the vectors its weights hold
+
+
+@contextmanager
+def saved_model_vectors(cfg: Any, weights: dict[str, Any]) -> Iterator[None]:
+    """While a saved model is built from `weights`: if its vectors source is gone (a moved file, a named set
+    that cannot be fetched offline), build it anyway from the vocabulary's vectors its weights hold."""
+    global _saved_width
+    widths = [int(v.shape[1]) for k, v in weights.items() if k.endswith("vectors.vocab_vectors")] if cfg.backbone.vectors else []
+    _saved_width = widths[0] if widths else None
+    try:
+        yield
+    finally:
+        _saved_width = None
 
 
 def configured_vectors(cfg: Any) -> WordVectors | None:
@@ -35,8 +52,18 @@ def configured_vectors(cfg: Any) -> WordVectors | None:
 
 def attach_vectors(cfg: Any, backbone: Backbone, vocab: Vocab) -> None:
     """Add backbone.vectors to `backbone`'s embedding and log how many vocabulary words they cover."""
-    vectors = configured_vectors(cfg)
+    if not cfg.backbone.vectors:
+        return
+    try:
+        vectors = configured_vectors(cfg)
+    except ConfigError as exc:
+        if _saved_width is None:
+            raise
+        log.warning("%s; the model reads its vocabulary's vectors from its own weights, and words outside it as <unk>", exc)
+        _MISSING.add(cfg.backbone.vectors)
+        vectors = None
     if vectors is None:
+        backbone.attach_vectors(None, vocab.itos, unk_id=vocab.unk_id, width=_saved_width or 0)
         return
     numbers = (NUMBER,) if getattr(cfg.data, "normalize_numbers", False) else ()
     counts = backbone.attach_vectors(vectors, vocab.itos, (*SPECIALS, *numbers), vocab.unk_id)
@@ -63,6 +90,8 @@ def vector_rows(cfg: Any, tokens: list[str], words: list[str]) -> list[int] | No
     `words`: the tokens as the vocabulary sees them; a number that data.normalize_numbers made N has no
     vector here either, as N has none in the vocabulary.
     """
+    if cfg.backbone.vectors in _MISSING:  # a saved model loaded without them: its vocabulary's vectors only
+        return None
     vectors = configured_vectors(cfg)
     if vectors is None:
         return None

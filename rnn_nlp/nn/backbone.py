@@ -226,9 +226,18 @@ class Backbone(nn.Module):
     def stack(self, direction: str) -> RNNStack:
         return self.stacks[STACK_NAMES[direction]]
 
-    def attach_vectors(self, vectors: WordVectors, words: list[str], skip: tuple[str, ...] = (), unk_id: int = 1) -> dict[str, int]:
+    def attach_vectors(
+        self, vectors: WordVectors | None, words: list[str], skip: tuple[str, ...] = (), unk_id: int = 1, width: int = 0
+    ) -> dict[str, int]:
         """Add pretrained vectors to the embedding (backbone.vectors): rows of words that have one start at
-        zero, so each such word starts as its vector. Returns how many words each lookup rule found."""
+        zero, so each such word starts as its vector. Returns how many words each lookup rule found.
+
+        `vectors` None: a saved model whose vectors source is gone; `width` wide, its vocabulary's
+        vectors come with its weights, and words outside the vocabulary read <unk>.
+        """
+        if vectors is None:
+            self.vectors = VectorEmbedding(len(words), self.cfg.emb_size, width, self.cfg.vectors_mode, unk_id)
+            return {}
         self.vectors = VectorEmbedding(len(words), self.cfg.emb_size, vectors.dim, self.cfg.vectors_mode, unk_id)
         counts = self.vectors.fill(vectors, words, skip)
         with torch.no_grad():

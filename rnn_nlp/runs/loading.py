@@ -10,6 +10,7 @@ import torch
 from rnn_nlp.config import RunConfig
 from rnn_nlp.runs.configs import checkpoint_config
 from rnn_nlp.tasks.registry import get_task
+from rnn_nlp.tasks.word_vectors import saved_model_vectors
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.trainer import resolve_device
 
@@ -23,8 +24,9 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[RunConfig, Any, 
     checkpoint = ckpt.read_checkpoint(run_dir)  # one version of every file, even while a run writes its next best
     cfg = checkpoint_config(checkpoint)
     task = get_task(cfg.task)(cfg, vocab_json=checkpoint.vocab_json())
-    model = task.build_model()
     weights = checkpoint.weights()
+    with saved_model_vectors(cfg, weights):
+        model = task.build_model()
     ckpt.check_finite_weights(weights, checkpoint.folder)
     ckpt.load_model_weights(model, weights, checkpoint.folder)
     model.to(resolve_device(device))

@@ -43,6 +43,19 @@ def pretrained_task(source: str | Path) -> str:
 def adopt_architecture(cfg: Any, source: str | Path) -> None:
     """A run starting from a pretrained backbone takes that backbone's shape (its dropouts stay its own)."""
     pretrained = pretrained_backbone_config(source)
+    if cfg.backbone.vectors and cfg.backbone.vectors != pretrained.vectors:
+        log.warning(
+            "backbone.vectors=%s is replaced by the pretrained backbone's own (%s): its weights were trained on those inputs",
+            cfg.backbone.vectors,
+            pretrained.vectors,
+        )
+    if pretrained.vectors and cfg.backbone.vectors_mode != pretrained.vectors_mode:
+        log.warning(
+            "backbone.vectors_mode=%s differs from the pretrained backbone's %s%s",
+            cfg.backbone.vectors_mode,
+            pretrained.vectors_mode,
+            ": its learned corrections to the vectors are masked out" if cfg.backbone.vectors_mode == "frozen" else "",
+        )
     changed = [k for k in ARCHITECTURE if getattr(cfg.backbone, k) != getattr(pretrained, k)]
     for key in changed:
         setattr(cfg.backbone, key, getattr(pretrained, key))

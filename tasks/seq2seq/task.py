@@ -97,6 +97,13 @@ class Seq2SeqTask(Task):
             raise ConfigError(f"{source}: head.metrics: unknown {', '.join(unknown)}; choose from {', '.join(METRICS)}")
         if cfg.head.share_embeddings and not cfg.data.shared_vocab:
             raise ConfigError(f"{source}: head.share_embeddings needs data.shared_vocab: true")
+        if cfg.head.share_embeddings and cfg.backbone.vectors:
+            raise ConfigError(
+                f"{source}: head.share_embeddings would give the decoder the encoder's embedding without its "
+                "backbone.vectors (the rows of words with a vector are corrections to it); drop one of them"
+            )
+        if cfg.head.decoder.vectors:
+            raise ConfigError(f"{source}: head.decoder.vectors: the decoder LM takes no word vectors (backbone.vectors is the encoder's)")
 
     # ---- data ------------------------------------------------------------------------
     def records(self) -> dict[str, dict[str, list[str]]]:
@@ -229,6 +236,11 @@ class Seq2SeqTask(Task):
             raise ConfigError(
                 f"head.decoder_pretrained: {source} is {kind}; the decoder starts from a forward or "
                 "bidirectional language model run (task lm) on target-language text"
+            )
+        if pretrained.vectors:
+            raise ConfigError(
+                f"head.decoder_pretrained: {source} adds word vectors ({pretrained.vectors}) to its embedding; "
+                "the decoder takes none, so start it from a language model trained without backbone.vectors"
             )
         for key in ARCHITECTURE:
             if key != "direction":

@@ -120,7 +120,10 @@ def take_char_pretrained(cfg: Any, log: Any) -> None:
     if not source or not is_char_lm(source):
         return
     head = cfg.head
-    if head.string_embeddings and Path(head.string_embeddings).resolve() != Path(source).resolve():
+    if (
+        head.string_embeddings
+        and run_or_recipe(head.string_embeddings, "head.string_embeddings").resolve() != run_or_recipe(source).resolve()
+    ):
         raise ConfigError(
             f"pretrained: {source} is a character-level LM, used as the string embedder, but head.string_embeddings "
             f"names another ({head.string_embeddings}); keep one of them"

@@ -103,3 +103,26 @@ def test_unknown_vectors_name_the_key_and_the_choices(tmp_path):
     raw = tagging_raw("ner", data, backbone={"vectors": "glove-6b-5d"}, trainer={"epochs": 1})
     with pytest.raises(ConfigError, match=r"backbone.vectors: .*glove-6b-5d.*glove-6b-50d"):
         train_run(build_config(raw), tmp_path / "run")
+
+
+def test_a_saved_run_loads_and_predicts_when_its_vectors_file_is_gone(tmp_path, caplog):
+    import shutil
+
+    from rnn_nlp.tasks import word_vectors
+
+    data = write_ner(tmp_path / "data", sizes=(40, 6, 6))
+    vectors = write_vectors(tmp_path / "vectors.txt")
+    train_run(build_config(tagging_raw("ner", data, backbone={"vectors": str(vectors)}, trainer={"epochs": 1})), tmp_path / "run")
+    texts = ["Mary visited Paris .", "Ann saw Madrid ."]
+    before = rnn_nlp.load(tmp_path / "run").predict(texts)
+    shutil.move(str(vectors), str(tmp_path / "moved.txt"))
+    word_vectors._LOADED.clear()
+    with caplog.at_level(logging.WARNING, logger="rnn_nlp.tasks.word_vectors"):
+        after = rnn_nlp.load(tmp_path / "run").predict(texts)
+    assert "no such file" in caplog.text and "its own weights" in caplog.text
+    assert [t.tags for t in after[:1]] == [t.tags for t in before[:1]]  # every word in the vocabulary: as before
+    # a new run naming the missing file, in the same process, is still refused: only a saved model does without
+    raw = tagging_raw("ner", data, backbone={"vectors": str(vectors)}, trainer={"epochs": 1})
+    with pytest.raises(ConfigError, match="backbone.vectors"):
+        train_run(build_config(raw), tmp_path / "run2")
+    word_vectors._MISSING.clear()

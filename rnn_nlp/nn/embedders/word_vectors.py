@@ -3,9 +3,9 @@
 A word's input is its trainable embedding row plus its pretrained vector (projected when the widths
 differ). Rows of words that have a vector start at zero, so training starts from the vectors and
 learns a correction (`fine_tune`), or never moves them (`frozen`: the row is masked out). Words never
-seen in training carry `<unk>`'s row, but keep their own vector when the batch gives each token's row
-in the whole table (`vector_rows`), as Lample et al. (2016) keep every pretrained word: the 400k-row
-table stays memory-mapped outside the model, and no softmax grows with it.
+seen in training read `<unk>`, unless the vectors know them and the batch gives each token's row in the
+whole table (`vector_rows`): then they read their vector alone, as Lample et al. (2016) keep every
+pretrained word. The 400k-row table stays memory-mapped outside the model, and no softmax grows with it.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ class VectorEmbedding(nn.Module):
         self.register_buffer("has_vector", torch.zeros(vocab_size, dtype=torch.bool))
         self.projection = nn.Linear(dim, emb_size, bias=False) if dim != emb_size else None
         self.table: np.ndarray | None = None
-        self.rows: dict[str, int] = {}
 
     def fill(self, vectors: WordVectors, words: Iterable[str], skip: Iterable[str] = ()) -> dict[str, int]:
         """Copy the vectors of the vocabulary `words` (id order) in; returns how many each lookup rule found."""
@@ -87,7 +86,9 @@ class VectorEmbedding(nn.Module):
                 rows = vector_rows[outside].cpu().numpy()
                 found = torch.from_numpy(np.asarray(self.table[rows], dtype=np.float32)).to(vectors)
                 vectors = vectors.masked_scatter(outside.unsqueeze(-1), found)
-                has = has | outside
+                # a word new to the model but not to the vectors: its vector alone, as a vocabulary word
+                # with a vector starts (its correction at zero), not <unk>'s row on top
+                embedded = embedded.masked_fill(outside.unsqueeze(-1), 0.0)
         if self.mode == FROZEN:
             embedded = embedded.masked_fill(has.unsqueeze(-1), 0.0)
         return embedded + (self.projection(vectors) if self.projection is not None else vectors)

@@ -146,12 +146,14 @@ class TaggerNetwork(TaskNetwork):
         self.unk_id = unk_id
 
     def emissions(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        ids, lengths = batch["ids"], batch["lengths"]
+        ids, lengths, vector_rows = batch["ids"], batch["lengths"], batch.get("vector_rows")
         p = self.head.cfg.word_dropout
         if self.training and p > 0:
             drop = torch.rand(ids.shape, device=ids.device) < p
             ids = ids.masked_fill(drop & (ids != self.backbone.embedding.padding_idx), self.unk_id)
-        out = self.backbone(ids, lengths, vector_rows=batch.get("vector_rows"))
+            if vector_rows is not None:  # a dropped word is plain <unk>: its pretrained vector goes too
+                vector_rows = vector_rows.masked_fill(drop, -1)
+        out = self.backbone(ids, lengths, vector_rows=vector_rows)
         mask = out.mask if out.mask is not None else torch.ones_like(ids, dtype=torch.bool)
         return self.head(out.output, mask, batch.get("chars"), batch.get("words")), mask
 

@@ -111,3 +111,22 @@ def test_a_trainable_char_lm_is_the_bottom_parameter_group():
     groups = model.parameter_groups()
     assert len(groups) == 4 and {id(p) for p in groups[0]} == {id(p) for p in model.head.strings.parameters()}
     assert not any(id(p) in {id(q) for q in groups[0]} for p in groups[-1])
+
+
+def test_word_dropout_drops_a_words_pretrained_vector_with_its_id():
+    import numpy as np
+
+    from rnn_nlp.data.vectors import WordVectors
+
+    torch.manual_seed(0)
+    backbone = Backbone(BackboneConfig(emb_size=4, hidden_size=8, layers=1, direction="both", vectors="t", vectors_mode="frozen"), 20)
+    words = ["<pad>", "<unk>", "<eos>"] + [f"w{i}" for i in range(17)]
+    table = WordVectors(keys=words[3:], matrix=np.random.default_rng(0).normal(size=(17, 4)).astype(np.float32), source="t")
+    backbone.attach_vectors(table, words, ("<pad>", "<unk>", "<eos>"))
+    cfg = TaggerHeadConfig(dropout=0.0, word_dropout=1.0, decoder="softmax")
+    model = TaggerNetwork(backbone, TaggerHead(backbone.output_dim, len(TAGS), cfg)).train()
+    batch = {"ids": torch.tensor([[3, 4, 5]]), "lengths": torch.tensor([3]), "vector_rows": torch.tensor([[0, 1, 2]])}
+    dropped, _ = model.emissions(batch)
+    model.head.cfg.word_dropout = 0.0
+    plain_unk, _ = model.emissions({"ids": torch.tensor([[1, 1, 1]]), "lengths": torch.tensor([3])})
+    assert torch.allclose(dropped, plain_unk)  # every word dropped: <unk> alone, its vector gone with it

@@ -277,3 +277,29 @@ def test_shipped_recipes_validate(name):
     assert out["tokens"] == 5 and torch.isfinite(out["loss"])
     out["loss"].backward()
     assert cfg.head.share_embeddings == (model.head.decoder.embedding is model.backbone.embedding)
+
+
+def test_word_vectors_stay_with_the_encoder(pairs_file, tmp_path):
+    """The decoder LM has no vectors: sharing the encoder's embedding (corrections to its vectors) with it,
+    naming vectors for it, or starting it from an LM with vectors is refused with the reason."""
+    shared = raw(pairs_file, data={"shared_vocab": True}, backbone={"vectors": "glove-6b-50d"}, head={"share_embeddings": True})
+    with pytest.raises(ConfigError, match="share_embeddings would give the decoder"):
+        build_config(shared)
+    with pytest.raises(ConfigError, match="head.decoder.vectors"):
+        build_config(raw(pairs_file, head={"decoder": {"vectors": "glove-6b-50d"}}))
+    text = tmp_path / "text"
+    text.mkdir()
+    for split in ("train", "valid", "test"):
+        (text / f"{split}.txt").write_text("the cat sees a dog .\na dog sees the cat .\n" * 10, encoding="utf-8")
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("the 0.1 0.2\ncat 0.3 0.4\ndog 0.5 0.6\n", encoding="utf-8")
+    lm = tiny_raw(
+        text,
+        backbone={"emb_size": 2, "hidden_size": 8, "layers": 1, "vectors": str(vectors)},
+        head={"tie_weights": False},
+        trainer={"epochs": 1, "max_steps": 1},
+    )
+    train_run(build_config(lm), tmp_path / "lm")
+    cfg = raw(pairs_file, head={"decoder_pretrained": str(tmp_path / "lm")}, trainer={"epochs": 1, "max_steps": 1})
+    with pytest.raises(ConfigError, match="adds word vectors"):
+        train_run(build_config(cfg), tmp_path / "s2s")
