@@ -12,7 +12,8 @@ Rows, all scored on the test split of `conll2003-cloze` (documents never seen in
 - reader-pretrained: the same, its backbone first pretrained (--lm-budget seconds) as forward and
   backward LMs on the cloze training passages plus PTB (an lm_pretrain stage), then
   trained for the same --budget seconds;
-- reader-no-features: the reader with head.token_features=false (what the features bring).
+- reader-no-features: the reader with head.token_features=false (what the features bring);
+- reader-vectors: the reader with GloVe 6B 50-d vectors in its embedding (backbone.vectors).
 Each reader row carries McNemar's exact paired test (rnn_nlp.metrics.mcnemar) against each baseline on
 the same test questions: the questions only the reader gets right, only the baseline, and the p-value.
 Results: benchmarks/results/qa_cloze.json and .md, with the command that made them.
@@ -56,6 +57,7 @@ READERS = {  # run name -> (LM pretraining, config overrides)
     "reader": (False, []),
     "reader-pretrained": (True, []),
     "reader-no-features": (False, ["head.token_features=false"]),
+    "reader-vectors": (False, ["backbone.vectors=glove-6b-50d", "backbone.emb_size=50"]),
 }
 
 
