@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 NUMBER = "N"  # the word data.normalize_numbers writes for every number: not the letter n's vector
 _LOADED: dict[str, WordVectors] = {}
-_MISSING: set[str] = set()  # sources found gone while loading a saved model (warned once)
+_MISSING: set[str] = set()  # sources found gone while loading a saved model: no per-token rows for them
 _saved_width: int | None = None  # while a saved model is built: the width of the vectors its weights hold
 
 
