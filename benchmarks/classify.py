@@ -105,7 +105,7 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
             "input_dropout": 0.2 * drop,
             "hidden_dropout": 0.2 * drop,
             "output_dropout": 0.3 * drop,
-            **({"vectors": args.vectors, "emb_size": args.emb_size} if args.vectors else {}),
+            **({"vectors": args.vectors, "emb_size": args.emb_size} if getattr(args, "vectors", None) else {}),
         },
         "head": {
             "pooling": spec["pooling"],
