@@ -34,16 +34,12 @@ def recipes() -> list[str]:
     return recipe_names()
 
 
-def _run_folder(path_or_recipe: str | Path) -> Path:
-    return run_or_recipe(path_or_recipe)
-
-
 def load(path_or_recipe: str | Path, device: str | None = None) -> Model:
     """The trained model in a run folder (or a built-in recipe's cached run), on `device`
     ("cpu", "cuda", or None: CUDA when available). Returns the task's Model subclass."""
     if not isinstance(path_or_recipe, (str, os.PathLike)):
         raise TypeError(f"load: path_or_recipe must be a run folder (str or Path) or a recipe's name, got {type(path_or_recipe).__name__}")
-    folder = _run_folder(path_or_recipe)
+    folder = run_or_recipe(path_or_recipe)
     _, task, module = load_run(folder, device or "auto")
     cls = task.model_class or Model
     return cls(task, module, folder)

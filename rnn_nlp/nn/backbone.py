@@ -235,10 +235,10 @@ class Backbone(nn.Module):
         `vectors` None: a saved model whose vectors source is gone; `width` wide, its vocabulary's
         vectors come with its weights, and words outside the vocabulary read <unk>.
         """
+        dim = width if vectors is None else vectors.dim
+        self.vectors = VectorEmbedding(len(words), self.cfg.emb_size, dim, self.cfg.vectors_mode, unk_id)
         if vectors is None:
-            self.vectors = VectorEmbedding(len(words), self.cfg.emb_size, width, self.cfg.vectors_mode, unk_id)
             return {}
-        self.vectors = VectorEmbedding(len(words), self.cfg.emb_size, vectors.dim, self.cfg.vectors_mode, unk_id)
         counts = self.vectors.fill(vectors, words, skip)
         with torch.no_grad():
             self.embedding.weight[self.vectors.has_vector] = 0.0

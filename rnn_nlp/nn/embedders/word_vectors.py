@@ -79,7 +79,6 @@ class VectorEmbedding(nn.Module):
         `<unk>`, so a word outside the vocabulary still gets its vector.
         """
         vectors = F.embedding(ids, self.vocab_vectors)
-        has = self.has_vector[ids]
         if vector_rows is not None and self.table is not None:
             outside = (ids == self.unk_id) & (vector_rows >= 0)
             if bool(outside.any()):
@@ -90,5 +89,5 @@ class VectorEmbedding(nn.Module):
                 # with a vector starts (its correction at zero), not <unk>'s row on top
                 embedded = embedded.masked_fill(outside.unsqueeze(-1), 0.0)
         if self.mode == FROZEN:
-            embedded = embedded.masked_fill(has.unsqueeze(-1), 0.0)
+            embedded = embedded.masked_fill(self.has_vector[ids].unsqueeze(-1), 0.0)
         return embedded + (self.projection(vectors) if self.projection is not None else vectors)
