@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from rnn_nlp.data.fetchers.vector_sets import load_vectors
+from rnn_nlp.data.tokenize import NUMBER_WORD
 from rnn_nlp.data.vectors import WordVectors
 from rnn_nlp.data.vocab import SPECIALS, Vocab
 from rnn_nlp.errors import ConfigError, DataError
@@ -18,7 +19,6 @@ from rnn_nlp.nn.backbone import Backbone
 
 log = logging.getLogger(__name__)
 
-NUMBER = "N"  # the word data.normalize_numbers writes for every number: not the letter n's vector
 _LOADED: dict[str, WordVectors] = {}
 _MISSING: set[str] = set()  # sources found gone while loading a saved model: no per-token rows for them
 _saved_width: int | None = None  # while a saved model is built: the width of the vectors its weights hold
@@ -65,7 +65,7 @@ def attach_vectors(cfg: Any, backbone: Backbone, vocab: Vocab) -> None:
     if vectors is None:
         backbone.attach_vectors(None, vocab.itos, unk_id=vocab.unk_id, width=_saved_width or 0)
         return
-    numbers = (NUMBER,) if getattr(cfg.data, "normalize_numbers", False) else ()
+    numbers = (NUMBER_WORD,) if getattr(cfg.data, "normalize_numbers", False) else ()
     counts = backbone.attach_vectors(vectors, vocab.itos, (*SPECIALS, *numbers), vocab.unk_id)
     words = len(vocab) - counts["skipped"]
     found = words - counts["missing"]
@@ -98,7 +98,7 @@ def vector_rows(cfg: Any, tokens: list[str], words: list[str]) -> list[int] | No
     numbers = getattr(cfg.data, "normalize_numbers", False)
     rows = []
     for token, word in zip(tokens, words):
-        found = None if numbers and word == NUMBER else vectors.find(token)
+        found = None if numbers and word == NUMBER_WORD else vectors.find(token)
         rows.append(-1 if found is None else found[0])
     return rows
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 WHITESPACE = re.compile(r"\s+")
+NUMBER_WORD = "N"  # what normalize_numbers writes for every number (PTB's convention)
 NUMBER = re.compile(r"^[+-]?(\d[\d,.:/-]*|\.\d+)$")
 
 
@@ -40,8 +41,8 @@ def normalize_word(token: str, lowercase: bool, normalize_numbers: bool) -> str:
     With normalize_numbers a token "N" is already a number (PTB's own text, or text mixed with it): it
     stays "N" when lower-casing, rather than becoming the letter n.
     """
-    if normalize_numbers and (token == "N" or NUMBER.match(token)):
-        return "N"
+    if normalize_numbers and (token == NUMBER_WORD or NUMBER.match(token)):
+        return NUMBER_WORD
     return token.lower() if lowercase else token
 
 
