@@ -26,6 +26,7 @@ from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.nn.pooling import POOLINGS, Pooling
 from rnn_nlp.tasks.arguments import check_batch_size, check_text, item_stream, text_list
 from rnn_nlp.tasks.base import Task
+from rnn_nlp.tasks.word_vectors import padded_rows
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training.trainer import resolve_device
 
@@ -179,6 +180,11 @@ class Model:
         """Each text's token ids, tokenized as the task reads text (subclasses say how)."""
         raise NotImplementedError
 
+    def _token_rows(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]] | None]:
+        """Each text's token ids, and each token's row in the backbone's vectors table (None where the task
+        gives none): with rows, a word outside the vocabulary still reads its pretrained vector."""
+        return self._token_ids(texts), None
+
     def _own_pooling(self) -> torch.nn.Module | None:
         """The run's own pooling (a classifier's, a QA run's question encoder), if it has one."""
         return None
@@ -208,7 +214,7 @@ class Model:
         check_batch_size(batch_size)
         self.module.eval()
         pool = self._pooling(pooling)
-        ids = self._token_ids(texts)
+        ids, rows = self._token_rows(texts)
         empty = [i for i, x in enumerate(ids) if not x]
         if empty:
             log.warning("%d texts have no tokens; each is encoded as a single <unk>", len(empty))
@@ -216,7 +222,10 @@ class Model:
         out = []
         for start in range(0, len(ids), batch_size):
             tokens, lengths = pad_batch([x or [unk] for x in ids[start : start + batch_size]], pad)
-            states = self.module.backbone(tokens.to(self.device), lengths)
+            table = (
+                None if rows is None else padded_rows([r or [-1] for r in rows[start : start + batch_size]], tokens.size(1)).to(self.device)
+            )
+            states = self.module.backbone(tokens.to(self.device), lengths, vector_rows=table)
             out.append(pool(states.output, states.mask).float().cpu())
         if not out:
             return np.zeros((0, pool.output_dim), dtype=np.float32)

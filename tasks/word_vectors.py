@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -21,20 +22,21 @@ log = logging.getLogger(__name__)
 
 _LOADED: dict[str, WordVectors] = {}
 _MISSING: set[str] = set()  # sources found gone while loading a saved model: no per-token rows for them
-_saved_width: int | None = None  # while a saved model is built: the width of the vectors its weights hold
+# While a saved model is built: the width of the vectors its weights hold. A context variable, not a global,
+# so that models loaded at once in several threads (a server's workers) never read each other's.
+_SAVED_WIDTH: ContextVar[int | None] = ContextVar("saved_vectors_width", default=None)
 
 
 @contextmanager
 def saved_model_vectors(cfg: Any, weights: dict[str, Any]) -> Iterator[None]:
     """While a saved model is built from `weights`: if its vectors source is gone (a moved file, a named set
     that cannot be fetched offline), build it anyway from the vocabulary's vectors its weights hold."""
-    global _saved_width
     widths = [int(v.shape[1]) for k, v in weights.items() if k.endswith("vectors.vocab_vectors")] if cfg.backbone.vectors else []
-    _saved_width = widths[0] if widths else None
+    token = _SAVED_WIDTH.set(widths[0] if widths else None)
     try:
         yield
     finally:
-        _saved_width = None
+        _SAVED_WIDTH.reset(token)
 
 
 def configured_vectors(cfg: Any) -> WordVectors | None:
@@ -57,13 +59,14 @@ def attach_vectors(cfg: Any, backbone: Backbone, vocab: Vocab) -> None:
     try:
         vectors = configured_vectors(cfg)
     except ConfigError as exc:
-        if _saved_width is None:
+        saved_width = _SAVED_WIDTH.get()
+        if saved_width is None:
             raise
         log.warning("%s; the model reads its vocabulary's vectors from its own weights, and words outside it as <unk>", exc)
         _MISSING.add(cfg.backbone.vectors)
         vectors = None
     if vectors is None:
-        backbone.attach_vectors(None, vocab.itos, unk_id=vocab.unk_id, width=_saved_width or 0)
+        backbone.attach_vectors(None, vocab.itos, unk_id=vocab.unk_id, width=_SAVED_WIDTH.get() or 0)
         return
     numbers = (NUMBER_WORD,) if getattr(cfg.data, "normalize_numbers", False) else ()
     counts = backbone.attach_vectors(vectors, vocab.itos, (*SPECIALS, *numbers), vocab.unk_id)

@@ -8,6 +8,7 @@ from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.results import Classification
 from rnn_nlp.tasks.arguments import text_list
 from rnn_nlp.tasks.model import Model
+from rnn_nlp.tasks.word_vectors import padded_rows
 
 
 class ClassifierModel(Model):
@@ -25,18 +26,23 @@ class ClassifierModel(Model):
     def probabilities(self, texts: str | list[str], batch_size: int | None = None) -> torch.Tensor:
         """[len(texts), len(labels)] probabilities (softmax, or per-label sigmoids for multi-label runs); a str is one text."""
         texts = text_list(texts, "texts")
-        return self._probabilities_of(self._task.encode_texts(texts)[0], batch_size)
+        ids, _, rows = self._task.encode_texts(texts)
+        return self._probabilities_of(ids, batch_size, rows)
 
     @torch.no_grad()
-    def _probabilities_of(self, ids: list[list[int]], batch_size: int | None = None) -> torch.Tensor:
-        """`probabilities` of texts already encoded (a text with no tokens reads as one <unk>)."""
+    def _probabilities_of(self, ids: list[list[int]], batch_size: int | None = None, rows: list[list[int]] | None = None) -> torch.Tensor:
+        """`probabilities` of texts already encoded (a text with no tokens reads as one <unk>); `rows`: each
+        token's row in the backbone's vectors table, where it has vectors."""
         size = batch_size or self.config.trainer.eval_batch_size
         vocab = self.vocab
         out = [torch.zeros(0, len(self.labels))]
         self.module.eval()
         for start in range(0, len(ids), size):
             tokens, lengths = pad_batch([x or [vocab.unk_id] for x in ids[start : start + size]], vocab.pad_id)
-            logits = self.module.logits(tokens.to(self.device), lengths)
+            table = None
+            if rows is not None:
+                table = padded_rows([r or [-1] for r in rows[start : start + size]], tokens.size(1)).to(self.device)
+            logits = self.module.logits(tokens.to(self.device), lengths, table)
             out.append(self.module.probabilities(logits).float().cpu())
         return torch.cat(out)
 
@@ -47,8 +53,8 @@ class ClassifierModel(Model):
     def _predict_batch(self, texts: list[str], **options) -> list[Classification]:
         if options:
             raise TypeError(f"classifier predict takes no options, got {', '.join(options)}")
-        ids, _ = self._task.encode_texts(texts)
-        probs = self._probabilities_of(ids)
+        ids, _, rows = self._task.encode_texts(texts)
+        probs = self._probabilities_of(ids, rows=rows)
         names = self.labels
         results = []
         for i, (text, p) in enumerate(zip(texts, probs)):
@@ -58,6 +64,10 @@ class ClassifierModel(Model):
 
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
         return self._task.encode_texts(texts)[0]
+
+    def _token_rows(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]] | None]:
+        ids, _, rows = self._task.encode_texts(texts)
+        return ids, rows
 
     def _own_pooling(self) -> torch.nn.Module | None:
         return self.module.head.pooling

@@ -30,7 +30,7 @@ from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierHeadConfig, ClassifierNetwork
 from rnn_nlp.tasks.base import Task, name_list, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.classification.model import ClassifierModel
-from rnn_nlp.tasks.word_vectors import attach_vectors
+from rnn_nlp.tasks.word_vectors import attach_vectors, padded_rows, vector_rows
 from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class ClassificationTask(Task):
         self.labels: list[str] | None = name_list(saved, "labels", at_least=2) if saved is not None else None
         self._records: dict | None = None
         self._encoded: dict[str, tuple[list[list[int]], list]] = {}
+        self._rows: dict[str, list[list[int]] | None] = {}  # each token's row in backbone.vectors' table
         self.data_name = d.name  # the data actually read: `evaluate --data` changes it, so messages name it
 
     @staticmethod
@@ -138,15 +139,26 @@ class ClassificationTask(Task):
     def vocab_json(self) -> dict:
         return {"tokens": self.token_vocab().to_json(), "labels": self.label_names()}
 
-    def encode_texts(self, texts: list[str]) -> tuple[list[list[int]], list[int]]:
-        """Token ids per text (cut to data.max_tokens) and the indices of texts left empty."""
+    def encode_texts(self, texts: list[str]) -> tuple[list[list[int]], list[int], list[list[int]] | None]:
+        """Token ids per text (cut to data.max_tokens), the indices of texts left empty, and each token's row
+        in backbone.vectors' whole table (None without vectors), so that a word outside the vocabulary
+        still reads its pretrained vector."""
         vocab, limit = self.token_vocab(), self.cfg.data.max_tokens
-        ids, empty = [], []
+        ids: list[list[int]] = []
+        empty: list[int] = []
+        rows: list[list[int]] | None = [] if self.cfg.backbone.vectors else None
         for i, tokens in enumerate(self.tokenizer.pipe(texts)):
             if not tokens:
                 empty.append(i)
-            ids.append(vocab.encode(tokens[:limit] if limit else tokens))
-        return ids, empty
+            tokens = tokens[:limit] if limit else tokens
+            ids.append(vocab.encode(tokens))
+            if rows is not None:
+                found = vector_rows(self.cfg, tokens, tokens)
+                if found is None:  # a saved model whose vectors source is gone: its vocabulary's vectors only
+                    rows = None
+                else:
+                    rows.append(found)
+        return ids, empty, rows
 
     def encoded(self, split: str) -> tuple[list[list[int]], list]:
         """(token ids, labels) of a split; texts that tokenize to nothing are skipped, and counted."""
@@ -154,12 +166,13 @@ class ClassificationTask(Task):
             rec = self.records().get(split)
             if not rec or not rec["text"]:
                 raise DataError(f"{self.data_name}: no examples in the {split} split")
-            ids, empty = self.encode_texts(rec["text"])
+            ids, empty, rows = self.encode_texts(rec["text"])
             if empty:
                 log.warning("%s [%s]: skipped %d texts with no tokens", self.data_name, split, len(empty))
             skipped = set(empty)
             keep = [i for i in range(len(ids)) if i not in skipped]
             self._encoded[split] = ([ids[i] for i in keep], [rec["label"][i] for i in keep])
+            self._rows[split] = [rows[i] for i in keep] if rows is not None else None
             unknown = {lab for y in self._encoded[split][1] for lab in (y if isinstance(y, list) else [y])} - set(self.label_names())
             if unknown:
                 log.warning(
@@ -186,16 +199,17 @@ class ClassificationTask(Task):
     ) -> Iterator[tuple[list[int], dict]]:
         """Length-bucketed, padded batches from batch number `start` on (earlier ones are not built)."""
         ids, labels = self.encoded(split)
+        table_rows = self._rows.get(split)
         for rows in length_buckets([len(x) for x in ids], batch_size, seed)[start:]:
             tokens, lengths = pad_batch([ids[i] for i in rows], self.token_vocab().pad_id)
-            yield (
-                rows,
-                {
-                    "ids": tokens.to(device),
-                    "lengths": lengths,
-                    "labels": self._label_tensor([labels[i] for i in rows]).to(device),
-                },
-            )
+            batch = {
+                "ids": tokens.to(device),
+                "lengths": lengths,
+                "labels": self._label_tensor([labels[i] for i in rows]).to(device),
+            }
+            if table_rows is not None:
+                batch["vector_rows"] = padded_rows([table_rows[i] for i in rows], tokens.size(1)).to(device)
+            yield rows, batch
 
     # ---- model -----------------------------------------------------------------------
     def build_model(self) -> ClassifierNetwork:

@@ -14,6 +14,7 @@ import torch
 
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.nn.heads.span import find_mentions
+from rnn_nlp.tasks.word_vectors import padded_rows
 
 
 def char_span_to_tokens(spans: list[tuple[str, int, int]], start: int, end: int) -> tuple[int, int] | None:
@@ -41,6 +42,8 @@ class Prepared:
     gold: list[tuple[int, int]]  # token spans of the gold answers (empty: unanswerable)
     mentions: list[list[tuple[int, int]]] | None  # per candidate, the token spans of its mentions
     feats: torch.Tensor | None = None  # float32 [T, len(reader_features.FEATURES)] per passage token (head.token_features)
+    c_rows: list[int] | None = None  # each passage token's row in backbone.vectors' table (-1: none), with vectors
+    q_rows: list[int] | None = None  # the same for the question's tokens
 
 
 @dataclass
@@ -54,6 +57,8 @@ class Example:
     gold: list[tuple[int, int]]  # window-relative
     mentions: list[list[tuple[int, int]]] | None  # window-relative, spans wholly inside the window
     feats: torch.Tensor | None = None  # [window tokens, F]: a view of the passage's (computed over the whole passage)
+    c_rows: list[int] | None = None  # the window's tokens' rows in backbone.vectors' table
+    q_rows: list[int] | None = None
 
 
 def window_examples(n_record: int, prep: Prepared, size: int, stride: int) -> list[Example]:
@@ -67,7 +72,8 @@ def window_examples(n_record: int, prep: Prepared, size: int, stride: int) -> li
 
         mentions = [inside(m) for m in prep.mentions] if prep.mentions is not None else None
         feats = prep.feats[off:end] if prep.feats is not None else None
-        out.append(Example(n_record, off, prep.c_ids[off:end], prep.q_ids, inside(prep.gold), mentions, feats))
+        rows = prep.c_rows[off:end] if prep.c_rows is not None else None
+        out.append(Example(n_record, off, prep.c_ids[off:end], prep.q_ids, inside(prep.gold), mentions, feats, rows, prep.q_rows))
     return out
 
 
@@ -77,11 +83,15 @@ def candidate_mentions(words: list[str], candidates: list[list[str]]) -> list[li
 
 
 def make_batch(examples: list[Example], pad_id: int, device: torch.device, with_gold: bool, no_answer: bool) -> dict:
-    """Padded question and passage ids; token features [B, T, F] where the examples have them; gold start/end
+    """Padded question and passage ids (and their rows in backbone.vectors' table, where the examples have
+    them); token features [B, T, F] where the examples have them; gold start/end
     multi-hots (column 0: no answer); for cloze, the allowed positions."""
     q_ids, q_len = pad_batch([e.q_ids for e in examples], pad_id)
     c_ids, c_len = pad_batch([e.c_ids for e in examples], pad_id)
     batch = {"q_ids": q_ids.to(device), "q_lengths": q_len, "c_ids": c_ids.to(device), "c_lengths": c_len}
+    if examples and all(e.c_rows is not None and e.q_rows is not None for e in examples):  # backbone.vectors' rows, -1 at padding
+        batch["c_vector_rows"] = padded_rows([e.c_rows or [] for e in examples], c_ids.size(1)).to(device)
+        batch["q_vector_rows"] = padded_rows([e.q_rows or [] for e in examples], q_ids.size(1)).to(device)
     if examples and all(e.feats is not None for e in examples):  # token features, zero at padding
         feats = torch.zeros(len(examples), c_ids.size(1), examples[0].feats.size(1))
         for row, e in enumerate(examples):

@@ -34,7 +34,7 @@ from rnn_nlp.nn.heads.span import best_span, candidate_scores
 from rnn_nlp.tasks.base import Task, optional_entry, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.qa.data import Example, Prepared, candidate_mentions, char_span_to_tokens, make_batch, window_examples
 from rnn_nlp.tasks.qa.model import ReaderModel
-from rnn_nlp.tasks.word_vectors import attach_vectors
+from rnn_nlp.tasks.word_vectors import attach_vectors, vector_rows
 from rnn_nlp.validation import positive_keys, probability_keys
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,14 @@ class QATask(Task):
             rows = token_features(words, asked, sentence_breaks(words, spans, context), mentions, self.cfg.head.feature_window)
             # float32 [T, F]: a tenth of the memory of Python floats (SQuAD's train set: gigabytes), windows are views
             feats = torch.tensor(rows, dtype=torch.float32).reshape(len(words), len(FEATURES))
-        return Prepared(words, spans, self.token_vocab().encode(words), self.question_ids(question, asked), gold, mentions, feats)
+        q_ids = self.question_ids(question, asked)
+        c_rows = vector_rows(self.cfg, [t for t, _, _ in spans], words)
+        q_rows = (
+            vector_rows(self.cfg, [t for t, _, _ in self.tokens(question)][: len(q_ids)], asked[: len(q_ids)])
+            if c_rows is not None
+            else None
+        )
+        return Prepared(words, spans, self.token_vocab().encode(words), q_ids, gold, mentions, feats, c_rows, q_rows)
 
     def prepared(self, split: str) -> list[Prepared]:
         """Every record of a split, prepared (cached); an empty split is a DataError."""

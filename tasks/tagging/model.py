@@ -7,6 +7,7 @@ from rnn_nlp.data.tokenize import spacy_docs
 from rnn_nlp.results import Entity, TaggedText
 from rnn_nlp.tasks.arguments import check_batch_size, token_lists
 from rnn_nlp.tasks.model import Model
+from rnn_nlp.tasks.word_vectors import vector_rows
 
 
 class TaggerModel(Model):
@@ -53,4 +54,15 @@ class TaggerModel(Model):
         return [[t for t in doc if not t.is_space] for doc in spacy_docs(texts)]
 
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
-        return [self.vocab.encode(self._task.word(t.text) for t in toks) for toks in self._tokens(texts)]
+        return self._token_rows(texts)[0]
+
+    def _token_rows(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]] | None]:
+        ids, rows = [], []
+        for toks in self._tokens(texts):
+            tokens = [t.text for t in toks]
+            words = [self._task.word(t) for t in tokens]
+            ids.append(self.vocab.encode(words))
+            rows.append(vector_rows(self.config, tokens, words))
+        if any(r is None for r in rows):
+            return ids, None
+        return ids, [r or [] for r in rows]

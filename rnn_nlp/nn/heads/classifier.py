@@ -46,7 +46,8 @@ class ClassifierHead(nn.Module):
 
 
 class ClassifierNetwork(TaskNetwork):
-    """Backbone + ClassifierHead. A batch is {"ids", "lengths"} and, for training, "labels".
+    """Backbone + ClassifierHead. A batch is {"ids", "lengths"}, "vector_rows" where the backbone has
+    word vectors, and, for training, "labels".
 
     Labels are class indices [B] (-1 for a label the model does not know: left out of the loss),
     or a multi-hot float matrix [B, n_labels] for multi-label data.
@@ -55,13 +56,14 @@ class ClassifierNetwork(TaskNetwork):
     def __init__(self, backbone: Backbone, head: ClassifierHead):
         super().__init__(backbone, head)
 
-    def logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def logits(self, ids: torch.Tensor, lengths: torch.Tensor, vector_rows: torch.Tensor | None = None) -> torch.Tensor:
+        """`vector_rows` [B, T]: each token's row in the backbone's whole vectors table (-1: none), or None."""
         cfg = self.head.cfg
-        out = self.backbone(ids, lengths, chunk_len=cfg.chunk_len, grad_tokens=cfg.grad_tokens)
+        out = self.backbone(ids, lengths, chunk_len=cfg.chunk_len, grad_tokens=cfg.grad_tokens, vector_rows=vector_rows)
         return self.head(out.output, out.mask)
 
     def forward(self, batch: dict) -> dict:
-        logits = self.logits(batch["ids"], batch["lengths"])
+        logits = self.logits(batch["ids"], batch["lengths"], batch.get("vector_rows"))
         result = {"logits": logits, "tokens": int(batch["lengths"].sum())}
         labels = batch.get("labels")
         if labels is not None:

@@ -137,7 +137,8 @@ def gold_nll(logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
 
 class ReaderNetwork(TaskNetwork):
     """Backbone + ReaderHead. A batch: q_ids, q_lengths, c_ids, c_lengths (with head.token_features also
-    c_feats [B, T, len(FEATURES)]); for training start_gold and
+    c_feats [B, T, len(FEATURES)]; with backbone.vectors q_vector_rows and c_vector_rows, each token's row in
+    the vectors' table); for training start_gold and
     end_gold ([B, 1 + T] multi-hot, column 0 the no-answer sentinel); for cloze sets start_allowed and
     end_allowed ([B, 1 + T]: the first and last tokens of candidate mentions, where the softmax runs)."""
 
@@ -151,13 +152,14 @@ class ReaderNetwork(TaskNetwork):
     def forward(self, batch: dict) -> dict:
         """Start and end logits [B, 1 + T] (candidate-restricted for cloze batches), and the loss when the batch has gold."""
         q_ids, c_ids = batch["q_ids"], batch["c_ids"]
-        q_out = self.backbone(q_ids, batch["q_lengths"])
-        c_out = self.backbone(c_ids, batch["c_lengths"])
+        q_rows, c_rows = batch.get("q_vector_rows"), batch.get("c_vector_rows")
+        q_out = self.backbone(q_ids, batch["q_lengths"], vector_rows=q_rows)
+        c_out = self.backbone(c_ids, batch["c_lengths"], vector_rows=c_rows)
         q_mask, c_mask = q_out.mask, c_out.mask
         q = self.head.question(q_out.output, q_mask)
-        emb = self.backbone.lookup  # with backbone.vectors, the words' vectors too
+        emb = self.backbone.lookup  # with backbone.vectors, the words' vectors too (words outside the vocabulary by their rows)
         feats = batch.get("c_feats")
-        passage = self.head.passage_states(c_out.output, c_mask, emb(c_ids), c_ids, emb(q_ids), q_ids, q_mask, feats)
+        passage = self.head.passage_states(c_out.output, c_mask, emb(c_ids, c_rows), c_ids, emb(q_ids, q_rows), q_ids, q_mask, feats)
         start, end = self.head.scores(passage, c_mask, q, feats)
         if "start_allowed" in batch:  # cloze: only candidate mentions' first / last tokens compete
             start = start.masked_fill(~batch["start_allowed"], float("-inf"))

@@ -4,10 +4,12 @@ import json
 import logging
 import random
 
+import numpy as np
 import pytest
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
+import rnn_nlp
 from rnn_nlp.cli import main
 from rnn_nlp.errors import DataError
 from rnn_nlp.runs import build_config, load_run, train_run
@@ -249,3 +251,35 @@ def test_a_confusion_plot_of_hundreds_of_labels_stays_small(tmp_path):
     plot_confusion(matrix, names, tmp_path / "confusion.png")
     width, height = Image.open(tmp_path / "confusion.png").size
     assert width <= 100 * (0.6 * MAX_PLOTTED_LABELS + 2) + 1 and height == width  # bounded, whatever n is
+
+
+def write_sentiment_vectors(path, dim=8):
+    """Vectors in which every positive word (and the unseen "splendid") lies near +v and every negative
+    word (and the unseen "dreadful") near -v; filler words are random."""
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=dim)
+    rows = {w: v + 0.1 * rng.normal(size=dim) for w in [*GOOD, "splendid"]}
+    rows |= {w: -v + 0.1 * rng.normal(size=dim) for w in [*BAD, "dreadful"]}
+    rows |= {w: rng.normal(size=dim) for w in FILLER}
+    path.write_text("".join(w + " " + " ".join(f"{x:.5f}" for x in vec) + "\n" for w, vec in rows.items()), encoding="utf-8")
+    return path
+
+
+def test_a_classifier_reads_the_vectors_of_words_outside_its_vocabulary(tmp_path, sentiment):
+    vectors = write_sentiment_vectors(tmp_path / "vectors.txt")
+    raw = classify_raw(sentiment, backbone={"vectors": str(vectors), "vectors_mode": "frozen"}, trainer={"epochs": 6})
+    train_run(build_config(raw), tmp_path / "run")
+    model = rnn_nlp.load(tmp_path / "run", device="cpu")
+    task = model._task
+    ids, _, rows = task.encode_texts(["the film was splendid", "the film was gotham"])
+    unk = task.token_vocab().unk_id
+    assert ids[0][3] == ids[1][3] == unk  # neither word occurs in the training data
+    assert rows[0][3] == 5 and rows[1][3] == -1  # "splendid" is the vectors file's 6th row; "gotham" has none
+    # The unseen words are classified by their vectors alone, as their neighbours in the vectors are.
+    assert model.predict("the film was splendid").label == "pos"
+    assert model.predict("the film was dreadful").label == "neg"
+    encoded = model.encode(["the film was splendid", "the film was dreadful", "the film was gotham"])
+    assert not np.allclose(encoded[0], encoded[1])
+    # Evaluation batches carry the rows too: the test split's unseen words are read the same way.
+    batch = next(task._batches("test", 4, None, torch.device("cpu")))[1]
+    assert batch["vector_rows"].shape == batch["ids"].shape

@@ -14,6 +14,7 @@ from rnn_nlp.cli import main
 from rnn_nlp.encode import encode_texts, most_similar
 from rnn_nlp.errors import DataError
 from rnn_nlp.runs import build_config, load_run, train_run
+from rnn_nlp.tasks.qa.data import make_batch, window_examples
 from tests.conftest import with_sections
 
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hugo"]
@@ -367,3 +368,27 @@ def test_the_shipped_cloze_recipe_loads_with_token_features():
 
     cfg = load_config(Path(__file__).resolve().parents[3] / "configs" / "qa-cloze.yaml")
     assert cfg.task == "qa" and cfg.head.token_features and cfg.head.feature_bias and cfg.head.feature_window == 5
+
+
+def test_a_reader_reads_the_vectors_of_words_outside_its_vocabulary(tmp_path, cloze_dir):
+    rng = np.random.default_rng(0)
+    words = [*NAMES, "zed"]  # "zed" never occurs in the training data
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("".join(w + " " + " ".join(f"{x:.5f}" for x in rng.normal(size=8)) + "\n" for w in words), encoding="utf-8")
+    trainer = train_run(build_config(qa_raw(cloze_dir, backbone={"vectors": str(vectors)}, trainer={"epochs": 2})), tmp_path / "run")
+    assert trainer.history[-1]["train_loss"] < trainer.history[0]["train_loss"]
+    _, task, model = load_run(tmp_path / "run")
+    context = "zed owns the car . alice paints the fence ."
+    prep = task.prepare("@placeholder owns the car .", context, {"text": ["zed"], "answer_start": [0]}, ["zed", "alice"])
+    unk = task.token_vocab().unk_id
+    assert prep.c_ids[0] == unk and prep.c_rows[0] == words.index("zed")  # outside the vocabulary, inside the vectors
+    assert prep.c_rows[1] == -1 and prep.c_rows[5] == words.index("alice")  # "owns" has no vector
+    assert prep.q_rows == [-1, -1, -1, -1, -1]
+    examples = window_examples(0, prep, 14, 7)
+    batch = make_batch(examples, task.token_vocab().pad_id, torch.device("cpu"), with_gold=True, no_answer=False)
+    assert batch["c_vector_rows"].shape == batch["c_ids"].shape and batch["q_vector_rows"].shape == batch["q_ids"].shape
+    model.eval()
+    with torch.no_grad():
+        with_rows = model(batch)["start_logits"]
+        without = model({k: v for k, v in batch.items() if not k.endswith("vector_rows")})["start_logits"]
+    assert not torch.allclose(with_rows, without)  # "zed" reads its vector, not plain <unk>
