@@ -63,7 +63,7 @@ class ClassifierModel(Model):
         return results
 
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
-        return self._task.encode_texts(texts)[0]
+        return self._token_rows(texts)[0]
 
     def _token_rows(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]] | None]:
         ids, _, rows = self._task.encode_texts(texts)
