@@ -34,6 +34,16 @@ LAYERS = [
 FORBIDDEN = {
     "rnn_nlp.tasks.registry": ["rnn_nlp"],  # a leaf: imports nothing of the package
     "rnn_nlp.training": ["rnn_nlp.tasks", "rnn_nlp.nn"],  # the trainer knows no task and no network
+    # the ONNX predictor runs without torch: no room that imports it (tests/shipping/test_inference.py runs it so)
+    "rnn_nlp.inference": [
+        "rnn_nlp.nn",
+        "rnn_nlp.tasks",
+        "rnn_nlp.training",
+        "rnn_nlp.runs",
+        "rnn_nlp.api",
+        "rnn_nlp.onnx",
+        "rnn_nlp.config",
+    ],
 }
 
 

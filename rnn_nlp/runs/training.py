@@ -14,8 +14,8 @@ from rnn_nlp.config import RunConfig, save_config
 from rnn_nlp.errors import CheckpointError, ConfigError, NonFiniteLossError, SaveError
 from rnn_nlp.files import replace_text
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
-from rnn_nlp.runs.model_card import write_run_card
 from rnn_nlp.runs.folders import DropReplaced, check_out_folder, check_out_path, run_lock, set_aside, settle_replaced
+from rnn_nlp.runs.model_card import write_run_card
 from rnn_nlp.runs.shorthand import resolve_shorthand
 from rnn_nlp.runs.stages import train_stage
 from rnn_nlp.tasks.registry import get_task

@@ -106,6 +106,8 @@ def push_folder(
         )
     except hub.errors.HfHubHTTPError as exc:
         raise ConfigError(f"push {repo_id}: the hub refused: {exc}") from None
+    except ValueError as exc:  # the hub's check of the card's metadata ("Invalid metadata in README.md")
+        raise ConfigError(f"push {repo_id}: {exc}") from None
     except OSError as exc:  # no connection, a proxy, a refused port
         raise ConfigError(f"push {repo_id}: cannot reach the hub at {api.endpoint}: {exc}") from None
     return str(getattr(info, "commit_url", info))

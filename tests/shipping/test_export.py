@@ -10,6 +10,7 @@ import yaml
 from safetensors import safe_open
 
 import rnn_nlp
+from rnn_nlp import api
 from rnn_nlp.cli import main
 from rnn_nlp.errors import CheckpointError, ConfigError, SaveError
 from rnn_nlp.model_card import read_front_matter
@@ -77,7 +78,7 @@ def test_export_is_slim_and_predicts_as_the_run(trained, tmp_path, capsys):
 
 def test_a_bf16_export_stores_bfloat16_and_tags_alike(trained, tmp_path):
     run = trained("ner")
-    out = rnn_nlp.api.export(run, tmp_path / "bf16", dtype="bf16")
+    out = api.export(run, tmp_path / "bf16", dtype="bf16")
     with safe_open(str(out / "model.safetensors"), "pt") as fh:
         dtypes = {str(fh.get_tensor(k).dtype) for k in fh.keys()}
     assert "torch.bfloat16" in dtypes and "torch.float32" not in dtypes
@@ -91,7 +92,7 @@ def test_model_save_is_the_export_and_carries_the_card(trained, tmp_path):
     run = trained("classify")
     model = rnn_nlp.load(run, "cpu")
     saved = model.save(tmp_path / "saved")
-    exported = rnn_nlp.api.export(run, tmp_path / "exported")
+    exported = api.export(run, tmp_path / "exported")
     assert sorted(p.name for p in saved.iterdir()) == sorted(p.name for p in exported.iterdir())
     assert yaml.safe_load((saved / "config.yaml").read_text()) == yaml.safe_load((exported / "config.yaml").read_text())
     assert card_of(saved)[1]["rnn_nlp"] == card_of(exported)[1]["rnn_nlp"]
@@ -105,21 +106,21 @@ def test_model_save_is_the_export_and_carries_the_card(trained, tmp_path):
 def test_export_refuses_what_it_cannot_do(trained, tmp_path):
     run = trained("classify")
     with pytest.raises(ConfigError, match="another folder"):
-        rnn_nlp.api.export(run, run)
+        api.export(run, run)
     with pytest.raises(ConfigError, match="--dtype"):
-        rnn_nlp.api.export(run, tmp_path / "x", dtype="int4")
+        api.export(run, tmp_path / "x", dtype="int4")
     with pytest.raises(ConfigError, match="--onnx"):
-        rnn_nlp.api.export(run, tmp_path / "x", int8=True)
+        api.export(run, tmp_path / "x", int8=True)
     other = tmp_path / "notes"
     other.mkdir()
     (other / "todo.txt").write_text("keep me")
     with pytest.raises(SaveError, match="other files"):
-        rnn_nlp.api.export(run, other)
+        api.export(run, other)
     assert (other / "todo.txt").read_text() == "keep me"
-    rnn_nlp.api.export(run, tmp_path / "twice")
+    api.export(run, tmp_path / "twice")
     with pytest.raises(SaveError, match="overwrite"):
-        rnn_nlp.api.export(run, tmp_path / "twice")
-    rnn_nlp.api.export(run, tmp_path / "twice", overwrite=True)
+        api.export(run, tmp_path / "twice")
+    api.export(run, tmp_path / "twice", overwrite=True)
     with pytest.raises(CheckpointError, match="no such run folder"):
-        rnn_nlp.api.export(tmp_path / "missing", tmp_path / "y")
+        api.export(tmp_path / "missing", tmp_path / "y")
     assert main(["export", str(tmp_path / "missing"), str(tmp_path / "y")]) == 2
