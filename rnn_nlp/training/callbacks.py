@@ -278,7 +278,7 @@ def builtin_callbacks(tcfg: Any, extra: Sequence[Callback] = ()) -> list[Callbac
             out.append(TensorBoardLog())
         else:
             log.info(
-                'trainer.tensorboard: the tensorboard package is not installed (pip install "rnn-nlp[tensorboard]"); metrics go to the CSV files only'
+                'trainer.tensorboard: tensorboard is not installed (pip install "rnn-nlp[tensorboard]"); metrics go to the CSV files only'
             )
     if tcfg.early_stopping_patience:
         out.append(EarlyStopping(tcfg.early_stopping_patience))
