@@ -48,6 +48,12 @@ def _hub() -> Any:
     return huggingface_hub
 
 
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether `exc` says the hub could not be reached: the HTTP client's transport errors, or a socket's."""
+    module = type(exc).__module__.split(".")[0]
+    return module in ("httpx", "httpx2", "httpcore", "requests", "urllib3") or isinstance(exc, (ConnectionError, TimeoutError))
+
+
 def cache_dir() -> Path:
     """The hub cache folder, read from the environment at each call (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub)."""
     if os.environ.get("HF_HUB_CACHE"):
@@ -82,8 +88,12 @@ def hub_snapshot(name: str, local_files_only: bool = False) -> Path:
         raise CheckpointError(f"{name}: {type(exc).__name__}: no such repo or revision on the hub (or no access to it)") from None
     except hub.errors.HfHubHTTPError as exc:
         raise CheckpointError(f"{name}: the hub answered {exc}") from None
-    except OSError as exc:
-        raise CheckpointError(f"{name}: cannot read or write the hub cache {cache}: {exc.strerror or exc}") from None
+    except Exception as exc:
+        if is_connection_error(exc):
+            raise CheckpointError(f"{name}: cannot reach the hub ({exc}); with HF_HUB_OFFLINE=1 only the cache {cache} is read") from None
+        if isinstance(exc, OSError):
+            raise CheckpointError(f"{name}: cannot read or write the hub cache {cache}: {exc.strerror or exc}") from None
+        raise
     return Path(folder)
 
 
@@ -108,6 +118,8 @@ def push_folder(
         raise ConfigError(f"push {repo_id}: the hub refused: {exc}") from None
     except ValueError as exc:  # the hub's check of the card's metadata ("Invalid metadata in README.md")
         raise ConfigError(f"push {repo_id}: {exc}") from None
-    except OSError as exc:  # no connection, a proxy, a refused port
+    except Exception as exc:  # no connection, a refused port: the HTTP client's own errors (httpx's are no OSError)
+        if not is_connection_error(exc):
+            raise
         raise ConfigError(f"push {repo_id}: cannot reach the hub at {api.endpoint}: {exc}") from None
     return str(getattr(info, "commit_url", info))

@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load as load_bytes
+from safetensors.torch import load_file
 
 import rnn_nlp
 from rnn_nlp import api
@@ -89,10 +92,16 @@ def test_push_uploads_the_slim_export_with_the_card_as_readme(trained, monkeypat
         assert "pushed" in capsys.readouterr().out
     files = stub.repos["alice/tiny-ner"]
     assert sorted(files) == ["README.md", "config.yaml", "meta.json", "model.safetensors", "vocab.json"]
-    assert files["README.md"] == (run / "README.md").read_bytes().replace(b"facts read from: run folder", b"facts read from: run folder")
-    assert read_front_matter(files["README.md"].decode())["rnn_nlp"]["task"] == "ner"
+    exported = api.export(run, run.parent / "again", overwrite=True)  # what push uploads: the slim export
+    assert files["README.md"] == (exported / "README.md").read_bytes()
+    pushed, local = load_bytes(files["model.safetensors"]), load_file(exported / "model.safetensors")
+    assert pushed.keys() == local.keys() and all(torch.equal(pushed[k], local[k]) for k in local)
+    card = read_front_matter(files["README.md"].decode())
+    assert (
+        card["rnn_nlp"]["task"] == "ner"
+        and card["rnn_nlp"]["splits"] == read_front_matter((run / "README.md").read_text())["rnn_nlp"]["splits"]
+    )
     assert stub.validated == [True]  # the card's metadata passed the hub's check
-    assert files["model.safetensors"] == api.export(run, run.parent / "again").joinpath("model.safetensors").read_bytes()
     assert set(stub.tokens) == {"Bearer hf_stub_token"}
     paths = [p for _, p in stub.requests]
     assert paths[0] == "/api/repos/create" and paths[-1] == "/api/models/alice/tiny-ner/commit/main"
