@@ -11,10 +11,13 @@ classifier) are quantized and the recurrence stays float32.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
+import warnings
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +77,33 @@ def random_inputs(names: list[str], batch: int, steps: int, vocab_size: int, n_c
     return out + [chars] if "chars" in names else out
 
 
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """The exporters' and the quantizer's advice that does not apply here, kept off the user's screen: the
+    TorchScript exporter's warnings about tracing and about LSTM batch sizes (the graph is checked at several
+    batch sizes and lengths before it is kept) and the quantizer's hint to pre-process the graph first."""
+    advice = ("pre-processing before quantization",)
+    root = logging.getLogger()
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not any(a in record.getMessage() for a in advice)
+
+    root.addFilter(keep)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            warnings.simplefilter("ignore", category=FutureWarning)
+            warnings.simplefilter("ignore", category=DeprecationWarning)
+            yield
+    finally:
+        root.removeFilter(keep)
+
+
 def export_graph(graph: torch.nn.Module, names: list[str], output: str, example: list[torch.Tensor], path: Path, exporter: str) -> None:
     """`graph` as ONNX at `path` by `exporter` ("torchscript" or "dynamo"), batch and lengths dynamic."""
     axes = {"ids": {0: "batch", 1: "steps"}, "lengths": {0: "batch"}, "chars": {0: "batch", 1: "steps", 2: "chars"}}
     out_axes = {0: "batch", 1: "steps"} if output == "emissions" else {0: "batch"}
-    with torch.no_grad():
+    with torch.no_grad(), quiet():
         if exporter == "torchscript":
             torch.onnx.export(
                 graph,
@@ -150,7 +175,8 @@ def quantize(source: Path, target: Path) -> dict[str, int]:
     """onnxruntime's dynamic int8 quantization of `source` into `target`; returns the quantized graph's operators."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    with quiet():
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
     return operator_counts(target)
 
 

@@ -98,3 +98,12 @@ def test_the_predictor_checks_its_files(trained, tmp_path):
     (out / "model.onnx").write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="model.onnx: corrupted"):
         inference.load(out)
+
+
+def test_the_inference_extra_installs_the_runtime_and_no_torch():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    names = {req.split(">")[0].split("=")[0].split("<")[0].strip().lower() for req in extras["inference"]}
+    assert names == {"onnxruntime", "numpy", "pyyaml", "spacy"}  # what rnn_nlp.inference imports, and nothing of torch
+    assert {"onnx", "onnxruntime", "onnxscript"} <= {r.split(">")[0].strip() for r in extras["onnx"]}
