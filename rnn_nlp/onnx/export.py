@@ -88,6 +88,10 @@ def quiet() -> Iterator[None]:
     def keep(record: logging.LogRecord) -> bool:
         return not any(a in record.getMessage() for a in advice)
 
+    chatty = [logging.getLogger(name) for name in ("onnx_ir", "onnxscript", "torch.onnx")]  # INFO for every rewrite pass
+    levels = [logger.level for logger in chatty]
+    for logger in chatty:
+        logger.setLevel(logging.WARNING)
     root.addFilter(keep)
     try:
         with warnings.catch_warnings():
@@ -97,6 +101,8 @@ def quiet() -> Iterator[None]:
             yield
     finally:
         root.removeFilter(keep)
+        for logger, level in zip(chatty, levels):
+            logger.setLevel(level)
 
 
 def export_graph(graph: torch.nn.Module, names: list[str], output: str, example: list[torch.Tensor], path: Path, exporter: str) -> None:
