@@ -237,7 +237,7 @@ def load(folder: str | Path, int8: bool = False, threads: int | None = None) -> 
     (classify). `int8`: the quantized graph (needs `--int8` at export); `threads`: onnxruntime's intra-op threads."""
     _, _, _, manifest = read_export(folder)
     kinds = {"emissions": OnnxTagger, "probabilities": OnnxClassifier}
-    cls = kinds.get(manifest.get("output"))
+    cls = kinds.get(str(manifest.get("output")))
     if cls is None:
         raise CheckpointError(f"{folder}: onnx.json names an output this rnn_nlp does not know ({manifest.get('output')!r})")
     return cls(folder, int8, threads)

@@ -136,6 +136,8 @@ def export_graph(graph: torch.nn.Module, names: list[str], output: str, example:
                 dynamo=True,
                 external_data=False,
             )
+            if program is None:
+                raise ConfigError("export --onnx: the dynamo exporter returned no program")
             program.save(str(path), external_data=False)
 
 

@@ -13,12 +13,14 @@ with its weights as constants: onnxruntime's int8 quantizer turns that LSTM into
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.nn.backbone import Backbone, reverse_padded
-from rnn_nlp.nn.heads.classifier import ClassifierNetwork
+from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierNetwork
 from rnn_nlp.nn.heads.tagger import CharEncoder, TaggerNetwork
 from rnn_nlp.nn.regularization import WeightDrop
 
@@ -27,8 +29,9 @@ def plain_rnn(layer: nn.Module, suffix: str = "") -> nn.RNNBase:
     """A unidirectional, batch-first copy of one direction (`suffix` "" or "_reverse") of a one-layer torch RNN."""
     source = layer.module if isinstance(layer, WeightDrop) else layer
     assert isinstance(source, nn.RNNBase) and source.num_layers == 1
-    kwargs = {"nonlinearity": source.nonlinearity} if isinstance(source, nn.RNN) else {}
-    copy = type(source)(source.input_size, source.hidden_size, num_layers=1, batch_first=True, bias=source.bias, **kwargs)
+    kwargs: dict = {"nonlinearity": source.nonlinearity} if isinstance(source, nn.RNN) else {}
+    kind: Any = type(source)
+    copy: nn.RNNBase = kind(source.input_size, source.hidden_size, num_layers=1, batch_first=True, bias=source.bias, **kwargs)
     state = {}
     for name in copy.state_dict():
         own = name + suffix
@@ -60,7 +63,8 @@ class PaddedBackbone(nn.Module):
         tops = []
         for direction, layers in zip(self.directions, self.stacks):
             x = emb
-            for i, rnn in enumerate(layers):
+            rnns: list[Any] = list(layers)
+            for i, rnn in enumerate(rnns):
                 out = run_padded(rnn, x, lengths, direction == "backward")
                 if self.residual and i > 0 and out.size(-1) == x.size(-1):
                     out = out + x
@@ -112,7 +116,9 @@ class TaggerGraph(nn.Module):
             raise ConfigError("export --onnx: a tagger with string embeddings (a character LM's states) cannot be exported to ONNX yet")
         self.backbone = PaddedBackbone(network.backbone)
         self.chars = PaddedChars(head.chars) if head.chars is not None else None
-        self.encoder = None if head.encoder is None else nn.ModuleList([plain_rnn(head.encoder), plain_rnn(head.encoder, "_reverse")])
+        self.encoder: nn.ModuleList | None = None  # a fresh BiLSTM's two directions, each a plain LSTM
+        if head.encoder is not None:
+            self.encoder = nn.ModuleList([plain_rnn(head.encoder), plain_rnn(head.encoder, "_reverse")])
         self.scorer = head.scorer
 
     @property
@@ -126,7 +132,8 @@ class TaggerGraph(nn.Module):
             assert chars is not None
             x = torch.cat([x, self.chars(chars, mask)], dim=-1)
         if self.encoder is not None:
-            x = torch.cat([run_padded(self.encoder[0], x, lengths, False), run_padded(self.encoder[1], x, lengths, True)], dim=-1)
+            forward, backward = list(self.encoder)
+            x = torch.cat([run_padded(forward, x, lengths, False), run_padded(backward, x, lengths, True)], dim=-1)
         return self.scorer(x)
 
 
@@ -136,8 +143,8 @@ class ClassifierGraph(nn.Module):
     def __init__(self, network: ClassifierNetwork):
         super().__init__()
         self.backbone = PaddedBackbone(network.backbone)
-        self.head = network.head
-        self.multi_label = network.head.cfg.multi_label
+        self.head: ClassifierHead = network.head  # type: ignore[assignment]
+        self.multi_label = self.head.cfg.multi_label
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         logits = self.head(self.backbone(ids, lengths), _mask(ids, lengths))

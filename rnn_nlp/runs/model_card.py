@@ -54,7 +54,8 @@ def saved_fingerprint(run: Path) -> dict:
 
 def _selection(task: str) -> tuple[str, str]:
     try:
-        return get_task(task).selection
+        selection: tuple[str, str] = getattr(get_task(task), "selection", ("loss", "min"))
+        return selection
     except Exception:  # a user's task not registered in this process: the loss picks
         return ("loss", "min")
 
