@@ -13,7 +13,7 @@ with its weights as constants: onnxruntime's int8 quantizer turns that LSTM into
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -63,7 +63,7 @@ class PaddedBackbone(nn.Module):
         tops = []
         for direction, layers in zip(self.directions, self.stacks):
             x = emb
-            rnns: list[Any] = list(layers)
+            rnns: list[Any] = list(cast(nn.ModuleList, layers))
             for i, rnn in enumerate(rnns):
                 out = run_padded(rnn, x, lengths, direction == "backward")
                 if self.residual and i > 0 and out.size(-1) == x.size(-1):
@@ -132,7 +132,8 @@ class TaggerGraph(nn.Module):
             assert chars is not None
             x = torch.cat([x, self.chars(chars, mask)], dim=-1)
         if self.encoder is not None:
-            forward, backward = list(self.encoder)
+            pair: list[Any] = list(self.encoder)
+            forward, backward = pair
             x = torch.cat([run_padded(forward, x, lengths, False), run_padded(backward, x, lengths, True)], dim=-1)
         return self.scorer(x)
 
