@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rnn_nlp.builtin_recipes import recipe_names
@@ -109,3 +109,47 @@ def train(
     model.history = list(trainer.history)
     model.is_main_process = trainer.dist.is_main
     return model
+
+
+def export(
+    run: str | Path, out: str | Path, dtype: str | None = None, onnx: bool = False, int8: bool = False, overwrite: bool = False
+) -> Path:
+    """Write `run`'s best model into `out` as a slim folder for inference (`rnn-nlp export`): config, vocabularies,
+    the weights it predicts with (`dtype` "bf16": bfloat16) and its model card; `rnn_nlp.load(out)` reads it.
+
+    `onnx`: also an ONNX graph of the network (model.onnx) and what the torch-free predictor needs
+    (`rnn_nlp.inference.load(out)`); `int8` adds onnxruntime's dynamically quantized graph (model.int8.onnx).
+    """
+    from rnn_nlp.runs.export import export_run
+
+    if int8 and not onnx:
+        raise ConfigError("export: --int8 quantizes the ONNX graph; give --onnx with it")
+    extras: Callable[[Model, Path], None] | None = None
+    if onnx:
+        from rnn_nlp.onnx import write_onnx
+
+        def extras(model: Model, folder: Path) -> None:
+            write_onnx(model, folder, int8=int8)
+
+    return export_run(run, out, dtype, overwrite=overwrite, extras=extras)
+
+
+def push(
+    run: str | Path, repo_id: str, private: bool = False, token: str | None = None, endpoint: str | None = None, onnx: bool = False
+) -> str:
+    """Upload `run` to the Hugging Face hub as model repo `repo_id` (OWNER/NAME), its card as the repo's README.md;
+    returns the commit's URL (`rnn-nlp push`). A run folder is exported first (slim, as `export`); a saved or
+    exported model's folder goes as it is. `rnn_nlp.load("hf://OWNER/NAME")` reads it back."""
+    import tempfile
+
+    from rnn_nlp.runs.model_card import is_run_folder
+    from rnn_nlp.training.hub import check_repo_id, push_folder
+
+    check_repo_id(repo_id)
+    folder = run_or_recipe(run, "push")
+    if not is_run_folder(folder) and not onnx:
+        ckpt.verify(folder)  # a saved model: complete and untampered before it leaves
+        return push_folder(folder, repo_id, private, token, endpoint)
+    with tempfile.TemporaryDirectory(prefix="rnn-nlp-push-") as tmp:
+        slim = export(folder, Path(tmp) / folder.resolve().name, onnx=onnx)
+        return push_folder(slim, repo_id, private, token, endpoint)

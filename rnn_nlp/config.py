@@ -96,6 +96,9 @@ class TrainerConfig:
     threads: int | None = None  # torch intra-op threads on CPU; None leaves torch's default
     checkpoint_every: int = 500  # steps between resume checkpoints (and one at every epoch end)
     log_every: int = 50  # steps between rows of steps.csv and progress-bar updates (each costs one host sync)
+    tensorboard: bool = (
+        True  # also TensorBoard scalars in RUN/tensorboard/ when tensorboard is installed (pip install "rnn-nlp[tensorboard]")
+    )
     # stop once the selection metric (the one that picks the best model) has not improved for this many
     # evaluations in a row (one per epoch); None trains to the end
     early_stopping_patience: int | None = None
@@ -144,6 +147,7 @@ RESUMABLE_CHANGES = (
     "trainer.progress",
     "trainer.checkpoint_every",
     "trainer.log_every",
+    "trainer.tensorboard",
     "trainer.threads",
     "trainer.on_nonfinite",
     "trainer.rollback_lr_factor",

@@ -11,29 +11,50 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
+import platform
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
-from rnn_nlp.config import RunConfig
+from rnn_nlp.config import RunConfig, to_dict
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.errors import ConfigError, SaveError
+from rnn_nlp.model_card import CardFacts, facts_from_card
+from rnn_nlp.model_card import render as render_card
 from rnn_nlp.nn.pooling import POOLINGS, Pooling
 from rnn_nlp.tasks.arguments import check_batch_size, check_text, item_stream, text_list
 from rnn_nlp.tasks.base import Task
 from rnn_nlp.tasks.word_vectors import padded_rows
 from rnn_nlp.training import checkpoint as ckpt
+from rnn_nlp.training import run_folder
 from rnn_nlp.training.trainer import resolve_device
+from rnn_nlp.version import __version__
 
 log = logging.getLogger(__name__)
 
 DEFAULT_POOLING = ("mean", "max")  # for runs that have no pooling of their own (language models, taggers)
 PREDICT_BATCH = 64  # inputs per forward pass in predict / predict_stream, unless batch_size says otherwise
+
+
+def runtime_versions() -> dict[str, str]:
+    """The versions that write a saved model: this library's, torch's and Python's."""
+    return {"rnn_nlp": str(__version__), "torch": str(torch.__version__), "python": platform.python_version()}
+
+
+def saved_model_files(path: Path) -> set[str]:
+    """The names a saved model's folder may hold: its four files, its card and the files its meta.json lists."""
+    names = {*ckpt.REQUIRED, run_folder.CARD}
+    try:
+        listed = json.loads((path / run_folder.META).read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return names
+    return names | {n for n in listed if isinstance(n, str)} if isinstance(listed, dict) else names
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:
@@ -157,23 +178,56 @@ class Model:
         return task.evaluate(self.module, split, self.device)
 
     # ---- saving --------------------------------------------------------------------------
-    def save(self, path: str | Path, overwrite: bool = False) -> Path:
-        """Write the model as a folder (config, vocabularies, weights) that `rnn_nlp.load` reads.
+    def card_facts(self) -> CardFacts:
+        """What this model's card says: the facts of the card it was loaded with (its run's or its export's
+        README.md), else what the model itself knows (task, labels, config, versions)."""
+        config = to_dict(self.config)
+        for folder in [self.path, run_folder.resolve(self.path)] if self.path is not None else []:
+            try:
+                text = (folder / run_folder.CARD).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            facts = facts_from_card(text, config)
+            if facts is not None:
+                return facts
+        name = self.path.name if self.path is not None else self.task
+        return CardFacts(
+            name, self.task, config, self.labels, self.config.data.name, versions=runtime_versions(), source="the model alone (Model.save)"
+        )
 
-        An existing folder is replaced only with `overwrite=True`, and only if it holds nothing but
-        a saved model's four files: a run folder (with its checkpoints and logs) or a folder of
-        other files is never replaced.
+    def save(
+        self,
+        path: str | Path,
+        overwrite: bool = False,
+        dtype: str | None = None,
+        card: CardFacts | None = None,
+        extras: Callable[[Path], None] | None = None,
+    ) -> Path:
+        """Write the model as a slim folder that `rnn_nlp.load` reads: config, vocabularies, the weights it
+        predicts with (in `dtype`: "float32", the default, "bfloat16" or "float16") and its model card
+        (README.md: `card`, else `card_facts()`). `rnn-nlp export` is this call on a run's best model, with the
+        card's facts read from the run folder and, for `--onnx`, `extras` writing the ONNX files in.
+
+        An existing folder is replaced only with `overwrite=True`, and only if it holds nothing but a saved
+        model's files: a run folder (with its checkpoints and logs) or a folder of other files is never replaced.
         """
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"save: path must be a folder's path (str or Path), got {type(path).__name__}")
+        if dtype is not None and dtype not in ckpt.DTYPES:
+            raise ConfigError(f"save: dtype {dtype!r} is not one of {', '.join(ckpt.DTYPES)}")
         path = Path(path)
         if path.exists():
             names = {p.name for p in path.iterdir()} if path.is_dir() else {path.name}
-            if names - set(ckpt.REQUIRED) or not path.is_dir():
+            if names - saved_model_files(path) or not path.is_dir():
                 raise SaveError(f"{path} holds other files than a saved model's ({', '.join(sorted(names)[:5])}); save into a new folder")
             if names and not overwrite:
                 raise SaveError(f"{path} already holds a saved model; pass overwrite=True to replace it")
-        return ckpt.save_checkpoint(path, self.config, self._task.vocab_json(), self.module)
+        facts = card or self.card_facts()
+        facts.dtype = dtype or "float32"
+        facts.versions = {**facts.versions, **runtime_versions()}
+        return ckpt.save_checkpoint(
+            path, self.config, self._task.vocab_json(), self.module, dtype=dtype, card=render_card(facts), extras=extras
+        )
 
     # ---- sentence vectors ----------------------------------------------------------------
     def _token_ids(self, texts: list[str]) -> list[list[int]]:

@@ -22,18 +22,28 @@ LAYERS = [
     ["rnn_nlp.cli"],
     ["rnn_nlp.demo", "rnn_nlp.experiments", "rnn_nlp.integrations", "rnn_nlp.encode"],
     ["rnn_nlp.api"],
-    ["rnn_nlp.runs"],
+    ["rnn_nlp.runs", "rnn_nlp.onnx"],
     ["rnn_nlp.tasks"],
     ["rnn_nlp.training", "rnn_nlp.generate"],
-    ["rnn_nlp.nn"],
+    ["rnn_nlp.nn", "rnn_nlp.inference"],
     ["rnn_nlp.data"],
     ["rnn_nlp.validation"],
-    ["rnn_nlp.config", "rnn_nlp.builtin_recipes", "rnn_nlp.metrics", "rnn_nlp.metrics.squad", "rnn_nlp.results"],
+    ["rnn_nlp.config", "rnn_nlp.builtin_recipes", "rnn_nlp.metrics", "rnn_nlp.metrics.squad", "rnn_nlp.results", "rnn_nlp.model_card"],
     ["rnn_nlp.errors", "rnn_nlp.version", "rnn_nlp.files"],
 ]
 FORBIDDEN = {
     "rnn_nlp.tasks.registry": ["rnn_nlp"],  # a leaf: imports nothing of the package
     "rnn_nlp.training": ["rnn_nlp.tasks", "rnn_nlp.nn"],  # the trainer knows no task and no network
+    # the ONNX predictor runs without torch: no room that imports it (tests/shipping/test_inference.py runs it so)
+    "rnn_nlp.inference": [
+        "rnn_nlp.nn",
+        "rnn_nlp.tasks",
+        "rnn_nlp.training",
+        "rnn_nlp.runs",
+        "rnn_nlp.api",
+        "rnn_nlp.onnx",
+        "rnn_nlp.config",
+    ],
 }
 
 

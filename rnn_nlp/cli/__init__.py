@@ -1,8 +1,8 @@
-"""`rnn-nlp`: train, evaluate, predict, generate, encode, recipes, data, experiment, demo.
+"""`rnn-nlp`: train, evaluate, predict, generate, encode, recipes, data, experiment, demo, export, push.
 
 Every verb is a thin call of the Python API (`rnn_nlp.load`, `rnn_nlp.train`, the model's methods);
 the parser is in `parser.py`, the verbs in `commands.py` (models) and `library.py` (recipes, data,
-experiments, demo).
+experiments, demo) and `shipping.py` (export, push).
 
 Exit codes: 0 done; 2 a clear error (one line on stderr, never a traceback); 130 interrupted (a
 checkpoint saved); 141 (128 + SIGPIPE, as `cat` or `grep` give) when the reader of standard output

@@ -103,10 +103,19 @@ def evaluate(args: argparse.Namespace) -> None:
     metrics["data"] = args.data or model.config.data.name
     out = _eval_file(Path(args.run_dir), args.split, args.data)
     write_json(out, metrics)  # before printing: a reader that stops early (| head) loses nothing
+    refresh_card(Path(args.run_dir))
     if report is not None:
         print(report)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"{args.split}: {shown} (written to {out})")
+
+
+def refresh_card(run_dir: Path) -> None:
+    """A run folder's model card (README.md) again, now listing the evaluation just written."""
+    from rnn_nlp.runs.model_card import is_run_folder, write_run_card
+
+    if is_run_folder(run_dir):
+        write_run_card(run_dir)
 
 
 def _ensemble(args: argparse.Namespace):
@@ -129,6 +138,7 @@ def _evaluate_ensemble(args: argparse.Namespace) -> None:
     metrics.update(split=args.split, data=args.data or tasks[0].cfg.data.name, members=ensemble.names)
     out = _eval_file(Path(args.run_dir), args.split, args.data, "-ensemble")
     write_json(out, metrics)
+    refresh_card(Path(args.run_dir))
     print(report)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"{args.split}, ensemble of {len(ensemble.names)} runs: {shown} (written to {out})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rnn_nlp.cli import commands, library
+from rnn_nlp.cli import commands, library, shipping
 from rnn_nlp.version import __version__
 
 DESCRIPTION = "One recurrent backbone, pretrained as a language model, feeding heads for tagging, classification, QA and generation."
@@ -150,4 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file")
     c.add_argument("--force", action="store_true", help="replace FILE if it exists")
     p.set_defaults(func=library.recipes)
+
+    shipping.add_parsers(sub)  # export, push
     return parser

@@ -8,6 +8,8 @@ spans, so any scheme converts to any other. Tags without a prefix (POS tags, "O"
 
 from __future__ import annotations
 
+import numpy as np
+
 SCHEMES = ("iob1", "iob2", "bioes")
 PREFIXES = {"iob1": "IB", "iob2": "IB", "bioes": "BIES"}
 
@@ -102,18 +104,17 @@ def detect_scheme(sentences: list[list[str]]) -> str:
     return "iob2"
 
 
-def allowed_transitions(tags: list[str], scheme: str):
-    """(start [n], transitions [n, n], end [n]) booleans: which tags may open, follow, close a sentence.
+def allowed_transitions(tags: list[str], scheme: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start [n], transitions [n, n], end [n]) numpy booleans: which tags may open, follow, close a sentence.
 
     For IOB2, I-X may only follow B-X or I-X; for BIOES, after B-X or I-X only I-X or E-X, and a
     sentence cannot end inside a chunk. Other schemes (and plain tag sets) allow everything.
+    (numpy, not torch: the torch-free ONNX predictor reads this module too; the CRF takes them as tensors.)
     """
-    import torch
-
     n = len(tags)
-    start = torch.ones(n, dtype=torch.bool)
-    trans = torch.ones(n, n, dtype=torch.bool)
-    end = torch.ones(n, dtype=torch.bool)
+    start = np.ones(n, dtype=bool)
+    trans = np.ones((n, n), dtype=bool)
+    end = np.ones(n, dtype=bool)
     if scheme not in ("iob2", "bioes"):
         return start, trans, end
     parts = [split_tag(t) for t in tags]

@@ -19,9 +19,11 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
-from rnn_nlp.api import load
 from rnn_nlp.data.tag_schemes import spans
-from rnn_nlp.training import checkpoint as ckpt
+
+# rnn_nlp.api and the checkpoint reader (torch) are imported where a component first needs them: spaCy imports this
+# module through the spacy_factories entry point whenever it builds any pipeline, spacy.blank("en") included, and
+# the torch-free ONNX predictor (rnn_nlp.inference) tokenizes with exactly that.
 
 UNIVERSAL_TO_SPACY = {".": "PUNCT", "CONJ": "CCONJ", "PRT": "PART"}
 SPACY_UPOS = {
@@ -60,6 +62,8 @@ class _RunComponent:
         self.model = None
         self.source = model
         if Path(model).exists():  # checked now, loaded when first used; else it may come with the pipeline (from_disk)
+            from rnn_nlp.training import checkpoint as ckpt
+
             self._check_task(ckpt.load_raw_config(model).get("task"), model)
 
     def _check_task(self, task: object, where: str) -> None:
@@ -71,6 +75,8 @@ class _RunComponent:
         self.model = model
 
     def _ready(self):
+        from rnn_nlp.api import load
+
         if self.model is None:
             if not Path(self.source).exists():
                 raise ValueError(f"{self.name}: the run folder {self.source} does not exist, and no model came with the pipeline")
@@ -81,6 +87,8 @@ class _RunComponent:
         self._ready().save(Path(path) / BUNDLED, overwrite=True)
 
     def from_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> _RunComponent:
+        from rnn_nlp.api import load
+
         bundled = Path(path) / BUNDLED
         if bundled.exists():
             self._use(load(bundled, self.device))

@@ -31,7 +31,7 @@ class CRF(nn.Module):
                 torch.ones(num_tags, num_tags, dtype=torch.bool),
                 torch.ones(num_tags, dtype=torch.bool),
             )
-        start, trans, end = allowed
+        start, trans, end = (torch.as_tensor(a, dtype=torch.bool) for a in allowed)  # numpy or torch booleans
         if trans.shape != (num_tags, num_tags) or start.shape != (num_tags,) or end.shape != (num_tags,):
             raise ValueError(f"allowed-transition masks must be [{num_tags}], [{num_tags}, {num_tags}], [{num_tags}]")
         self.register_buffer("allowed_start", start.bool(), persistent=False)

@@ -15,6 +15,7 @@ from rnn_nlp.errors import CheckpointError, ConfigError, NonFiniteLossError, Sav
 from rnn_nlp.files import replace_text
 from rnn_nlp.runs.configs import build_config, checkpoint_config, config_changes
 from rnn_nlp.runs.folders import DropReplaced, check_out_folder, check_out_path, run_lock, set_aside, settle_replaced
+from rnn_nlp.runs.model_card import write_run_card
 from rnn_nlp.runs.shorthand import resolve_shorthand
 from rnn_nlp.runs.stages import train_stage
 from rnn_nlp.tasks.registry import get_task
@@ -111,6 +112,7 @@ def train_run(
             raise
         if dist.is_main:
             settle_replaced(out)
+            write_run_card(out, trainer.data_fingerprint())  # README.md: what the run is, what it read, how it measured
         dist.barrier()  # every rank returns once rank 0 has written the last best/ and checkpoint (then read by all)
     return trainer
 

@@ -24,6 +24,10 @@ Hooks, each called with the state, in the order of `Trainer.callbacks`:
   counted, the schedule stepped): the place to checkpoint;
 - `on_fit_end(state)`: when `fit` returns (not after an interruption).
 
+TensorBoard (`TensorBoardLog`, on with `trainer.tensorboard` where the `tensorboard` package is installed)
+writes the rows of steps.csv and metrics.csv as scalars into RUN/tensorboard/; a resumed run purges the
+events written after its checkpoint's step.
+
 Every process of a data-parallel run calls every hook; a callback that writes files does so on
 rank 0 (`state.is_main`). A callback with state returns it from `state_dict` (plain Python values
 and tensors: it is saved with `torch.load(weights_only=True)` in mind) and takes it back in
@@ -33,7 +37,9 @@ the callback's `key` in `trainer_state.pt`.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,6 +49,7 @@ from rnn_nlp.training.contract import TrainingState
 from rnn_nlp.training.history import append_csv, plot_curves, write_csv
 
 log = logging.getLogger(__name__)
+TENSORBOARD = "tensorboard"  # the TensorBoard events' folder in the run folder
 
 
 class Callback:
@@ -205,6 +212,60 @@ class EarlyStopping(Callback):
         self.waited = int(state.get("waited", 0))
 
 
+def tensorboard_available() -> bool:
+    """Whether the tensorboard package (which torch.utils.tensorboard writes with) is installed."""
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def scalar_tag(key: str) -> str:
+    """ "valid/f1" for "valid_f1", "train/loss" for "train_loss"; other keys ("lr") as they are."""
+    split, _, name = key.partition("_")
+    return f"{split}/{name}" if split in ("train", "valid") and name else key
+
+
+class TensorBoardLog(Callback):
+    """Every steps.csv row and every metrics.csv row as scalars at its step (rank 0 writes)."""
+
+    key = "tensorboard"
+
+    def __init__(self) -> None:
+        self.writer: Any = None
+
+    def on_fit_start(self, state: TrainingState) -> None:
+        if not state.is_main:
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        try:
+            self.writer = SummaryWriter(str(state.run_dir / TENSORBOARD), purge_step=state.global_step or None)
+        except OSError as exc:
+            raise SaveError(f"could not write {state.run_dir / TENSORBOARD}: {exc.strerror or exc}") from None
+
+    def _write(self, row: dict) -> None:
+        if self.writer is None:
+            return
+        step = int(row.get("step", 0))
+        try:
+            for key, value in row.items():
+                if key not in ("step", "epoch") and isinstance(value, (int, float)) and math.isfinite(value):
+                    self.writer.add_scalar(scalar_tag(key), float(value), step)
+            self.writer.flush()
+        except OSError as exc:
+            raise SaveError(f"could not write TensorBoard events into {self.writer.log_dir}: {exc.strerror or exc}") from None
+
+    def on_log(self, state: TrainingState, row: dict) -> None:
+        self._write(row)
+
+    def on_evaluate(self, state: TrainingState, metrics: dict) -> None:
+        if state.history:
+            self._write(state.history[-1])
+
+    def on_fit_end(self, state: TrainingState) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
 def builtin_callbacks(tcfg: Any, extra: Sequence[Callback] = ()) -> list[Callback]:
     """The callbacks `TrainerConfig` asks for, with `extra` (the caller's) before the last
     checkpoint, which comes last so that it saves everyone's state."""
@@ -212,6 +273,13 @@ def builtin_callbacks(tcfg: Any, extra: Sequence[Callback] = ()) -> list[Callbac
     if tcfg.gradual_unfreezing:
         out.append(GradualUnfreezing())
     out += [MetricLog(), BestModel()]
+    if getattr(tcfg, "tensorboard", False):
+        if tensorboard_available():
+            out.append(TensorBoardLog())
+        else:
+            log.info(
+                'trainer.tensorboard: tensorboard is not installed (pip install "rnn-nlp[tensorboard]"); metrics go to the CSV files only'
+            )
     if tcfg.early_stopping_patience:
         out.append(EarlyStopping(tcfg.early_stopping_patience))
     out += list(extra)

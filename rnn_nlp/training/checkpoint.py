@@ -15,6 +15,7 @@ import io
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,25 @@ from safetensors.torch import load_file, save_file
 from rnn_nlp.config import RunConfig, load_yaml, to_dict
 from rnn_nlp.errors import CheckpointError, SaveError, os_reason, shown_path
 from rnn_nlp.files import fsync_dir, json_text
-from rnn_nlp.training.run_folder import BEST, CONFIG, LAST, META, RUN_CONFIG, TRAINER_STATE, VOCAB, WEIGHTS, building, resolve, swap_in
+from rnn_nlp.training.run_folder import (
+    BEST,
+    CARD,
+    CONFIG,
+    LAST,
+    META,
+    RUN_CONFIG,
+    TRAINER_STATE,
+    VOCAB,
+    WEIGHTS,
+    building,
+    resolve,
+    swap_in,
+)
 from rnn_nlp.version import __version__
 
 FORMAT_VERSION = 1
 REQUIRED = (CONFIG, VOCAB, WEIGHTS, META)
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}  # a saved model's weights (`dtype`)
 
 
 def _sha256(path: Path) -> str:
@@ -43,8 +58,9 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _weights_for_saving(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """safetensors refuses shared storage (tied weights): keep the first name of each tensor."""
+def _weights_for_saving(state_dict: dict[str, torch.Tensor], dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """safetensors refuses shared storage (tied weights): keep the first name of each tensor. With `dtype`,
+    floating-point tensors are stored in it (bool and integer buffers as they are)."""
     out, seen = {}, {}
     for name, tensor in state_dict.items():
         key = (tensor.data_ptr(), tensor.shape, tensor.dtype) if tensor.numel() else None
@@ -53,24 +69,47 @@ def _weights_for_saving(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.
         if key is not None:
             seen[key] = name
         out[name] = tensor.detach().cpu().contiguous()
+        if dtype is not None and out[name].is_floating_point():
+            out[name] = out[name].to(dtype)
     return out
 
 
-def _write_folder(folder: Path, cfg: RunConfig, vocab: dict, model: torch.nn.Module, trainer_state: dict | None) -> None:
-    """Fill an empty folder with the checkpoint's files and meta.json (their hashes), all fsynced."""
+def _write_folder(
+    folder: Path,
+    cfg: RunConfig,
+    vocab: dict,
+    model: torch.nn.Module,
+    trainer_state: dict | None,
+    dtype: str | None = None,
+    card: str | None = None,
+    extras: Callable[[Path], None] | None = None,
+) -> None:
+    """Fill an empty folder with the checkpoint's files and meta.json (their hashes), all fsynced.
+
+    `extras(folder)` writes further files (an ONNX export) before the hashes are taken, so meta.json covers
+    them too; the card (README.md) is written last and left out of the hashes: it is documentation that
+    a user may edit, and loading never reads it.
+    """
     (folder / CONFIG).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
     (folder / VOCAB).write_text(json_text(vocab), encoding="utf-8")
-    save_file(_weights_for_saving(model.state_dict()), str(folder / WEIGHTS), metadata={"format_version": str(FORMAT_VERSION)})
+    weights = _weights_for_saving(model.state_dict(), DTYPES[dtype] if dtype else None)
+    save_file(weights, str(folder / WEIGHTS), metadata={"format_version": str(FORMAT_VERSION), "dtype": dtype or "float32"})
     if trainer_state is not None:
         torch.save(trainer_state, folder / TRAINER_STATE)
+    if extras is not None:
+        extras(folder)
     files = sorted(p.name for p in folder.iterdir())
     meta = {
         "format_version": FORMAT_VERSION,
         "rnn_nlp_version": __version__,
         "torch_version": torch.__version__,
+        "dtype": dtype or "float32",
         "files": {name: _sha256(folder / name) for name in files},
     }
     (folder / META).write_text(json_text(meta, indent=1), encoding="utf-8")
+    if card is not None:
+        (folder / CARD).write_text(card, encoding="utf-8")
+        files.append(CARD)
     for name in files + [META]:
         with open(folder / name, "rb") as fh:
             os.fsync(fh.fileno())
@@ -83,12 +122,17 @@ def save_checkpoint(
     vocab: dict,
     model: torch.nn.Module,
     trainer_state: dict | None = None,
+    dtype: str | None = None,
+    card: str | None = None,
+    extras: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write a checkpoint folder atomically: build it beside `path` (`.NAME.tmp`), then swap it in.
 
-    The one way a checkpoint is written: a run's `checkpoint-last/` (with `trainer_state`) and
-    its best model `best/` (without) alike. Any OSError (disk full, read-only or missing folder)
-    raises SaveError naming the path; the previous checkpoint at `path` is then still there, complete.
+    The one way a checkpoint is written: a run's `checkpoint-last/` (with `trainer_state`), its best
+    model `best/` (without) and a saved or exported model (`Model.save`: `dtype` for its floating-point
+    weights, its model `card`, and `extras` writing more files, as an ONNX export, into the folder) alike.
+    Any OSError (disk full, read-only or missing folder) raises SaveError naming the path; the previous
+    checkpoint at `path` is then still there, complete.
     """
     path = Path(path)
     tmp = building(path)
@@ -96,7 +140,7 @@ def save_checkpoint(
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        _write_folder(tmp, cfg, vocab, model, trainer_state)
+        _write_folder(tmp, cfg, vocab, model, trainer_state, dtype, card, extras)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise SaveError(f"could not write checkpoint {path}: {exc}; the previous one is untouched") from None

@@ -33,6 +33,7 @@ VOCAB = "vocab.json"
 WEIGHTS = "model.safetensors"
 TRAINER_STATE = "trainer_state.pt"
 META = "meta.json"
+CARD = "README.md"  # the model card (a run's, or a saved model's): Markdown with YAML front matter, never hashed nor loaded
 
 # a run folder's own
 RUN_CONFIG = "run-config.yaml"

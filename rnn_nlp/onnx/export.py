@@ -1,0 +1,253 @@
+"""Writing a model's network as ONNX into its export folder: model.onnx (+ model.int8.onnx) and onnx.json.
+
+Both torch exporters are tried in turn (TorchScript's first: its graph holds the fused ONNX LSTM/GRU/RNN op,
+which onnxruntime quantizes; then the dynamo one), and a graph is kept only if onnxruntime's outputs match
+PyTorch's within `TOLERANCE` on random batches of several sizes and lengths; onnx.json records which exporter
+gave it and the largest difference seen. `--int8` quantizes the kept graph with onnxruntime's dynamic
+quantization and records which operators it holds: an LSTM becomes DynamicQuantizeLSTM (int8 weights); a GRU
+or Elman RNN has no int8 kernel in onnxruntime, so only its MatMul/Gemm layers (embedding projection, scorer,
+classifier) are quantized and the recurrence stays float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.files import json_text
+from rnn_nlp.nn.crf import FORBIDDEN
+from rnn_nlp.nn.heads.classifier import ClassifierNetwork
+from rnn_nlp.nn.heads.tagger import TaggerNetwork
+from rnn_nlp.onnx.graphs import ClassifierGraph, TaggerGraph
+from rnn_nlp.tasks.model import Model
+
+log = logging.getLogger(__name__)
+
+GRAPH, INT8_GRAPH, MANIFEST = "model.onnx", "model.int8.onnx", "onnx.json"
+FORMAT = 1
+OPSET = 18
+TOLERANCE = 1e-4  # largest |onnxruntime - PyTorch| accepted on any output value (emissions, probabilities)
+EXPORTERS = ("torchscript", "dynamo")
+CHECK_SHAPES = ((1, 1), (1, 7), (3, 5), (8, 13), (2, 40))  # (batch, length) of the random check batches
+
+
+def _require() -> Any:
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError:
+        raise ConfigError('export --onnx needs onnx and onnxruntime: pip install "rnn-nlp[onnx]"') from None
+    return onnx, onnxruntime
+
+
+def graph_of(model: Model) -> tuple[torch.nn.Module, list[str], str]:
+    """(the ONNX-friendly module, its input names, its output name) of a model that ONNX export supports."""
+    network = model.module
+    if isinstance(network, TaggerNetwork):
+        graph = TaggerGraph(network).eval()
+        return graph, ["ids", "lengths", *(["chars"] if graph.uses_chars else [])], "emissions"
+    if isinstance(network, ClassifierNetwork):
+        return ClassifierGraph(network).eval(), ["ids", "lengths"], "probabilities"
+    raise ConfigError(f"export --onnx: task '{model.task}' cannot be exported to ONNX yet (tagging and classification runs can)")
+
+
+def random_inputs(names: list[str], batch: int, steps: int, vocab_size: int, n_chars: int, rng: random.Random) -> list[torch.Tensor]:
+    """Random padded inputs: lengths from 1 to `steps` (the longest exactly `steps`), ids 2.. on real tokens, 0 on padding."""
+    lengths = [steps] + [rng.randint(1, steps) for _ in range(batch - 1)]
+    rng.shuffle(lengths)
+    ids = torch.zeros(batch, steps, dtype=torch.long)
+    chars = torch.zeros(batch, steps, 6, dtype=torch.long)
+    for b, n in enumerate(lengths):
+        ids[b, :n] = torch.tensor([rng.randrange(2, max(3, vocab_size)) for _ in range(n)])
+        for t in range(n):
+            width = rng.randint(1, 6)
+            chars[b, t, :width] = torch.tensor([rng.randrange(1, max(2, n_chars)) for _ in range(width)])
+    out = [ids, torch.tensor(lengths, dtype=torch.long)]
+    return out + [chars] if "chars" in names else out
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """The exporters' and the quantizer's advice that does not apply here, kept off the user's screen: the
+    TorchScript exporter's warnings about tracing and about LSTM batch sizes (the graph is checked at several
+    batch sizes and lengths before it is kept) and the quantizer's hint to pre-process the graph first."""
+    advice = ("pre-processing before quantization",)
+    root = logging.getLogger()
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not any(a in record.getMessage() for a in advice)
+
+    chatty = [logging.getLogger(name) for name in ("onnx_ir", "onnxscript", "torch.onnx")]  # INFO for every rewrite pass
+    levels = [logger.level for logger in chatty]
+    for logger in chatty:
+        logger.setLevel(logging.WARNING)
+    root.addFilter(keep)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", category=FutureWarning)
+            warnings.simplefilter("ignore", category=DeprecationWarning)
+            yield
+    finally:
+        root.removeFilter(keep)
+        for logger, level in zip(chatty, levels):
+            logger.setLevel(level)
+
+
+def export_graph(graph: torch.nn.Module, names: list[str], output: str, example: list[torch.Tensor], path: Path, exporter: str) -> None:
+    """`graph` as ONNX at `path` by `exporter` ("torchscript" or "dynamo"), batch and lengths dynamic."""
+    axes = {"ids": {0: "batch", 1: "steps"}, "lengths": {0: "batch"}, "chars": {0: "batch", 1: "steps", 2: "chars"}}
+    out_axes = {0: "batch", 1: "steps"} if output == "emissions" else {0: "batch"}
+    with torch.no_grad(), quiet():
+        if exporter == "torchscript":
+            torch.onnx.export(
+                graph,
+                tuple(example),
+                str(path),
+                input_names=names,
+                output_names=[output],
+                dynamic_axes={**{n: axes[n] for n in names}, output: out_axes},
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+        else:
+            dim = torch.export.Dim
+            batch, steps, width = dim("batch", min=1), dim("steps", min=1), dim("chars", min=1)
+            shapes = {"ids": {0: batch, 1: steps}, "lengths": {0: batch}, "chars": {0: batch, 1: steps, 2: width}}
+            program = torch.onnx.export(
+                graph,
+                tuple(example),
+                input_names=names,
+                output_names=[output],
+                dynamic_shapes=tuple(shapes[n] for n in names),
+                opset_version=OPSET,
+                dynamo=True,
+                external_data=False,
+            )
+            if program is None:
+                raise ConfigError("export --onnx: the dynamo exporter returned no program")
+            program.save(str(path), external_data=False)
+
+
+def largest_difference(path: Path, graph: torch.nn.Module, names: list[str], vocab_size: int, n_chars: int, seed: int = 0) -> float:
+    """The largest |onnxruntime - PyTorch| over random batches of every CHECK_SHAPES size (inf on a failed run)."""
+    _, ort = _require()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng, worst = random.Random(seed), 0.0
+    for batch, steps in CHECK_SHAPES:
+        inputs = random_inputs(names, batch, steps, vocab_size, n_chars, rng)
+        with torch.no_grad():
+            expected = graph(*inputs).numpy()
+        try:
+            got = session.run(None, {n: t.numpy() for n, t in zip(names, inputs)})[0]
+        except Exception as exc:  # onnxruntime's errors have no common base class
+            log.info("ONNX check at batch %d, length %d failed: %s", batch, steps, str(exc).splitlines()[0])
+            return float("inf")
+        if got.shape != expected.shape:
+            return float("inf")
+        mask = (torch.arange(steps).unsqueeze(0) < inputs[1].unsqueeze(1)).numpy() if got.ndim == 3 else None
+        diff = np.abs(got - expected)
+        worst = max(worst, float(diff[mask].max() if mask is not None else diff.max()))
+    return worst
+
+
+def operator_counts(path: Path) -> dict[str, int]:
+    """How many nodes of each operator type the ONNX graph at `path` holds (subgraphs included)."""
+    onnx, _ = _require()
+    counts: Counter = Counter()
+
+    def walk(graph: Any) -> None:
+        for node in graph.node:
+            counts[node.op_type] += 1
+            for attr in node.attribute:
+                if attr.g is not None and len(attr.g.node):
+                    walk(attr.g)
+
+    walk(onnx.load(str(path)).graph)
+    return dict(sorted(counts.items()))
+
+
+def quantize(source: Path, target: Path) -> dict[str, int]:
+    """onnxruntime's dynamic int8 quantization of `source` into `target`; returns the quantized graph's operators."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with quiet():
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    return operator_counts(target)
+
+
+def crf_scores(network: torch.nn.Module) -> dict | None:
+    """The CRF's start, transition and end scores with the forbidden moves masked (what Viterbi uses), or None."""
+    crf = getattr(getattr(network, "head", None), "crf", None)
+    if crf is None:
+        return None
+    start, trans, end = (t.detach().float().cpu().tolist() for t in crf.scores())
+    return {"start": start, "transitions": trans, "end": end, "forbidden": FORBIDDEN}
+
+
+def write_onnx(model: Model, folder: Path, int8: bool = False, exporters: tuple[str, ...] = EXPORTERS) -> dict:
+    """Write model.onnx (and with `int8` model.int8.onnx) and onnx.json into `folder`; returns the manifest."""
+    _require()
+    graph, names, output = graph_of(model)
+    vocab_size = len(model.vocab)
+    n_chars = len(model._task.vocab_json().get("chars", [])) or 2
+    example = random_inputs(names, 2, 5, vocab_size, n_chars, random.Random(1))
+    path, tried = folder / GRAPH, {}
+    for exporter in exporters:
+        try:
+            export_graph(graph, names, output, example, path, exporter)
+            tried[exporter] = largest_difference(path, graph, names, vocab_size, n_chars)
+        except Exception as exc:  # an exporter that cannot take the graph: the next one is tried
+            log.info("the %s ONNX exporter failed: %s", exporter, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            tried[exporter] = float("inf")
+        if tried[exporter] <= TOLERANCE:
+            break
+    else:
+        path.unlink(missing_ok=True)
+        raise ConfigError(
+            f"export --onnx: no exporter gave a graph within {TOLERANCE} of PyTorch at every batch size and length "
+            f"(largest differences: {', '.join(f'{k} {v:.3g}' for k, v in tried.items())})"
+        )
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "task": model.task,
+        "graph": GRAPH,
+        "inputs": names,
+        "output": output,
+        "exporter": exporter,
+        "opset": OPSET,
+        "tolerance": TOLERANCE,
+        "largest_difference": tried[exporter],
+        "checked_shapes": [list(s) for s in CHECK_SHAPES],
+        "rnn": model.config.backbone.rnn,
+        "crf": crf_scores(model.module),
+        "operators": operator_counts(path),
+    }
+    if int8:
+        ops = quantize(path, folder / INT8_GRAPH)
+        manifest["int8"] = {"graph": INT8_GRAPH, "operators": ops, "int8_recurrence": ops.get("DynamicQuantizeLSTM", 0) > 0}
+        if model.config.backbone.rnn == "lstm" and not ops.get("DynamicQuantizeLSTM"):
+            log.warning("export --int8: the quantized graph holds no DynamicQuantizeLSTM; its LSTM stays float32")
+        elif model.config.backbone.rnn != "lstm":
+            log.info(
+                "export --int8: onnxruntime has no int8 %s kernel; only the MatMul/Gemm layers are quantized", model.config.backbone.rnn
+            )
+    (folder / MANIFEST).write_text(json_text(manifest, indent=1) + "\n", encoding="utf-8")
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict:
+    return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))

@@ -1,0 +1,152 @@
+"""The networks as ONNX-friendly modules: padded inputs and a lengths input, no PackedSequence.
+
+A recurrent layer reading left to right over a left-aligned padded batch is exact at every real position:
+the padding comes after. Each backward direction reads each sentence reversed within its own length
+(`reverse_padded`, padding left at the end), so it too sees its real tokens only, and the result equals
+packing's, sentence by sentence. The weights are copied into plain unidirectional torch RNNs (a weight-dropped
+layer's raw matrices, a bidirectional layer's two halves), so every exporter sees the fused LSTM/GRU/RNN op
+with its weights as constants: onnxruntime's int8 quantizer turns that LSTM into DynamicQuantizeLSTM.
+
+    TaggerGraph(ids [B,T] int64, lengths [B] int64[, chars [B,T,C] int64]) -> emissions [B,T,K] float32
+    ClassifierGraph(ids [B,T] int64, lengths [B] int64)                    -> probabilities [B,L] float32
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import torch
+from torch import nn
+
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.nn.backbone import Backbone, reverse_padded
+from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierNetwork
+from rnn_nlp.nn.heads.tagger import CharEncoder, TaggerNetwork
+from rnn_nlp.nn.regularization import WeightDrop
+
+
+def plain_rnn(layer: nn.Module, suffix: str = "") -> nn.RNNBase:
+    """A unidirectional, batch-first copy of one direction (`suffix` "" or "_reverse") of a one-layer torch RNN."""
+    source = layer.module if isinstance(layer, WeightDrop) else layer
+    assert isinstance(source, nn.RNNBase) and source.num_layers == 1
+    kwargs: dict = {"nonlinearity": source.nonlinearity} if isinstance(source, nn.RNN) else {}
+    kind: Any = type(source)
+    copy: nn.RNNBase = kind(source.input_size, source.hidden_size, num_layers=1, batch_first=True, bias=source.bias, **kwargs)
+    state = {}
+    for name in copy.state_dict():
+        own = name + suffix
+        value = getattr(layer, f"{own}_raw", None) if isinstance(layer, WeightDrop) else None
+        state[name] = (value if value is not None else getattr(source, own)).detach().clone()
+    copy.load_state_dict(state)
+    return copy.eval()
+
+
+def run_padded(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, backward: bool) -> torch.Tensor:
+    """[B, T, H] outputs of `rnn` over a padded batch, exact at real positions; `backward` reads each sentence reversed."""
+    if backward:
+        return reverse_padded(rnn(reverse_padded(x, lengths))[0], lengths)
+    return rnn(x)[0]
+
+
+class PaddedBackbone(nn.Module):
+    """The backbone's eval-mode forward over padded input: [B, T] ids, [B] lengths -> [B, T, output_dim] top states."""
+
+    def __init__(self, backbone: Backbone):
+        super().__init__()
+        self.backbone = backbone
+        self.directions = backbone.directions
+        self.residual = backbone.cfg.residual
+        self.stacks = nn.ModuleList(nn.ModuleList(plain_rnn(layer) for layer in backbone.stack(d).layers) for d in self.directions)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        emb = self.backbone.lookup(ids)
+        tops = []
+        for direction, layers in zip(self.directions, self.stacks):
+            x = emb
+            rnns: list[Any] = list(cast(nn.ModuleList, layers))
+            for i, rnn in enumerate(rnns):
+                out = run_padded(rnn, x, lengths, direction == "backward")
+                if self.residual and i > 0 and out.size(-1) == x.size(-1):
+                    out = out + x
+                x = out
+            tops.append(x)
+        return torch.cat(tops, dim=-1)
+
+
+class PaddedChars(nn.Module):
+    """CharEncoder over every token's characters, padding tokens included (their features zeroed after)."""
+
+    def __init__(self, chars: CharEncoder):
+        super().__init__()
+        self.kind, self.embedding, self.output_dim = chars.kind, chars.embedding, chars.output_dim
+        if self.kind == "cnn":
+            self.conv = chars.conv
+        else:
+            self.fwd, self.bwd = plain_rnn(chars.rnn), plain_rnn(chars.rnn, "_reverse")
+
+    def forward(self, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, steps, width = chars.shape
+        words = chars.reshape(batch * steps, width)
+        lengths = (words != 0).sum(1).clamp(min=1)
+        emb = self.embedding(words)
+        if self.kind == "cnn":
+            conv = self.conv(emb.transpose(1, 2)).transpose(1, 2)
+            pad = torch.arange(width, device=words.device).unsqueeze(0) >= lengths.unsqueeze(1)
+            feats = conv.masked_fill(pad.unsqueeze(2), float("-inf")).max(1).values
+        else:
+            last = (lengths - 1).view(-1, 1, 1)
+            fwd = run_padded(self.fwd, emb, lengths, False)
+            bwd = reverse_padded(self.bwd(reverse_padded(emb, lengths))[0], lengths)
+            # packing's final states: the forward one at the last character, the backward one at the first
+            feats = torch.cat([fwd.gather(1, last.expand(-1, 1, fwd.size(2))).squeeze(1), bwd[:, 0]], dim=-1)
+        return feats.reshape(batch, steps, self.output_dim) * mask.unsqueeze(-1).to(feats.dtype)
+
+
+def _mask(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    return torch.arange(ids.size(1), device=ids.device).unsqueeze(0) < lengths.unsqueeze(1)
+
+
+class TaggerGraph(nn.Module):
+    """A TaggerNetwork's emission scores; the CRF's Viterbi (or the argmax) runs outside, in numpy."""
+
+    def __init__(self, network: TaggerNetwork):
+        super().__init__()
+        head = network.head
+        if head.strings is not None:
+            raise ConfigError("export --onnx: a tagger with string embeddings (a character LM's states) cannot be exported to ONNX yet")
+        self.backbone = PaddedBackbone(network.backbone)
+        self.chars = PaddedChars(head.chars) if head.chars is not None else None
+        self.encoder: nn.ModuleList | None = None  # a fresh BiLSTM's two directions, each a plain LSTM
+        if head.encoder is not None:
+            self.encoder = nn.ModuleList([plain_rnn(head.encoder), plain_rnn(head.encoder, "_reverse")])
+        self.scorer = head.scorer
+
+    @property
+    def uses_chars(self) -> bool:
+        return self.chars is not None
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, chars: torch.Tensor | None = None) -> torch.Tensor:
+        mask = _mask(ids, lengths)
+        x = self.backbone(ids, lengths)
+        if self.chars is not None:
+            assert chars is not None
+            x = torch.cat([x, self.chars(chars, mask)], dim=-1)
+        if self.encoder is not None:
+            pair: list[Any] = list(self.encoder)
+            forward, backward = pair
+            x = torch.cat([run_padded(forward, x, lengths, False), run_padded(backward, x, lengths, True)], dim=-1)
+        return self.scorer(x)
+
+
+class ClassifierGraph(nn.Module):
+    """A ClassifierNetwork's label probabilities (softmax, or sigmoids for multi-label runs)."""
+
+    def __init__(self, network: ClassifierNetwork):
+        super().__init__()
+        self.backbone = PaddedBackbone(network.backbone)
+        self.head: ClassifierHead = network.head  # type: ignore[assignment]
+        self.multi_label = self.head.cfg.multi_label
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        logits = self.head(self.backbone(ids, lengths), _mask(ids, lengths))
+        return torch.sigmoid(logits) if self.multi_label else logits.softmax(-1)

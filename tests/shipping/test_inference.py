@@ -1,0 +1,109 @@
+"""The torch-free predictor: an ONNX export predicts through onnxruntime and numpy in a process where
+`import torch` fails, giving the results the torch model gives; its files are checked before use."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rnn_nlp
+from rnn_nlp import api, inference
+from rnn_nlp.errors import CheckpointError
+from tests.shipping.sentences import random_texts
+
+pytest.importorskip("onnxruntime", reason="the onnx extra is part of the test extra")
+ROOT = Path(__file__).resolve().parents[2]
+
+NO_TORCH = """
+import importlib.abc, json, sys
+
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError(f"torch is blocked in this process ({name})")
+        return None
+
+sys.meta_path.insert(0, NoTorch())
+try:
+    import torch  # noqa: F401
+    sys.exit("torch imported")
+except ImportError:
+    pass
+from rnn_nlp import inference
+
+folder, int8, texts = sys.argv[1], sys.argv[2] == "1", json.loads(sys.stdin.read())
+model = inference.load(folder, int8=int8, threads=1)
+print(json.dumps({"results": [r.to_dict() for r in model.predict(texts)], "torch": [m for m in sys.modules if m.split(".")[0] == "torch"]}))
+"""
+
+
+def predict_without_torch(folder: Path, texts: list[str], int8: bool = False) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, str(folder), "1" if int8 else "0"],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def scores_apart(a: dict, b: dict) -> None:
+    """Two to_dict() results equal but for entity scores, which may differ in their last printed digit."""
+    for x, y in zip(a.get("entities") or [], b.get("entities") or []):
+        assert x.pop("score") == pytest.approx(y.pop("score"), abs=2e-4)
+    assert a == b
+
+
+@pytest.mark.parametrize("kind", ["ner", "classify"])
+def test_the_predictor_runs_where_torch_cannot_be_imported(trained, tmp_path, kind):
+    run = trained(kind)
+    out = api.export(run, tmp_path / kind, onnx=True, int8=True)
+    texts = random_texts(15, 20, seed=8)
+    found = predict_without_torch(out, texts)
+    assert found["torch"] == []
+    expected = [r.to_dict() for r in rnn_nlp.load(run, "cpu").predict(texts)]
+    for got, want in zip(found["results"], expected):
+        if kind == "classify":
+            assert got["label"] == want["label"]
+            assert list(got["probabilities"].values()) == pytest.approx(list(want["probabilities"].values()), abs=1e-4)
+        else:
+            scores_apart(got, want)
+    quantized = predict_without_torch(out, texts, int8=True)["results"]
+    assert len(quantized) == len(texts) and all(set(r) == set(w) for r, w in zip(quantized, expected))
+
+
+def test_the_predictor_checks_its_files(trained, tmp_path):
+    run = trained("classify")
+    plain = api.export(run, tmp_path / "plain")
+    with pytest.raises(CheckpointError, match="--onnx"):
+        inference.load(plain)
+    out = api.export(run, tmp_path / "onnx", onnx=True)
+    with pytest.raises(CheckpointError, match="no int8 graph"):
+        inference.load(out, int8=True)
+    model = inference.load(out)
+    assert model.predict("a great film").label in ("neg", "pos") and repr(model).startswith("<OnnxClassifier task='classify'")
+    with pytest.raises(TypeError, match=r"inputs\[1\] must be a str"):
+        model.predict(["fine", 3])
+    data = bytearray((out / "model.onnx").read_bytes())
+    data[-10] ^= 0xFF
+    (out / "model.onnx").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="model.onnx: corrupted"):
+        inference.load(out)
+
+
+def test_the_inference_extra_installs_the_runtime_and_no_torch():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    names = {req.split(">")[0].split("=")[0].split("<")[0].strip().lower() for req in extras["inference"]}
+    assert names == {"onnxruntime", "numpy", "pyyaml", "spacy"}  # what rnn_nlp.inference imports, and nothing of torch
+    assert {"onnx", "onnxruntime", "onnxscript"} <= {r.split(">")[0].strip() for r in extras["onnx"]}

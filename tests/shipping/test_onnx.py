@@ -1,0 +1,123 @@
+"""ONNX export (`rnn-nlp export RUN OUT --onnx [--int8]`): padded inputs with a lengths input, outputs within the
+stated tolerance of PyTorch over random batch sizes and lengths, both torch exporters tried, int8 by onnxruntime's
+dynamic quantization (DynamicQuantizeLSTM for LSTMs; a GRU keeps a float recurrence)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import rnn_nlp
+from rnn_nlp import api, inference
+from rnn_nlp.cli import main
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.onnx.export import MANIFEST, TOLERANCE, graph_of, largest_difference, random_inputs, write_onnx
+from rnn_nlp.runs.export import load_model
+from tests.shipping.sentences import random_texts
+
+ort = pytest.importorskip("onnxruntime", reason="the onnx extra is part of the test extra")
+
+
+def test_padded_bidirectional_equals_one_sentence_at_a_time(trained):
+    """The export's graph over a padded batch: every sentence's emissions as when it runs alone, and as the
+    packed network's (PackedSequence) emissions."""
+    model = load_model(trained("ner", head={"encoder": "bilstm", "encoder_size": 8}))
+    graph, names, _ = graph_of(model)
+    inputs = random_inputs(names, 6, 11, len(model.vocab), 20, random.Random(3))
+    with torch.no_grad():
+        batched = graph(*inputs)
+        packed = model.module.emissions({"ids": inputs[0], "lengths": inputs[1], "chars": inputs[2]})[0]
+        for b, n in enumerate(inputs[1].tolist()):
+            alone = graph(inputs[0][b : b + 1, :n], inputs[1][b : b + 1], inputs[2][b : b + 1, :n])
+            assert torch.allclose(batched[b, :n], alone[0], atol=1e-5)
+            assert torch.allclose(batched[b, :n], packed[b, :n], atol=1e-5)
+
+
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
+def test_each_exporter_is_checked_at_every_batch_size_and_length(trained, tmp_path, exporter):
+    model = load_model(trained("ner"))
+    try:
+        manifest = write_onnx(model, tmp_path, exporters=(exporter,))
+    except ConfigError as exc:  # the graph it gave was wrong somewhere: refused, never kept
+        assert exporter == "dynamo", f"the TorchScript exporter must give a right graph: {exc}"
+        assert "no exporter gave a graph within" in str(exc) and not (tmp_path / "model.onnx").exists()
+        return
+    assert manifest["exporter"] == exporter and manifest["largest_difference"] <= TOLERANCE
+    graph, names, _ = graph_of(model)
+    assert largest_difference(tmp_path / "model.onnx", graph, names, len(model.vocab), 20, seed=7) <= TOLERANCE
+
+
+def test_export_onnx_predicts_as_pytorch(trained, tmp_path):
+    run = trained("ner")
+    out = tmp_path / "ner-onnx"
+    assert main(["export", str(run), str(out), "--onnx"]) == 0
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["inputs"] == ["ids", "lengths", "chars"] and manifest["crf"] is not None
+    assert manifest["operators"].get("LSTM", 0) >= 2  # the fused op: one per direction
+    assert rnn_nlp.load(out, "cpu").predict("Mary visited Paris .").entities  # the export is still a torch model too
+    torch_model = rnn_nlp.load(run, "cpu")
+    onnx_model = inference.load(out)
+    for batch_size, longest, seed in ((1, 9, 0), (5, 30, 1), (64, 200, 2)):  # 200 > data.max_len: pieces
+        texts = random_texts(12, longest, seed)
+        expected = torch_model.predict(texts, batch_size=batch_size)
+        got = onnx_model.predict(texts, batch_size=batch_size)
+        assert [r.tags for r in got] == [r.tags for r in expected]
+        for g, e in zip(got, expected):
+            assert [(x.start, x.end, x.label) for x in g.entities] == [(x.start, x.end, x.label) for x in e.entities]
+            assert [x.score for x in g.entities] == pytest.approx([x.score for x in e.entities], abs=1e-4)
+            assert g.tokens == e.tokens and g.warning == e.warning
+
+
+def test_classifier_and_pos_exports_predict_as_pytorch(trained, tmp_path):
+    for kind in ("classify", "pos"):
+        run = trained(kind)
+        out = api.export(run, tmp_path / kind, onnx=True)
+        texts = random_texts(20, 25, seed=4)
+        expected = rnn_nlp.load(run, "cpu").predict(texts)
+        got = inference.load(out).predict(texts)
+        if kind == "pos":
+            assert [r.tags for r in got] == [r.tags for r in expected]
+        else:
+            assert [r.label for r in got] == [r.label for r in expected]
+            for g, e in zip(got, expected):
+                assert list(g.probabilities.values()) == pytest.approx(list(e.probabilities.values()), abs=TOLERANCE)
+            assert got[-1].warning == expected[-1].warning == "no tokens in this text"
+
+
+def test_int8_holds_dynamic_quantize_lstm_and_tags_alike(trained, tmp_path):
+    run = trained("ner")
+    out = api.export(run, tmp_path / "int8", onnx=True, int8=True)
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["int8"]["operators"].get("DynamicQuantizeLSTM", 0) >= 2 and manifest["int8"]["int8_recurrence"]
+    assert "LSTM" not in manifest["int8"]["operators"]
+    texts = random_texts(40, 12, seed=5)
+    full = [r.tags for r in inference.load(out).predict(texts)]
+    quantized = [r.tags for r in inference.load(out, int8=True).predict(texts)]
+    same = sum(a == b for f, q in zip(full, quantized) for a, b in zip(f, q)) / sum(len(f) for f in full)
+    assert same >= 0.95
+    assert (out / "model.int8.onnx").stat().st_size < (out / "model.onnx").stat().st_size
+
+
+def test_a_gru_gets_no_int8_recurrence(trained, tmp_path):
+    run = trained("classify", backbone={"rnn": "gru"})
+    out = api.export(run, tmp_path / "gru", onnx=True, int8=True)
+    ops = json.loads((out / MANIFEST).read_text())["int8"]
+    assert ops["operators"].get("GRU", 0) >= 1 and not ops["int8_recurrence"]
+    texts = random_texts(10, 15, seed=6)
+    a = inference.load(out).probabilities(texts)
+    b = inference.load(out, int8=True).probabilities(texts)
+    assert np.abs(a - b).max() < 0.2
+
+
+def test_onnx_refuses_a_model_it_cannot_export(corpus, tmp_path):
+    from rnn_nlp.runs import build_config, train_run
+    from tests.conftest import tiny_raw
+
+    train_run(build_config(tiny_raw(corpus, trainer={"epochs": 1, "max_steps": 2})), tmp_path / "lm")
+    with pytest.raises(ConfigError, match="task 'lm' cannot be exported to ONNX yet"):
+        api.export(tmp_path / "lm", tmp_path / "out", onnx=True)
+    assert not (tmp_path / "out").exists()
