@@ -216,10 +216,24 @@ def hostile(url: str) -> dict:
                 error = r.json().get("error", "")
             except ValueError:
                 error = None
-            rows.append({"request": name, "status": r.status_code, "expected": expected, "error": (error or "")[:160], "json_error": error is not None})
+            rows.append(
+                {
+                    "request": name,
+                    "status": r.status_code,
+                    "expected": expected,
+                    "error": (error or "")[:160],
+                    "json_error": error is not None,
+                }
+            )
         health = client.get("/health").status_code
     refused = sum(1 for r in rows if 400 <= r["status"] < 500 and r["json_error"])
-    return {"requests": len(rows), "refused_4xx_json": refused, "as_expected": sum(r["status"] == r["expected"] for r in rows), "health_after": health, "rows": rows}
+    return {
+        "requests": len(rows),
+        "refused_4xx_json": refused,
+        "as_expected": sum(r["status"] == r["expected"] for r in rows),
+        "health_after": health,
+        "rows": rows,
+    }
 
 
 # ---- the measurement -------------------------------------------------------------------------------
@@ -279,16 +293,28 @@ def markdown(result: dict) -> str:
     lines = [f"# Serving load ({result['machine']}, {result['threads']} torch thread(s), {result['duration_s']} s a cell, loopback)", ""]
     lines += ["| model | clients | requests/s | p50 ms | p99 ms | requests | errors |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in result["load"]:
-        lines.append(f"| {r['model']} | {r['clients']} | {r['requests_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['requests']} | {r['errors']} |")
+        lines.append(
+            f"| {r['model']} | {r['clients']} | {r['requests_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['requests']} | {r['errors']} |"
+        )
     m = result["memory"]
-    lines += ["", f"Server RSS: {m['rss_mib_before']} MiB after warm-up, {m['rss_mib_after_load']} MiB after the table's load, "
-              f"{m['rss_mib_after']} MiB after {m['requests']:,} more requests ({m['errors']} errors).", ""]
+    lines += [
+        "",
+        f"Server RSS: {m['rss_mib_before']} MiB after warm-up, {m['rss_mib_after_load']} MiB after the table's load, "
+        f"{m['rss_mib_after']} MiB after {m['requests']:,} more requests ({m['errors']} errors).",
+        "",
+    ]
     lines += ["| model | batching | clients | requests/s | p50 ms | p99 ms | errors |", "|---|---|---:|---:|---:|---:|---:|"]
     for r in result["batching"]:
-        lines.append(f"| {r['model']} | {r['batching']} | {r['clients']} | {r['requests_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |")
+        lines.append(
+            f"| {r['model']} | {r['batching']} | {r['clients']} | {r['requests_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |"
+        )
     h = result["hostile"]
-    lines += ["", f"Hostile requests: {h['refused_4xx_json']} of {h['requests']} refused with a 4xx and a JSON error "
-              f"({h['as_expected']} with the expected status); /health after them: {h['health_after']}.", ""]
+    lines += [
+        "",
+        f"Hostile requests: {h['refused_4xx_json']} of {h['requests']} refused with a 4xx and a JSON error "
+        f"({h['as_expected']} with the expected status); /health after them: {h['health_after']}.",
+        "",
+    ]
     lines += ["| request | status | error |", "|---|---:|---|"]
     lines += [f"| {r['request']} | {r['status']} | {r['error'].replace('|', '/')} |" for r in h["rows"]]
     return "\n".join(lines) + "\n"

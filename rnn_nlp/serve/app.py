@@ -224,7 +224,14 @@ def _add_pages(app: FastAPI, served: dict[str, ServedModel]) -> None:
     async def health() -> dict:
         queued = sum(len(b.pending) for s in served.values() for b in s.batchers.values())
         sessions = sum(len(s.sessions) for s in served.values() if s.sessions is not None)
-        return {"status": "ok", "version": __version__, "models": list(served), "queued": queued, "sessions": sessions, "limits": schemas.LIMITS}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "models": list(served),
+            "queued": queued,
+            "sessions": sessions,
+            "limits": schemas.LIMITS,
+        }
 
     @app.get("/models", tags=["server"], summary="the served models: task, labels, metrics, versions, endpoints")
     async def models() -> dict:

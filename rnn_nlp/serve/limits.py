@@ -28,7 +28,9 @@ class BodyLimit:
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             shown = f"{int(length):,} bytes" if length.isdigit() else f"of unreadable length {length[:20]!r}"
             status = 413 if length.isdigit() else 400
-            await error_response(status, self._message(shown) if status == 413 else f"bad Content-Length {length[:20]!r}")(scope, receive, send)
+            await error_response(status, self._message(shown) if status == 413 else f"bad Content-Length {length[:20]!r}")(
+                scope, receive, send
+            )
             return
         seen = 0
 

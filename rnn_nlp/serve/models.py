@@ -114,7 +114,9 @@ class ServedModel:
         m = self.model
         record = record or m.run_record()
         last = record["metrics"][-1] if record["metrics"] else {}
-        evaluations = {split: {k: v for k, v in (e or {}).items() if isinstance(v, (int, float))} for split, e in record["evaluations"].items()}
+        evaluations = {
+            split: {k: v for k, v in (e or {}).items() if isinstance(v, (int, float))} for split, e in record["evaluations"].items()
+        }
         return {
             "name": self.name,
             "task": m.task,

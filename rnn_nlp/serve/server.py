@@ -64,7 +64,9 @@ def run_names(runs: list[str]) -> dict[str, str]:
         if not sep:
             name, run = Path(arg.rstrip("/")).name or arg, arg
         if not NAME.match(name):
-            raise ConfigError(f"serve: model name {name!r} (from {arg!r}) must be letters, digits, '.', '_' or '-' (up to 64); name it NAME=RUN")
+            raise ConfigError(
+                f"serve: model name {name!r} (from {arg!r}) must be letters, digits, '.', '_' or '-' (up to 64); name it NAME=RUN"
+            )
         if name in named:
             raise ConfigError(f"serve: two models named {name!r}; name them apart with NAME=RUN")
         named[name] = run

@@ -238,7 +238,7 @@ async function main() {
     const select = (name) => {
       for (const b of tabs.children) b.setAttribute("aria-selected", String(b.dataset.model === name));
       for (const p of panels.children) p.hidden = p.dataset.model !== name;
-      history.replaceState(null, "", `#${name}`);
+      if (decodeURIComponent(location.hash.slice(1)) !== name) history.replaceState(null, "", `#${encodeURIComponent(name)}`);
       if (!shown.has(name)) {  // the first look at a model shows its example's result
         shown.add(name);
         panels.querySelector(`section[data-model="${CSS.escape(name)}"] form`).requestSubmit();
@@ -251,8 +251,9 @@ async function main() {
       tabs.append(el("button", {type: "button", role: "tab", "data-model": model.name, onclick: () => select(model.name)},
         model.name, el("span", {class: "badge"}, model.task)));
     }
-    const wanted = decodeURIComponent(location.hash.slice(1));
-    select(models.some((m) => m.name === wanted) ? wanted : models[0].name);
+    const wanted = () => decodeURIComponent(location.hash.slice(1));
+    select(models.some((m) => m.name === wanted()) ? wanted() : models[0].name);
+    window.addEventListener("hashchange", () => { if (models.some((m) => m.name === wanted())) select(wanted()); });
     document.getElementById("footer").textContent =
       `rnn-nlp ${health.version} · ${models.length} model${models.length === 1 ? "" : "s"} · at most ${health.limits.max_chars.toLocaleString("en")} characters a text`;
   } catch (error) { showError(panels, error); }
