@@ -145,10 +145,9 @@ def _add_model_routes(app: FastAPI, s: ServedModel, settings: Settings) -> None:
 
     if s.kind == "qa":
 
-        async def answer(request: Request, body: schemas.Question | schemas.QuestionsIn) -> dict:
+        async def answer(request: Request, body: schemas.QuestionsIn) -> dict:
             """An answer (text, character offsets, score) for a question about a context; {"inputs": [...]} for several."""
-            items = [q.record() for q in body.inputs] if isinstance(body, schemas.QuestionsIn) else [body.record()]
-            return _one_or_many(await run(request, "predict", items), isinstance(body, schemas.Question))
+            return _one_or_many(await run(request, "predict", body.records()), body.single)
 
         for verb in ("predict", "answer"):
             app.post(f"{base}/{verb}", tags=tags, summary=f"{s.name}: answer questions", operation_id=f"{s.name}_{verb}")(answer)

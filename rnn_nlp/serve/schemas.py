@@ -109,9 +109,11 @@ class Decoding(Body):
 
 
 class GenerateIn(Decoding):
-    """A language model's prompt ("" starts a sentence) and how to continue it."""
+    """A language model's prompt ("" starts a sentence) and how to continue it; `stop_at_eos` ends the
+    continuation at the sentence's end (default: for beam search only)."""
 
     prompt: MaybeEmptyText = ""
+    stop_at_eos: bool | None = None
 
 
 class TranslateIn(Decoding):
@@ -145,9 +147,31 @@ class Question(Body):
 
 
 class QuestionsIn(Body):
-    """Several questions at once: {"inputs": [{question, context, candidates?}, ...]}."""
+    """One question ({question, context, candidates?}) or several ({"inputs": [...]}), for a reader."""
 
-    inputs: Annotated[list[Question], Field(min_length=1, max_length=MAX_TEXTS)]
+    question: Text | None = None
+    context: Context | None = None
+    candidates: Annotated[list[Text], Field(max_length=MAX_CANDIDATES)] | None = None
+    inputs: Annotated[list[Question], Field(min_length=1, max_length=MAX_TEXTS)] | None = None
+
+    @model_validator(mode="after")
+    def _one_or_many(self):
+        one = self.question is not None or self.context is not None or self.candidates is not None
+        if self.inputs is not None and one:
+            raise ValueError("give either one question ('question', 'context', 'candidates') or 'inputs', not both")
+        if self.inputs is None and (self.question is None or self.context is None):
+            raise ValueError("give 'question' and 'context' (one question), or 'inputs' (a list of them)")
+        return self
+
+    @property
+    def single(self) -> bool:
+        return self.inputs is None
+
+    def records(self) -> list[dict]:
+        if self.inputs is not None:
+            return [q.record() for q in self.inputs]
+        assert self.question is not None and self.context is not None
+        return [Question(question=self.question, context=self.context, candidates=self.candidates).record()]
 
 
 class SuggestIn(Body):

@@ -87,10 +87,12 @@ class Browser:
         self.driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
     def wait(self, condition, timeout: float = 60):
-        """condition(driver) -> a truthy value, waited for."""
+        """condition(driver) -> a truthy value, waited for (an element replaced while it was read is read again)."""
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, timeout).until(condition)
+        ignored = (NoSuchElementException, StaleElementReferenceException)
+        return WebDriverWait(self.driver, timeout, ignored_exceptions=ignored).until(condition)
 
     def css(self, selector: str, within=None):
         from selenium.webdriver.common.by import By
@@ -128,7 +130,10 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     models = {name: rnn_nlp.load(run, "cpu") for name, run in run_names(args.runs).items()}
     name = args.model or next(iter(models))
-    with LiveServer(create_app(models)) as server:
+    app = create_app(models)
+    for served in app.state.served.values():  # as `rnn-nlp serve` does before it listens
+        served.warm_up()
+    with LiveServer(app) as server:
         browser = Browser(height=args.height)
         try:
             if args.page:
@@ -140,7 +145,9 @@ def main(argv: list[str] | None = None) -> None:
                 if args.type:
                     box = browser.css(".typing-input", panel) or browser.css("textarea, input[type=text]", panel)
                     box[0].clear()
-                    box[0].send_keys(args.type)
+                    for ch in args.type:  # as a person types: each keystroke asks for suggestions
+                        box[0].send_keys(ch)
+                        time.sleep(0.15)
                     time.sleep(1.0)
                     if not browser.css(".typing-input", panel):
                         browser.css("button.run", panel)[0].click()

@@ -175,3 +175,27 @@ def test_the_page_and_the_docs_load_nothing_from_outside(client):
         assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", file.read_text(encoding="utf-8")), file.name
     spec = client.get("/openapi.json").json()
     assert "/models/lm/suggest" in spec["paths"] and "/models/tagger/predict" in spec["paths"]
+
+
+@pytest.mark.slow
+def test_reader_and_translator_endpoints(tmp_path):
+    import rnn_nlp
+    from tests.api_data import qa_input, raw_config, write_data
+
+    models = {
+        task: rnn_nlp.train(raw_config(task, write_data(task, tmp_path / f"data-{task}")), out=tmp_path / task)
+        for task in ("qa", "seq2seq")
+    }
+    reader, translator = models["qa"], models["seq2seq"]
+    with TestClient(create_app(models)) as client:
+        question = qa_input(5)
+        assert client.post("/models/qa/answer", json=question).json() == reader.predict(question).to_dict()
+        both = client.post("/models/qa/predict", json={"inputs": [question, qa_input(6, candidates=False)]}).json()["results"]
+        assert both == [r.to_dict() for r in reader.predict([question, qa_input(6, candidates=False)])] and "warning" in both[1]
+        missing = client.post("/models/qa/answer", json={"question": "who ?", "context": "Ann met Bob .", "candidates": ["Zed"]})
+        assert missing.status_code == 422 and "none of its candidates occurs in the context" in missing.json()["error"]
+        no_context = client.post("/models/qa/answer", json={"question": "who ?"}).json()["error"]
+        assert no_context == "body: give 'question' and 'context' (one question), or 'inputs' (a list of them)"
+        out = client.post("/models/seq2seq/translate", json={"texts": ["a b c", "d e f g"], "beam": 3, "num_samples": 2}).json()
+        assert out == {"results": [r.to_dict() for r in translator.predict(["a b c", "d e f g"], beam=3, num_samples=2)]}
+        assert client.post("/models/seq2seq/translate", json={"text": "a b c"}).json() == translator.predict("a b c").to_dict()

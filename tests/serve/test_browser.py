@@ -86,9 +86,11 @@ def test_the_language_model_suggests_next_words_as_you_type(server, browser, ser
     state = browser.css(".typing-state", panel)[0].text
     assert state.endswith("the state holds 2")  # two words in the carried state; only the new one read
 
-    browser.css("button.run", panel)[0].click()  # generation with the page's defaults: greedy, 20 tokens
-    expected = lm.predict("the", max_tokens=20).text
-    browser.wait(lambda d: [c.text for c in browser.css(".continuation", panel)] == [expected])
+    replace_text(browser.css("input.input-text", panel)[0], "a dog")
+    browser.css("button.run", panel)[0].click()  # the page's defaults: greedy, 20 tokens, stop at the sentence's end
+    expected = lm.predict("a dog", max_tokens=20, stop_at_eos=True).to_dict()
+    shown = lambda: [(p.text, c.text) for p, c in zip(browser.css(".generation .prompt", panel), browser.css(".continuation", panel))]  # noqa: E731
+    browser.wait(lambda d: shown() == [(expected["prompt"], expected["text"])])
 
 
 def test_the_model_page_shows_curves_confusion_matrix_and_card(server, browser):

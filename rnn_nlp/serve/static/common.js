@@ -34,7 +34,7 @@ function showError(target, error) {
 function fmt(value, digits = 4) {
   if (typeof value !== "number") return value === null || value === undefined ? "" : String(value);
   if (Number.isInteger(value)) return value.toLocaleString("en");
-  return Math.abs(value) >= 1000 ? value.toFixed(1) : value.toPrecision(digits);
+  return Math.abs(value) >= 1000 ? value.toFixed(1) : String(parseFloat(value.toPrecision(digits)));
 }
 
 // displaCy's entity colours (spaCy's labels, and CoNLL's PER and MISC beside them).

@@ -21,7 +21,10 @@ function lineChart(title, series) {
   let [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
   if (x0 === x1) { x0 -= 1; x1 += 1; }
   if (y0 === y1) { y0 -= Math.abs(y0) * 0.1 + 0.1; y1 += Math.abs(y1) * 0.1 + 0.1; }
+  const [low, high] = [y0, y1];
   const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
+  if (low >= 0) y0 = Math.max(y0, 0);  // a loss or a score never reads below 0, a score (<= 1) never above 1
+  if (low >= 0 && high <= 1) y1 = Math.min(y1, 1);
   const sx = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
   const sy = (y) => T + (1 - (y - y0) / (y1 - y0)) * (H - T - B);
   const chart = svg("svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title});
@@ -90,7 +93,7 @@ function markdown(text) {
       while (++i < lines.length && !lines[i].startsWith("```")) code.push(lines[i]);
       box.append(el("pre", {}, code.join("\n")));
     } else if (/^#{1,6} /.test(line)) {
-      box.append(el(`h${Math.min(6, line.indexOf(" ") + 1)}`, {}, inline(line.replace(/^#+ /, ""))));
+      box.append(el(`h${Math.min(6, line.indexOf(" "))}`, {}, inline(line.replace(/^#+ /, ""))));
     } else if (/^\s*[-*] /.test(line)) {
       const list = el("ul");
       for (; i < lines.length && /^\s*[-*] /.test(lines[i]); i++) list.append(el("li", {}, inline(lines[i].replace(/^\s*[-*] /, ""))));

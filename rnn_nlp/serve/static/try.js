@@ -125,22 +125,29 @@ function decodingControls(defaults) {
   return {box, options};
 }
 
+function percent(p) {
+  return p >= 0.001 ? `${(100 * p).toFixed(1)}%` : "<0.1%";
+}
+
 function alternatives(list) {
   return list && list.length ? el("ol", {class: "alternatives", start: 2}, list.map((text) => el("li", {}, text))) : "";
 }
 
 // ---- language models: generation, and next-word suggestions as you type -------------------------------
-function lmPanel(model, out) {
+function lmPanel(model) {
   const prompt = el("input", {type: "text", class: "input-text", "aria-label": "prompt", value: EXAMPLES.lm});
   const decoding = decodingControls({max_tokens: 20});
+  const stop = el("input", {type: "checkbox", name: "stop_at_eos", checked: true});
+  const out = el("div", {class: "output", "aria-live": "polite"});
   const {button, form} = runButton("Generate", async () => {
     try {
-      const result = await api(model.endpoints.generate, {prompt: prompt.value, ...decoding.options()});
+      const result = await api(model.endpoints.generate, {prompt: prompt.value, stop_at_eos: stop.checked, ...decoding.options()});
       out.replaceChildren(el("div", {class: "generation"}, el("span", {class: "prompt"}, result.prompt + " "),
         el("span", {class: "continuation"}, result.text)), alternatives(result.alternatives));
     } catch (error) { showError(out, error); }
   });
-  form.append(el("h3", {}, "Continue a prompt"), prompt, decoding.box, el("div", {class: "row"}, button));
+  form.append(el("h3", {}, "Continue a prompt"), prompt, decoding.box,
+    el("div", {class: "row"}, button, el("label", {}, stop, "stop at the end of the sentence")), out);
   if (model.endpoints.suggest) form.append(typingBox(model));
   return form;
 }
@@ -165,9 +172,9 @@ function typingBox(model) {
       partial = data.partial;
       first = data.suggestions.length ? data.suggestions[0].word : null;
       chips.replaceChildren(...data.suggestions.map((s) => el("button", {type: "button", class: "suggestion", "data-word": s.word,
-        onclick: () => accept(s.word)}, s.word, el("small", {}, `${(100 * s.probability).toFixed(1)}%`))));
+        onclick: () => accept(s.word)}, s.word, el("small", {}, percent(s.probability)))));
       if (!data.suggestions.length) chips.replaceChildren(el("span", {class: "muted"}, `no word in the vocabulary starts with “${data.partial}”`));
-      state.textContent = `read ${data.read} new word${data.read === 1 ? "" : "s"} this keystroke; the state holds ${data.words}`;
+      state.textContent = `this keystroke read ${data.read} new word${data.read === 1 ? "" : "s"}; the state holds ${data.words}`;
     } catch (error) { showError(chips, error); }
   }
   input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 60); });
