@@ -132,7 +132,7 @@ def _one_or_many(results: list, single: bool) -> dict:
 # ---- the routes of one model -------------------------------------------------------------------
 def _add_model_routes(app: FastAPI, s: ServedModel, settings: Settings) -> None:
     base = f"/models/{s.name}"
-    tags = [s.name]
+    tags: list = [s.name]
     batching_key = (lambda options: decoding_key(options)) if settings.max_batch > 1 else (lambda options: ALONE)
 
     async def run(request: Request, verb: str, items: list, options: dict | None = None) -> list:

@@ -15,6 +15,7 @@ inputs (`QueueFull`), which the app answers with 503.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -82,15 +83,17 @@ class MicroBatcher:
         futures = []
         for item in items:
             job = Job(item, self.size(item), key, dict(options or {}), loop.create_future(), loop.time())
-            job.future.add_done_callback(lambda f, job=job: self._forget(job) if f.cancelled() else None)
+            job.future.add_done_callback(functools.partial(self._forget, job))
             self.pending.append(job)
             futures.append(job.future)
         assert self._wake is not None
         self._wake.set()
         return futures
 
-    def _forget(self, job: Job) -> None:
+    def _forget(self, job: Job, future: asyncio.Future) -> None:
         """A cancelled input leaves the queue at once: its place is free for the next request."""
+        if not future.cancelled():
+            return
         try:
             self.pending.remove(job)
         except ValueError:  # already taken into a batch

@@ -82,7 +82,8 @@ class ServedModel:
         self.settings = settings
         size = self._size
         batcher = lambda run: MicroBatcher(run, executor, settings.max_batch, settings.max_wait_ms / 1000, settings.max_queue, size)  # noqa: E731
-        self.batchers = {verb: batcher(self._predict) for verb in ("predict", "generate", "translate", "answer") if verb in self.verbs}
+        predicting = [verb for verb in ("predict", "generate", "translate", "answer") if verb in self.verbs]
+        self.batchers: dict[str, MicroBatcher] = {verb: batcher(self._predict) for verb in predicting}
         self.batchers["encode"] = batcher(self._encode)
         self.sessions = TypingSessions(model, settings.max_sessions, settings.session_ttl) if "suggest" in self.verbs else None
 

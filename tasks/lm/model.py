@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -115,7 +116,8 @@ class LanguageModel(Model):
         check_text(text, "text")
         match = None if text[-1:].isspace() else PARTIAL_WORD.search(text)
         partial = match.group() if match else ""
-        complete = self._task.tokenizer(text[: len(text) - len(partial)]) if text.strip() else []
+        task: Any = self._task
+        complete = task.tokenizer(text[: len(text) - len(partial)]) if text.strip() else []
         return complete, partial
 
     @torch.no_grad()
@@ -130,7 +132,8 @@ class LanguageModel(Model):
         if not tokens:
             return state
         ids = torch.tensor([self.vocab.encode(tokens)], dtype=torch.long, device=self.device)
-        top, _, rnn = self.module.backbone.run_direction("forward", ids, state.rnn)
+        backbone: Any = self.module.backbone
+        top, _, rnn = backbone.run_direction("forward", ids, state.rnn)
         return LMState(rnn, top[:, -1], state.tokens + len(tokens))
 
     @torch.no_grad()
@@ -141,7 +144,8 @@ class LanguageModel(Model):
             raise ConfigError(f"k must be in 1..{MAX_SUGGESTIONS}, got {k}")
         check_text(prefix, "prefix")
         probs = self._stepper().log_probs(state.top)[0].exp().cpu()
-        if self._task.tokenizer.lowercase:
+        task: Any = self._task
+        if task.tokenizer.lowercase:
             prefix = prefix.lower()
         itos = self.vocab.itos
         specials = {self.vocab.pad_id, self.vocab.unk_id, self.vocab.eos_id}
