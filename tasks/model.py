@@ -33,6 +33,7 @@ from rnn_nlp.tasks.base import Task
 from rnn_nlp.tasks.word_vectors import padded_rows
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import run_folder
+from rnn_nlp.training.history import read_csv
 from rnn_nlp.training.trainer import resolve_device
 from rnn_nlp.version import __version__
 
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_POOLING = ("mean", "max")  # for runs that have no pooling of their own (language models, taggers)
 PREDICT_BATCH = 64  # inputs per forward pass in predict / predict_stream, unless batch_size says otherwise
+MODEL_CARDS = ("README.md", "MODEL_CARD.md")  # a run's model card (the hub shows README.md), the first found
+RECORD_FILE_LIMIT = 1_000_000  # bytes: a larger report or card is left out of `run_record`
 
 
 def runtime_versions() -> dict[str, str]:
@@ -116,6 +119,37 @@ class Model:
     def __repr__(self) -> str:
         where = f" from {self.path}" if self.path else ""
         return f"<{type(self).__name__} task={self.task!r}{where}>"
+
+    # ---- what the run folder records ------------------------------------------------------
+    def run_record(self) -> dict[str, Any]:
+        """What the run folder records of this model, for a person to look at (the server's model page):
+
+        "versions" (meta.json: the library, torch and checkpoint format that wrote the weights), "metrics"
+        (metrics.csv, a row per evaluation), "steps" (steps.csv, a row every trainer.log_every steps),
+        "evaluations" ({split name: what `rnn-nlp evaluate` wrote to eval-*.json}), "reports" ({split name:
+        report-*.txt}), "figures" (the names of curves.png and confusion-*.png, files in `path`) and "card"
+        (the model card's Markdown, or None). A model without a run folder gives empty entries.
+        """
+        record: dict[str, Any] = {"versions": {}, "metrics": [], "steps": [], "evaluations": {}, "reports": {}, "figures": [], "card": None}
+        if self.path is None or not self.path.is_dir():
+            return record
+        meta = _small_text(run_folder.resolve(self.path) / run_folder.META)
+        try:
+            record["versions"] = {k: v for k, v in json.loads(meta or "{}").items() if k != "files"}
+        except ValueError:
+            pass
+        record["metrics"] = read_csv(self.path / "metrics.csv")
+        record["steps"] = read_csv(self.path / "steps.csv")
+        for file in sorted(self.path.glob("eval-*.json")):
+            try:
+                record["evaluations"][file.stem[len("eval-") :]] = json.loads(_small_text(file) or "null")
+            except ValueError:
+                continue
+        for file in sorted(self.path.glob("report-*.txt")):
+            record["reports"][file.stem[len("report-") :]] = _small_text(file)
+        record["figures"] = [f.name for f in sorted(self.path.glob("*.png")) if f.name == "curves.png" or f.name.startswith("confusion-")]
+        record["card"] = next((text for text in map(_small_text, (self.path / n for n in MODEL_CARDS)) if text), None)
+        return record
 
     # ---- prediction ----------------------------------------------------------------------
     def is_single(self, inputs: Any) -> bool:
@@ -284,6 +318,16 @@ class Model:
         if not out:
             return np.zeros((0, pool.output_dim), dtype=np.float32)
         return torch.cat(out).numpy().astype(np.float32)
+
+
+def _small_text(path: Path) -> str | None:
+    """A text file's contents, or None when it is missing, unreadable or over RECORD_FILE_LIMIT bytes."""
+    try:
+        if path.stat().st_size > RECORD_FILE_LIMIT:
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 # ---- declared capabilities ---------------------------------------------------------------

@@ -20,7 +20,7 @@ SOURCES = {"rnn_nlp": ROOT / "rnn_nlp", "rnn_nlp.tasks": ROOT / "tasks"}
 # room whose name is its own or a prefix of it.
 LAYERS = [
     ["rnn_nlp.cli"],
-    ["rnn_nlp.demo", "rnn_nlp.experiments", "rnn_nlp.integrations", "rnn_nlp.encode"],
+    ["rnn_nlp.demo", "rnn_nlp.experiments", "rnn_nlp.integrations", "rnn_nlp.encode", "rnn_nlp.serve"],
     ["rnn_nlp.api"],
     ["rnn_nlp.runs", "rnn_nlp.onnx"],
     ["rnn_nlp.tasks"],

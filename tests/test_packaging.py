@@ -138,6 +138,8 @@ def test_the_wheel_holds_tasks_recipes_types_and_license(wheel):
     for yaml in (ROOT / "configs").rglob("*.yaml"):
         assert f"rnn_nlp/configs/{yaml.relative_to(ROOT / 'configs').as_posix()}" in names
     assert "rnn_nlp/py.typed" in names and "rnn_nlp/api.py" in names and "rnn_nlp/results.py" in names
+    for static in (ROOT / "rnn_nlp" / "serve" / "static").iterdir():  # the served page's own files: no CDN
+        assert f"rnn_nlp/serve/static/{static.name}" in names
     dist_info = f"rnn_nlp-{__version__}.dist-info"
     assert zipfile.ZipFile(wheel).read(f"{dist_info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
     assert {n.split("/")[0] for n in names} == {"rnn_nlp", dist_info}  # no top-level tasks/ or configs/

@@ -1,4 +1,4 @@
-"""`rnn-nlp`: train, evaluate, predict, generate, encode, recipes, data, experiment, demo, export, push.
+"""`rnn-nlp`: train, evaluate, predict, generate, encode, serve, recipes, data, experiment, demo, export, push.
 
 Every verb is a thin call of the Python API (`rnn_nlp.load`, `rnn_nlp.train`, the model's methods);
 the parser is in `parser.py`, the verbs in `commands.py` (models) and `library.py` (recipes, data,

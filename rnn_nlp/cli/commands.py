@@ -323,3 +323,17 @@ def encode(args: argparse.Namespace) -> None:
         return
     for text, vec in zip(lines, vectors):
         sys.stdout.write(json_text({"text": text, "vector": [round(float(v), 6) for v in vec]}) + "\n")
+
+
+def serve(args: argparse.Namespace) -> None:
+    from rnn_nlp.serve.server import check_extra
+
+    check_extra()  # before anything loads: a missing extra is one line
+    from rnn_nlp.serve.models import Settings
+    from rnn_nlp.serve.server import run
+
+    if args.max_batch < 1 or args.queue < 1 or not args.max_wait_ms >= 0 or not args.timeout > 0:
+        raise RnnNlpError("serve: --max-batch and --queue must be positive, --max-wait-ms >= 0 and --timeout > 0")
+    settings = Settings(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, max_queue=args.queue, timeout=args.timeout)
+    device = None if args.device == "auto" else args.device
+    run(args.runs, args.host, args.port, args.workers, args.threads, device, settings)

@@ -106,6 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
     _device_and_threads(p)
     p.set_defaults(func=commands.encode)
 
+    p = sub.add_parser(
+        "serve",
+        help="an HTTP API and a web page for trained runs (needs the serve extra)",
+        description="Serve runs over HTTP: per-model endpoints, /health, /models, API docs at /docs and a page at / to try them.",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run folders (or trained recipes' names); NAME=RUN names one")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="server processes, each loading the models (default 1)")
+    p.add_argument("--threads", type=int, help="torch threads per worker (default: the cores shared out among the workers)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--max-batch", type=int, default=32, help="inputs per forward pass; 1 turns micro-batching off")
+    p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch's first input waits for company")
+    p.add_argument("--queue", type=int, default=256, help="inputs waiting per model and endpoint; more are refused with 503")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds a request may wait for its result (then 503)")
+    p.set_defaults(func=commands.serve)
+
     p = sub.add_parser("data", help="list or fetch the built-in corpora")
     dsub = p.add_subparsers(dest="data_command", required=True)
     dsub.add_parser("list", help="the corpora `fetch` knows")

@@ -57,6 +57,26 @@ def append_csv(rows: list[dict], path: Path) -> None:
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
+def read_csv(path: Path) -> list[dict]:
+    """The rows of a metric table, each cell a float where it reads as a finite number (else its text, or None
+    when empty); a missing or unreadable file gives []."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return [{k: _cell(v) for k, v in row.items() if k is not None} for row in csv.DictReader(fh)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+def _cell(text: str | None) -> float | str | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if math.isfinite(value) else None
+
+
 def _panels(rows: list[dict]) -> list[tuple[str, str]]:
     panels = [("loss", "loss")]
     for key, label in (("ppl", "perplexity"), ("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("f1", "F1")):

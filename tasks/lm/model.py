@@ -1,13 +1,33 @@
-"""A trained language model: continue prompts (greedy, sampling, beam search), score text, encode it."""
+"""A trained language model: continue prompts (greedy, sampling, beam search), score text, encode it,
+and suggest the next word as a text is typed, carrying its state from word to word."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
+from rnn_nlp.errors import ConfigError
 from rnn_nlp.generate.decoding import generate_texts, whole_number
+from rnn_nlp.generate.steppers import LMStepper
 from rnn_nlp.results import Generation
-from rnn_nlp.tasks.arguments import text_list
+from rnn_nlp.tasks.arguments import check_text, text_list
 from rnn_nlp.tasks.model import Model
+
+PARTIAL_WORD = re.compile(r"\w+$")  # the word still being typed at a text's end
+MAX_SUGGESTIONS = 100
+
+
+@dataclass
+class LMState:
+    """What a forward language model carries after the tokens it has read: its per-layer RNN state and
+    its output at the last token ([1, D]). Its size is fixed by the network, however many tokens were read."""
+
+    rnn: list
+    top: torch.Tensor
+    tokens: int = 0
 
 
 class LanguageModel(Model):
@@ -83,3 +103,56 @@ class LanguageModel(Model):
 
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
         return [self.vocab.encode(tokens) for tokens in self._task.tokenizer.pipe(texts)]
+
+    # ---- predictive typing: one word at a time, the state carried -------------------------------
+    def _stepper(self) -> LMStepper:
+        if self.vocab.unit == "char":
+            raise ConfigError("next-word suggestions need a word-level language model; this one reads characters (data.unit: char)")
+        return LMStepper(self.module)
+
+    def typing_tokens(self, text: str) -> tuple[list[str], str]:
+        """`text` as it is being typed: the tokens complete so far (as the model reads them) and the word
+        still being typed at its end ("" when the text ends in a space or a punctuation mark)."""
+        check_text(text, "text")
+        match = None if text[-1:].isspace() else PARTIAL_WORD.search(text)
+        partial = match.group() if match else ""
+        task: Any = self._task
+        complete = task.tokenizer(text[: len(text) - len(partial)]) if text.strip() else []
+        return complete, partial
+
+    @torch.no_grad()
+    def read(self, tokens: list[str], state: LMState | None = None) -> LMState:
+        """The state after reading `tokens` (words as `typing_tokens` gives them) from `state`, or from a
+        sentence start (<eos>) when None. Only the new tokens run: the words before are never read again."""
+        stepper = self._stepper()
+        self.module.eval()
+        if state is None:
+            top, rnn = stepper.prime([[self.vocab.eos_id]], self.device)
+            state = LMState(rnn, top, 0)
+        if not tokens:
+            return state
+        ids = torch.tensor([self.vocab.encode(tokens)], dtype=torch.long, device=self.device)
+        backbone: Any = self.module.backbone
+        top, _, rnn = backbone.run_direction("forward", ids, state.rnn)
+        return LMState(rnn, top[:, -1], state.tokens + len(tokens))
+
+    @torch.no_grad()
+    def next_words(self, state: LMState, k: int = 5, prefix: str = "") -> list[tuple[str, float]]:
+        """The `k` likeliest next words after `state` that start with `prefix` (the word being typed),
+        with their probabilities, likeliest first; the specials (<unk>, <eos>, <pad>) are never offered."""
+        if not 0 < whole_number(k, "k") <= MAX_SUGGESTIONS:
+            raise ConfigError(f"k must be in 1..{MAX_SUGGESTIONS}, got {k}")
+        check_text(prefix, "prefix")
+        probs = self._stepper().log_probs(state.top)[0].exp().cpu()
+        task: Any = self._task
+        if task.tokenizer.lowercase:
+            prefix = prefix.lower()
+        itos = self.vocab.itos
+        specials = {self.vocab.pad_id, self.vocab.unk_id, self.vocab.eos_id}
+        found: list[tuple[str, float]] = []
+        for i in torch.argsort(probs, descending=True).tolist():
+            if i not in specials and itos[i].startswith(prefix):
+                found.append((itos[i], round(float(probs[i]), 6)))
+                if len(found) == k:
+                    break
+        return found

@@ -1,0 +1,201 @@
+"""The app (rnn_nlp.serve.app) on tiny trained runs: every endpoint answers with the model's own results'
+`.to_dict()`; concurrent requests are micro-batched and equal one-at-a-time results; a full queue and a
+request that waits too long get 503; a client that disconnects frees its place; the model page's record;
+the docs and the page load nothing from outside."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from rnn_nlp.serve.app import STATIC, ClientGone, _wait, create_app
+from rnn_nlp.serve.models import Settings
+
+TAGGER_TEXTS = [
+    "John Smith visited Paris .",
+    "Mary left New York .",
+    "Ann Lee joined Acme Corp .",
+    "Bob saw Rome .",
+    "Karl Marx left Globex .",
+]
+CLASSIFIER_TEXTS = ["the film was superb", "a dull boring plot", "the cast was great", "awful", "superb superb and moving work"]
+
+
+@pytest.fixture(scope="module")
+def client(serve_models):
+    with TestClient(create_app(serve_models)) as c:
+        yield c
+
+
+def test_each_endpoint_answers_with_the_models_own_results(client, serve_models):
+    tagger, classifier, lm = serve_models["tagger"], serve_models["classifier"], serve_models["lm"]
+    assert client.post("/models/tagger/predict", json={"text": TAGGER_TEXTS[0]}).json() == tagger.predict(TAGGER_TEXTS[0]).to_dict()
+    many = client.post("/models/classifier/predict", json={"texts": CLASSIFIER_TEXTS[:2]}).json()
+    assert many == {"results": [r.to_dict() for r in classifier.predict(CLASSIFIER_TEXTS[:2])]}
+    generated = client.post("/models/lm/generate", json={"prompt": "the cat", "max_tokens": 5, "beam": 3, "num_samples": 2}).json()
+    assert generated == lm.predict("the cat", max_tokens=5, beam=3, num_samples=2).to_dict() and len(generated["alternatives"]) == 1
+    encoded = client.post("/models/classifier/encode", json={"texts": CLASSIFIER_TEXTS[:2], "pooling": ["mean"]}).json()["results"]
+    np.testing.assert_allclose([r["vector"] for r in encoded], classifier.encode(CLASSIFIER_TEXTS[:2], pooling=["mean"]), atol=1e-5)
+    models = {m["name"]: m for m in client.get("/models").json()["models"]}
+    assert models["tagger"]["task"] == "ner" and models["tagger"]["labels"] == tagger.labels
+    assert set(models["lm"]["endpoints"]) == {"predict", "generate", "suggest", "encode"}
+    assert models["classifier"]["metrics"]["evaluations"]["test"]["accuracy"] == pytest.approx(
+        classifier.evaluate(split="test")["accuracy"]
+    )
+    assert models["lm"]["versions"]["rnn_nlp_version"] and models["lm"]["versions"]["torch_version"]
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["models"] == ["tagger", "classifier", "lm"] and health["limits"]["max_tokens"] == 200
+
+
+def test_concurrent_requests_are_batched_and_equal_one_at_a_time(serve_models):
+    app = create_app(serve_models, Settings(max_batch=32, max_wait_ms=50))
+    texts = {"tagger": TAGGER_TEXTS * 3, "classifier": CLASSIFIER_TEXTS * 3}
+
+    async def send_all() -> dict:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://serve") as c:
+            sent = {name: [c.post(f"/models/{name}/predict", json={"text": t}) for t in ts] for name, ts in texts.items()}
+            answers = {name: await asyncio.gather(*calls) for name, calls in sent.items()}
+        return {name: [r.json() for r in rs] for name, rs in answers.items()}
+
+    answers = asyncio.run(send_all())
+    for name, ts in texts.items():
+        alone = [serve_models[name].predict(t).to_dict() for t in ts]  # one text per forward pass
+        assert answers[name] == alone
+        batcher = app.state.served[name].batchers["predict"]
+        assert batcher.largest > 1 and batcher.batches < len(ts)  # they did share forward passes
+
+
+def test_sampled_generations_never_share_a_batch(serve_models):
+    """A seeded sample drawn in a batch would differ from the same request alone (one generator a call)."""
+    app = create_app(serve_models, Settings(max_wait_ms=50))
+    body = {"prompt": "the cat", "max_tokens": 6, "sample": True, "seed": 3, "temperature": 1.5}
+
+    async def send() -> list:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://serve") as c:
+            return [r.json() for r in await asyncio.gather(*(c.post("/models/lm/generate", json=body) for _ in range(3)))]
+
+    alone = serve_models["lm"].predict("the cat", max_tokens=6, sample=True, seed=3, temperature=1.5).to_dict()
+    assert asyncio.run(send()) == [alone] * 3
+
+
+def test_a_full_queue_and_a_long_wait_get_503(serve_models):
+    gate = threading.Event()
+    app = create_app({"tagger": serve_models["tagger"]}, Settings(max_batch=1, max_queue=1, timeout=60))
+    batcher = app.state.served["tagger"].batchers["predict"]
+    real = batcher.run
+    batcher.run = lambda items, options: (gate.wait(30), real(items, options))[1]
+
+    async def scenario():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://serve") as c:
+            first = asyncio.ensure_future(c.post("/models/tagger/predict", json={"text": "Bob saw Rome ."}))
+            while batcher.batches == 0:  # the first is in the model (held), the queue empty again
+                await asyncio.sleep(0.01)
+            second = asyncio.ensure_future(c.post("/models/tagger/predict", json={"text": "Mary left Paris ."}))
+            while not batcher.pending:
+                await asyncio.sleep(0.01)
+            third = await c.post("/models/tagger/predict", json={"text": "Ann saw Berlin ."})  # the queue is full
+            gate.set()
+            return third, await first, await second
+
+    third, first, second = asyncio.run(scenario())
+    assert third.status_code == 503 and third.headers["retry-after"] == "1"
+    assert third.json()["error"].startswith("the server is busy: 1 inputs are waiting already")
+    assert (first.status_code, second.status_code) == (200, 200)
+
+    gate.clear()
+    app.state.settings.timeout = 0.3
+
+    async def too_slow():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://serve") as c:
+            return await c.post("/models/tagger/predict", json={"text": "Bob saw Rome ."})
+
+    slow = asyncio.run(too_slow())
+    gate.set()
+    assert slow.status_code == 503 and slow.json()["error"] == "timed out: no result within 0.3 s (the server is busy); try again"
+
+
+def test_a_client_that_disconnects_frees_its_place(serve_models):
+    app = create_app({"tagger": serve_models["tagger"]}, Settings(max_batch=1))
+    batcher = app.state.served["tagger"].batchers["predict"]
+
+    class GoneRequest:
+        async def receive(self):
+            await asyncio.sleep(0.05)
+            return {"type": "http.disconnect"}
+
+    gate = threading.Event()
+    batcher.run = lambda items, options: (gate.wait(30), [None] * len(items))[1]
+
+    async def scenario():
+        held = batcher.submit(["held"], {}, key=())  # a request the model is busy with
+        while batcher.batches == 0:
+            await asyncio.sleep(0.01)
+        futures = batcher.submit(["Bob saw Rome ."], {}, key=())  # waits in the queue
+        with pytest.raises(ClientGone):
+            await _wait(GoneRequest(), asyncio.gather(*futures), timeout=5)
+        await asyncio.sleep(0)
+        freed = futures[0].cancelled() and not batcher.pending  # at once, while the model is still busy
+        gate.set()
+        await asyncio.gather(*held)
+        return freed
+
+    assert asyncio.run(scenario())
+    assert batcher.batches == 1  # the cancelled input never ran
+
+
+def test_the_model_page_record(client, serve_runs):
+    about = client.get("/models/classifier").json()
+    record = about["record"]
+    assert [row["epoch"] for row in record["metrics"]] == [1.0, 2.0, 3.0]
+    assert "accuracy" in record["evaluations"]["test"] and "precision" in record["reports"]["test"]
+    assert "confusion-test.png" in record["figures"] and "curves.png" in record["figures"]
+    assert record["card"].startswith("---\nlicense: mit\n---\n# A tiny sentiment classifier")
+    png = client.get("/models/classifier/figures/confusion-test.png")
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/models/classifier/figures/model.safetensors").status_code == 404
+    assert client.get("/models/lm").json()["record"]["card"] is None
+    page = client.get("/model/classifier")
+    assert page.status_code == 200 and "report.js" in page.text
+    assert client.get("/model/nope").status_code == 404
+
+
+def test_the_page_and_the_docs_load_nothing_from_outside(client):
+    for path in ["/", "/docs"]:
+        html = client.get(path).text
+        for url in re.findall(r"""(?:src|href)=["']([^"']+)""", html):
+            assert url.startswith("/"), f"{path} loads {url}"
+            assert client.get(url).status_code == 200, url
+    for file in STATIC.iterdir():
+        assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", file.read_text(encoding="utf-8")), file.name
+    spec = client.get("/openapi.json").json()
+    assert "/models/lm/suggest" in spec["paths"] and "/models/tagger/predict" in spec["paths"]
+
+
+@pytest.mark.slow
+def test_reader_and_translator_endpoints(tmp_path):
+    import rnn_nlp
+    from tests.api_data import qa_input, raw_config, write_data
+
+    models = {
+        task: rnn_nlp.train(raw_config(task, write_data(task, tmp_path / f"data-{task}")), out=tmp_path / task)
+        for task in ("qa", "seq2seq")
+    }
+    reader, translator = models["qa"], models["seq2seq"]
+    with TestClient(create_app(models)) as client:
+        question = qa_input(5)
+        assert client.post("/models/qa/answer", json=question).json() == reader.predict(question).to_dict()
+        both = client.post("/models/qa/predict", json={"inputs": [question, qa_input(6, candidates=False)]}).json()["results"]
+        assert both == [r.to_dict() for r in reader.predict([question, qa_input(6, candidates=False)])] and "warning" in both[1]
+        missing = client.post("/models/qa/answer", json={"question": "who ?", "context": "Ann met Bob .", "candidates": ["Zed"]})
+        assert missing.status_code == 422 and "none of its candidates occurs in the context" in missing.json()["error"]
+        no_context = client.post("/models/qa/answer", json={"question": "who ?"}).json()["error"]
+        assert no_context == "body: give 'question' and 'context' (one question), or 'inputs' (a list of them)"
+        out = client.post("/models/seq2seq/translate", json={"texts": ["a b c", "d e f g"], "beam": 3, "num_samples": 2}).json()
+        assert out == {"results": [r.to_dict() for r in translator.predict(["a b c", "d e f g"], beam=3, num_samples=2)]}
+        assert client.post("/models/seq2seq/translate", json={"text": "a b c"}).json() == translator.predict("a b c").to_dict()
