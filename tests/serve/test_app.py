@@ -159,7 +159,9 @@ def test_the_model_page_record(client, serve_runs):
     png = client.get("/models/classifier/figures/confusion-test.png")
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
     assert client.get("/models/classifier/figures/model.safetensors").status_code == 404
-    assert client.get("/models/lm").json()["record"]["card"] is None
+    # Every run writes its own model card when training ends (rnn_nlp.runs.model_card): the page shows it
+    card = client.get("/models/lm").json()["record"]["card"]
+    assert card.startswith("---\nlibrary_name: rnn-nlp\n") and "pipeline_tag: text-generation" in card
     page = client.get("/model/classifier")
     assert page.status_code == 200 and "report.js" in page.text
     assert client.get("/model/nope").status_code == 404
