@@ -260,7 +260,13 @@ class Model:
         facts.dtype = dtype or "float32"
         facts.versions = {**facts.versions, **runtime_versions()}
         return ckpt.save_checkpoint(
-            path, self.config, self._task.vocab_json(), self.module, dtype=dtype, card=render_card(facts), extras=extras
+            path,
+            self.config,
+            self._task.vocab_json(),
+            self.module,
+            dtype=dtype,
+            card=render_card(facts).encode("utf-8", "backslashreplace").decode("utf-8"),
+            extras=extras,
         )
 
     # ---- sentence vectors ----------------------------------------------------------------

@@ -137,7 +137,8 @@ def runs(tmp_path_factory):
     return root, lm_cfg
 
 
-REPORTS = ("eval-", "report-", "confusion-", "predictions-")  # what `evaluate` writes, and may write again
+# what `evaluate` writes, and may write again (README.md: the model card, which lists the figures evaluate measured)
+REPORTS = ("eval-", "report-", "confusion-", "predictions-", "README.md")
 
 
 def _fingerprint(run: Path) -> dict:

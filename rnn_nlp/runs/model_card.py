@@ -147,7 +147,8 @@ def write_run_card(run: str | Path, fingerprint: dict | None = None) -> Path:
     """Write (or refresh) RUN/README.md from the run folder; a SaveError names it when it cannot be written."""
     run = Path(run)
     path = run / run_folder.CARD
-    text = render(run_facts(run, fingerprint))
+    # a name that never was UTF-8 (a --data path read as surrogates) is written escaped, never a UnicodeEncodeError
+    text = render(run_facts(run, fingerprint)).encode("utf-8", "backslashreplace").decode("utf-8")
     try:
         replace_text(path, text)
     except OSError as exc:
