@@ -131,11 +131,10 @@ def _one_or_many(results: list, single: bool) -> dict:
 
 # ---- the routes of one model -------------------------------------------------------------------
 def _add_model_routes(app: FastAPI, s: ServedModel, settings: Settings) -> None:
-    base = f"/models/{s.name}"
-    tags: list = [s.name]
     batching_key = (lambda options: decoding_key(options)) if settings.max_batch > 1 else (lambda options: ALONE)
 
     async def run(request: Request, verb: str, items: list, options: dict | None = None) -> list:
+        """The results of `items` through the verb's batcher ([] when the client has gone)."""
         options = options or {}
         label = request.url.path.rsplit("/", 1)[-1]
         try:
@@ -143,6 +142,15 @@ def _add_model_routes(app: FastAPI, s: ServedModel, settings: Settings) -> None:
         except ClientGone:
             return []  # nobody reads the answer
 
+    _add_input_routes(app, s, run)
+    _add_decoding_routes(app, s, run, settings)
+    _add_record_routes(app, s)
+
+
+def _add_input_routes(app: FastAPI, s: ServedModel, run) -> None:
+    """predict (answer, for a reader) and encode."""
+    base = f"/models/{s.name}"
+    tags: list = [s.name]
     if s.kind == "qa":
 
         async def answer(request: Request, body: schemas.QuestionsIn) -> dict:
@@ -166,6 +174,11 @@ def _add_model_routes(app: FastAPI, s: ServedModel, settings: Settings) -> None:
 
     app.post(f"{base}/encode", tags=tags, summary=f"{s.name}: sentence vectors", operation_id=f"{s.name}_encode")(encode)
 
+
+def _add_decoding_routes(app: FastAPI, s: ServedModel, run, settings: Settings) -> None:
+    """generate and suggest (a language model), translate (an encoder-decoder)."""
+    base = f"/models/{s.name}"
+    tags: list = [s.name]
     if "generate" in s.verbs:
 
         async def generate(request: Request, body: schemas.GenerateIn) -> dict:
@@ -199,6 +212,12 @@ def _add_model_routes(app: FastAPI, s: ServedModel, settings: Settings) -> None:
                 raise ApiError(422, f"{s.name} suggest: {exc}") from None
 
         app.post(f"{base}/suggest", tags=tags, summary=f"{s.name}: next-word suggestions", operation_id=f"{s.name}_suggest")(suggest)
+
+
+def _add_record_routes(app: FastAPI, s: ServedModel) -> None:
+    """The model's description with its run's record, and the run's figures."""
+    base = f"/models/{s.name}"
+    tags: list = [s.name]
 
     async def about() -> dict:
         """Task, labels, metrics, versions and endpoints, with what the run folder records: training curves
