@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rnn_nlp.errors import ConfigError, RnnNlpError
+from rnn_nlp.files import json_text
 from rnn_nlp.serve.models import Settings
 
 log = logging.getLogger(__name__)
@@ -133,5 +134,5 @@ def run(
         uvicorn.run(app, host=host, port=port, log_level="info")
         return
     del models
-    os.environ[ENVIRONMENT] = json.dumps({"runs": named, "device": device, "threads": per_worker, "settings": asdict(settings)})
+    os.environ[ENVIRONMENT] = json_text({"runs": named, "device": device, "threads": per_worker, "settings": asdict(settings)})
     uvicorn.run("rnn_nlp.serve.server:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="info")
