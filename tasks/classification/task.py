@@ -110,7 +110,7 @@ class ClassificationTask(Task):
         """Evaluate on other data than the config names (`rnn-nlp evaluate --data`); a single file whole, as every split."""
         d = self.cfg.data
         self._records = load_labeled_corpus(name, d.text_column, d.label_column, d.hub_config, d.label_separator, whole=True)
-        self._encoded = {}
+        self._encoded, self._rows = {}, {}
         self.data_name = name
 
     def token_vocab(self) -> Vocab:
