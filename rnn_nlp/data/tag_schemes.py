@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnn_nlp.results import Entity, TaggedText
+
 SCHEMES = ("iob1", "iob2", "bioes")
 PREFIXES = {"iob1": "IB", "iob2": "IB", "bioes": "BIES"}
 
@@ -132,3 +134,16 @@ def allowed_transitions(tags: list[str], scheme: str) -> tuple[np.ndarray, np.nd
         for i, (pi, _) in enumerate(parts):
             end[i] = pi not in ("B", "I")
     return start, trans, end
+
+
+def tagged_text(text: str, tokens: list, tags: list[str], probs: list[float], chunked: bool) -> TaggedText:
+    """One text's TaggedText from its spaCy tokens (with character offsets), tags and each tag's probability;
+    for chunk tags (IOB2) also its entities, each scored by its tokens' mean probability. Shared by the
+    PyTorch tagger and the torch-free ONNX predictor."""
+    entities = None
+    if chunked:
+        entities = []
+        for s, e, label in spans(tags, "iob2"):
+            start, end = tokens[s].idx, tokens[e - 1].idx + len(tokens[e - 1].text)
+            entities.append(Entity(text[start:end], label, start, end, s, e, sum(probs[s:e]) / (e - s)))
+    return TaggedText(text, [t.text for t in tokens], tags, entities, None if tokens else "no tokens in this text")

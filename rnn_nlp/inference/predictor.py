@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from rnn_nlp.data.tag_schemes import convert, spans
+from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, spacy_docs
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import CheckpointError, ConfigError
 from rnn_nlp.inference.decoding import softmax, viterbi
 from rnn_nlp.inference.folder import check_file, read_export
-from rnn_nlp.results import Classification, Entity, TaggedText
+from rnn_nlp.results import Classification, TaggedText
 
 PREDICT_BATCH = 64
 
@@ -172,17 +172,7 @@ class OnnxTagger(OnnxModel):
     def _predict_batch(self, texts: list[str]) -> list[TaggedText]:
         kept = [[t for t in doc if not t.is_space] for doc in spacy_docs(texts)]
         tags, probs = self.tag_tokens_scored([[t.text for t in toks] for toks in kept], len(texts))
-        results = []
-        for text, toks, tg, pr in zip(texts, kept, tags, probs):
-            entities = None
-            if self.chunked:
-                entities = []
-                for s, e, label in spans(tg, "iob2"):
-                    start, end = toks[s].idx, toks[e - 1].idx + len(toks[e - 1].text)
-                    entities.append(Entity(text[start:end], label, start, end, s, e, sum(pr[s:e]) / (e - s)))
-            warning = None if toks else "no tokens in this text"
-            results.append(TaggedText(text, [t.text for t in toks], tg, entities, warning))
-        return results
+        return [tagged_text(text, toks, tg, pr, self.chunked) for text, toks, tg, pr in zip(texts, kept, tags, probs)]
 
 
 class OnnxClassifier(OnnxModel):

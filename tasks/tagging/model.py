@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rnn_nlp.data.tag_schemes import spans
+from rnn_nlp.data.tag_schemes import tagged_text
 from rnn_nlp.data.tokenize import spacy_docs
-from rnn_nlp.results import Entity, TaggedText
+from rnn_nlp.results import TaggedText
 from rnn_nlp.tasks.arguments import check_batch_size, token_lists
 from rnn_nlp.tasks.model import Model
 from rnn_nlp.tasks.word_vectors import vector_rows
@@ -36,17 +36,7 @@ class TaggerModel(Model):
             raise TypeError(f"tagger predict takes no options, got {', '.join(options)}")
         kept = self._tokens(texts)
         tags, probs = self._task.tag_tokens_scored(self.module, [[t.text for t in toks] for toks in kept], self.device)
-        results = []
-        for text, toks, tg, pr in zip(texts, kept, tags, probs):
-            entities = None
-            if self.chunked:
-                entities = []
-                for s, e, label in spans(tg, "iob2"):
-                    start, end = toks[s].idx, toks[e - 1].idx + len(toks[e - 1].text)
-                    entities.append(Entity(text[start:end], label, start, end, s, e, sum(pr[s:e]) / (e - s)))
-            warning = None if toks else "no tokens in this text"
-            results.append(TaggedText(text, [t.text for t in toks], tg, entities, warning))
-        return results
+        return [tagged_text(text, toks, tg, pr, self.chunked) for text, toks, tg, pr in zip(texts, kept, tags, probs)]
 
     @staticmethod
     def _tokens(texts: list[str]) -> list[list]:
