@@ -1,6 +1,7 @@
 """Sentence classification on Rotten Tomatoes and BBC news: every pooling, with and without a
 pretrained LM backbone, the ULMFiT switches one at a time, and a TF-IDF + logistic-regression
-baseline on the same split, all in one run.
+baseline and spaCy's own text classifier (`spacy-textcat`, trained for --spacy-budget seconds) on the
+same split, all in one run.
 
     python benchmarks/classify.py --pretrained runs/lm-ptb                  # the full grid
     python benchmarks/classify.py --pretrained runs/lm-ptb --quick          # smoke test, ~2 minutes
@@ -65,7 +66,7 @@ ABLATIONS = {
 
 def run_specs() -> dict[str, dict]:
     """Run name -> {pooling, pretrained (bool), ulmfit switches}."""
-    specs: dict[str, dict] = {"tfidf": {}}
+    specs: dict[str, dict] = {"tfidf": {}, "spacy-textcat": {}}
     for name, pooling in POOLINGS.items():
         specs[name] = {"pooling": pooling, "pretrained": True, **ULMFIT_FULL}
         specs[f"{name}-scratch"] = {
@@ -158,6 +159,54 @@ def tfidf_row(dataset: str, args: argparse.Namespace) -> dict:
         "train_s_to_best": train_s,
         "texts_per_s": len(gold) / predict_s,
         "train_examples": len(train["text"]),
+    }
+
+
+def spacy_textcat_row(dataset: str, args: argparse.Namespace, work: Path) -> dict:
+    """spaCy's own text classifier (`spacy init config -p textcat -o efficiency`: a bag-of-words model, one
+    label a text) trained on the same split for --spacy-budget seconds; its pipeline folder is kept."""
+    import spacy
+    from sklearn.metrics import accuracy_score, f1_score
+    from spacy.tokens import DocBin
+
+    from benchmarks.spacy_train import train_budgeted
+
+    records = load_labeled_corpus(dataset)
+    labels = sorted(set(records["train"]["label"]))
+    folder = work / Path(dataset).name / "spacy-textcat"
+    folder.mkdir(parents=True, exist_ok=True)
+    nlp = spacy.blank("en")
+    for split, file in (("train", "train.spacy"), ("valid", "dev.spacy")):
+        texts, gold = records[split]["text"], records[split]["label"]
+        if split == "train" and args.max_train:
+            texts, gold = texts[: args.max_train], gold[: args.max_train]
+        docs = DocBin()
+        for doc, label in zip(nlp.pipe(texts), gold):
+            doc.cats = {name: float(name == label) for name in labels}
+            docs.add(doc)
+        docs.to_disk(folder / file)
+    trained = train_budgeted(folder, "textcat", args.spacy_budget, eval_frequency=50 if args.quick else 200)
+    best = spacy.load(trained["best"])
+
+    def predict(texts: list[str]) -> list[str]:
+        return [max(doc.cats, key=doc.cats.get) for doc in best.pipe(texts, batch_size=64)]
+
+    started = time.perf_counter()
+    pred = predict(records["test"]["text"])
+    predict_s = time.perf_counter() - started
+    gold = records["test"]["label"]
+    return {
+        "test_pred": pred,
+        "accuracy": accuracy_score(gold, pred),
+        "macro_f1": f1_score(gold, pred, average="macro"),
+        "valid_accuracy": accuracy_score(records["valid"]["label"], predict(records["valid"]["text"])),
+        "train_s_to_best": args.spacy_budget,
+        "train_s_total": trained["wall_s"],
+        "steps": trained["steps"],
+        "texts_per_s": len(gold) / predict_s,
+        "train_examples": len(records["train"]["text"][: args.max_train or None]),
+        "spacy": spacy.__version__,
+        "run_dir": str(trained["best"]),
     }
 
 
@@ -287,6 +336,7 @@ def main() -> None:
     p.add_argument("--ensemble", action="store_true", help="also score the ensemble of every member of every model run listed")
     p.add_argument("--max-train", type=int, default=None, help="use only the first N training examples")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--spacy-budget", type=float, default=300.0, help="training seconds of the spacy-textcat run")
     p.add_argument("--quick", action="store_true", help="1 epoch on 800 training examples, three runs")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--work", type=Path, default=None, help="keep run folders here (default: a temporary folder)")
@@ -294,6 +344,7 @@ def main() -> None:
     if args.quick:
         args.epochs, args.max_train = 1, args.max_train or 800
         args.runs = args.runs or "tfidf,concat,concat-scratch"
+        args.spacy_budget = min(args.spacy_budget, 30.0)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.seeds < 1:
@@ -304,7 +355,7 @@ def main() -> None:
     if unknown:
         p.error(f"unknown runs {unknown}; choose from {', '.join(specs)}")
     if not args.pretrained:
-        names = [n for n in names if n == "tfidf" or not specs[n]["pretrained"]]
+        names = [n for n in names if n in ("tfidf", "spacy-textcat") or not specs[n]["pretrained"]]
     out = args.out or ROOT / "benchmarks" / "results" / ("classify-quick.json" if args.quick else "classify.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="rnn-nlp-classify-"))
@@ -320,9 +371,9 @@ def main() -> None:
         record = functools.partial(record_row, rows, preds, gold, dataset, info, command, out)
         everyone: list[dict] = []  # every trained member, for --ensemble
         for name in names:
-            if name == "tfidf":
+            if name in ("tfidf", "spacy-textcat"):
                 print(f"== {dataset} / {name}", flush=True)
-                record(name, tfidf_row(dataset, args))
+                record(name, tfidf_row(dataset, args) if name == "tfidf" else spacy_textcat_row(dataset, args, work))
                 continue
             members = []
             for seed in range(1, args.seeds + 1):
@@ -335,7 +386,7 @@ def main() -> None:
             if len(members) > 1:
                 record(f"{name}/ensemble-{len(members)}", ensemble_row(members))
             everyone += members
-        if args.ensemble and len([n for n in names if n != "tfidf"]) > 1:
+        if args.ensemble and len([n for n in names if n not in ("tfidf", "spacy-textcat")]) > 1:
             record(f"ensemble of all {len(everyone)} models", ensemble_row(everyone))
     print(table(rows))
     print(f"\n{info}; rows in {out}")
