@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -145,7 +144,9 @@ def to_docbin(sentences, tags, kind: str, path: Path) -> None:
 
 def train_spacy(name: str, kind: str, corpus: str, budget: float, args) -> dict:
     """`spacy init config` (efficiency, no vectors) + `spacy train`, stopped after `budget` seconds."""
-    from spacy.util import load_config as spacy_config
+    import spacy
+
+    from benchmarks.spacy_train import train_budgeted
 
     work = args.work / name
     work.mkdir(parents=True, exist_ok=True)
@@ -153,58 +154,8 @@ def train_spacy(name: str, kind: str, corpus: str, budget: float, args) -> dict:
     for split, file in (("train", "train.spacy"), ("valid", "dev.spacy")):
         tokens, tags = split_data(corpus, split, limit)
         to_docbin(tokens, tags, kind, work / file)
-    pipeline = "ner" if kind == "ner" else "tagger"
-    cfg_path = work / "config.cfg"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "spacy",
-            "init",
-            "config",
-            str(cfg_path),
-            "--lang",
-            "en",
-            "--pipeline",
-            pipeline,
-            "--optimize",
-            "efficiency",
-            "--force",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    cfg = spacy_config(cfg_path)
-    cfg["training"]["before_update"] = {"@callbacks": "rnn_nlp_bench.time_budget.v1", "seconds": budget}
-    cfg["training"]["max_epochs"] = 0
-    cfg["training"]["max_steps"] = 0
-    cfg["training"]["eval_frequency"] = 50 if args.quick else 200
-    cfg.to_disk(cfg_path)
-    cmd = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "train",
-        str(cfg_path),
-        "--output",
-        str(work / "out"),
-        "--code",
-        str(ROOT / "benchmarks" / "spacy_budget.py"),
-        "--paths.train",
-        str(work / "train.spacy"),
-        "--paths.dev",
-        str(work / "dev.spacy"),
-    ]
-    started = time.perf_counter()
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    (work / "train.log").write_text(result.stdout + result.stderr, encoding="utf-8")
-    best = work / "out" / "model-best"
-    if not best.exists():
-        raise RuntimeError(f"spacy train left no model-best; see {work / 'train.log'}")
-    steps = [line.split()[1] for line in result.stdout.splitlines() if line.strip()[:1].isdigit() and len(line.split()) > 2]
-    import spacy
-
+    trained = train_budgeted(work, "ner" if kind == "ner" else "tagger", budget, eval_frequency=50 if args.quick else 200)
+    best = trained["best"]
     nlp = spacy.load(best)
     tokens, gold = split_data(corpus, "test")
     pred = spacy_predict(nlp, kind, tokens, 256)
@@ -213,8 +164,8 @@ def train_spacy(name: str, kind: str, corpus: str, budget: float, args) -> dict:
         "system": name,
         "spacy": spacy.__version__,
         "train_s": budget,
-        "wall_s": wall,
-        "steps": int(steps[-1]) if steps else None,
+        "wall_s": trained["wall_s"],
+        "steps": trained["steps"],
         **{f"test_{k}": v for k, v in scores.items()},
         "run_dir": str(best),
     }
