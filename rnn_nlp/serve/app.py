@@ -119,6 +119,18 @@ async def _batched(request: Request, s: ServedModel, verb: str, items: list, opt
                 f.cancel()
 
 
+def _check_decoding_work(s: ServedModel, verb: str, count: int, options: dict) -> None:
+    """Refuse (422) a decoding request over MAX_DECODING_WORK before it is queued: once running, its batch
+    holds the one inference thread to the end, long after its client got a 503 or left."""
+    work, width, tokens = s.decoding_work(count, options)
+    if work > schemas.MAX_DECODING_WORK:
+        raise ApiError(
+            422,
+            f"{s.name} {verb}: {count} text(s) x max(beam, num_samples) {width} x max_tokens {tokens} = {work:,} decoding steps;"
+            f" one request may ask for at most {schemas.MAX_DECODING_WORK:,}: send fewer texts, or lower beam, num_samples or max_tokens",
+        )
+
+
 def _failed_index(futures: list) -> int:
     return next((i for i, f in enumerate(futures) if f.done() and not f.cancelled() and f.exception()), 0)
 
@@ -185,6 +197,7 @@ def _add_decoding_routes(app: FastAPI, s: ServedModel, run, settings: Settings) 
             """The continuation of `prompt`: greedy, sampled (temperature, top_k, top_p, seed) or by beam search."""
             options = body.options()
             options.setdefault("max_tokens", 30)
+            _check_decoding_work(s, "generate", 1, options)
             return (await run(request, "generate", [body.prompt], options) or [{}])[0]
 
         app.post(f"{base}/generate", tags=tags, summary=f"{s.name}: continue a prompt", operation_id=f"{s.name}_generate")(generate)
@@ -193,7 +206,9 @@ def _add_decoding_routes(app: FastAPI, s: ServedModel, run, settings: Settings) 
 
         async def translate(request: Request, body: schemas.TranslateIn) -> dict:
             """The output for `text` (or each of `texts`): greedy, sampled or by beam search (default: the run's beam)."""
-            return _one_or_many(await run(request, "translate", body.items(), body.options()), body.text is not None)
+            items, options = body.items(), body.options()
+            _check_decoding_work(s, "translate", len(items), options)
+            return _one_or_many(await run(request, "translate", items, options), body.text is not None)
 
         app.post(f"{base}/translate", tags=tags, summary=f"{s.name}: translate", operation_id=f"{s.name}_translate")(translate)
 

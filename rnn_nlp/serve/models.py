@@ -87,6 +87,19 @@ class ServedModel:
         self.batchers["encode"] = batcher(self._encode)
         self.sessions = TypingSessions(model, settings.max_sessions, settings.session_ttl) if "suggest" in self.verbs else None
 
+    def decoding_work(self, count: int, options: dict) -> tuple[int, int, int]:
+        """What decoding `count` inputs with `options` (a request's decoding fields) costs: (work, width,
+        tokens), work = count x width x tokens, width = max(beam, num_samples). What the request leaves out
+        is the model's default: a run's own beam and max tokens for an encoder-decoder (head.beam,
+        head.max_decode_tokens), greedy for a language model (whose route sets max_tokens)."""
+        default_beam, default_tokens = 1, 0
+        if isinstance(self.model, Seq2SeqModel):
+            default_beam, default_tokens = self.model.beam, self.model.config.head.max_decode_tokens
+        beam = options.get("beam")
+        width = max(default_beam if beam is None else beam, options.get("num_samples", 1), 1)
+        tokens = options.get("max_tokens", default_tokens)
+        return count * width * tokens, width, tokens
+
     @staticmethod
     def _size(item: Any) -> int:
         return len(item["context"]) if isinstance(item, dict) else len(item)

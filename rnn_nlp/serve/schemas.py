@@ -20,6 +20,10 @@ MAX_BEAM = 8
 MAX_SAMPLES = 8
 MAX_TEMPERATURE = 100.0
 MAX_SUGGESTIONS = 20
+# One decoding request's work, texts x max(beam, num_samples) x max_tokens: 64 greedy texts of 200 tokens,
+# or 8 of them at beam 8. One inference thread serves every model, and a batch already running cannot be
+# stopped, so this bounds how long one request can hold it.
+MAX_DECODING_WORK = 12_800
 MAX_BODY_BYTES = 1_048_576  # a larger body is refused (413) before it is read whole
 POOLINGS = ("last", "max", "mean", "attention")
 
@@ -32,6 +36,7 @@ LIMITS = {
     "max_beam": MAX_BEAM,
     "max_samples": MAX_SAMPLES,
     "max_suggestions": MAX_SUGGESTIONS,
+    "max_decoding_work": MAX_DECODING_WORK,
     "max_body_bytes": MAX_BODY_BYTES,
 }
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from rnn_nlp.serve import schemas
 from rnn_nlp.serve.app import STATIC, ClientGone, _wait, create_app
 from rnn_nlp.serve.models import Settings
 
@@ -69,6 +70,31 @@ def test_concurrent_requests_are_batched_and_equal_one_at_a_time(serve_models):
         assert answers[name] == alone
         batcher = app.state.served[name].batchers["predict"]
         assert batcher.largest > 1 and batcher.batches < len(ts)  # they did share forward passes
+
+
+def test_a_request_asking_too_much_decoding_is_refused_before_it_runs(serve_translator):
+    """texts x max(beam, num_samples) x max_tokens over the limit: 422 naming the fields and the limit, and
+    nothing queued; at the limit it runs. The run's own beam and max tokens count where the body has none."""
+    app = create_app({"s2s": serve_translator})
+    texts = [f"a b c {i}" for i in range(64)]
+    with TestClient(app) as client:
+        assert client.get("/health").json()["limits"]["max_decoding_work"] == schemas.MAX_DECODING_WORK == 12_800
+        r = client.post("/models/s2s/translate", json={"texts": texts, "beam": 8, "max_tokens": 200})
+        assert r.status_code == 422
+        assert r.json()["error"] == (
+            "s2s translate: 64 text(s) x max(beam, num_samples) 8 x max_tokens 200 = 102,400 decoding steps;"
+            " one request may ask for at most 12,800: send fewer texts, or lower beam, num_samples or max_tokens"
+        )
+        sampled = client.post("/models/s2s/translate", json={"texts": texts, "sample": True, "num_samples": 8, "max_tokens": 30})
+        assert sampled.status_code == 422 and "64 text(s) x max(beam, num_samples) 8 x max_tokens 30 = 15,360" in sampled.json()["error"]
+        assert app.state.served["s2s"].batchers["translate"].batches == 0  # refused before it was queued
+        at_limit = client.post("/models/s2s/translate", json={"texts": texts[:8], "beam": 8, "max_tokens": 200})
+        assert at_limit.status_code == 200 and len(at_limit.json()["results"]) == 8
+        serve_translator.beam = 3  # the run's own beam (and its max_decode_tokens, 10) when the body has none
+        try:
+            assert app.state.served["s2s"].decoding_work(64, {}) == (64 * 3 * 10, 3, 10)
+        finally:
+            serve_translator.beam = 1
 
 
 def test_sampled_generations_never_share_a_batch(serve_models):
