@@ -106,7 +106,7 @@ async def _batched(request: Request, s: ServedModel, verb: str, items: list, opt
     try:
         futures = s.batchers[verb].submit(items, options, key)
     except QueueFull as exc:
-        raise ApiError(503, f"the server is busy: {exc}; try again", {"Retry-After": "1"}) from None
+        raise _busy(exc) from None
     gathered = asyncio.gather(*futures)
     try:
         return await _wait(request, gathered, s.settings.timeout)
@@ -117,6 +117,11 @@ async def _batched(request: Request, s: ServedModel, verb: str, items: list, opt
         for f in futures:
             if not f.done():
                 f.cancel()
+
+
+def _busy(full: QueueFull) -> ApiError:
+    """The 503 of a full queue (a batcher's, or /suggest's calls in flight)."""
+    return ApiError(503, f"the server is busy: {full}; try again", {"Retry-After": "1"})
 
 
 def _check_decoding_work(s: ServedModel, verb: str, count: int, options: dict) -> None:
@@ -217,8 +222,10 @@ def _add_decoding_routes(app: FastAPI, s: ServedModel, run, settings: Settings) 
 
         async def suggest(request: Request, body: schemas.SuggestIn) -> dict:
             """Next-word suggestions for the text typed so far; pass back `session` so only new words are read."""
-            loop = asyncio.get_running_loop()
-            work = loop.run_in_executor(s.executor, sessions.suggest, body.text, body.session, body.k)
+            try:
+                work = s.suggestions.submit(sessions.suggest, body.text, body.session, body.k)
+            except QueueFull as exc:
+                raise _busy(exc) from None
             try:
                 return await _wait(request, work, settings.timeout)
             except ClientGone:
@@ -256,6 +263,7 @@ def _add_pages(app: FastAPI, served: dict[str, ServedModel]) -> None:
     @app.get("/health", tags=["server"], summary="whether the server answers, and how busy it is")
     async def health() -> dict:
         queued = sum(len(b.pending) for s in served.values() for b in s.batchers.values())
+        queued += sum(s.suggestions.in_flight for s in served.values())
         sessions = sum(len(s.sessions) for s in served.values() if s.sessions is not None)
         return {
             "status": "ok",

@@ -14,7 +14,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from rnn_nlp.serve.batching import ALONE, MicroBatcher
+from rnn_nlp.serve.batching import ALONE, BoundedCalls, MicroBatcher
 from rnn_nlp.serve.errors import USER_ERRORS
 from rnn_nlp.serve.sessions import TypingSessions
 from rnn_nlp.tasks.classification.model import ClassifierModel
@@ -86,6 +86,7 @@ class ServedModel:
         self.batchers: dict[str, MicroBatcher] = {verb: batcher(self._predict) for verb in predicting}
         self.batchers["encode"] = batcher(self._encode)
         self.sessions = TypingSessions(model, settings.max_sessions, settings.session_ttl) if "suggest" in self.verbs else None
+        self.suggestions = BoundedCalls(executor, settings.max_queue)  # /suggest's calls, bounded as a batcher's queue is
 
     def decoding_work(self, count: int, options: dict) -> tuple[int, int, int]:
         """What decoding `count` inputs with `options` (a request's decoding fields) costs: (work, width,
