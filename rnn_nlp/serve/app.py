@@ -42,10 +42,12 @@ class ClientGone(Exception):
 
 
 def create_app(models: dict[str, Model], settings: Settings | None = None) -> FastAPI:
-    """The app serving `models` (name -> loaded model)."""
+    """The app serving `models` (name -> loaded model); a ConfigError for settings that could never serve the
+    largest request (`Settings.check`)."""
     settings = settings or Settings()
     if not models:
         raise ValueError("serve: give at least one model")
+    settings.check()
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnn-nlp-inference")
     served = {name: ServedModel(name, model, executor, settings) for name, model in models.items()}
 

@@ -14,8 +14,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from rnn_nlp.errors import ConfigError
 from rnn_nlp.serve.batching import ALONE, BoundedCalls, MicroBatcher
 from rnn_nlp.serve.errors import USER_ERRORS
+from rnn_nlp.serve.schemas import MAX_TEXTS
 from rnn_nlp.serve.sessions import TypingSessions
 from rnn_nlp.tasks.classification.model import ClassifierModel
 from rnn_nlp.tasks.lm.model import LanguageModel
@@ -36,6 +38,15 @@ class Settings:
     timeout: float = 30.0  # seconds a request may wait for its results; longer: 503
     max_sessions: int = 1000  # typing sessions held per language model
     session_ttl: float = 600.0  # seconds an unused typing session is kept
+
+    def check(self) -> None:
+        """A ConfigError for a queue smaller than the largest request: a request's inputs are queued all or
+        none, so one of MAX_TEXTS texts would be refused as busy (503, "try again") forever, on an idle server."""
+        if self.max_queue < MAX_TEXTS:
+            raise ConfigError(
+                f"serve: --queue {self.max_queue} is smaller than the {MAX_TEXTS} texts one request may send"
+                f" (such a request could never be queued); give --queue {MAX_TEXTS} or more"
+            )
 
 
 def kind_of(model: Model) -> str:

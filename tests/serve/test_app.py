@@ -112,7 +112,7 @@ def test_sampled_generations_never_share_a_batch(serve_models):
 
 def test_a_full_queue_and_a_long_wait_get_503(serve_models):
     gate = threading.Event()
-    app = create_app({"tagger": serve_models["tagger"]}, Settings(max_batch=1, max_queue=1, timeout=60))
+    app = create_app({"tagger": serve_models["tagger"]}, Settings(max_batch=1, max_queue=64, timeout=60))
     batcher = app.state.served["tagger"].batchers["predict"]
     real = batcher.run
     batcher.run = lambda items, options: (gate.wait(30), real(items, options))[1]
@@ -122,7 +122,7 @@ def test_a_full_queue_and_a_long_wait_get_503(serve_models):
             first = asyncio.ensure_future(c.post("/models/tagger/predict", json={"text": "Bob saw Rome ."}))
             while batcher.batches == 0:  # the first is in the model (held), the queue empty again
                 await asyncio.sleep(0.01)
-            second = asyncio.ensure_future(c.post("/models/tagger/predict", json={"text": "Mary left Paris ."}))
+            second = asyncio.ensure_future(c.post("/models/tagger/predict", json={"texts": ["Mary left Paris ."] * 64}))
             while not batcher.pending:
                 await asyncio.sleep(0.01)
             third = await c.post("/models/tagger/predict", json={"text": "Ann saw Berlin ."})  # the queue is full
@@ -131,7 +131,7 @@ def test_a_full_queue_and_a_long_wait_get_503(serve_models):
 
     third, first, second = asyncio.run(scenario())
     assert third.status_code == 503 and third.headers["retry-after"] == "1"
-    assert third.json()["error"].startswith("the server is busy: 1 inputs are waiting already")
+    assert third.json()["error"] == "the server is busy: 64 inputs are waiting already (the queue holds 64); try again"
     assert (first.status_code, second.status_code) == (200, 200)
 
     gate.clear()
