@@ -69,7 +69,10 @@ def create_app(models: dict[str, Model], settings: Settings | None = None) -> Fa
     )
     app.state.served = served
     app.state.settings = settings
-    app.add_middleware(BodyLimit, limit=schemas.MAX_BODY_BYTES)
+    questions = {
+        f"/models/{s.name}/{verb}": schemas.MAX_QA_BODY_BYTES for s in served.values() if s.kind == "qa" for verb in ("predict", "answer")
+    }
+    app.add_middleware(BodyLimit, limit=schemas.MAX_BODY_BYTES, limits=questions)
     install_handlers(app)
     _add_pages(app, served)
     for s in served.values():

@@ -6,6 +6,7 @@ the docs and the page load nothing from outside."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 
@@ -95,6 +96,35 @@ def test_a_request_asking_too_much_decoding_is_refused_before_it_runs(serve_tran
             assert app.state.served["s2s"].decoding_work(64, {}) == (64 * 3 * 10, 3, 10)
         finally:
             serve_translator.beam = 1
+
+
+def test_the_largest_valid_request_fits_the_body_limit(client, serve_models):
+    """64 texts of 5,000 characters outside the BMP, each escaped as JSON can (12 bytes) and indented: accepted,
+    not 413; a byte over the limit is refused before it is read."""
+    texts = ["\U0001f600" * schemas.MAX_CHARS] * schemas.MAX_TEXTS
+    body = json.dumps({"texts": texts}, indent=2).encode()
+    assert 3_800_000 < len(body) <= schemas.MAX_BODY_BYTES == client.get("/health").json()["limits"]["max_body_bytes"]
+    r = client.post("/models/classifier/predict", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200 and [x["text"] for x in r.json()["results"]] == texts
+    over = body + b" " * (schemas.MAX_BODY_BYTES + 1 - len(body))  # the same request, whitespace after it
+    r = client.post("/models/classifier/predict", content=over, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert (
+        r.json()["error"] == f"the body is {len(over):,} bytes; /models/classifier/predict takes at most {schemas.MAX_BODY_BYTES:,} bytes"
+    )
+
+
+def test_the_largest_valid_questions_fit_their_own_body_limit():
+    """A reader's largest request (64 questions, each with its context and 100 candidates, all escaped) is valid
+    and within the limit of the reader's routes, which is larger than the texts' limit."""
+    question = {
+        "question": "\U0001f600" * schemas.MAX_CHARS,
+        "context": "\U0001f600" * schemas.MAX_CONTEXT_CHARS,
+        "candidates": ["\U0001f600" * schemas.MAX_CANDIDATE_CHARS] * schemas.MAX_CANDIDATES,
+    }
+    body = json.dumps({"inputs": [question] * schemas.MAX_TEXTS}, indent=2)
+    assert schemas.MAX_BODY_BYTES < len(body) <= schemas.MAX_QA_BODY_BYTES
+    assert len(schemas.QuestionsIn.model_validate_json(body).records()) == schemas.MAX_TEXTS
 
 
 def test_sampled_generations_never_share_a_batch(serve_models):
@@ -218,6 +248,9 @@ def test_reader_and_translator_endpoints(tmp_path):
     with TestClient(create_app(models)) as client:
         question = qa_input(5)
         assert client.post("/models/qa/answer", json=question).json() == reader.predict(question).to_dict()
+        padded = json.dumps(question).encode() + b" " * schemas.MAX_BODY_BYTES  # over the texts' limit, within the reader's
+        r = client.post("/models/qa/answer", content=padded, headers={"content-type": "application/json"})
+        assert r.status_code == 200 and r.json() == reader.predict(question).to_dict()
         both = client.post("/models/qa/predict", json={"inputs": [question, qa_input(6, candidates=False)]}).json()["results"]
         assert both == [r.to_dict() for r in reader.predict([question, qa_input(6, candidates=False)])] and "warning" in both[1]
         missing = client.post("/models/qa/answer", json={"question": "who ?", "context": "Ann met Bob .", "candidates": ["Zed"]})
