@@ -93,7 +93,9 @@ class ServedModel:
         self.settings = settings
         size = self._size
         batcher = lambda run: MicroBatcher(run, executor, settings.max_batch, settings.max_wait_ms / 1000, settings.max_queue, size)  # noqa: E731
-        predicting = [verb for verb in ("predict", "generate", "translate", "answer") if verb in self.verbs]
+        # a reader's /answer is its /predict by another name: both routes queue in the one "predict" batcher,
+        # so their questions share batches (an "answer" batcher would only split them)
+        predicting = [verb for verb in ("predict", "generate", "translate") if verb in self.verbs]
         self.batchers: dict[str, MicroBatcher] = {verb: batcher(self._predict) for verb in predicting}
         self.batchers["encode"] = batcher(self._encode)
         self.sessions = TypingSessions(model, settings.max_sessions, settings.session_ttl) if "suggest" in self.verbs else None

@@ -235,6 +235,19 @@ def test_the_page_and_the_docs_load_nothing_from_outside(client):
     assert "/models/lm/suggest" in spec["paths"] and "/models/tagger/predict" in spec["paths"]
 
 
+def test_a_readers_two_routes_share_one_batcher():
+    """/answer is a reader's /predict by another name: one batcher (an unused "answer" batcher was made)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rnn_nlp.serve.models import ServedModel
+    from rnn_nlp.tasks.qa.model import ReaderModel
+
+    reader = ReaderModel.__new__(ReaderModel)  # what a reader serves depends on its class alone: no weights needed
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        served = ServedModel("qa", reader, executor, Settings())
+    assert served.verbs == ["predict", "answer", "encode"] and set(served.batchers) == {"predict", "encode"}
+
+
 @pytest.mark.slow
 def test_reader_and_translator_endpoints(tmp_path):
     import rnn_nlp
@@ -251,6 +264,7 @@ def test_reader_and_translator_endpoints(tmp_path):
         padded = json.dumps(question).encode() + b" " * schemas.MAX_BODY_BYTES  # over the texts' limit, within the reader's
         r = client.post("/models/qa/answer", content=padded, headers={"content-type": "application/json"})
         assert r.status_code == 200 and r.json() == reader.predict(question).to_dict()
+        assert client.app.state.served["qa"].batchers["predict"].batches == 2  # /answer's questions went to predict's batcher
         both = client.post("/models/qa/predict", json={"inputs": [question, qa_input(6, candidates=False)]}).json()["results"]
         assert both == [r.to_dict() for r in reader.predict([question, qa_input(6, candidates=False)])] and "warning" in both[1]
         missing = client.post("/models/qa/answer", json={"question": "who ?", "context": "Ann met Bob .", "candidates": ["Zed"]})
