@@ -55,22 +55,52 @@ def test_each_endpoint_answers_with_the_models_own_results(client, serve_models)
     assert health["status"] == "ok" and health["models"] == ["tagger", "classifier", "lm"] and health["limits"]["max_tokens"] == 200
 
 
+def send_concurrently(app, requests: list[tuple[str, dict]]) -> list[dict]:
+    """POST every (path, body) at once (so the batchers can gather them); the answers' JSON, in order."""
+
+    async def send_all() -> list:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://serve") as c:
+            return await asyncio.gather(*(c.post(path, json=body) for path, body in requests))
+
+    return [r.json() for r in asyncio.run(send_all())]
+
+
 def test_concurrent_requests_are_batched_and_equal_one_at_a_time(serve_models):
     app = create_app(serve_models, Settings(max_batch=32, max_wait_ms=50))
     texts = {"tagger": TAGGER_TEXTS * 3, "classifier": CLASSIFIER_TEXTS * 3}
-
-    async def send_all() -> dict:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://serve") as c:
-            sent = {name: [c.post(f"/models/{name}/predict", json={"text": t}) for t in ts] for name, ts in texts.items()}
-            answers = {name: await asyncio.gather(*calls) for name, calls in sent.items()}
-        return {name: [r.json() for r in rs] for name, rs in answers.items()}
-
-    answers = asyncio.run(send_all())
+    answers = send_concurrently(app, [(f"/models/{name}/predict", {"text": t}) for name, ts in texts.items() for t in ts])
     for name, ts in texts.items():
         alone = [serve_models[name].predict(t).to_dict() for t in ts]  # one text per forward pass
-        assert answers[name] == alone
+        assert answers[: len(ts)] == alone
+        answers = answers[len(ts) :]
         batcher = app.state.served[name].batchers["predict"]
         assert batcher.largest > 1 and batcher.batches < len(ts)  # they did share forward passes
+
+
+def test_batched_generation_translation_and_encoding_equal_one_at_a_time(serve_models, serve_translator):
+    """Greedy and beam generation, translation and encoding, sent at once and batched, give what each input
+    gives alone (prompts and sources of different lengths share a forward pass)."""
+    lm, classifier = serve_models["lm"], serve_models["classifier"]
+    app = create_app({"lm": lm, "classifier": classifier, "s2s": serve_translator}, Settings(max_batch=32, max_wait_ms=50))
+    prompts = ["", "the", "the cat", "a dog sees", "my friend likes the"] * 2
+    sources = ["a b c", "d e", "f g h a", "b", "c d e f g"] * 2
+    beam = {"max_tokens": 5, "beam": 3, "num_samples": 2}
+    requests = (
+        [("/models/lm/generate", {"prompt": p, "max_tokens": 6}) for p in prompts]
+        + [("/models/lm/generate", {"prompt": p, **beam}) for p in prompts]
+        + [("/models/s2s/translate", {"text": t}) for t in sources]
+        + [("/models/classifier/encode", {"text": t}) for t in CLASSIFIER_TEXTS * 2]
+    )
+    answers = send_concurrently(app, requests)
+    greedy, beamed, translated, encoded = (answers[i : i + 10] for i in range(0, 40, 10))
+    assert greedy == [lm.predict(p, max_tokens=6).to_dict() for p in prompts]
+    assert beamed == [lm.predict(p, **beam).to_dict() for p in prompts]
+    assert translated == [serve_translator.predict(t).to_dict() for t in sources]
+    assert [e["text"] for e in encoded] == CLASSIFIER_TEXTS * 2
+    alone = np.concatenate([classifier.encode([t]) for t in CLASSIFIER_TEXTS * 2])
+    np.testing.assert_allclose([e["vector"] for e in encoded], alone, atol=1e-5)
+    for name, verb in [("lm", "generate"), ("s2s", "translate"), ("classifier", "encode")]:
+        assert app.state.served[name].batchers[verb].largest > 1  # they did share forward passes
 
 
 def test_a_request_asking_too_much_decoding_is_refused_before_it_runs(serve_translator):
@@ -274,3 +304,13 @@ def test_reader_and_translator_endpoints(tmp_path):
         out = client.post("/models/seq2seq/translate", json={"texts": ["a b c", "d e f g"], "beam": 3, "num_samples": 2}).json()
         assert out == {"results": [r.to_dict() for r in translator.predict(["a b c", "d e f g"], beam=3, num_samples=2)]}
         assert client.post("/models/seq2seq/translate", json={"text": "a b c"}).json() == translator.predict("a b c").to_dict()
+    # questions sent at once, to both routes, share batches and get what each gets alone
+    app = create_app({"qa": reader}, Settings(max_batch=32, max_wait_ms=50))
+    questions = [qa_input(seed, candidates=seed % 2 == 0) for seed in range(10, 20)]
+    answers = send_concurrently(app, [(f"/models/qa/{('predict', 'answer')[i % 2]}", q) for i, q in enumerate(questions)])
+    alone = [reader.predict(q).to_dict() for q in questions]
+    # the same answers and offsets; a score (rounded to 4 decimals) may move by its last digit, as padding
+    # changes the order of float sums: the reader's own predict of the batch's questions together does the same
+    assert [{**a, "score": None} for a in answers] == [{**a, "score": None} for a in alone]
+    assert [a["score"] for a in answers] == pytest.approx([a["score"] for a in alone], abs=2e-4)
+    assert app.state.served["qa"].batchers["predict"].largest > 1
