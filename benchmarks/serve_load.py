@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnn_nlp.files import json_text  # noqa: E402
-from rnn_nlp.serve.schemas import MAX_CHARS, MAX_TEXTS  # noqa: E402
+from rnn_nlp.serve.schemas import MAX_BODY_BYTES, MAX_CHARS, MAX_TEXTS  # noqa: E402
 
 TEXTS = [
     "John Smith visited Paris .",
@@ -98,7 +98,7 @@ HOSTILE = [
     ("a negative seed", _r("POST", "/models/lm/generate", {"prompt": "the", "sample": True, "seed": -1}), 422),
     ("an oversized prompt", _r("POST", "/models/lm/generate", {"prompt": "the " * MAX_CHARS}), 422),
     ("a lone surrogate", _r("POST", "/models/tagger/predict", raw=b'{"text": "a\\ud800b"}'), 422),
-    ("a 2 MB body", _r("POST", "/models/tagger/predict", raw=b'{"text": "' + b"x" * 2_000_000 + b'"}'), 413),
+    ("a body over the limit", _r("POST", "/models/tagger/predict", raw=b'{"text": "' + b"x" * MAX_BODY_BYTES + b'"}'), 413),
     ("JSON nested 100,000 deep", _r("POST", "/models/tagger/predict", raw=NESTED), 400),
     ("JSON sent as text/plain", _r("POST", "/models/tagger/predict", raw=b'{"text": "a"}', content_type="text/plain"), 422),
     ("suggestions k=0", _r("POST", "/models/lm/suggest", {"text": "the", "k": 0}), 422),

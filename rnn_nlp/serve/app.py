@@ -42,10 +42,12 @@ class ClientGone(Exception):
 
 
 def create_app(models: dict[str, Model], settings: Settings | None = None) -> FastAPI:
-    """The app serving `models` (name -> loaded model)."""
+    """The app serving `models` (name -> loaded model); a ConfigError for settings that could never serve the
+    largest request (`Settings.check`)."""
     settings = settings or Settings()
     if not models:
         raise ValueError("serve: give at least one model")
+    settings.check()
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnn-nlp-inference")
     served = {name: ServedModel(name, model, executor, settings) for name, model in models.items()}
 
@@ -67,7 +69,10 @@ def create_app(models: dict[str, Model], settings: Settings | None = None) -> Fa
     )
     app.state.served = served
     app.state.settings = settings
-    app.add_middleware(BodyLimit, limit=schemas.MAX_BODY_BYTES)
+    questions = {
+        f"/models/{s.name}/{verb}": schemas.MAX_QA_BODY_BYTES for s in served.values() if s.kind == "qa" for verb in ("predict", "answer")
+    }
+    app.add_middleware(BodyLimit, limit=schemas.MAX_BODY_BYTES, limits=questions)
     install_handlers(app)
     _add_pages(app, served)
     for s in served.values():
@@ -106,7 +111,7 @@ async def _batched(request: Request, s: ServedModel, verb: str, items: list, opt
     try:
         futures = s.batchers[verb].submit(items, options, key)
     except QueueFull as exc:
-        raise ApiError(503, f"the server is busy: {exc}; try again", {"Retry-After": "1"}) from None
+        raise _busy(exc) from None
     gathered = asyncio.gather(*futures)
     try:
         return await _wait(request, gathered, s.settings.timeout)
@@ -117,6 +122,23 @@ async def _batched(request: Request, s: ServedModel, verb: str, items: list, opt
         for f in futures:
             if not f.done():
                 f.cancel()
+
+
+def _busy(full: QueueFull) -> ApiError:
+    """The 503 of a full queue (a batcher's, or /suggest's calls in flight)."""
+    return ApiError(503, f"the server is busy: {full}; try again", {"Retry-After": "1"})
+
+
+def _check_decoding_work(s: ServedModel, verb: str, count: int, options: dict) -> None:
+    """Refuse (422) a decoding request over MAX_DECODING_WORK before it is queued: once running, its batch
+    holds the one inference thread to the end, long after its client got a 503 or left."""
+    work, width, tokens = s.decoding_work(count, options)
+    if work > schemas.MAX_DECODING_WORK:
+        raise ApiError(
+            422,
+            f"{s.name} {verb}: {count} text(s) x max(beam, num_samples) {width} x max_tokens {tokens} = {work:,} decoding steps;"
+            f" one request may ask for at most {schemas.MAX_DECODING_WORK:,}: send fewer texts, or lower beam, num_samples or max_tokens",
+        )
 
 
 def _failed_index(futures: list) -> int:
@@ -185,6 +207,7 @@ def _add_decoding_routes(app: FastAPI, s: ServedModel, run, settings: Settings) 
             """The continuation of `prompt`: greedy, sampled (temperature, top_k, top_p, seed) or by beam search."""
             options = body.options()
             options.setdefault("max_tokens", 30)
+            _check_decoding_work(s, "generate", 1, options)
             return (await run(request, "generate", [body.prompt], options) or [{}])[0]
 
         app.post(f"{base}/generate", tags=tags, summary=f"{s.name}: continue a prompt", operation_id=f"{s.name}_generate")(generate)
@@ -193,7 +216,9 @@ def _add_decoding_routes(app: FastAPI, s: ServedModel, run, settings: Settings) 
 
         async def translate(request: Request, body: schemas.TranslateIn) -> dict:
             """The output for `text` (or each of `texts`): greedy, sampled or by beam search (default: the run's beam)."""
-            return _one_or_many(await run(request, "translate", body.items(), body.options()), body.text is not None)
+            items, options = body.items(), body.options()
+            _check_decoding_work(s, "translate", len(items), options)
+            return _one_or_many(await run(request, "translate", items, options), body.text is not None)
 
         app.post(f"{base}/translate", tags=tags, summary=f"{s.name}: translate", operation_id=f"{s.name}_translate")(translate)
 
@@ -202,8 +227,10 @@ def _add_decoding_routes(app: FastAPI, s: ServedModel, run, settings: Settings) 
 
         async def suggest(request: Request, body: schemas.SuggestIn) -> dict:
             """Next-word suggestions for the text typed so far; pass back `session` so only new words are read."""
-            loop = asyncio.get_running_loop()
-            work = loop.run_in_executor(s.executor, sessions.suggest, body.text, body.session, body.k)
+            try:
+                work = s.suggestions.submit(sessions.suggest, body.text, body.session, body.k)
+            except QueueFull as exc:
+                raise _busy(exc) from None
             try:
                 return await _wait(request, work, settings.timeout)
             except ClientGone:
@@ -241,6 +268,7 @@ def _add_pages(app: FastAPI, served: dict[str, ServedModel]) -> None:
     @app.get("/health", tags=["server"], summary="whether the server answers, and how busy it is")
     async def health() -> dict:
         queued = sum(len(b.pending) for s in served.values() for b in s.batchers.values())
+        queued += sum(s.suggestions.in_flight for s in served.values())
         sessions = sum(len(s.sessions) for s in served.values() if s.sessions is not None)
         return {
             "status": "ok",

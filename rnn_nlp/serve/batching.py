@@ -9,7 +9,8 @@ with a seed draws from one generator per call) run alone.
 One failing input never fails its batch-mates: when a batch raises, its inputs are run again one at a
 time, and only the input that fails gets the error. An input whose caller has gone (a timeout, a client
 that disconnected) is cancelled: it leaves the queue at once and is never run. A full queue refuses new
-inputs (`QueueFull`), which the app answers with 503.
+inputs (`QueueFull`), which the app answers with 503; so does `BoundedCalls`, for calls that are not
+batched (a typing session's next-word suggestions) but share the same executor.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor
@@ -29,6 +31,35 @@ ALONE = None  # the key of an input that must run in a batch of its own
 
 class QueueFull(Exception):
     """The batcher's queue holds `max_queue` inputs already."""
+
+
+class BoundedCalls:
+    """Calls run one by one in the inference executor, at most `limit` in flight (queued or running): one
+    more is refused with QueueFull, as a full batcher refuses, so unbatched work (the typing sessions'
+    suggestions) cannot flood the executor that every batcher shares. A call holds its place until it has
+    run, or until it is cancelled before it ran; a running call cannot be stopped."""
+
+    def __init__(self, executor: Executor, limit: int):
+        if limit < 1:
+            raise ValueError(f"limit must be positive, got {limit}")
+        self.executor = executor
+        self.limit = limit
+        self.in_flight = 0
+        self._lock = threading.Lock()  # the count drops in the executor's thread when a call ends
+
+    def submit(self, fn: Callable, *args: Any) -> asyncio.Future:
+        """`fn(*args)` queued in the executor: a future of its result (cancelling it cancels the call if it has not begun)."""
+        with self._lock:
+            if self.in_flight >= self.limit:
+                raise QueueFull(f"{self.in_flight} calls are queued or running already (the queue holds {self.limit})")
+            self.in_flight += 1
+        call = self.executor.submit(fn, *args)
+        call.add_done_callback(self._release)
+        return asyncio.wrap_future(call)
+
+    def _release(self, call: Any) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
 
 @dataclass

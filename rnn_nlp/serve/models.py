@@ -14,8 +14,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from rnn_nlp.serve.batching import ALONE, MicroBatcher
+from rnn_nlp.errors import ConfigError
+from rnn_nlp.serve.batching import ALONE, BoundedCalls, MicroBatcher
 from rnn_nlp.serve.errors import USER_ERRORS
+from rnn_nlp.serve.schemas import MAX_TEXTS
 from rnn_nlp.serve.sessions import TypingSessions
 from rnn_nlp.tasks.classification.model import ClassifierModel
 from rnn_nlp.tasks.lm.model import LanguageModel
@@ -36,6 +38,15 @@ class Settings:
     timeout: float = 30.0  # seconds a request may wait for its results; longer: 503
     max_sessions: int = 1000  # typing sessions held per language model
     session_ttl: float = 600.0  # seconds an unused typing session is kept
+
+    def check(self) -> None:
+        """A ConfigError for a queue smaller than the largest request: a request's inputs are queued all or
+        none, so one of MAX_TEXTS texts would be refused as busy (503, "try again") forever, on an idle server."""
+        if self.max_queue < MAX_TEXTS:
+            raise ConfigError(
+                f"serve: --queue {self.max_queue} is smaller than the {MAX_TEXTS} texts one request may send"
+                f" (such a request could never be queued); give --queue {MAX_TEXTS} or more"
+            )
 
 
 def kind_of(model: Model) -> str:
@@ -82,10 +93,26 @@ class ServedModel:
         self.settings = settings
         size = self._size
         batcher = lambda run: MicroBatcher(run, executor, settings.max_batch, settings.max_wait_ms / 1000, settings.max_queue, size)  # noqa: E731
-        predicting = [verb for verb in ("predict", "generate", "translate", "answer") if verb in self.verbs]
+        # a reader's /answer is its /predict by another name: both routes queue in the one "predict" batcher,
+        # so their questions share batches (an "answer" batcher would only split them)
+        predicting = [verb for verb in ("predict", "generate", "translate") if verb in self.verbs]
         self.batchers: dict[str, MicroBatcher] = {verb: batcher(self._predict) for verb in predicting}
         self.batchers["encode"] = batcher(self._encode)
         self.sessions = TypingSessions(model, settings.max_sessions, settings.session_ttl) if "suggest" in self.verbs else None
+        self.suggestions = BoundedCalls(executor, settings.max_queue)  # /suggest's calls, bounded as a batcher's queue is
+
+    def decoding_work(self, count: int, options: dict) -> tuple[int, int, int]:
+        """What decoding `count` inputs with `options` (a request's decoding fields) costs: (work, width,
+        tokens), work = count x width x tokens, width = max(beam, num_samples). What the request leaves out
+        is the model's default: a run's own beam and max tokens for an encoder-decoder (head.beam,
+        head.max_decode_tokens), greedy for a language model (whose route sets max_tokens)."""
+        default_beam, default_tokens = 1, 0
+        if isinstance(self.model, Seq2SeqModel):
+            default_beam, default_tokens = self.model.beam, self.model.config.head.max_decode_tokens
+        beam = options.get("beam")
+        width = max(default_beam if beam is None else beam, options.get("num_samples", 1), 1)
+        tokens = options.get("max_tokens", default_tokens)
+        return count * width * tokens, width, tokens
 
     @staticmethod
     def _size(item: Any) -> int:

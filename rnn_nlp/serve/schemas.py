@@ -15,12 +15,35 @@ MAX_CHARS = 5_000  # characters in one text (a QA context: MAX_CONTEXT_CHARS)
 MAX_CONTEXT_CHARS = 20_000
 MAX_TEXTS = 64  # texts in one request
 MAX_CANDIDATES = 100
+MAX_CANDIDATE_CHARS = 200  # characters in one candidate answer (an entity's name, a word)
 MAX_TOKENS = 200  # new tokens one generation may ask for
 MAX_BEAM = 8
 MAX_SAMPLES = 8
 MAX_TEMPERATURE = 100.0
 MAX_SUGGESTIONS = 20
-MAX_BODY_BYTES = 1_048_576  # a larger body is refused (413) before it is read whole
+# One decoding request's work, texts x max(beam, num_samples) x max_tokens: 64 greedy texts of 200 tokens,
+# or 8 of them at beam 8. One inference thread serves every model, and a batch already running cannot be
+# stopped, so this bounds how long one request can hold it.
+MAX_DECODING_WORK = 12_800
+# The body limits follow from the field limits: the largest valid request, every character escaped as JSON
+# can (\uXXXX; one outside the BMP as a surrogate pair: 12 bytes), with room around each string for its quotes,
+# separators, indentation and field name, and for the rest (braces, numbers, whitespace). So no request the
+# fields allow is refused as too large (413); a larger body is refused before it is read whole.
+ESCAPED_CHAR_BYTES = 12
+STRING_SLACK = 64
+BODY_SLACK = 65_536
+
+
+def body_bytes(strings: int, chars: int) -> int:
+    """The body limit of requests of at most `strings` strings holding `chars` characters in all."""
+    return chars * ESCAPED_CHAR_BYTES + strings * STRING_SLACK + BODY_SLACK
+
+
+MAX_BODY_BYTES = body_bytes(MAX_TEXTS, MAX_TEXTS * MAX_CHARS)  # texts (predict, encode, translate), a prompt, a typed text
+# a reader's questions ({"inputs": [...]}): question, context and candidates each
+MAX_QA_BODY_BYTES = body_bytes(
+    MAX_TEXTS * (2 + MAX_CANDIDATES), MAX_TEXTS * (MAX_CHARS + MAX_CONTEXT_CHARS + MAX_CANDIDATES * MAX_CANDIDATE_CHARS)
+)
 POOLINGS = ("last", "max", "mean", "attention")
 
 LIMITS = {
@@ -28,11 +51,14 @@ LIMITS = {
     "max_context_chars": MAX_CONTEXT_CHARS,
     "max_texts": MAX_TEXTS,
     "max_candidates": MAX_CANDIDATES,
+    "max_candidate_chars": MAX_CANDIDATE_CHARS,
     "max_tokens": MAX_TOKENS,
     "max_beam": MAX_BEAM,
     "max_samples": MAX_SAMPLES,
     "max_suggestions": MAX_SUGGESTIONS,
+    "max_decoding_work": MAX_DECODING_WORK,
     "max_body_bytes": MAX_BODY_BYTES,
+    "max_qa_body_bytes": MAX_QA_BODY_BYTES,
 }
 
 
@@ -45,6 +71,7 @@ def _no_surrogates(text: str) -> str:
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CHARS), AfterValidator(_no_surrogates)]
 MaybeEmptyText = Annotated[str, StringConstraints(max_length=MAX_CHARS), AfterValidator(_no_surrogates)]
+Candidate = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CANDIDATE_CHARS), AfterValidator(_no_surrogates)]
 Context = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CONTEXT_CHARS), AfterValidator(_no_surrogates)]
 Texts = Annotated[list[Text], Field(min_length=1, max_length=MAX_TEXTS)]
 Real = Annotated[float, Field(allow_inf_nan=False)]
@@ -137,7 +164,7 @@ class Question(Body):
 
     question: Text
     context: Context
-    candidates: Annotated[list[Text], Field(max_length=MAX_CANDIDATES)] | None = None
+    candidates: Annotated[list[Candidate], Field(max_length=MAX_CANDIDATES)] | None = None
 
     def record(self) -> dict:
         row: dict = {"question": self.question, "context": self.context}
@@ -151,7 +178,7 @@ class QuestionsIn(Body):
 
     question: Text | None = None
     context: Context | None = None
-    candidates: Annotated[list[Text], Field(max_length=MAX_CANDIDATES)] | None = None
+    candidates: Annotated[list[Candidate], Field(max_length=MAX_CANDIDATES)] | None = None
     inputs: Annotated[list[Question], Field(min_length=1, max_length=MAX_TEXTS)] | None = None
 
     @model_validator(mode="after")

@@ -121,6 +121,7 @@ def run(
     settings = settings or Settings()
     if not runs:
         raise ConfigError("serve: give at least one run folder (or a trained recipe's name)")
+    settings.check()  # before any model loads
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port must be in 0..65535, got {port}")
     per_worker = thread_count(workers, threads)

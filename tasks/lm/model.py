@@ -23,11 +23,18 @@ MAX_SUGGESTIONS = 100
 @dataclass
 class LMState:
     """What a forward language model carries after the tokens it has read: its per-layer RNN state and
-    its output at the last token ([1, D]). Its size is fixed by the network, however many tokens were read."""
+    its output at the last token ([1, D]). Its size is fixed by the network, however many tokens were read:
+    `read` keeps copies, never views of the whole output, so the bytes it holds are fixed too."""
 
     rnn: list
     top: torch.Tensor
     tokens: int = 0
+
+
+def _own_copies(rnn: list) -> list:
+    """Each layer's state (a tensor, or an LSTM's (h, c) pair) copied into storage of its own: a state kept
+    between calls (a typing session) must not pin a buffer the size of everything it read, as a view would."""
+    return [tuple(t.clone() for t in s) if isinstance(s, tuple) else s.clone() for s in rnn]
 
 
 class LanguageModel(Model):
@@ -134,7 +141,7 @@ class LanguageModel(Model):
         ids = torch.tensor([self.vocab.encode(tokens)], dtype=torch.long, device=self.device)
         backbone: Any = self.module.backbone
         top, _, rnn = backbone.run_direction("forward", ids, state.rnn)
-        return LMState(rnn, top[:, -1], state.tokens + len(tokens))
+        return LMState(_own_copies(rnn), top[:, -1].clone(), state.tokens + len(tokens))
 
     @torch.no_grad()
     def next_words(self, state: LMState, k: int = 5, prefix: str = "") -> list[tuple[str, float]]:

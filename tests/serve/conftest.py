@@ -1,5 +1,6 @@
 """Tiny trained runs for the server's tests: a tagger (NER), a classifier and a language model, trained once
-per test session (seconds each), loaded once, and warmed up (the first tagger call loads spaCy)."""
+per test session (seconds each), loaded once, and warmed up (the first tagger call loads spaCy); and a
+barely trained encoder-decoder for the decoding limits and batching of /translate."""
 
 from __future__ import annotations
 
@@ -40,6 +41,17 @@ def serve_models(serve_runs) -> dict:
     models = {name: rnn_nlp.load(path, "cpu") for name, path in serve_runs.items()}
     models["tagger"].predict("warm up .")
     return models
+
+
+@pytest.fixture(scope="session")
+def serve_translator(tmp_path_factory):
+    """A tiny encoder-decoder, trained one epoch on 60 pairs (seconds): what it outputs matters less than
+    that it decodes, deterministically (run defaults: greedy, at most 10 tokens)."""
+    from tests.api_data import write_seq2seq
+
+    root = tmp_path_factory.mktemp("serve-seq2seq")
+    raw = raw_config("seq2seq", write_seq2seq(root / "data", n=60), trainer={"epochs": 1})
+    return rnn_nlp.train(raw, out=root / "seq2seq")
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from rnn_nlp.serve.batching import ALONE, MicroBatcher, QueueFull
+from rnn_nlp.serve.batching import ALONE, BoundedCalls, MicroBatcher, QueueFull
 
 
 class Recorder:
@@ -128,3 +128,26 @@ def test_no_batching_with_max_batch_one(executor):
 def test_bad_settings_are_refused(executor):
     with pytest.raises(ValueError, match="max_batch"):
         MicroBatcher(Recorder(), executor, max_batch=0)
+
+
+def test_bounded_calls_refuse_past_the_limit_and_a_call_cancelled_before_it_ran_frees_its_place(executor):
+    gate = threading.Event()
+    model = Recorder(gate)
+
+    async def main():
+        calls = BoundedCalls(executor, limit=2)
+        running = calls.submit(model, ["first"], {})  # taken by the executor, then held in the model
+        await asyncio.sleep(0.05)
+        waiting = calls.submit(model, ["second"], {})
+        with pytest.raises(QueueFull, match="2 calls are queued or running already"):
+            calls.submit(model, ["third"], {})
+        waiting.cancel()  # its client went away before it ran: it never runs, its place is free
+        await asyncio.sleep(0.05)
+        late = calls.submit(model, ["fourth"], {})
+        gate.set()
+        out = [await running, await late]
+        return out, calls.in_flight
+
+    out, in_flight = run(main())
+    assert out == [["FIRST"], ["FOURTH"]] and in_flight == 0
+    assert ["second"] not in model.calls

@@ -30,6 +30,13 @@ def replace_text(box, text: str) -> None:
     box.send_keys(text)
 
 
+def js_text(browser, expression: str, *args) -> str:
+    """The string a JavaScript expression (over `arguments`) gives, read back as code points: a text cut inside
+    an emoji holds a lone surrogate, which chromedriver cannot send back as a string."""
+    codes = browser.driver.execute_script(f"return Array.from({expression}, (c) => c.codePointAt(0))", *args)
+    return "".join(map(chr, codes))
+
+
 def test_the_tagger_shows_entities_and_tags_under_words(server, browser, serve_models):
     panel = browser.show(server.url, "tagger")
     browser.wait(lambda d: browser.css(".output .tokens", panel))  # the example, run on the first look
@@ -48,6 +55,30 @@ def test_the_tagger_shows_entities_and_tags_under_words(server, browser, serve_m
     assert marks[0].value_of_css_property("background-color") == "rgba(170, 156, 252, 1)"  # displaCy's colour for PER
     tokens = [(browser.css(".word", t)[0].text, browser.css(".tag", t)[0].text) for t in browser.css(".tokens .token", panel)]
     assert tokens == list(zip(expected.tokens, expected.tags))
+
+
+def test_entities_after_an_emoji_are_highlighted_where_they_are(server, browser, serve_models):
+    """The server's offsets count characters (code points) as Python does; an emoji before an entity is one
+    character there and two UTF-16 units in JavaScript, which must not shift the marks."""
+    panel = browser.show(server.url, "tagger")
+    browser.wait(lambda d: browser.css(".output .tokens", panel))
+    text = "\U0001f600 \U0001f680 Ann Lee visited New York ."
+    expected = serve_models["tagger"].predict(text)
+    assert any(e.start > 0 for e in expected.entities)  # an entity after an emoji
+    box = browser.css("textarea.input-text", panel)[0]
+    browser.driver.execute_script("arguments[0].value = arguments[1]", box, text)  # chromedriver types only the BMP
+    browser.css("button.run", panel)[0].click()
+    words = lambda: [w.text for w in browser.css(".tokens .word", panel)]  # noqa: E731
+    browser.wait(lambda d: words() == expected.tokens)  # this text's result is drawn
+    marks = browser.css(".entities mark.entity", panel)
+    shown = [js_text(browser, "arguments[0].firstChild.textContent", m) for m in marks]  # each mark's text, before its label
+    assert [(m.get_attribute("data-label"), t) for m, t in zip(marks, shown)] == [(e.label, e.text) for e in expected.entities]
+    whole = js_text(
+        browser,
+        "Array.from(arguments[0].childNodes, (n) => n.nodeType === 3 ? n.textContent : n.firstChild.textContent).join('')",
+        browser.css(".entities", panel)[0],
+    )
+    assert whole == text  # the text around the marks is whole too
 
 
 def test_the_classifier_draws_a_bar_per_label(server, browser, serve_models):

@@ -12,6 +12,8 @@ import pytest
 
 from rnn_nlp.cli import main
 from rnn_nlp.errors import ConfigError
+from rnn_nlp.serve.app import create_app
+from rnn_nlp.serve.models import Settings
 from rnn_nlp.serve.server import MISSING_EXTRA, run_names, thread_count
 
 
@@ -46,6 +48,20 @@ def test_bad_options_are_one_line(capsys, serve_runs):
     assert "--max-batch and --queue must be positive" in capsys.readouterr().err
     assert main(["serve", str(serve_runs["tagger"]), "--port", "70000"]) == 2
     assert "--port must be in 0..65535" in capsys.readouterr().err
+
+
+def test_a_queue_smaller_than_the_largest_request_is_refused_at_startup(capsys, serve_runs, serve_models):
+    """A request's inputs are queued all or none: with --queue under 64 a request of 64 texts got 503 forever."""
+    message = (
+        "serve: --queue 63 is smaller than the 64 texts one request may send (such a request could never be queued);"
+        " give --queue 64 or more"
+    )
+    with pytest.raises(ConfigError) as refused:
+        create_app({"tagger": serve_models["tagger"]}, Settings(max_queue=63))
+    assert str(refused.value) == message
+    assert main(["serve", str(serve_runs["tagger"]), "--queue", "63"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    create_app({"tagger": serve_models["tagger"]}, Settings(max_queue=64))  # the largest request fits
 
 
 @pytest.mark.slow

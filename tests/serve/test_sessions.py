@@ -4,9 +4,14 @@ of one size however long the text."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
+import httpx
 from fastapi.testclient import TestClient
 
 from rnn_nlp.serve.app import create_app
+from rnn_nlp.serve.models import Settings
 from rnn_nlp.serve.sessions import TypingSessions
 
 
@@ -73,3 +78,29 @@ def test_suggest_endpoint(serve_models):
         assert second["session"] == first["session"]  # the same session, carried on
         assert second["read"] == 2 and second["words"] == 3 and second["suggestions"] == fresh(lm, "the cat chases ", 3)
         assert client.get("/health").json()["sessions"] == 1
+
+
+def test_a_flood_of_keystrokes_gets_503_once_the_queue_is_full(serve_models):
+    """/suggest is bounded by --queue as the batched verbs are: more calls in flight get the same 503."""
+    gate = threading.Event()
+    app = create_app({"lm": serve_models["lm"]}, Settings(max_queue=64))
+    served = app.state.served["lm"]
+    real = served.sessions.suggest
+    served.sessions.suggest = lambda *args: (gate.wait(30), real(*args))[1]  # the model held busy
+
+    async def flood():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://serve") as c:
+            held = [asyncio.ensure_future(c.post("/models/lm/suggest", json={"text": f"the cat {i}"})) for i in range(64)]
+            while served.suggestions.in_flight < 64:  # one running (held), 63 waiting behind it
+                await asyncio.sleep(0.01)
+            health = (await c.get("/health")).json()
+            refused = await c.post("/models/lm/suggest", json={"text": "the cow"})
+            gate.set()
+            return refused, health, [await r for r in held]
+
+    refused, health, held = asyncio.run(flood())
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+    assert refused.json() == {"error": "the server is busy: 64 calls are queued or running already (the queue holds 64); try again"}
+    assert health["queued"] == 64
+    assert [r.status_code for r in held] == [200] * 64 and held[0].json()["suggestions"] == fresh(serve_models["lm"], "the cat 0")
+    assert served.suggestions.in_flight == 0  # each place freed once its call has run

@@ -27,6 +27,14 @@ async function api(path, body) {
   return data;
 }
 
+// A slicer of `text` by Python's character offsets, as the API's results give them (entity and answer
+// starts and ends): they count code points, where String.slice counts UTF-16 units, two for a character
+// outside the BMP (an emoji); slicing by them would shift every mark after an emoji.
+function codePointSlicer(text) {
+  const chars = Array.from(text);
+  return (start, end) => chars.slice(start, end).join("");
+}
+
 function showError(target, error) {
   target.replaceChildren(el("div", {class: "error", role: "alert"}, error.message || String(error)));
 }

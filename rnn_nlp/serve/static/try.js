@@ -33,14 +33,15 @@ function header(model) {
 // ---- taggers: entities as displaCy draws them, and each token's tag under it ----------------------
 function renderEntities(result) {
   const box = el("div", {class: "entities"});
+  const slice = codePointSlicer(result.text);
   let at = 0;
   for (const entity of result.entities || []) {
-    box.append(result.text.slice(at, entity.start));
+    box.append(slice(at, entity.start));
     box.append(el("mark", {class: "entity", "data-label": entity.label, style: {background: entityColour(entity.label)}},
-      result.text.slice(entity.start, entity.end), el("span", {class: "label"}, entity.label)));
+      slice(entity.start, entity.end), el("span", {class: "label"}, entity.label)));
     at = entity.end;
   }
-  box.append(result.text.slice(at));
+  box.append(slice(at));
   return box;
 }
 
@@ -213,8 +214,9 @@ function qaPanel(model, out) {
       if (listed.length) body.candidates = listed;
       const result = await api(model.endpoints.answer, body);
       const passage = el("div", {class: "passage"});
+      const slice = codePointSlicer(body.context);
       if (result.start === null) passage.append(body.context);
-      else passage.append(body.context.slice(0, result.start), el("mark", {}, body.context.slice(result.start, result.end)), body.context.slice(result.end));
+      else passage.append(slice(0, result.start), el("mark", {}, slice(result.start, result.end)), slice(result.end));
       out.replaceChildren(el("div", {class: "answer"}, "Answer: ", el("strong", {}, result.answer || "(no answer)"),
         result.score !== null ? el("span", {class: "muted"}, ` (score ${fmt(result.score)})`) : ""), passage,
         result.warning ? el("p", {class: "warning"}, result.warning) : "");

@@ -19,9 +19,10 @@ def lm(tmp_path_factory):
     return rnn_nlp.train(tiny_raw(write_corpus(root / "corpus")), out=root / "lm")
 
 
-def _size(state: LMState) -> int:
+def _held_bytes(state: LMState) -> int:
+    """The bytes of storage the state's tensors keep alive (a view pins its whole base, not only its elements)."""
     tensors = [t for layer in state.rnn for t in (layer if isinstance(layer, tuple) else (layer,))] + [state.top]
-    return sum(t.numel() for t in tensors)
+    return sum(t.untyped_storage().nbytes() for t in tensors)
 
 
 def test_typing_tokens_split_the_word_being_typed(lm):
@@ -42,7 +43,15 @@ def test_reading_word_by_word_equals_reading_at_once(lm):
     assert state.tokens == whole.tokens == len(words)
     torch.testing.assert_close(state.top, whole.top, rtol=0, atol=1e-5)
     assert lm.next_words(state, 5) == lm.next_words(whole, 5)
-    assert _size(lm.read(words * 50)) == _size(state) == _size(lm.read([]))  # constant, however many words
+
+
+def test_a_state_holds_the_same_bytes_however_many_words_it_read(lm):
+    """A typing session keeps its state for minutes: it must not pin the output of every word it read."""
+    words = "the cat sees a dog".split()
+    short, long = lm.read(words), lm.read(words * 100)
+    assert _held_bytes(long) == _held_bytes(short) == _held_bytes(lm.read([]))
+    assert _held_bytes(lm.read(words, lm.read(words * 100))) == _held_bytes(short)  # carried on, too
+    assert long.top.shape == (1, short.top.size(-1))
 
 
 def test_next_words_are_the_likeliest_with_the_typed_prefix(lm):
