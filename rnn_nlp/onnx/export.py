@@ -62,6 +62,13 @@ def graph_of(model: Model) -> tuple[torch.nn.Module, list[str], str]:
     raise ConfigError(f"export --onnx: task '{model.task}' cannot be exported to ONNX yet (tagging and classification runs can)")
 
 
+def check_exportable(model: Model) -> None:
+    """A ConfigError, before any file is written, for a model `write_onnx` cannot take: onnx or onnxruntime
+    missing, a task ONNX export does not support, a tagger with string embeddings."""
+    _require()
+    graph_of(model)
+
+
 def random_inputs(names: list[str], batch: int, steps: int, vocab_size: int, n_chars: int, rng: random.Random) -> list[torch.Tensor]:
     """Random padded inputs: lengths from 1 to `steps` (the longest exactly `steps`), ids 2.. on real tokens, 0 on padding."""
     lengths = [steps] + [rng.randint(1, steps) for _ in range(batch - 1)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -121,3 +122,19 @@ def test_onnx_refuses_a_model_it_cannot_export(corpus, tmp_path):
     with pytest.raises(ConfigError, match="task 'lm' cannot be exported to ONNX yet"):
         api.export(tmp_path / "lm", tmp_path / "out", onnx=True)
     assert not (tmp_path / "out").exists()
+    assert not (tmp_path / ".out.tmp").exists()  # the weights are not left behind in a hidden folder
+
+
+def test_onnx_missing_is_refused_before_anything_is_written(trained, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` raises ImportError
+    with pytest.raises(ConfigError, match=r"needs onnx and onnxruntime"):
+        api.export(trained("classify"), tmp_path / "out", onnx=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_graph_out_of_tolerance_leaves_nothing_behind(trained, tmp_path, monkeypatch):
+    """The check after writing (no exporter within TOLERANCE) fails inside the save: no OUT, no hidden `.out.tmp`."""
+    monkeypatch.setattr("rnn_nlp.onnx.export.largest_difference", lambda *args, **kwargs: 1.0)
+    with pytest.raises(ConfigError, match="no exporter gave a graph within"):
+        api.export(trained("classify"), tmp_path / "out", onnx=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
