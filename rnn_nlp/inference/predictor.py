@@ -8,7 +8,8 @@ Text is read as the torch model reads it (spaCy's blank English tokenizer, the r
 rules, its vocabulary and characters; NER sentences longer than data.max_len tagged piece by piece and
 decoded whole). The ONNX graph gives emission scores (taggers) or probabilities (classifiers); Viterbi runs
 in numpy. Pretrained word vectors are read from the vocabulary's own rows (words outside it read <unk>), as a
-torch model loaded without its vectors source reads them.
+torch model loaded without its vectors source reads them: the whole table stays out of the graph, and the
+export says so (a warning, onnx.json's "word_vectors", a line in the model card; docs/export.md).
 """
 
 from __future__ import annotations

@@ -63,11 +63,31 @@ def graph_of(model: Model) -> tuple[torch.nn.Module, list[str], str]:
     raise ConfigError(f"export --onnx: task '{model.task}' cannot be exported to ONNX yet (tagging and classification runs can)")
 
 
-def check_exportable(model: Model) -> None:
+def check_exportable(model: Model) -> list[str]:
     """A ConfigError, before any file is written, for a model `write_onnx` cannot take: onnx or onnxruntime
-    missing, a task ONNX export does not support, a tagger with string embeddings."""
+    missing, a task ONNX export does not support, a tagger with string embeddings. Returns the lines the
+    export's model card adds to its known limits (what the ONNX predictor reads differently)."""
     _require()
     graph_of(model)
+    note = vectors_note(model)
+    return [] if note is None else [note]
+
+
+def vectors_note(model: Model) -> str | None:
+    """What an ONNX export of a run with pretrained word vectors (backbone.vectors) reads differently, or None.
+
+    The torch model gives a word outside its vocabulary that the vectors know its row of the whole table
+    (`vector_rows`); the graph holds only the vocabulary's own vectors (the whole table, 400k rows for GloVe,
+    stays out of it), so the ONNX predictor reads such a word as <unk>, and may predict otherwise on it.
+    """
+    source = model.config.backbone.vectors
+    if not source:
+        return None
+    return (
+        f"The ONNX graph (model.onnx) holds only the vocabulary's pretrained vectors: `rnn_nlp.inference` reads a word "
+        f"outside the vocabulary as `<unk>`, where the PyTorch model reads its vector from {source}; predictions on "
+        "such words may differ."
+    )
 
 
 def random_inputs(names: list[str], batch: int, steps: int, vocab_size: int, n_chars: int, rng: random.Random) -> list[torch.Tensor]:
@@ -228,6 +248,9 @@ def write_onnx(model: Model, folder: Path, int8: bool = False, exporters: tuple[
     n_chars = len(model._task.vocab_json().get("chars", [])) or 2
     example = random_inputs(names, 2, 5, vocab_size, n_chars, random.Random(1))
     path, tried = folder / GRAPH, {}
+    note = vectors_note(model)
+    if note is not None:
+        log.warning("export --onnx with backbone.vectors: %s", note)
     for exporter in exporters:
         try:
             export_graph(graph, names, output, example, path, exporter)
@@ -256,6 +279,8 @@ def write_onnx(model: Model, folder: Path, int8: bool = False, exporters: tuple[
         "checked_shapes": [list(s) for s in CHECK_SHAPES],
         "rnn": model.config.backbone.rnn,
         "crf": crf_scores(model.module),
+        # pretrained vectors: the graph has the vocabulary's rows only; other words read <unk> (vectors_note)
+        "word_vectors": None if note is None else {"source": model.config.backbone.vectors, "outside_vocabulary": "<unk>"},
         "operators": operator_counts(path),
     }
     if int8:

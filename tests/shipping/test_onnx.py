@@ -188,3 +188,36 @@ def test_a_graph_out_of_tolerance_leaves_nothing_behind(trained, tmp_path, monke
     with pytest.raises(ConfigError, match="no exporter gave a graph within"):
         api.export(trained("classify"), tmp_path / "out", onnx=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_vectors_run_exports_with_its_difference_said(tmp_path, caplog):
+    """A run with pretrained vectors: the graph holds the vocabulary's vectors only, so the ONNX predictor reads
+    an unseen word the vectors know ("splendid") as <unk> where the PyTorch model reads its vector. The export
+    warns, onnx.json records it and the card says it; words of the vocabulary are read alike."""
+    from rnn_nlp.runs import build_config, train_run
+    from tests.tasks.classification.test_task import classify_raw, write_sentiment, write_sentiment_vectors
+
+    vectors = write_sentiment_vectors(tmp_path / "vectors.txt")
+    raw = classify_raw(write_sentiment(tmp_path / "reviews.csv"), backbone={"vectors": str(vectors), "vectors_mode": "frozen"})
+    train_run(build_config(raw), tmp_path / "run")
+    with caplog.at_level("WARNING", logger="rnn_nlp.onnx.export"):
+        out = api.export(tmp_path / "run", tmp_path / "out", onnx=True)
+    assert any("backbone.vectors" in r.getMessage() and "<unk>" in r.getMessage() for r in caplog.records)
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["word_vectors"] == {"source": str(vectors), "outside_vocabulary": "<unk>"}
+    card = (out / "README.md").read_text()
+    assert "The ONNX graph (model.onnx) holds only the vocabulary's pretrained vectors" in card
+    torch_model, onnx_model = rnn_nlp.load(tmp_path / "run", "cpu"), inference.load(out)
+    seen, unseen = "the film was great", "the film was splendid"
+    assert torch_model._task.token_vocab().encode(["splendid"]) == [torch_model.vocab.unk_id]
+    both = [torch_model.probabilities([seen, unseen]).numpy(), onnx_model.probabilities([seen, unseen])]
+    assert np.abs(both[0][0] - both[1][0]).max() <= TOLERANCE
+    assert np.abs(both[0][1] - both[1][1]).max() > 100 * TOLERANCE  # the documented difference
+
+
+def test_a_run_without_vectors_records_none(trained, tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="rnn_nlp.onnx.export"):
+        out = api.export(trained("classify"), tmp_path / "out", onnx=True)
+    assert json.loads((out / MANIFEST).read_text())["word_vectors"] is None
+    assert not [r for r in caplog.records if "backbone.vectors" in r.getMessage()]
+    assert "pretrained vectors" not in (out / "README.md").read_text()
