@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from rnn_nlp.data.inputs import check_text, chunked, first_tokens, sentence_pieces, word_chars
 from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, spacy_docs
 from rnn_nlp.data.vocab import Vocab
@@ -49,23 +50,6 @@ def _session(folder: Path, manifest: dict, int8: bool, threads: int | None) -> A
     return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _check_text(item: Any, where: str) -> str:
-    if not isinstance(item, str):
-        raise TypeError(f"{where} must be a str, got {type(item).__name__}")
-    return item
-
-
 class OnnxModel:
     """What both predictors share: the export's files, one onnxruntime session, predict and predict_stream."""
 
@@ -91,8 +75,8 @@ class OnnxModel:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if isinstance(inputs, str):
             inputs = [inputs]
-        texts = (_check_text(t, f"inputs[{i}]") for i, t in enumerate(inputs))
-        for chunk in _batches(texts, batch_size or PREDICT_BATCH):
+        texts = (check_text(t, f"inputs[{i}]") for i, t in enumerate(inputs))
+        for chunk in chunked(texts, batch_size or PREDICT_BATCH):
             yield from self._predict_batch(chunk)
 
     def _predict_batch(self, texts: list[str]) -> list:
@@ -109,22 +93,17 @@ class OnnxTagger(OnnxModel):
         self.train_scheme = self.data.get("train_scheme", "bioes") if self.chunked else "none"
         chars = self.vocab_json.get("chars") or []
         self.char_ids = {c: i for i, c in enumerate(chars)}
+        self.max_word_chars = int(self.head.get("max_word_chars", 30))
         self.uses_chars = "chars" in self.manifest["inputs"]
         crf = self.manifest.get("crf")
         self.crf = None if crf is None else tuple(np.asarray(crf[k], dtype=np.float32) for k in ("start", "transitions", "end"))
-
-    def _chars(self, token: str) -> list[int]:
-        limit = int(self.head.get("max_word_chars", 30))
-        if len(token) > limit:
-            token = token[: limit // 2] + token[-(limit - limit // 2) :]
-        return [self.char_ids.get(c, 1) for c in token]
 
     def _emissions(self, pieces: list[list[str]], batch_size: int = PREDICT_BATCH) -> list[np.ndarray]:
         """Each piece's emission scores [len, K], pieces run in batches of `batch_size` of similar length."""
         out: list[np.ndarray] = [np.zeros((0, len(self.labels)), np.float32)] * len(pieces)
         order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
         lowercase, numbers = bool(self.data.get("lowercase")), bool(self.data.get("normalize_numbers"))
-        for rows in _batches(order, batch_size):
+        for rows in chunked(order, batch_size):
             steps = max(len(pieces[i]) for i in rows)
             ids = np.zeros((len(rows), steps), np.int64)
             lengths = np.array([len(pieces[i]) for i in rows], np.int64)
@@ -132,7 +111,7 @@ class OnnxTagger(OnnxModel):
                 ids[k, : len(pieces[i])] = self.vocab.encode(normalize_word(t, lowercase, numbers) for t in pieces[i])
             feed = {"ids": ids, "lengths": lengths}
             if self.uses_chars:
-                words = [[self._chars(t) for t in pieces[i]] for i in rows]
+                words = [[word_chars(t, self.char_ids, self.max_word_chars) for t in pieces[i]] for i in rows]
                 width = max(1, max(len(w) for ws in words for w in ws))
                 chars = np.zeros((len(rows), steps, width), np.int64)
                 for k, ws in enumerate(words):
@@ -149,8 +128,8 @@ class OnnxTagger(OnnxModel):
         limit = int(self.data.get("max_len", 150))
         pieces, owner = [], []
         for n, tokens in enumerate(sentences):
-            for start in range(0, len(tokens), limit):
-                pieces.append(tokens[start : start + limit])
+            for _, piece in sentence_pieces(tokens, limit):
+                pieces.append(piece)
                 owner.append(n)
         scores = self._emissions(pieces, batch_size or PREDICT_BATCH)
         whole: list[list[np.ndarray]] = [[] for _ in sentences]
@@ -193,12 +172,12 @@ class OnnxClassifier(OnnxModel):
 
     def _ids(self, texts: list[str]) -> list[list[int]]:
         limit = self.data.get("max_tokens")
-        return [self.vocab.encode(tokens[:limit] if limit else tokens) for tokens in self.tokenizer.pipe(texts)]
+        return [self.vocab.encode(first_tokens(tokens, limit)) for tokens in self.tokenizer.pipe(texts)]
 
     def _probabilities_of(self, ids: list[list[int]], batch_size: int = PREDICT_BATCH) -> np.ndarray:
         out = np.zeros((len(ids), len(self.labels)), np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for rows in _batches(order, batch_size):
+        for rows in chunked(order, batch_size):
             seqs = [ids[i] or [self.vocab.unk_id] for i in rows]
             steps = max(len(s) for s in seqs)
             batch = np.full((len(rows), steps), self.vocab.pad_id, np.int64)
