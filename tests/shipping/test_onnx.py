@@ -117,7 +117,7 @@ def test_export_onnx_predicts_as_pytorch(trained, tmp_path):
         expected = torch_model.predict(texts, batch_size=batch_size)
         got = onnx_model.predict(texts, batch_size=batch_size)
         assert [r.tags for r in got] == [r.tags for r in expected]
-        for g, e in zip(got, expected):
+        for g, e in zip(got, expected, strict=True):
             assert [(x.start, x.end, x.label) for x in g.entities] == [(x.start, x.end, x.label) for x in e.entities]
             assert [x.score for x in g.entities] == pytest.approx([x.score for x in e.entities], abs=1e-4)
             assert g.tokens == e.tokens and g.warning == e.warning
@@ -134,7 +134,7 @@ def test_classifier_and_pos_exports_predict_as_pytorch(trained, tmp_path):
             assert [r.tags for r in got] == [r.tags for r in expected]
         else:
             assert [r.label for r in got] == [r.label for r in expected]
-            for g, e in zip(got, expected):
+            for g, e in zip(got, expected, strict=True):
                 assert list(g.probabilities.values()) == pytest.approx(list(e.probabilities.values()), abs=TOLERANCE)
             assert got[-1].warning == expected[-1].warning == "no tokens in this text"
 
@@ -148,7 +148,7 @@ def test_int8_holds_dynamic_quantize_lstm_and_tags_alike(trained, tmp_path):
     texts = random_texts(40, 12, seed=5)
     full = [r.tags for r in inference.load(out).predict(texts)]
     quantized = [r.tags for r in inference.load(out, int8=True).predict(texts)]
-    same = sum(a == b for f, q in zip(full, quantized) for a, b in zip(f, q)) / sum(len(f) for f in full)
+    same = sum(a == b for f, q in zip(full, quantized, strict=True) for a, b in zip(f, q, strict=True)) / sum(len(f) for f in full)
     assert same >= 0.95
     assert (out / "model.int8.onnx").stat().st_size < (out / "model.onnx").stat().st_size
 
