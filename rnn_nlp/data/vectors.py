@@ -110,6 +110,18 @@ def token_rows(vectors: WordVectors, tokens: Sequence[str], words: Sequence[str]
     return rows
 
 
+def outside_vectors(ids: np.ndarray, rows: np.ndarray, unk_id: int, matrix: np.ndarray | None, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors [B, T, dim] float32, outside [B, T] bool) of a padded batch of `ids` whose tokens have table rows
+    `rows` (-1: none): True, and its row of `matrix`, where a token reads <unk> (`unk_id`) but the table knows it;
+    zeros and False elsewhere, and everywhere when `matrix` is None. What an ONNX graph's oov_vectors and oov inputs
+    hold (filled by the predictor and by the export's check), as the PyTorch VectorEmbedding reads the table."""
+    outside = (ids == unk_id) & (rows >= 0) if matrix is not None else np.zeros(ids.shape, bool)
+    vectors = np.zeros((*ids.shape, dim), np.float32)
+    if matrix is not None and outside.any():
+        vectors[outside] = np.asarray(matrix[rows[outside]], dtype=np.float32)
+    return vectors, outside
+
+
 def read_vectors(path: str | Path, cache: Path | None = None) -> WordVectors:
     """The vectors in `path` (any format above), memory-mapped; a DataError naming the file (and line) if malformed."""
     path = Path(path)

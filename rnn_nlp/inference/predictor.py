@@ -27,7 +27,7 @@ from rnn_nlp.data.fetchers.vector_sets import load_vectors
 from rnn_nlp.data.inputs import check_text, chunked, first_tokens, sentence_pieces, word_chars
 from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, spacy_docs
-from rnn_nlp.data.vectors import WordVectors, token_rows
+from rnn_nlp.data.vectors import WordVectors, outside_vectors, token_rows
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import CheckpointError, ConfigError, DataError
 from rnn_nlp.inference.decoding import softmax, viterbi
@@ -82,7 +82,7 @@ class OnnxModel:
             if vectors.dim != self.vectors_dim:
                 raise DataError(f"word vectors {source} are {vectors.dim}-d, but this model was built with {self.vectors_dim}-d vectors")
             return vectors
-        except (DataError, OSError, ValueError) as exc:
+        except (DataError, OSError, ValueError, ImportError) as exc:  # ImportError: a set whose first fetch needs pyarrow
             log.warning(
                 "%s: the pretrained vectors of words outside the vocabulary cannot be read (%s), so such words read <unk>, as a "
                 "PyTorch model loaded without its vectors reads them. To read them, make backbone.vectors (%r in config.yaml) "
@@ -103,10 +103,8 @@ class OnnxModel:
         if self.vectors is not None:
             for k, (t, w) in enumerate(zip(tokens, words)):
                 rows[k, : len(t)] = token_rows(self.vectors, t, w, self.numbers)
-        oov = (ids == self.vocab.unk_id) & (rows >= 0)
-        found = np.zeros((*ids.shape, self.vectors_dim), np.float32)
-        if self.vectors is not None and oov.any():
-            found[oov] = np.asarray(self.vectors.matrix[rows[oov]], dtype=np.float32)
+        matrix = None if self.vectors is None else self.vectors.matrix
+        found, oov = outside_vectors(ids, rows, self.vocab.unk_id, matrix, self.vectors_dim)
         return {"oov_vectors": found, "oov": oov}
 
     def __repr__(self) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnn_nlp.data.vectors import outside_vectors
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.files import json_text
 from rnn_nlp.nn.crf import FORBIDDEN
@@ -123,12 +124,9 @@ def random_inputs(
 
 
 def vector_feed(ids: torch.Tensor, rows: torch.Tensor, table: Any, unk_id: int) -> dict[str, torch.Tensor]:
-    """The graph's oov_vectors [B, T, dim] and oov [B, T] for table rows `rows` (-1: none), as the predictor fills them."""
-    oov = (ids == unk_id) & (rows >= 0)
-    vectors = torch.zeros(*ids.shape, int(table.shape[1]))
-    if bool(oov.any()):
-        vectors[oov] = torch.from_numpy(np.asarray(table[rows[oov].numpy()], dtype=np.float32))
-    return {"oov_vectors": vectors, "oov": oov}
+    """The graph's oov_vectors and oov for table rows `rows` (-1: none), by the predictor's own `outside_vectors`."""
+    vectors, outside = outside_vectors(ids.numpy(), rows.numpy(), unk_id, table, int(table.shape[1]))
+    return {"oov_vectors": torch.from_numpy(vectors), "oov": torch.from_numpy(outside)}
 
 
 def network_vectors(network: torch.nn.Module) -> Any:
