@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from rnn_nlp.builtin_recipes import recipe_names
@@ -124,14 +124,15 @@ def export(
 
     if int8 and not onnx:
         raise ConfigError("export: --int8 quantizes the ONNX graph; give --onnx with it")
-    extras: Callable[[Model, Path], None] | None = None
-    if onnx:
-        from rnn_nlp.onnx import write_onnx
+    if not onnx:
+        return export_run(run, out, dtype, overwrite=overwrite)
+    from rnn_nlp.onnx import check_exportable, write_onnx
 
-        def extras(model: Model, folder: Path) -> None:
-            write_onnx(model, folder, int8=int8)
+    def extras(model: Model, folder: Path) -> None:
+        write_onnx(model, folder, int8=int8)
 
-    return export_run(run, out, dtype, overwrite=overwrite, extras=extras)
+    # a model ONNX cannot take is refused before any file is written
+    return export_run(run, out, dtype, overwrite=overwrite, extras=extras, check=check_exportable)
 
 
 def push(

@@ -8,21 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from rnn_nlp.errors import abbreviate
+from rnn_nlp.data.inputs import check_text, described
 from rnn_nlp.generate.decoding import whole_number
 
 NOT_COLLECTIONS = (str, bytes, bytearray, memoryview, dict, set, frozenset)
-
-
-def _got(value: Any) -> str:
-    return f"{type(value).__name__} {abbreviate(value, 60)}"
-
-
-def check_text(value: Any, name: str) -> str:
-    """`value` if it is a str, else a TypeError naming `name`."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {_got(value)}")
-    return value
 
 
 def check_batch_size(value: Any, name: str = "batch_size") -> int | None:
@@ -40,7 +29,7 @@ def text_list(value: Any, name: str) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, (list, tuple)):
-        raise TypeError(f"{name} must be a str or a list of str, got {_got(value)}")
+        raise TypeError(f"{name} must be a str or a list of str, got {described(value)}")
     for i, item in enumerate(value):
         check_text(item, f"{name}[{i}]")
     return list(value)
@@ -50,7 +39,7 @@ def item_stream(value: Any, name: str, check=check_text) -> Iterator:
     """The items of a list, tuple or iterator, each passed through `check(item, "name[i]")` as it comes
     (a stream is never read whole); a str, bytes, mapping, set or non-iterable is a TypeError naming `name`."""
     if isinstance(value, NOT_COLLECTIONS) or not isinstance(value, Iterable):
-        raise TypeError(f"{name} must be a list (or an iterator) of inputs, got {_got(value)}")
+        raise TypeError(f"{name} must be a list (or an iterator) of inputs, got {described(value)}")
     return (check(item, f"{name}[{i}]") for i, item in enumerate(value))
 
 
@@ -58,11 +47,11 @@ def token_lists(value: Any, name: str = "sentences") -> list[list[str]]:
     """Tokenized sentences: a list or tuple of lists (or tuples) of str; else a TypeError naming `name[i]`
     (a bare str would be tagged as one-character sentences)."""
     if not isinstance(value, (list, tuple)):
-        raise TypeError(f"{name} must be a list of tokenized sentences (lists of str), got {_got(value)}")
+        raise TypeError(f"{name} must be a list of tokenized sentences (lists of str), got {described(value)}")
     out = []
     for i, sentence in enumerate(value):
         if not isinstance(sentence, (list, tuple)):
-            raise TypeError(f"{name}[{i}] must be a list of str (one sentence's tokens), got {_got(sentence)}")
+            raise TypeError(f"{name}[{i}] must be a list of str (one sentence's tokens), got {described(sentence)}")
         for j, token in enumerate(sentence):
             check_text(token, f"{name}[{i}][{j}]")
         out.append(list(sentence))

@@ -10,7 +10,6 @@ Optional capabilities are declared as Protocols (`Generates`, `TagsTokens`, ...)
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import logging
 import os
@@ -24,11 +23,12 @@ import torch
 
 from rnn_nlp.config import RunConfig, to_dict
 from rnn_nlp.data.batching import pad_batch
+from rnn_nlp.data.inputs import check_text, chunked
 from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.model_card import CardFacts, facts_from_card
 from rnn_nlp.model_card import render as render_card
 from rnn_nlp.nn.pooling import POOLINGS, Pooling
-from rnn_nlp.tasks.arguments import check_batch_size, check_text, item_stream, text_list
+from rnn_nlp.tasks.arguments import check_batch_size, item_stream, text_list
 from rnn_nlp.tasks.base import Task
 from rnn_nlp.tasks.word_vectors import padded_rows
 from rnn_nlp.training import checkpoint as ckpt
@@ -58,16 +58,6 @@ def saved_model_files(path: Path) -> set[str]:
     except (OSError, ValueError, AttributeError):
         return names
     return names | {n for n in listed if isinstance(n, str)} if isinstance(listed, dict) else names
-
-
-def chunked(items: Iterable, size: int) -> Iterator[list]:
-    """Lists of up to `size` consecutive items: a stream read a batch at a time, never whole."""
-    it = iter(items)
-    while True:
-        chunk = list(itertools.islice(it, size))
-        if not chunk:
-            return
-        yield chunk
 
 
 class Model:

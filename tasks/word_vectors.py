@@ -13,7 +13,7 @@ import torch
 
 from rnn_nlp.data.fetchers.vector_sets import load_vectors
 from rnn_nlp.data.tokenize import NUMBER_WORD
-from rnn_nlp.data.vectors import WordVectors
+from rnn_nlp.data.vectors import WordVectors, token_rows
 from rnn_nlp.data.vocab import SPECIALS, Vocab
 from rnn_nlp.errors import ConfigError, DataError
 from rnn_nlp.nn.backbone import Backbone
@@ -98,12 +98,7 @@ def vector_rows(cfg: Any, tokens: list[str], words: list[str]) -> list[int] | No
     vectors = configured_vectors(cfg)
     if vectors is None:
         return None
-    numbers = getattr(cfg.data, "normalize_numbers", False)
-    rows = []
-    for token, word in zip(tokens, words):
-        found = None if numbers and word == NUMBER_WORD else vectors.find(token)
-        rows.append(-1 if found is None else found[0])
-    return rows
+    return token_rows(vectors, tokens, words, bool(getattr(cfg.data, "normalize_numbers", False)))
 
 
 def padded_rows(rows: list[list[int]], steps: int) -> torch.Tensor:

@@ -18,12 +18,13 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from rnn_nlp.data.tokenize import NUMBER_WORD
 from rnn_nlp.errors import DataError
 from rnn_nlp.files import json_text, replace_file, replace_text
 
@@ -92,6 +93,33 @@ class WordVectors:
             counts[found[1] if found else "missing"] += 1
         total = sum(counts.values())
         return {**counts, "words": total, "hit_rate": (total - counts["missing"]) / total if total else 0.0}
+
+
+def token_rows(vectors: WordVectors, tokens: Sequence[str], words: Sequence[str], normalize_numbers: bool = False) -> list[int]:
+    """Each token's row in `vectors`' whole table (-1: none), found by `find`'s rules from the token as written.
+
+    `words`: the tokens as the vocabulary sees them; a number that data.normalize_numbers made N has no vector
+    here either, as N has none in the vocabulary. The one lookup both the PyTorch tasks
+    (`rnn_nlp.tasks.word_vectors.vector_rows`) and the torch-free ONNX predictor use, so that a word outside
+    the vocabulary reads the same vector in both.
+    """
+    rows = []
+    for token, word in zip(tokens, words):
+        found = None if normalize_numbers and word == NUMBER_WORD else vectors.find(token)
+        rows.append(-1 if found is None else found[0])
+    return rows
+
+
+def outside_vectors(ids: np.ndarray, rows: np.ndarray, unk_id: int, matrix: np.ndarray | None, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors [B, T, dim] float32, outside [B, T] bool) of a padded batch of `ids` whose tokens have table rows
+    `rows` (-1: none): True, and its row of `matrix`, where a token reads <unk> (`unk_id`) but the table knows it;
+    zeros and False elsewhere, and everywhere when `matrix` is None. What an ONNX graph's oov_vectors and oov inputs
+    hold (filled by the predictor and by the export's check), as the PyTorch VectorEmbedding reads the table."""
+    outside = (ids == unk_id) & (rows >= 0) if matrix is not None else np.zeros(ids.shape, bool)
+    vectors = np.zeros((*ids.shape, dim), np.float32)
+    if matrix is not None and outside.any():
+        vectors[outside] = np.asarray(matrix[rows[outside]], dtype=np.float32)
+    return vectors, outside
 
 
 def read_vectors(path: str | Path, cache: Path | None = None) -> WordVectors:

@@ -7,25 +7,34 @@
 Text is read as the torch model reads it (spaCy's blank English tokenizer, the run's lower-casing and number
 rules, its vocabulary and characters; NER sentences longer than data.max_len tagged piece by piece and
 decoded whole). The ONNX graph gives emission scores (taggers) or probabilities (classifiers); Viterbi runs
-in numpy. Pretrained word vectors are read from the vocabulary's own rows (words outside it read <unk>), as a
-torch model loaded without its vectors source reads them.
+in numpy. Pretrained word vectors (backbone.vectors) are read as the torch model reads them: the vocabulary's
+from the graph, and a word outside the vocabulary that the vectors know from the whole table, memory-mapped
+from the run's backbone.vectors (a vector set's name or a path) and fed to the graph's oov_vectors and oov
+inputs; the table stays out of the export. Where it cannot be read, such words read <unk> (one warning says so),
+as a torch model loaded without its vectors source reads them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rnn_nlp.data.fetchers.vector_sets import load_vectors
+from rnn_nlp.data.inputs import check_text, chunked, first_tokens, sentence_pieces, word_chars
 from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, spacy_docs
+from rnn_nlp.data.vectors import WordVectors, outside_vectors, token_rows
 from rnn_nlp.data.vocab import Vocab
-from rnn_nlp.errors import CheckpointError, ConfigError
+from rnn_nlp.errors import CheckpointError, ConfigError, DataError
 from rnn_nlp.inference.decoding import softmax, viterbi
 from rnn_nlp.inference.folder import check_file, read_export
 from rnn_nlp.results import Classification, TaggedText
+
+log = logging.getLogger(__name__)
 
 PREDICT_BATCH = 64
 
@@ -48,23 +57,6 @@ def _session(folder: Path, manifest: dict, int8: bool, threads: int | None) -> A
     return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _check_text(item: Any, where: str) -> str:
-    if not isinstance(item, str):
-        raise TypeError(f"{where} must be a str, got {type(item).__name__}")
-    return item
-
-
 class OnnxModel:
     """What both predictors share: the export's files, one onnxruntime session, predict and predict_stream."""
 
@@ -76,6 +68,44 @@ class OnnxModel:
         self.vocab = Vocab.from_json(self.vocab_json.get("tokens"), str(self.path / "vocab.json"), "tokens")
         self.data = self.config.get("data") or {}
         self.head = self.config.get("head") or {}
+        self.numbers = bool(self.data.get("normalize_numbers"))
+        shapes = {i.name: i.shape for i in self.session.get_inputs()}
+        self.vectors_dim = int(shapes["oov_vectors"][-1]) if "oov_vectors" in shapes else None
+        self.vectors = self._read_vectors() if self.vectors_dim is not None else None
+
+    def _read_vectors(self) -> WordVectors | None:
+        """The whole table of backbone.vectors, memory-mapped and found as the torch model finds it; None (and one
+        warning) where it cannot be read, so that words outside the vocabulary read <unk>."""
+        source = str((self.config.get("backbone") or {}).get("vectors") or "")
+        try:
+            vectors = load_vectors(source)
+            if vectors.dim != self.vectors_dim:
+                raise DataError(f"word vectors {source} are {vectors.dim}-d, but this model was built with {self.vectors_dim}-d vectors")
+            return vectors
+        except (DataError, OSError, ValueError, ImportError) as exc:  # ImportError: a set whose first fetch needs pyarrow
+            log.warning(
+                "%s: the pretrained vectors of words outside the vocabulary cannot be read (%s), so such words read <unk>, as a "
+                "PyTorch model loaded without its vectors reads them. To read them, make backbone.vectors (%r in config.yaml) "
+                "readable here: the vectors file at that path, or for a named set its one-time fetch into the cache.",
+                self.path,
+                exc,
+                source,
+            )
+            return None
+
+    def _vector_feed(self, ids: np.ndarray, tokens: list[list[str]], words: list[list[str]]) -> dict[str, np.ndarray]:
+        """The graph's oov_vectors [B, T, dim] float32 and oov [B, T] bool for a padded batch `ids` of `tokens`
+        (`words`: as the vocabulary sees them): True and the token's vector where its id is <unk> and the table
+        knows it, as VectorEmbedding.forward reads it. Zeros and False without the table; {} for a graph without."""
+        if self.vectors_dim is None:
+            return {}
+        rows = np.full(ids.shape, -1, np.int64)
+        if self.vectors is not None:
+            for k, (t, w) in enumerate(zip(tokens, words)):
+                rows[k, : len(t)] = token_rows(self.vectors, t, w, self.numbers)
+        matrix = None if self.vectors is None else self.vectors.matrix
+        found, oov = outside_vectors(ids, rows, self.vocab.unk_id, matrix, self.vectors_dim)
+        return {"oov_vectors": found, "oov": oov}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} task={self.task!r} from {self.path}{' (int8)' if self.int8 else ''}>"
@@ -90,8 +120,8 @@ class OnnxModel:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if isinstance(inputs, str):
             inputs = [inputs]
-        texts = (_check_text(t, f"inputs[{i}]") for i, t in enumerate(inputs))
-        for chunk in _batches(texts, batch_size or PREDICT_BATCH):
+        texts = (check_text(t, f"inputs[{i}]") for i, t in enumerate(inputs))
+        for chunk in chunked(texts, batch_size or PREDICT_BATCH):
             yield from self._predict_batch(chunk)
 
     def _predict_batch(self, texts: list[str]) -> list:
@@ -108,33 +138,29 @@ class OnnxTagger(OnnxModel):
         self.train_scheme = self.data.get("train_scheme", "bioes") if self.chunked else "none"
         chars = self.vocab_json.get("chars") or []
         self.char_ids = {c: i for i, c in enumerate(chars)}
+        self.max_word_chars = int(self.head.get("max_word_chars", 30))
         self.uses_chars = "chars" in self.manifest["inputs"]
         crf = self.manifest.get("crf")
         self.crf = None if crf is None else tuple(np.asarray(crf[k], dtype=np.float32) for k in ("start", "transitions", "end"))
-
-    def _chars(self, token: str) -> list[int]:
-        limit = int(self.head.get("max_word_chars", 30))
-        if len(token) > limit:
-            token = token[: limit // 2] + token[-(limit - limit // 2) :]
-        return [self.char_ids.get(c, 1) for c in token]
 
     def _emissions(self, pieces: list[list[str]], batch_size: int = PREDICT_BATCH) -> list[np.ndarray]:
         """Each piece's emission scores [len, K], pieces run in batches of `batch_size` of similar length."""
         out: list[np.ndarray] = [np.zeros((0, len(self.labels)), np.float32)] * len(pieces)
         order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
-        lowercase, numbers = bool(self.data.get("lowercase")), bool(self.data.get("normalize_numbers"))
-        for rows in _batches(order, batch_size):
+        lowercase = bool(self.data.get("lowercase"))
+        for rows in chunked(order, batch_size):
             steps = max(len(pieces[i]) for i in rows)
             ids = np.zeros((len(rows), steps), np.int64)
             lengths = np.array([len(pieces[i]) for i in rows], np.int64)
-            for k, i in enumerate(rows):
-                ids[k, : len(pieces[i])] = self.vocab.encode(normalize_word(t, lowercase, numbers) for t in pieces[i])
-            feed = {"ids": ids, "lengths": lengths}
+            words = [[normalize_word(t, lowercase, self.numbers) for t in pieces[i]] for i in rows]
+            for k, sentence in enumerate(words):
+                ids[k, : len(sentence)] = self.vocab.encode(sentence)
+            feed = {"ids": ids, "lengths": lengths, **self._vector_feed(ids, [pieces[i] for i in rows], words)}
             if self.uses_chars:
-                words = [[self._chars(t) for t in pieces[i]] for i in rows]
-                width = max(1, max(len(w) for ws in words for w in ws))
+                spelt = [[word_chars(t, self.char_ids, self.max_word_chars) for t in pieces[i]] for i in rows]
+                width = max(1, max(len(w) for ws in spelt for w in ws))
                 chars = np.zeros((len(rows), steps, width), np.int64)
-                for k, ws in enumerate(words):
+                for k, ws in enumerate(spelt):
                     for t, w in enumerate(ws):
                         chars[k, t, : len(w)] = w
                 feed["chars"] = chars
@@ -148,8 +174,8 @@ class OnnxTagger(OnnxModel):
         limit = int(self.data.get("max_len", 150))
         pieces, owner = [], []
         for n, tokens in enumerate(sentences):
-            for start in range(0, len(tokens), limit):
-                pieces.append(tokens[start : start + limit])
+            for _, piece in sentence_pieces(tokens, limit):
+                pieces.append(piece)
                 owner.append(n)
         scores = self._emissions(pieces, batch_size or PREDICT_BATCH)
         whole: list[list[np.ndarray]] = [[] for _ in sentences]
@@ -182,29 +208,31 @@ class OnnxClassifier(OnnxModel):
         super().__init__(folder, int8, threads)
         self.labels: list[str] = list(self.vocab_json["labels"])
         d = self.data
-        self.tokenizer = Tokenizer(d.get("tokenizer", "spacy"), bool(d.get("lowercase")), bool(d.get("normalize_numbers")))
+        self.tokenizer = Tokenizer(d.get("tokenizer", "spacy"), bool(d.get("lowercase")), self.numbers)
         self.multi_label = bool(self.head.get("multi_label"))
         self.threshold = float(self.head.get("threshold", 0.5))
 
     def probabilities(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """[len(texts), len(labels)] float32 probabilities (a text with no tokens reads as one <unk>)."""
-        return self._probabilities_of(self._ids(texts), batch_size or PREDICT_BATCH)
+        return self._probabilities_of(self._tokens(texts), batch_size or PREDICT_BATCH)
 
-    def _ids(self, texts: list[str]) -> list[list[int]]:
+    def _tokens(self, texts: list[str]) -> list[list[str]]:
+        """Each text's tokens as the vocabulary sees them (the run's tokenizer and rules), at most data.max_tokens."""
         limit = self.data.get("max_tokens")
-        return [self.vocab.encode(tokens[:limit] if limit else tokens) for tokens in self.tokenizer.pipe(texts)]
+        return [first_tokens(tokens, limit) for tokens in self.tokenizer.pipe(texts)]
 
-    def _probabilities_of(self, ids: list[list[int]], batch_size: int = PREDICT_BATCH) -> np.ndarray:
-        out = np.zeros((len(ids), len(self.labels)), np.float32)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for rows in _batches(order, batch_size):
-            seqs = [ids[i] or [self.vocab.unk_id] for i in rows]
+    def _probabilities_of(self, tokens: list[list[str]], batch_size: int = PREDICT_BATCH) -> np.ndarray:
+        out = np.zeros((len(tokens), len(self.labels)), np.float32)
+        order = sorted(range(len(tokens)), key=lambda i: len(tokens[i]))
+        for rows in chunked(order, batch_size):
+            seqs = [self.vocab.encode(tokens[i]) or [self.vocab.unk_id] for i in rows]
             steps = max(len(s) for s in seqs)
             batch = np.full((len(rows), steps), self.vocab.pad_id, np.int64)
             for k, s in enumerate(seqs):
                 batch[k, : len(s)] = s
             lengths = np.array([len(s) for s in seqs], np.int64)
-            out[rows] = self.session.run(None, {"ids": batch, "lengths": lengths})[0]
+            texts = [tokens[i] for i in rows]  # an empty text's one <unk> has no row
+            out[rows] = self.session.run(None, {"ids": batch, "lengths": lengths, **self._vector_feed(batch, texts, texts)})[0]
         return out
 
     def decide(self, probs: np.ndarray) -> list:
@@ -213,12 +241,12 @@ class OnnxClassifier(OnnxModel):
         return [self.labels[int(j)] for j in probs.argmax(-1)]
 
     def _predict_batch(self, texts: list[str]) -> list[Classification]:
-        ids = self._ids(texts)
-        probs = self._probabilities_of(ids, len(texts))
+        tokens = self._tokens(texts)
+        probs = self._probabilities_of(tokens, len(texts))
         labels = self.decide(probs)
         return [
             Classification(text, label, {n: round(float(v), 6) for n, v in zip(self.labels, p)}, None if x else "no tokens in this text")
-            for text, label, p, x in zip(texts, labels, probs, ids)
+            for text, label, p, x in zip(texts, labels, probs, tokens)
         ]
 
 

@@ -2,8 +2,11 @@
 
 Both torch exporters are tried in turn (TorchScript's first: its graph holds the fused ONNX LSTM/GRU/RNN op,
 which onnxruntime quantizes; then the dynamo one), and a graph is kept only if onnxruntime's outputs match
-PyTorch's within `TOLERANCE` on random batches of several sizes and lengths; onnx.json records which exporter
-gave it and the largest difference seen. `--int8` quantizes the kept graph with onnxruntime's dynamic
+the trained network's own (its PyTorch forward over the same padded inputs and lengths, not the ONNX-friendly
+rewrite in graphs.py that was exported) within `TOLERANCE` on random batches of several sizes and lengths;
+onnx.json records which exporter gave it and the largest difference seen. A run with pretrained vectors is
+checked with words outside the vocabulary that the vectors know among the random tokens (its graph's oov_vectors
+and oov inputs against the network's own vector_rows). `--int8` quantizes the kept graph with onnxruntime's dynamic
 quantization and records which operators it holds: an LSTM becomes DynamicQuantizeLSTM (int8 weights); a GRU
 or Elman RNN has no int8 kernel in onnxruntime, so only its MatMul/Gemm layers (embedding projection, scorer,
 classifier) are quantized and the recurrence stays float32.
@@ -24,12 +27,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnn_nlp.data.vectors import outside_vectors
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.files import json_text
 from rnn_nlp.nn.crf import FORBIDDEN
 from rnn_nlp.nn.heads.classifier import ClassifierNetwork
 from rnn_nlp.nn.heads.tagger import TaggerNetwork
-from rnn_nlp.onnx.graphs import ClassifierGraph, TaggerGraph
+from rnn_nlp.onnx.graphs import VECTOR_INPUTS, ClassifierGraph, TaggerGraph
 from rnn_nlp.tasks.model import Model
 
 log = logging.getLogger(__name__)
@@ -55,26 +59,95 @@ def graph_of(model: Model) -> tuple[torch.nn.Module, list[str], str]:
     """(the ONNX-friendly module, its input names, its output name) of a model that ONNX export supports."""
     network = model.module
     if isinstance(network, TaggerNetwork):
-        graph = TaggerGraph(network).eval()
-        return graph, ["ids", "lengths", *(["chars"] if graph.uses_chars else [])], "emissions"
+        tagger = TaggerGraph(network).eval()
+        return tagger, list(tagger.inputs), "emissions"
     if isinstance(network, ClassifierNetwork):
-        return ClassifierGraph(network).eval(), ["ids", "lengths"], "probabilities"
+        classifier = ClassifierGraph(network).eval()
+        return classifier, list(classifier.inputs), "probabilities"
     raise ConfigError(f"export --onnx: task '{model.task}' cannot be exported to ONNX yet (tagging and classification runs can)")
 
 
-def random_inputs(names: list[str], batch: int, steps: int, vocab_size: int, n_chars: int, rng: random.Random) -> list[torch.Tensor]:
-    """Random padded inputs: lengths from 1 to `steps` (the longest exactly `steps`), ids 2.. on real tokens, 0 on padding."""
+def check_exportable(model: Model) -> list[str]:
+    """A ConfigError, before any file is written, for a model `write_onnx` cannot take: onnx or onnxruntime
+    missing, a task ONNX export does not support, a tagger with string embeddings. Returns the lines the
+    export's model card adds to its known limits (what the ONNX predictor needs besides the export)."""
+    _require()
+    graph_of(model)
+    note = vectors_note(model)
+    return [] if note is None else [note]
+
+
+def vectors_note(model: Model) -> str | None:
+    """What an ONNX export of a run with pretrained word vectors (backbone.vectors) needs besides itself, or None.
+
+    The graph holds the vocabulary's own vectors; a word outside the vocabulary that the vectors know reads its
+    row of the whole table (400k rows for GloVe, kept out of the graph as out of the model), which the predictor
+    memory-maps from backbone.vectors as the PyTorch model does: where that table is missing, such words read <unk>.
+    """
+    source = model.config.backbone.vectors
+    if not source:
+        return None
+    return (
+        f"Words outside the vocabulary read their pretrained vectors from {source}, which is not part of this export: "
+        "`rnn_nlp.inference` reads them from there as the PyTorch model does, and where it cannot find them (a warning "
+        "says so) reads such words as `<unk>`, as a PyTorch model loaded without its vectors does."
+    )
+
+
+def random_inputs(
+    names: list[str], batch: int, steps: int, vocab_size: int, n_chars: int, rng: random.Random, table: Any = None, unk_id: int = 1
+) -> dict[str, torch.Tensor]:
+    """Random padded inputs by name: lengths from 1 to `steps` (the longest exactly `steps`), ids 2.. on real
+    tokens, 0 on padding. With the vectors inputs (oov_vectors, oov) in `names`, about a fifth of the real tokens
+    are words outside the vocabulary that `table` knows (id `unk_id`, a random row of `table`) and a few more plain
+    <unk>s (no row); "vector_rows" (not a graph input) gives those rows to the PyTorch network."""
     lengths = [steps] + [rng.randint(1, steps) for _ in range(batch - 1)]
     rng.shuffle(lengths)
     ids = torch.zeros(batch, steps, dtype=torch.long)
     chars = torch.zeros(batch, steps, 6, dtype=torch.long)
+    rows = torch.full((batch, steps), -1, dtype=torch.long)
     for b, n in enumerate(lengths):
         ids[b, :n] = torch.tensor([rng.randrange(2, max(3, vocab_size)) for _ in range(n)])
         for t in range(n):
             width = rng.randint(1, 6)
             chars[b, t, :width] = torch.tensor([rng.randrange(1, max(2, n_chars)) for _ in range(width)])
-    out = [ids, torch.tensor(lengths, dtype=torch.long)]
-    return out + [chars] if "chars" in names else out
+            if table is not None and (draw := rng.random()) < 0.3:
+                ids[b, t] = unk_id
+                rows[b, t] = rng.randrange(len(table)) if draw < 0.2 else -1
+    out = {"ids": ids, "lengths": torch.tensor(lengths, dtype=torch.long), "chars": chars}
+    if "oov" in names:
+        if table is None:
+            raise ValueError("random_inputs: the vectors inputs need a table to read their rows from")
+        out.update(vector_feed(ids, rows, table, unk_id))
+        out["vector_rows"] = rows
+    return {k: v for k, v in out.items() if k in names or k == "vector_rows"}
+
+
+def vector_feed(ids: torch.Tensor, rows: torch.Tensor, table: Any, unk_id: int) -> dict[str, torch.Tensor]:
+    """The graph's oov_vectors and oov for table rows `rows` (-1: none), by the predictor's own `outside_vectors`."""
+    vectors, outside = outside_vectors(ids.numpy(), rows.numpy(), unk_id, table, int(table.shape[1]))
+    return {"oov_vectors": torch.from_numpy(vectors), "oov": torch.from_numpy(outside)}
+
+
+def network_vectors(network: torch.nn.Module) -> Any:
+    """The network's VectorEmbedding (its backbone's pretrained vectors), or None."""
+    return getattr(getattr(network, "backbone", None), "vectors", None)
+
+
+@contextlib.contextmanager
+def check_table(network: torch.nn.Module, seed: int = 0) -> Iterator[Any]:
+    """The table the check reads words outside the vocabulary from (None without backbone.vectors): the network's
+    own memory-mapped one, or where its source could not be read when the model was loaded, random stand-in rows
+    attached for the check alone (the graph's arithmetic is what is checked, not the vectors)."""
+    vectors = network_vectors(network)
+    if vectors is None or vectors.table is not None:
+        yield None if vectors is None else vectors.table
+        return
+    vectors.table = np.random.default_rng(seed).normal(size=(64, vectors.dim)).astype(np.float32)
+    try:
+        yield vectors.table
+    finally:
+        vectors.table = None
 
 
 @contextlib.contextmanager
@@ -108,7 +181,13 @@ def quiet() -> Iterator[None]:
 
 def export_graph(graph: torch.nn.Module, names: list[str], output: str, example: list[torch.Tensor], path: Path, exporter: str) -> None:
     """`graph` as ONNX at `path` by `exporter` ("torchscript" or "dynamo"), batch and lengths dynamic."""
-    axes = {"ids": {0: "batch", 1: "steps"}, "lengths": {0: "batch"}, "chars": {0: "batch", 1: "steps", 2: "chars"}}
+    axes = {
+        "ids": {0: "batch", 1: "steps"},
+        "lengths": {0: "batch"},
+        "chars": {0: "batch", 1: "steps", 2: "chars"},
+        "oov_vectors": {0: "batch", 1: "steps"},
+        "oov": {0: "batch", 1: "steps"},
+    }
     out_axes = {0: "batch", 1: "steps"} if output == "emissions" else {0: "batch"}
     with torch.no_grad(), quiet():
         if exporter == "torchscript":
@@ -126,13 +205,19 @@ def export_graph(graph: torch.nn.Module, names: list[str], output: str, example:
         else:
             dim = torch.export.Dim
             batch, steps, width = dim("batch", min=1), dim("steps", min=1), dim("chars", min=1)
-            shapes = {"ids": {0: batch, 1: steps}, "lengths": {0: batch}, "chars": {0: batch, 1: steps, 2: width}}
+            shapes = {
+                "ids": {0: batch, 1: steps},
+                "lengths": {0: batch},
+                "chars": {0: batch, 1: steps, 2: width},
+                "oov_vectors": {0: batch, 1: steps},
+                "oov": {0: batch, 1: steps},
+            }
             program = torch.onnx.export(
                 graph,
                 tuple(example),
                 input_names=names,
                 output_names=[output],
-                dynamic_shapes=tuple(shapes[n] for n in names),
+                dynamic_shapes={"inputs": tuple(shapes[n] for n in names)},  # the graphs' forward(*inputs)
                 opset_version=OPSET,
                 dynamo=True,
                 external_data=False,
@@ -142,23 +227,44 @@ def export_graph(graph: torch.nn.Module, names: list[str], output: str, example:
             program.save(str(path), external_data=False)
 
 
-def largest_difference(path: Path, graph: torch.nn.Module, names: list[str], vocab_size: int, n_chars: int, seed: int = 0) -> float:
-    """The largest |onnxruntime - PyTorch| over random batches of every CHECK_SHAPES size (inf on a failed run)."""
+def network_outputs(network: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> np.ndarray:
+    """What the trained network itself gives over padded `inputs` (ids, lengths[, chars][, vector_rows]), through
+    its own forward (packed sequences, its own pooling, its own table lookup): a tagger's emissions [B, T, K], a
+    classifier's probabilities [B, L]. The exported graph is checked against these, never against the rewrite in
+    graphs.py it came from, so a mistake in that rewrite is caught."""
+    with torch.no_grad():
+        if isinstance(network, TaggerNetwork):
+            batch = {k: v for k, v in inputs.items() if k in ("ids", "lengths", "chars", "vector_rows")}
+            return network.emissions(batch)[0].float().numpy()
+        if isinstance(network, ClassifierNetwork):
+            logits = network.logits(inputs["ids"], inputs["lengths"], inputs.get("vector_rows"))
+            return network.probabilities(logits).float().numpy()
+    raise ConfigError(f"export --onnx: no reference outputs for a {type(network).__name__}")
+
+
+def largest_difference(path: Path, network: torch.nn.Module, names: list[str], vocab_size: int, n_chars: int, seed: int = 0) -> float:
+    """The largest |onnxruntime - PyTorch| over random batches of every CHECK_SHAPES size (inf on a failed run),
+    PyTorch's values being the trained `network`'s own (`network_outputs`); a tagger's padding is not compared.
+    With pretrained vectors, both read words outside the vocabulary from the same table (`check_table`)."""
     _, ort = _require()
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rng, worst = random.Random(seed), 0.0
-    for batch, steps in CHECK_SHAPES:
-        inputs = random_inputs(names, batch, steps, vocab_size, n_chars, rng)
-        with torch.no_grad():
-            expected = graph(*inputs).numpy()
+    vectors = network_vectors(network)
+    with check_table(network, seed) as table:
+        checks = [
+            random_inputs(names, batch, steps, vocab_size, n_chars, rng, table, getattr(vectors, "unk_id", 1))
+            for batch, steps in CHECK_SHAPES
+        ]
+        expected_all = [network_outputs(network, inputs) for inputs in checks]
+    for (batch, steps), inputs, expected in zip(CHECK_SHAPES, checks, expected_all):
         try:
-            got = session.run(None, {n: t.numpy() for n, t in zip(names, inputs)})[0]
+            got = session.run(None, {n: inputs[n].numpy() for n in names})[0]
         except Exception as exc:  # onnxruntime's errors have no common base class
             log.info("ONNX check at batch %d, length %d failed: %s", batch, steps, str(exc).splitlines()[0])
             return float("inf")
         if got.shape != expected.shape:
             return float("inf")
-        mask = (torch.arange(steps).unsqueeze(0) < inputs[1].unsqueeze(1)).numpy() if got.ndim == 3 else None
+        mask = (torch.arange(steps).unsqueeze(0) < inputs["lengths"].unsqueeze(1)).numpy() if got.ndim == 3 else None
         diff = np.abs(got - expected)
         worst = max(worst, float(diff[mask].max() if mask is not None else diff.max()))
     return worst
@@ -204,12 +310,13 @@ def write_onnx(model: Model, folder: Path, int8: bool = False, exporters: tuple[
     graph, names, output = graph_of(model)
     vocab_size = len(model.vocab)
     n_chars = len(model._task.vocab_json().get("chars", [])) or 2
-    example = random_inputs(names, 2, 5, vocab_size, n_chars, random.Random(1))
+    with check_table(model.module) as table:
+        example = random_inputs(names, 2, 5, vocab_size, n_chars, random.Random(1), table, model.vocab.unk_id)
     path, tried = folder / GRAPH, {}
     for exporter in exporters:
         try:
-            export_graph(graph, names, output, example, path, exporter)
-            tried[exporter] = largest_difference(path, graph, names, vocab_size, n_chars)
+            export_graph(graph, names, output, [example[n] for n in names], path, exporter)
+            tried[exporter] = largest_difference(path, model.module, names, vocab_size, n_chars)
         except Exception as exc:  # an exporter that cannot take the graph: the next one is tried
             log.info("the %s ONNX exporter failed: %s", exporter, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             tried[exporter] = float("inf")
@@ -234,6 +341,8 @@ def write_onnx(model: Model, folder: Path, int8: bool = False, exporters: tuple[
         "checked_shapes": [list(s) for s in CHECK_SHAPES],
         "rnn": model.config.backbone.rnn,
         "crf": crf_scores(model.module),
+        # pretrained vectors: the graph has the vocabulary's rows; the predictor reads other words' rows from the source
+        "word_vectors": word_vectors(model),
         "operators": operator_counts(path),
     }
     if int8:
@@ -247,6 +356,16 @@ def write_onnx(model: Model, folder: Path, int8: bool = False, exporters: tuple[
             )
     (folder / MANIFEST).write_text(json_text(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
+
+
+def word_vectors(model: Model) -> dict | None:
+    """onnx.json's record of backbone.vectors (None without): where the predictor reads the vectors of words outside
+    the vocabulary (the source, resolved as `rnn_nlp.data.fetchers.vector_sets.load_vectors` does), their width and
+    the graph inputs they go into."""
+    vectors = network_vectors(model.module)
+    if not model.config.backbone.vectors or vectors is None:
+        return None
+    return {"source": model.config.backbone.vectors, "dim": vectors.dim, "inputs": list(VECTOR_INPUTS)}
 
 
 def read_manifest(folder: Path) -> dict:

@@ -7,8 +7,13 @@ packing's, sentence by sentence. The weights are copied into plain unidirectiona
 layer's raw matrices, a bidirectional layer's two halves), so every exporter sees the fused LSTM/GRU/RNN op
 with its weights as constants: onnxruntime's int8 quantizer turns that LSTM into DynamicQuantizeLSTM.
 
-    TaggerGraph(ids [B,T] int64, lengths [B] int64[, chars [B,T,C] int64]) -> emissions [B,T,K] float32
-    ClassifierGraph(ids [B,T] int64, lengths [B] int64)                    -> probabilities [B,L] float32
+    TaggerGraph(ids [B,T] int64, lengths [B] int64[, chars [B,T,C] int64][, oov_vectors, oov]) -> emissions [B,T,K] float32
+    ClassifierGraph(ids [B,T] int64, lengths [B] int64[, oov_vectors, oov])                    -> probabilities [B,L] float32
+
+A network with pretrained vectors (backbone.vectors) takes two more inputs: oov_vectors [B,T,dim] float32 and
+oov [B,T] bool, True where a token is <unk> but the vectors table knows it; the embedding reads that vector
+in place of <unk>'s, as the PyTorch model does with the table it memory-maps (VectorEmbedding.combine). The
+table itself (400k rows for GloVe) stays out of the graph: the predictor reads the rows from it.
 """
 
 from __future__ import annotations
@@ -58,8 +63,12 @@ class PaddedBackbone(nn.Module):
         self.residual = backbone.cfg.residual
         self.stacks = nn.ModuleList(nn.ModuleList(plain_rnn(layer) for layer in backbone.stack(d).layers) for d in self.directions)
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        emb = self.backbone.lookup(ids)
+    def forward(
+        self, ids: torch.Tensor, lengths: torch.Tensor, oov_vectors: torch.Tensor | None = None, oov: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        emb = self.backbone.embedding(ids)
+        if self.backbone.vectors is not None:
+            emb = self.backbone.vectors.combine(ids, emb, oov_vectors, oov)
         tops = []
         for direction, layers in zip(self.directions, self.stacks):
             x = emb
@@ -102,6 +111,14 @@ class PaddedChars(nn.Module):
         return feats.reshape(batch, steps, self.output_dim) * mask.unsqueeze(-1).to(feats.dtype)
 
 
+VECTOR_INPUTS = ["oov_vectors", "oov"]
+
+
+def vector_inputs(backbone: Backbone) -> list[str]:
+    """The graph inputs of words outside the vocabulary that the vectors know: none without backbone.vectors."""
+    return list(VECTOR_INPUTS) if backbone.vectors is not None else []
+
+
 def _mask(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return torch.arange(ids.size(1), device=ids.device).unsqueeze(0) < lengths.unsqueeze(1)
 
@@ -120,17 +137,20 @@ class TaggerGraph(nn.Module):
         if head.encoder is not None:
             self.encoder = nn.ModuleList([plain_rnn(head.encoder), plain_rnn(head.encoder, "_reverse")])
         self.scorer = head.scorer
+        self.inputs = ["ids", "lengths", *(["chars"] if self.chars is not None else []), *vector_inputs(network.backbone)]
 
     @property
     def uses_chars(self) -> bool:
         return self.chars is not None
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, chars: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        """The graph's inputs, in the order of `self.inputs` (which of chars, oov_vectors and oov it takes varies)."""
+        named = dict(zip(self.inputs, inputs))
+        ids, lengths = named["ids"], named["lengths"]
         mask = _mask(ids, lengths)
-        x = self.backbone(ids, lengths)
+        x = self.backbone(ids, lengths, named.get("oov_vectors"), named.get("oov"))
         if self.chars is not None:
-            assert chars is not None
-            x = torch.cat([x, self.chars(chars, mask)], dim=-1)
+            x = torch.cat([x, self.chars(named["chars"], mask)], dim=-1)
         if self.encoder is not None:
             pair: list[Any] = list(self.encoder)
             forward, backward = pair
@@ -146,7 +166,11 @@ class ClassifierGraph(nn.Module):
         self.backbone = PaddedBackbone(network.backbone)
         self.head: ClassifierHead = network.head  # type: ignore[assignment]
         self.multi_label = self.head.cfg.multi_label
+        self.inputs = ["ids", "lengths", *vector_inputs(network.backbone)]
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        logits = self.head(self.backbone(ids, lengths), _mask(ids, lengths))
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        """The graph's inputs, in the order of `self.inputs` (oov_vectors and oov with backbone.vectors)."""
+        named = dict(zip(self.inputs, inputs))
+        ids, lengths = named["ids"], named["lengths"]
+        logits = self.head(self.backbone(ids, lengths, named.get("oov_vectors"), named.get("oov")), _mask(ids, lengths))
         return torch.sigmoid(logits) if self.multi_label else logits.softmax(-1)

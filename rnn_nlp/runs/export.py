@@ -43,18 +43,23 @@ def export_run(
     dtype: str | None = None,
     overwrite: bool = False,
     extras: Callable[[Model, Path], None] | None = None,
+    check: Callable[[Model], list[str]] | None = None,
 ) -> Path:
     """Write `source`'s best model into the slim folder `out`; returns `out`.
 
     The card's facts are read from the run folder afresh (so it holds every evaluation made since
     training); a saved model or an export passes its own card on. `extras(model, folder)` writes more
-    files into the folder before its hashes are taken (the ONNX export).
+    files into the folder before its hashes are taken (the ONNX export); `check(model)` runs before anything
+    is written, raises for a model that `extras` cannot take (a task ONNX cannot export, a missing extra) and
+    returns lines for the card's known limits (what the ONNX graph reads differently).
     """
     model = load_model(source)
     out = Path(out)
     assert model.path is not None
     if out.resolve() == model.path.resolve():
         raise ConfigError(f"export: OUT ({out}) is the folder being exported; export into another folder")
+    limits = check(model) if check is not None else []
     facts = run_facts(model.path) if is_run_folder(model.path) else model.card_facts()
+    facts.limits = [*facts.limits, *limits]
     write = None if extras is None else (lambda folder: extras(model, folder))
     return model.save(out, overwrite=overwrite, dtype=dtype_name(dtype), card=facts, extras=write)

@@ -22,7 +22,9 @@ Hooks, each called with the state, in the order of `Trainer.callbacks`:
   in `state.history` and `state.improved` says whether it is the best so far;
 - `on_epoch_end(state)`: after an evaluation, once the trainer's state is complete (the epoch
   counted, the schedule stepped): the place to checkpoint;
-- `on_fit_end(state)`: when `fit` returns (not after an interruption).
+- `on_fit_end(state)`: when `fit` returns (not after an interruption or an error);
+- `on_fit_close(state)`: last, however `fit` ends (returned, raised, interrupted): release what the
+  callback holds (open files, threads); a failure here is logged, not raised.
 
 TensorBoard (`TensorBoardLog`, on with `trainer.tensorboard` where the `tensorboard` package is installed)
 writes the rows of steps.csv and metrics.csv as scalars into RUN/tensorboard/; a resumed run purges the
@@ -79,6 +81,9 @@ class Callback:
         pass
 
     def on_fit_end(self, state: TrainingState) -> None:
+        pass
+
+    def on_fit_close(self, state: TrainingState) -> None:
         pass
 
     def state_dict(self) -> dict:
@@ -224,7 +229,8 @@ def scalar_tag(key: str) -> str:
 
 
 class TensorBoardLog(Callback):
-    """Every steps.csv row and every metrics.csv row as scalars at its step (rank 0 writes)."""
+    """Every steps.csv row and every metrics.csv row as scalars at its step (rank 0 writes); the writer is
+    closed in `on_fit_close`, so a run that fails or is interrupted leaves no file handle or thread open."""
 
     key = "tensorboard"
 
@@ -260,10 +266,11 @@ class TensorBoardLog(Callback):
         if state.history:
             self._write(state.history[-1])
 
-    def on_fit_end(self, state: TrainingState) -> None:
+    def on_fit_close(self, state: TrainingState) -> None:
+        """Close the writer (its file and its thread) however the run ended."""
         if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+            writer, self.writer = self.writer, None
+            writer.close()
 
 
 def builtin_callbacks(tcfg: Any, extra: Sequence[Callback] = ()) -> list[Callback]:

@@ -132,7 +132,8 @@ def save_checkpoint(
     model `best/` (without) and a saved or exported model (`Model.save`: `dtype` for its floating-point
     weights, its model `card`, and `extras` writing more files, as an ONNX export, into the folder) alike.
     Any OSError (disk full, read-only or missing folder) raises SaveError naming the path; the previous
-    checkpoint at `path` is then still there, complete.
+    checkpoint at `path` is then still there, complete. Whatever the failure (an OSError, an `extras` that
+    raises, an interrupt), the temporary folder is removed: no hidden copy of the weights is left beside `path`.
     """
     path = Path(path)
     tmp = building(path)
@@ -144,6 +145,9 @@ def save_checkpoint(
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise SaveError(f"could not write checkpoint {path}: {exc}; the previous one is untouched") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     swap_in(tmp, path)
     return path
 

@@ -427,24 +427,38 @@ class Trainer:
         if self.tcfg.on_nonfinite == "rollback" and not run_folder.resolve(self.run_dir / LAST).exists():
             self.save_last()  # something good to roll back to
             self.dist.barrier()
-        self._call("on_fit_start")
-        with StopFlag() as stop:
-            while self.epoch < self.tcfg.epochs and not self._done():
-                self.model.train()
-                self._call("on_epoch_start")
-                if self.step_in_epoch == 0:
-                    self.model.reset_runtime_state()
-                epoch_done, roll_back = self._train_epoch(stop)
-                if roll_back:
-                    self.roll_back()
-                    continue
-                self._finish_epoch(epoch_done)
-                if epoch_done:
-                    self.epoch += 1
-                    self.step_in_epoch = 0
-                self._call("on_epoch_end")
-        self._call("on_fit_end")
+        try:
+            self._call("on_fit_start")
+            with StopFlag() as stop:
+                while self.epoch < self.tcfg.epochs and not self._done():
+                    self.model.train()
+                    self._call("on_epoch_start")
+                    if self.step_in_epoch == 0:
+                        self.model.reset_runtime_state()
+                    epoch_done, roll_back = self._train_epoch(stop)
+                    if roll_back:
+                        self.roll_back()
+                        continue
+                    self._finish_epoch(epoch_done)
+                    if epoch_done:
+                        self.epoch += 1
+                        self.step_in_epoch = 0
+                    self._call("on_epoch_end")
+            self._call("on_fit_end")
+        finally:
+            self._close_callbacks()
         return self.history
+
+    def _close_callbacks(self) -> None:
+        """Every callback's `on_fit_close`, however `fit` ends (returned, raised, interrupted), so that none keeps
+        a file or a thread open in a long-lived process. A failing close is logged, never raised: it must not
+        hide the error that ended the run, nor keep the other callbacks from closing."""
+        state = self.training_state()
+        for cb in self.callbacks:
+            try:
+                cb.on_fit_close(state)
+            except Exception as exc:
+                log.warning("%s could not close: %s: %s", type(cb).__name__, type(exc).__name__, exc)
 
     def _nonfinite(self) -> str:
         """What follows a step that was not taken (its loss or gradient NaN/inf): 'skip' (counted) or 'rollback'."""

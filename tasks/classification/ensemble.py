@@ -14,12 +14,13 @@ from collections.abc import Iterable, Iterator
 
 import torch
 
+from rnn_nlp.data.inputs import chunked
 from rnn_nlp.errors import RnnNlpError
 from rnn_nlp.results import Classification
 from rnn_nlp.tasks.arguments import item_stream
 from rnn_nlp.tasks.classification.model import ClassifierModel
 from rnn_nlp.tasks.classification.task import ClassificationTask, ensemble_probabilities
-from rnn_nlp.tasks.model import PREDICT_BATCH, chunked
+from rnn_nlp.tasks.model import PREDICT_BATCH
 
 
 def check_members(names: list[str], runs: list) -> None:

@@ -20,6 +20,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 
 from rnn_nlp.config import RunConfig
 from rnn_nlp.data.batching import length_buckets, pad_batch
+from rnn_nlp.data.inputs import first_tokens
 from rnn_nlp.data.labeled import load_labeled_corpus
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
@@ -150,7 +151,7 @@ class ClassificationTask(Task):
         for i, tokens in enumerate(self.tokenizer.pipe(texts)):
             if not tokens:
                 empty.append(i)
-            tokens = tokens[:limit] if limit else tokens
+            tokens = first_tokens(tokens, limit)
             ids.append(vocab.encode(tokens))
             if rows is not None:
                 found = vector_rows(self.cfg, tokens, tokens)

@@ -9,11 +9,12 @@ from typing import Any
 
 import torch
 
+from rnn_nlp.data.inputs import check_text
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.generate.decoding import generate_texts, whole_number
 from rnn_nlp.generate.steppers import LMStepper
 from rnn_nlp.results import Generation
-from rnn_nlp.tasks.arguments import check_text, text_list
+from rnn_nlp.tasks.arguments import text_list
 from rnn_nlp.tasks.model import Model
 
 PARTIAL_WORD = re.compile(r"\w+$")  # the word still being typed at a text's end

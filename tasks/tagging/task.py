@@ -18,6 +18,7 @@ import torch
 
 from rnn_nlp.config import RunConfig
 from rnn_nlp.data.batching import length_buckets, pad_batch
+from rnn_nlp.data.inputs import sentence_pieces, word_chars
 from rnn_nlp.data.tag_schemes import SCHEMES, allowed_transitions, convert, detect_scheme, is_chunk_tagset
 from rnn_nlp.data.tagged import load_tagged_corpus
 from rnn_nlp.data.tokenize import normalize_word
@@ -244,10 +245,7 @@ class TaggingTask(TaggingEvaluation, Task):
         """Character ids of a word (1 for unknown characters); long words keep their two ends."""
         if self._char_ids is None:
             self._char_ids = {c: i for i, c in enumerate(self.char_list())}
-        limit = self.cfg.head.max_word_chars
-        if len(token) > limit:
-            token = token[: limit // 2] + token[-(limit - limit // 2) :]
-        return [self._char_ids.get(c, 1) for c in token]
+        return word_chars(token, self._char_ids, self.cfg.head.max_word_chars)
 
     def encode_sentences(self, sentences: list[list[str]], tags: list[list[str]] | None = None, where: str = "input") -> list[Piece]:
         """Pieces of at most data.max_len tokens; a sentence cut into pieces is counted in the log."""
@@ -257,8 +255,7 @@ class TaggingTask(TaggingEvaluation, Task):
         for n, tokens in enumerate(sentences):
             tag_ids = [index.get(t, -1) for t in self.to_train_scheme(tags[n])] if tags is not None else [-1] * len(tokens)
             cut += len(tokens) > limit
-            for start in range(0, len(tokens), limit):
-                part = tokens[start : start + limit]
+            for start, part in sentence_pieces(tokens, limit):
                 words = [self.word(t) for t in part]
                 ids = vocab.encode(words)
                 first, last = start == 0, start + limit >= len(tokens)

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from rnn_nlp.data.vectors import WordVectors, read_vectors, save_converted
+from rnn_nlp.data.vectors import WordVectors, outside_vectors, read_vectors, save_converted, token_rows
 from rnn_nlp.errors import DataError
 
 WORDS = ["the", "Paris", "0000", "cat"]
@@ -124,3 +124,23 @@ def test_bad_bytes_and_truncated_binaries_are_named(tmp_path):
     (tmp_path / "folder").mkdir()
     with pytest.raises(DataError, match=r"neither a vectors file nor a spaCy pipeline"):
         read_vectors(tmp_path / "folder")
+
+
+def test_token_rows_follow_the_lookup_rules_and_the_number_rule():
+    """The one row lookup of the PyTorch tasks and the ONNX predictor: each token by find's rules, and a number
+    that normalize_numbers made N (as the vocabulary sees it) has none."""
+    vectors = WordVectors(WORDS, MATRIX, "test")
+    tokens, words = ["THE", "paris", "1996", "dog"], ["the", "paris", "N", "dog"]
+    assert token_rows(vectors, tokens, words) == [0, 1, 2, -1]
+    assert token_rows(vectors, tokens, words, normalize_numbers=True) == [0, 1, -1, -1]
+
+
+def test_outside_vectors_fill_only_unk_tokens_the_table_knows():
+    ids = np.array([[5, 1, 1, 0]])  # a vocabulary word, <unk> with a row, <unk> without, padding
+    rows = np.array([[3, 2, -1, -1]])
+    vectors, outside = outside_vectors(ids, rows, 1, MATRIX, 3)
+    assert outside.tolist() == [[False, True, False, False]] and vectors.dtype == np.float32
+    np.testing.assert_array_equal(vectors[0, 1], MATRIX[2])
+    assert not vectors[0, [0, 2, 3]].any()
+    vectors, outside = outside_vectors(ids, rows, 1, None, 3)  # the table unavailable: zeros, False
+    assert not outside.any() and vectors.shape == (1, 4, 3) and not vectors.any()

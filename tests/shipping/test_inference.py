@@ -58,7 +58,7 @@ def predict_without_torch(folder: Path, texts: list[str], int8: bool = False) ->
 
 def scores_apart(a: dict, b: dict) -> None:
     """Two to_dict() results equal but for entity scores, which may differ in their last printed digit."""
-    for x, y in zip(a.get("entities") or [], b.get("entities") or []):
+    for x, y in zip(a.get("entities") or [], b.get("entities") or [], strict=True):
         assert x.pop("score") == pytest.approx(y.pop("score"), abs=2e-4)
     assert a == b
 
@@ -71,14 +71,34 @@ def test_the_predictor_runs_where_torch_cannot_be_imported(trained, tmp_path, ki
     found = predict_without_torch(out, texts)
     assert found["torch"] == []
     expected = [r.to_dict() for r in rnn_nlp.load(run, "cpu").predict(texts)]
-    for got, want in zip(found["results"], expected):
+    for got, want in zip(found["results"], expected, strict=True):
         if kind == "classify":
             assert got["label"] == want["label"]
             assert list(got["probabilities"].values()) == pytest.approx(list(want["probabilities"].values()), abs=1e-4)
         else:
             scores_apart(got, want)
     quantized = predict_without_torch(out, texts, int8=True)["results"]
-    assert len(quantized) == len(texts) and all(set(r) == set(w) for r, w in zip(quantized, expected))
+    assert len(quantized) == len(texts) and all(set(r) == set(w) for r, w in zip(quantized, expected, strict=True))
+
+
+def test_the_predictor_reads_pretrained_vectors_where_torch_cannot_be_imported(tmp_path):
+    """A run with backbone.vectors: the torch-free predictor memory-maps the vectors file and reads an unseen word
+    the vectors know ("splendid") as the PyTorch model does."""
+    from rnn_nlp.runs import build_config, train_run
+    from tests.tasks.classification.test_task import classify_raw, write_sentiment, write_sentiment_vectors
+
+    vectors = write_sentiment_vectors(tmp_path / "vectors.txt")
+    raw = classify_raw(write_sentiment(tmp_path / "reviews.csv"), backbone={"vectors": str(vectors)}, trainer={"epochs": 2})
+    train_run(build_config(raw), tmp_path / "run")
+    out = api.export(tmp_path / "run", tmp_path / "out", onnx=True)
+    texts = ["the film was splendid", "the film was dreadful", "the film was gotham"]
+    found = predict_without_torch(out, texts)
+    assert found["torch"] == []
+    expected = [r.to_dict() for r in rnn_nlp.load(tmp_path / "run", "cpu").predict(texts)]
+    for got, want in zip(found["results"], expected, strict=True):
+        assert got["label"] == want["label"]
+        assert list(got["probabilities"].values()) == pytest.approx(list(want["probabilities"].values()), abs=1e-4)
+    assert found["results"][0]["probabilities"] != found["results"][2]["probabilities"]  # "splendid" is not <unk>
 
 
 def test_the_predictor_checks_its_files(trained, tmp_path):

@@ -5,7 +5,9 @@ dynamic quantization (DynamicQuantizeLSTM for LSTMs; a GRU keeps a float recurre
 from __future__ import annotations
 
 import json
+import logging
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -15,6 +17,8 @@ import rnn_nlp
 from rnn_nlp import api, inference
 from rnn_nlp.cli import main
 from rnn_nlp.errors import ConfigError
+from rnn_nlp.nn.pooling import POOLINGS
+from rnn_nlp.onnx import graphs
 from rnn_nlp.onnx.export import MANIFEST, TOLERANCE, graph_of, largest_difference, random_inputs, write_onnx
 from rnn_nlp.runs.export import load_model
 from tests.shipping.sentences import random_texts
@@ -28,11 +32,12 @@ def test_padded_bidirectional_equals_one_sentence_at_a_time(trained):
     model = load_model(trained("ner", head={"encoder": "bilstm", "encoder_size": 8}))
     graph, names, _ = graph_of(model)
     inputs = random_inputs(names, 6, 11, len(model.vocab), 20, random.Random(3))
+    ids, lengths, chars = inputs["ids"], inputs["lengths"], inputs["chars"]
     with torch.no_grad():
-        batched = graph(*inputs)
-        packed = model.module.emissions({"ids": inputs[0], "lengths": inputs[1], "chars": inputs[2]})[0]
-        for b, n in enumerate(inputs[1].tolist()):
-            alone = graph(inputs[0][b : b + 1, :n], inputs[1][b : b + 1], inputs[2][b : b + 1, :n])
+        batched = graph(ids, lengths, chars)
+        packed = model.module.emissions({"ids": ids, "lengths": lengths, "chars": chars})[0]
+        for b, n in enumerate(lengths.tolist()):
+            alone = graph(ids[b : b + 1, :n], lengths[b : b + 1], chars[b : b + 1, :n])
             assert torch.allclose(batched[b, :n], alone[0], atol=1e-5)
             assert torch.allclose(batched[b, :n], packed[b, :n], atol=1e-5)
 
@@ -47,8 +52,56 @@ def test_each_exporter_is_checked_at_every_batch_size_and_length(trained, tmp_pa
         assert "no exporter gave a graph within" in str(exc) and not (tmp_path / "model.onnx").exists()
         return
     assert manifest["exporter"] == exporter and manifest["largest_difference"] <= TOLERANCE
-    graph, names, _ = graph_of(model)
-    assert largest_difference(tmp_path / "model.onnx", graph, names, len(model.vocab), 20, seed=7) <= TOLERANCE
+    _, names, _ = graph_of(model)
+    assert largest_difference(tmp_path / "model.onnx", model.module, names, len(model.vocab), 20, seed=7) <= TOLERANCE
+
+
+# What the graph rewrite (graphs.py) must get right, each exported and checked against the trained network itself
+NETWORKS = {
+    "tagger, forward backbone, char-CNN": ("ner", {"backbone": {"direction": "forward"}}),
+    "tagger, both directions, 2 residual layers, char-BiLSTM": (
+        "ner",
+        {"backbone": {"layers": 2, "residual": True}, "head": {"char_features": "bilstm"}},
+    ),
+    "tagger, backward backbone, fresh BiLSTM": (
+        "ner",
+        {"backbone": {"direction": "backward"}, "head": {"encoder": "bilstm", "encoder_size": 8}},
+    ),
+    "tagger, GRU, no chars": ("pos", {"backbone": {"rnn": "gru"}, "head": {"char_features": "none"}}),
+    "tagger, Elman, weight-dropped": ("pos", {"backbone": {"rnn": "elman_tanh", "weight_drop": 0.3}}),
+    **{
+        f"classifier, {pooling} pooling, both directions": ("classify", {"backbone": {"direction": "both"}, "head": {"pooling": [pooling]}})
+        for pooling in POOLINGS
+    },
+    "classifier, GRU, 2 layers, hidden layer": ("classify", {"backbone": {"rnn": "gru", "layers": 2}, "head": {"hidden_size": 8}}),
+}
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_the_graph_gives_the_trained_networks_outputs(trained, tmp_path, name):
+    """Every kind of network the export takes: its ONNX graph within TOLERANCE of the network's own PyTorch
+    forward (packed, as it predicts), at the export's check shapes and at other random ones."""
+    kind, sections = NETWORKS[name]
+    model = load_model(trained(kind, **sections, trainer={"epochs": 1}))
+    manifest = write_onnx(model, tmp_path)
+    assert manifest["largest_difference"] <= TOLERANCE
+    _, names, _ = graph_of(model)
+    n_chars = len(model._task.vocab_json().get("chars", [])) or 2
+    assert largest_difference(tmp_path / "model.onnx", model.module, names, len(model.vocab), n_chars, seed=11) <= TOLERANCE
+
+
+def test_a_mistake_in_the_graph_rewrite_is_refused(trained, tmp_path, monkeypatch):
+    """A rewrite whose backward direction reads left to right: exported faithfully, so onnxruntime agrees with
+    the rewrite, but not with the trained network; the export is refused and no graph is kept."""
+
+    def forward_only(rnn, x, lengths, backward):
+        return rnn(x)[0]
+
+    monkeypatch.setattr(graphs, "run_padded", forward_only)
+    model = load_model(trained("classify", backbone={"direction": "both"}, trainer={"epochs": 1}))
+    with pytest.raises(ConfigError, match="no exporter gave a graph within"):
+        write_onnx(model, tmp_path)
+    assert not (tmp_path / "model.onnx").exists()
 
 
 def test_export_onnx_predicts_as_pytorch(trained, tmp_path):
@@ -66,7 +119,7 @@ def test_export_onnx_predicts_as_pytorch(trained, tmp_path):
         expected = torch_model.predict(texts, batch_size=batch_size)
         got = onnx_model.predict(texts, batch_size=batch_size)
         assert [r.tags for r in got] == [r.tags for r in expected]
-        for g, e in zip(got, expected):
+        for g, e in zip(got, expected, strict=True):
             assert [(x.start, x.end, x.label) for x in g.entities] == [(x.start, x.end, x.label) for x in e.entities]
             assert [x.score for x in g.entities] == pytest.approx([x.score for x in e.entities], abs=1e-4)
             assert g.tokens == e.tokens and g.warning == e.warning
@@ -83,7 +136,7 @@ def test_classifier_and_pos_exports_predict_as_pytorch(trained, tmp_path):
             assert [r.tags for r in got] == [r.tags for r in expected]
         else:
             assert [r.label for r in got] == [r.label for r in expected]
-            for g, e in zip(got, expected):
+            for g, e in zip(got, expected, strict=True):
                 assert list(g.probabilities.values()) == pytest.approx(list(e.probabilities.values()), abs=TOLERANCE)
             assert got[-1].warning == expected[-1].warning == "no tokens in this text"
 
@@ -97,7 +150,7 @@ def test_int8_holds_dynamic_quantize_lstm_and_tags_alike(trained, tmp_path):
     texts = random_texts(40, 12, seed=5)
     full = [r.tags for r in inference.load(out).predict(texts)]
     quantized = [r.tags for r in inference.load(out, int8=True).predict(texts)]
-    same = sum(a == b for f, q in zip(full, quantized) for a, b in zip(f, q)) / sum(len(f) for f in full)
+    same = sum(a == b for f, q in zip(full, quantized, strict=True) for a, b in zip(f, q, strict=True)) / sum(len(f) for f in full)
     assert same >= 0.95
     assert (out / "model.int8.onnx").stat().st_size < (out / "model.onnx").stat().st_size
 
@@ -121,3 +174,159 @@ def test_onnx_refuses_a_model_it_cannot_export(corpus, tmp_path):
     with pytest.raises(ConfigError, match="task 'lm' cannot be exported to ONNX yet"):
         api.export(tmp_path / "lm", tmp_path / "out", onnx=True)
     assert not (tmp_path / "out").exists()
+    assert not (tmp_path / ".out.tmp").exists()  # the weights are not left behind in a hidden folder
+
+
+def test_onnx_missing_is_refused_before_anything_is_written(trained, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` raises ImportError
+    with pytest.raises(ConfigError, match=r"needs onnx and onnxruntime"):
+        api.export(trained("classify"), tmp_path / "out", onnx=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_graph_out_of_tolerance_leaves_nothing_behind(trained, tmp_path, monkeypatch):
+    """The check after writing (no exporter within TOLERANCE) fails inside the save: no OUT, no hidden `.out.tmp`."""
+    monkeypatch.setattr("rnn_nlp.onnx.export.largest_difference", lambda *args, **kwargs: 1.0)
+    with pytest.raises(ConfigError, match="no exporter gave a graph within"):
+        api.export(trained("classify"), tmp_path / "out", onnx=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def vectors_runs(tmp_path_factory):
+    """A tiny classifier (frozen vectors) and a tiny NER tagger (fine-tuned vectors, char-CNN), each trained with
+    a small vectors file that knows words its training data never has ("splendid", "dreadful"; "madrid", "london")."""
+    from rnn_nlp.runs import build_config, train_run
+    from tests.tasks.classification.test_task import classify_raw, write_sentiment, write_sentiment_vectors
+    from tests.tasks.tagging.data import tagging_raw, write_ner
+    from tests.tasks.test_word_vectors import write_vectors
+
+    root = tmp_path_factory.mktemp("onnx-vectors")
+    vectors = write_sentiment_vectors(root / "sentiment.txt")
+    raw = classify_raw(write_sentiment(root / "reviews.csv"), backbone={"vectors": str(vectors), "vectors_mode": "frozen"})
+    train_run(build_config(raw), root / "classify")
+    raw = tagging_raw(
+        "ner", write_ner(root / "ner-data"), backbone={"vectors": str(write_vectors(root / "ner.txt"))}, trainer={"epochs": 3}
+    )
+    train_run(build_config(raw), root / "ner")
+    return {"classify": (root / "classify", vectors), "ner": (root / "ner", root / "ner.txt")}
+
+
+def test_a_classifier_export_reads_the_vectors_of_words_outside_its_vocabulary(vectors_runs, tmp_path):
+    """The graph takes oov_vectors and oov; the predictor fills them from backbone.vectors, so an unseen word the
+    vectors know ("splendid") gets PyTorch's probabilities, not <unk>'s; onnx.json and the card say where from."""
+    run, vectors = vectors_runs["classify"]
+    out = api.export(run, tmp_path / "out", onnx=True, int8=True)
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["inputs"] == ["ids", "lengths", "oov_vectors", "oov"] and manifest["largest_difference"] <= TOLERANCE
+    assert manifest["word_vectors"] == {"source": str(vectors), "dim": 8, "inputs": ["oov_vectors", "oov"]}
+    assert f"read their pretrained vectors from {vectors}, which is not part of this export" in (out / "README.md").read_text()
+    torch_model, onnx_model = rnn_nlp.load(run, "cpu"), inference.load(out)
+    texts = ["the film was great", "the film was splendid", "the film was dreadful", "the film was gotham", ""]
+    assert torch_model._task.token_vocab().encode(["splendid", "dreadful"]) == [torch_model.vocab.unk_id] * 2
+    expected, got = torch_model.probabilities(texts).numpy(), onnx_model.probabilities(texts)
+    assert np.abs(expected - got).max() <= TOLERANCE
+    assert np.abs(got[1] - got[3]).max() > 100 * TOLERANCE  # "splendid" is read by its vector, not as <unk> ("gotham")
+    assert [r.label for r in onnx_model.predict(texts)] == [r.label for r in torch_model.predict(texts)]
+    # int8: the LSTM still quantized, and the quantized graph takes the same inputs
+    assert manifest["int8"]["operators"].get("DynamicQuantizeLSTM", 0) >= 1
+    quantized = inference.load(out, int8=True)
+    assert [i.name for i in quantized.session.get_inputs()] == manifest["inputs"]
+    assert np.abs(quantized.probabilities(texts) - got).max() < 0.2
+
+
+def test_a_tagger_export_reads_the_vectors_of_words_outside_its_vocabulary(vectors_runs, tmp_path):
+    run, _ = vectors_runs["ner"]
+    out = api.export(run, tmp_path / "out", onnx=True)
+    assert json.loads((out / MANIFEST).read_text())["inputs"] == ["ids", "lengths", "chars", "oov_vectors", "oov"]
+    torch_model, onnx_model = rnn_nlp.load(run, "cpu"), inference.load(out)
+    sentences = [["Mary", "visited", "Madrid", "."], ["Bob", "saw", "London", "and", "Gotham", "."], ["Ann", "Lee", "left", "Rome", "."]]
+    task = torch_model._task
+    pieces = task.encode_sentences(sentences)
+    assert pieces[0].ids[2] == task.token_vocab().unk_id and pieces[0].vector_rows[2] >= 0  # Madrid: unseen, in the vectors
+    with torch.no_grad():
+        torch_model.module.eval()
+        expected = torch_model.module.emissions(task.make_batch(pieces, torch.device("cpu")))[0].numpy()
+    got = onnx_model._emissions(sentences)
+    for n, sentence in enumerate(sentences):
+        assert np.abs(got[n] - expected[n, : len(sentence)]).max() <= TOLERANCE
+    # without the table's rows (as <unk>), Madrid's emissions would differ: the vectors are what is read
+    blind = onnx_model.session.run(None, {**_tagger_feed(onnx_model, sentences[:1]), "oov": np.zeros((1, 4), bool)})[0]
+    assert np.abs(blind[0, 2] - got[0][2]).max() > 100 * TOLERANCE
+    texts = ["Mary visited Madrid .", "Bob saw London .", "Karl Marx joined Globex in Madrid ."]
+    expected_tags, got_tags = torch_model.predict(texts), onnx_model.predict(texts)
+    assert [r.tags for r in got_tags] == [r.tags for r in expected_tags]
+    for g, e in zip(got_tags, expected_tags, strict=True):
+        assert [x.score for x in g.entities] == pytest.approx([x.score for x in e.entities], abs=1e-4)
+
+
+def _tagger_feed(model, sentences):
+    """The graph's inputs for tokenized `sentences` as the predictor builds them (one batch, no pieces)."""
+    captured = {}
+    real = model.session
+
+    class Spy:
+        def run(self, outputs, feed):
+            captured.update(feed)
+            return real.run(outputs, feed)
+
+    model.session = Spy()
+    try:
+        model._emissions(sentences)
+    finally:
+        model.session = real
+    return captured
+
+
+def test_without_its_vectors_the_predictor_warns_and_reads_unk_as_pytorch_does(tmp_path, caplog):
+    """The vectors file gone (as on a machine it was never copied to): one warning naming what is missing, and the
+    predictor's probabilities equal those of a torch model loaded without its vectors."""
+    import shutil
+
+    from rnn_nlp.runs import build_config, train_run
+    from rnn_nlp.tasks import word_vectors
+    from tests.tasks.classification.test_task import classify_raw, write_sentiment, write_sentiment_vectors
+
+    vectors = write_sentiment_vectors(tmp_path / "vectors.txt")
+    raw = classify_raw(write_sentiment(tmp_path / "reviews.csv"), backbone={"vectors": str(vectors)}, trainer={"epochs": 2})
+    train_run(build_config(raw), tmp_path / "run")
+    out = api.export(tmp_path / "run", tmp_path / "out", onnx=True)
+    texts = ["the film was great", "the film was splendid", "the film was gotham"]
+    with_vectors = inference.load(out).probabilities(texts)
+    shutil.move(str(vectors), str(tmp_path / "moved.txt"))
+    word_vectors._LOADED.clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="rnn_nlp.inference.predictor"):
+            onnx_model = inference.load(out)
+        warnings = [r.getMessage() for r in caplog.records if r.name == "rnn_nlp.inference.predictor"]
+        assert len(warnings) == 1 and str(vectors) in warnings[0] and "read <unk>" in warnings[0]
+        torch_model = rnn_nlp.load(tmp_path / "run", "cpu")
+        got, expected = onnx_model.probabilities(texts), torch_model.probabilities(texts).numpy()
+        assert [r.label for r in onnx_model.predict(texts)] == [r.label for r in torch_model.predict(texts)]
+    finally:
+        word_vectors._MISSING.clear()
+    assert np.abs(got - expected).max() <= TOLERANCE
+    assert np.abs(got[0] - with_vectors[0]).max() <= TOLERANCE  # a vocabulary word: as before
+    assert np.abs(got[1] - got[2]).max() <= TOLERANCE  # "splendid" now reads <unk>, as "gotham" does
+
+
+def test_the_export_check_refuses_a_graph_that_misreads_the_vectors_inputs(vectors_runs, tmp_path, monkeypatch):
+    """A rewrite that takes oov_vectors but reads zeros in their place: refused, as the check feeds both sides words
+    outside the vocabulary that the vectors know."""
+    forward = graphs.PaddedBackbone.forward
+
+    def blind(self, ids, lengths, oov_vectors=None, oov=None):
+        return forward(self, ids, lengths, None if oov_vectors is None else oov_vectors * 0, oov)
+
+    model = load_model(vectors_runs["classify"][0])
+    monkeypatch.setattr(graphs.PaddedBackbone, "forward", blind)
+    with pytest.raises(ConfigError, match="no exporter gave a graph within"):
+        write_onnx(model, tmp_path, exporters=("torchscript",))
+
+
+def test_a_run_without_vectors_records_none(trained, tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="rnn_nlp.onnx.export"):
+        out = api.export(trained("classify"), tmp_path / "out", onnx=True)
+    assert json.loads((out / MANIFEST).read_text())["word_vectors"] is None
+    assert not [r for r in caplog.records if "backbone.vectors" in r.getMessage()]
+    assert "pretrained vectors" not in (out / "README.md").read_text()

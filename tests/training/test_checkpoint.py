@@ -97,6 +97,23 @@ def test_failed_save_keeps_previous_checkpoint(saved, monkeypatch, tiny_config):
     assert not (path.parent / ".ck.tmp").exists()
 
 
+@pytest.mark.parametrize("failure", [ValueError("the extras refused"), KeyboardInterrupt()])
+def test_extras_that_raise_leave_no_temporary_folder(saved, tiny_config, failure):
+    """An `extras` that fails (an ONNX export out of tolerance) or an interrupt: the error passes as it is, the
+    previous checkpoint stays, and no hidden `.ck.tmp` holding the weights is left beside it."""
+    path, task, model = saved
+    before = (path / "model.safetensors").read_bytes()
+
+    def extras(folder):
+        raise failure
+
+    with pytest.raises(type(failure)):
+        ckpt.save_checkpoint(path, tiny_config, task.vocab_json(), model, extras=extras)
+    assert not (path.parent / ".ck.tmp").exists()
+    assert (path / "model.safetensors").read_bytes() == before
+    ckpt.verify(path)
+
+
 def test_crash_mid_swap_falls_back_to_previous(saved):
     path, *_ = saved
     path.rename(path.parent / ".ck.old")  # as if killed between the two renames

@@ -20,7 +20,7 @@ from tests.conftest import tiny_raw
 
 SHORT = {"max_train_tokens": 400}  # 13 steps an epoch
 FIELDS = {"epoch", "step_in_epoch", "global_step", "ending", "improved", "best", "history", "selection", "run_dir", "cfg", "model", "dist"}
-HOOKS = ("on_fit_start", "on_epoch_start", "on_step_end", "on_log", "on_evaluate", "on_epoch_end", "on_fit_end")
+HOOKS = ("on_fit_start", "on_epoch_start", "on_step_end", "on_log", "on_evaluate", "on_epoch_end", "on_fit_end", "on_fit_close")
 
 
 class Snapshots(Callback):
@@ -51,6 +51,9 @@ class Snapshots(Callback):
 
     def on_fit_end(self, state):
         self.seen.append(("on_fit_end", state, None))
+
+    def on_fit_close(self, state):
+        self.seen.append(("on_fit_close", state, None))
 
 
 class StopAt(Callback):
@@ -93,6 +96,34 @@ def test_a_callback_gets_the_state_with_the_documented_fields_not_the_trainer(tm
     ends = [s.epoch for hook, s, _ in spy.seen if hook == "on_epoch_end"]
     assert ends == [1, 1]  # the finished epoch is counted; the second stopped at max_steps within it
     assert [row["step"] for hook, _, row in spy.seen if hook == "on_log"] == [5, 10, 15]
+    assert [hook for hook, _, _ in spy.seen[-2:]] == ["on_fit_end", "on_fit_close"]
+
+
+class BreaksAt(Callback):
+    """Raises at step `step`, and again when closed."""
+
+    key = "breaks_at"
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, state):
+        if state.global_step == self.step:
+            raise RuntimeError(f"broke at step {self.step}")
+
+    def on_fit_close(self, state):
+        raise OSError("could not close either")
+
+
+def test_a_run_that_raises_still_closes_every_callback_and_raises_its_own_error(tmp_path, corpus, caplog):
+    cfg = build_config(tiny_raw(corpus, data=SHORT, trainer={"epochs": 1}))
+    spy = Snapshots()
+    with pytest.raises(RuntimeError, match="broke at step 4"):  # the run's error, not the failed close
+        train_run(cfg, tmp_path / "run", callbacks=[BreaksAt(4), spy])
+    hooks = [hook for hook, _, _ in spy.seen]
+    assert hooks[-1] == "on_fit_close" and "on_fit_end" not in hooks  # closed, though after a failing close
+    assert spy.seen[-1][1].global_step == 4
+    assert "BreaksAt could not close: OSError: could not close either" in caplog.text
 
 
 def test_request_stop_from_a_callback_ends_the_run_and_it_stays_stopped(tmp_path, corpus):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import threading
 
 import pytest
 
 from rnn_nlp.runs import build_config, train_run
-from rnn_nlp.training.callbacks import TENSORBOARD, scalar_tag
+from rnn_nlp.training.callbacks import TENSORBOARD, Callback, TensorBoardLog, scalar_tag
+from rnn_nlp.training.trainer import TrainingInterrupted
 from tests.conftest import tiny_raw
+from tests.training.test_callbacks import CtrlCAtStep
 
 
 def scalars(run):
@@ -41,3 +44,45 @@ def test_the_config_key_turns_it_off(corpus, tmp_path):
 
 def test_tags():
     assert [scalar_tag(k) for k in ("valid_f1", "train_loss", "lr", "train_")] == ["valid/f1", "train/loss", "lr", "train_"]
+
+
+class FailAtStep(Callback):
+    """A run that raises mid-training (a bug in a callback, a data error): RuntimeError after step `step`."""
+
+    key = "fail_at"
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, state):
+        if state.global_step == self.step:
+            raise RuntimeError(f"failed at step {self.step}")
+
+
+def event_writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.is_alive() and type(t).__module__.startswith("tensorboard")]
+
+
+@pytest.mark.parametrize("ending", ["error", "interrupt", "finish"])
+def test_the_writer_is_closed_however_the_run_ends(corpus, tmp_path, monkeypatch, ending):
+    """A run that raises, is interrupted or finishes leaves its SummaryWriter closed: no event file held open,
+    no writer thread left running in a long-lived process (a notebook, a server training run after run)."""
+    writers = []
+    opened = TensorBoardLog.on_fit_start
+
+    def keep(self, state):
+        opened(self, state)
+        writers.append(self.writer)
+
+    monkeypatch.setattr(TensorBoardLog, "on_fit_start", keep)
+    before = event_writer_threads()
+    cfg = build_config(tiny_raw(corpus, trainer={"epochs": 1, "max_steps": 6, "log_every": 2}))
+    extra, raised = {"error": ([FailAtStep(3)], RuntimeError), "interrupt": ([CtrlCAtStep(3)], TrainingInterrupted)}.get(ending, ([], None))
+    if raised is None:
+        train_run(cfg, tmp_path / "run", callbacks=extra)
+    else:
+        with pytest.raises(raised):
+            train_run(cfg, tmp_path / "run", callbacks=extra)
+    assert len(writers) == 1 and writers[0].all_writers is None  # SummaryWriter.close() clears its file writers
+    assert event_writer_threads() == before
+    assert scalars(tmp_path / "run")["train/loss"]  # what was written before the end is kept

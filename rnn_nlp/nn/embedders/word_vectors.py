@@ -78,16 +78,31 @@ class VectorEmbedding(nn.Module):
         `vector_rows` [B, T]: each token's row in the whole table (-1: none); used where the id is
         `<unk>`, so a word outside the vocabulary still gets its vector.
         """
-        vectors = F.embedding(ids, self.vocab_vectors)
         if vector_rows is not None and self.table is not None:
             outside = (ids == self.unk_id) & (vector_rows >= 0)
             if bool(outside.any()):
                 rows = vector_rows[outside].cpu().numpy()
-                found = torch.from_numpy(np.asarray(self.table[rows], dtype=np.float32)).to(vectors)
-                vectors = vectors.masked_scatter(outside.unsqueeze(-1), found)
-                # a word new to the model but not to the vectors: its vector alone, as a vocabulary word
-                # with a vector starts (its correction at zero), not <unk>'s row on top
-                embedded = embedded.masked_fill(outside.unsqueeze(-1), 0.0)
+                found = torch.from_numpy(np.asarray(self.table[rows], dtype=np.float32)).to(self.vocab_vectors)
+                read = self.vocab_vectors.new_zeros(*ids.shape, self.dim).masked_scatter(outside.unsqueeze(-1), found)
+                return self.combine(ids, embedded, read, outside)
+        return self.combine(ids, embedded)
+
+    def combine(
+        self, ids: torch.Tensor, embedded: torch.Tensor, outside_vectors: torch.Tensor | None = None, outside: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """`embedded` plus each word's vector: its vocabulary row's, or where `outside` [B, T] (a word outside the
+        vocabulary that the vectors know) `outside_vectors` [B, T, dim] instead, with no trainable row beneath it.
+
+        No step depends on the values, so the ONNX graph (rnn_nlp/onnx/graphs.py) runs this very code with both
+        as graph inputs, filled by the predictor from the same table.
+        """
+        vectors = F.embedding(ids, self.vocab_vectors)
+        if outside is not None and outside_vectors is not None:
+            mask = outside.unsqueeze(-1)
+            vectors = torch.where(mask, outside_vectors, vectors)
+            # a word new to the model but not to the vectors: its vector alone, as a vocabulary word
+            # with a vector starts (its correction at zero), not <unk>'s row on top
+            embedded = embedded.masked_fill(mask, 0.0)
         if self.mode == FROZEN:
             embedded = embedded.masked_fill(self.has_vector[ids].unsqueeze(-1), 0.0)
         return embedded + (self.projection(vectors) if self.projection is not None else vectors)
