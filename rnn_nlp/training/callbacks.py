@@ -39,6 +39,7 @@ the callback's `key` in `trainer_state.pt`.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import math
@@ -273,6 +274,12 @@ class TensorBoardLog(Callback):
             writer.close()
 
 
+@functools.cache
+def _say_tensorboard_missing() -> None:
+    """Once a process: a pipeline of several runs (the demo's stages) would say it once a run."""
+    log.info('trainer.tensorboard: tensorboard is not installed (pip install "rnn-nlp[tensorboard]"); metrics go to the CSV files only')
+
+
 def builtin_callbacks(tcfg: Any, extra: Sequence[Callback] = ()) -> list[Callback]:
     """The callbacks `TrainerConfig` asks for, with `extra` (the caller's) before the last
     checkpoint, which comes last so that it saves everyone's state."""
@@ -284,9 +291,7 @@ def builtin_callbacks(tcfg: Any, extra: Sequence[Callback] = ()) -> list[Callbac
         if tensorboard_available():
             out.append(TensorBoardLog())
         else:
-            log.info(
-                'trainer.tensorboard: tensorboard is not installed (pip install "rnn-nlp[tensorboard]"); metrics go to the CSV files only'
-            )
+            _say_tensorboard_missing()
     if tcfg.early_stopping_patience:
         out.append(EarlyStopping(tcfg.early_stopping_patience))
     out += list(extra)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import threading
+import types
 
 import pytest
 
@@ -86,3 +87,18 @@ def test_the_writer_is_closed_however_the_run_ends(corpus, tmp_path, monkeypatch
     assert len(writers) == 1 and writers[0].all_writers is None  # SummaryWriter.close() clears its file writers
     assert event_writer_threads() == before
     assert scalars(tmp_path / "run")["train/loss"]  # what was written before the end is kept
+
+
+def test_a_missing_tensorboard_is_said_once_a_process(monkeypatch, caplog):
+    """A pipeline of several runs (the demo's stages) says it once, not once a run."""
+    import logging
+
+    from rnn_nlp.training import callbacks
+
+    monkeypatch.setattr(callbacks, "tensorboard_available", lambda: False)
+    callbacks._say_tensorboard_missing.cache_clear()
+    tcfg = types.SimpleNamespace(gradual_unfreezing=False, tensorboard=True, early_stopping_patience=0, checkpoint_every=100)
+    with caplog.at_level(logging.INFO, logger=callbacks.log.name):
+        for _ in range(3):
+            assert not any(isinstance(cb, callbacks.TensorBoardLog) for cb in callbacks.builtin_callbacks(tcfg))
+    assert sum("tensorboard is not installed" in r.getMessage() for r in caplog.records) == 1
