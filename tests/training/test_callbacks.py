@@ -56,6 +56,19 @@ class CtrlCAtStep(Callback):
             os.kill(os.getpid(), signal.SIGINT)
 
 
+class FailAtStep(Callback):
+    """A run that raises mid-training (a bug in a callback, a data error): RuntimeError after step `step`."""
+
+    key = "fail_at"
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, state):
+        if state.global_step == self.step:
+            raise RuntimeError(f"failed at step {self.step}")
+
+
 class Recorder(Callback):
     """Counts steps (its state) and notes every hook call."""
 

@@ -17,6 +17,7 @@ from rnn_nlp.training.contract import TrainingState, TrainingTask
 from rnn_nlp.training.run_folder import LAST
 from rnn_nlp.training.trainer import Trainer, resolve_device
 from tests.conftest import tiny_raw
+from tests.training.test_callbacks import FailAtStep
 
 SHORT = {"max_train_tokens": 400}  # 13 steps an epoch
 FIELDS = {"epoch", "step_in_epoch", "global_step", "ending", "improved", "best", "history", "selection", "run_dir", "cfg", "model", "dist"}
@@ -99,17 +100,10 @@ def test_a_callback_gets_the_state_with_the_documented_fields_not_the_trainer(tm
     assert [hook for hook, _, _ in spy.seen[-2:]] == ["on_fit_end", "on_fit_close"]
 
 
-class BreaksAt(Callback):
+class BreaksAt(FailAtStep):
     """Raises at step `step`, and again when closed."""
 
     key = "breaks_at"
-
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_step_end(self, state):
-        if state.global_step == self.step:
-            raise RuntimeError(f"broke at step {self.step}")
 
     def on_fit_close(self, state):
         raise OSError("could not close either")
@@ -118,7 +112,7 @@ class BreaksAt(Callback):
 def test_a_run_that_raises_still_closes_every_callback_and_raises_its_own_error(tmp_path, corpus, caplog):
     cfg = build_config(tiny_raw(corpus, data=SHORT, trainer={"epochs": 1}))
     spy = Snapshots()
-    with pytest.raises(RuntimeError, match="broke at step 4"):  # the run's error, not the failed close
+    with pytest.raises(RuntimeError, match="failed at step 4"):  # the run's error, not the failed close
         train_run(cfg, tmp_path / "run", callbacks=[BreaksAt(4), spy])
     hooks = [hook for hook, _, _ in spy.seen]
     assert hooks[-1] == "on_fit_close" and "on_fit_end" not in hooks  # closed, though after a failing close

@@ -9,10 +9,10 @@ import types
 import pytest
 
 from rnn_nlp.runs import build_config, train_run
-from rnn_nlp.training.callbacks import TENSORBOARD, Callback, TensorBoardLog, scalar_tag
+from rnn_nlp.training.callbacks import TENSORBOARD, TensorBoardLog, scalar_tag
 from rnn_nlp.training.trainer import TrainingInterrupted
 from tests.conftest import tiny_raw
-from tests.training.test_callbacks import CtrlCAtStep
+from tests.training.test_callbacks import CtrlCAtStep, FailAtStep
 
 
 def scalars(run):
@@ -45,19 +45,6 @@ def test_the_config_key_turns_it_off(corpus, tmp_path):
 
 def test_tags():
     assert [scalar_tag(k) for k in ("valid_f1", "train_loss", "lr", "train_")] == ["valid/f1", "train/loss", "lr", "train_"]
-
-
-class FailAtStep(Callback):
-    """A run that raises mid-training (a bug in a callback, a data error): RuntimeError after step `step`."""
-
-    key = "fail_at"
-
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_step_end(self, state):
-        if state.global_step == self.step:
-            raise RuntimeError(f"failed at step {self.step}")
 
 
 def event_writer_threads() -> list[threading.Thread]:
