@@ -2,6 +2,7 @@
 
     python benchmarks/qa_cloze.py                  # about 40 minutes on 1 CPU thread
     python benchmarks/qa_cloze.py --quick          # smoke test: 1,000 training questions, 1-minute budgets
+    python benchmarks/qa_cloze.py --runs baselines,reader-vectors-regularized --seeds 3 --ensemble --budget 1200
 
 Rows, all scored on the test split of `conll2003-cloze` (documents never seen in training):
 - most-frequent: the candidate entity mentioned most often in the passage;
@@ -14,6 +15,10 @@ Rows, all scored on the test split of `conll2003-cloze` (documents never seen in
   trained for the same --budget seconds;
 - reader-no-features: the reader with head.token_features=false (what the features bring);
 - reader-vectors: the reader with GloVe 6B 50-d vectors in its embedding (backbone.vectors).
+With --seeds N every reader row is trained N times (trainer.seed 1..N; rows `NAME`, `NAME-s2`, ...), and
+--ensemble adds a row that averages the candidate probabilities of every reader row of the run
+(tasks.qa.task.ensemble_candidates). With --reuse a reader whose folder in --work already holds a finished
+run of the same config is evaluated instead of trained again (its figures come from its metrics.csv).
 Each reader row carries McNemar's exact paired test (rnn_nlp.metrics.mcnemar) against each baseline on
 the same test questions: the questions only the reader gets right, only the baseline, and the p-value.
 Results: benchmarks/results/qa_cloze.json and .md, with the command that made them.
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -47,8 +53,10 @@ from rnn_nlp.nn.baselines.cloze import most_frequent, word_overlap  # noqa: E402
 from rnn_nlp.runs import (  # noqa: E402
     load_config,  # noqa: E402
     load_run,
+    load_run_config,
     train_run,
 )
+from rnn_nlp.tasks.qa.task import ensemble_candidates  # noqa: E402
 
 CPU = torch.device("cpu")
 WINDOWS = (5, 10, 20)
@@ -122,37 +130,55 @@ def baseline_rows(recs: dict) -> list[dict]:
     return rows
 
 
-def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, extra: list[str]) -> dict:
+def reader_config(name: str, args: argparse.Namespace, pretrain: bool, extra: list[str], seed: int):
     overrides = [f"data.name={args.data}", f"trainer.time_budget_s={args.budget}", "trainer.progress=false", "trainer.threads=1", *extra]
+    overrides.append(f"trainer.seed={seed}")
     if pretrain:
         overrides += [f"stages=[{{name: lm_pretrain, epochs: 20, corpora: [ptb], time_budget_s: {args.lm_budget}}}, {{name: task}}]"]
     if args.quick:
         overrides += ["data.max_train_examples=1000"]
-    cfg = load_config(ROOT / "configs" / "qa-cloze.yaml", overrides)
+    return load_config(ROOT / "configs" / "qa-cloze.yaml", overrides)
+
+
+def finished_same(out: Path, cfg) -> bool:
+    """Whether `out` holds a finished run (a best model and metrics.csv) of exactly this config."""
+    if not (out / "best").exists() or not (out / "metrics.csv").exists():
+        return False
+    try:
+        return dataclasses.asdict(load_run_config(out)) == dataclasses.asdict(cfg)
+    except Exception:  # an unreadable or older config: not the same run
+        return False
+
+
+def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, extra: list[str], seed: int = 1) -> tuple[dict, list]:
+    """A reader's row (trained, or with --reuse read from its finished folder) and its test candidate probabilities."""
+    cfg = reader_config(name, args, pretrain, extra, seed)
     out = work / name
     started = time.perf_counter()
-    trainer = train_run(cfg, out, overwrite=True)
+    reused = args.reuse and finished_same(out, cfg)
+    if not reused:
+        train_run(cfg, out, overwrite=True)
     wall = time.perf_counter() - started
     _, task, model = load_run(out, "cpu")
     started = time.perf_counter()
     answers, loss = task.predict_split(model, "test", CPU)
     test = task.metrics("test", answers, loss)
     eval_s = time.perf_counter() - started
-    last = trainer.history[-1]
+    history = [{k: float(v) for k, v in r.items() if v} for r in csv.DictReader(open(out / "metrics.csv"))]
+    last = history[-1]
     row = {
         "run": name,
-        "overrides": extra,
+        "overrides": [*extra, f"trainer.seed={seed}"],
+        "reused": reused,
         "test_pred": [a["text"] for a in answers],
         "accuracy": test["accuracy"],
         "exact_match": test["exact_match"],
         "f1": test["f1"],
-        "valid_accuracy": max(r["valid_accuracy"] for r in trainer.history),
-        "valid_by_evaluation": [
-            {k: r[k] for k in ("epoch", "train_loss", "valid_loss", "valid_accuracy", "elapsed_s")} for r in trainer.history
-        ],
+        "valid_accuracy": max(r["valid_accuracy"] for r in history),
+        "valid_by_evaluation": [{k: r[k] for k in ("epoch", "train_loss", "valid_loss", "valid_accuracy", "elapsed_s")} for r in history],
         "train_s": last["elapsed_s"],
         "epochs": last["epoch"],
-        "steps": trainer.global_step,
+        "steps": int(last["step"]),
         "wall_s_with_lm": wall,
         "test_eval_s": eval_s,
         "questions_per_s": len(task.records()["test"]["id"]) / eval_s,
@@ -162,7 +188,8 @@ def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, 
         rows = list(csv.DictReader(open(lm_dir / "metrics.csv")))
         row["lm_train_s"] = float(rows[-1]["elapsed_s"])
         row["lm_valid_ppl"] = {k: float(v) for k, v in rows[-1].items() if "ppl" in k and v}
-    return row
+    probs = task.candidate_probabilities(model, "test", CPU) if args.ensemble else []
+    return row, probs
 
 
 def paired(row: dict, baseline: str) -> str:
@@ -198,6 +225,9 @@ def main() -> None:
     p.add_argument("--budget", type=float, default=600, help="training seconds of each reader")
     p.add_argument("--lm-budget", type=float, default=240, help="seconds of LM pretraining for reader-pretrained")
     p.add_argument("--runs", default="baselines," + ",".join(READERS), help=f"comma-separated from baselines, {', '.join(READERS)}")
+    p.add_argument("--seeds", type=int, default=1, help="train each reader with trainer.seed 1..N (rows NAME, NAME-s2, ...)")
+    p.add_argument("--ensemble", action="store_true", help="add a row averaging the candidate probabilities of every reader row")
+    p.add_argument("--reuse", action="store_true", help="evaluate a finished run of the same config in --work instead of training it again")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--work", type=Path, default=None, help="keep run folders here (default: a temporary folder)")
@@ -212,6 +242,10 @@ def main() -> None:
     unknown = [n for n in names if n != "baselines" and n not in READERS]
     if unknown:
         p.error(f"unknown runs {', '.join(unknown)}")
+    if args.seeds < 1:
+        p.error("--seeds must be at least 1")
+    jobs = [("baselines", 1)] if "baselines" in names else []  # (row name, seed)
+    jobs += [(n if k == 1 else f"{n}-s{k}", k) for n in names if n != "baselines" for k in range(1, args.seeds + 1)]
     corpus = load_qa_corpus(args.data)
     test_records = corpus["test"]
     gold = gold_answers(test_records)
@@ -227,18 +261,30 @@ def main() -> None:
         "reader_budget_s": args.budget,
         "lm_budget_s": args.lm_budget,
         "config": "configs/qa-cloze.yaml",
+        "seeds": args.seeds,
         "command": command.strip(),
     }
     rows: list[dict] = []
     preds: dict[str, list[str]] = {}  # run -> normalised test answers, for the paired tests
     started = time.perf_counter()
-    for name in names:
-        print(f"== {name}", flush=True)
-        new = baseline_rows(corpus) if name == "baselines" else [reader_row(name, args, work, *READERS[name])]
+    members: list[list] = []  # each reader's test candidate probabilities, for --ensemble
+    for job, seed in jobs + ([("ensemble", 0)] if args.ensemble else []):
+        print(f"== {job}", flush=True)
+        if job == "baselines":
+            new = baseline_rows(corpus)
+        elif job == "ensemble":
+            picks = ensemble_candidates(members)
+            answers = [c[i] for i, c in zip(picks, test_records["candidates"])]
+            new = [{"run": "ensemble", "members": len(members), "test_pred": answers, "accuracy": accuracy(answers, test_records)}]
+        else:
+            base = job if seed == 1 else job.rsplit("-s", 1)[0]
+            row, probs = reader_row(job, args, work, *READERS[base], seed=seed)
+            members.append(probs)
+            new = [row]
         for row in new:
             if "test_pred" in row:
                 preds[row["run"]] = [normalize_entity(x) for x in row.pop("test_pred")]
-            if row["run"] in READERS:
+            if row["run"] not in BASELINES and row["run"] != "chance (1 / candidates)":
                 for b in BASELINES:
                     if b in preds:
                         row[f"vs_{b}"] = mcnemar(gold, preds[row["run"]], preds[b])

@@ -276,34 +276,45 @@ class QATask(Task):
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()
+    def _scored_windows(
+        self, model: ReaderNetwork, prepared: list[Prepared], device: torch.device
+    ) -> Iterator[tuple[Example, torch.Tensor, torch.Tensor, float | None]]:
+        """Every window of every record, scored: (window, start logits [1 + n], end logits [1 + n], its loss
+        or None when it has no target). The one loop behind `answer` and `candidate_scores`."""
+        was_training = model.training
+        model.eval()
+        d = self.cfg.data
+        examples = [e for i, p in enumerate(prepared) for e in window_examples(i, p, d.max_context_tokens, d.context_stride)]
+        try:
+            for rows, batch in self.batches(examples, self.cfg.trainer.eval_batch_size, None, device):
+                out = model(batch)
+                losses = out["loss_per_row"].cpu()
+                for k, r in enumerate(rows):
+                    e = examples[r]
+                    n = len(e.c_ids)
+                    has_target = bool(e.gold) or self.no_answer()
+                    start, end = out["start_logits"][k].float().cpu(), out["end_logits"][k].float().cpu()
+                    yield e, start[: n + 1], end[: n + 1], float(losses[k]) if has_target else None
+        finally:
+            model.train(was_training)
+
     def answer(
         self, model: ReaderNetwork, prepared: list[Prepared], contexts: list[str], candidates: list[list[str]], device: torch.device
     ) -> tuple[list[dict], float]:
         """Best answer per record ({text, start, end, score}; text "" for no answer) and the mean loss of windows with a target."""
-        was_training = model.training
-        model.eval()
-        d, h = self.cfg.data, self.cfg.head
-        examples = [e for i, p in enumerate(prepared) for e in window_examples(i, p, d.max_context_tokens, d.context_stride)]
+        h = self.cfg.head
         best: list[dict | None] = [None] * len(prepared)
         null: list[float] = [float("inf")] * len(prepared)
         loss_sum, loss_n = 0.0, 0
-        for rows, batch in self.batches(examples, self.cfg.trainer.eval_batch_size, None, device):
-            has_target = [bool(examples[r].gold) or self.no_answer() for r in rows]
-            out = model(batch)
-            losses = out["loss_per_row"].cpu()
-            for k, r in enumerate(rows):
-                if has_target[k]:
-                    loss_sum += float(losses[k])
-                    loss_n += 1
-                e = examples[r]
-                start, end = out["start_logits"][k].float().cpu(), out["end_logits"][k].float().cpu()
-                n = len(e.c_ids)
-                if self.no_answer():
-                    null[e.record] = min(null[e.record], float(start[0] + end[0]))
-                found = self._window_answer(e, start[1 : n + 1], end[1 : n + 1], candidates[e.record], h)
-                if found and (best[e.record] is None or found["score"] > best[e.record]["score"]):
-                    best[e.record] = found
-        model.train(was_training)
+        for e, start, end, loss in self._scored_windows(model, prepared, device):
+            if loss is not None:
+                loss_sum += loss
+                loss_n += 1
+            if self.no_answer():
+                null[e.record] = min(null[e.record], float(start[0] + end[0]))
+            found = self._window_answer(e, start[1:], end[1:], candidates[e.record], h)
+            if found and (best[e.record] is None or found["score"] > best[e.record]["score"]):
+                best[e.record] = found
         answers = []
         for i, (prep, found) in enumerate(zip(prepared, best)):
             if found is None or (self.no_answer() and null[i] > found["score"]):
@@ -313,6 +324,21 @@ class QATask(Task):
             text = found.get("candidate") or contexts[i][s:t]
             answers.append({"text": text, "start": s, "end": t, "score": round(found["score"], 4)})
         return answers, loss_sum / max(1, loss_n)
+
+    def candidate_probabilities(self, model: ReaderNetwork, split: str, device: torch.device) -> list[torch.Tensor]:
+        """Per record of a cloze split, the reader's probability of each of its candidates [n_candidates]:
+        a softmax over the candidates' scores (`head.candidate_score` over their mentions, the best window
+        where a passage is read in several), as `answer` ranks them; a candidate never mentioned gets 0.
+        What an ensemble of readers averages (`ensemble_candidates`)."""
+        if not self.cloze():
+            raise ConfigError(f"candidate probabilities need a cloze set (questions with candidates); {self.data_name} has none")
+        rec = self.records()[split]
+        best = [torch.full((len(c),), float("-inf")) for c in rec["candidates"]]
+        for e, start, end, _ in self._scored_windows(model, self.prepared(split), device):
+            if e.mentions is not None:
+                scores = candidate_scores(start[1:], end[1:], e.mentions, self.cfg.head.candidate_score)
+                best[e.record] = torch.maximum(best[e.record], scores)
+        return [b.softmax(0) if torch.isfinite(b).any() else torch.zeros_like(b) for b in best]
 
     def _window_answer(self, e: Example, start: torch.Tensor, end: torch.Tensor, candidates: list[str], h: ReaderHeadConfig) -> dict | None:
         if e.mentions is not None:
@@ -353,3 +379,15 @@ class QATask(Task):
         replace_text(path, json_text({i: a["text"] for i, a in zip(ids, answers)}, indent=0) + "\n")
         metrics["report"] = f"{len(ids)} questions of {self.data_name} [{split}]; predictions written to {path}"
         return metrics
+
+
+def ensemble_candidates(members: list[list[torch.Tensor]]) -> list[int]:
+    """A probability-averaged ensemble of cloze readers (several seeds, as for classifiers'
+    `ensemble_probabilities`): each member gives `candidate_probabilities` for the same records in the same
+    order; per record, the index of the candidate with the highest mean probability."""
+    if not members:
+        raise ValueError("an ensemble needs at least one member")
+    sizes = {tuple(len(p) for p in m) for m in members}
+    if len(sizes) != 1:
+        raise ValueError("ensemble members must score the same records and candidates")
+    return [int(torch.stack(row).mean(0).argmax()) for row in zip(*members)]

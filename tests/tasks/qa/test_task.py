@@ -392,3 +392,28 @@ def test_a_reader_reads_the_vectors_of_words_outside_its_vocabulary(tmp_path, cl
         with_rows = model(batch)["start_logits"]
         without = model({k: v for k, v in batch.items() if not k.endswith("vector_rows")})["start_logits"]
     assert not torch.allclose(with_rows, without)  # "zed" reads its vector, not plain <unk>
+
+
+def test_candidate_probabilities_rank_as_the_answers_and_an_ensemble_averages_them(tiny_run):
+    from rnn_nlp.data.cloze import normalize_entity
+    from rnn_nlp.tasks.qa.task import ensemble_candidates
+
+    _, task, model = load_run(tiny_run)
+    split = "valid"
+    rec = task.records()[split]
+    probs = task.candidate_probabilities(model, split, torch.device("cpu"))
+    answers, _ = task.predict_split(model, split, torch.device("cpu"))
+    assert [len(p) for p in probs] == [len(c) for c in rec["candidates"]]
+    for p, cands, answer in zip(probs, rec["candidates"], answers, strict=True):
+        assert float(p.sum()) == pytest.approx(1.0, abs=1e-5) and bool((p >= 0).all())
+        # the passages are read in several windows; the most probable candidate is the one `answer` gives
+        assert normalize_entity(cands[int(p.argmax())]) == normalize_entity(answer["text"])
+    picks = [int(p.argmax()) for p in probs]
+    assert ensemble_candidates([probs, probs]) == picks
+    # a second member sure of candidate 0 everywhere outweighs a less sure first member
+    sure = [torch.nn.functional.one_hot(torch.tensor(0), len(p)).float() for p in probs]
+    assert ensemble_candidates([probs, sure]) == [0] * len(probs)  # candidate 0 gets at least half of every mean
+    with pytest.raises(ValueError, match="same records"):
+        ensemble_candidates([probs, probs[1:]])
+    with pytest.raises(ValueError, match="at least one"):
+        ensemble_candidates([])
