@@ -156,6 +156,8 @@ def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, 
     out = work / name
     started = time.perf_counter()
     reused = args.reuse and finished_same(out, cfg)
+    if args.reuse and not reused and (out / "best").exists():  # never train over a run --reuse was asked to keep
+        raise SystemExit(f"--reuse: {out} holds a run of another config (or an unfinished one); move it away or leave out --reuse")
     if not reused:
         train_run(cfg, out, overwrite=True)
     wall = time.perf_counter() - started
