@@ -94,24 +94,29 @@ def test_the_shared_lm_finetune_stage_trains_once_from_the_pretrained_lm(tmp_pat
 
 
 @pytest.mark.slow
-def test_the_spacy_textcat_row_is_spacys_pipeline_scored_on_the_same_test_texts(tmp_path, monkeypatch, classify):
-    """`spacy-textcat` trains spaCy's own text classifier on the same split for --spacy-budget seconds,
-    keeps the pipeline, and its row is that pipeline's accuracy, paired against TF-IDF."""
+@pytest.mark.parametrize(
+    "name, architecture", [("spacy-textcat", "spacy.TextCatBOW.v3"), ("spacy-textcat-accuracy", "spacy.TextCatEnsemble.v2")]
+)
+def test_the_spacy_textcat_row_is_spacys_pipeline_scored_on_the_same_test_texts(tmp_path, monkeypatch, classify, name, architecture):
+    """`spacy-textcat` (and `-accuracy`) train spaCy's own text classifier (its efficiency or accuracy
+    config) on the same split for --spacy-budget seconds, keep the pipeline, and the row is that
+    pipeline's accuracy, paired against TF-IDF."""
     import spacy
 
     from rnn_nlp.data.labeled import load_labeled_corpus
 
     data = write_sentiment(tmp_path / "reviews.csv", n=120)
     out, work = tmp_path / "rows.json", tmp_path / "work"
-    argv = ["classify.py", "--datasets", str(data), "--runs", "tfidf,spacy-textcat", "--spacy-budget", "3"]
+    argv = ["classify.py", "--datasets", str(data), "--runs", f"tfidf,{name}", "--spacy-budget", "3"]
     monkeypatch.setattr(sys, "argv", argv + ["--out", str(out), "--work", str(work)])
     classify.main()
     rows = {r["run"]: r for r in json.loads(out.read_text())}
-    row = rows["spacy-textcat"]
-    assert Path(row["run_dir"]) == work / data.name / "spacy-textcat" / "out" / "model-best"
+    row = rows[name]
+    assert Path(row["run_dir"]) == work / data.name / name / "out" / "model-best"
     records = load_labeled_corpus(str(data))
     nlp = spacy.load(row["run_dir"])
     assert set(nlp.get_pipe("textcat").labels) == set(records["train"]["label"])
+    assert nlp.config["components"]["textcat"]["model"]["@architectures"] == architecture
     pred = [max(doc.cats, key=doc.cats.get) for doc in nlp.pipe(records["test"]["text"])]
     assert row["accuracy"] == pytest.approx(accuracy_score(records["test"]["label"], pred))
     tfidf = classify.tfidf_row(str(data), SimpleNamespace(max_train=None))["test_pred"]
