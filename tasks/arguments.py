@@ -5,13 +5,12 @@ would give its keys, a str handed to `tag_tokens` its characters, bytes their nu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-from rnn_nlp.data.inputs import check_text, described
+from rnn_nlp.data.inputs import NOT_COLLECTIONS, check_text, described, item_stream
 from rnn_nlp.generate.decoding import whole_number
 
-NOT_COLLECTIONS = (str, bytes, bytearray, memoryview, dict, set, frozenset)
+__all__ = ["NOT_COLLECTIONS", "check_batch_size", "item_stream", "text_list", "token_lists"]
 
 
 def check_batch_size(value: Any, name: str = "batch_size") -> int | None:
@@ -33,14 +32,6 @@ def text_list(value: Any, name: str) -> list[str]:
     for i, item in enumerate(value):
         check_text(item, f"{name}[{i}]")
     return list(value)
-
-
-def item_stream(value: Any, name: str, check=check_text) -> Iterator:
-    """The items of a list, tuple or iterator, each passed through `check(item, "name[i]")` as it comes
-    (a stream is never read whole); a str, bytes, mapping, set or non-iterable is a TypeError naming `name`."""
-    if isinstance(value, NOT_COLLECTIONS) or not isinstance(value, Iterable):
-        raise TypeError(f"{name} must be a list (or an iterator) of inputs, got {described(value)}")
-    return (check(item, f"{name}[{i}]") for i, item in enumerate(value))
 
 
 def token_lists(value: Any, name: str = "sentences") -> list[list[str]]:

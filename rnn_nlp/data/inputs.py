@@ -1,8 +1,9 @@
 """Raw inputs into model inputs: the steps the PyTorch models (`rnn_nlp.tasks`) and the torch-free ONNX
 predictor (`rnn_nlp.inference`) share, written once so that both read a text alike.
 
-Checking that an input is a text, reading a stream a batch at a time, cutting a tagger's sentence into
-`data.max_len` pieces, keeping a classifier's first `data.max_tokens` tokens, and a word's character ids.
+Checking that an input is a text (and a collection of inputs a list or a stream), reading a stream a
+batch at a time, cutting a tagger's sentence into `data.max_len` pieces, keeping a classifier's first
+`data.max_tokens` tokens, and a word's character ids.
 No torch here: the predictor imports this module where torch cannot be imported.
 """
 
@@ -27,6 +28,18 @@ def check_text(value: Any, name: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {described(value)}")
     return value
+
+
+NOT_COLLECTIONS = (str, bytes, bytearray, memoryview, dict, set, frozenset)
+
+
+def item_stream(value: Any, name: str, check=check_text) -> Iterator:
+    """The items of a list, tuple or iterator, each passed through `check(item, "name[i]")` as it comes
+    (a stream is never read whole); a str, bytes, mapping, set or non-iterable is a TypeError naming `name`,
+    raised before anything is iterated (a dict would give its keys, bytes their numbers)."""
+    if isinstance(value, NOT_COLLECTIONS) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a list (or an iterator) of inputs, got {described(value)}")
+    return (check(item, f"{name}[{i}]") for i, item in enumerate(value))
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rnn_nlp.data.fetchers.vector_sets import load_vectors
-from rnn_nlp.data.inputs import check_text, chunked, first_tokens, sentence_pieces, word_chars
+from rnn_nlp.data.inputs import chunked, first_tokens, item_stream, sentence_pieces, word_chars
 from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, spacy_docs
 from rnn_nlp.data.vectors import WordVectors, outside_vectors, token_rows
@@ -120,7 +120,7 @@ class OnnxModel:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if isinstance(inputs, str):
             inputs = [inputs]
-        texts = (check_text(t, f"inputs[{i}]") for i, t in enumerate(inputs))
+        texts = item_stream(inputs, "inputs")  # a dict, set or bytes is refused as the PyTorch model refuses it
         for chunk in chunked(texts, batch_size or PREDICT_BATCH):
             yield from self._predict_batch(chunk)
 

@@ -113,6 +113,13 @@ def test_the_predictor_checks_its_files(trained, tmp_path):
     assert model.predict("a great film").label in ("neg", "pos") and repr(model).startswith("<OnnxClassifier task='classify'")
     with pytest.raises(TypeError, match=r"inputs\[1\] must be a str"):
         model.predict(["fine", 3])
+    torch_model = rnn_nlp.load(run)
+    for bad in ({"a great film": 1}, {"a great film"}, b"a great film", 3):  # refused before any is read, as PyTorch refuses
+        with pytest.raises(TypeError, match=r"inputs must be a list \(or an iterator\)"):
+            model.predict(bad)
+        with pytest.raises(TypeError, match=r"inputs must be a list \(or an iterator\)"):
+            torch_model.predict(bad)
+    assert [r.label for r in model.predict(iter(["a great film", "dull"]))] == [r.label for r in model.predict(["a great film", "dull"])]
     data = bytearray((out / "model.onnx").read_bytes())
     data[-10] ^= 0xFF
     (out / "model.onnx").write_bytes(bytes(data))
