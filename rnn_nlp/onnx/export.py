@@ -46,6 +46,15 @@ EXPORTERS = ("torchscript", "dynamo")
 CHECK_SHAPES = ((1, 1), (1, 7), (3, 5), (8, 13), (2, 40))  # (batch, length) of the random check batches
 
 
+def check_shapes(network: torch.nn.Module) -> tuple[tuple[int, int], ...]:
+    """CHECK_SHAPES, plus for a classifier that reads long documents in chunks (head.chunk_len) a batch longer
+    than a chunk: its network carries the state across chunks where the graph reads the text whole."""
+    chunk = getattr(getattr(getattr(network, "head", None), "cfg", None), "chunk_len", None)
+    if isinstance(network, ClassifierNetwork) and chunk and chunk >= max(steps for _, steps in CHECK_SHAPES):
+        return (*CHECK_SHAPES, (2, chunk + 9))
+    return CHECK_SHAPES
+
+
 def _require() -> Any:
     try:
         import onnx
@@ -243,20 +252,20 @@ def network_outputs(network: torch.nn.Module, inputs: dict[str, torch.Tensor]) -
 
 
 def largest_difference(path: Path, network: torch.nn.Module, names: list[str], vocab_size: int, n_chars: int, seed: int = 0) -> float:
-    """The largest |onnxruntime - PyTorch| over random batches of every CHECK_SHAPES size (inf on a failed run),
+    """The largest |onnxruntime - PyTorch| over random batches of every `check_shapes` size (inf on a failed run),
     PyTorch's values being the trained `network`'s own (`network_outputs`); a tagger's padding is not compared.
     With pretrained vectors, both read words outside the vocabulary from the same table (`check_table`)."""
     _, ort = _require()
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rng, worst = random.Random(seed), 0.0
+    shapes = check_shapes(network)
     vectors = network_vectors(network)
     with check_table(network, seed) as table:
         checks = [
-            random_inputs(names, batch, steps, vocab_size, n_chars, rng, table, getattr(vectors, "unk_id", 1))
-            for batch, steps in CHECK_SHAPES
+            random_inputs(names, batch, steps, vocab_size, n_chars, rng, table, getattr(vectors, "unk_id", 1)) for batch, steps in shapes
         ]
         expected_all = [network_outputs(network, inputs) for inputs in checks]
-    for (batch, steps), inputs, expected in zip(CHECK_SHAPES, checks, expected_all):
+    for (batch, steps), inputs, expected in zip(shapes, checks, expected_all, strict=True):
         try:
             got = session.run(None, {n: inputs[n].numpy() for n in names})[0]
         except Exception as exc:  # onnxruntime's errors have no common base class

@@ -19,7 +19,7 @@ from rnn_nlp.cli import main
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.nn.pooling import POOLINGS
 from rnn_nlp.onnx import graphs
-from rnn_nlp.onnx.export import MANIFEST, TOLERANCE, graph_of, largest_difference, random_inputs, write_onnx
+from rnn_nlp.onnx.export import CHECK_SHAPES, MANIFEST, TOLERANCE, check_shapes, graph_of, largest_difference, random_inputs, write_onnx
 from rnn_nlp.runs.export import load_model
 from tests.shipping.sentences import random_texts
 
@@ -74,6 +74,11 @@ NETWORKS = {
         for pooling in POOLINGS
     },
     "classifier, GRU, 2 layers, hidden layer": ("classify", {"backbone": {"rnn": "gru", "layers": 2}, "head": {"hidden_size": 8}}),
+    # the network reads texts longer than 6 tokens in chunks, carrying its state; the graph reads them whole
+    "classifier, long texts in chunks": (
+        "classify",
+        {"backbone": {"direction": "both"}, "head": {"chunk_len": 6, "pooling": ["last", "max", "mean"]}},
+    ),
 }
 
 
@@ -330,3 +335,12 @@ def test_a_run_without_vectors_records_none(trained, tmp_path, caplog):
     assert json.loads((out / MANIFEST).read_text())["word_vectors"] is None
     assert not [r for r in caplog.records if "backbone.vectors" in r.getMessage()]
     assert "pretrained vectors" not in (out / "README.md").read_text()
+
+
+def test_the_check_reads_a_classifier_past_its_chunk_length(trained):
+    """A classifier whose chunk_len is past every CHECK_SHAPES length is also checked on a batch longer than a chunk."""
+    model = load_model(trained("classify", trainer={"epochs": 1}))
+    chunk = model.module.head.cfg.chunk_len
+    assert chunk and check_shapes(model.module)[-1] == (2, chunk + 9) and check_shapes(model.module)[:-1] == CHECK_SHAPES
+    tagger = load_model(trained("ner", trainer={"epochs": 1}))
+    assert check_shapes(tagger.module) == CHECK_SHAPES
