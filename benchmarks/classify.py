@@ -6,6 +6,8 @@ same split, all in one run.
     python benchmarks/classify.py --pretrained runs/lm-ptb                  # the full grid
     python benchmarks/classify.py --pretrained runs/lm-ptb --quick          # smoke test, ~2 minutes
     python benchmarks/classify.py --datasets rotten-tomatoes --runs tfidf,concat,concat-scratch
+    python benchmarks/classify.py --datasets rotten-tomatoes --vectors glove-6b-50d --emb-size 50 \
+        --runs tfidf,concat-scratch,concat-scratch-ngrams           # + a bag of uni- and bigrams (head.ngrams: 2)
     python benchmarks/classify.py --pretrained runs/lm-mix --datasets rotten-tomatoes --runs tfidf,concat-plain-finetune --seeds 5
 
 Each row: test accuracy and macro-F1, wins and losses against TF-IDF on the same test texts with
@@ -88,6 +90,8 @@ def run_specs() -> dict[str, dict]:
         specs[f"{name}-plain-finetune"] = {**specs[name], "gradual_unfreezing": False, "discriminative_lr": 1.0}
     for name, change in ABLATIONS.items():
         specs[f"concat-{name}"] = {"pooling": POOLINGS["concat"], "pretrained": True, **ULMFIT_FULL, **change}
+    # wide & deep: concat-scratch plus a bag of word uni- and bigrams whose scores join its logits (head.ngrams)
+    specs["concat-scratch-ngrams"] = {**specs["concat-scratch"], "head": {"ngrams": 2}}
     return specs
 
 
@@ -121,6 +125,7 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
             "hidden_size": 50,
             "chunk_len": 200,
             "grad_tokens": 400 if long_docs else 1000,
+            **spec.get("head", {}),
         },
         "trainer": {
             "epochs": args.epochs,

@@ -11,7 +11,8 @@ in numpy. Pretrained word vectors (backbone.vectors) are read as the torch model
 from the graph, and a word outside the vocabulary that the vectors know from the whole table, memory-mapped
 from the run's backbone.vectors (a vector set's name or a path) and fed to the graph's oov_vectors and oov
 inputs; the table stays out of the export. Where it cannot be read, such words read <unk> (one warning says so),
-as a torch model loaded without its vectors source reads them.
+as a torch model loaded without its vectors source reads them. A classifier with a bag-of-n-grams path
+(head.ngrams) gets each text's n-gram ids from rnn_nlp.data.ngrams and the export's vocab.json, as the torch model does.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 
 from rnn_nlp.data.fetchers.vector_sets import load_vectors
 from rnn_nlp.data.inputs import chunked, first_tokens, item_stream, sentence_pieces, word_chars
+from rnn_nlp.data.ngrams import ngram_ids, padded_ngram_ids
 from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, spacy_docs
 from rnn_nlp.data.vectors import WordVectors, outside_vectors, token_rows
@@ -211,6 +213,10 @@ class OnnxClassifier(OnnxModel):
         self.tokenizer = Tokenizer(d.get("tokenizer", "spacy"), bool(d.get("lowercase")), self.numbers)
         self.multi_label = bool(self.head.get("multi_label"))
         self.threshold = float(self.head.get("threshold", 0.5))
+        self.ngram_order = int(self.head.get("ngrams") or 0)
+        self.ngram_vocab = None  # head.ngrams: the n-gram vocabulary the graph's ngram_ids input reads
+        if "ngram_ids" in self.manifest["inputs"]:
+            self.ngram_vocab = Vocab.from_json(self.vocab_json.get("ngrams"), str(self.path / "vocab.json"), "ngrams")
 
     def probabilities(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """[len(texts), len(labels)] float32 probabilities (a text with no tokens reads as one <unk>)."""
@@ -232,7 +238,11 @@ class OnnxClassifier(OnnxModel):
                 batch[k, : len(s)] = s
             lengths = np.array([len(s) for s in seqs], np.int64)
             texts = [tokens[i] for i in rows]  # an empty text's one <unk> has no row
-            out[rows] = self.session.run(None, {"ids": batch, "lengths": lengths, **self._vector_feed(batch, texts, texts)})[0]
+            feed = {"ids": batch, "lengths": lengths, **self._vector_feed(batch, texts, texts)}
+            if self.ngram_vocab is not None:
+                grams = [ngram_ids(t, self.ngram_order, self.ngram_vocab) for t in texts]
+                feed["ngram_ids"] = np.array(padded_ngram_ids(grams), np.int64)
+            out[rows] = self.session.run(None, feed)[0]
         return out
 
     def decide(self, probs: np.ndarray) -> list:

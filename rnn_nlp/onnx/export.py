@@ -9,7 +9,8 @@ checked with words outside the vocabulary that the vectors know among the random
 and oov inputs against the network's own vector_rows). `--int8` quantizes the kept graph with onnxruntime's dynamic
 quantization and records which operators it holds: an LSTM becomes DynamicQuantizeLSTM (int8 weights); a GRU
 or Elman RNN has no int8 kernel in onnxruntime, so only its MatMul/Gemm layers (embedding projection, scorer,
-classifier) are quantized and the recurrence stays float32.
+classifier) are quantized and the recurrence stays float32. A classifier with a bag-of-n-grams path (head.ngrams)
+is checked with random n-gram ids (its graph's ngram_ids input against the network's own).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnn_nlp.data.ngrams import padded_ngram_ids
 from rnn_nlp.data.vectors import outside_vectors
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.files import json_text
@@ -104,12 +106,21 @@ def vectors_note(model: Model) -> str | None:
 
 
 def random_inputs(
-    names: list[str], batch: int, steps: int, vocab_size: int, n_chars: int, rng: random.Random, table: Any = None, unk_id: int = 1
+    names: list[str],
+    batch: int,
+    steps: int,
+    vocab_size: int,
+    n_chars: int,
+    rng: random.Random,
+    table: Any = None,
+    unk_id: int = 1,
+    n_ngrams: int = 0,
 ) -> dict[str, torch.Tensor]:
     """Random padded inputs by name: lengths from 1 to `steps` (the longest exactly `steps`), ids 2.. on real
     tokens, 0 on padding. With the vectors inputs (oov_vectors, oov) in `names`, about a fifth of the real tokens
     are words outside the vocabulary that `table` knows (id `unk_id`, a random row of `table`) and a few more plain
-    <unk>s (no row); "vector_rows" (not a graph input) gives those rows to the PyTorch network."""
+    <unk>s (no row); "vector_rows" (not a graph input) gives those rows to the PyTorch network. With "ngram_ids" in
+    `names`, each text gets 0 to steps + 2 random n-gram ids below `n_ngrams` (3..: no specials), 0-padded."""
     lengths = [steps] + [rng.randint(1, steps) for _ in range(batch - 1)]
     rng.shuffle(lengths)
     ids = torch.zeros(batch, steps, dtype=torch.long)
@@ -124,6 +135,9 @@ def random_inputs(
                 ids[b, t] = unk_id
                 rows[b, t] = rng.randrange(len(table)) if draw < 0.2 else -1
     out = {"ids": ids, "lengths": torch.tensor(lengths, dtype=torch.long), "chars": chars}
+    if "ngram_ids" in names:
+        grams = [[rng.randrange(3, n_ngrams) for _ in range(rng.randint(0, steps + 2))] if n_ngrams > 3 else [] for _ in range(batch)]
+        out["ngram_ids"] = torch.tensor(padded_ngram_ids(grams), dtype=torch.long)
     if "oov" in names:
         if table is None:
             raise ValueError("random_inputs: the vectors inputs need a table to read their rows from")
@@ -136,6 +150,12 @@ def vector_feed(ids: torch.Tensor, rows: torch.Tensor, table: Any, unk_id: int) 
     """The graph's oov_vectors and oov for table rows `rows` (-1: none), by the predictor's own `outside_vectors`."""
     vectors, outside = outside_vectors(ids.numpy(), rows.numpy(), unk_id, table, int(table.shape[1]))
     return {"oov_vectors": torch.from_numpy(vectors), "oov": torch.from_numpy(outside)}
+
+
+def ngram_count(network: torch.nn.Module) -> int:
+    """The size of a classifier's n-gram vocabulary (head.ngrams), 0 without that path."""
+    ngrams = getattr(getattr(network, "head", None), "ngrams", None)
+    return 0 if ngrams is None else int(ngrams.weights.num_embeddings)
 
 
 def network_vectors(network: torch.nn.Module) -> Any:
@@ -196,6 +216,7 @@ def export_graph(graph: torch.nn.Module, names: list[str], output: str, example:
         "chars": {0: "batch", 1: "steps", 2: "chars"},
         "oov_vectors": {0: "batch", 1: "steps"},
         "oov": {0: "batch", 1: "steps"},
+        "ngram_ids": {0: "batch", 1: "ngrams"},
     }
     out_axes = {0: "batch", 1: "steps"} if output == "emissions" else {0: "batch"}
     with torch.no_grad(), quiet():
@@ -213,13 +234,14 @@ def export_graph(graph: torch.nn.Module, names: list[str], output: str, example:
             )
         else:
             dim = torch.export.Dim
-            batch, steps, width = dim("batch", min=1), dim("steps", min=1), dim("chars", min=1)
+            batch, steps, width, grams = dim("batch", min=1), dim("steps", min=1), dim("chars", min=1), dim("ngrams", min=1)
             shapes = {
                 "ids": {0: batch, 1: steps},
                 "lengths": {0: batch},
                 "chars": {0: batch, 1: steps, 2: width},
                 "oov_vectors": {0: batch, 1: steps},
                 "oov": {0: batch, 1: steps},
+                "ngram_ids": {0: batch, 1: grams},
             }
             program = torch.onnx.export(
                 graph,
@@ -246,7 +268,7 @@ def network_outputs(network: torch.nn.Module, inputs: dict[str, torch.Tensor]) -
             batch = {k: v for k, v in inputs.items() if k in ("ids", "lengths", "chars", "vector_rows")}
             return network.emissions(batch)[0].float().numpy()
         if isinstance(network, ClassifierNetwork):
-            logits = network.logits(inputs["ids"], inputs["lengths"], inputs.get("vector_rows"))
+            logits = network.logits(inputs["ids"], inputs["lengths"], inputs.get("vector_rows"), inputs.get("ngram_ids"))
             return network.probabilities(logits).float().numpy()
     raise ConfigError(f"export --onnx: no reference outputs for a {type(network).__name__}")
 
@@ -262,7 +284,8 @@ def largest_difference(path: Path, network: torch.nn.Module, names: list[str], v
     vectors = network_vectors(network)
     with check_table(network, seed) as table:
         checks = [
-            random_inputs(names, batch, steps, vocab_size, n_chars, rng, table, getattr(vectors, "unk_id", 1)) for batch, steps in shapes
+            random_inputs(names, batch, steps, vocab_size, n_chars, rng, table, getattr(vectors, "unk_id", 1), ngram_count(network))
+            for batch, steps in shapes
         ]
         expected_all = [network_outputs(network, inputs) for inputs in checks]
     for (batch, steps), inputs, expected in zip(shapes, checks, expected_all, strict=True):
@@ -320,7 +343,7 @@ def write_onnx(model: Model, folder: Path, int8: bool = False, exporters: tuple[
     vocab_size = len(model.vocab)
     n_chars = len(model._task.vocab_json().get("chars", [])) or 2
     with check_table(model.module) as table:
-        example = random_inputs(names, 2, 5, vocab_size, n_chars, random.Random(1), table, model.vocab.unk_id)
+        example = random_inputs(names, 2, 5, vocab_size, n_chars, random.Random(1), table, model.vocab.unk_id, ngram_count(model.module))
     path, tried = folder / GRAPH, {}
     for exporter in exporters:
         try:

@@ -8,12 +8,15 @@ layer's raw matrices, a bidirectional layer's two halves), so every exporter see
 with its weights as constants: onnxruntime's int8 quantizer turns that LSTM into DynamicQuantizeLSTM.
 
     TaggerGraph(ids [B,T] int64, lengths [B] int64[, chars [B,T,C] int64][, oov_vectors, oov]) -> emissions [B,T,K] float32
-    ClassifierGraph(ids [B,T] int64, lengths [B] int64[, oov_vectors, oov])                    -> probabilities [B,L] float32
+    ClassifierGraph(ids [B,T] int64, lengths [B] int64[, oov_vectors, oov][, ngram_ids])       -> probabilities [B,L] float32
 
 A network with pretrained vectors (backbone.vectors) takes two more inputs: oov_vectors [B,T,dim] float32 and
 oov [B,T] bool, True where a token is <unk> but the vectors table knows it; the embedding reads that vector
 in place of <unk>'s, as the PyTorch model does with the table it memory-maps (VectorEmbedding.combine). The
 table itself (400k rows for GloVe) stays out of the graph: the predictor reads the rows from it.
+
+A classifier with a bag-of-n-grams path (head.ngrams) takes ngram_ids [B,K] int64 (0 pads), each text's n-gram
+ids, which the predictor computes with rnn_nlp.data.ngrams as the PyTorch task does.
 """
 
 from __future__ import annotations
@@ -167,10 +170,13 @@ class ClassifierGraph(nn.Module):
         self.head: ClassifierHead = network.head  # type: ignore[assignment]
         self.multi_label = self.head.cfg.multi_label
         self.inputs = ["ids", "lengths", *vector_inputs(network.backbone)]
+        if self.head.ngrams is not None:
+            self.inputs.append("ngram_ids")
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         """The graph's inputs, in the order of `self.inputs` (oov_vectors and oov with backbone.vectors)."""
         named = dict(zip(self.inputs, inputs))
         ids, lengths = named["ids"], named["lengths"]
-        logits = self.head(self.backbone(ids, lengths, named.get("oov_vectors"), named.get("oov")), _mask(ids, lengths))
+        states = self.backbone(ids, lengths, named.get("oov_vectors"), named.get("oov"))
+        logits = self.head(states, _mask(ids, lengths), named.get("ngram_ids"))
         return torch.sigmoid(logits) if self.multi_label else logits.softmax(-1)

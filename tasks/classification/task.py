@@ -5,6 +5,10 @@ ULMFiT recipe is a set of switches: start from a pretrained LM (`pretrained`), f
 LM on the task's own text first (`stages: [{name: lm_finetune, epochs: N}, {name: task}]`), gradual unfreezing and
 discriminative learning rates (`trainer.gradual_unfreezing`, `trainer.discriminative_lr`),
 slanted triangular learning rates (`trainer.schedule: slanted_triangular`).
+
+`head.ngrams: N` adds a linear bag-of-n-grams model (orders 1..N) whose scores are added to the recurrent
+head's logits (wide & deep, as spaCy's TextCatEnsemble); its n-gram vocabulary is built from the training
+split and saved in vocab.json under "ngrams", beside the word vocabulary.
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ from rnn_nlp.config import RunConfig
 from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.inputs import first_tokens
 from rnn_nlp.data.labeled import load_labeled_corpus
+from rnn_nlp.data.ngrams import build_ngram_vocab, ngram_ids, padded_ngram_ids
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
-from rnn_nlp.errors import ConfigError, DataError
+from rnn_nlp.errors import CheckpointError, ConfigError, DataError
 from rnn_nlp.files import replace_text
 from rnn_nlp.metrics.confusion import plot_confusion
 from rnn_nlp.nn.backbone import Backbone
 from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierHeadConfig, ClassifierNetwork
-from rnn_nlp.tasks.base import Task, name_list, read_vocab_json, vocab_entry
+from rnn_nlp.tasks.base import VOCAB_FILE, Task, name_list, read_vocab_json, vocab_entry
 from rnn_nlp.tasks.classification.model import ClassifierModel
 from rnn_nlp.tasks.word_vectors import attach_vectors, padded_rows, vector_rows
 from rnn_nlp.validation import positive_keys, probability_keys
@@ -68,9 +73,15 @@ class ClassificationTask(Task):
         saved = read_vocab_json(vocab_json, ("tokens", "labels"))
         self.vocab = vocab_entry(saved, "tokens") if saved is not None else None
         self.labels: list[str] | None = name_list(saved, "labels", at_least=2) if saved is not None else None
+        self.ngram_vocab: Vocab | None = None  # head.ngrams: the training split's n-grams (rnn_nlp.data.ngrams)
+        if saved is not None and cfg.head.ngrams:
+            if "ngrams" not in saved:
+                raise CheckpointError(f"{VOCAB_FILE}: missing key 'ngrams' (the n-gram vocabulary a run with head.ngrams saves)")
+            self.ngram_vocab = vocab_entry(saved, "ngrams")
         self._records: dict | None = None
         self._encoded: dict[str, tuple[list[list[int]], list]] = {}
         self._rows: dict[str, list[list[int]] | None] = {}  # each token's row in backbone.vectors' table
+        self._ngrams: dict[str, list[list[int]] | None] = {}  # each text's n-gram ids (head.ngrams)
         self.data_name = d.name  # the data actually read: `evaluate --data` changes it, so messages name it
 
     @staticmethod
@@ -88,7 +99,10 @@ class ClassificationTask(Task):
                 "head.grad_tokens",
             ],
         )
-        probability_keys(cfg, source, ["head.dropout"])
+        positive_keys(cfg, source, ["head.ngram_min_count", "head.ngram_vocab_size"])
+        probability_keys(cfg, source, ["head.dropout", "head.ngram_dropout"])
+        if cfg.head.ngrams < 0:
+            raise ConfigError(f"{source}: head.ngrams must be >= 0 (0: no bag-of-n-grams path), got {cfg.head.ngrams}")
         if not 0 < cfg.head.threshold < 1:
             raise ConfigError(f"{source}: head.threshold must be in (0, 1), got {cfg.head.threshold}")
         if cfg.head.lm_finetune_epochs < 0:
@@ -111,7 +125,7 @@ class ClassificationTask(Task):
         """Evaluate on other data than the config names (`rnn-nlp evaluate --data`); a single file whole, as every split."""
         d = self.cfg.data
         self._records = load_labeled_corpus(name, d.text_column, d.label_column, d.hub_config, d.label_separator, whole=True)
-        self._encoded, self._rows = {}, {}
+        self._encoded, self._rows, self._ngrams = {}, {}, {}
         self.data_name = name
 
     def token_vocab(self) -> Vocab:
@@ -120,6 +134,17 @@ class ClassificationTask(Task):
             self.vocab = Vocab.build(self.tokenizer.pipe(self.records()["train"]["text"]), d.vocab_size, d.min_count)
             log.info("vocabulary: %d entries", len(self.vocab))
         return self.vocab
+
+    def ngram_vocabulary(self) -> Vocab | None:
+        """The n-gram vocabulary of head.ngrams (None without that path), built from the training split's texts
+        as the word vocabulary sees them (cut to data.max_tokens)."""
+        h = self.cfg.head
+        if h.ngrams and self.ngram_vocab is None:
+            limit = self.cfg.data.max_tokens
+            texts = (first_tokens(tokens, limit) for tokens in self.tokenizer.pipe(self.records()["train"]["text"]))
+            self.ngram_vocab = build_ngram_vocab(texts, h.ngrams, h.ngram_min_count, h.ngram_vocab_size)
+            log.info("n-gram vocabulary (orders 1..%d): %d entries", h.ngrams, len(self.ngram_vocab))
+        return self.ngram_vocab
 
     def label_names(self) -> list[str]:
         if self.labels is None:
@@ -138,28 +163,36 @@ class ClassificationTask(Task):
         return self.cfg.head.multi_label
 
     def vocab_json(self) -> dict:
-        return {"tokens": self.token_vocab().to_json(), "labels": self.label_names()}
+        out = {"tokens": self.token_vocab().to_json(), "labels": self.label_names()}
+        ngrams = self.ngram_vocabulary()
+        if ngrams is not None:
+            out["ngrams"] = ngrams.to_json()
+        return out
 
-    def encode_texts(self, texts: list[str]) -> tuple[list[list[int]], list[int], list[list[int]] | None]:
-        """Token ids per text (cut to data.max_tokens), the indices of texts left empty, and each token's row
+    def encode_texts(self, texts: list[str]) -> tuple[list[list[int]], list[int], list[list[int]] | None, list[list[int]] | None]:
+        """Token ids per text (cut to data.max_tokens), the indices of texts left empty, each token's row
         in backbone.vectors' whole table (None without vectors), so that a word outside the vocabulary
-        still reads its pretrained vector."""
+        still reads its pretrained vector, and each text's n-gram ids (None without head.ngrams)."""
         vocab, limit = self.token_vocab(), self.cfg.data.max_tokens
+        ngram_vocab, order = self.ngram_vocabulary(), self.cfg.head.ngrams
         ids: list[list[int]] = []
         empty: list[int] = []
         rows: list[list[int]] | None = [] if self.cfg.backbone.vectors else None
+        grams: list[list[int]] | None = [] if ngram_vocab is not None else None
         for i, tokens in enumerate(self.tokenizer.pipe(texts)):
             if not tokens:
                 empty.append(i)
             tokens = first_tokens(tokens, limit)
             ids.append(vocab.encode(tokens))
+            if grams is not None and ngram_vocab is not None:
+                grams.append(ngram_ids(tokens, order, ngram_vocab))
             if rows is not None:
                 found = vector_rows(self.cfg, tokens, tokens)
                 if found is None:  # a saved model whose vectors source is gone: its vocabulary's vectors only
                     rows = None
                 else:
                     rows.append(found)
-        return ids, empty, rows
+        return ids, empty, rows, grams
 
     def encoded(self, split: str) -> tuple[list[list[int]], list]:
         """(token ids, labels) of a split; texts that tokenize to nothing are skipped, and counted."""
@@ -167,13 +200,14 @@ class ClassificationTask(Task):
             rec = self.records().get(split)
             if not rec or not rec["text"]:
                 raise DataError(f"{self.data_name}: no examples in the {split} split")
-            ids, empty, rows = self.encode_texts(rec["text"])
+            ids, empty, rows, grams = self.encode_texts(rec["text"])
             if empty:
                 log.warning("%s [%s]: skipped %d texts with no tokens", self.data_name, split, len(empty))
             skipped = set(empty)
             keep = [i for i in range(len(ids)) if i not in skipped]
             self._encoded[split] = ([ids[i] for i in keep], [rec["label"][i] for i in keep])
             self._rows[split] = [rows[i] for i in keep] if rows is not None else None
+            self._ngrams[split] = [grams[i] for i in keep] if grams is not None else None
             unknown = {lab for y in self._encoded[split][1] for lab in (y if isinstance(y, list) else [y])} - set(self.label_names())
             if unknown:
                 log.warning(
@@ -200,7 +234,7 @@ class ClassificationTask(Task):
     ) -> Iterator[tuple[list[int], dict]]:
         """Length-bucketed, padded batches from batch number `start` on (earlier ones are not built)."""
         ids, labels = self.encoded(split)
-        table_rows = self._rows.get(split)
+        table_rows, grams = self._rows.get(split), self._ngrams.get(split)
         for rows in length_buckets([len(x) for x in ids], batch_size, seed)[start:]:
             tokens, lengths = pad_batch([ids[i] for i in rows], self.token_vocab().pad_id)
             batch = {
@@ -210,6 +244,8 @@ class ClassificationTask(Task):
             }
             if table_rows is not None:
                 batch["vector_rows"] = padded_rows([table_rows[i] for i in rows], tokens.size(1)).to(device)
+            if grams is not None:
+                batch["ngram_ids"] = torch.tensor(padded_ngram_ids([grams[i] for i in rows]), dtype=torch.long).to(device)
             yield rows, batch
 
     # ---- model -----------------------------------------------------------------------
@@ -217,7 +253,9 @@ class ClassificationTask(Task):
         vocab = self.token_vocab()
         backbone = Backbone(self.cfg.backbone, len(vocab), vocab.pad_id)
         attach_vectors(self.cfg, backbone, vocab)
-        head = ClassifierHead(backbone.output_dim, len(self.label_names()), self.cfg.head, backbone.directions)
+        ngrams = self.ngram_vocabulary()
+        n_ngrams = len(ngrams) if ngrams is not None else 0
+        head = ClassifierHead(backbone.output_dim, len(self.label_names()), self.cfg.head, backbone.directions, n_ngrams)
         return ClassifierNetwork(backbone, head)
 
     # ---- training and evaluation -----------------------------------------------------

@@ -79,6 +79,7 @@ NETWORKS = {
         "classify",
         {"backbone": {"direction": "both"}, "head": {"chunk_len": 6, "pooling": ["last", "max", "mean"]}},
     ),
+    "classifier, bag of uni- and bigrams": ("classify", {"head": {"ngrams": 2}}),
 }
 
 
@@ -144,6 +145,25 @@ def test_classifier_and_pos_exports_predict_as_pytorch(trained, tmp_path):
             for g, e in zip(got, expected, strict=True):
                 assert list(g.probabilities.values()) == pytest.approx(list(e.probabilities.values()), abs=TOLERANCE)
             assert got[-1].warning == expected[-1].warning == "no tokens in this text"
+
+
+def test_a_classifier_with_ngrams_exports_and_predicts_as_pytorch(trained, tmp_path):
+    """head.ngrams: the graph takes ngram_ids, which the torch-free predictor computes from the export's vocab.json."""
+    run = trained("classify", head={"ngrams": 2}, trainer={"epochs": 2})
+    out = api.export(run, tmp_path / "ngrams", onnx=True, int8=True)
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["inputs"] == ["ids", "lengths", "ngram_ids"]
+    torch_model = rnn_nlp.load(run, "cpu")
+    assert float(torch_model.module.head.ngrams.weights.weight.detach().abs().sum()) > 0  # the path was trained
+    texts = random_texts(20, 25, seed=5) + ["the film was superb", "the film was dull"]
+    expected = torch_model.predict(texts)
+    for onnx_model in (inference.load(out), inference.load(out, int8=True)):
+        got = onnx_model.predict(texts, batch_size=7)
+        assert [r.warning for r in got] == [r.warning for r in expected]
+        tolerance = TOLERANCE if not onnx_model.int8 else 0.05
+        for g, e in zip(got, expected, strict=True):
+            assert list(g.probabilities.values()) == pytest.approx(list(e.probabilities.values()), abs=tolerance)
+    assert [r.label for r in inference.load(out).predict(texts)] == [r.label for r in expected]
 
 
 def test_int8_holds_dynamic_quantize_lstm_and_tags_alike(trained, tmp_path):

@@ -1,5 +1,6 @@
 """The classifier head and network: widths from the parts, losses, chunked encoding of long documents."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -60,3 +61,62 @@ def test_gradients_reach_only_the_last_tokens_of_long_documents():
     touched = set((emb.grad.abs().sum(1) > 0).nonzero().squeeze(1).tolist())
     # only tokens in the chunks overlapping the last 5 positions (ids 13..22) get gradients
     assert touched and touched <= set(range(13, 23))
+
+
+def _ngram_model(**head):
+    torch.manual_seed(0)
+    backbone = Backbone(BackboneConfig(emb_size=8, hidden_size=6, layers=1), 30)
+    cfg = ClassifierHeadConfig(**{"dropout": 0.0, "ngrams": 2, "ngram_dropout": 0.0, **head})
+    return ClassifierNetwork(backbone, ClassifierHead(backbone.output_dim, 3, cfg, backbone.directions, n_ngrams=10))
+
+
+def test_the_ngram_path_adds_its_scores_over_the_square_root_of_the_count():
+    model = _ngram_model().eval()
+    with torch.no_grad():
+        model.head.ngrams.weights.weight.copy_(torch.arange(30, dtype=torch.float).view(10, 3))
+    ids, lengths = pad_batch([[3, 4, 5], [6, 7]])
+    grams = torch.tensor([[4, 5, 9, 3], [7, 0, 0, 0]])
+    out = model.backbone(ids, lengths)
+    neural = model.head.mlp(model.head.pooling(out.output, out.mask))
+    logits = model.logits(ids, lengths, ngram_ids=grams)
+    w = model.head.ngrams.weights.weight
+    expected = torch.stack([(w[4] + w[5] + w[9] + w[3]) / 2.0, w[7]])
+    assert logits.shape == (2, 3)
+    torch.testing.assert_close(logits - neural, expected)
+    # padding only (a text with no known n-gram): the recurrent logits alone
+    torch.testing.assert_close(model.logits(ids, lengths, ngram_ids=torch.zeros(2, 1, dtype=torch.long)), neural)
+
+
+def test_the_ngram_path_starts_at_zero_and_needs_its_ids():
+    model = _ngram_model()
+    assert model.head.ngrams.weights.weight.abs().sum() == 0
+    ids, lengths = pad_batch([[3, 4, 5]])
+    with pytest.raises(ValueError, match="ngram_ids"):
+        model.logits(ids, lengths)
+
+
+def test_ngram_dropout_drops_whole_ngrams_and_keeps_the_scale():
+    model = _ngram_model(ngram_dropout=0.5)
+    with torch.no_grad():
+        model.head.ngrams.weights.weight.fill_(1.0)
+    grams = torch.arange(1, 10).repeat(4000, 1)  # 9 n-grams a text
+    torch.manual_seed(1)
+    with torch.no_grad():
+        dropped = model.head.ngrams(grams)
+    assert torch.equal(dropped[:, 0], dropped[:, 1])  # a whole n-gram goes, every label's score with it
+    assert set((dropped[:, 0] * 3 / 2).round().unique().tolist()) <= set(range(0, 19))  # kept ones scaled by 2
+    assert abs(float(dropped.mean()) - 3.0) < 0.05  # 9 / sqrt(9), as at evaluation
+    model.eval()
+    torch.testing.assert_close(model.head.ngrams(grams[:1]), torch.full((1, 3), 3.0))
+
+
+def test_a_chunked_long_document_adds_its_ngram_scores_once():
+    model = _ngram_model(chunk_len=None).eval()
+    with torch.no_grad():
+        model.head.ngrams.weights.weight.normal_()
+    docs = [list(range(3, 30)) * 3, [5, 6, 7]]
+    ids, lengths = pad_batch(docs)
+    grams = torch.tensor([[1, 2, 3], [4, 0, 0]])
+    whole = model.logits(ids, lengths, ngram_ids=grams)
+    model.head.cfg.chunk_len = 7
+    torch.testing.assert_close(model.logits(ids, lengths, ngram_ids=grams), whole, atol=1e-5, rtol=1e-5)

@@ -271,7 +271,7 @@ def test_a_classifier_reads_the_vectors_of_words_outside_its_vocabulary(tmp_path
     train_run(build_config(raw), tmp_path / "run")
     model = rnn_nlp.load(tmp_path / "run", device="cpu")
     task = model._task
-    ids, _, rows = task.encode_texts(["the film was splendid", "the film was gotham"])
+    ids, _, rows, _ = task.encode_texts(["the film was splendid", "the film was gotham"])
     unk = task.token_vocab().unk_id
     assert ids[0][3] == ids[1][3] == unk  # neither word occurs in the training data
     assert rows[0][3] == 5 and rows[1][3] == -1  # "splendid" is the vectors file's 6th row; "gotham" has none
