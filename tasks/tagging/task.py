@@ -297,6 +297,8 @@ class TaggingTask(TaggingEvaluation, Task):
         pieces, cut = [], 0
         for run in document_runs(documents if self.cfg.data.context else None, len(sentences)):
             tokens = [t for n in run for t in sentences[n]]
+            if not tokens:  # empty sentences have no piece
+                continue
             words = [self.word(t) for t in tokens]
             ids, chars, rows = vocab.encode(words), [self.encode_chars(t) for t in tokens], vector_rows(self.cfg, tokens, words)
             for w in context_windows([len(sentences[n]) for n in run], limit, self.cfg.data.context):

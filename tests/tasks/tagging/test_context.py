@@ -105,3 +105,16 @@ def test_a_context_run_predicts_alike_after_save_and_load(context_run, tmp_path)
     assert (again.tag_tokens(sentences), again.tag_tokens(sentences, document=False), [r.tags for r in again.predict(texts)]) == before
     assert before[0][0] == ["B-PER", "O", "B-LOC", "O"]
     assert again.evaluate(split="test") == model.evaluate(split="test")
+
+
+def test_context_dropout_reads_some_training_windows_alone_and_the_same_ones_again(tmp_path):
+    task = _task(write_ner(tmp_path / "data", sizes=(60, 10, 10), document_size=6), context=4, context_dropout=0.5)
+
+    def lefts(epoch):
+        return [left for b in task.train_batches(epoch, 0, CPU) for left in b["window_left"].tolist()]
+
+    first = lefts(1)
+    kept = [p.left for p in task.pieces("train")]
+    assert first.count(0) > kept.count(0)  # some windows lost their context ...
+    assert 0 < sum(first) < sum(kept)  # ... not all of them
+    assert lefts(1) == first  # an epoch's windows are drawn from its seed: a resumed epoch gets the same
