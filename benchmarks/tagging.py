@@ -9,6 +9,10 @@ Rows (each trained for a wall-clock budget of training time, on 1 thread):
 - ours-ner-vectors: the same with GloVe 6B 50-d vectors in the embedding (backbone.vectors, fine-tuned);
 - ours-ner-base: ours-ner started from the base backbone (--base, the recipe lm-english-base: forward and
   backward word LMs on english-mix from GloVe; its shape and vectors are adopted);
+- ours-ner-context: ours-ner-vectors reading document context (data.context=--context tokens on each side,
+  FLERT-style; data.context_dropout=--context-dropout); each epoch costs about (14 + 2 * context) / 14
+  times an ours-ner-vectors epoch (CoNLL's sentences average 14 tokens), so it sees fewer epochs in a budget;
+- ours-ner-base-context: ours-ner-base reading the same document context;
 - ours-ner-strings: configs/ner-conll03-flair.yaml, contextual string embeddings from --char-lm (the recipe
   lm-english-char) with the word backbone's states and a char-CNN -> BiLSTM -> CRF;
 - ours-ner-all: the same from the base backbone: vectors + base backbone + string embeddings;
@@ -56,6 +60,8 @@ RUNS = (
     "ours-ner-vectors",
     "ours-ner-pretrained",
     "ours-ner-base",
+    "ours-ner-context",
+    "ours-ner-base-context",
     "ours-ner-strings",
     "ours-ner-all",
     "spacy-ner",
@@ -318,6 +324,8 @@ def main() -> None:
     parser.add_argument("--lm-budget", type=float, default=180.0)
     parser.add_argument("--base", default="lm-english-base", help="the base backbone run (a folder, or a recipe's name)")
     parser.add_argument("--char-lm", default="runs/lm-english-char", help="the character LM run of the string embeddings")
+    parser.add_argument("--context", type=int, default=32, help="data.context of the -context runs: tokens of document context a side")
+    parser.add_argument("--context-dropout", type=float, default=0.0, help="data.context_dropout of the -context runs")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-tagging")
     parser.add_argument("--out", type=Path)
@@ -333,6 +341,7 @@ def main() -> None:
         out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         out.with_suffix(".md").write_text(markdown(results, args), encoding="utf-8")
 
+    context = [f"data.context={args.context}", f"data.context_dropout={args.context_dropout}"]
     jobs = {
         "ours-ner": lambda: train_ours("ours-ner", "configs/ner-conll03.yaml", args.ner_budget, args, []),
         "ours-ner-pretrained": lambda: train_ours(
@@ -344,6 +353,10 @@ def main() -> None:
         ),
         "ours-ner-base": lambda: train_ours(
             "ours-ner-base", "configs/ner-conll03.yaml", args.ner_budget, args, [f"pretrained={args.base}"]
+        ),
+        "ours-ner-context": lambda: train_ours("ours-ner-context", "configs/ner-conll03.yaml", args.ner_budget, args, VECTORS + context),
+        "ours-ner-base-context": lambda: train_ours(
+            "ours-ner-base-context", "configs/ner-conll03.yaml", args.ner_budget, args, [f"pretrained={args.base}", *context]
         ),
         "ours-ner-strings": lambda: train_ours(
             "ours-ner-strings", "configs/ner-conll03-flair.yaml", args.ner_budget, args, [f"head.string_embeddings={args.char_lm}"]

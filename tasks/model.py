@@ -354,7 +354,7 @@ class TagsTokens(Protocol):
 
     chunked: bool
 
-    def tag_tokens(self, sentences: list[list[str]], batch_size: int | None = None) -> list[list[str]]: ...
+    def tag_tokens(self, sentences: list[list[str]], batch_size: int | None = None, document: bool | None = None) -> list[list[str]]: ...
 
 
 @runtime_checkable

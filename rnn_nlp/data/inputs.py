@@ -2,16 +2,17 @@
 predictor (`rnn_nlp.inference`) share, written once so that both read a text alike.
 
 Checking that an input is a text (and a collection of inputs a list or a stream), reading a stream a
-batch at a time, cutting a tagger's sentence into `data.max_len` pieces, keeping a classifier's first
-`data.max_tokens` tokens, and a word's character ids.
+batch at a time, cutting a tagger's sentence into `data.max_len` pieces and giving each its window of
+document context (`data.context`), keeping a classifier's first `data.max_tokens` tokens, and a word's
+character ids.
 No torch here: the predictor imports this module where torch cannot be imported.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from rnn_nlp.errors import abbreviate
 
@@ -52,11 +53,50 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def sentence_pieces(tokens: list[T], limit: int) -> Iterator[tuple[int, list[T]]]:
-    """(start, tokens) of each piece of at most `limit` (data.max_len) tokens, in order; none for no tokens.
-    A tagger tags a longer sentence piece by piece and decodes it whole."""
-    for start in range(0, len(tokens), limit):
-        yield start, tokens[start : start + limit]
+class Window(NamedTuple):
+    """One piece of a sentence and the window of its document that the tagger reads around it.
+
+    Positions count tokens of the document (its sentences' tokens end to end): the window is
+    [lo, hi), and the piece's own tokens are the window's [left, left + size).
+    """
+
+    sentence: int  # the sentence's index in the document
+    start: int  # the piece's first token in its sentence
+    size: int  # the piece's tokens
+    lo: int
+    hi: int
+    left: int  # context tokens before the piece inside the window
+
+
+def document_runs(documents: Sequence[Hashable] | None, count: int) -> list[range]:
+    """The sentences of each document as index ranges: runs of equal consecutive ids, so two documents
+    never mix even where an id comes back later; without ids (None) each sentence is its own document."""
+    if documents is None:
+        return [range(n, n + 1) for n in range(count)]
+    if len(documents) != count:
+        raise ValueError(f"{len(documents)} document ids for {count} sentences")
+    runs, first = [], 0
+    for n in range(1, count + 1):
+        if n == count or documents[n] != documents[first]:
+            runs.append(range(first, n))
+            first = n
+    return runs
+
+
+def context_windows(lengths: Sequence[int], limit: int, context: int) -> Iterator[Window]:
+    """The windows of one document whose sentences have `lengths` tokens, in order: each sentence cut into
+    pieces of at most `limit` (data.max_len) tokens, each piece read with up to `context` (data.context)
+    tokens of the document on each side (the nearest ones; fewer at the document's edges). With context 0
+    a window is its piece. An empty sentence has no piece. A tagger tags a longer sentence piece by piece
+    and decodes it whole."""
+    total, offset = sum(lengths), 0
+    for n, length in enumerate(lengths):
+        for start in range(0, length, limit):
+            size = min(limit, length - start)
+            first = offset + start
+            lo, hi = max(0, first - context), min(total, first + size + context)
+            yield Window(n, start, size, lo, hi, first - lo)
+        offset += length
 
 
 def first_tokens(tokens: list[T], limit: int | None) -> list[T]:

@@ -1,7 +1,9 @@
 """Tagged sentences (tokens and one tag per token) from CoNLL column files, CoNLL-U, `word/tag` lines,
 a fetcher name or a `datasets` hub name.
 
-Every source ends as splits `train`, `valid`, `test`, each `{"tokens": [[str]], "tags": [[str]]}`.
+Every source ends as splits `train`, `valid`, `test`, each `{"tokens": [[str]], "tags": [[str]]}`, plus
+`"document"` (each sentence's document id, sentences in document order) where the source has one: a fetched
+or hub table's `document` column, a CoNLL file's `-DOCSTART-` lines (a file without them is one document).
 Malformed input is a `DataError` naming the file and 1-based line: invalid UTF-8, a line with a
 different number of columns than the file's first, a missing column, an empty token, a `word/tag`
 item without its separator.
@@ -21,6 +23,7 @@ from rnn_nlp.data.splits import contiguous_split
 from rnn_nlp.errors import DataError
 
 log = logging.getLogger(__name__)
+DOCUMENT = "document"  # the optional column of each sentence's document
 
 FORMATS = ("auto", "conll", "conllu", "word_tag")
 SPLIT_NAMES = {
@@ -86,6 +89,13 @@ def read_local(path: Path, whole: bool = False, **options) -> dict[str, Sentence
     for f in files:
         part = read_tagged_file(f, **options)
         target = splits.setdefault(split_of(f), {"tokens": [], "tags": []})
+        # each sentence's document, numbered per file so that two files' documents never share an id;
+        # a split has documents only if all its files have them
+        if DOCUMENT in part and (DOCUMENT in target or not target["tokens"]):
+            documents: list = [f"{f.name}#{d}" for d in part[DOCUMENT]]
+            target[DOCUMENT] = target.get(DOCUMENT, []) + documents
+        else:
+            target.pop(DOCUMENT, None)
         target["tokens"] += part["tokens"]
         target["tags"] += part["tags"]
     missing = [s for s in ("valid", "test") if s not in splits]
@@ -114,6 +124,8 @@ def _table_columns(table, name: str, tokens_field: str, tags_field: str, fallbac
         if names:  # a hub ClassLabel sequence: ints -> tag names
             tags = [[names[t] for t in row] for row in tags]
         out[target] = {"tokens": [list(map(str, row)) for row in ds[tokens_field]], "tags": [list(map(str, row)) for row in tags]}
+        if DOCUMENT in ds.column_names:  # each sentence's document (conll2003, brown): the taggers' data.context
+            out[target][DOCUMENT] = list(ds[DOCUMENT])
     return out
 
 

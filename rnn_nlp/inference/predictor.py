@@ -5,14 +5,16 @@
     tagger.predict("Angela Merkel visited Paris.")  # TaggedText, as rnn_nlp.load(...).predict gives
 
 Text is read as the torch model reads it (spaCy's blank English tokenizer, the run's lower-casing and number
-rules, its vocabulary and characters; NER sentences longer than data.max_len tagged piece by piece and
-decoded whole). The ONNX graph gives emission scores (taggers) or probabilities (classifiers); Viterbi runs
-in numpy. Pretrained word vectors (backbone.vectors) are read as the torch model reads them: the vocabulary's
-from the graph, and a word outside the vocabulary that the vectors know from the whole table, memory-mapped
-from the run's backbone.vectors (a vector set's name or a path) and fed to the graph's oov_vectors and oov
-inputs; the table stays out of the export. Where it cannot be read, such words read <unk> (one warning says so),
-as a torch model loaded without its vectors source reads them. A classifier with a bag-of-n-grams path
-(head.ngrams) gets each text's n-gram ids from rnn_nlp.data.ngrams and the export's vocab.json, as the torch model does.
+rules, its vocabulary and characters; NER sentences longer than data.max_len tagged piece by piece and decoded
+whole; a run trained with data.context reads each piece in its window of document context, the graph giving
+every window token's scores and numpy keeping the piece's before Viterbi). The ONNX graph gives emission
+scores (taggers) or probabilities (classifiers); Viterbi runs in numpy. Pretrained word vectors
+(backbone.vectors) are read as the torch model reads them: the vocabulary's from the graph, and a word outside
+the vocabulary that the vectors know from the whole table, memory-mapped from the run's backbone.vectors (a
+vector set's name or a path) and fed to the graph's oov_vectors and oov inputs; the table stays out of the
+export. Where it cannot be read, such words read <unk> (one warning says so), as a torch model loaded without
+its vectors source reads them. A classifier with a bag-of-n-grams path (head.ngrams) gets each text's n-gram
+ids from rnn_nlp.data.ngrams and the export's vocab.json, as the torch model does.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from rnn_nlp.data.fetchers.vector_sets import load_vectors
-from rnn_nlp.data.inputs import chunked, first_tokens, item_stream, sentence_pieces, word_chars
+from rnn_nlp.data.inputs import chunked, context_windows, document_runs, first_tokens, item_stream, word_chars
 from rnn_nlp.data.ngrams import ngram_ids, padded_ngram_ids
 from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, spacy_docs
@@ -171,18 +173,25 @@ class OnnxTagger(OnnxModel):
                 out[i] = scores[k, : len(pieces[i])].astype(np.float32)
         return out
 
-    def tag_tokens_scored(self, sentences: list[list[str]], batch_size: int | None = None) -> tuple[list[list[str]], list[list[float]]]:
-        """Tags (IOB2 for chunk tags) of tokenized sentences and each tag's probability (its token's softmax)."""
-        limit = int(self.data.get("max_len", 150))
-        pieces, owner = [], []
-        for n, tokens in enumerate(sentences):
-            for _, piece in sentence_pieces(tokens, limit):
-                pieces.append(piece)
-                owner.append(n)
-        scores = self._emissions(pieces, batch_size or PREDICT_BATCH)
+    def tag_tokens_scored(
+        self, sentences: list[list[str]], batch_size: int | None = None, document: bool | None = None
+    ) -> tuple[list[list[str]], list[list[float]]]:
+        """Tags (IOB2 for chunk tags) of tokenized sentences and each tag's probability (its token's softmax).
+        `document` as the torch model's `tag_tokens` takes it: with data.context the sentences are one document
+        unless False."""
+        limit, context = int(self.data.get("max_len", 150)), int(self.data.get("context", 0))
+        one_document = context > 0 if document is None else document
+        windows, owner, places = [], [], []
+        for run in document_runs([0] * len(sentences) if context and one_document else None, len(sentences)):
+            tokens = [t for n in run for t in sentences[n]]
+            for w in context_windows([len(sentences[n]) for n in run], limit, context):
+                windows.append(tokens[w.lo : w.hi])
+                owner.append(run[w.sentence])
+                places.append((w.left, w.size))
+        scores = self._emissions(windows, batch_size or PREDICT_BATCH)
         whole: list[list[np.ndarray]] = [[] for _ in sentences]
-        for n, e in zip(owner, scores):
-            whole[n].append(e)
+        for n, e, (left, size) in zip(owner, scores, places):
+            whole[n].append(e[left : left + size])
         tags, probs = [], []
         for parts in whole:
             e = np.concatenate(parts, 0) if parts else np.zeros((0, len(self.labels)), np.float32)
@@ -193,13 +202,13 @@ class OnnxTagger(OnnxModel):
             probs.append(chosen.tolist())
         return tags, probs
 
-    def tag_tokens(self, sentences: list[list[str]], batch_size: int | None = None) -> list[list[str]]:
+    def tag_tokens(self, sentences: list[list[str]], batch_size: int | None = None, document: bool | None = None) -> list[list[str]]:
         """Tags (IOB2 for chunk tags) of tokenized sentences; an empty sentence gets []."""
-        return self.tag_tokens_scored(sentences, batch_size)[0]
+        return self.tag_tokens_scored(sentences, batch_size, document)[0]
 
     def _predict_batch(self, texts: list[str]) -> list[TaggedText]:
         kept = [[t for t in doc if not t.is_space] for doc in spacy_docs(texts)]
-        tags, probs = self.tag_tokens_scored([[t.text for t in toks] for toks in kept], len(texts))
+        tags, probs = self.tag_tokens_scored([[t.text for t in toks] for toks in kept], len(texts), document=False)
         return [tagged_text(text, toks, tg, pr, self.chunked) for text, toks, tg, pr in zip(texts, kept, tags, probs)]
 
 

@@ -117,7 +117,7 @@ class RnnNlpTagger(_RunComponent):
         model = self._ready()
         for batch in minibatch(docs, size=batch_size or self.batch_size):
             kept = [[t for t in doc if not t.is_space] for doc in batch]
-            tags = model.tag_tokens([[t.text for t in toks] for toks in kept], self.batch_size)
+            tags = model.tag_tokens([[t.text for t in toks] for toks in kept], self.batch_size, document=False)  # docs stay apart
             for doc, toks, tg in zip(batch, kept, tags):
                 self.set_annotations(doc, toks, tg)
                 yield doc

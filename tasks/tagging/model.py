@@ -15,6 +15,11 @@ class TaggerModel(Model):
 
     A str is one text, tokenized by spaCy's blank English tokenizer; `tag_tokens` takes sentences
     already split into tokens (what the spaCy component passes).
+
+    Document context (a run trained with data.context): a text is read whole, and a piece of a text longer
+    than data.max_len reads its neighbouring tokens as context; texts given together stay apart. The
+    sentences given to one `tag_tokens` call are one document in order (each the others' context) unless
+    `document=False`.
     """
 
     @property
@@ -27,15 +32,19 @@ class TaggerModel(Model):
         """True for NER (chunk tags, entities), False for POS (one plain tag a token)."""
         return self._task.chunked
 
-    def tag_tokens(self, sentences: list[list[str]], batch_size: int | None = None) -> list[list[str]]:
-        """Tags of tokenized sentences (IOB2 for chunk tags); an empty sentence gets []."""
-        return self._task.tag_tokens(self.module, token_lists(sentences, "sentences"), self.device, check_batch_size(batch_size))
+    def tag_tokens(self, sentences: list[list[str]], batch_size: int | None = None, document: bool | None = None) -> list[list[str]]:
+        """Tags of tokenized sentences (IOB2 for chunk tags); an empty sentence gets []. `document`: the
+        sentences are one document, each the others' context (None: True for a run trained with data.context,
+        which reads context; False: each sentence alone)."""
+        sentences = token_lists(sentences, "sentences")
+        return self._task.tag_tokens(self.module, sentences, self.device, check_batch_size(batch_size), document)
 
     def _predict_batch(self, texts: list[str], **options) -> list[TaggedText]:
         if options:
             raise TypeError(f"tagger predict takes no options, got {', '.join(options)}")
         kept = self._tokens(texts)
-        tags, probs = self._task.tag_tokens_scored(self.module, [[t.text for t in toks] for toks in kept], self.device)
+        tokens = [[t.text for t in toks] for toks in kept]
+        tags, probs = self._task.tag_tokens_scored(self.module, tokens, self.device, document=False)  # each text its own document
         return [tagged_text(text, toks, tg, pr, self.chunked) for text, toks, tg, pr in zip(texts, kept, tags, probs)]
 
     @staticmethod

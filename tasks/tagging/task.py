@@ -5,12 +5,21 @@ Sentences come from a fetcher (`conll2003`, `brown`), CoNLL / CoNLL-U / word-tag
 and back to IOB2 for seqeval. Sentences longer than `data.max_len` are cut into pieces, tagged piece
 by piece and put back together; empty sentences are skipped; both are counted in the log. A tag the
 training data never had is reported (it can only be counted wrong), never crashed on.
+
+Document context (`data.context: N`, FLERT, Schweter & Akbik 2020): each piece is read in a window of
+up to N tokens of its document on each side (the previous sentences' last tokens, the next sentences'
+first ones; never another document's). The backbone, the character features and a fresh BiLSTM read
+the whole window; the emissions are cut to the piece's own tokens before the CRF or softmax, so the
+loss and the predicted tags cover the sentence only. It needs each sentence's document (a `document`
+column, or a CoNLL file's -DOCSTART- lines) and costs about (sentence + 2N) / sentence times the
+encoder's work a sentence: with N = 32 on CoNLL-2003 (about 14 tokens a sentence) 4 to 5 times an epoch's time.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import random
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,9 +27,9 @@ import torch
 
 from rnn_nlp.config import RunConfig
 from rnn_nlp.data.batching import length_buckets, pad_batch
-from rnn_nlp.data.inputs import sentence_pieces, word_chars
+from rnn_nlp.data.inputs import context_windows, document_runs, word_chars
 from rnn_nlp.data.tag_schemes import SCHEMES, allowed_transitions, convert, detect_scheme, is_chunk_tagset
-from rnn_nlp.data.tagged import load_tagged_corpus
+from rnn_nlp.data.tagged import DOCUMENT, load_tagged_corpus
 from rnn_nlp.data.tokenize import normalize_word
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError, DataError
@@ -56,7 +65,12 @@ class TaggingDataConfig:
     vocab_size: int | None = 50000
     min_count: int = 1
     max_train_sentences: int | None = None  # the first N training sentences only (quick runs)
-    max_len: int = 150  # longer sentences are cut into pieces of this many tokens
+    max_len: int = 150  # longer sentences are cut into pieces of this many tokens (context not counted)
+    # Document context (FLERT): read each sentence with up to this many tokens of its document on each side
+    # (0: none). Needs the data's documents (a `document` column; CoNLL files: -DOCSTART- lines). An epoch
+    # costs about (sentence + 2 * context) / sentence times the encoder's work; loss and tags stay the sentence's.
+    context: int = 0
+    context_dropout: float = 0.0  # training: read a window's sentence alone with this probability (FLERT)
     # Accepted shorthand of `stages: [{name: lm_pretrain, epochs: N, corpora: [...], time_budget_s: S}, {name: task}]`
     # (an LM on the task's training text plus these corpora first), resolved into `stages:` when the config is built.
     pretrain_epochs: int = 0
@@ -71,10 +85,14 @@ class PosDataConfig(TaggingDataConfig):
 
 
 class Piece:
-    """Up to max_len tokens of one sentence, encoded, and the tokens themselves (`words`, for string
-    embeddings); `first` / `last`: it opens / closes the sentence."""
+    """Up to max_len tokens of one sentence in their window of document context, encoded, and the window's
+    tokens themselves (`words`, for string embeddings); `first` / `last`: it opens / closes the sentence.
 
-    __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last", "words", "vector_rows")
+    `ids`, `chars`, `words` and `vector_rows` cover the window; `tags` the piece's own tokens, which are the
+    window's [left, left + len(tags)). Without context the window is the piece and `left` is 0.
+    """
+
+    __slots__ = ("sentence", "start", "ids", "chars", "tags", "first", "last", "words", "vector_rows", "left")
 
     def __init__(
         self,
@@ -87,10 +105,18 @@ class Piece:
         last: bool = True,
         words: tuple[str, ...] = (),
         vector_rows: list[int] | None = None,
+        left: int = 0,
     ):
         self.sentence, self.start, self.ids, self.chars, self.tags = sentence, start, ids, chars, tags
         self.first, self.last, self.words = first, last, words
         self.vector_rows = vector_rows  # each token's row in backbone.vectors' table (-1: none)
+        self.left = left
+
+    def without_context(self) -> Piece:
+        """The piece read alone, its window cut to its own tokens (data.context_dropout)."""
+        a, b = self.left, self.left + len(self.tags)
+        rows = None if self.vector_rows is None else self.vector_rows[a:b]
+        return Piece(self.sentence, self.start, self.ids[a:b], self.chars[a:b], self.tags, self.first, self.last, self.words[a:b], rows)
 
 
 class TaggingTask(TaggingEvaluation, Task):
@@ -122,7 +148,9 @@ class TaggingTask(TaggingEvaluation, Task):
             cfg, source, ["data.vocab_size", "data.min_count", "data.max_train_sentences", "data.max_len", "data.pretrain_time_budget_s"]
         )
         positive_keys(cfg, source, ["head.encoder_size", "head.char_emb_size", "head.char_size", "head.char_kernel", "head.max_word_chars"])
-        probability_keys(cfg, source, ["head.dropout", "head.word_dropout"])
+        probability_keys(cfg, source, ["head.dropout", "head.word_dropout", "data.context_dropout"])
+        if cfg.data.context < 0:
+            raise ConfigError(f"{source}: data.context must be >= 0 (tokens of document context on each side; 0: none)")
         if cfg.head.string_embeddings == "" or cfg.head.string_embeddings_cache_mb < 0:
             raise ConfigError(
                 f"{source}: head.string_embeddings must name a run folder (or be null), head.string_embeddings_cache_mb be >= 0"
@@ -168,6 +196,12 @@ class TaggingTask(TaggingEvaluation, Task):
             if len(keep) < len(part["tokens"]):
                 log.warning("%s [%s]: skipped %d empty sentences", name, split, len(part["tokens"]) - len(keep))
                 splits[split] = {k: [v[i] for i in keep] for k, v in part.items()}
+        if d.context and any(DOCUMENT not in part for part in splits.values()):
+            raise ConfigError(
+                f"data.context={d.context} reads each sentence with its document's neighbouring sentences, but {name} has no "
+                f"documents (no '{DOCUMENT}' column; a CoNLL file gives them by its -DOCSTART- lines): use a data set with "
+                "documents (conll2003, brown, CoNLL files) or data.context=0"
+            )
         return splits
 
     def split_records(self, split: str) -> dict | None:
@@ -247,21 +281,45 @@ class TaggingTask(TaggingEvaluation, Task):
             self._char_ids = {c: i for i, c in enumerate(self.char_list())}
         return word_chars(token, self._char_ids, self.cfg.head.max_word_chars)
 
-    def encode_sentences(self, sentences: list[list[str]], tags: list[list[str]] | None = None, where: str = "input") -> list[Piece]:
-        """Pieces of at most data.max_len tokens; a sentence cut into pieces is counted in the log."""
+    def encode_sentences(
+        self,
+        sentences: list[list[str]],
+        tags: list[list[str]] | None = None,
+        where: str = "input",
+        documents: Sequence[Hashable] | None = None,
+    ) -> list[Piece]:
+        """Pieces of at most data.max_len tokens, each in its window of data.context tokens of its document
+        on each side (`documents`: each sentence's document id, sentences in document order; None: each
+        sentence alone). A document is encoded once and its windows cut from it; a sentence cut into
+        pieces is counted in the log."""
         vocab, limit = self.token_vocab(), self.cfg.data.max_len
         index = {t: i for i, t in enumerate(self.tag_names())}
         pieces, cut = [], 0
-        for n, tokens in enumerate(sentences):
-            tag_ids = [index.get(t, -1) for t in self.to_train_scheme(tags[n])] if tags is not None else [-1] * len(tokens)
-            cut += len(tokens) > limit
-            for start, part in sentence_pieces(tokens, limit):
-                words = [self.word(t) for t in part]
-                ids = vocab.encode(words)
-                first, last = start == 0, start + limit >= len(tokens)
-                chars = [self.encode_chars(t) for t in part]
-                rows = vector_rows(self.cfg, part, words)
-                pieces.append(Piece(n, start, ids, chars, tag_ids[start : start + limit], first, last, tuple(part), rows))
+        for run in document_runs(documents if self.cfg.data.context else None, len(sentences)):
+            tokens = [t for n in run for t in sentences[n]]
+            if not tokens:  # empty sentences have no piece
+                continue
+            words = [self.word(t) for t in tokens]
+            ids, chars, rows = vocab.encode(words), [self.encode_chars(t) for t in tokens], vector_rows(self.cfg, tokens, words)
+            for w in context_windows([len(sentences[n]) for n in run], limit, self.cfg.data.context):
+                n = run[w.sentence]
+                length = len(sentences[n])
+                cut += w.start == 0 and length > limit
+                tag_ids = [index.get(t, -1) for t in self.to_train_scheme(tags[n])] if tags is not None else [-1] * length
+                pieces.append(
+                    Piece(
+                        n,
+                        w.start,
+                        ids[w.lo : w.hi],
+                        chars[w.lo : w.hi],
+                        tag_ids[w.start : w.start + w.size],
+                        w.start == 0,
+                        w.start + w.size >= length,
+                        tuple(tokens[w.lo : w.hi]),
+                        None if rows is None else rows[w.lo : w.hi],
+                        w.left,
+                    )
+                )
         if cut:
             log.warning(
                 "%s: %d sentences longer than data.max_len=%d tokens were cut into pieces and tagged piece by piece", where, cut, limit
@@ -275,15 +333,18 @@ class TaggingTask(TaggingEvaluation, Task):
                 hint = "" if split == "train" else " (a corpus with only training data: try --split train)"
                 raise DataError(f"{self.data_name}: no sentences in the {split} split{hint}")
             where = f"{self.data_name} [{split}]"
-            self._pieces[split] = self.encode_sentences(part["tokens"], part["tags"], where)
+            self._pieces[split] = self.encode_sentences(part["tokens"], part["tags"], where, part.get(DOCUMENT))
             if split != "train":
                 self.warn_unseen_tags(part["tags"], where)
         return self._pieces[split]
 
     def make_batch(self, pieces: list[Piece], device: torch.device) -> dict:
+        """Padded windows, and the pieces' tags [B, S] (S: the longest piece). With data.context, also each
+        piece's place in its window ("window_left", "sentence_lengths" [B]), where the network cuts its scores."""
         ids, lengths = pad_batch([p.ids for p in pieces], self.token_vocab().pad_id)
         steps = ids.size(1)
-        tags = torch.tensor([p.tags + [-1] * (steps - len(p.tags)) for p in pieces], dtype=torch.long)
+        size = max(len(p.tags) for p in pieces)
+        tags = torch.tensor([p.tags + [-1] * (size - len(p.tags)) for p in pieces], dtype=torch.long)
         batch: dict[str, Any] = {
             "ids": ids.to(device),
             "lengths": lengths,
@@ -300,6 +361,9 @@ class TaggingTask(TaggingEvaluation, Task):
             batch["vector_rows"] = padded_rows([p.vector_rows or [] for p in pieces], steps).to(device)
         if self.cfg.head.string_embeddings:
             batch["words"] = [p.words for p in pieces]
+        if self.cfg.data.context:
+            batch["window_left"] = torch.tensor([p.left for p in pieces], device=device)
+            batch["sentence_lengths"] = torch.tensor([len(p.tags) for p in pieces], device=device)
         return batch
 
     def batches(
@@ -341,7 +405,12 @@ class TaggingTask(TaggingEvaluation, Task):
 
     def train_batches(self, epoch: int, start_step: int, device: torch.device) -> Iterator[dict]:
         seed = self.epoch_seed(epoch)
-        for _, batch in self.batches(self.pieces("train"), self.cfg.trainer.batch_size, seed, device, start_step):
+        pieces = self.pieces("train")
+        p = self.cfg.data.context_dropout
+        if self.cfg.data.context and p > 0:  # drawn from the epoch's seed: a resumed epoch drops the same windows
+            draw = random.Random(seed)
+            pieces = [piece.without_context() if draw.random() < p else piece for piece in pieces]
+        for _, batch in self.batches(pieces, self.cfg.trainer.batch_size, seed, device, start_step):
             yield batch
 
     def lm_text(self) -> tuple[dict[str, list[str]], dict]:
@@ -369,7 +438,7 @@ class TaggingTask(TaggingEvaluation, Task):
                 loss_sum += float(result["loss_sum"])
                 loss_n += result["loss_count"]
             for k, row in enumerate(rows):
-                emissions[(pieces[row].sentence, pieces[row].start)] = result["emissions"][k, : len(pieces[row].ids)].float()
+                emissions[(pieces[row].sentence, pieces[row].start)] = result["emissions"][k, : len(pieces[row].tags)].float()
         by_sentence: dict[int, list[torch.Tensor]] = {}
         for (n, _), e in sorted(emissions.items(), key=lambda kv: kv[0]):
             by_sentence.setdefault(n, []).append(e)
@@ -392,21 +461,37 @@ class TaggingTask(TaggingEvaluation, Task):
             probs[n] = e.softmax(-1).gather(1, chosen).squeeze(1).tolist()
         return paths, loss_sum, loss_n, probs
 
+    def input_documents(self, count: int, document: bool | None) -> list[int] | None:
+        """Document ids of `count` sentences given to tag: all one document (`document` True; None means
+        True for a run trained with data.context), else each sentence alone (None)."""
+        return [0] * count if (self.cfg.data.context > 0 if document is None else document) else None
+
     @torch.no_grad()
     def tag_tokens(
-        self, model: TaggerNetwork, sentences: list[list[str]], device: torch.device, batch_size: int | None = None
+        self,
+        model: TaggerNetwork,
+        sentences: list[list[str]],
+        device: torch.device,
+        batch_size: int | None = None,
+        document: bool | None = None,
     ) -> list[list[str]]:
-        """Predicted tags (IOB2 for chunk tags) of tokenized sentences; empty sentences get []."""
-        return self.tag_tokens_scored(model, sentences, device, batch_size)[0]
+        """Predicted tags (IOB2 for chunk tags) of tokenized sentences; empty sentences get []. With
+        data.context the sentences are one document in order (`document`: see `input_documents`)."""
+        return self.tag_tokens_scored(model, sentences, device, batch_size, document)[0]
 
     @torch.no_grad()
     def tag_tokens_scored(
-        self, model: TaggerNetwork, sentences: list[list[str]], device: torch.device, batch_size: int | None = None
+        self,
+        model: TaggerNetwork,
+        sentences: list[list[str]],
+        device: torch.device,
+        batch_size: int | None = None,
+        document: bool | None = None,
     ) -> tuple[list[list[str]], list[list[float]]]:
         """`tag_tokens`, and each tag's probability (see `decode_pieces`)."""
         was_training = model.training
         model.eval()
-        pieces = self.encode_sentences(sentences, None, "input")
+        pieces = self.encode_sentences(sentences, None, "input", self.input_documents(len(sentences), document))
         names = self.tag_names()
         paths, _, _, probs = self.decode_pieces(model, pieces, len(sentences), batch_size or self.cfg.trainer.eval_batch_size, device)
         out = [[names[i] for i in path] for path in paths]

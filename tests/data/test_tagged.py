@@ -116,3 +116,27 @@ def test_hub_tables_map_class_labels_to_names(monkeypatch):
     assert load_tagged_corpus("someone/conll-like", fallbacks=("ner_tags",))["test"]["tags"] == [["B-PER", "I-PER", "O"]]
     with pytest.raises(DataError, match="no column 'tags'"):
         load_tagged_corpus("someone/conll-like")
+
+
+def test_documents_come_from_docstart_lines_per_file_and_from_a_document_column(tmp_path, monkeypatch):
+    """Each sentence's document (for the taggers' data.context): a CoNLL file's -DOCSTART- lines, numbered per
+    file so two files' documents never share an id; a table's `document` column as it is; none in word/tag files."""
+    folder = tmp_path / "ner"
+    folder.mkdir()
+    doc = "-DOCSTART- O\n\na O\n\nb O\n\n-DOCSTART- O\n\nc O\n"
+    (folder / "a.train").write_text(doc, encoding="utf-8")
+    (folder / "b.train").write_text(doc, encoding="utf-8")
+    (folder / "eng.testb").write_text("d O\n\ne O\n", encoding="utf-8")
+    splits = load_tagged_corpus(str(folder))
+    train = splits["train"]["document"] + splits["valid"]["document"]  # valid carved from train's end
+    assert train == ["a.train#0", "a.train#0", "a.train#1", "b.train#0", "b.train#0", "b.train#1"]
+    assert splits["test"]["document"] == ["eng.testb#0", "eng.testb#0"]  # a file without -DOCSTART- is one document
+    words = tmp_path / "words.txt"
+    words.write_text("a/X b/Y\n" * 10, encoding="utf-8")
+    assert "document" not in load_tagged_corpus(str(words), format="word_tag")["train"]
+
+    import datasets
+
+    ds = datasets.Dataset.from_dict({"tokens": [["a"], ["b"]], "tags": [["O"], ["O"]], "document": [4, 5]})
+    monkeypatch.setattr("rnn_nlp.data.sources.load_hub", lambda name, cfg: datasets.DatasetDict({"train": ds}))
+    assert load_tagged_corpus("someone/with-documents")["train"]["document"] == [4, 5]

@@ -166,6 +166,22 @@ def test_a_classifier_with_ngrams_exports_and_predicts_as_pytorch(trained, tmp_p
     assert [r.label for r in inference.load(out).predict(texts)] == [r.label for r in expected]
 
 
+def test_a_context_run_exports_and_the_predictor_reads_the_same_windows(trained, tmp_path):
+    """data.context: the graph gives every window token's scores and numpy keeps the sentence's, so the
+    predictor's tags equal PyTorch's for texts (pieces of a long one read their neighbours), for the
+    sentences of one document and for sentences each alone, with a max_len that cuts sentences."""
+    run = trained("ner", data={"context": 5, "max_len": 6}, trainer={"epochs": 2})
+    out = api.export(run, tmp_path / "ner-context", onnx=True)
+    torch_model, onnx_model = rnn_nlp.load(run, "cpu"), inference.load(out)
+    texts = random_texts(12, 30, seed=5)
+    assert [r.tags for r in onnx_model.predict(texts, batch_size=4)] == [r.tags for r in torch_model.predict(texts, batch_size=4)]
+    sentences = [t.split() for t in random_texts(10, 14, seed=6)]
+    for document in (None, False):
+        expected = torch_model.tag_tokens(sentences, document=document)
+        assert onnx_model.tag_tokens(sentences, 3, document=document) == expected
+    assert torch_model.tag_tokens(sentences) != torch_model.tag_tokens(sentences, document=False)  # the context is read
+
+
 def test_int8_holds_dynamic_quantize_lstm_and_tags_alike(trained, tmp_path):
     run = trained("ner")
     out = api.export(run, tmp_path / "int8", onnx=True, int8=True)

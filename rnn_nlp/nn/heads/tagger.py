@@ -129,12 +129,24 @@ class TaggerHead(nn.Module):
         return self.scorer(x)
 
 
+def sentence_part(scores: torch.Tensor, left: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """[B, W, K] scores of windows -> [B, S, K] the scores of each row's own `lengths` [B] tokens, which
+    start at `left` [B] in its window, and their mask [B, S] (S: the longest; padding past a row's length)."""
+    steps = torch.arange(int(lengths.max()), device=scores.device)
+    mask = steps.unsqueeze(0) < lengths.to(scores.device).unsqueeze(1)
+    index = (left.to(scores.device).unsqueeze(1) + steps).clamp(max=scores.size(1) - 1)  # padding reads the last step
+    return scores.gather(1, index.unsqueeze(2).expand(-1, -1, scores.size(2))), mask
+
+
 class TaggerNetwork(TaskNetwork):
     """Backbone + TaggerHead. A batch is {"ids", "lengths"}, maybe "chars" [B, T, C], "words" (each sentence's
     tokens, for string embeddings) and "tags" [B, T].
 
     Optional "starts_sentence" / "ends_sentence" [B] booleans mark pieces cut from a longer sentence
-    (False: the CRF's start / end score and constraint do not apply there). Tags are indices, -1 on
+    (False: the CRF's start / end score and constraint do not apply there). Optional "window_left" and
+    "sentence_lengths" [B] (document context): the ids are windows around each sentence, whose own
+    tokens start at window_left; everything reads the window, and the scores (and so the mask, the loss,
+    the decoded tags and "tags" [B, S]) cover the sentence's tokens only. Tags are indices, -1 on
     padding and on tags the model does not know (left out of the loss: a
     CRF drops whole sentences holding such a tag, the softmax just those tokens).
     """
@@ -146,6 +158,7 @@ class TaggerNetwork(TaskNetwork):
         self.unk_id = unk_id
 
     def emissions(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tag scores [B, T, K] and their mask [B, T]: of every token, or of each window's sentence."""
         ids, lengths, vector_rows = batch["ids"], batch["lengths"], batch.get("vector_rows")
         p = self.head.cfg.word_dropout
         if self.training and p > 0:
@@ -155,7 +168,10 @@ class TaggerNetwork(TaskNetwork):
                 vector_rows = vector_rows.masked_fill(drop, -1)
         out = self.backbone(ids, lengths, vector_rows=vector_rows)
         mask = out.mask if out.mask is not None else torch.ones_like(ids, dtype=torch.bool)
-        return self.head(out.output, mask, batch.get("chars"), batch.get("words")), mask
+        scores = self.head(out.output, mask, batch.get("chars"), batch.get("words"))
+        if "sentence_lengths" in batch:
+            return sentence_part(scores, batch["window_left"], batch["sentence_lengths"])
+        return scores, mask
 
     def parameter_groups(self) -> list[list[nn.Parameter]]:
         """The backbone's and the head's groups; a string embedder's char LM is a group of its own at the bottom

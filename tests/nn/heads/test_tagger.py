@@ -6,7 +6,7 @@ import torch
 from rnn_nlp.config import BackboneConfig
 from rnn_nlp.data.tag_schemes import allowed_transitions
 from rnn_nlp.nn.backbone import Backbone
-from rnn_nlp.nn.heads.tagger import CharEncoder, TaggerHead, TaggerHeadConfig, TaggerNetwork
+from rnn_nlp.nn.heads.tagger import CharEncoder, TaggerHead, TaggerHeadConfig, TaggerNetwork, sentence_part
 
 TAGS = ["O", "B-A", "I-A"]
 
@@ -130,3 +130,38 @@ def test_word_dropout_drops_a_words_pretrained_vector_with_its_id():
     model.head.cfg.word_dropout = 0.0
     plain_unk, _ = model.emissions({"ids": torch.tensor([[1, 1, 1]]), "lengths": torch.tensor([3])})
     assert torch.allclose(dropped, plain_unk)  # every word dropped: <unk> alone, its vector gone with it
+
+
+def test_sentence_part_cuts_each_window_to_its_sentence():
+    scores = torch.arange(2 * 5 * 1, dtype=torch.float).reshape(2, 5, 1)
+    part, mask = sentence_part(scores, torch.tensor([1, 0]), torch.tensor([3, 2]))
+    assert part.shape == (2, 3, 1)
+    assert part[0, :, 0].tolist() == [1.0, 2.0, 3.0]  # window 0's tokens 1..3
+    assert part[1, :2, 0].tolist() == [5.0, 6.0]  # window 1's tokens 0..1
+    assert mask.tolist() == [[True, True, True], [True, True, False]]
+
+
+@pytest.mark.parametrize("decoder", ["crf", "softmax"])
+def test_windows_loss_and_tags_cover_the_sentence_only(decoder):
+    """The network reads the whole window, but its loss is that of the sentence's own emissions: a context
+    token's tag (here -1 everywhere outside the sentence) never enters, and decoding gives the sentence's length."""
+    model = _model(decoder=decoder).eval()
+    batch = _batch()  # windows of 4 and 2 tokens; the sentences: tokens 1-2 of the first, token 1 of the second
+    window = {
+        **batch,
+        "window_left": torch.tensor([1, 1]),
+        "sentence_lengths": torch.tensor([2, 1]),
+        "tags": torch.tensor([[2, 0], [1, -1]]),
+    }
+    out = model(window)
+    full, _ = model.emissions({k: v for k, v in batch.items() if k != "tags"})
+    assert torch.allclose(out["emissions"][0], full[0, 1:3]) and torch.allclose(out["emissions"][1, :1], full[1, 1:2])
+    assert out["mask"].tolist() == [[True, True], [True, False]]
+    if decoder == "crf":
+        expected = model.head.crf.nll(out["emissions"], window["tags"].clamp(min=0), out["mask"]).sum() / 2
+        assert out["loss_count"] == 2
+    else:
+        expected = torch.nn.functional.cross_entropy(torch.cat([full[0, 1:3], full[1, 1:2]]), torch.tensor([2, 0, 1]))
+        assert out["loss_count"] == 3
+    assert float(out["loss"].detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
+    assert [len(p) for p in model.decode(out["emissions"], out["mask"])] == [2, 1]

@@ -26,13 +26,16 @@ def ner_sentence(rng: random.Random) -> list[tuple[str, str]]:
     return subject + [(rng.choice(VERBS), "O")] + obj + [(".", "O")]
 
 
-def write_ner(folder: Path, sizes=(240, 40, 40), seed: int = 0) -> Path:
-    """train.txt / valid.txt / test.txt in CoNLL-2003's four columns, with -DOCSTART- lines."""
+def write_ner(folder: Path, sizes=(240, 40, 40), seed: int = 0, document_size: int | None = None) -> Path:
+    """train.txt / valid.txt / test.txt in CoNLL-2003's four columns, with -DOCSTART- lines: one a file, or
+    one every `document_size` sentences (documents, for data.context)."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for split, n in zip(("train", "valid", "test"), sizes):
         lines = ["-DOCSTART- -X- -X- O", ""]
-        for _ in range(n):
+        for i in range(n):
+            if document_size and i and i % document_size == 0:
+                lines += ["-DOCSTART- -X- -X- O", ""]
             lines += [f"{w} X X {t}" for w, t in ner_sentence(rng)] + [""]
         (folder / f"{split}.txt").write_text("\n".join(lines), encoding="utf-8")
     return folder
