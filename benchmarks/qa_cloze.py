@@ -27,7 +27,6 @@ Results: benchmarks/results/qa_cloze.json and .md, with the command that made th
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import hashlib
 import json
@@ -57,6 +56,7 @@ from rnn_nlp.runs import (  # noqa: E402
     train_run,
 )
 from rnn_nlp.tasks.qa.task import ensemble_candidates  # noqa: E402
+from rnn_nlp.training.history import read_csv  # noqa: E402
 
 CPU = torch.device("cpu")
 WINDOWS = (5, 10, 20)
@@ -141,13 +141,21 @@ def reader_config(name: str, args: argparse.Namespace, pretrain: bool, extra: li
 
 
 def finished_same(out: Path, cfg) -> bool:
-    """Whether `out` holds a finished run (a best model and metrics.csv) of exactly this config."""
-    if not (out / "best").exists() or not (out / "metrics.csv").exists():
+    """Whether `out` holds a finished run of exactly this config: a best model, metrics.csv and the model card
+    (README.md), which a run writes only once its training has ended (a run killed part-way has none)."""
+    missing = [name for name in ("best", "metrics.csv", "README.md") if not (out / name).exists()]
+    if missing:
+        if (out / "best").exists():
+            print(f"--reuse: {out} is not a finished run (no {', '.join(missing)})", flush=True)
         return False
     try:
-        return dataclasses.asdict(load_run_config(out)) == dataclasses.asdict(cfg)
-    except Exception:  # an unreadable or older config: not the same run
+        same = dataclasses.asdict(load_run_config(out)) == dataclasses.asdict(cfg)
+    except Exception as exc:  # an unreadable or older config: not the same run
+        print(f"--reuse: the config of {out} cannot be read ({exc})", flush=True)
         return False
+    if not same:
+        print(f"--reuse: {out} was trained with another config", flush=True)
+    return same
 
 
 def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, extra: list[str], seed: int = 1) -> tuple[dict, list]:
@@ -166,7 +174,7 @@ def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, 
     answers, loss = task.predict_split(model, "test", CPU)
     test = task.metrics("test", answers, loss)
     eval_s = time.perf_counter() - started
-    history = [{k: float(v) for k, v in r.items() if v} for r in csv.DictReader(open(out / "metrics.csv"))]
+    history = read_csv(out / "metrics.csv")
     last = history[-1]
     row = {
         "run": name,
@@ -187,9 +195,9 @@ def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, 
     }
     lm_dir = out / "lm-pretrained"
     if pretrain and (lm_dir / "metrics.csv").exists():
-        rows = list(csv.DictReader(open(lm_dir / "metrics.csv")))
-        row["lm_train_s"] = float(rows[-1]["elapsed_s"])
-        row["lm_valid_ppl"] = {k: float(v) for k, v in rows[-1].items() if "ppl" in k and v}
+        rows = read_csv(lm_dir / "metrics.csv")
+        row["lm_train_s"] = rows[-1]["elapsed_s"]
+        row["lm_valid_ppl"] = {k: v for k, v in rows[-1].items() if "ppl" in k and isinstance(v, float)}
     probs = task.candidate_probabilities(model, "test", CPU) if args.ensemble else []
     return row, probs
 
@@ -246,8 +254,10 @@ def main() -> None:
         p.error(f"unknown runs {', '.join(unknown)}")
     if args.seeds < 1:
         p.error("--seeds must be at least 1")
-    jobs = [("baselines", 1)] if "baselines" in names else []  # (row name, seed)
-    jobs += [(n if k == 1 else f"{n}-s{k}", k) for n in names if n != "baselines" for k in range(1, args.seeds + 1)]
+    jobs = [("baselines", "baselines", 1)] if "baselines" in names else []  # (row name, reader, seed)
+    jobs += [(n if k == 1 else f"{n}-s{k}", n, k) for n in names if n != "baselines" for k in range(1, args.seeds + 1)]
+    if args.ensemble and not any(base != "baselines" for _, base, _ in jobs):
+        p.error("--ensemble needs at least one reader in --runs")
     corpus = load_qa_corpus(args.data)
     test_records = corpus["test"]
     gold = gold_answers(test_records)
@@ -270,16 +280,15 @@ def main() -> None:
     preds: dict[str, list[str]] = {}  # run -> normalised test answers, for the paired tests
     started = time.perf_counter()
     members: list[list] = []  # each reader's test candidate probabilities, for --ensemble
-    for job, seed in jobs + ([("ensemble", 0)] if args.ensemble else []):
+    for job, base, seed in jobs + ([("ensemble", "ensemble", 0)] if args.ensemble else []):
         print(f"== {job}", flush=True)
         if job == "baselines":
             new = baseline_rows(corpus)
         elif job == "ensemble":
             picks = ensemble_candidates(members)
-            answers = [c[i] for i, c in zip(picks, test_records["candidates"])]
+            answers = [c[i] if i >= 0 else "" for i, c in zip(picks, test_records["candidates"])]  # -1: none found
             new = [{"run": "ensemble", "members": len(members), "test_pred": answers, "accuracy": accuracy(answers, test_records)}]
         else:
-            base = job if seed == 1 else job.rsplit("-s", 1)[0]
             row, probs = reader_row(job, args, work, *READERS[base], seed=seed)
             members.append(probs)
             new = [row]

@@ -280,7 +280,7 @@ class QATask(Task):
         self, model: ReaderNetwork, prepared: list[Prepared], device: torch.device
     ) -> Iterator[tuple[Example, torch.Tensor, torch.Tensor, float | None]]:
         """Every window of every record, scored: (window, start logits [1 + n], end logits [1 + n], its loss
-        or None when it has no target). The one loop behind `answer` and `candidate_scores`."""
+        or None when it has no target). The one loop behind `answer` and `candidate_probabilities`."""
         was_training = model.training
         model.eval()
         d = self.cfg.data
@@ -384,10 +384,15 @@ class QATask(Task):
 def ensemble_candidates(members: list[list[torch.Tensor]]) -> list[int]:
     """A probability-averaged ensemble of cloze readers (several seeds, as for classifiers'
     `ensemble_probabilities`): each member gives `candidate_probabilities` for the same records in the same
-    order; per record, the index of the candidate with the highest mean probability."""
+    order; per record, the index of the candidate with the highest mean probability, or -1 where no member
+    found any candidate in the passage (all zero, or no candidates): no answer, as `answer` gives "" there."""
     if not members:
         raise ValueError("an ensemble needs at least one member")
     sizes = {tuple(len(p) for p in m) for m in members}
     if len(sizes) != 1:
         raise ValueError("ensemble members must score the same records and candidates")
-    return [int(torch.stack(row).mean(0).argmax()) for row in zip(*members)]
+    picks = []
+    for row in zip(*members):
+        mean = torch.stack(row).mean(0)
+        picks.append(int(mean.argmax()) if mean.numel() and float(mean.max()) > 0 else -1)
+    return picks

@@ -151,6 +151,8 @@ class TaggingTask(TaggingEvaluation, Task):
         probability_keys(cfg, source, ["head.dropout", "head.word_dropout", "data.context_dropout"])
         if cfg.data.context < 0:
             raise ConfigError(f"{source}: data.context must be >= 0 (tokens of document context on each side; 0: none)")
+        if cfg.data.context_dropout and not cfg.data.context:
+            raise ConfigError(f"{source}: data.context_dropout drops document context, but data.context is 0 (no context to drop)")
         if cfg.head.string_embeddings == "" or cfg.head.string_embeddings_cache_mb < 0:
             raise ConfigError(
                 f"{source}: head.string_embeddings must name a run folder (or be null), head.string_embeddings_cache_mb be >= 0"
@@ -196,11 +198,17 @@ class TaggingTask(TaggingEvaluation, Task):
             if len(keep) < len(part["tokens"]):
                 log.warning("%s [%s]: skipped %d empty sentences", name, split, len(part["tokens"]) - len(keep))
                 splits[split] = {k: [v[i] for i in keep] for k, v in part.items()}
-        if d.context and any(DOCUMENT not in part for part in splits.values()):
+        lacking = [split for split, part in splits.items() if DOCUMENT not in part]
+        if d.context and lacking:
+            advice = (
+                "this run was trained with it, so it can only read data with documents"
+                if whole
+                else "use a data set with documents (conll2003, brown, CoNLL files) or data.context=0"
+            )
             raise ConfigError(
-                f"data.context={d.context} reads each sentence with its document's neighbouring sentences, but {name} has no "
-                f"documents (no '{DOCUMENT}' column; a CoNLL file gives them by its -DOCSTART- lines): use a data set with "
-                "documents (conll2003, brown, CoNLL files) or data.context=0"
+                f"data.context={d.context} reads each sentence with its document's neighbouring sentences, but {name} "
+                f"[{', '.join(lacking)}] has no documents (no '{DOCUMENT}' column; a CoNLL file gives them by its -DOCSTART- "
+                f"lines, and one file without them leaves its split without documents): {advice}"
             )
         return splits
 

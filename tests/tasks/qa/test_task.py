@@ -413,6 +413,8 @@ def test_candidate_probabilities_rank_as_the_answers_and_an_ensemble_averages_th
     # a second member sure of candidate 0 everywhere outweighs a less sure first member
     sure = [torch.nn.functional.one_hot(torch.tensor(0), len(p)).float() for p in probs]
     assert ensemble_candidates([probs, sure]) == [0] * len(probs)  # candidate 0 gets at least half of every mean
+    # a record where no member found a candidate in the passage (or that has none) gets no answer, as `answer` gives ""
+    assert ensemble_candidates([[torch.zeros(3), torch.zeros(0), torch.tensor([0.2, 0.8])]] * 2) == [-1, -1, 1]
     with pytest.raises(ValueError, match="same records"):
         ensemble_candidates([probs, probs[1:]])
     with pytest.raises(ValueError, match="at least one"):

@@ -67,9 +67,11 @@ def test_context_is_checked_and_needs_documents(tmp_path):
         _task(data, context=-1)
     with pytest.raises(ConfigError, match="data.context_dropout"):
         _task(data, context=2, context_dropout=1.5)
+    with pytest.raises(ConfigError, match="data.context_dropout drops document context, but data.context is 0"):
+        _task(data, context=0, context_dropout=0.3)
     pos = write_pos(tmp_path / "pos")
     task = get_task("pos")(build_config(tagging_raw("pos", pos, data={"context": 2})))
-    with pytest.raises(ConfigError, match=rf"data.context=2 .* {pos} has no documents"):
+    with pytest.raises(ConfigError, match=rf"data.context=2 .* {pos} \[.*train.*\] has no documents.*or data.context=0"):
         task.splits()
 
 
