@@ -83,6 +83,13 @@ def document_runs(documents: Sequence[Hashable] | None, count: int) -> list[rang
     return runs
 
 
+def input_documents(count: int, context: int, document: bool | None) -> list[int] | None:
+    """Document ids of `count` sentences given to a tagger in one call: all one document (`document` True;
+    None means True for a run trained with data.context > 0), else each sentence alone (None). The PyTorch
+    model and the ONNX predictor read a call's sentences alike through this."""
+    return [0] * count if (context > 0 if document is None else document) else None
+
+
 def context_windows(lengths: Sequence[int], limit: int, context: int) -> Iterator[Window]:
     """The windows of one document whose sentences have `lengths` tokens, in order: each sentence cut into
     pieces of at most `limit` (data.max_len) tokens, each piece read with up to `context` (data.context)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from rnn_nlp.data.fetchers.vector_sets import load_vectors
-from rnn_nlp.data.inputs import chunked, context_windows, document_runs, first_tokens, item_stream, word_chars
+from rnn_nlp.data.inputs import chunked, context_windows, document_runs, first_tokens, input_documents, item_stream, word_chars
 from rnn_nlp.data.ngrams import ngram_ids, padded_ngram_ids
 from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, spacy_docs
@@ -180,9 +180,9 @@ class OnnxTagger(OnnxModel):
         `document` as the torch model's `tag_tokens` takes it: with data.context the sentences are one document
         unless False."""
         limit, context = int(self.data.get("max_len", 150)), int(self.data.get("context", 0))
-        one_document = context > 0 if document is None else document
         windows, owner, places = [], [], []
-        for run in document_runs([0] * len(sentences) if context and one_document else None, len(sentences)):
+        documents = input_documents(len(sentences), context, document) if context else None
+        for run in document_runs(documents, len(sentences)):
             tokens = [t for n in run for t in sentences[n]]
             for w in context_windows([len(sentences[n]) for n in run], limit, context):
                 windows.append(tokens[w.lo : w.hi])

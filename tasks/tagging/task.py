@@ -27,7 +27,7 @@ import torch
 
 from rnn_nlp.config import RunConfig
 from rnn_nlp.data.batching import length_buckets, pad_batch
-from rnn_nlp.data.inputs import context_windows, document_runs, word_chars
+from rnn_nlp.data.inputs import context_windows, document_runs, input_documents, word_chars
 from rnn_nlp.data.tag_schemes import SCHEMES, allowed_transitions, convert, detect_scheme, is_chunk_tagset
 from rnn_nlp.data.tagged import DOCUMENT, load_tagged_corpus
 from rnn_nlp.data.tokenize import normalize_word
@@ -469,11 +469,6 @@ class TaggingTask(TaggingEvaluation, Task):
             probs[n] = e.softmax(-1).gather(1, chosen).squeeze(1).tolist()
         return paths, loss_sum, loss_n, probs
 
-    def input_documents(self, count: int, document: bool | None) -> list[int] | None:
-        """Document ids of `count` sentences given to tag: all one document (`document` True; None means
-        True for a run trained with data.context), else each sentence alone (None)."""
-        return [0] * count if (self.cfg.data.context > 0 if document is None else document) else None
-
     @torch.no_grad()
     def tag_tokens(
         self,
@@ -484,7 +479,7 @@ class TaggingTask(TaggingEvaluation, Task):
         document: bool | None = None,
     ) -> list[list[str]]:
         """Predicted tags (IOB2 for chunk tags) of tokenized sentences; empty sentences get []. With
-        data.context the sentences are one document in order (`document`: see `input_documents`)."""
+        data.context the sentences are one document in order (`document`: see `rnn_nlp.data.inputs.input_documents`)."""
         return self.tag_tokens_scored(model, sentences, device, batch_size, document)[0]
 
     @torch.no_grad()
@@ -499,7 +494,7 @@ class TaggingTask(TaggingEvaluation, Task):
         """`tag_tokens`, and each tag's probability (see `decode_pieces`)."""
         was_training = model.training
         model.eval()
-        pieces = self.encode_sentences(sentences, None, "input", self.input_documents(len(sentences), document))
+        pieces = self.encode_sentences(sentences, None, "input", input_documents(len(sentences), self.cfg.data.context, document))
         names = self.tag_names()
         paths, _, _, probs = self.decode_pieces(model, pieces, len(sentences), batch_size or self.cfg.trainer.eval_batch_size, device)
         out = [[names[i] for i in path] for path in paths]
