@@ -113,10 +113,15 @@ def test_ngram_dropout_drops_whole_ngrams_and_keeps_the_scale():
 def test_a_chunked_long_document_adds_its_ngram_scores_once():
     model = _ngram_model(chunk_len=None).eval()
     with torch.no_grad():
-        model.head.ngrams.weights.weight.normal_()
+        model.head.ngrams.weights.weight.normal_(generator=torch.Generator().manual_seed(0))
     docs = [list(range(3, 30)) * 3, [5, 6, 7]]
     ids, lengths = pad_batch(docs)
     grams = torch.tensor([[1, 2, 3], [4, 0, 0]])
     whole = model.logits(ids, lengths, ngram_ids=grams)
-    model.head.cfg.chunk_len = 7
-    torch.testing.assert_close(model.logits(ids, lengths, ngram_ids=grams), whole, atol=1e-5, rtol=1e-5)
+    model.head.cfg.chunk_len = 7  # the 81-token document is read in 12 chunks
+    chunked = model.logits(ids, lengths, ngram_ids=grams)
+    torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=1e-5)
+    # the n-gram scores are in the chunked logits exactly once: without them what is left is the recurrent part
+    recurrent = model.logits(ids, lengths, ngram_ids=torch.zeros_like(grams))
+    torch.testing.assert_close(chunked - recurrent, model.head.ngrams(grams), atol=1e-5, rtol=1e-5)
+    assert float(model.head.ngrams(grams).detach().abs().min()) > 1e-3  # the scores are not zero, so "once" is tested
