@@ -309,11 +309,15 @@ class TaggingTask(TaggingEvaluation, Task):
                 continue
             words = [self.word(t) for t in tokens]
             ids, chars, rows = vocab.encode(words), [self.encode_chars(t) for t in tokens], vector_rows(self.cfg, tokens, words)
+            # each sentence's tag ids once, however many pieces it is cut into
+            run_tags = {
+                n: [index.get(t, -1) for t in self.to_train_scheme(tags[n])] if tags is not None else [-1] * len(sentences[n]) for n in run
+            }
             for w in context_windows([len(sentences[n]) for n in run], limit, self.cfg.data.context):
                 n = run[w.sentence]
                 length = len(sentences[n])
                 cut += w.start == 0 and length > limit
-                tag_ids = [index.get(t, -1) for t in self.to_train_scheme(tags[n])] if tags is not None else [-1] * length
+                tag_ids = run_tags[n]
                 pieces.append(
                     Piece(
                         n,
