@@ -177,7 +177,12 @@ def render(facts: CardFacts) -> str:
         "",
         "## Data",
         "",
-        f"Trained on `{facts.data or 'not recorded'}`.",
+        f"Trained on `{facts.data or 'not recorded'}`."
+        + (
+            " Its valid split was trained on too (`data.train_with_dev`), so the valid figures are not held-out ones."
+            if (facts.config.get("data") or {}).get("train_with_dev")
+            else ""
+        ),
         "",
         *_splits_table(facts),
         "",

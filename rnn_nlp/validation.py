@@ -148,6 +148,11 @@ def _trainer_ranges(cfg: RunConfig, source: str) -> None:
         raise ConfigError(f"{source}: trainer.seed must be in [0, 2**63), got {t.seed}")
     if t.threads is not None and t.threads > 4096:
         raise ConfigError(f"{source}: trainer.threads must be at most 4096, got {t.threads}")
+    if getattr(cfg.data, "train_with_dev", False) and t.early_stopping_patience:
+        raise ConfigError(
+            f"{source}: trainer.early_stopping_patience stops when valid stops improving, but data.train_with_dev trains on "
+            "valid too: set a number of epochs (trainer.epochs) instead"
+        )
 
 
 GATES = {"lstm": 4, "gru": 3, "elman_tanh": 1, "elman_relu": 1}

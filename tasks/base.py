@@ -64,6 +64,12 @@ class Task:
     def __init__(self, cfg: Any, vocab_json: dict | None = None):
         self.cfg = cfg
 
+    @property
+    def valid_held_out(self) -> bool:
+        """Whether the valid split is unseen in training. Not so with `data.train_with_dev` (flair's train-on-dev):
+        then the trainer keeps the latest model as the best and anneals a plateau schedule on the training loss."""
+        return not getattr(self.cfg.data, "train_with_dev", False)
+
     @staticmethod
     def validate_config(cfg: Any, source: str) -> None:
         """Range checks of the task's own config keys (types are checked already); ConfigError naming the key."""

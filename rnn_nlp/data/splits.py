@@ -11,6 +11,8 @@ import logging
 import random
 from collections import Counter
 
+from rnn_nlp.errors import ConfigError, DataError
+
 log = logging.getLogger(__name__)
 
 TEXT_HELD_OUT = 0.05  # valid and test carved off a text corpus's train split when it has none
@@ -49,6 +51,29 @@ def fill_missing_splits(splits: dict[str, list[str]]) -> dict[str, list[str]]:
         parts = split_lines(splits["train"], **fracs)
         splits = {**splits, "train": parts["train"], **{s: parts[s] for s in missing}}
     return splits
+
+
+def with_valid_in_train(splits: dict[str, dict[str, list]], where: str, documents: str = "document") -> dict[str, dict[str, list]]:
+    """The splits with the valid split's examples appended to train (flair's `train_with_dev`, as the published
+    CoNLL-2003 figures of Akbik et al. 2018 were trained); valid stays as it is, now seen in training.
+
+    Both splits must have the same columns. A `documents` column's valid values are prefixed "valid:" so that
+    a train document and a valid one never read as one (document context crosses only within a document).
+    """
+    if not splits.get("valid") or not next(iter(splits["valid"].values()), None):
+        raise ConfigError(f"data.train_with_dev: {where} has no valid split to add to train")
+    train, valid = splits["train"], splits["valid"]
+    if set(train) != set(valid):
+        raise DataError(f"{where}: data.train_with_dev joins valid to train, but their columns differ: {sorted(train)}, {sorted(valid)}")
+    joined = {}
+    for key, column in train.items():
+        extra = valid[key]
+        if key == documents:
+            extra = [f"valid:{d}" for d in extra]
+        joined[key] = list(column) + list(extra)
+    sizes = len(next(iter(train.values()), [])), len(next(iter(valid.values())))
+    log.info("%s: training on train + valid (%d + %d examples; valid is no longer held out)", where, *sizes)
+    return {**splits, "train": joined}
 
 
 # ---- seeded shuffles ---------------------------------------------------------------------------

@@ -24,6 +24,8 @@ class TrainingTask(Protocol):
 
     # The validation metric that picks the best model, and whether higher or lower is better.
     selection: tuple[str, str]
+    # False when the valid split is trained on too (data.train_with_dev): the latest model is then the best.
+    valid_held_out: bool
 
     def steps_per_epoch(self) -> int:
         """The batches of an epoch (of the first, where epochs differ in length)."""

@@ -358,13 +358,16 @@ class Trainer:
         log.info("epoch %.4g: %s", row["epoch"], shown)
         key, mode = self.selection
         score = metrics[key] if mode == "min" else -metrics[key]
+        # valid seen in training (data.train_with_dev): its score picks nothing, the latest model is the best
+        held_out = self.task.valid_held_out
         # a NaN score or NaN weights (a classifier's accuracy stays finite) is never the best: best/ holds a usable model
-        self.improved = math.isfinite(score) and self._weights_finite() and (self.best is None or score < self.best)
+        better = self.best is None or score < self.best or not held_out
+        self.improved = math.isfinite(score) and self._weights_finite() and better
         if self.improved:
             self.best = score
         self._call("on_evaluate", metrics)
         if self.scheduler is not None and self.schedule_unit == "epoch" and epoch_done:
-            self.scheduler.step(metrics["loss"])
+            self.scheduler.step(metrics["loss"] if held_out else train_loss)
         self.epoch_loss_sum, self.epoch_loss_steps = 0.0, 0
 
     def _weights_finite(self) -> bool:

@@ -27,6 +27,7 @@ from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.inputs import first_tokens
 from rnn_nlp.data.labeled import load_labeled_corpus
 from rnn_nlp.data.ngrams import build_ngram_vocab, ngram_ids, padded_ngram_ids
+from rnn_nlp.data.splits import with_valid_in_train
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import CheckpointError, ConfigError, DataError
@@ -56,6 +57,9 @@ class ClassificationDataConfig:
     vocab_size: int | None = 30000
     min_count: int = 2
     max_train_examples: int | None = None  # use only the first N training examples (quick runs)
+    # train on train + valid (flair's train_with_dev): the latest model is kept (valid selects nothing) and a
+    # plateau schedule reads the training loss
+    train_with_dev: bool = False
     max_tokens: int | None = None  # cut documents to their first N tokens (None: chunk them instead)
 
 
@@ -115,6 +119,8 @@ class ClassificationTask(Task):
             records = load_labeled_corpus(d.name, d.text_column, d.label_column, d.hub_config, d.label_separator)
             if d.max_train_examples:
                 records["train"] = {k: v[: d.max_train_examples] for k, v in records["train"].items()}
+            if d.train_with_dev:
+                records = with_valid_in_train(records, d.name)
             self._records = records
         return self._records
 

@@ -28,6 +28,7 @@ import torch
 from rnn_nlp.config import RunConfig
 from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.inputs import context_windows, document_runs, input_documents, word_chars
+from rnn_nlp.data.splits import with_valid_in_train
 from rnn_nlp.data.tag_schemes import SCHEMES, allowed_transitions, convert, detect_scheme, is_chunk_tagset
 from rnn_nlp.data.tagged import DOCUMENT, load_tagged_corpus
 from rnn_nlp.data.tokenize import normalize_word
@@ -65,6 +66,9 @@ class TaggingDataConfig:
     vocab_size: int | None = 50000
     min_count: int = 1
     max_train_sentences: int | None = None  # the first N training sentences only (quick runs)
+    # train on train + valid (flair's train_with_dev, how published CoNLL-2003 figures are often trained): the
+    # latest model is kept (valid selects nothing) and a plateau schedule reads the training loss
+    train_with_dev: bool = False
     max_len: int = 150  # longer sentences are cut into pieces of this many tokens (context not counted)
     # Document context (FLERT): read each sentence with up to this many tokens of its document on each side
     # (0: none). Needs the data's documents (a `document` column; CoNLL files: -DOCSTART- lines). An epoch
@@ -171,6 +175,8 @@ class TaggingTask(TaggingEvaluation, Task):
             limit = self.cfg.data.max_train_sentences
             if limit:
                 self._splits["train"] = {k: v[:limit] for k, v in self._splits["train"].items()}
+            if self.cfg.data.train_with_dev:
+                self._splits = with_valid_in_train(self._splits, self.data_name, DOCUMENT)
         return self._splits
 
     def _load(self, name: str, whole: bool = False) -> dict:

@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from rnn_nlp.data.splits import fill_missing_splits, seeded_split, split_lines, split_pairs, stratified_split
+from rnn_nlp.data.splits import fill_missing_splits, seeded_split, split_lines, split_pairs, stratified_split, with_valid_in_train
+from rnn_nlp.errors import ConfigError, DataError
 
 
 def test_split_lines_90_5_5_contiguous():
@@ -84,3 +85,24 @@ def test_a_class_with_one_example_falls_back_to_an_unstratified_split(caplog):
         parts = stratified_split(labels, seed=0, where="x.csv")
     assert [len(parts[s]) for s in parts] == [16, 2, 2]
     assert "x.csv: 1 class(es) with a single example ('lonely'); splitting without stratification" in caplog.text
+
+
+def test_with_valid_in_train_appends_valid_and_keeps_documents_apart():
+    splits = {
+        "train": {"tokens": [["a"], ["b"]], "document": [0, 1]},
+        "valid": {"tokens": [["c"]], "document": [1]},
+        "test": {"tokens": [["d"]], "document": [0]},
+    }
+    joined = with_valid_in_train(splits, "corpus")
+    assert joined["train"] == {"tokens": [["a"], ["b"], ["c"]], "document": [0, 1, "valid:1"]}  # valid's 1 is not train's 1
+    assert joined["valid"] is splits["valid"] and joined["test"] is splits["test"]
+    assert splits["train"]["tokens"] == [["a"], ["b"]]  # the input is not changed
+
+
+def test_with_valid_in_train_needs_a_valid_split_of_the_same_columns():
+    with pytest.raises(ConfigError, match=r"data.train_with_dev: corpus has no valid split"):
+        with_valid_in_train({"train": {"text": ["a"]}, "test": {"text": ["b"]}}, "corpus")
+    with pytest.raises(ConfigError, match="no valid split"):
+        with_valid_in_train({"train": {"text": ["a"]}, "valid": {"text": []}}, "corpus")
+    with pytest.raises(DataError, match=r"corpus: data.train_with_dev joins valid to train, but their columns differ"):
+        with_valid_in_train({"train": {"text": ["a"], "label": ["x"]}, "valid": {"text": ["b"]}}, "corpus")

@@ -124,3 +124,11 @@ def test_export_refuses_what_it_cannot_do(trained, tmp_path):
     with pytest.raises(CheckpointError, match="no such run folder"):
         api.export(tmp_path / "missing", tmp_path / "y")
     assert main(["export", str(tmp_path / "missing"), str(tmp_path / "y")]) == 2
+
+
+def test_a_card_says_when_valid_was_trained_on():
+    from rnn_nlp.model_card import CardFacts, render
+
+    said = "Its valid split was trained on too (`data.train_with_dev`)"
+    assert said in render(CardFacts("ner-dev", "ner", {"data": {"name": "conll2003", "train_with_dev": True}}, data="conll2003"))
+    assert said not in render(CardFacts("ner", "ner", {"data": {"name": "conll2003"}}, data="conll2003"))

@@ -148,6 +148,7 @@ def test_the_trainer_asks_the_task_for_nothing_outside_the_protocol():
     wanted = {name for name in vars(TrainingTask) if not name.startswith("_")} | set(typing.get_type_hints(TrainingTask))
     assert wanted == {
         "selection",
+        "valid_held_out",
         "steps_per_epoch",
         "epoch_steps",
         "train_batches",

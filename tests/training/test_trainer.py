@@ -166,3 +166,25 @@ def test_a_budget_ending_on_the_last_batch_completes_the_epoch(tmp_path, corpus)
     t = train_run(build_config(tiny_raw(corpus, trainer={"max_steps": steps})), tmp_path / "run")
     assert t.epoch == 1 and t.step_in_epoch == 0
     assert [row["epoch"] for row in t.history] == [1]
+
+
+@pytest.mark.parametrize("held_out", [True, False])
+def test_valid_trained_on_selects_nothing_and_the_plateau_reads_the_training_loss(tmp_path, corpus, monkeypatch, held_out):
+    """data.train_with_dev: the valid split is no judge, so every evaluation is the best (the latest model is
+    kept) and the plateau schedule anneals on the training loss, which falls here, not on valid's, which rises."""
+    from rnn_nlp.tasks.lm import LMTask
+
+    losses = iter([5.0, 6.0, 7.0])
+    monkeypatch.setattr(LMTask, "valid_held_out", held_out)
+    monkeypatch.setattr(LMTask, "evaluate", lambda self, model, split, device: {"loss": next(losses), "ppl": 1.0})
+    raw = tiny_raw(corpus, data={"max_train_tokens": 400}, trainer={"epochs": 3, "lr": 1.0, "schedule": "plateau", "plateau_factor": 0.5})
+    trainer = train_run(build_config(raw), tmp_path / "run")
+    train_losses = [row["train_loss"] for row in trainer.history]
+    assert train_losses[-1] < train_losses[0]
+    lrs = [row["lr"] for row in trainer.history]
+    if held_out:
+        assert trainer.best == 5.0 and lrs == [1.0, 1.0, 0.5]  # valid picked epoch 1 and cut the lr (a row shows it before)
+    else:
+        assert trainer.best == 7.0 and lrs == [1.0, 1.0, 1.0]  # the latest is the best; the training loss kept falling
+    best, last = ckpt.load_weights(tmp_path / "run" / run_folder.BEST), _weights(tmp_path / "run")
+    assert all(torch.equal(best[k], last[k]) for k in last) is (not held_out)  # best/ is the last model only then

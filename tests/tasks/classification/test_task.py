@@ -283,3 +283,14 @@ def test_a_classifier_reads_the_vectors_of_words_outside_its_vocabulary(tmp_path
     # Evaluation batches carry the rows too: the test split's unseen words are read the same way.
     batch = next(task._batches("test", 4, None, torch.device("cpu")))[1]
     assert batch["vector_rows"].shape == batch["ids"].shape
+
+
+def test_train_with_dev_trains_on_the_valid_texts_too(tmp_path, sentiment):
+    plain = ClassificationTask(build_config(classify_raw(sentiment)))
+    raw = classify_raw(sentiment)
+    raw["data"]["train_with_dev"] = True
+    joined = ClassificationTask(build_config(raw))
+    train, valid = plain.records()["train"], plain.records()["valid"]
+    assert joined.records()["train"]["text"] == train["text"] + valid["text"]
+    assert joined.records()["valid"] == valid and joined.records()["test"] == plain.records()["test"]
+    assert plain.valid_held_out and not joined.valid_held_out

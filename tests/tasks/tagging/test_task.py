@@ -294,3 +294,15 @@ def test_shipped_tagging_recipes_are_valid(recipe, task):
 
     cfg = load_config(Path(__file__).resolve().parents[3] / recipe)
     assert cfg.task == task and cfg.trainer.threads == 1 and cfg.trainer.time_budget_s
+
+
+def test_train_with_dev_trains_on_the_valid_sentences_in_their_own_documents(tmp_path):
+    data = write_ner(tmp_path / "data", sizes=(30, 10, 10), document_size=4)
+    task = get_task("ner")(build_config(tagging_raw("ner", data, data={"train_with_dev": True, "context": 3})))
+    train = task.splits()["train"]
+    assert len(train["tokens"]) == 40 and train["tokens"][30:] == task.splits()["valid"]["tokens"]
+    assert not set(train["document"][:30]) & set(train["document"][30:])  # valid's documents stay apart from train's
+    assert task.pieces("train")[30].left == 0  # valid's first sentence reads nothing of train's last document
+    assert not task.valid_held_out
+    with pytest.raises(ConfigError, match="trainer.early_stopping_patience .* data.train_with_dev trains on valid too"):
+        build_config(tagging_raw("ner", data, data={"train_with_dev": True}, trainer={"early_stopping_patience": 2}))
