@@ -108,6 +108,7 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
             "normalize_numbers": True,
             "min_count": 1,
             "max_train_examples": args.max_train,
+            "train_with_dev": bool(getattr(args, "train_with_dev", False)),
         },
         "backbone": {
             "rnn": "lstm",
@@ -154,6 +155,8 @@ def tfidf_row(dataset: str, args: argparse.Namespace) -> dict:
 
     records = load_labeled_corpus(dataset)
     train = {k: v[: args.max_train] if args.max_train else v for k, v in records["train"].items()}
+    if getattr(args, "train_with_dev", False):  # as ours with data.train_with_dev: valid joins train
+        train = {k: list(v) + list(records["valid"][k]) for k, v in train.items()}
     started = time.perf_counter()
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
     model = LogisticRegression(max_iter=2000, C=4.0).fit(vectorizer.fit_transform(train["text"]), train["label"])
@@ -351,6 +354,11 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=1, help="train each model run N times (trainer seeds 1..N) and score their ensemble")
     p.add_argument("--ensemble", action="store_true", help="also score the ensemble of every member of every model run listed")
     p.add_argument("--max-train", type=int, default=None, help="use only the first N training examples")
+    p.add_argument(
+        "--train-with-dev",
+        action="store_true",
+        help="train ours (data.train_with_dev: the last epoch is kept) and TF-IDF on train + valid; valid figures are then not held out",
+    )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--spacy-budget", type=float, default=300.0, help="training seconds of the spacy-textcat run")
     p.add_argument("--quick", action="store_true", help="1 epoch on 800 training examples, three runs")
@@ -370,6 +378,8 @@ def main() -> None:
     unknown = [n for n in names if n not in specs]
     if unknown:
         p.error(f"unknown runs {unknown}; choose from {', '.join(specs)}")
+    if args.train_with_dev and any(n in SPACY_TEXTCAT for n in names):
+        p.error("--train-with-dev trains ours and TF-IDF on train + valid; spaCy's rows select on valid, so run them without it")
     if not args.pretrained:
         names = [n for n in names if n in NOT_OURS or not specs[n]["pretrained"]]
     out = args.out or ROOT / "benchmarks" / "results" / ("classify-quick.json" if args.quick else "classify.json")

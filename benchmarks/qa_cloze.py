@@ -27,7 +27,6 @@ Results: benchmarks/results/qa_cloze.json and .md, with the command that made th
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import os
@@ -45,6 +44,7 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
+from benchmarks.reuse import reuse_or_train  # noqa: E402
 from rnn_nlp.data.cloze import normalize_entity  # noqa: E402
 from rnn_nlp.data.qa import load_qa_corpus  # noqa: E402
 from rnn_nlp.metrics import mcnemar  # noqa: E402
@@ -52,7 +52,6 @@ from rnn_nlp.nn.baselines.cloze import most_frequent, word_overlap  # noqa: E402
 from rnn_nlp.runs import (  # noqa: E402
     load_config,  # noqa: E402
     load_run,
-    load_run_config,
     train_run,
 )
 from rnn_nlp.tasks.qa.task import ensemble_candidates  # noqa: E402
@@ -140,34 +139,12 @@ def reader_config(name: str, args: argparse.Namespace, pretrain: bool, extra: li
     return load_config(ROOT / "configs" / "qa-cloze.yaml", overrides)
 
 
-def finished_same(out: Path, cfg) -> bool:
-    """Whether `out` holds a finished run of exactly this config: a best model, metrics.csv and the model card
-    (README.md), which a run writes only once its training has ended (a run killed part-way has none)."""
-    missing = [name for name in ("best", "metrics.csv", "README.md") if not (out / name).exists()]
-    if missing:
-        if (out / "best").exists():
-            print(f"--reuse: {out} is not a finished run (no {', '.join(missing)})", flush=True)
-        return False
-    try:
-        same = dataclasses.asdict(load_run_config(out)) == dataclasses.asdict(cfg)
-    except Exception as exc:  # an unreadable or older config: not the same run
-        print(f"--reuse: the config of {out} cannot be read ({exc})", flush=True)
-        return False
-    if not same:
-        print(f"--reuse: {out} was trained with another config", flush=True)
-    return same
-
-
 def reader_row(name: str, args: argparse.Namespace, work: Path, pretrain: bool, extra: list[str], seed: int = 1) -> tuple[dict, list]:
     """A reader's row (trained, or with --reuse read from its finished folder) and its test candidate probabilities."""
     cfg = reader_config(name, args, pretrain, extra, seed)
     out = work / name
     started = time.perf_counter()
-    reused = args.reuse and finished_same(out, cfg)
-    if args.reuse and not reused and (out / "best").exists():  # never train over a run --reuse was asked to keep
-        raise SystemExit(f"--reuse: {out} holds a run of another config (or an unfinished one); move it away or leave out --reuse")
-    if not reused:
-        train_run(cfg, out, overwrite=True)
+    reused = reuse_or_train(out, cfg, args.reuse, lambda: train_run(cfg, out, overwrite=True))
     wall = time.perf_counter() - started
     _, task, model = load_run(out, "cpu")
     started = time.perf_counter()

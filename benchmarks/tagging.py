@@ -47,12 +47,15 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
+from benchmarks.reuse import reuse_or_train  # noqa: E402
 from rnn_nlp.data.fetchers.cache import fetch  # noqa: E402
 from rnn_nlp.runs import (  # noqa: E402
     load_config,  # noqa: E402
     load_run,
     train_run,
 )
+from rnn_nlp.tasks.tagging.ensemble import vote_tags  # noqa: E402
+from rnn_nlp.training.history import read_csv  # noqa: E402
 
 CPU = torch.device("cpu")
 RUNS = (
@@ -101,31 +104,56 @@ def split_data(corpus: str, split: str, limit: int | None = None) -> tuple[list[
 # ---- ours --------------------------------------------------------------------------------------
 
 
-def train_ours(name: str, recipe: str, budget: float, args, extra: list[str]) -> dict:
-    overrides = [f"trainer.time_budget_s={budget}", "trainer.progress=false", "trainer.threads=1", *extra]
+def train_ours(name: str, recipe: str, budget: float, args, extra: list[str], seed: int | None = None) -> tuple[dict, list[list[str]]]:
+    """One of our taggers trained (or with --reuse read back from its finished folder) and scored on the test
+    split: its row and its test predictions (IOB2 or plain tags), for an ensemble."""
+    overrides = [f"trainer.time_budget_s={budget}", "trainer.progress=false", "trainer.threads=1", *extra, *args.set]
+    if seed is not None:
+        overrides.append(f"trainer.seed={seed}")
     if args.quick:
         overrides += ["data.max_train_sentences=500", "trainer.epochs=50"]
     cfg = load_config(ROOT / recipe, overrides)
-    run_dir = args.work / name
+    run_dir = args.work / (name if seed is None else f"{name}-seed{seed}")
     started = time.perf_counter()
-    trainer = train_run(cfg, run_dir, overwrite=True)
+    reused = reuse_or_train(run_dir, cfg, args.reuse, lambda: train_run(cfg, run_dir, overwrite=True))
     wall = time.perf_counter() - started
+    history = read_csv(run_dir / "metrics.csv")
     _, task, model = load_run(run_dir, "cpu")
+    predictions = task.predict_split(model, "test", CPU)
     report = task.report(model, "test", CPU, run_dir)
     scores = {k: v for k, v in report.items() if isinstance(v, float)}
-    best = max(trainer.history, key=lambda r: r[f"valid_{task.selection[0]}"])
-    return {
-        "system": name,
+    key = f"valid_{task.selection[0]}"
+    row = {
+        "system": name if seed is None else f"{name}/seed{seed}",
         "recipe": recipe,
         "overrides": overrides,
-        "train_s": trainer.elapsed,
+        "reused": reused,
+        "train_s": history[-1]["elapsed_s"],
         "wall_s": wall,
-        "steps": trainer.global_step,
-        "epochs": trainer.history[-1]["epoch"],
-        "best_valid": best[f"valid_{task.selection[0]}"],
+        "steps": int(history[-1]["step"]),
+        "epochs": history[-1]["epoch"],
+        # with data.train_with_dev valid was trained on: its score is no held-out figure, and the last model is kept
+        "best_valid": max(r[key] for r in history),
+        "valid_held_out": task.valid_held_out,
         **{f"test_{k}": v for k, v in scores.items() if k != "loss"},
         "run_dir": str(run_dir),
         "pretrained_lm": str(cfg.pretrained) if cfg.pretrained else None,
+    }
+    return row, predictions.pred
+
+
+def ensemble_row(name: str, corpus: str, members: list[list[list[str]]], member_rows: list[dict]) -> dict:
+    """The members' vote (tasks.tagging.ensemble.vote_tags) scored on the test split as each member was."""
+    gold = [list(tags) for tags in fetch(corpus)["test"]["tags"]]
+    chunked = corpus == "conll2003"
+    pred = vote_tags(members, chunked)
+    scores = seqeval_scores(gold, pred) if chunked else accuracy(gold, pred)
+    return {
+        "system": f"{name}/ensemble-{len(members)}",
+        "members": [r["system"] for r in member_rows],
+        "train_s": sum(r["train_s"] for r in member_rows),
+        "steps": sum(r["steps"] for r in member_rows),
+        **{f"test_{k}": v for k, v in scores.items()},
     }
 
 
@@ -266,6 +294,12 @@ def markdown(results: dict, args) -> str:
         "wall time from its first update, its dev evaluations (every 200 steps) included. Other jobs shared the machine.",
         "",
     ]
+    if args.set:
+        lines += [f"Every ours-* run also had: `{' '.join(args.set)}`.", ""]
+    if any(r.get("valid_held_out") is False for r in results.values() if isinstance(r, dict)):
+        lines += ["With `data.train_with_dev` ours trained on train + valid and kept its last model; test is still held out.", ""]
+    if any("/ensemble-" in k for k in results):
+        lines += ["`NAME/ensemble-N`: the N seeds' vote (a chunk most members predict is kept; for POS each token's most voted tag).", ""]
     ner = [r for k, r in results.items() if "-ner" in k]
     if ner:
         lines += [
@@ -316,6 +350,19 @@ def markdown(results: dict, args) -> str:
     return "\n".join(lines) + "\n"
 
 
+def parse_seeds(parser: argparse.ArgumentParser, text: str | None) -> list[int]:
+    """--seeds: "3" means seeds 1, 2, 3; "2,4" those two; none: one run with the recipe's own seed."""
+    if not text:
+        return []
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        parser.error(f"--seeds: expected N or a comma-separated list of seeds, got {text!r}")
+    if any(v < 1 for v in values):
+        parser.error(f"--seeds: seeds are >= 1, got {text!r}")
+    return list(range(1, values[0] + 1)) if len(values) == 1 else values
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated; 'none' rewrites the Markdown from the JSON")
@@ -326,6 +373,19 @@ def main() -> None:
     parser.add_argument("--char-lm", default="runs/lm-english-char", help="the character LM run of the string embeddings")
     parser.add_argument("--context", type=int, default=32, help="data.context of the -context runs: tokens of document context a side")
     parser.add_argument("--context-dropout", type=float, default=0.0, help="data.context_dropout of the -context runs")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override for every ours-* run, after the row's own (repeatable), e.g. --set data.train_with_dev=true",
+    )
+    parser.add_argument(
+        "--seeds",
+        help="train each ours-* run with these trainer seeds: N for 1..N, or a list such as 2,4 (rows NAME/seedK, folders NAME-seedK)",
+    )
+    parser.add_argument("--ensemble", action="store_true", help="also score each ours-* run's seeds voting together (NAME/ensemble-N)")
+    parser.add_argument("--reuse", action="store_true", help="read back a finished run of the same config instead of training it again")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-tagging")
     parser.add_argument("--out", type=Path)
@@ -335,6 +395,9 @@ def main() -> None:
     out = args.out or ROOT / "benchmarks" / "results" / ("tagging-quick.json" if args.quick else "tagging.json")
     torch.set_num_threads(1)
     runs = args.runs.split(",")
+    seeds = parse_seeds(parser, args.seeds)
+    if args.ensemble and len(seeds) < 2:
+        parser.error("--ensemble votes several seeds: give --seeds (e.g. --seeds 3)")
     results: dict = json.loads(out.read_text()) if out.exists() and args.runs != ",".join(RUNS) else {}
 
     def save() -> None:
@@ -342,47 +405,51 @@ def main() -> None:
         out.with_suffix(".md").write_text(markdown(results, args), encoding="utf-8")
 
     context = [f"data.context={args.context}", f"data.context_dropout={args.context_dropout}"]
-    jobs = {
-        "ours-ner": lambda: train_ours("ours-ner", "configs/ner-conll03.yaml", args.ner_budget, args, []),
-        "ours-ner-pretrained": lambda: train_ours(
-            "ours-ner-pretrained",
-            "configs/ner-conll03.yaml",
-            args.ner_budget,
-            args,
-            [f"stages=[{{name: lm_pretrain, epochs: 10, corpora: [ptb], time_budget_s: {args.lm_budget}}}, {{name: task}}]"],
-        ),
-        "ours-ner-base": lambda: train_ours(
-            "ours-ner-base", "configs/ner-conll03.yaml", args.ner_budget, args, [f"pretrained={args.base}"]
-        ),
-        "ours-ner-context": lambda: train_ours("ours-ner-context", "configs/ner-conll03.yaml", args.ner_budget, args, VECTORS + context),
-        "ours-ner-base-context": lambda: train_ours(
-            "ours-ner-base-context", "configs/ner-conll03.yaml", args.ner_budget, args, [f"pretrained={args.base}", *context]
-        ),
-        "ours-ner-strings": lambda: train_ours(
-            "ours-ner-strings", "configs/ner-conll03-flair.yaml", args.ner_budget, args, [f"head.string_embeddings={args.char_lm}"]
-        ),
-        "ours-ner-all": lambda: train_ours(
-            "ours-ner-all",
-            "configs/ner-conll03-flair.yaml",
-            args.ner_budget,
-            args,
-            [f"head.string_embeddings={args.char_lm}", f"pretrained={args.base}"],
-        ),
-        "ours-pos-base": lambda: train_ours("ours-pos-base", "configs/pos-brown.yaml", args.pos_budget, args, [f"pretrained={args.base}"]),
-        "ours-ner-vectors": lambda: train_ours("ours-ner-vectors", "configs/ner-conll03.yaml", args.ner_budget, args, VECTORS),
-        "ours-pos-vectors": lambda: train_ours("ours-pos-vectors", "configs/pos-brown.yaml", args.pos_budget, args, VECTORS),
+    stages = f"stages=[{{name: lm_pretrain, epochs: 10, corpora: [ptb], time_budget_s: {args.lm_budget}}}, {{name: task}}]"
+    base = [f"pretrained={args.base}"]
+    ner, pos, flair = "configs/ner-conll03.yaml", "configs/pos-brown.yaml", "configs/ner-conll03-flair.yaml"
+    ours = {  # name -> (recipe, budget, overrides)
+        "ours-ner": (ner, args.ner_budget, []),
+        "ours-ner-pretrained": (ner, args.ner_budget, [stages]),
+        "ours-ner-base": (ner, args.ner_budget, base),
+        "ours-ner-context": (ner, args.ner_budget, VECTORS + context),
+        "ours-ner-base-context": (ner, args.ner_budget, base + context),
+        "ours-ner-strings": (flair, args.ner_budget, [f"head.string_embeddings={args.char_lm}"]),
+        "ours-ner-all": (flair, args.ner_budget, [f"head.string_embeddings={args.char_lm}", *base]),
+        "ours-pos-base": (pos, args.pos_budget, base),
+        "ours-ner-vectors": (ner, args.ner_budget, VECTORS),
+        "ours-pos-vectors": (pos, args.pos_budget, VECTORS),
+        "ours-pos": (pos, args.pos_budget, []),
+    }
+    spacy_jobs = {
         "spacy-ner": lambda: train_spacy("spacy-ner", "ner", "conll2003", args.ner_budget, args),
-        "ours-pos": lambda: train_ours("ours-pos", "configs/pos-brown.yaml", args.pos_budget, args, []),
         "spacy-pos": lambda: train_spacy("spacy-pos", "pos", "brown", args.pos_budget, args),
     }
-    if any(name in jobs or name == "speed" for name in runs):
+    if any(name in ours or name in spacy_jobs or name == "speed" for name in runs):
         results["command"] = "python benchmarks/tagging.py " + " ".join(sys.argv[1:])
     for name in runs:
-        if name in jobs:
+        if name in spacy_jobs:
             print(f"== {name}", flush=True)
-            results[name] = jobs[name]()
-            print(json.dumps(results[name], indent=1), flush=True)
-            save()
+            results[name] = spacy_jobs[name]()
+        elif name in ours:
+            recipe, budget, extra = ours[name]
+            members, member_rows = [], []
+            for seed in seeds or [None]:
+                print(f"== {name}" + (f" seed {seed}" if seed is not None else ""), flush=True)
+                row, pred = train_ours(name, recipe, budget, args, extra, seed)
+                results[row["system"]] = row
+                members.append(pred)
+                member_rows.append(row)
+                print(json.dumps(row, indent=1), flush=True)
+                save()
+            if args.ensemble:
+                corpus = "conll2003" if "-ner" in name else "brown"
+                row = ensemble_row(name, corpus, members, member_rows)
+                results[row["system"]] = row
+                print(json.dumps(row, indent=1), flush=True)
+        else:
+            continue
+        save()
     if "speed" in runs:
         results["speed"] = speed_rows(results, args)
     save()
