@@ -351,16 +351,22 @@ def markdown(results: dict, args) -> str:
 
 
 def parse_seeds(parser: argparse.ArgumentParser, text: str | None) -> list[int]:
-    """--seeds: "3" means seeds 1, 2, 3; "2,4" those two; none: one run with the recipe's own seed."""
+    """--seeds: "3" means seeds 1, 2, 3; "2-4" seeds 2 to 4; "2,4" those two; none: one run with the recipe's own seed."""
     if not text:
         return []
     try:
-        values = [int(x) for x in text.split(",")]
+        if "-" in text:
+            first, last = (int(x) for x in text.split("-"))
+            values = list(range(first, last + 1))
+        elif "," in text:
+            values = [int(x) for x in text.split(",")]
+        else:
+            values = list(range(1, int(text) + 1))
     except ValueError:
-        parser.error(f"--seeds: expected N or a comma-separated list of seeds, got {text!r}")
-    if any(v < 1 for v in values):
+        parser.error(f"--seeds: expected N, A-B or a comma-separated list of seeds, got {text!r}")
+    if not values or any(v < 1 for v in values):
         parser.error(f"--seeds: seeds are >= 1, got {text!r}")
-    return list(range(1, values[0] + 1)) if len(values) == 1 else values
+    return values
 
 
 def main() -> None:
@@ -382,7 +388,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--seeds",
-        help="train each ours-* run with these trainer seeds: N for 1..N, or a list such as 2,4 (rows NAME/seedK, folders NAME-seedK)",
+        help="train each ours-* run with these trainer seeds: N for 1..N, A-B, or a list such as 2,4 (rows NAME/seedK, folders NAME-seedK)",
     )
     parser.add_argument("--ensemble", action="store_true", help="also score each ours-* run's seeds voting together (NAME/ensemble-N)")
     parser.add_argument("--reuse", action="store_true", help="read back a finished run of the same config instead of training it again")
