@@ -336,7 +336,13 @@ def record_row(rows: list, preds: dict, gold, dataset: str, info: dict, command:
         row["vs_tfidf"] = mcnemar(gold, preds[name], preds["tfidf"])
     rows.append({"dataset": dataset, "run": name, **row, **info, "command": command})
     out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
-    out.with_suffix(".md").write_text(f"Command: `python {command}`\n\n{table(rows)}\n", encoding="utf-8")
+    note = (
+        "\n\nWith --train-with-dev every row trained on train + valid (ours kept its last epoch): the valid accuracies are not "
+        "held-out figures; test is."
+        if "--train-with-dev" in command.split()
+        else ""
+    )
+    out.with_suffix(".md").write_text(f"Command: `python {command}`{note}\n\n{table(rows)}\n", encoding="utf-8")
     print(table(rows[-1:]).splitlines()[-1], flush=True)
 
 
