@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tasks` is a top-level package of the repository
 
 from rnn_nlp.data.labeled import load_labeled_corpus  # noqa: E402
+from rnn_nlp.data.splits import with_valid_in_train  # noqa: E402
 from rnn_nlp.metrics import mcnemar  # noqa: E402
 from rnn_nlp.runs import (  # noqa: E402
     build_config,  # noqa: E402
@@ -156,7 +157,7 @@ def tfidf_row(dataset: str, args: argparse.Namespace) -> dict:
     records = load_labeled_corpus(dataset)
     train = {k: v[: args.max_train] if args.max_train else v for k, v in records["train"].items()}
     if getattr(args, "train_with_dev", False):  # as ours with data.train_with_dev: valid joins train
-        train = {k: list(v) + list(records["valid"][k]) for k, v in train.items()}
+        train = with_valid_in_train({**records, "train": train}, dataset)["train"]
     started = time.perf_counter()
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
     model = LogisticRegression(max_iter=2000, C=4.0).fit(vectorizer.fit_transform(train["text"]), train["label"])
@@ -256,7 +257,8 @@ def model_row(
     cfg = build_config(config(dataset, spec, args, pretrained, seed), f"{dataset}/{name}")
     out = work / Path(dataset).name / (name if seed == 1 else f"{name}-seed{seed}")
     trainer = train_run(cfg, out, overwrite=True)
-    best = max(trainer.history, key=lambda r: r["valid_accuracy"])
+    # the kept model's evaluation: the best on valid, or the last with --train-with-dev (valid trained on)
+    best = trainer.history[-1] if cfg.data.train_with_dev else max(trainer.history, key=lambda r: r["valid_accuracy"])
     _, task, model = load_run(out, "cpu")
     device = torch.device("cpu")
     started = time.perf_counter()

@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from rnn_nlp.runs import load_run_config
+from rnn_nlp.training.transfer import ARCHITECTURE
 
 
 def finished_same(out: Path, cfg) -> bool:
@@ -18,7 +19,10 @@ def finished_same(out: Path, cfg) -> bool:
             print(f"--reuse: {out} is not a finished run (no {', '.join(missing)})", flush=True)
         return False
     try:
-        same = dataclasses.asdict(load_run_config(out)) == dataclasses.asdict(cfg)
+        saved, wanted = dataclasses.asdict(load_run_config(out)), dataclasses.asdict(cfg)
+        if cfg.pretrained or cfg.stages:  # the run took its backbone's shape from the pretrained one (adopt_architecture)
+            wanted["backbone"].update({k: saved["backbone"][k] for k in ARCHITECTURE})
+        same = saved == wanted
     except Exception as exc:  # an unreadable or older config: not the same run
         print(f"--reuse: the config of {out} cannot be read ({exc})", flush=True)
         return False

@@ -106,7 +106,7 @@ def split_data(corpus: str, split: str, limit: int | None = None) -> tuple[list[
 
 def train_ours(name: str, recipe: str, budget: float, args, extra: list[str], seed: int | None = None) -> tuple[dict, list[list[str]]]:
     """One of our taggers trained (or with --reuse read back from its finished folder) and scored on the test
-    split: its row and its test predictions (IOB2 or plain tags), for an ensemble."""
+    split: its row and its test `TagPredictions` (gold and predicted tags), for an ensemble."""
     overrides = [f"trainer.time_budget_s={budget}", "trainer.progress=false", "trainer.threads=1", *extra, *args.set]
     if seed is not None:
         overrides.append(f"trainer.seed={seed}")
@@ -133,20 +133,21 @@ def train_ours(name: str, recipe: str, budget: float, args, extra: list[str], se
         "steps": int(history[-1]["step"]),
         "epochs": history[-1]["epoch"],
         # with data.train_with_dev valid was trained on: its score is no held-out figure, and the last model is kept
-        "best_valid": max(r[key] for r in history),
+        "best_valid": max((r[key] for r in history if isinstance(r.get(key), float)), default=None),
         "valid_held_out": task.valid_held_out,
         **{f"test_{k}": v for k, v in scores.items() if k != "loss"},
         "run_dir": str(run_dir),
         "pretrained_lm": str(cfg.pretrained) if cfg.pretrained else None,
     }
-    return row, predictions.pred
+    return row, predictions
 
 
-def ensemble_row(name: str, corpus: str, members: list[list[list[str]]], member_rows: list[dict]) -> dict:
-    """The members' vote (tasks.tagging.ensemble.vote_tags) scored on the test split as each member was."""
-    gold = [list(tags) for tags in fetch(corpus)["test"]["tags"]]
-    chunked = corpus == "conll2003"
-    pred = vote_tags(members, chunked)
+def ensemble_row(name: str, members: list, member_rows: list[dict]) -> dict:
+    """The members' vote (tasks.tagging.ensemble.vote_tags) scored on the test split as each member was; the strict
+    F1 is IOB2-strict (a vote is always well-formed IOB2), a member's is strict in its own training scheme."""
+    gold = members[0].gold
+    chunked = "-ner" in name
+    pred = vote_tags([m.pred for m in members], chunked)
     scores = seqeval_scores(gold, pred) if chunked else accuracy(gold, pred)
     return {
         "system": f"{name}/ensemble-{len(members)}",
@@ -442,15 +443,14 @@ def main() -> None:
             members, member_rows = [], []
             for seed in seeds or [None]:
                 print(f"== {name}" + (f" seed {seed}" if seed is not None else ""), flush=True)
-                row, pred = train_ours(name, recipe, budget, args, extra, seed)
+                row, predictions = train_ours(name, recipe, budget, args, extra, seed)
                 results[row["system"]] = row
-                members.append(pred)
+                members.append(predictions)
                 member_rows.append(row)
                 print(json.dumps(row, indent=1), flush=True)
                 save()
             if args.ensemble:
-                corpus = "conll2003" if "-ner" in name else "brown"
-                row = ensemble_row(name, corpus, members, member_rows)
+                row = ensemble_row(name, members, member_rows)
                 results[row["system"]] = row
                 print(json.dumps(row, indent=1), flush=True)
         else:

@@ -194,6 +194,8 @@ class Model:
         streams) per evaluation batch, instead of trainer.eval_batch_size.
         """
         task = self._eval_task(data, batch_size)
+        if data is None and split in ("train", "valid") and not getattr(task, "valid_held_out", True):
+            log.warning("%s: trained on train + valid (data.train_with_dev), so its %s figures are not held-out ones", self.path, split)
         if report_dir is not None and isinstance(task, Reports):
             try:
                 return task.report(self.module, split, self.device, Path(report_dir))

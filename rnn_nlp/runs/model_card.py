@@ -68,8 +68,9 @@ def _number(text: str | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def training_metrics(run: Path, task: str, data: str) -> list[Metric]:
-    """The valid metrics of the best evaluation in metrics.csv, by the task's selection metric."""
+def training_metrics(run: Path, task: str, data: str, last: bool = False) -> list[Metric]:
+    """The valid metrics of the best evaluation in metrics.csv, by the task's selection metric; `last`: of the
+    last evaluation, the model a run with data.train_with_dev keeps (its valid split was trained on)."""
     try:
         with open(run / "metrics.csv", newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
@@ -79,7 +80,7 @@ def training_metrics(run: Path, task: str, data: str) -> list[Metric]:
     scored = [(v, i) for i, r in enumerate(rows) if (v := _number(r.get(f"valid_{key}"))) is not None]
     if not scored:
         return []
-    _, best = (max if mode == "max" else min)(scored)
+    _, best = scored[-1] if last else (max if mode == "max" else min)(scored)
     row = rows[best]
     command = f"rnn-nlp train {run.name}/{run_folder.RUN_CONFIG} --out {run.name} (evaluation at step {row.get('step', '?')})"
     out = []
@@ -136,7 +137,7 @@ def run_facts(run: str | Path, fingerprint: dict | None = None) -> CardFacts:
         labels=_labels(vocab),
         data=data,
         splits=fingerprint if fingerprint is not None else saved_fingerprint(run),
-        metrics=training_metrics(run, task, data) + evaluation_metrics(run, data),
+        metrics=training_metrics(run, task, data, last=bool((raw.get("data") or {}).get("train_with_dev"))) + evaluation_metrics(run, data),
         versions=versions,
         source=f"run folder {run.resolve().name}",
         limits=limits,

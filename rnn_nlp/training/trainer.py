@@ -366,7 +366,8 @@ class Trainer:
         if self.improved:
             self.best = score
         self._call("on_evaluate", metrics)
-        if self.scheduler is not None and self.schedule_unit == "epoch" and epoch_done:
+        # (a NaN training loss, every step skipped, tells the plateau nothing: that epoch is not counted)
+        if self.scheduler is not None and self.schedule_unit == "epoch" and epoch_done and (held_out or math.isfinite(train_loss)):
             self.scheduler.step(metrics["loss"] if held_out else train_loss)
         self.epoch_loss_sum, self.epoch_loss_steps = 0.0, 0
 

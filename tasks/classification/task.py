@@ -56,7 +56,7 @@ class ClassificationDataConfig:
     normalize_numbers: bool = True
     vocab_size: int | None = 30000
     min_count: int = 2
-    max_train_examples: int | None = None  # use only the first N training examples (quick runs)
+    max_train_examples: int | None = None  # use only the first N training examples (quick runs; before valid joins them)
     # train on train + valid (flair's train_with_dev): the latest model is kept (valid selects nothing) and a
     # plateau schedule reads the training loss
     train_with_dev: bool = False
@@ -346,12 +346,16 @@ class ClassificationTask(Task):
 
     # ---- ULMFiT stage 2 --------------------------------------------------------------
     def lm_text(self) -> tuple[dict[str, list[str]], dict]:
-        """The training and validation texts, one a line, read with this task's tokenizer settings."""
+        """The training and validation texts, one a line, read with this task's tokenizer settings (with
+        data.train_with_dev the LM stage still trains on train alone, so that valid stays its held-out text)."""
         rec = self.records()
         one_line = lambda texts: [t.replace("\n", " ") for t in texts]  # noqa: E731
         d = self.cfg.data
+        train, valid = rec["train"]["text"], rec["valid"]["text"]
+        if d.train_with_dev:
+            train = train[: len(train) - len(valid)]
         return (
-            {"train": one_line(rec["train"]["text"]), "valid": one_line(rec["valid"]["text"])},
+            {"train": one_line(train), "valid": one_line(valid)},
             {"tokenizer": d.tokenizer, "lowercase": d.lowercase, "normalize_numbers": d.normalize_numbers},
         )
 

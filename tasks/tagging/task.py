@@ -65,7 +65,7 @@ class TaggingDataConfig:
     normalize_numbers: bool = False  # numbers -> "N" for word ids (PTB's convention)
     vocab_size: int | None = 50000
     min_count: int = 1
-    max_train_sentences: int | None = None  # the first N training sentences only (quick runs)
+    max_train_sentences: int | None = None  # the first N training sentences only (quick runs; before valid joins them)
     # train on train + valid (flair's train_with_dev, how published CoNLL-2003 figures are often trained): the
     # latest model is kept (valid selects nothing) and a plateau schedule reads the training loss
     train_with_dev: bool = False
@@ -432,8 +432,12 @@ class TaggingTask(TaggingEvaluation, Task):
             yield batch
 
     def lm_text(self) -> tuple[dict[str, list[str]], dict]:
-        """Training and validation sentences, one a line, words as the tagger's vocabulary sees them."""
-        return {split: [" ".join(self.word(t) for t in s) for s in self.splits()[split]["tokens"]] for split in ("train", "valid")}, {}
+        """Training and validation sentences, one a line, words as the tagger's vocabulary sees them (with
+        data.train_with_dev the LM stage still trains on train alone, so that valid stays its held-out text)."""
+        train, valid = self.splits()["train"]["tokens"], self.splits()["valid"]["tokens"]
+        if self.cfg.data.train_with_dev:
+            train = train[: len(train) - len(valid)]
+        return {split: [" ".join(self.word(t) for t in s) for s in part] for split, part in (("train", train), ("valid", valid))}, {}
 
     # ---- use ----------------------------------------------------------------------------
     @torch.no_grad()

@@ -132,3 +132,13 @@ def test_a_card_says_when_valid_was_trained_on():
     said = "Its valid split was trained on too (`data.train_with_dev`)"
     assert said in render(CardFacts("ner-dev", "ner", {"data": {"name": "conll2003", "train_with_dev": True}}, data="conll2003"))
     assert said not in render(CardFacts("ner", "ner", {"data": {"name": "conll2003"}}, data="conll2003"))
+
+
+def test_the_cards_valid_metrics_are_the_kept_models(tmp_path):
+    from rnn_nlp.runs.model_card import training_metrics
+
+    (tmp_path / "metrics.csv").write_text("epoch,step,valid_loss,valid_f1\n1,10,0.5,0.90\n2,20,0.4,0.95\n3,30,0.45,0.93\n", encoding="utf-8")
+    best = {m.name: m.value for m in training_metrics(tmp_path, "ner", "conll2003")}
+    last = {m.name: m.value for m in training_metrics(tmp_path, "ner", "conll2003", last=True)}
+    assert best == {"loss": 0.4, "f1": 0.95}  # the best evaluation's, where valid picks the model
+    assert last == {"loss": 0.45, "f1": 0.93}  # the last one's, where data.train_with_dev keeps the last model

@@ -286,7 +286,9 @@ def test_bad_tagging_config_names_the_key(tmp_path):
         build_config(tagging_raw("ner", tmp_path, head={"decoder": "hmm"}))
 
 
-@pytest.mark.parametrize("recipe,task", [("configs/ner-conll03.yaml", "ner"), ("configs/pos-brown.yaml", "pos")])
+@pytest.mark.parametrize(
+    "recipe,task", [("configs/ner-conll03.yaml", "ner"), ("configs/ner-conll03-base.yaml", "ner"), ("configs/pos-brown.yaml", "pos")]
+)
 def test_shipped_tagging_recipes_are_valid(recipe, task):
     from pathlib import Path
 
@@ -303,6 +305,10 @@ def test_train_with_dev_trains_on_the_valid_sentences_in_their_own_documents(tmp
     assert len(train["tokens"]) == 40 and train["tokens"][30:] == task.splits()["valid"]["tokens"]
     assert not set(train["document"][:30]) & set(train["document"][30:])  # valid's documents stay apart from train's
     assert task.pieces("train")[30].left == 0  # valid's first sentence reads nothing of train's last document
+    valid_words = {w for s in task.splits()["valid"]["tokens"] for w in s}
+    assert valid_words <= set(task.token_vocab().itos)  # the vocabulary is built from train + valid
+    lm, _ = task.lm_text()  # an LM stage still trains on train alone: valid stays its held-out text
+    assert len(lm["train"]) == 30 and len(lm["valid"]) == 10
     assert not task.valid_held_out
     with pytest.raises(ConfigError, match="trainer.early_stopping_patience .* data.train_with_dev trains on valid too"):
         build_config(tagging_raw("ner", data, data={"train_with_dev": True}, trainer={"early_stopping_patience": 2}))
