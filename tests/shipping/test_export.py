@@ -137,7 +137,8 @@ def test_a_card_says_when_valid_was_trained_on():
 def test_the_cards_valid_metrics_are_the_kept_models(tmp_path):
     from rnn_nlp.runs.model_card import training_metrics
 
-    (tmp_path / "metrics.csv").write_text("epoch,step,valid_loss,valid_f1\n1,10,0.5,0.90\n2,20,0.4,0.95\n3,30,0.45,0.93\n", encoding="utf-8")
+    rows = "epoch,step,valid_loss,valid_f1\n1,10,0.5,0.90\n2,20,0.4,0.95\n3,30,0.45,0.93\n"
+    (tmp_path / "metrics.csv").write_text(rows, encoding="utf-8")
     best = {m.name: m.value for m in training_metrics(tmp_path, "ner", "conll2003")}
     last = {m.name: m.value for m in training_metrics(tmp_path, "ner", "conll2003", last=True)}
     assert best == {"loss": 0.4, "f1": 0.95}  # the best evaluation's, where valid picks the model
