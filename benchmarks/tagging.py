@@ -120,7 +120,7 @@ def train_ours(name: str, recipe: str, budget: float, args, extra: list[str], se
     history = read_csv(run_dir / "metrics.csv")
     _, task, model = load_run(run_dir, "cpu")
     predictions = task.predict_split(model, "test", CPU)
-    report = task.report(model, "test", CPU, run_dir)
+    report = task.report_predictions(predictions, "test", run_dir)
     scores = {k: v for k, v in report.items() if isinstance(v, float)}
     key = f"valid_{task.selection[0]}"
     row = {

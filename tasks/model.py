@@ -194,7 +194,7 @@ class Model:
         streams) per evaluation batch, instead of trainer.eval_batch_size.
         """
         task = self._eval_task(data, batch_size)
-        if data is None and split in ("train", "valid") and not getattr(task, "valid_held_out", True):
+        if data is None and split in ("train", "valid") and not task.valid_held_out:
             log.warning("%s: trained on train + valid (data.train_with_dev), so its %s figures are not held-out ones", self.path, split)
         if report_dir is not None and isinstance(task, Reports):
             try:

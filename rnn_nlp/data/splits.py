@@ -76,6 +76,12 @@ def with_valid_in_train(splits: dict[str, dict[str, list]], where: str, document
     return {**splits, "train": joined}
 
 
+def train_alone(splits: dict[str, dict[str, list]]) -> dict[str, list]:
+    """The train columns as they were before `with_valid_in_train` appended the valid split to them."""
+    n = len(next(iter(splits["valid"].values())))
+    return {key: column[: len(column) - n] for key, column in splits["train"].items()}
+
+
 # ---- seeded shuffles ---------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.inputs import first_tokens
 from rnn_nlp.data.labeled import load_labeled_corpus
 from rnn_nlp.data.ngrams import build_ngram_vocab, ngram_ids, padded_ngram_ids
-from rnn_nlp.data.splits import with_valid_in_train
+from rnn_nlp.data.splits import train_alone, with_valid_in_train
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import CheckpointError, ConfigError, DataError
@@ -351,9 +351,7 @@ class ClassificationTask(Task):
         rec = self.records()
         one_line = lambda texts: [t.replace("\n", " ") for t in texts]  # noqa: E731
         d = self.cfg.data
-        train, valid = rec["train"]["text"], rec["valid"]["text"]
-        if d.train_with_dev:
-            train = train[: len(train) - len(valid)]
+        train, valid = (train_alone(rec) if d.train_with_dev else rec["train"])["text"], rec["valid"]["text"]
         return (
             {"train": one_line(train), "valid": one_line(valid)},
             {"tokenizer": d.tokenizer, "lowercase": d.lowercase, "normalize_numbers": d.normalize_numbers},

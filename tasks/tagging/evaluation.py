@@ -126,7 +126,10 @@ class TaggingEvaluation:
 
     def report(self, model, split: str, device: torch.device, out_dir: Path) -> dict:
         """Metrics plus the text report (report-SPLIT.txt), predictions as columns, and for POS a confusion PNG."""
-        predictions = self.predict_split(model, split, device)
+        return self.report_predictions(self.predict_split(model, split, device), split, out_dir)
+
+    def report_predictions(self, predictions: TagPredictions, split: str, out_dir: Path) -> dict:
+        """`report` of a split's predictions already made (`predict_split`), so that they are decoded once."""
         gold, pred = predictions.gold, predictions.pred
         metrics: dict = self.metrics(predictions)
         unseen = self.warn_unseen_tags(self.splits()[split]["tags"], f"{self.data_name} [{split}]")

@@ -28,7 +28,7 @@ import torch
 from rnn_nlp.config import RunConfig
 from rnn_nlp.data.batching import length_buckets, pad_batch
 from rnn_nlp.data.inputs import context_windows, document_runs, input_documents, word_chars
-from rnn_nlp.data.splits import with_valid_in_train
+from rnn_nlp.data.splits import train_alone, with_valid_in_train
 from rnn_nlp.data.tag_schemes import SCHEMES, allowed_transitions, convert, detect_scheme, is_chunk_tagset
 from rnn_nlp.data.tagged import DOCUMENT, load_tagged_corpus
 from rnn_nlp.data.tokenize import normalize_word
@@ -434,9 +434,8 @@ class TaggingTask(TaggingEvaluation, Task):
     def lm_text(self) -> tuple[dict[str, list[str]], dict]:
         """Training and validation sentences, one a line, words as the tagger's vocabulary sees them (with
         data.train_with_dev the LM stage still trains on train alone, so that valid stays its held-out text)."""
-        train, valid = self.splits()["train"]["tokens"], self.splits()["valid"]["tokens"]
-        if self.cfg.data.train_with_dev:
-            train = train[: len(train) - len(valid)]
+        splits = self.splits()
+        train, valid = (train_alone(splits) if self.cfg.data.train_with_dev else splits["train"])["tokens"], splits["valid"]["tokens"]
         return {split: [" ".join(self.word(t) for t in s) for s in part] for split, part in (("train", train), ("valid", valid))}, {}
 
     # ---- use ----------------------------------------------------------------------------

@@ -7,7 +7,15 @@ from collections import Counter
 
 import pytest
 
-from rnn_nlp.data.splits import fill_missing_splits, seeded_split, split_lines, split_pairs, stratified_split, with_valid_in_train
+from rnn_nlp.data.splits import (
+    fill_missing_splits,
+    seeded_split,
+    split_lines,
+    split_pairs,
+    stratified_split,
+    train_alone,
+    with_valid_in_train,
+)
 from rnn_nlp.errors import ConfigError, DataError
 
 
@@ -97,6 +105,7 @@ def test_with_valid_in_train_appends_valid_and_keeps_documents_apart():
     assert joined["train"] == {"tokens": [["a"], ["b"], ["c"]], "document": [0, 1, "valid:1"]}  # valid's 1 is not train's 1
     assert joined["valid"] is splits["valid"] and joined["test"] is splits["test"]
     assert splits["train"]["tokens"] == [["a"], ["b"]]  # the input is not changed
+    assert train_alone(joined) == splits["train"]  # what train was before valid joined it
 
 
 def test_with_valid_in_train_needs_a_valid_split_of_the_same_columns():
