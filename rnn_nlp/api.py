@@ -42,7 +42,9 @@ def load(path_or_recipe: str | Path, device: str | None = None) -> Model:
     folder = run_or_recipe(path_or_recipe)
     _, task, module = load_run(folder, device or "auto")
     cls = task.model_class or Model
-    return cls(task, module, folder)
+    model = cls(task, module, folder)
+    model.prepare()  # the tokenizer built at load: the first prediction costs what every later one does
+    return model
 
 
 def _config(config: str | Path | dict | RunConfig, overrides: Sequence[str]) -> RunConfig:

@@ -24,6 +24,7 @@ import torch
 from rnn_nlp.config import RunConfig, to_dict
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.data.inputs import check_text, chunked
+from rnn_nlp.data.tokenize import prepare_spacy
 from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.model_card import CardFacts, facts_from_card
 from rnn_nlp.model_card import render as render_card
@@ -70,6 +71,13 @@ class Model:
         self.history: list[dict] = []  # per-epoch metrics, when the model comes from `rnn_nlp.train`
         self.is_main_process = True  # False on the other ranks of a data-parallel `rnn_nlp.train`
         self.module.eval()
+
+    def prepare(self) -> None:
+        """Build what reading raw text needs (spaCy's tokenizer, unless the run reads whitespace or characters) now,
+        so that the first prediction does not pay a second or more importing spaCy. `rnn_nlp.load` calls it."""
+        data = self.config.data
+        if getattr(data, "tokenizer", "spacy") == "spacy" and getattr(data, "unit", "word") == "word":
+            prepare_spacy()
 
     # ---- what it is ----------------------------------------------------------------------
     @property

@@ -140,6 +140,21 @@ def test_load_gives_the_task_model_with_its_properties(runs, task):
 
 
 @pytest.mark.parametrize("task", TASKS)
+def test_load_builds_the_spacy_tokenizer_so_the_first_prediction_does_not(runs, task):
+    """spaCy's import takes a second or more: `load` pays it, as `spacy.load` does, not the first `predict`."""
+    from rnn_nlp.data import tokenize
+
+    runs.model(task)  # trained (and cached) first
+    tokenize._spacy_tokenizer.cache_clear()
+    model = rnn_nlp.load(runs.folder(task))
+    built_at_load = tokenize._spacy_tokenizer.cache_info().misses
+    model.predict(INPUTS[task][0])
+    assert tokenize._spacy_tokenizer.cache_info().misses == built_at_load  # the first prediction built nothing
+    if task in ("ner", "pos") or getattr(model.config.data, "tokenizer", None) == "spacy":
+        assert built_at_load == 1  # (taggers read raw text with spaCy whatever the config; these classifiers read whitespace)
+
+
+@pytest.mark.parametrize("task", TASKS)
 def test_predict_one_input_gives_one_result_and_a_list_a_list_in_order(runs, task):
     model = runs.model(task)
     a, b = INPUTS[task]

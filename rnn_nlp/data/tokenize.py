@@ -19,6 +19,12 @@ def _spacy_tokenizer():
     return spacy.blank("en").tokenizer
 
 
+def prepare_spacy() -> None:
+    """Build spaCy's blank English tokenizer now rather than at the first text: importing spaCy takes a second or
+    more, which a loaded model's first prediction should not pay (spaCy's own `spacy.load` pays it at load too)."""
+    _spacy_tokenizer()
+
+
 def _encodable(text: str) -> str:
     """spaCy cannot hold lone surrogates (from bytes that never were UTF-8): they become '?'."""
     if text.isascii():
@@ -71,6 +77,11 @@ class Tokenizer:
         self.lowercase = lowercase
         self.normalize_numbers = normalize_numbers
         self.unit = unit
+
+    def prepare(self) -> None:
+        """Build what tokenizing needs now (spaCy's tokenizer for kind "spacy"), not at the first text."""
+        if self.kind == "spacy" and self.unit == "word":
+            prepare_spacy()
 
     def _finish(self, tokens: Iterable[str]) -> list[str]:
         out = []

@@ -72,6 +72,12 @@ class WordVectors:
             self._index[rule] = table
         return self._index[rule]
 
+    def index(self) -> None:
+        """Build every lookup rule's table now (a 400,000-key table takes a few hundred ms each), not at the first
+        word a rule is asked for: a loaded predictor's first prediction should not pay for it."""
+        for rule in RULES:
+            self._table(rule)
+
     def find(self, word: str) -> tuple[int, str] | None:
         """(row, the rule that found it) for `word`, or None when no rule finds it."""
         for rule, form in zip(RULES, (word, word.lower(), normalise_digits(word))):

@@ -30,7 +30,7 @@ from rnn_nlp.data.fetchers.vector_sets import load_vectors
 from rnn_nlp.data.inputs import chunked, context_windows, document_runs, first_tokens, input_documents, item_stream, word_chars
 from rnn_nlp.data.ngrams import ngram_ids, padded_ngram_ids
 from rnn_nlp.data.tag_schemes import convert, tagged_text
-from rnn_nlp.data.tokenize import Tokenizer, normalize_word, spacy_docs
+from rnn_nlp.data.tokenize import Tokenizer, normalize_word, prepare_spacy, spacy_docs
 from rnn_nlp.data.vectors import WordVectors, outside_vectors, token_rows
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import CheckpointError, ConfigError, DataError
@@ -85,6 +85,7 @@ class OnnxModel:
             vectors = load_vectors(source)
             if vectors.dim != self.vectors_dim:
                 raise DataError(f"word vectors {source} are {vectors.dim}-d, but this model was built with {self.vectors_dim}-d vectors")
+            vectors.index()  # at load, not at the first prediction
             return vectors
         except (DataError, OSError, ValueError, ImportError) as exc:  # ImportError: a set whose first fetch needs pyarrow
             log.warning(
@@ -146,6 +147,7 @@ class OnnxTagger(OnnxModel):
         self.uses_chars = "chars" in self.manifest["inputs"]
         crf = self.manifest.get("crf")
         self.crf = None if crf is None else tuple(np.asarray(crf[k], dtype=np.float32) for k in ("start", "transitions", "end"))
+        prepare_spacy()  # raw text is read with spaCy's tokenizer: built at load, not at the first prediction
 
     def _emissions(self, pieces: list[list[str]], batch_size: int = PREDICT_BATCH) -> list[np.ndarray]:
         """Each piece's emission scores [len, K], pieces run in batches of `batch_size` of similar length."""
@@ -220,6 +222,7 @@ class OnnxClassifier(OnnxModel):
         self.labels: list[str] = list(self.vocab_json["labels"])
         d = self.data
         self.tokenizer = Tokenizer(d.get("tokenizer", "spacy"), bool(d.get("lowercase")), self.numbers)
+        self.tokenizer.prepare()  # at load, not at the first prediction
         self.multi_label = bool(self.head.get("multi_label"))
         self.threshold = float(self.head.get("threshold", 0.5))
         self.ngram_order = int(self.head.get("ngrams") or 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import spacy
 
+from rnn_nlp.data import tokenize
 from rnn_nlp.data.tokenize import NUMBER, Tokenizer
 
 
@@ -134,3 +135,14 @@ def test_ptbs_own_number_token_stays_N_when_lowercasing():
     tok = Tokenizer("whitespace", lowercase=True, normalize_numbers=True)
     assert tok("the N companies paid 42 N") == ["the", "N", "companies", "paid", "N", "N"]
     assert Tokenizer("whitespace", lowercase=True)("N") == ["n"]  # without normalize_numbers it is a letter
+
+
+def test_prepare_builds_spacys_tokenizer_only_for_spacy_words():
+    """A loaded model prepares its tokenizer so that its first prediction does not import spaCy."""
+    tokenize._spacy_tokenizer.cache_clear()
+    Tokenizer("whitespace").prepare()
+    Tokenizer("spacy", unit="char").prepare()
+    assert tokenize._spacy_tokenizer.cache_info().currsize == 0
+    Tokenizer("spacy").prepare()
+    assert tokenize._spacy_tokenizer.cache_info().currsize == 1
+    assert Tokenizer("spacy")("Don't stop.") == ["Do", "n't", "stop", "."]

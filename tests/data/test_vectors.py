@@ -85,6 +85,14 @@ def test_lookup_exact_then_lower_then_digits_and_the_hit_rate():
     assert cover == {"exact": 1, "lower": 1, "digits": 1, "missing": 1, "words": 4, "hit_rate": 0.75}
 
 
+def test_index_builds_every_rule_table_at_once_and_finds_the_same_rows():
+    vectors = WordVectors(["the", "paris", "Paris", "0000"], np.eye(4, dtype=np.float32), "test")
+    vectors.index()
+    assert set(vectors._index) == {"exact", "lower", "digits"}  # no table left to build at the first lookup
+    assert vectors._index["lower"]["paris"] == 1  # the first key that lower-cases to it
+    assert [vectors.find(w) for w in ("Paris", "PARIS", "1996", "Rome")] == [(2, "exact"), (1, "lower"), (3, "digits"), None]
+
+
 def test_converted_tables_keep_shared_rows(tmp_path):
     save_converted(tmp_path / "t", ["a", "b", "c"], np.eye(2, dtype=np.float32), rows=np.array([0, 1, 1]))
     vectors = read_vectors(tmp_path / "t")
