@@ -84,6 +84,9 @@ class TrainerConfig:
     discriminative_lr: float = 1.0  # lr ratio between adjacent layer groups, top = lr (ULMFiT: 2.6)
     gradual_unfreezing: bool = False  # epoch e trains only the top e+1 layer groups (ULMFiT)
     clip_norm: float | None = 0.25
+    # adversarial training on the word embeddings (Miyato et al. 2017): each step also takes the loss with every
+    # sequence's embeddings moved this far (L2) along the loss gradient; 0 turns it off. About 1 for 50-d vectors
+    adversarial: float = 0.0
     schedule: Literal["none", "plateau", "cosine", "onecycle", "slanted_triangular"] = "plateau"
     plateau_factor: float = 0.25  # multiply the lr by this when valid loss stops improving (0.5 halves)
     plateau_patience: int = 0

@@ -132,6 +132,8 @@ def _trainer_ranges(cfg: RunConfig, source: str) -> None:
     t = cfg.trainer
     if not t.weight_decay >= 0:
         raise ConfigError(f"{source}: trainer.weight_decay must be >= 0")
+    if not (0 <= t.adversarial < float("inf")):
+        raise ConfigError(f"{source}: trainer.adversarial must be a finite number >= 0 (0: off), got {t.adversarial}")
     if not t.momentum >= 0:
         raise ConfigError(f"{source}: trainer.momentum must be >= 0")
     if not t.stlr_ratio >= 1:

@@ -8,6 +8,8 @@ kind runs through the fused torch.nn modules: no Python loop over time steps.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,6 +193,7 @@ class Backbone(nn.Module):
         self.stacks = nn.ModuleDict({STACK_NAMES[d]: RNNStack(cfg, cfg.emb_size) for d in self.directions})
         self.input_dropout = LockedDropout(cfg.input_dropout)
         self.output_dropout = LockedDropout(cfg.output_dropout)
+        self._embedding_change: Callable[[torch.Tensor], torch.Tensor] | None = None  # see changed_embeddings
         self.reset_parameters()
 
     @property
@@ -254,7 +257,18 @@ class Backbone(nn.Module):
             emb = embedding_dropout(self.embedding, ids, self.cfg.embed_dropout, self.training)
         else:
             emb = embedding_dropout(self.embedding, ids, self.cfg.embed_dropout, self.training, self.lookup(ids, vector_rows))
-        return self.input_dropout(emb)
+        emb = self.input_dropout(emb)
+        return emb if self._embedding_change is None else self._embedding_change(emb)
+
+    @contextmanager
+    def changed_embeddings(self, change: Callable[[torch.Tensor], torch.Tensor]) -> Iterator[None]:
+        """While inside, every `embed` output (after dropout) passes through `change`: adversarial training reads the
+        loss gradient at the word embeddings and moves them (rnn_nlp.training.adversarial)."""
+        before, self._embedding_change = self._embedding_change, change
+        try:
+            yield
+        finally:
+            self._embedding_change = before
 
     def lookup(self, ids: torch.Tensor, vector_rows: torch.Tensor | None = None) -> torch.Tensor:
         """Each word's input vector, no dropout: its embedding row, plus its pretrained vector with backbone.vectors."""

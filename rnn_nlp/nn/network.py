@@ -1,10 +1,12 @@
-"""A task network: a backbone plus a head, one nn.Module; the trainer only ever calls `network(batch)`."""
+"""A task network: a backbone plus a head, one nn.Module; the trainer calls `network(batch)` (or, with
+trainer.adversarial, `network.adversarial_forward(batch, eps)`)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from rnn_nlp.nn.adversarial import adversarial_output
 from rnn_nlp.nn.backbone import Backbone
 
 
@@ -39,6 +41,11 @@ class TaskNetwork(nn.Module):
         backbone_ids = {id(p) for p in self.backbone.parameters()}
         head = [p for p in self.head.parameters() if id(p) not in backbone_ids]
         return self.backbone.layer_groups() + [head]
+
+    def adversarial_forward(self, batch: dict, eps: float) -> dict:
+        """`forward(batch)` whose loss adds the loss at word embeddings moved `eps` along its gradient
+        (trainer.adversarial; rnn_nlp.nn.adversarial)."""
+        return adversarial_output(self, batch, eps)
 
     def runtime_state(self) -> dict[str, torch.Tensor]:
         return {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -47,6 +47,14 @@ class TrainingTask(Protocol):
 
     def data_fingerprint(self) -> dict[str, dict]:
         """{split: counts and hash} of the data trained on: a resume on other data is refused."""
+
+
+@runtime_checkable
+class AdversarialNetwork(Protocol):
+    """A network that can train adversarially on its word embeddings (trainer.adversarial): every TaskNetwork."""
+
+    def adversarial_forward(self, batch: dict, eps: float) -> dict:
+        """`network(batch)`'s output, its loss plus the loss at embeddings moved `eps` along its gradient."""
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ import torch
 from tqdm.auto import tqdm
 
 from rnn_nlp.config import RunConfig
-from rnn_nlp.errors import CheckpointError, SaveError, TrainingInterrupted  # noqa: F401 (TrainingInterrupted re-exported)
+from rnn_nlp.errors import CheckpointError, ConfigError, SaveError, TrainingInterrupted  # noqa: F401 (TrainingInterrupted re-exported)
 from rnn_nlp.training import checkpoint as ckpt
 from rnn_nlp.training import nonfinite, run_folder
 from rnn_nlp.training.callbacks import Callback, builtin_callbacks
-from rnn_nlp.training.contract import TrainingState, TrainingTask
+from rnn_nlp.training.contract import AdversarialNetwork, TrainingState, TrainingTask
 from rnn_nlp.training.distributed import Single
 from rnn_nlp.training.optim import build_optimizer, build_scheduler, decoupled_weight_decay, lower_lr, lr_scaled
 from rnn_nlp.training.run_folder import LAST
@@ -79,6 +79,8 @@ class Trainer:
         self.tcfg = cfg.trainer
         self.task = task
         self.model = model
+        if self.tcfg.adversarial and not isinstance(model, AdversarialNetwork):
+            raise ConfigError(f"trainer.adversarial: {type(model).__name__} has no adversarial_forward (no word embeddings to move)")
         self.run_dir = Path(run_dir)
         self.device = device
         self.optimizer = build_optimizer(model.parameter_groups(), self.tcfg)
@@ -307,7 +309,12 @@ class Trainer:
     def _step(self, batch: dict) -> tuple[torch.Tensor, int] | None:
         """One optimiser step; None (and no update) when the loss or gradient is not finite."""
         with self.autocast():
-            out = self.model(batch)
+            model = self.model
+            if self.tcfg.adversarial and isinstance(model, AdversarialNetwork):  # (checked at __init__)
+                # Miyato et al. 2017: + the loss at word embeddings moved along its gradient
+                out = model.adversarial_forward(batch, self.tcfg.adversarial)
+            else:
+                out = self.model(batch)
         loss = out["loss"]
         if not torch.is_tensor(loss) or loss.dim() != 0:
             raise TypeError(f"{type(self.model).__name__}.forward must return a scalar 'loss' tensor")

@@ -67,6 +67,11 @@ class LMTask(Task):
             raise ConfigError(f"{source}: data.normalize_numbers maps whole words to N; it cannot work with data.unit: char")
         if any(c <= 0 for c in cfg.head.cutoffs):
             raise ConfigError(f"{source}: head.cutoffs must be positive word ranks, got {cfg.head.cutoffs}")
+        if cfg.trainer.adversarial:
+            raise ConfigError(
+                f"{source}: trainer.adversarial runs each batch twice, but a language model carries its hidden state from "
+                "batch to batch, so the second pass would start from the wrong state; it is for the task heads (set it to 0)"
+            )
 
     # ---- data ------------------------------------------------------------------------
     def texts(self) -> dict[str, list[str]]:
