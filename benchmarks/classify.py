@@ -8,6 +8,7 @@ same split, all in one run.
     python benchmarks/classify.py --datasets rotten-tomatoes --runs tfidf,concat,concat-scratch
     python benchmarks/classify.py --datasets rotten-tomatoes --vectors glove-6b-50d --emb-size 50 \
         --runs tfidf,concat-scratch,concat-scratch-ngrams           # + a bag of uni- and bigrams (head.ngrams: 2)
+    python benchmarks/classify.py ... --adversarial 0.5             # + adversarial training (trainer.adversarial)
     python benchmarks/classify.py --pretrained runs/lm-mix --datasets rotten-tomatoes --runs tfidf,concat-plain-finetune --seeds 5
 
 Each row: test accuracy and macro-F1, wins and losses against TF-IDF on the same test texts with
@@ -136,6 +137,7 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
             "optimizer": "adam",
             "lr": args.lr,
             "clip_norm": 1.0,
+            "adversarial": args.adversarial,
             "schedule": spec["schedule"],
             "warmup_frac": 0.1,
             "discriminative_lr": spec["discriminative_lr"],
@@ -358,6 +360,9 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--lr", type=float, default=0.002, help="Adam learning rate of the top layer group")
     p.add_argument("--lm-epochs", type=int, default=1, help="epochs of LM fine-tuning on the task's text (shared by the runs)")
+    p.add_argument(
+        "--adversarial", type=float, default=0.0, help="trainer.adversarial of our runs: adversarial training on word embeddings (0: off)"
+    )
     p.add_argument("--drop-mult", type=float, default=1.0, help="scale every dropout of backbone and head (ULMFiT's drop_mult)")
     p.add_argument("--seeds", type=int, default=1, help="train each model run N times (trainer seeds 1..N) and score their ensemble")
     p.add_argument("--ensemble", action="store_true", help="also score the ensemble of every member of every model run listed")

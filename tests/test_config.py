@@ -104,6 +104,7 @@ def test_unknown_task():
         "configs/lm-ptb-awd.yaml",
         "configs/lm-ptb-bidirectional.yaml",
         "configs/sentiment-rt.yaml",
+        "configs/sentiment-rt-glove.yaml",
         "configs/topic-bbc.yaml",
     ],
 )
