@@ -4,6 +4,7 @@ export size against run size, load time and first-prediction latency. One thread
     python benchmarks/ship.py --ner RUN --pos RUN --classify RUN \\
         --spacy-ner DIR --spacy-pos DIR --spacy-classify DIR     # the measurement (trained runs and pipelines)
     python benchmarks/ship.py --quick                            # a smoke test: tiny runs trained here, 40 sentences
+    python benchmarks/ship.py --load-only --ner RUN ...          # only load time and first prediction (ship-load.json)
 
 Each given run is exported (`rnn-nlp export RUN OUT --onnx --int8`) into --work. On the run's own test split
 (NER and POS: its sentences already tokenized, as benchmarks/tagging.py's speed rows, so tokenization is left
@@ -136,9 +137,13 @@ def load_times(name: str, path: Path, text: str) -> dict:
     return {"load_s": total - first, "first_prediction_s": first}
 
 
-def measure(kind: str, run: Path, spacy_dir: Path | None, work: Path, limit: int | None) -> dict:
+def measure(kind: str, run: Path, spacy_dir: Path | None, work: Path, limit: int | None, load_only: bool = False) -> dict:
     export = work / f"{kind}-export"
     api.export(run, export, onnx=True, int8=True, overwrite=export.exists())
+    text = "Angela Merkel visited Paris ." if kind != "classify" else "a gorgeous , moving film"
+    paths = {"torch": run, "torch-export": export, "onnx-fp32": export, "onnx-int8": export, **({"spacy": spacy_dir} if spacy_dir else {})}
+    if load_only:
+        return {"run": str(run), "load": {name: load_times(name, path, text) for name, path in paths.items()}}
     inputs, gold = test_split(run, kind, limit)
     words = sum(len(x) for x in inputs) if kind != "classify" else sum(len(t.split()) for t in inputs)  # texts: whitespace words
     found = systems(kind, run, export, spacy_dir)
@@ -149,8 +154,6 @@ def measure(kind: str, run: Path, spacy_dir: Path | None, work: Path, limit: int
     result["int8_change_points"] = 100 * (int8 - fp32)
     onnx_files = {p.name: p.stat().st_size for p in export.iterdir()}
     result["size_bytes"] = {"run": folder_bytes(run), "export (safetensors)": onnx_files["model.safetensors"], **onnx_files}
-    text = "Angela Merkel visited Paris ." if kind != "classify" else "a gorgeous , moving film"
-    paths = {"torch": run, "torch-export": export, "onnx-fp32": export, "onnx-int8": export, **({"spacy": spacy_dir} if spacy_dir else {})}
     result["load"] = {name: load_times(name, path, text) for name, path in paths.items()}
     return result
 
@@ -176,8 +179,21 @@ def quick_runs(work: Path) -> dict[str, Path]:
 
 def markdown(results: dict) -> str:
     lines = [f"# Shipping a model (CPU, 1 thread)\n\n`{results['command']}` on {results['machine']}\n"]
-    lines += ["| task | system | batch | sentences/s | words/s | score |", "|---|---|---|---|---|---|"]
+    measured = {kind: r for kind, r in results["tasks"].items() if "systems" in r}  # not with --load-only
+    if measured:
+        lines += speed_and_size_lines(measured)
+    lines += ["| task | system | load s (new process) | first prediction ms |", "|---|---|---|---|"]
     for kind, r in results["tasks"].items():
+        for name, t in r["load"].items():
+            shown = f"{t['load_s']:.2f} | {1000 * t['first_prediction_s']:.1f}" if "load_s" in t else f"failed: {t['error']} |"
+            lines.append(f"| {kind} | {name} | {shown} |")
+    return "\n".join(lines) + "\n"
+
+
+def speed_and_size_lines(tasks: dict) -> list[str]:
+    """The throughput table, then the int8 change and sizes, each followed by a blank line."""
+    lines = ["| task | system | batch | sentences/s | words/s | score |", "|---|---|---|---|---|---|"]
+    for kind, r in tasks.items():
         for name, s in r["systems"].items():
             for batch, speed in s["speed"].items():
                 lines.append(
@@ -188,18 +204,13 @@ def markdown(results: dict) -> str:
         "| task | int8 change (points) | run MB | export MB (safetensors) | model.onnx MB | model.int8.onnx MB |",
         "|---|---|---|---|---|---|",
     ]
-    for kind, r in results["tasks"].items():
+    for kind, r in tasks.items():
         b = r["size_bytes"]
         lines.append(
             f"| {kind} | {r['int8_change_points']:+.2f} | {b['run'] / 1e6:.2f} | {b['export (safetensors)'] / 1e6:.2f} | "
             f"{b['model.onnx'] / 1e6:.2f} | {b['model.int8.onnx'] / 1e6:.2f} |"
         )
-    lines += ["", "| task | system | load s (new process) | first prediction ms |", "|---|---|---|---|"]
-    for kind, r in results["tasks"].items():
-        for name, t in r["load"].items():
-            shown = f"{t['load_s']:.2f} | {1000 * t['first_prediction_s']:.1f}" if "load_s" in t else f"failed: {t['error']} |"
-            lines.append(f"| {kind} | {name} | {shown} |")
-    return "\n".join(lines) + "\n"
+    return lines + [""]
 
 
 def main() -> None:
@@ -209,11 +220,13 @@ def main() -> None:
         parser.add_argument(f"--spacy-{kind}", type=Path, help=f"a trained spaCy pipeline for {kind}")
     parser.add_argument("--sentences", type=int, default=1000, help="test sentences (texts) per task")
     parser.add_argument("--quick", action="store_true", help="tiny runs trained here, 40 sentences: a smoke test")
+    parser.add_argument("--load-only", action="store_true", help="only the load time and first prediction of each system")
     parser.add_argument("--work", type=Path, help="where the exports go (default: a temporary folder)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    out = args.out or ROOT / "benchmarks" / "results" / ("ship-quick.json" if args.quick else "ship.json")
+    name = "ship-quick.json" if args.quick else "ship-load.json" if args.load_only else "ship.json"
+    out = args.out or ROOT / "benchmarks" / "results" / name
     with tempfile.TemporaryDirectory(prefix="ship-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -225,7 +238,7 @@ def main() -> None:
             "machine": f"{os.cpu_count()} CPUs, torch {torch.__version__}",
         }
         results["tasks"] = {
-            kind: measure(kind, run, getattr(args, f"spacy_{kind}"), work, 40 if args.quick else args.sentences)
+            kind: measure(kind, run, getattr(args, f"spacy_{kind}"), work, 40 if args.quick else args.sentences, args.load_only)
             for kind, run in runs.items()
         }
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
