@@ -225,7 +225,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    name = "ship-quick.json" if args.quick else "ship-load.json" if args.load_only else "ship.json"
+    name = ("ship-quick" if args.quick else "ship") + ("-load" if args.load_only else "") + ".json"
     out = args.out or ROOT / "benchmarks" / "results" / name
     with tempfile.TemporaryDirectory(prefix="ship-") as tmp:
         work = args.work or Path(tmp)

@@ -6,6 +6,14 @@ that change, L2-normalised per sequence and scaled to `eps` (`trainer.adversaria
 the loss fastest. The model runs again with the embeddings moved that far, and the step minimises the sum of
 the two losses. The move is a constant (no gradient flows through it), as in the paper. It regularises: the
 model learns to keep its prediction where a word's vector shifts a little, which dropout alone does not ask.
+
+Where this differs from the paper: `eps` is a length on the embeddings as they are (GloVe's 50-d rows are about
+5 long), not on embeddings normalised by their frequency-weighted mean and variance; and the second pass draws
+its own dropout masks (a second noisy sample of the same batch), where the paper's code reuses the embedding
+dropout of the first. What moves is the backbone's `embed` output: a seq2seq decoder's own embeddings and the
+QA reader's aligned-question features (read from `Backbone.lookup`) do not move, and a network that embeds two
+sequences per example (the QA reader's passage and question) moves each by `eps`. A step costs two forward
+passes and the backward through both, about 2-3 times a plain step, holding both graphs at once.
 """
 
 from __future__ import annotations
@@ -42,11 +50,16 @@ def adversarial_output(model: Network, batch: dict, eps: float) -> dict:
         return out
     grads = torch.autograd.grad(clean, zeros, retain_graph=True, allow_unused=True)
     moves = [None if g is None else (eps * g / per_sequence_norm(g)).detach() for g in grads]
+    if all(m is None for m in moves):  # the loss does not depend on the embeddings: nothing to move
+        return out
     calls = iter(moves)
 
     def move(emb: torch.Tensor) -> torch.Tensor:
         step = next(calls, None)
-        return emb if step is None or step.shape != emb.shape else emb + step
+        if step is not None and step.shape != emb.shape:  # the second pass must embed what the first did, in order
+            shapes = f"{tuple(emb.shape)} where the first had {tuple(step.shape)}"
+            raise RuntimeError(f"adversarial training: the second pass embedded {shapes}")
+        return emb if step is None else emb + step
 
     with model.backbone.changed_embeddings(move):
         adversarial = model(batch)["loss"]

@@ -263,7 +263,7 @@ class Backbone(nn.Module):
     @contextmanager
     def changed_embeddings(self, change: Callable[[torch.Tensor], torch.Tensor]) -> Iterator[None]:
         """While inside, every `embed` output (after dropout) passes through `change`: adversarial training reads the
-        loss gradient at the word embeddings and moves them (rnn_nlp.training.adversarial)."""
+        loss gradient at the word embeddings and moves them (rnn_nlp.nn.adversarial)."""
         before, self._embedding_change = self._embedding_change, change
         try:
             yield

@@ -1,4 +1,5 @@
-"""The training loop. It knows `loss = model(batch)["loss"]`, parameter groups and nothing of tasks.
+"""The training loop. It knows `loss = model(batch)["loss"]` (with trainer.adversarial,
+`model.adversarial_forward(batch, eps)["loss"]`), parameter groups and nothing of tasks.
 
 A task supplies batches, an evaluation function and its vocabularies (`contract.TrainingTask`: all
 the loop asks of it); the loop supplies optimisation, schedules, clipping, mixed precision, progress,

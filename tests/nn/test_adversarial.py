@@ -50,11 +50,13 @@ def test_the_loss_is_clean_plus_the_loss_at_embeddings_moved_eps_along_the_gradi
 
 def test_it_trains_every_weight_and_leaves_the_backbone_as_it_was():
     model, batch = _model(), _batch()
-    model.adversarial_forward(batch, 1.0)["loss"].backward()
+    before = model(batch)["logits"].detach()
+    out = model.adversarial_forward(batch, 1.0)
+    assert torch.equal(out["logits"], before)  # the outputs are the clean pass's
+    out["loss"].backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
     assert model.backbone._embedding_change is None
-    plain = model(batch)["logits"]
-    assert torch.equal(plain, model(batch)["logits"])  # no move is left behind
+    assert torch.equal(model(batch)["logits"], before)  # no move is left behind
 
 
 def test_a_frozen_embedding_still_gets_its_move():
@@ -62,7 +64,24 @@ def test_a_frozen_embedding_still_gets_its_move():
     model, batch = _model(), _batch()
     model.backbone.embedding.weight.requires_grad_(False)
     out = model.adversarial_forward(batch, 1.0)
-    assert out["loss"].item() > out["log_loss"].item() > 0
+    adversarial = out["loss"].item() - out["log_loss"].item()
+    assert adversarial > out["log_loss"].item() > 0  # the moved embeddings' loss, above the clean one: a move was made
+
+
+def test_a_second_pass_that_embeds_something_else_is_an_error():
+    model, batch = _model(), _batch()
+    calls = []
+    real_forward = ClassifierNetwork.forward
+
+    def shrinking(self, batch):  # the second call reads one sequence fewer
+        calls.append(1)
+        if len(calls) == 2:
+            batch = {k: v[:2] for k, v in batch.items()}
+        return real_forward(self, batch)
+
+    model.forward = shrinking.__get__(model)
+    with pytest.raises(RuntimeError, match="second pass embedded"):
+        model.adversarial_forward(batch, 1.0)
 
 
 def test_per_sequence_norm_never_divides_by_zero():
@@ -79,13 +98,18 @@ def test_cross_entropy_is_what_the_clean_pass_reports():
 
 # ---- in a run (trainer.adversarial) ------------------------------------------------------------------------
 @pytest.mark.parametrize("task", ["classify", "ner", "qa", "seq2seq"])
-def test_every_task_head_trains_adversarially_and_its_loss_falls(tmp_path, task):
+def test_every_task_head_trains_adversarially_and_its_loss_falls(tmp_path, task, monkeypatch):
+    from rnn_nlp.nn import network
     from rnn_nlp.runs import build_config, train_run
     from tests.api_data import raw_config, write_data
 
+    steps = []
+    real = network.adversarial_output
+    monkeypatch.setattr(network, "adversarial_output", lambda model, batch, eps: steps.append(eps) or real(model, batch, eps))
     raw = raw_config(task, write_data(task, tmp_path / "data"), trainer={"adversarial": 0.5, "epochs": 3})
-    history = train_run(build_config(raw), tmp_path / "run").history
-    losses = [row["train_loss"] for row in history]
+    trainer = train_run(build_config(raw), tmp_path / "run")
+    assert steps and set(steps) == {0.5} and len(steps) == trainer.global_step  # every step took the adversarial path
+    losses = [row["train_loss"] for row in trainer.history]
     assert losses[-1] < losses[0], losses
 
 
