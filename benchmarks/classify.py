@@ -137,7 +137,7 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
             "optimizer": "adam",
             "lr": args.lr,
             "clip_norm": 1.0,
-            "adversarial": args.adversarial,
+            "adversarial": getattr(args, "adversarial", 0.0),
             "schedule": spec["schedule"],
             "warmup_frac": 0.1,
             "discriminative_lr": spec["discriminative_lr"],
