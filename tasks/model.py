@@ -24,7 +24,7 @@ import torch
 from rnn_nlp.config import RunConfig, to_dict
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.data.inputs import check_text, chunked
-from rnn_nlp.data.tokenize import prepare_spacy
+from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.errors import ConfigError, SaveError
 from rnn_nlp.model_card import CardFacts, facts_from_card
 from rnn_nlp.model_card import render as render_card
@@ -75,9 +75,8 @@ class Model:
     def prepare(self) -> None:
         """Build what reading raw text needs (spaCy's tokenizer, unless the run reads whitespace or characters) now,
         so that the first prediction does not pay a second or more importing spaCy. `rnn_nlp.load` calls it."""
-        data = self.config.data
-        if getattr(data, "tokenizer", "spacy") == "spacy" and getattr(data, "unit", "word") == "word":
-            prepare_spacy()
+        data = self.config.data  # a tagger's data config names no tokenizer: it reads raw text with spaCy's
+        Tokenizer(getattr(data, "tokenizer", "spacy"), unit=getattr(data, "unit", "word")).prepare()
 
     # ---- what it is ----------------------------------------------------------------------
     @property

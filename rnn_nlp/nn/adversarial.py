@@ -67,6 +67,5 @@ def adversarial_output(model: Network, batch: dict, eps: float) -> dict:
 
 
 def per_sequence_norm(grad: torch.Tensor) -> torch.Tensor:
-    """The L2 norm of each sequence's gradient (dim 0 is the batch), shaped to divide `grad`; never zero."""
-    norm = grad.flatten(1).norm(dim=1) if grad.dim() > 1 else grad.abs()
-    return norm.clamp_min(1e-12).view(-1, *([1] * (grad.dim() - 1)))
+    """The L2 norm of each sequence's gradient ([batch, ...], dim 0 the batch), shaped to divide `grad`; never zero."""
+    return grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (grad.dim() - 1)))

@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from tqdm.auto import tqdm
@@ -310,10 +310,9 @@ class Trainer:
     def _step(self, batch: dict) -> tuple[torch.Tensor, int] | None:
         """One optimiser step; None (and no update) when the loss or gradient is not finite."""
         with self.autocast():
-            model = self.model
-            if self.tcfg.adversarial and isinstance(model, AdversarialNetwork):  # (checked at __init__)
-                # Miyato et al. 2017: + the loss at word embeddings moved along its gradient
-                out = model.adversarial_forward(batch, self.tcfg.adversarial)
+            if self.tcfg.adversarial:  # Miyato et al. 2017: + the loss at word embeddings moved along its gradient
+                # (__init__ checked that the model is an AdversarialNetwork)
+                out = cast(AdversarialNetwork, self.model).adversarial_forward(batch, self.tcfg.adversarial)
             else:
                 out = self.model(batch)
         loss = out["loss"]
