@@ -22,7 +22,6 @@ CODE_CHARS = frozenset("{}<>=|\\#$@~^`")
 MIN_WORDS = 3
 MIN_LETTERS = 0.7
 MAX_CODE = 1
-TOKENIZER_BATCH = 1000
 
 
 def sentences(paragraph: str) -> list[str]:
@@ -57,7 +56,7 @@ class LineTokenizer:
         self.tokenizer = Tokenizer("spacy")
 
     def __call__(self, lines: Iterable[str]) -> Iterator[str]:
-        for tokens in self.tokenizer.pipe(lines, batch_size=TOKENIZER_BATCH):
+        for tokens in self.tokenizer.pipe(lines):
             if tokens:
                 yield " ".join(tokens)
 

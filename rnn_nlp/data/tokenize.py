@@ -1,5 +1,11 @@
 """Turning raw text into tokens: spaCy's blank English tokenizer (no model download), whitespace,
-or characters (for character-level language models)."""
+or characters (for character-level language models).
+
+spaCy's tokenizer splits a text at whitespace first and reads each whitespace-free chunk on its own (its own
+cache is keyed by chunk; its special cases hold no whitespace but whitespace itself, so none spans two chunks).
+`Tokenizer` therefore remembers each chunk's finished tokens and asks spaCy only for chunks it has not seen: the
+same tokens, without building a spaCy Doc a text (two thirds of a short review's tokenizing time).
+"""
 
 from __future__ import annotations
 
@@ -61,6 +67,9 @@ def token_spans(text: str, kind: str) -> list[tuple[str, int, int]]:
     return [(t.text, t.idx, t.idx + len(t.text)) for t in doc if not t.is_space and t.text.strip()]
 
 
+CHUNK_CACHE = 200_000  # distinct whitespace-free chunks a Tokenizer remembers (cleared when full)
+
+
 class Tokenizer:
     """Splits lines into tokens; optional lower-casing and number normalisation (numbers -> "N").
 
@@ -77,6 +86,7 @@ class Tokenizer:
         self.lowercase = lowercase
         self.normalize_numbers = normalize_numbers
         self.unit = unit
+        self._chunks: dict[str, list[str]] = {}  # a whitespace-free chunk -> its finished spaCy tokens
 
     def prepare(self) -> None:
         """Build what tokenizing needs now (spaCy's tokenizer for kind "spacy"), not at the first text."""
@@ -94,7 +104,8 @@ class Tokenizer:
     def __call__(self, text: str) -> list[str]:
         return next(self.pipe([text]))
 
-    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[list[str]]:
+    def pipe(self, texts: Iterable[str]) -> Iterator[list[str]]:
+        """Each text's tokens, one list a text, in order (lazily: a stream of lines is never held whole)."""
         if self.unit == "char":
             for text in texts:
                 line = WHITESPACE.sub(" ", text)
@@ -104,6 +115,14 @@ class Tokenizer:
             for text in texts:
                 yield self._finish(text.split())
             return
-        tokenizer = _spacy_tokenizer()
-        for doc in tokenizer.pipe(map(_encodable, texts), batch_size=batch_size):
-            yield self._finish(t.text for t in doc)
+        tokenizer, chunks = _spacy_tokenizer(), self._chunks
+        for text in texts:
+            tokens: list[str] = []
+            for chunk in _encodable(text).split():  # str.split's whitespace is spaCy's (str.isspace)
+                words = chunks.get(chunk)
+                if words is None:
+                    if len(chunks) >= CHUNK_CACHE:
+                        chunks.clear()
+                    words = chunks[chunk] = self._finish(t.text for t in tokenizer(chunk))
+                tokens.extend(words)
+            yield tokens

@@ -89,7 +89,7 @@ def test_empty_or_blank_line_gives_no_tokens(kind, text):
 @pytest.mark.parametrize("kind", ["spacy", "whitespace"])
 def test_pipe_yields_one_list_per_text_in_order(kind):
     texts = ["a b", "", "c d e", "f"]
-    out = list(Tokenizer(kind).pipe(texts, batch_size=2))
+    out = list(Tokenizer(kind).pipe(texts))
     assert out == [["a", "b"], [], ["c", "d", "e"], ["f"]]
 
 
@@ -146,3 +146,48 @@ def test_prepare_builds_spacys_tokenizer_only_for_spacy_words():
     Tokenizer("spacy").prepare()
     assert tokenize._spacy_tokenizer.cache_info().currsize == 1
     assert Tokenizer("spacy")("Don't stop.") == ["Do", "n't", "stop", "."]
+
+
+def _spacy_reference(blank_en, text: str, lowercase: bool = False, numbers: bool = False) -> list[str]:
+    """What a whole-text spaCy Doc gives, whitespace tokens dropped and finished as Tokenizer finishes them."""
+    doc = blank_en.tokenizer(tokenize._encodable(text))
+    return [tokenize.normalize_word(t.text, lowercase, numbers) for t in doc if t.text.strip()]
+
+
+TRICKY = [
+    "a.m . p.m. U.S.A.", "Don't  can't\twon't\nain't", "e-mail me at x@y.com or https://x.org/a?b=1 !",
+    "(hello)--world...\"quoted\"", "1,000.50 $3 -4 5/6 10:30", "\xa0nbsp\xa0here\u2009thin \u3000ideographic",
+    ":) :-( <3 o.O", "C++ c# .NET node.js", "caf\u00e9 na\u00efve \U0001f600emoji\U0001f600", "'s 's 'S", "lone \ud800 surrogate",
+    "", "   ", "\n\n", "end with space ", " start", "mid  double", "x\x1fy\x1cz",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_chunk_cache_gives_what_spacy_gives_for_the_whole_text(blank_en, text):
+    tok = Tokenizer("spacy", lowercase=True, normalize_numbers=True)
+    assert tok(text) == _spacy_reference(blank_en, text, True, True)
+    assert tok(text) == _spacy_reference(blank_en, text, True, True)  # again, now from the cache
+
+
+def test_chunk_cache_matches_spacy_on_random_texts(blank_en):
+    """Texts drawn from letters, digits, punctuation, quotes and every kind of whitespace, with the cache warm
+    from earlier texts: each text's tokens are those of spaCy reading it whole."""
+    import random
+
+    rng = random.Random(7)
+    pieces = list("abcXYZ019.,;:!?'\"()[]-/$%&@#*+") + ["n't", "'s", "U.S.", "a.m.", "http://", ".com", "Mr.", "...", "--"]
+    spaces = [" ", "  ", "\t", "\n", "\xa0", "\u2009", "\r\n"]
+    tok = Tokenizer("spacy")
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) if rng.random() < 0.75 else rng.choice(spaces) for _ in range(rng.randint(0, 25)))
+        assert tok(text) == _spacy_reference(blank_en, text), repr(text)
+
+
+def test_chunk_cache_is_bounded_and_never_hands_out_its_lists(monkeypatch):
+    monkeypatch.setattr(tokenize, "CHUNK_CACHE", 3)
+    tok = Tokenizer("spacy")
+    first = tok("a b c")
+    first.append("changed")  # a caller's list is its own: the cache is not touched
+    assert tok("a b c") == ["a", "b", "c"]
+    assert tok("d e f g") == ["d", "e", "f", "g"]
+    assert len(tok._chunks) <= 3
