@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from rnn_nlp.data.vocab import SPECIALS, Vocab
 
 SEPARATOR = " "  # between an n-gram's words (tokens never hold whitespace)
@@ -20,10 +22,9 @@ SEPARATOR = " "  # between an n-gram's words (tokens never hold whitespace)
 
 def text_ngrams(tokens: list[str], n: int) -> list[str]:
     """The distinct word n-grams of orders 1..n of `tokens`, in order of first appearance (unigrams first)."""
-    seen: dict[str, None] = {}
-    for order in range(1, n + 1):
-        for start in range(len(tokens) - order + 1):
-            seen.setdefault(SEPARATOR.join(tokens[start : start + order]), None)
+    seen = dict.fromkeys(tokens)  # an n-gram of one order never equals one of another: tokens hold no space
+    for order in range(2, n + 1):
+        seen.update(dict.fromkeys(map(SEPARATOR.join, zip(*(tokens[k:] for k in range(order))))))
     return list(seen)
 
 
@@ -35,8 +36,8 @@ def build_ngram_vocab(texts: Iterable[list[str]], n: int, min_count: int = 2, ma
 
 def ngram_ids(tokens: list[str], n: int, vocab: Vocab) -> list[int]:
     """The ids of the text's n-grams that `vocab` holds; the others (and the specials) are dropped."""
-    get = vocab.stoi.get
-    return [i for i in (get(g, -1) for g in text_ngrams(tokens, n)) if i >= len(SPECIALS)]
+    get, first = vocab.stoi.get, len(SPECIALS)
+    return [i for g in text_ngrams(tokens, n) if (i := get(g, 0)) >= first]
 
 
 def padded_ngram_ids(lists: list[list[int]]) -> list[list[int]]:
@@ -44,3 +45,67 @@ def padded_ngram_ids(lists: list[list[int]]) -> list[list[int]]:
     no known n-gram still feeds a [B, 1] input of padding)."""
     width = max([1, *(len(x) for x in lists)])
     return [x + [0] * (width - len(x)) for x in lists]
+
+
+class NgramLookup:
+    """Each text's n-gram ids for a whole padded batch of word ids at once, in numpy: what `ngram_ids` gives text
+    by text from the tokens' strings (the same set of ids a row; the graph sums a binary bag, so order plays no
+    part), a few array operations a batch rather than a dictionary lookup and a string join an n-gram.
+
+    An n-gram of order k is keyed by its words' ids (w1 * V + w2) * V + ... (V: the word vocabulary's size) and
+    found by binary search in that order's sorted keys. Built by `build` only where that is exact: every word of
+    every known n-gram has its own id in the word vocabulary (so an n-gram touching an <unk> word is known to
+    neither path) and V ** n fits an int64; otherwise `build` gives None and the strings are read.
+    """
+
+    def __init__(self, keys: list[np.ndarray], values: list[np.ndarray], base: int):
+        self.keys, self.values, self.base = keys, values, base  # per order 1..n: sorted keys and their n-gram ids
+
+    @classmethod
+    def build(cls, ngrams: Vocab, words: Vocab, n: int) -> NgramLookup | None:
+        base = len(words.itos)
+        if n < 1 or base ** n >= 2**62:
+            return None
+        found: list[tuple[list[int], list[int]]] = [([], []) for _ in range(n)]
+        for i in range(len(SPECIALS), len(ngrams.itos)):
+            parts = ngrams.itos[i].split(SEPARATOR)
+            ids = [words.stoi.get(w, -1) for w in parts]
+            if len(parts) > n or min(ids) < len(SPECIALS):  # a word with no id of its own: only strings can find it
+                return None
+            key = 0
+            for w in ids:
+                key = key * base + w
+            found[len(parts) - 1][0].append(key)
+            found[len(parts) - 1][1].append(i)
+        keys, values = [], []
+        for order_keys, order_values in found:
+            k, v = np.array(order_keys, np.int64), np.array(order_values, np.int64)
+            order = np.argsort(k)
+            keys.append(k[order])
+            values.append(v[order])
+        return cls(keys, values, base)
+
+    def ids(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """[B, K] int64 n-gram ids (0 pads; each row's distinct known n-grams) of a padded batch `ids` [B, T] whose
+        rows hold `lengths` real tokens; K >= 1, as `padded_ngram_ids` makes it."""
+        batch, steps = ids.shape
+        columns = []
+        for order, (keys, values) in enumerate(zip(self.keys, self.values), start=1):
+            if steps < order or not len(keys):
+                continue
+            span = steps - order + 1
+            key = ids[:, :span].astype(np.int64)
+            for k in range(1, order):
+                key = key * self.base + ids[:, k : k + span]
+            at = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+            known = (keys[at] == key) & (np.arange(span)[None, :] + order <= lengths[:, None])
+            columns.append(np.where(known, values[at], 0))
+        if not columns:
+            return np.zeros((batch, 1), np.int64)
+        grams = -np.sort(-np.concatenate(columns, axis=1), axis=1)  # each row falling, its padding last
+        repeated = np.zeros(grams.shape, bool)
+        repeated[:, 1:] = grams[:, 1:] == grams[:, :-1]
+        grams[repeated] = 0
+        grams = -np.sort(-grams, axis=1)
+        width = max(1, int((grams > 0).sum(1).max()))
+        return np.ascontiguousarray(grams[:, :width])

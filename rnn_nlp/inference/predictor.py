@@ -28,7 +28,7 @@ import numpy as np
 
 from rnn_nlp.data.fetchers.vector_sets import load_vectors
 from rnn_nlp.data.inputs import chunked, context_windows, document_runs, first_tokens, input_documents, item_stream, word_chars
-from rnn_nlp.data.ngrams import ngram_ids, padded_ngram_ids
+from rnn_nlp.data.ngrams import NgramLookup, ngram_ids, padded_ngram_ids
 from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, prepare_spacy, spacy_docs
 from rnn_nlp.data.vectors import WordVectors, outside_vectors, token_rows
@@ -41,6 +41,8 @@ from rnn_nlp.results import Classification, TaggedText
 log = logging.getLogger(__name__)
 
 PREDICT_BATCH = 64
+LOOKUP_BATCH = 8  # from this many texts a batch, NgramLookup's few array operations beat a lookup an n-gram
+ROW_CACHE = 100_000  # words outside the vocabulary whose vector-table row a predictor remembers (cleared when full)
 
 
 def _session(folder: Path, manifest: dict, int8: bool, threads: int | None) -> Any:
@@ -61,6 +63,17 @@ def _session(folder: Path, manifest: dict, int8: bool, threads: int | None) -> A
     return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
 
+def padded(seqs: list[list[int]], pad: int) -> np.ndarray:
+    """[len(seqs), longest] int64 ids, each row right-padded with `pad`."""
+    steps = max(len(s) for s in seqs)
+    if all(len(s) == steps for s in seqs):
+        return np.array(seqs, np.int64)
+    batch = np.full((len(seqs), steps), pad, np.int64)
+    for k, s in enumerate(seqs):
+        batch[k, : len(s)] = s
+    return batch
+
+
 class OnnxModel:
     """What both predictors share: the export's files, one onnxruntime session, predict and predict_stream."""
 
@@ -76,6 +89,7 @@ class OnnxModel:
         shapes = {i.name: i.shape for i in self.session.get_inputs()}
         self.vectors_dim = int(shapes["oov_vectors"][-1]) if "oov_vectors" in shapes else None
         self.vectors = self._read_vectors() if self.vectors_dim is not None else None
+        self._rows: dict[tuple[str, str], int] = {}  # (token, word) -> its row in the vectors table (-1: none)
 
     def _read_vectors(self) -> WordVectors | None:
         """The whole table of backbone.vectors, memory-mapped and found as the torch model finds it; None (and one
@@ -104,12 +118,20 @@ class OnnxModel:
         knows it, as VectorEmbedding.forward reads it. Zeros and False without the table; {} for a graph without."""
         if self.vectors_dim is None:
             return {}
+        unk = ids == self.vocab.unk_id
+        if self.vectors is None or not unk.any():  # nothing to look up: what outside_vectors gives without rows
+            return {"oov_vectors": np.zeros((*ids.shape, self.vectors_dim), np.float32), "oov": np.zeros(ids.shape, bool)}
         rows = np.full(ids.shape, -1, np.int64)
-        if self.vectors is not None:
-            for k, (t, w) in enumerate(zip(tokens, words)):
-                rows[k, : len(t)] = token_rows(self.vectors, t, w, self.numbers)
-        matrix = None if self.vectors is None else self.vectors.matrix
-        found, oov = outside_vectors(ids, rows, self.vocab.unk_id, matrix, self.vectors_dim)
+        for k, j in zip(*np.nonzero(unk)):  # only a token that reads <unk> needs its row (an empty text's <unk> has none)
+            if j < len(tokens[k]):
+                key = (tokens[k][j], words[k][j])
+                row = self._rows.get(key)
+                if row is None:
+                    if len(self._rows) >= ROW_CACHE:
+                        self._rows.clear()
+                    row = self._rows[key] = token_rows(self.vectors, [key[0]], [key[1]], self.numbers)[0]
+                rows[k, j] = row
+        found, oov = outside_vectors(ids, rows, self.vocab.unk_id, self.vectors.matrix, self.vectors_dim)
         return {"oov_vectors": found, "oov": oov}
 
     def __repr__(self) -> str:
@@ -155,12 +177,10 @@ class OnnxTagger(OnnxModel):
         order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
         lowercase = bool(self.data.get("lowercase"))
         for rows in chunked(order, batch_size):
-            steps = max(len(pieces[i]) for i in rows)
-            ids = np.zeros((len(rows), steps), np.int64)
             lengths = np.array([len(pieces[i]) for i in rows], np.int64)
             words = [[normalize_word(t, lowercase, self.numbers) for t in pieces[i]] for i in rows]
-            for k, sentence in enumerate(words):
-                ids[k, : len(sentence)] = self.vocab.encode(sentence)
+            ids = padded([self.vocab.encode(sentence) for sentence in words], self.vocab.pad_id)
+            steps = ids.shape[1]
             feed = {"ids": ids, "lengths": lengths, **self._vector_feed(ids, [pieces[i] for i in rows], words)}
             if self.uses_chars:
                 spelt = [[word_chars(t, self.char_ids, self.max_word_chars) for t in pieces[i]] for i in rows]
@@ -229,6 +249,8 @@ class OnnxClassifier(OnnxModel):
         self.ngram_vocab = None  # head.ngrams: the n-gram vocabulary the graph's ngram_ids input reads
         if "ngram_ids" in self.manifest["inputs"]:
             self.ngram_vocab = Vocab.from_json(self.vocab_json.get("ngrams"), str(self.path / "vocab.json"), "ngrams")
+        # the same ids found from word ids, a batch at a time, where that is exact (else from the tokens' strings)
+        self.ngram_lookup = None if self.ngram_vocab is None else NgramLookup.build(self.ngram_vocab, self.vocab, self.ngram_order)
 
     def probabilities(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """[len(texts), len(labels)] float32 probabilities (a text with no tokens reads as one <unk>)."""
@@ -241,19 +263,19 @@ class OnnxClassifier(OnnxModel):
 
     def _probabilities_of(self, tokens: list[list[str]], batch_size: int = PREDICT_BATCH) -> np.ndarray:
         out = np.zeros((len(tokens), len(self.labels)), np.float32)
-        order = sorted(range(len(tokens)), key=lambda i: len(tokens[i]))
+        unk = self.vocab.unk_id
+        seqs = [self.vocab.encode(t) or [unk] for t in tokens]  # an empty text reads as one <unk> (with no row)
+        order: Iterable[int] = range(len(seqs))
+        if len(seqs) > batch_size:  # batches of like lengths pad less
+            order = sorted(order, key=lambda i: len(seqs[i]))
         for rows in chunked(order, batch_size):
-            seqs = [self.vocab.encode(tokens[i]) or [self.vocab.unk_id] for i in rows]
-            steps = max(len(s) for s in seqs)
-            batch = np.full((len(rows), steps), self.vocab.pad_id, np.int64)
-            for k, s in enumerate(seqs):
-                batch[k, : len(s)] = s
-            lengths = np.array([len(s) for s in seqs], np.int64)
-            texts = [tokens[i] for i in rows]  # an empty text's one <unk> has no row
-            feed = {"ids": batch, "lengths": lengths, **self._vector_feed(batch, texts, texts)}
-            if self.ngram_vocab is not None:
-                grams = [ngram_ids(t, self.ngram_order, self.ngram_vocab) for t in texts]
-                feed["ngram_ids"] = np.array(padded_ngram_ids(grams), np.int64)
+            batch = padded([seqs[i] for i in rows], self.vocab.pad_id)
+            texts = [tokens[i] for i in rows]
+            feed = {"ids": batch, "lengths": np.array([len(seqs[i]) for i in rows], np.int64), **self._vector_feed(batch, texts, texts)}
+            if self.ngram_lookup is not None and len(rows) >= LOOKUP_BATCH:
+                feed["ngram_ids"] = self.ngram_lookup.ids(batch, feed["lengths"])
+            elif self.ngram_vocab is not None:
+                feed["ngram_ids"] = np.array(padded_ngram_ids([ngram_ids(t, self.ngram_order, self.ngram_vocab) for t in texts]), np.int64)
             out[rows] = self.session.run(None, feed)[0]
         return out
 

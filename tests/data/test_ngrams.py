@@ -33,3 +33,45 @@ def test_unknown_ngrams_are_dropped_never_read_as_unk():
 def test_padding_to_the_longest_and_at_least_one_column():
     assert padded_ngram_ids([[5, 6, 7], [8]]) == [[5, 6, 7], [8, 0, 0]]
     assert padded_ngram_ids([[], []]) == [[0], [0]]
+
+
+def _word_vocab(words):
+    return Vocab(["<pad>", "<unk>", "<eos>", *words])
+
+
+def test_lookup_finds_the_ids_ngram_ids_finds_for_every_row_of_a_padded_batch():
+    """Random texts over a small vocabulary, some words unknown, rows of every length (an empty text reads as one
+    <unk>, as the predictor feeds it): each row's ids are the set ngram_ids gives from the strings."""
+    import random
+
+    import numpy as np
+
+    from rnn_nlp.data.ngrams import NgramLookup
+
+    rng = random.Random(3)
+    known = [f"w{i}" for i in range(12)]
+    words = _word_vocab(known)
+    for n in (1, 2, 3):
+        train = [[rng.choice(known) for _ in range(rng.randint(1, 9))] for _ in range(60)]
+        grams = build_ngram_vocab(train, n, min_count=2)
+        lookup = NgramLookup.build(grams, words, n)
+        assert lookup is not None
+        texts = [[rng.choice([*known, "never-seen"]) for _ in range(rng.randint(0, 10))] for _ in range(40)]
+        seqs = [words.encode(t) or [words.unk_id] for t in texts]
+        width = max(len(s) for s in seqs)
+        batch = np.array([s + [0] * (width - len(s)) for s in seqs], np.int64)
+        got = lookup.ids(batch, np.array([len(s) for s in seqs], np.int64))
+        assert got.dtype == np.int64 and got.ndim == 2 and got.shape[1] >= 1
+        for row, tokens in zip(got.tolist(), texts):
+            nonzero = [i for i in row if i]
+            assert len(nonzero) == len(set(nonzero))  # a binary bag: each n-gram once
+            assert sorted(nonzero) == sorted(ngram_ids(tokens, n, grams))
+
+
+def test_lookup_is_not_built_where_an_ngram_word_has_no_id_of_its_own():
+    from rnn_nlp.data.ngrams import NgramLookup
+
+    grams = build_ngram_vocab([["rare", "film"], ["rare", "film"]], 2, min_count=2)
+    assert NgramLookup.build(grams, _word_vocab(["film"]), 2) is None  # "rare" would read <unk>: strings only
+    assert NgramLookup.build(grams, _word_vocab(["film", "rare"]), 2) is not None
+    assert NgramLookup.build(grams, _word_vocab(["film", "rare"]), 0) is None
