@@ -13,7 +13,9 @@ with its weights as constants: onnxruntime's int8 quantizer turns that LSTM into
 A network with pretrained vectors (backbone.vectors) takes two more inputs: oov_vectors [B,T,dim] float32 and
 oov [B,T] bool, True where a token is <unk> but the vectors table knows it; the embedding reads that vector
 in place of <unk>'s, as the PyTorch model does with the table it memory-maps (VectorEmbedding.combine). The
-table itself (400k rows for GloVe) stays out of the graph: the predictor reads the rows from it.
+table itself (400k rows for GloVe) stays out of the graph: the predictor reads the rows from it. The
+vocabulary's own rows are one table in the graph, the trainable embedding and the vectors summed at export
+(FoldedEmbedding): one gather instead of two and an addition.
 
 A classifier with a bag-of-n-grams path (head.ngrams) takes ngram_ids [B,K] int64 (0 pads), each text's n-gram
 ids, which the predictor computes with rnn_nlp.data.ngrams as the PyTorch task does.
@@ -28,6 +30,7 @@ from torch import nn
 
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.nn.backbone import Backbone, reverse_padded
+from rnn_nlp.nn.embedders.word_vectors import VectorEmbedding
 from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierNetwork
 from rnn_nlp.nn.heads.tagger import CharEncoder, TaggerNetwork
 from rnn_nlp.nn.regularization import WeightDrop
@@ -56,12 +59,35 @@ def run_padded(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, backward
     return rnn(x)[0]
 
 
+class FoldedEmbedding(nn.Module):
+    """The trainable embedding and the vocabulary's pretrained vectors as one table: VectorEmbedding.combine's
+    sum (its frozen mode's zeroed rows and its projection included) computed once for every id at export, so that
+    the graph gathers one table, not two, and adds nothing. A word outside the vocabulary that the vectors know
+    (oov) reads its vector alone, projected, as combine reads it."""
+
+    def __init__(self, embedding: nn.Embedding, vectors: VectorEmbedding):
+        super().__init__()
+        with torch.no_grad():
+            ids = torch.arange(embedding.num_embeddings)
+            table = vectors.combine(ids.unsqueeze(0), embedding(ids).unsqueeze(0)).squeeze(0)
+        self.table = nn.Embedding.from_pretrained(table.detach().clone(), freeze=True)
+        self.projection = vectors.projection
+
+    def forward(self, ids: torch.Tensor, oov_vectors: torch.Tensor | None = None, oov: torch.Tensor | None = None) -> torch.Tensor:
+        emb = self.table(ids)
+        if oov is None or oov_vectors is None:
+            return emb
+        outside = self.projection(oov_vectors) if self.projection is not None else oov_vectors
+        return torch.where(oov.unsqueeze(-1), outside, emb)
+
+
 class PaddedBackbone(nn.Module):
     """The backbone's eval-mode forward over padded input: [B, T] ids, [B] lengths -> [B, T, output_dim] top states."""
 
     def __init__(self, backbone: Backbone):
         super().__init__()
         self.backbone = backbone
+        self.folded = FoldedEmbedding(backbone.embedding, backbone.vectors) if backbone.vectors is not None else None
         self.directions = backbone.directions
         self.residual = backbone.cfg.residual
         self.stacks = nn.ModuleList(nn.ModuleList(plain_rnn(layer) for layer in backbone.stack(d).layers) for d in self.directions)
@@ -69,9 +95,7 @@ class PaddedBackbone(nn.Module):
     def forward(
         self, ids: torch.Tensor, lengths: torch.Tensor, oov_vectors: torch.Tensor | None = None, oov: torch.Tensor | None = None
     ) -> torch.Tensor:
-        emb = self.backbone.embedding(ids)
-        if self.backbone.vectors is not None:
-            emb = self.backbone.vectors.combine(ids, emb, oov_vectors, oov)
+        emb = self.backbone.embedding(ids) if self.folded is None else self.folded(ids, oov_vectors, oov)
         tops = []
         for direction, layers in zip(self.directions, self.stacks):
             x = emb

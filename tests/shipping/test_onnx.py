@@ -382,3 +382,27 @@ def test_the_check_reads_a_classifier_past_its_chunk_length(trained):
     assert chunk and check_shapes(model.module)[-1] == (2, chunk + 9) and check_shapes(model.module)[:-1] == CHECK_SHAPES
     tagger = load_model(trained("ner", trainer={"epochs": 1}))
     assert check_shapes(tagger.module) == CHECK_SHAPES
+
+
+@pytest.mark.parametrize("mode", ["fine_tune", "frozen"])
+@pytest.mark.parametrize("emb_size", [4, 6])  # 6: the vectors (4-d) go through VectorEmbedding's projection
+def test_the_folded_embedding_reads_what_combine_reads(mode, emb_size):
+    """FoldedEmbedding (the graph's one table) against VectorEmbedding.combine over the embedding: in-vocabulary
+    words, words with and without a vector, and words outside the vocabulary read from oov_vectors."""
+    from rnn_nlp.nn.embedders.word_vectors import VectorEmbedding
+    from rnn_nlp.onnx.graphs import FoldedEmbedding
+
+    torch.manual_seed(0)
+    embedding = torch.nn.Embedding(10, emb_size, padding_idx=0)
+    vectors = VectorEmbedding(10, emb_size, 4, mode, unk_id=1)
+    with torch.no_grad():
+        vectors.vocab_vectors.normal_()
+        vectors.has_vector[3:7] = True
+    ids = torch.tensor([[3, 1, 8, 1, 0], [5, 9, 1, 2, 6]])
+    oov = torch.tensor([[False, True, False, False, False], [False, False, True, False, False]])
+    oov_vectors = torch.randn(2, 5, 4) * oov.unsqueeze(-1)
+    expected = vectors.combine(ids, embedding(ids), oov_vectors, oov)
+    folded = FoldedEmbedding(embedding, vectors)
+    assert torch.allclose(folded(ids, oov_vectors, oov), expected, atol=1e-6)
+    assert torch.allclose(folded(ids), vectors.combine(ids, embedding(ids)), atol=1e-6)
+    assert not torch.equal(expected[0, 1], folded.table(ids)[0, 1])  # an oov word is not <unk>'s row

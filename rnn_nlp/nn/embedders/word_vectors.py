@@ -93,8 +93,9 @@ class VectorEmbedding(nn.Module):
         """`embedded` plus each word's vector: its vocabulary row's, or where `outside` [B, T] (a word outside the
         vocabulary that the vectors know) `outside_vectors` [B, T, dim] instead, with no trainable row beneath it.
 
-        No step depends on the values, so the ONNX graph (rnn_nlp/onnx/graphs.py) runs this very code with both
-        as graph inputs, filled by the predictor from the same table.
+        The ONNX graph (rnn_nlp/onnx/graphs.py, FoldedEmbedding) computes this sum once for every vocabulary id
+        with this very code and reads outside words from two graph inputs, filled by the predictor from the same
+        table, as this reads them.
         """
         vectors = F.embedding(ids, self.vocab_vectors)
         if outside is not None and outside_vectors is not None:
