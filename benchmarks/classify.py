@@ -115,8 +115,8 @@ def config(dataset: str, spec: dict, args: argparse.Namespace, pretrained: str |
         "backbone": {
             "rnn": "lstm",
             "emb_size": 256,
-            "hidden_size": 256,
-            "layers": 2,
+            "hidden_size": getattr(args, "hidden_size", 256),
+            "layers": getattr(args, "layers", 2),
             "input_dropout": 0.2 * drop,
             "hidden_dropout": 0.2 * drop,
             "output_dropout": 0.3 * drop,
@@ -356,6 +356,8 @@ def main() -> None:
     p.add_argument("--datasets", default="rotten-tomatoes,bbc-news")
     p.add_argument("--vectors", help="pretrained word vectors in the embedding (backbone.vectors), e.g. glove-6b-50d")
     p.add_argument("--emb-size", type=int, default=50, help="backbone.emb_size with --vectors (the vectors' width: no projection)")
+    p.add_argument("--hidden-size", type=int, default=256, help="backbone.hidden_size of our runs (e.g. 32: the fast sentiment-rt-fast)")
+    p.add_argument("--layers", type=int, default=2, help="backbone.layers of our runs")
     p.add_argument("--runs", default=None, help=f"comma-separated, from {', '.join(run_specs())} (default: all)")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--lr", type=float, default=0.002, help="Adam learning rate of the top layer group")

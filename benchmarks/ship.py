@@ -12,7 +12,8 @@ out for every system; classification: raw texts, tokenized by each system), at b
 - torch: `Model`'s tagging / probabilities (PyTorch fp32, the run's best model);
 - onnx-fp32, onnx-int8: the torch-free predictor (`rnn_nlp.inference`) on model.onnx / model.int8.onnx;
 - spacy: the given spaCy pipeline (`spacy.load(DIR)`, its `nlp.pipe`) on the same sentences;
-sentences/s and words/s, after a warm-up. The int8 change is its score (NER: seqeval F1; POS, classification:
+sentences/s and words/s, after a warm-up, each the best of three passes taken in turns with the other systems (a
+machine whose speed drifts favours none). The int8 change is its score (NER: seqeval F1; POS, classification:
 accuracy) minus the fp32 ONNX graph's on the same split. Load time: from nothing to a loaded model in a new
 process (python -c), and the first prediction's latency in that process. Results: benchmarks/results/ship.json, .md.
 """
@@ -41,6 +42,7 @@ from rnn_nlp import api, inference  # noqa: E402
 
 CPU = torch.device("cpu")
 KINDS = ("ner", "pos", "classify")
+ROUNDS = 3  # timed passes per system and batch size, the systems taking turns; the best of each is reported
 LOADERS = {  # one new process each: import, load, then time one prediction of one sentence
     "torch": "import rnn_nlp, torch; torch.set_num_threads(1); predict = rnn_nlp.load({path!r}, 'cpu').predict",
     "torch-export": "import rnn_nlp, torch; torch.set_num_threads(1); predict = rnn_nlp.load({path!r}, 'cpu').predict",
@@ -110,15 +112,23 @@ def score(kind: str, gold: list, pred: list) -> float:
     return sum(g == p for g, p in zip(gold, pred)) / max(1, len(gold))
 
 
-def throughput(kind: str, predict, inputs: list, words: int) -> dict:
-    rows = {}
+def throughput(systems: dict, inputs: list, words: int, rounds: int = ROUNDS) -> dict:
+    """name -> batch -> sentences/s and words/s, each system's best of `rounds` passes over `inputs`, the systems
+    taking turns within each round, so that a machine whose speed drifts during the run favours none of them."""
+    best: dict = {name: {} for name in systems}
     for batch in (1, 64):
-        predict(inputs[:20], batch)  # warm up
-        started = time.perf_counter()
-        predict(inputs, batch)
-        seconds = time.perf_counter() - started
-        rows[batch] = {"sentences_per_s": len(inputs) / seconds, "words_per_s": words / seconds}
-    return rows
+        for predict in systems.values():
+            predict(inputs[:20], batch)  # warm up
+        for _ in range(rounds):
+            for name, predict in systems.items():
+                started = time.perf_counter()
+                predict(inputs, batch)
+                seconds = time.perf_counter() - started
+                if batch not in best[name] or seconds < best[name][batch]:
+                    best[name][batch] = seconds
+    return {
+        name: {b: {"sentences_per_s": len(inputs) / t, "words_per_s": words / t} for b, t in times.items()} for name, times in best.items()
+    }
 
 
 def load_times(name: str, path: Path, text: str) -> dict:
@@ -147,9 +157,10 @@ def measure(kind: str, run: Path, spacy_dir: Path | None, work: Path, limit: int
     inputs, gold = test_split(run, kind, limit)
     words = sum(len(x) for x in inputs) if kind != "classify" else sum(len(t.split()) for t in inputs)  # texts: whitespace words
     found = systems(kind, run, export, spacy_dir)
-    result: dict = {"run": str(run), "sentences": len(inputs), "words": words, "systems": {}}
+    result: dict = {"run": str(run), "sentences": len(inputs), "words": words, "rounds": ROUNDS, "systems": {}}
+    speeds = throughput(found, inputs, words)
     for name, predict in found.items():
-        result["systems"][name] = {"score": score(kind, gold, predict(inputs, 64)), "speed": throughput(kind, predict, inputs, words)}
+        result["systems"][name] = {"score": score(kind, gold, predict(inputs, 64)), "speed": speeds[name]}
     fp32, int8 = result["systems"]["onnx-fp32"]["score"], result["systems"]["onnx-int8"]["score"]
     result["int8_change_points"] = 100 * (int8 - fp32)
     onnx_files = {p.name: p.stat().st_size for p in export.iterdir()}

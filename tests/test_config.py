@@ -105,6 +105,7 @@ def test_unknown_task():
         "configs/lm-ptb-bidirectional.yaml",
         "configs/sentiment-rt.yaml",
         "configs/sentiment-rt-glove.yaml",
+        "configs/sentiment-rt-fast.yaml",
         "configs/topic-bbc.yaml",
     ],
 )
