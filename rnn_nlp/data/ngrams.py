@@ -22,6 +22,8 @@ SEPARATOR = " "  # between an n-gram's words (tokens never hold whitespace)
 
 def text_ngrams(tokens: list[str], n: int) -> list[str]:
     """The distinct word n-grams of orders 1..n of `tokens`, in order of first appearance (unigrams first)."""
+    if n < 1:
+        return []
     seen = dict.fromkeys(tokens)  # an n-gram of one order never equals one of another: tokens hold no space
     for order in range(2, n + 1):
         seen.update(dict.fromkeys(map(SEPARATOR.join, zip(*(tokens[k:] for k in range(order))))))
@@ -69,8 +71,10 @@ class NgramLookup:
         found: list[tuple[list[int], list[int]]] = [([], []) for _ in range(n)]
         for i in range(len(SPECIALS), len(ngrams.itos)):
             parts = ngrams.itos[i].split(SEPARATOR)
+            if len(parts) > n:  # an order the texts' n-grams never reach: the strings never find it either
+                continue
             ids = [words.stoi.get(w, -1) for w in parts]
-            if len(parts) > n or min(ids) < len(SPECIALS):  # a word with no id of its own: only strings can find it
+            if min(ids) < len(SPECIALS):  # a word with no id of its own: only strings can find it
                 return None
             key = 0
             for w in ids:

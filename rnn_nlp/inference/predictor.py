@@ -251,6 +251,8 @@ class OnnxClassifier(OnnxModel):
             self.ngram_vocab = Vocab.from_json(self.vocab_json.get("ngrams"), str(self.path / "vocab.json"), "ngrams")
         # the same ids found from word ids, a batch at a time, where that is exact (else from the tokens' strings)
         self.ngram_lookup = None if self.ngram_vocab is None else NgramLookup.build(self.ngram_vocab, self.vocab, self.ngram_order)
+        if self.ngram_vocab is not None and self.ngram_lookup is None:
+            log.debug("%s: some n-gram word has no id of its own in the word vocabulary: n-grams are read from strings", self.path)
 
     def probabilities(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """[len(texts), len(labels)] float32 probabilities (a text with no tokens reads as one <unk>)."""

@@ -75,3 +75,16 @@ def test_lookup_is_not_built_where_an_ngram_word_has_no_id_of_its_own():
     assert NgramLookup.build(grams, _word_vocab(["film"]), 2) is None  # "rare" would read <unk>: strings only
     assert NgramLookup.build(grams, _word_vocab(["film", "rare"]), 2) is not None
     assert NgramLookup.build(grams, _word_vocab(["film", "rare"]), 0) is None
+
+
+def test_lookup_guards_and_order_zero():
+    from rnn_nlp.data.ngrams import NgramLookup
+
+    grams = build_ngram_vocab([["good", "film", "here"], ["good", "film", "here"]], 3, min_count=2)
+    words = _word_vocab(["film", "good", "here"])
+    assert NgramLookup.build(grams, words, 3) is not None
+    two = NgramLookup.build(grams, words, 2)  # the trigrams are skipped, as text_ngrams(..., 2) never forms them
+    assert two is not None and len(two.keys) == 2
+    big = Vocab(["<pad>", "<unk>", "<eos>", *(f"w{i}" for i in range(70_000))])
+    assert NgramLookup.build(build_ngram_vocab([["w1", "w2"]] * 2, 4, min_count=2), big, 4) is None  # 70,003 ** 4 > 2 ** 62
+    assert text_ngrams(["a", "b"], 0) == []

@@ -278,6 +278,38 @@ def test_a_classifier_export_reads_the_vectors_of_words_outside_its_vocabulary(v
     assert np.abs(quantized.probabilities(texts) - got).max() < 0.2
 
 
+def test_the_vector_feed_looks_up_only_unk_tokens_and_remembers_them(vectors_runs, tmp_path, monkeypatch):
+    """The predictor's oov_vectors and oov equal the full lookup of every token (token_rows + outside_vectors), a
+    batch without <unk> feeds zeros, and the rows it found are remembered, the memory cleared when full."""
+    from rnn_nlp.data.vectors import outside_vectors, token_rows
+    from rnn_nlp.inference import predictor
+
+    run, _ = vectors_runs["classify"]
+    model = inference.load(api.export(run, tmp_path / "feed", onnx=True))
+    tokens = [["the", "film", "was", "splendid"], ["dreadful", "gotham", "film"], ["great"]]
+    ids = predictor.padded([model.vocab.encode(t) for t in tokens], model.vocab.pad_id)
+
+    def full_lookup(batch, texts):
+        rows = np.full(batch.shape, -1, np.int64)
+        for k, t in enumerate(texts):
+            rows[k, : len(t)] = token_rows(model.vectors, t, t, model.numbers)
+        return outside_vectors(batch, rows, model.vocab.unk_id, model.vectors.matrix, model.vectors_dim)
+
+    expected = full_lookup(ids, tokens)
+    for _ in range(2):  # the second time from the remembered rows
+        got = model._vector_feed(ids, tokens, tokens)
+        assert np.array_equal(got["oov"], expected[1]) and np.array_equal(got["oov_vectors"], expected[0])
+    assert got["oov"][0, 3] and got["oov"][1, 0] and not got["oov"][1, 1]  # splendid, dreadful known; gotham not
+    assert set(model._rows) == {("splendid", "splendid"), ("dreadful", "dreadful"), ("gotham", "gotham")}
+    known = [["the", "film"]]
+    plain = model._vector_feed(predictor.padded([model.vocab.encode(known[0])], 0), known, known)
+    assert not plain["oov"].any() and not plain["oov_vectors"].any() and plain["oov_vectors"].shape == (1, 2, 8)
+    monkeypatch.setattr(predictor, "ROW_CACHE", 2)
+    model._rows.clear()
+    got = model._vector_feed(ids, tokens, tokens)  # three rows to find, at most two remembered
+    assert len(model._rows) <= 2 and np.array_equal(got["oov_vectors"], expected[0])
+
+
 def test_a_tagger_export_reads_the_vectors_of_words_outside_its_vocabulary(vectors_runs, tmp_path):
     run, _ = vectors_runs["ner"]
     out = api.export(run, tmp_path / "out", onnx=True)
