@@ -54,21 +54,25 @@ class NgramLookup:
     by text from the tokens' strings (the same set of ids a row; the graph sums a binary bag, so order plays no
     part), a few array operations a batch rather than a dictionary lookup and a string join an n-gram.
 
-    An n-gram of order k is keyed by its words' ids (w1 * V + w2) * V + ... (V: the word vocabulary's size) and
-    found by binary search in that order's sorted keys. Built by `build` only where that is exact: every word of
-    every known n-gram has its own id in the word vocabulary (so an n-gram touching an <unk> word is known to
-    neither path) and V ** n fits an int64; otherwise `build` gives None and the strings are read.
+    A unigram is found by its word id in a dense table; an n-gram of order k >= 2 is keyed by its words' ids
+    (w1 * V + w2) * V + ... (V: the word vocabulary's size) and found by binary search in that order's sorted keys.
+    Every word of a known n-gram has an id above the specials, so padding and <unk> (specials) never form one.
+    Built by `build` only where that is exact: every word of every known n-gram has its own id in the word
+    vocabulary (so an n-gram touching an <unk> word is known to neither path) and V ** n fits an int64; otherwise
+    `build` gives None and the strings are read.
     """
 
-    def __init__(self, keys: list[np.ndarray], values: list[np.ndarray], base: int):
-        self.keys, self.values, self.base = keys, values, base  # per order 1..n: sorted keys and their n-gram ids
+    def __init__(self, unigrams: np.ndarray, keys: list[np.ndarray], values: list[np.ndarray], base: int):
+        self.unigrams = unigrams  # [V] int64: word id -> its unigram's n-gram id (0: none)
+        self.keys, self.values, self.base = keys, values, base  # orders 2..n: sorted keys and their n-gram ids
 
     @classmethod
     def build(cls, ngrams: Vocab, words: Vocab, n: int) -> NgramLookup | None:
         base = len(words.itos)
-        if n < 1 or base ** n >= 2**62:
+        if n < 1 or base**n >= 2**62:
             return None
-        found: list[tuple[list[int], list[int]]] = [([], []) for _ in range(n)]
+        unigrams = np.zeros(base, np.int64)
+        found: list[tuple[list[int], list[int]]] = [([], []) for _ in range(n - 1)]
         for i in range(len(SPECIALS), len(ngrams.itos)):
             parts = ngrams.itos[i].split(SEPARATOR)
             if len(parts) > n:  # an order the texts' n-grams never reach: the strings never find it either
@@ -76,25 +80,28 @@ class NgramLookup:
             ids = [words.stoi.get(w, -1) for w in parts]
             if min(ids) < len(SPECIALS):  # a word with no id of its own: only strings can find it
                 return None
+            if len(parts) == 1:
+                unigrams[ids[0]] = i
+                continue
             key = 0
             for w in ids:
                 key = key * base + w
-            found[len(parts) - 1][0].append(key)
-            found[len(parts) - 1][1].append(i)
+            found[len(parts) - 2][0].append(key)
+            found[len(parts) - 2][1].append(i)
         keys, values = [], []
         for order_keys, order_values in found:
             k, v = np.array(order_keys, np.int64), np.array(order_values, np.int64)
             order = np.argsort(k)
             keys.append(k[order])
             values.append(v[order])
-        return cls(keys, values, base)
+        return cls(unigrams, keys, values, base)
 
-    def ids(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """[B, K] int64 n-gram ids (0 pads; each row's distinct known n-grams) of a padded batch `ids` [B, T] whose
-        rows hold `lengths` real tokens; K >= 1, as `padded_ngram_ids` makes it."""
-        batch, steps = ids.shape
-        columns = []
-        for order, (keys, values) in enumerate(zip(self.keys, self.values), start=1):
+    def ids(self, ids: np.ndarray) -> np.ndarray:
+        """[B, K] int64 n-gram ids of a padded batch `ids` [B, T] (padded with a special id, as <pad>'s 0): each
+        row's distinct known n-grams, 0 elsewhere (in any column, as the graph reads 0 as nothing)."""
+        columns = [self.unigrams[ids]]
+        steps = ids.shape[1]
+        for order, (keys, values) in enumerate(zip(self.keys, self.values), start=2):
             if steps < order or not len(keys):
                 continue
             span = steps - order + 1
@@ -102,14 +109,9 @@ class NgramLookup:
             for k in range(1, order):
                 key = key * self.base + ids[:, k : k + span]
             at = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-            known = (keys[at] == key) & (np.arange(span)[None, :] + order <= lengths[:, None])
-            columns.append(np.where(known, values[at], 0))
-        if not columns:
-            return np.zeros((batch, 1), np.int64)
-        grams = -np.sort(-np.concatenate(columns, axis=1), axis=1)  # each row falling, its padding last
+            columns.append(np.where(keys[at] == key, values[at], 0))
+        grams = np.sort(np.concatenate(columns, axis=1), axis=1)
         repeated = np.zeros(grams.shape, bool)
         repeated[:, 1:] = grams[:, 1:] == grams[:, :-1]
-        grams[repeated] = 0
-        grams = -np.sort(-grams, axis=1)
-        width = max(1, int((grams > 0).sum(1).max()))
-        return np.ascontiguousarray(grams[:, :width])
+        grams[repeated] = 0  # each n-gram once: a binary bag
+        return grams

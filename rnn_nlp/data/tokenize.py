@@ -28,10 +28,11 @@ def _spacy_tokenizer():
 
 
 @lru_cache(maxsize=1)
-def _joinable() -> tuple[frozenset[tuple[str, str]], frozenset[str], frozenset[str], int]:
-    """The pairs (a, b) of tokens that follow each other in one of spaCy's special-case patterns (each special
-    case as its prefix, suffix and infix rules alone split it: what its matcher looks for), every b, every a, and
-    the longest such token. Where one chunk ends in a and the next begins with b, a match may span the space."""
+def _joinable() -> tuple[dict[str, int], dict[str, int], int]:
+    """spaCy's special-case patterns (each special case as its prefix, suffix and infix rules alone split it: what
+    its matcher looks for) as what may span a space: each token b that follows another in some pattern -> its bit;
+    each token a that some b follows -> the bits of those b; and the longest such token. Where one chunk ends in a
+    and the next begins with a b that follows a, a match may span the space between them."""
     from spacy.tokenizer import Tokenizer as SpacyTokenizer
 
     tok = _spacy_tokenizer()
@@ -48,18 +49,22 @@ def _joinable() -> tuple[frozenset[tuple[str, str]], frozenset[str], frozenset[s
     for special in tok.rules:
         parts = [t.text for t in affixes_only(special)]
         pairs.update(zip(parts, parts[1:]))
-    heads, tails = frozenset(b for _, b in pairs), frozenset(a for a, _ in pairs)
-    return frozenset(pairs), heads, tails, max((len(t) for pair in pairs for t in pair), default=0)
+    heads = {b: 1 << i for i, b in enumerate(sorted({b for _, b in pairs}))}
+    tails: dict[str, int] = {}
+    for a, b in pairs:
+        tails[a] = tails.get(a, 0) | heads[b]
+    return heads, tails, max((len(t) for pair in pairs for t in pair), default=0)
 
 
-def _chunk_edges(chunk: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(the pattern tokens `chunk` begins with, the pattern tokens that may follow it: those that follow, in some
-    pattern, a token it ends with), from `_joinable`'s pairs; empty for almost every chunk."""
-    pairs, heads, tails, longest = _joinable()
-    reach = range(1, min(len(chunk), longest) + 1)
-    begins = frozenset(chunk[:k] for k in reach if chunk[:k] in heads)
-    ends = {chunk[-k:] for k in reach if chunk[-k:] in tails}
-    return begins, frozenset(b for a, b in pairs if a in ends) if ends else frozenset()
+def _chunk_edges(chunk: str) -> tuple[int, int]:
+    """(the bits of the pattern tokens `chunk` begins with, the bits of those that may follow it: that follow a
+    token it ends with in some pattern), from `_joinable`; a chunk and the next one may join where they share one."""
+    heads, tails, longest = _joinable()
+    begins = follow = 0
+    for k in range(1, min(len(chunk), longest) + 1):
+        begins |= heads.get(chunk[:k], 0)
+        follow |= tails.get(chunk[-k:], 0)
+    return begins, follow
 
 
 def prepare_spacy() -> None:
@@ -124,8 +129,8 @@ class Tokenizer:
         self.lowercase = lowercase
         self.normalize_numbers = normalize_numbers
         self.unit = unit
-        # a whitespace-free chunk -> its finished spaCy tokens, the pattern tokens it begins with and those that may follow it
-        self._chunks: dict[str, tuple[list[str], frozenset[str], frozenset[str]]] = {}
+        # a whitespace-free chunk -> its finished spaCy tokens and its _chunk_edges
+        self._chunks: dict[str, tuple[list[str], int, int]] = {}
 
     def prepare(self) -> None:
         """Build what tokenizing needs now (spaCy's tokenizer for kind "spacy"), not at the first text."""
@@ -158,16 +163,17 @@ class Tokenizer:
         for text in texts:
             text = _encodable(text)
             tokens: list[str] = []
-            follow: frozenset[str] = frozenset()  # the pattern tokens that may follow the previous chunk
+            follow = 0  # the bits of the pattern tokens that may follow the previous chunk
             for chunk in text.split():  # str.split's whitespace is spaCy's (str.isspace)
                 entry = chunks.get(chunk)
                 if entry is None:
                     if len(chunks) >= CHUNK_CACHE:
                         chunks.clear()
                     entry = chunks[chunk] = (self._finish(t.text for t in tokenizer(chunk)), *_chunk_edges(chunk))
-                if follow and not follow.isdisjoint(entry[1]):
+                words, begins, ends = entry
+                if follow & begins:
                     tokens = self._finish(t.text for t in tokenizer(text))  # a pattern may span the space: read it whole
                     break
-                tokens.extend(entry[0])
-                follow = entry[2]
+                tokens.extend(words)
+                follow = ends
             yield tokens

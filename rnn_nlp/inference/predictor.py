@@ -275,7 +275,7 @@ class OnnxClassifier(OnnxModel):
             texts = [tokens[i] for i in rows]
             feed = {"ids": batch, "lengths": np.array([len(seqs[i]) for i in rows], np.int64), **self._vector_feed(batch, texts, texts)}
             if self.ngram_lookup is not None and len(rows) >= LOOKUP_BATCH:
-                feed["ngram_ids"] = self.ngram_lookup.ids(batch, feed["lengths"])
+                feed["ngram_ids"] = self.ngram_lookup.ids(batch)
             elif self.ngram_vocab is not None:
                 feed["ngram_ids"] = np.array(padded_ngram_ids([ngram_ids(t, self.ngram_order, self.ngram_vocab) for t in texts]), np.int64)
             out[rows] = self.session.run(None, feed)[0]
