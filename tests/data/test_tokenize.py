@@ -155,12 +155,32 @@ def _spacy_reference(blank_en, text: str, lowercase: bool = False, numbers: bool
 
 
 TRICKY = [
-    "a.m . p.m. U.S.A.", "Don't  can't\twon't\nain't", "e-mail me at x@y.com or https://x.org/a?b=1 !",
-    "(hello)--world...\"quoted\"", "1,000.50 $3 -4 5/6 10:30", "\xa0nbsp\xa0here\u2009thin \u3000ideographic",
-    ":) :-( <3 o.O", "C++ c# .NET node.js", "caf\u00e9 na\u00efve \U0001f600emoji\U0001f600", "'s 's 'S", "lone \ud800 surrogate",
-    "", "   ", "\n\n", "end with space ", " start", "mid  double", "x\x1fy\x1cz",
+    "a.m . p.m. U.S.A.",
+    "Don't  can't\twon't\nain't",
+    "e-mail me at x@y.com or https://x.org/a?b=1 !",
+    '(hello)--world..."quoted"',
+    "1,000.50 $3 -4 5/6 10:30",
+    "\xa0nbsp\xa0here\u2009thin \u3000ideographic",
+    ":) :-( <3 o.O",
+    "C++ c# .NET node.js",
+    "caf\u00e9 na\u00efve \U0001f600emoji\U0001f600",
+    "'s 's 'S",
+    "lone \ud800 surrogate",
+    "",
+    "   ",
+    "\n\n",
+    "end with space ",
+    " start",
+    "mid  double",
+    "x\x1fy\x1cz",
     # a special-case pattern of several tokens running on over a space: spaCy reads these differently whole
-    "loved it:) )", "so bad:( (", "I loved it ( -:)", "(._.)(._. )", "at 10 a.m . sharp", "it's 5 p.m .", ":- ) :-)",
+    "loved it:) )",
+    "so bad:( (",
+    "I loved it ( -:)",
+    "(._.)(._. )",
+    "at 10 a.m . sharp",
+    "it's 5 p.m .",
+    ":- ) :-)",
 ]
 
 
