@@ -110,7 +110,7 @@ def token_spans(text: str, kind: str) -> list[tuple[str, int, int]]:
     return [(t.text, t.idx, t.idx + len(t.text)) for t in doc if not t.is_space and t.text.strip()]
 
 
-CHUNK_CACHE = 200_000  # distinct whitespace-free chunks a Tokenizer remembers (cleared when full)
+CHUNK_CACHE = 100_000  # distinct whitespace-free chunks a Tokenizer remembers (cleared when full; about 20 MB)
 
 
 class Tokenizer:
