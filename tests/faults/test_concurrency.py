@@ -72,8 +72,13 @@ def _read(run, seen_model: list) -> list[str]:
 def test_readers_during_checkpointing_never_see_a_broken_checkpoint(zygote, reference, tmp_path):
     ref = reference("lm")
     config = tmp_path / "every-step.yaml"
-    config.write_text(ref.config.read_text(encoding="utf-8").replace("checkpoint_every: 3", "checkpoint_every: 1"), encoding="utf-8")
-    assert "checkpoint_every: 1" in config.read_text(encoding="utf-8")
+    # a checkpoint every step, and four epochs: a best model exists for three of them, so that readers meet it even
+    # on a loaded machine, where most reads land on a swap (one full run beside another job read only checkpoint-last
+    # in 980 rounds of two epochs)
+    text = ref.config.read_text(encoding="utf-8")
+    text = text.replace("checkpoint_every: 3", "checkpoint_every: 1").replace("  epochs: 2", "  epochs: 4")
+    config.write_text(text, encoding="utf-8")
+    assert "checkpoint_every: 1" in text and "  epochs: 4" in text
     run = tmp_path / "run"
     writer = zygote.start(["train", str(config), "--out", str(run)])
     problems, seen, rounds, evaluations = [], [], 0, []
