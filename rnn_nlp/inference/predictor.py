@@ -41,7 +41,6 @@ from rnn_nlp.results import Classification, TaggedText
 log = logging.getLogger(__name__)
 
 PREDICT_BATCH = 64
-LOOKUP_BATCH = 8  # from this many texts a batch, NgramLookup's few array operations beat a lookup an n-gram
 ROW_CACHE = 100_000  # words outside the vocabulary whose vector-table row a predictor remembers (cleared when full)
 
 
@@ -274,7 +273,7 @@ class OnnxClassifier(OnnxModel):
             batch = padded([seqs[i] for i in rows], self.vocab.pad_id)
             texts = [tokens[i] for i in rows]
             feed = {"ids": batch, "lengths": np.array([len(seqs[i]) for i in rows], np.int64), **self._vector_feed(batch, texts, texts)}
-            if self.ngram_lookup is not None and len(rows) >= LOOKUP_BATCH:
+            if self.ngram_lookup is not None:
                 feed["ngram_ids"] = self.ngram_lookup.ids(batch)
             elif self.ngram_vocab is not None:
                 feed["ngram_ids"] = np.array(padded_ngram_ids([ngram_ids(t, self.ngram_order, self.ngram_vocab) for t in texts]), np.int64)
