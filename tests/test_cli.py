@@ -120,35 +120,48 @@ def _metrics(run: Path) -> list[dict]:
         return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in csv.DictReader(fh)]
 
 
+def _last_step(run: Path) -> int:
+    """The step of steps.csv's last complete row (0 before the first): how far a training process has got."""
+    try:
+        text = (run / "steps.csv").read_text(encoding="utf-8")
+    except OSError:
+        return 0
+    rows = text.split("\n")[1:-1]  # the header, then complete rows only: a row being written has no newline yet
+    return int(rows[-1].split(",", 1)[0]) if rows and rows[-1].split(",", 1)[0].isdigit() else 0
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path, corpus):
     """Kill -9 a training process at random moments, several times in a row, resuming each time:
-    the final weights, best model and metrics.csv (timings aside) equal an uninterrupted run's."""
-    # 6 epochs: enough left after a late kill (a loaded machine delays this process's timer) for the next to land
+    the final weights, best model and metrics.csv (timings aside) equal an uninterrupted run's.
+
+    The moments are drawn in steps, not seconds (a fast machine once finished before a timed kill): each
+    process is killed a random few milliseconds after it logs a random step beyond the last kill's, so
+    kills land mid-step, mid-checkpoint or mid-evaluation on any machine."""
     epochs = 6
-    config = _write_config(tmp_path, corpus, trainer={"epochs": epochs, "checkpoint_every": 7})
+    config = _write_config(tmp_path, corpus, trainer={"epochs": epochs, "checkpoint_every": 7, "log_every": 1})
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     train = _cli("train", str(config), "trainer.threads=1", "--out")
     clean = tmp_path / "clean"
     subprocess.run([*train, str(clean)], env=env, check=True, capture_output=True)
+    total = _last_step(clean)
+    assert total > 100
 
     killed = tmp_path / "killed"
     rng = random.Random(8)
-    survived = 0
-    for _ in range(KILLS):
+    span = total * 8 // 10 // KILLS  # one kill drawn in each of KILLS stretches of the run's middle 80%
+    for k in range(KILLS):
+        # beyond where the last process got, so each resumed process trains a while before it dies
+        target = max(total // 10 + k * span + rng.randrange(span), _last_step(killed) + 5)
         proc = subprocess.Popen([*train, str(killed), "--resume"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # wait until training has started (imports done), then kill at a random moment of it
-        deadline = time.time() + 120
-        while not (killed / "run-config.yaml").exists() and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0.05, 0.5))
-        if proc.poll() is not None:
-            break  # finished before the kill
+        deadline = time.time() + 300
+        while _last_step(killed) < target and proc.poll() is None:
+            assert time.time() < deadline, f"no step {target} logged in 300 s"
+            time.sleep(0.001)
+        time.sleep(rng.uniform(0, 0.01))
+        assert proc.poll() is None, f"training ended before step {target} was killed (exit {proc.returncode})"
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        (killed / "run-config.yaml").unlink(missing_ok=True)
-        survived += 1
-    assert survived >= 2, "training finished too fast to be killed part-way"
     result = subprocess.run([*train, str(killed), "--resume"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
