@@ -49,6 +49,13 @@ def padded_ngram_ids(lists: list[list[int]]) -> list[list[int]]:
     return [x + [0] * (width - len(x)) for x in lists]
 
 
+def ngram_scale(ngram_ids: np.ndarray) -> np.ndarray:
+    """[B, 1] float32: 1 / sqrt(each row's number of n-grams, at least 1), 0 ids being padding; the factor
+    NgramLogits divides a text's summed n-gram scores by, fed to an ONNX graph as its ngram_scale input."""
+    count = np.maximum((np.asarray(ngram_ids) != 0).sum(1, keepdims=True), 1)
+    return (1.0 / np.sqrt(count)).astype(np.float32)
+
+
 class NgramLookup:
     """Each text's n-gram ids for a whole padded batch of word ids at once, in numpy: what `ngram_ids` gives text
     by text from the tokens' strings (the same set of ids a row; the graph sums a binary bag, so order plays no
@@ -65,6 +72,7 @@ class NgramLookup:
     def __init__(self, unigrams: np.ndarray, keys: list[np.ndarray], values: list[np.ndarray], base: int):
         self.unigrams = unigrams  # [V] int64: word id -> its unigram's n-gram id (0: none)
         self.keys, self.values, self.base = keys, values, base  # orders 2..n: sorted keys and their n-gram ids
+        self._tables: tuple[list[int], list[dict[int, int]]] | None = None  # ids_of's, built at its first call
 
     @classmethod
     def build(cls, ngrams: Vocab, words: Vocab, n: int) -> NgramLookup | None:
@@ -95,6 +103,24 @@ class NgramLookup:
             keys.append(k[order])
             values.append(v[order])
         return cls(unigrams, keys, values, base)
+
+    def ids_of(self, ids: list[int]) -> np.ndarray:
+        """`ids` [1, K] for a single text's word ids (no padding), through dictionaries rather than array passes:
+        a text at a time, a dozen small numpy calls cost more than the lookups themselves. The dictionaries (an
+        int per known n-gram, tens of MB for 200,000) are built at the first call."""
+        if self._tables is None:
+            self._tables = (self.unigrams.tolist(), [dict(zip(k.tolist(), v.tolist())) for k, v in zip(self.keys, self.values)])
+        unigrams, orders = self._tables
+        grams: set[int | None] = {unigrams[i] for i in ids}
+        base = self.base
+        for order, table in enumerate(orders, start=2):
+            keys = ids[: len(ids) - order + 1]
+            for shift in range(1, order):
+                keys = [key * base + w for key, w in zip(keys, ids[shift:])]
+            grams.update(map(table.get, keys))
+        grams.discard(0)
+        grams.discard(None)
+        return np.array([sorted(grams) or [0]], np.int64)
 
     def ids(self, ids: np.ndarray) -> np.ndarray:
         """[B, K] int64 n-gram ids of a padded batch `ids` [B, T] (padded with a special id, as <pad>'s 0): each

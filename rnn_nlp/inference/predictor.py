@@ -28,7 +28,7 @@ import numpy as np
 
 from rnn_nlp.data.fetchers.vector_sets import load_vectors
 from rnn_nlp.data.inputs import chunked, context_windows, document_runs, first_tokens, input_documents, item_stream, word_chars
-from rnn_nlp.data.ngrams import NgramLookup, ngram_ids, padded_ngram_ids
+from rnn_nlp.data.ngrams import NgramLookup, ngram_ids, ngram_scale, padded_ngram_ids
 from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, prepare_spacy, spacy_docs
 from rnn_nlp.data.vectors import WordVectors, outside_vectors, token_rows
@@ -36,6 +36,7 @@ from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import CheckpointError, ConfigError, DataError
 from rnn_nlp.inference.decoding import softmax, viterbi
 from rnn_nlp.inference.folder import check_file, read_export
+from rnn_nlp.inference.pooling import pool_weights
 from rnn_nlp.results import Classification, TaggedText
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,12 @@ class OnnxModel:
         self.head = self.config.get("head") or {}
         self.numbers = bool(self.data.get("normalize_numbers"))
         shapes = {i.name: i.shape for i in self.session.get_inputs()}
+        self.graph_inputs = set(shapes)  # what the graph takes (an exporter drops an input the network never reads)
+        self.outputs = [o.name for o in self.session.get_outputs()]
         self.vectors_dim = int(shapes["oov_vectors"][-1]) if "oov_vectors" in shapes else None
         self.vectors = self._read_vectors() if self.vectors_dim is not None else None
         self._rows: dict[tuple[str, str], int] = {}  # (token, word) -> its row in the vectors table (-1: none)
+        self._zeros: dict[int, dict[str, np.ndarray]] = {}  # length -> a single text's vector inputs with nothing found
 
     def _read_vectors(self) -> WordVectors | None:
         """The whole table of backbone.vectors, memory-mapped and found as the torch model finds it; None (and one
@@ -117,21 +121,51 @@ class OnnxModel:
         knows it, as VectorEmbedding.forward reads it. Zeros and False without the table; {} for a graph without."""
         if self.vectors_dim is None:
             return {}
+        if ids.shape[0] == 1:
+            return self._vector_feed_one(ids, tokens[0], words[0])
         unk = ids == self.vocab.unk_id
         if self.vectors is None or not unk.any():  # nothing to look up: what outside_vectors gives without rows
             return {"oov_vectors": np.zeros((*ids.shape, self.vectors_dim), np.float32), "oov": np.zeros(ids.shape, bool)}
         rows = np.full(ids.shape, -1, np.int64)
         for k, j in zip(*np.nonzero(unk)):  # only a token that reads <unk> needs its row (an empty text's <unk> has none)
             if j < len(tokens[k]):
-                key = (tokens[k][j], words[k][j])
-                row = self._rows.get(key)
-                if row is None:
-                    if len(self._rows) >= ROW_CACHE:
-                        self._rows.clear()
-                    row = self._rows[key] = token_rows(self.vectors, [key[0]], [key[1]], self.numbers)[0]
-                rows[k, j] = row
+                rows[k, j] = self._row(tokens[k][j], words[k][j])
         found, oov = outside_vectors(ids, rows, self.vocab.unk_id, self.vectors.matrix, self.vectors_dim)
         return {"oov_vectors": found, "oov": oov}
+
+    def _vector_feed_one(self, ids: np.ndarray, tokens: list[str], words: list[str]) -> dict[str, np.ndarray]:
+        """_vector_feed of a single text, the same arrays without whole-array passes: most texts have no word the
+        vectors must supply, and then share one read-only pair of zero arrays per length."""
+        steps, unk = ids.shape[1], self.vocab.unk_id
+        found = []
+        if self.vectors is not None:
+            for j, i in enumerate(ids[0].tolist()):
+                if i == unk and j < len(tokens) and (row := self._row(tokens[j], words[j])) >= 0:
+                    found.append((j, row))
+        if not found:
+            zeros = self._zeros.get(steps)
+            if zeros is None:
+                zeros = self._zeros[steps] = {"oov_vectors": np.zeros((1, steps, self.vectors_dim), np.float32), "oov": np.zeros((1, steps), bool)}
+                for array in zeros.values():
+                    array.flags.writeable = False
+            return zeros
+        assert self.vectors is not None
+        vectors, oov = np.zeros((1, steps, self.vectors_dim), np.float32), np.zeros((1, steps), bool)
+        for j, row in found:
+            vectors[0, j] = self.vectors.matrix[row]
+            oov[0, j] = True
+        return {"oov_vectors": vectors, "oov": oov}
+
+    def _row(self, token: str, word: str) -> int:
+        """`token`'s row in the vectors table (-1: none), remembered (at most ROW_CACHE words, then forgotten)."""
+        key = (token, word)
+        row = self._rows.get(key)
+        if row is None:
+            assert self.vectors is not None
+            if len(self._rows) >= ROW_CACHE:
+                self._rows.clear()
+            row = self._rows[key] = token_rows(self.vectors, [token], [word], self.numbers)[0]
+        return row
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} task={self.task!r} from {self.path}{' (int8)' if self.int8 else ''}>"
@@ -250,6 +284,8 @@ class OnnxClassifier(OnnxModel):
             self.ngram_vocab = Vocab.from_json(self.vocab_json.get("ngrams"), str(self.path / "vocab.json"), "ngrams")
         # the same ids found from word ids, a batch at a time, where that is exact (else from the tokens' strings)
         self.ngram_lookup = None if self.ngram_vocab is None else NgramLookup.build(self.ngram_vocab, self.vocab, self.ngram_order)
+        self._pools: dict[int, np.ndarray] = {}  # text length -> pool_weights of one text that long
+        self._scales: dict[int, np.ndarray] = {}  # number of n-grams -> ngram_scale of one text with that many
         if self.ngram_vocab is not None and self.ngram_lookup is None:
             log.debug("%s: some n-gram word has no id of its own in the word vocabulary: n-grams are read from strings", self.path)
 
@@ -266,19 +302,57 @@ class OnnxClassifier(OnnxModel):
         out = np.zeros((len(tokens), len(self.labels)), np.float32)
         unk = self.vocab.unk_id
         seqs = [self.vocab.encode(t) or [unk] for t in tokens]  # an empty text reads as one <unk> (with no row)
+        if batch_size == 1:  # a text at a time: no padding, sorting or gathering
+            for i, seq in enumerate(seqs):
+                out[i] = self.session.run(self.outputs, self._feed(np.array([seq], np.int64), [len(seq)], tokens[i : i + 1]))[0][0]
+            return out
         order: Iterable[int] = range(len(seqs))
         if len(seqs) > batch_size:  # batches of like lengths pad less
             order = sorted(order, key=lambda i: len(seqs[i]))
         for rows in chunked(order, batch_size):
             batch = padded([seqs[i] for i in rows], self.vocab.pad_id)
             texts = [tokens[i] for i in rows]
-            feed = {"ids": batch, "lengths": np.array([len(seqs[i]) for i in rows], np.int64), **self._vector_feed(batch, texts, texts)}
-            if self.ngram_lookup is not None:
-                feed["ngram_ids"] = self.ngram_lookup.ids(batch)
-            elif self.ngram_vocab is not None:
-                feed["ngram_ids"] = np.array(padded_ngram_ids([ngram_ids(t, self.ngram_order, self.ngram_vocab) for t in texts]), np.int64)
-            out[rows] = self.session.run(None, feed)[0]
+            out[rows] = self.session.run(self.outputs, self._feed(batch, [len(seqs[i]) for i in rows], texts))[0]
         return out
+
+    def _feed(self, batch: np.ndarray, lengths: list[int], texts: list[list[str]]) -> dict[str, np.ndarray]:
+        """The inputs this export's graph takes for a padded `batch` of word ids of `texts`: of ids, lengths, pool
+        (an export older than pool derives its masks from lengths), the vectors inputs, ngram_ids and ngram_scale."""
+        feed = {"ids": batch, **self._vector_feed(batch, texts, texts)}
+        if "lengths" in self.graph_inputs:
+            feed["lengths"] = np.array(lengths, np.int64)
+        if "pool" in self.graph_inputs:
+            feed["pool"] = self._pool(lengths, batch.shape[1])
+        if self.ngram_vocab is not None:
+            if self.ngram_lookup is not None and len(texts) == 1:
+                grams = self.ngram_lookup.ids_of(batch[0].tolist())
+            elif self.ngram_lookup is not None:
+                grams = self.ngram_lookup.ids(batch)
+            else:
+                grams = np.array(padded_ngram_ids([ngram_ids(t, self.ngram_order, self.ngram_vocab) for t in texts]), np.int64)
+            feed["ngram_ids"] = grams
+            if "ngram_scale" in self.graph_inputs:
+                feed["ngram_scale"] = ngram_scale(grams) if len(texts) > 1 else self._scale(grams)
+        return feed
+
+    def _scale(self, grams: np.ndarray) -> np.ndarray:
+        """ngram_scale of a single text's n-grams [1, K], remembered by their number."""
+        count = int(np.count_nonzero(grams))
+        scale = self._scales.get(count)
+        if scale is None:
+            scale = self._scales[count] = ngram_scale(grams)
+            scale.flags.writeable = False
+        return scale
+
+    def _pool(self, lengths: list[int], steps: int) -> np.ndarray:
+        """pool_weights, remembered for a single text of each length (batch 1 asks for the same few again and again)."""
+        if len(lengths) > 1:
+            return pool_weights(np.array(lengths), steps)
+        pool = self._pools.get(steps)
+        if pool is None:
+            pool = self._pools[steps] = pool_weights(np.array(lengths), steps)
+            pool.flags.writeable = False
+        return pool
 
     def decide(self, probs: np.ndarray) -> list:
         if self.multi_label:

@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnn_nlp.data.ngrams import padded_ngram_ids
+from rnn_nlp.data.ngrams import ngram_scale, padded_ngram_ids
 from rnn_nlp.data.vectors import outside_vectors
 from rnn_nlp.errors import ConfigError
 from rnn_nlp.files import json_text
+from rnn_nlp.inference.pooling import pool_weights
 from rnn_nlp.nn.crf import FORBIDDEN
 from rnn_nlp.nn.heads.classifier import ClassifierNetwork
 from rnn_nlp.nn.heads.tagger import TaggerNetwork
@@ -138,6 +139,9 @@ def random_inputs(
     if "ngram_ids" in names:
         grams = [[rng.randrange(3, n_ngrams) for _ in range(rng.randint(0, steps + 2))] if n_ngrams > 3 else [] for _ in range(batch)]
         out["ngram_ids"] = torch.tensor(padded_ngram_ids(grams), dtype=torch.long)
+        out["ngram_scale"] = torch.from_numpy(ngram_scale(out["ngram_ids"].numpy()))
+    if "pool" in names:
+        out["pool"] = torch.from_numpy(pool_weights(np.array(lengths), steps))
     if "oov" in names:
         if table is None:
             raise ValueError("random_inputs: the vectors inputs need a table to read their rows from")
@@ -184,7 +188,7 @@ def quiet() -> Iterator[None]:
     """The exporters' and the quantizer's advice that does not apply here, kept off the user's screen: the
     TorchScript exporter's warnings about tracing and about LSTM batch sizes (the graph is checked at several
     batch sizes and lengths before it is kept) and the quantizer's hint to pre-process the graph first."""
-    advice = ("pre-processing before quantization",)
+    advice = ("pre-processing before quantization", "Quantization parameters for tensor")
     root = logging.getLogger()
 
     def keep(record: logging.LogRecord) -> bool:
@@ -217,6 +221,8 @@ def export_graph(graph: torch.nn.Module, names: list[str], output: str, example:
         "oov_vectors": {0: "batch", 1: "steps"},
         "oov": {0: "batch", 1: "steps"},
         "ngram_ids": {0: "batch", 1: "ngrams"},
+        "pool": {0: "batch", 1: "steps"},
+        "ngram_scale": {0: "batch"},
     }
     out_axes = {0: "batch", 1: "steps"} if output == "emissions" else {0: "batch"}
     with torch.no_grad(), quiet():
@@ -242,6 +248,8 @@ def export_graph(graph: torch.nn.Module, names: list[str], output: str, example:
                 "oov_vectors": {0: batch, 1: steps},
                 "oov": {0: batch, 1: steps},
                 "ngram_ids": {0: batch, 1: grams},
+                "pool": {0: batch, 1: steps},
+                "ngram_scale": {0: batch},
             }
             program = torch.onnx.export(
                 graph,
@@ -256,6 +264,44 @@ def export_graph(graph: torch.nn.Module, names: list[str], output: str, example:
             if program is None:
                 raise ConfigError("export --onnx: the dynamo exporter returned no program")
             program.save(str(path), external_data=False)
+
+
+RECURRENT_OPS = {"LSTM": (5, 6), "GRU": (5,), "RNN": (5,)}  # the input slots of each op's initial states
+
+
+def drop_zero_initial_states(path: Path) -> int:
+    """Rewrite the graph at `path` so that its recurrent ops take no initial state where the exporter built an
+    all-zero one (torch's RNNs always have one: a Shape-Gather-Unsqueeze-Concat-ConstantOfShape chain an op each
+    per layer), as ONNX reads a missing initial state as zeros: the same outputs, five operators fewer a layer,
+    which at batch 1 is time. Returns how many states were dropped (0: the file is left as it was)."""
+    onnx, _ = _require()
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    zeros = set()
+    for node in graph.node:
+        if node.op_type == "ConstantOfShape":
+            value = next((a.t for a in node.attribute if a.name == "value"), None)
+            if value is None or not numpy_helper.to_array(value).any():
+                zeros.add(node.output[0])
+    dropped = 0
+    for node in graph.node:
+        for slot in RECURRENT_OPS.get(node.op_type, ()):
+            if slot < len(node.input) and node.input[slot] in zeros:
+                node.input[slot] = ""
+                dropped += 1
+    if not dropped:
+        return 0
+    while True:  # remove what no longer feeds anything (the chains that built the zeros)
+        used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+        dead = [node for node in graph.node if not any(out in used for out in node.output)]
+        if not dead:
+            break
+        for node in dead:
+            graph.node.remove(node)
+    onnx.save(model, str(path))
+    return dropped
 
 
 def network_outputs(network: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> np.ndarray:
@@ -290,7 +336,7 @@ def largest_difference(path: Path, network: torch.nn.Module, names: list[str], v
         expected_all = [network_outputs(network, inputs) for inputs in checks]
     for (batch, steps), inputs, expected in zip(shapes, checks, expected_all, strict=True):
         try:
-            got = session.run(None, {n: inputs[n].numpy() for n in names})[0]
+            got = session.run(None, {i.name: inputs[i.name].numpy() for i in session.get_inputs()})[0]
         except Exception as exc:  # onnxruntime's errors have no common base class
             log.info("ONNX check at batch %d, length %d failed: %s", batch, steps, str(exc).splitlines()[0])
             return float("inf")
@@ -316,6 +362,15 @@ def operator_counts(path: Path) -> dict[str, int]:
 
     walk(onnx.load(str(path)).graph)
     return dict(sorted(counts.items()))
+
+
+def graph_inputs(path: Path) -> list[str]:
+    """The inputs the ONNX graph at `path` takes, in order: the module's, less any an exporter dropped because
+    the network never reads it (a classifier's lengths without a backward direction)."""
+    onnx, _ = _require()
+    graph = onnx.load(str(path)).graph
+    weights = {w.name for w in graph.initializer}
+    return [i.name for i in graph.input if i.name not in weights]
 
 
 def quantize(source: Path, target: Path) -> dict[str, int]:
@@ -348,6 +403,7 @@ def write_onnx(model: Model, folder: Path, int8: bool = False, exporters: tuple[
     for exporter in exporters:
         try:
             export_graph(graph, names, output, [example[n] for n in names], path, exporter)
+            drop_zero_initial_states(path)
             tried[exporter] = largest_difference(path, model.module, names, vocab_size, n_chars)
         except Exception as exc:  # an exporter that cannot take the graph: the next one is tried
             log.info("the %s ONNX exporter failed: %s", exporter, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -364,7 +420,7 @@ def write_onnx(model: Model, folder: Path, int8: bool = False, exporters: tuple[
         "format": FORMAT,
         "task": model.task,
         "graph": GRAPH,
-        "inputs": names,
+        "inputs": graph_inputs(path),
         "output": output,
         "exporter": exporter,
         "opset": OPSET,

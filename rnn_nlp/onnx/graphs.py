@@ -8,7 +8,8 @@ layer's raw matrices, a bidirectional layer's two halves), so every exporter see
 with its weights as constants: onnxruntime's int8 quantizer turns that LSTM into DynamicQuantizeLSTM.
 
     TaggerGraph(ids [B,T] int64, lengths [B] int64[, chars [B,T,C] int64][, oov_vectors, oov]) -> emissions [B,T,K] float32
-    ClassifierGraph(ids [B,T] int64, lengths [B] int64[, oov_vectors, oov][, ngram_ids])       -> probabilities [B,L] float32
+    ClassifierGraph(ids [B,T] int64, lengths [B] int64, pool [B,T,3] float32[, oov_vectors, oov][, ngram_ids, ngram_scale])
+        -> probabilities [B,L] float32
 
 A network with pretrained vectors (backbone.vectors) takes two more inputs: oov_vectors [B,T,dim] float32 and
 oov [B,T] bool, True where a token is <unk> but the vectors table knows it; the embedding reads that vector
@@ -17,8 +18,10 @@ table itself (400k rows for GloVe) stays out of the graph: the predictor reads t
 vocabulary's own rows are one table in the graph, the trainable embedding and the vectors summed at export
 (FoldedEmbedding): one gather instead of two and an addition.
 
-A classifier with a bag-of-n-grams path (head.ngrams) takes ngram_ids [B,K] int64 (0 pads), each text's n-gram
-ids, which the predictor computes with rnn_nlp.data.ngrams as the PyTorch task does.
+A classifier pools with weights the predictor computes in numpy (pool: rnn_nlp.inference.pooling), and with a
+bag-of-n-grams path (head.ngrams) takes ngram_ids [B,K] int64 (0 pads), each text's n-gram ids, and ngram_scale
+[B,1] float32, which the predictor computes with rnn_nlp.data.ngrams as the PyTorch task does. A graph exported
+before pool existed takes lengths instead and derives its masks itself; the predictor feeds what a graph takes.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ import torch
 from torch import nn
 
 from rnn_nlp.errors import ConfigError
+from rnn_nlp.inference.pooling import LAST, MASK, MEAN
 from rnn_nlp.nn.backbone import Backbone, reverse_padded
 from rnn_nlp.nn.embedders.word_vectors import VectorEmbedding
 from rnn_nlp.nn.heads.classifier import ClassifierHead, ClassifierNetwork
 from rnn_nlp.nn.heads.tagger import CharEncoder, TaggerNetwork
+from rnn_nlp.nn.pooling import Pooling
 from rnn_nlp.nn.regularization import WeightDrop
 
 
@@ -106,7 +111,7 @@ class PaddedBackbone(nn.Module):
                     out = out + x
                 x = out
             tops.append(x)
-        return torch.cat(tops, dim=-1)
+        return torch.cat(tops, dim=-1) if len(tops) > 1 else tops[0]
 
 
 class PaddedChars(nn.Module):
@@ -185,22 +190,63 @@ class TaggerGraph(nn.Module):
         return self.scorer(x)
 
 
+class PaddedPooling(nn.Module):
+    """Pooling's forward over a padded batch, its masks read from the predictor's `pool` input
+    (rnn_nlp.inference.pooling) rather than derived from the lengths in the graph: last as a one-hot weighted
+    sum (a backward direction's last state is at position 0), max after adding 0 / -inf, mean as a 1/length
+    weighted sum, attention with the mask that column gives."""
+
+    def __init__(self, pooling: Pooling):
+        super().__init__()
+        self.kinds, self.directions, self.input_dim, self.attention = pooling.kinds, pooling.directions, pooling.input_dim, pooling.attention
+
+    def forward(self, states: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+        out = []
+        for kind in self.kinds:
+            if kind == "last":
+                width = self.input_dim // len(self.directions)
+                parts = []
+                for i, d in enumerate(self.directions):
+                    block = states[..., i * width : (i + 1) * width] if len(self.directions) > 1 else states
+                    parts.append((block * pool[..., LAST : LAST + 1]).sum(1) if d == "forward" else block[:, 0])
+                out.append(torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0])
+            elif kind == "max":
+                out.append((states + pool[..., MASK : MASK + 1]).max(1).values)
+            elif kind == "mean":
+                out.append((states * pool[..., MEAN : MEAN + 1]).sum(1))
+            else:
+                assert self.attention is not None
+                out.append(self.attention(states, pool[..., MASK] == 0))
+        return torch.cat(out, dim=-1) if len(out) > 1 else out[0]
+
+
 class ClassifierGraph(nn.Module):
-    """A ClassifierNetwork's label probabilities (softmax, or sigmoids for multi-label runs)."""
+    """A ClassifierNetwork's label probabilities (softmax, or sigmoids for multi-label runs).
+
+    Besides ids and lengths (which only a backward direction reads) it takes pool [B, T, 3] (PaddedPooling) and,
+    with head.ngrams, ngram_scale [B, 1] (rnn_nlp.data.ngrams.ngram_scale) beside ngram_ids: the masks and counts
+    come from numpy, so the graph holds about a third of the operators it would otherwise, which is most of its
+    cost at batch 1. The n-gram table's padding row is zeroed in the copy, as NgramLogits' mask makes it count."""
 
     def __init__(self, network: ClassifierNetwork):
         super().__init__()
         self.backbone = PaddedBackbone(network.backbone)
         self.head: ClassifierHead = network.head  # type: ignore[assignment]
+        self.pooling = PaddedPooling(self.head.pooling)
         self.multi_label = self.head.cfg.multi_label
-        self.inputs = ["ids", "lengths", *vector_inputs(network.backbone)]
+        self.inputs = ["ids", "lengths", "pool", *vector_inputs(network.backbone)]
+        self.ngrams: nn.Embedding | None = None
         if self.head.ngrams is not None:
-            self.inputs.append("ngram_ids")
+            table = self.head.ngrams.weights.weight.detach().clone()
+            table[0] = 0.0
+            self.ngrams = nn.Embedding.from_pretrained(table, freeze=True)
+            self.inputs += ["ngram_ids", "ngram_scale"]
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         """The graph's inputs, in the order of `self.inputs` (oov_vectors and oov with backbone.vectors)."""
         named = dict(zip(self.inputs, inputs))
-        ids, lengths = named["ids"], named["lengths"]
-        states = self.backbone(ids, lengths, named.get("oov_vectors"), named.get("oov"))
-        logits = self.head(states, _mask(ids, lengths), named.get("ngram_ids"))
+        states = self.backbone(named["ids"], named["lengths"], named.get("oov_vectors"), named.get("oov"))
+        logits = self.head.mlp(self.pooling(states, named["pool"]))
+        if self.ngrams is not None:
+            logits = logits + self.ngrams(named["ngram_ids"]).sum(1) * named["ngram_scale"]
         return torch.sigmoid(logits) if self.multi_label else logits.softmax(-1)
