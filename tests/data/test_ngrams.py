@@ -1,5 +1,7 @@
 """Word n-grams for the classifier's bag-of-n-grams path: orders, the vocabulary's min count, unknown n-grams dropped."""
 
+import pytest
+
 from rnn_nlp.data.ngrams import build_ngram_vocab, ngram_ids, padded_ngram_ids, text_ngrams
 from rnn_nlp.data.vocab import Vocab
 
@@ -66,6 +68,10 @@ def test_lookup_finds_the_ids_ngram_ids_finds_for_every_row_of_a_padded_batch():
             nonzero = [i for i in row if i]
             assert len(nonzero) == len(set(nonzero))  # a binary bag: each n-gram once
             assert sorted(nonzero) == sorted(ngram_ids(tokens, n, grams))
+        for seq, tokens in zip(seqs, texts):  # a text at a time, through dictionaries: the same sorted ids, [[0]] for none
+            one = lookup.ids_of(seq)
+            assert one.dtype == np.int64 and one.shape[0] == 1
+            assert one[0].tolist() == (sorted(set(ngram_ids(tokens, n, grams))) or [0])
 
 
 def test_lookup_is_not_built_where_an_ngram_word_has_no_id_of_its_own():
@@ -88,3 +94,23 @@ def test_lookup_guards_and_order_zero():
     big = Vocab(["<pad>", "<unk>", "<eos>", *(f"w{i}" for i in range(70_000))])
     assert NgramLookup.build(build_ngram_vocab([["w1", "w2"]] * 2, 4, min_count=2), big, 4) is None  # 70,003 ** 4 > 2 ** 62
     assert text_ngrams(["a", "b"], 0) == []
+
+
+def test_ngram_scale_is_one_over_the_root_of_each_rows_ngrams():
+    """What NgramLogits divides by (its count of non-padding ids, at least 1), as the graph's ngram_scale input."""
+    import numpy as np
+    import torch
+
+    from rnn_nlp.data.ngrams import ngram_scale
+    from rnn_nlp.nn.heads.classifier import NgramLogits
+
+    ids = np.array([[5, 9, 4, 0], [0, 0, 0, 0], [7, 0, 0, 0]], np.int64)
+    scale = ngram_scale(ids)
+    assert scale.dtype == np.float32 and scale.shape == (3, 1)
+    assert scale[:, 0].tolist() == pytest.approx([3**-0.5, 1.0, 1.0])
+    logits = NgramLogits(10, 2, dropout=0.0).eval()
+    torch.nn.init.normal_(logits.weights.weight)
+    with torch.no_grad():
+        logits.weights.weight[0] = 0.0
+        summed = logits.weights(torch.from_numpy(ids)).sum(1).numpy()
+        assert summed * scale == pytest.approx(logits(torch.from_numpy(ids)).numpy(), abs=1e-6)

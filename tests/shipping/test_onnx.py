@@ -440,3 +440,72 @@ def test_the_folded_embedding_reads_what_combine_reads(mode, emb_size):
     assert torch.allclose(folded(ids, oov_vectors, oov), expected, atol=1e-6)
     assert torch.allclose(folded(ids), vectors.combine(ids, embedding(ids)), atol=1e-6)
     assert not torch.equal(expected[0, 1], folded.table(ids)[0, 1])  # an oov word is not <unk>'s row
+
+
+def test_pool_weights_by_hand():
+    """Lengths 3 and 1 padded to 4: the last real token's one-hot, 0 / -inf, and 1/length at real tokens."""
+    from rnn_nlp.inference.pooling import pool_weights
+
+    pool = pool_weights(np.array([3, 1]), 4)
+    assert pool.dtype == np.float32 and pool.shape == (2, 4, 3)
+    assert pool[..., 0].tolist() == [[0, 0, 1, 0], [1, 0, 0, 0]]
+    assert pool[..., 1].tolist() == [[0, 0, 0, -np.inf], [0, -np.inf, -np.inf, -np.inf]]
+    assert np.allclose(pool[..., 2], [[1 / 3, 1 / 3, 1 / 3, 0], [1, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("directions", [("forward",), ("backward",), ("forward", "backward")])
+def test_the_graph_pooling_reads_what_pooling_reads(directions):
+    """PaddedPooling over pool_weights against Pooling over the mask, every kind together, on random padded states."""
+    from rnn_nlp.inference.pooling import pool_weights
+    from rnn_nlp.nn.pooling import Pooling
+
+    torch.manual_seed(1)
+    pooling = Pooling(list(POOLINGS), 8, directions).eval()
+    lengths = torch.tensor([5, 1, 3, 5])
+    states = torch.randn(4, 5, 8)
+    mask = torch.arange(5).unsqueeze(0) < lengths.unsqueeze(1)
+    pool = torch.from_numpy(pool_weights(lengths.numpy(), 5))
+    with torch.no_grad():
+        assert torch.allclose(graphs.PaddedPooling(pooling)(states, pool), pooling(states, mask), atol=1e-6)
+
+
+def test_exported_recurrent_ops_take_no_built_zero_state(trained, tmp_path):
+    """The exporter's zero initial states (a ConstantOfShape chain per layer and direction) are dropped: every
+    LSTM's initial_h and initial_c slots are empty (backbone, char-BiLSTM), outputs still within tolerance."""
+    import onnx
+
+    from rnn_nlp.onnx.export import drop_zero_initial_states
+
+    model = load_model(trained("ner", backbone={"layers": 2}, head={"char_features": "bilstm"}, trainer={"epochs": 1}))
+    manifest = write_onnx(model, tmp_path)
+    graph = onnx.load(str(tmp_path / "model.onnx")).graph
+    lstms = [n for n in graph.node if n.op_type == "LSTM"]
+    assert len(lstms) >= 4 and all(len(n.input) <= 5 or not any(n.input[5:7]) for n in lstms)
+    assert manifest["largest_difference"] <= TOLERANCE
+    assert drop_zero_initial_states(tmp_path / "model.onnx") == 0  # nothing left to drop: the file is left alone
+
+
+def test_an_export_whose_graph_takes_lengths_predicts_as_pytorch(trained, tmp_path, monkeypatch):
+    """An export written before the pool input (its graph derives masks from lengths, n-gram counts from the ids)
+    still predicts: the predictor feeds the inputs a graph takes, at batch 1 and in batches."""
+    from rnn_nlp.onnx import export
+
+    class LengthsGraph(graphs.ClassifierGraph):
+        def __init__(self, network):
+            super().__init__(network)
+            self.inputs = ["ids", "lengths", "ngram_ids"]
+
+        def forward(self, ids, lengths, ngram_ids):
+            mask = torch.arange(ids.size(1)).unsqueeze(0) < lengths.unsqueeze(1)
+            return self.head(self.backbone(ids, lengths), mask, ngram_ids).softmax(-1)
+
+    monkeypatch.setattr(export, "ClassifierGraph", LengthsGraph)
+    run = trained("classify", head={"ngrams": 2}, trainer={"epochs": 2})
+    out = api.export(run, tmp_path / "lengths", onnx=True)
+    assert json.loads((out / MANIFEST).read_text())["inputs"] == ["ids", "lengths", "ngram_ids"]
+    texts = random_texts(12, 25, seed=8)
+    expected = rnn_nlp.load(run, "cpu").predict(texts)
+    onnx_model = inference.load(out)
+    for batch in (1, 5):
+        for g, e in zip(onnx_model.predict(texts, batch_size=batch), expected, strict=True):
+            assert list(g.probabilities.values()) == pytest.approx(list(e.probabilities.values()), abs=TOLERANCE)
