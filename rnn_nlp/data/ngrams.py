@@ -12,6 +12,7 @@ No torch here: the predictor imports this module where torch cannot be imported.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import numpy as np
 
@@ -119,8 +120,8 @@ class NgramLookup:
                 keys = [key * base + w for key, w in zip(keys, ids[shift:])]
             grams.update(map(table.get, keys))
         grams.discard(0)
-        grams.discard(None)
-        return np.array([sorted(grams) or [0]], np.int64)
+        grams.discard(None)  # an n-gram no table knows
+        return np.array([sorted(cast(set[int], grams)) or [0]], np.int64)
 
     def ids(self, ids: np.ndarray) -> np.ndarray:
         """[B, K] int64 n-gram ids of a padded batch `ids` [B, T] (padded with a special id, as <pad>'s 0): each

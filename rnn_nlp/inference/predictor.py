@@ -136,7 +136,7 @@ class OnnxModel:
     def _vector_feed_one(self, ids: np.ndarray, tokens: list[str], words: list[str]) -> dict[str, np.ndarray]:
         """_vector_feed of a single text, the same arrays without whole-array passes: most texts have no word the
         vectors must supply, and then share one read-only pair of zero arrays per length."""
-        steps, unk = ids.shape[1], self.vocab.unk_id
+        steps, unk, dim = ids.shape[1], self.vocab.unk_id, int(self.vectors_dim or 0)
         found = []
         if self.vectors is not None:
             for j, i in enumerate(ids[0].tolist()):
@@ -145,12 +145,13 @@ class OnnxModel:
         if not found:
             zeros = self._zeros.get(steps)
             if zeros is None:
-                zeros = self._zeros[steps] = {"oov_vectors": np.zeros((1, steps, self.vectors_dim), np.float32), "oov": np.zeros((1, steps), bool)}
+                vectors, oov = np.zeros((1, steps, dim), np.float32), np.zeros((1, steps), bool)
+                zeros = self._zeros[steps] = {"oov_vectors": vectors, "oov": oov}
                 for array in zeros.values():
                     array.flags.writeable = False
             return zeros
         assert self.vectors is not None
-        vectors, oov = np.zeros((1, steps, self.vectors_dim), np.float32), np.zeros((1, steps), bool)
+        vectors, oov = np.zeros((1, steps, dim), np.float32), np.zeros((1, steps), bool)
         for j, row in found:
             vectors[0, j] = self.vectors.matrix[row]
             oov[0, j] = True

@@ -198,7 +198,8 @@ class PaddedPooling(nn.Module):
 
     def __init__(self, pooling: Pooling):
         super().__init__()
-        self.kinds, self.directions, self.input_dim, self.attention = pooling.kinds, pooling.directions, pooling.input_dim, pooling.attention
+        self.kinds, self.directions, self.input_dim = pooling.kinds, pooling.directions, pooling.input_dim
+        self.attention = pooling.attention
 
     def forward(self, states: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
         out = []
