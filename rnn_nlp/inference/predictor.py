@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 PREDICT_BATCH = 64
 ROW_CACHE = 100_000  # words outside the vocabulary whose vector-table row a predictor remembers (cleared when full)
+REMEMBERED_LENGTH = 256  # the longest text whose constant inputs (zero vectors, pool weights) a predictor remembers
 
 
 def _session(folder: Path, manifest: dict, int8: bool, threads: int | None) -> Any:
@@ -93,6 +94,7 @@ class OnnxModel:
         self.vectors = self._read_vectors() if self.vectors_dim is not None else None
         self._rows: dict[tuple[str, str], int] = {}  # (token, word) -> its row in the vectors table (-1: none)
         self._zeros: dict[int, dict[str, np.ndarray]] = {}  # length -> a single text's vector inputs with nothing found
+        # (each length up to REMEMBERED_LENGTH once: at most about 6.6 MB with 50-d vectors)
 
     def _read_vectors(self) -> WordVectors | None:
         """The whole table of backbone.vectors, memory-mapped and found as the torch model finds it; None (and one
@@ -142,7 +144,7 @@ class OnnxModel:
             for j, i in enumerate(ids[0].tolist()):
                 if i == unk and j < len(tokens) and (row := self._row(tokens[j], words[j])) >= 0:
                     found.append((j, row))
-        if not found:
+        if not found and steps <= REMEMBERED_LENGTH:
             zeros = self._zeros.get(steps)
             if zeros is None:
                 vectors, oov = np.zeros((1, steps, dim), np.float32), np.zeros((1, steps), bool)
@@ -150,10 +152,9 @@ class OnnxModel:
                 for array in zeros.values():
                     array.flags.writeable = False
             return zeros
-        assert self.vectors is not None
         vectors, oov = np.zeros((1, steps, dim), np.float32), np.zeros((1, steps), bool)
         for j, row in found:
-            vectors[0, j] = self.vectors.matrix[row]
+            vectors[0, j] = self.vectors.matrix[row]  # type: ignore[union-attr]  # found is empty without vectors
             oov[0, j] = True
         return {"oov_vectors": vectors, "oov": oov}
 
@@ -346,8 +347,9 @@ class OnnxClassifier(OnnxModel):
         return scale
 
     def _pool(self, lengths: list[int], steps: int) -> np.ndarray:
-        """pool_weights, remembered for a single text of each length (batch 1 asks for the same few again and again)."""
-        if len(lengths) > 1:
+        """pool_weights, remembered for a single unpadded text of each length up to REMEMBERED_LENGTH (batch 1 asks
+        for the same few again and again)."""
+        if len(lengths) > 1 or lengths[0] != steps or steps > REMEMBERED_LENGTH:
             return pool_weights(np.array(lengths), steps)
         pool = self._pools.get(steps)
         if pool is None:

@@ -311,6 +311,18 @@ def test_the_vector_feed_looks_up_only_unk_tokens_and_remembers_them(vectors_run
     got = model._vector_feed(ids, tokens, tokens)  # three rows to find, at most two remembered
     assert len(model._rows) <= 2 and np.array_equal(got["oov_vectors"], expected[0])
 
+    # a text at a time: the same arrays as its row of the batch; with nothing found, one read-only pair per length,
+    # and none remembered past REMEMBERED_LENGTH
+    monkeypatch.setattr(predictor, "REMEMBERED_LENGTH", 3)
+    for k, text in enumerate([*tokens, ["the", "film", "was", "great"]]):
+        one = predictor.padded([model.vocab.encode(text)], model.vocab.pad_id)
+        alone = full_lookup(one, [text])
+        got = model._vector_feed(one, [text], [text])
+        assert np.array_equal(got["oov"], alone[1]) and np.array_equal(got["oov_vectors"], alone[0]), text
+        if k < len(tokens):
+            assert np.array_equal(got["oov_vectors"][0], expected[0][k, : len(text)])
+    assert set(model._zeros) == {1, 2} and not model._zeros[1]["oov_vectors"].flags.writeable  # "the film" above, "great"; 4 > 3 not kept
+
 
 def test_a_tagger_export_reads_the_vectors_of_words_outside_its_vocabulary(vectors_runs, tmp_path):
     run, _ = vectors_runs["ner"]
