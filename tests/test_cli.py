@@ -154,14 +154,16 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path, cor
         # beyond where the last process got, so each resumed process trains a while before it dies
         target = max(total // 10 + k * span + rng.randrange(span), _last_step(killed) + 5)
         proc = subprocess.Popen([*train, str(killed), "--resume"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 300
-        while _last_step(killed) < target and proc.poll() is None:
-            assert time.time() < deadline, f"no step {target} logged in 300 s"
-            time.sleep(0.001)
-        time.sleep(rng.uniform(0, 0.01))
-        assert proc.poll() is None, f"training ended before step {target} was killed (exit {proc.returncode})"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        try:
+            deadline = time.time() + 300
+            while _last_step(killed) < target and proc.poll() is None:
+                assert time.time() < deadline, f"no step {target} logged in 300 s"
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0, 0.01))
+            assert proc.poll() is None, f"training ended before step {target} was killed (exit {proc.returncode})"
+        finally:
+            proc.send_signal(signal.SIGKILL)  # also where an assertion failed: no training left running
+            proc.wait()
     result = subprocess.run([*train, str(killed), "--resume"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 

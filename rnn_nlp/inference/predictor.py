@@ -94,7 +94,7 @@ class OnnxModel:
         self.vectors = self._read_vectors() if self.vectors_dim is not None else None
         self._rows: dict[tuple[str, str], int] = {}  # (token, word) -> its row in the vectors table (-1: none)
         self._zeros: dict[int, dict[str, np.ndarray]] = {}  # length -> a single text's vector inputs with nothing found
-        # (each length up to REMEMBERED_LENGTH once: at most about 6.6 MB with 50-d vectors)
+        # (each length up to REMEMBERED_LENGTH once: at most about 6.6 MB with 50-d vectors, 40 MB with 300-d)
 
     def _read_vectors(self) -> WordVectors | None:
         """The whole table of backbone.vectors, memory-mapped and found as the torch model finds it; None (and one
@@ -216,7 +216,9 @@ class OnnxTagger(OnnxModel):
             words = [[normalize_word(t, lowercase, self.numbers) for t in pieces[i]] for i in rows]
             ids = padded([self.vocab.encode(sentence) for sentence in words], self.vocab.pad_id)
             steps = ids.shape[1]
-            feed = {"ids": ids, "lengths": lengths, **self._vector_feed(ids, [pieces[i] for i in rows], words)}
+            feed = {"ids": ids, **self._vector_feed(ids, [pieces[i] for i in rows], words)}
+            if "lengths" in self.graph_inputs:  # a graph with no backward direction and no chars never reads it
+                feed["lengths"] = lengths
             if self.uses_chars:
                 spelt = [[word_chars(t, self.char_ids, self.max_word_chars) for t in pieces[i]] for i in rows]
                 width = max(1, max(len(w) for ws in spelt for w in ws))

@@ -269,6 +269,18 @@ def export_graph(graph: torch.nn.Module, names: list[str], output: str, example:
 RECURRENT_OPS = {"LSTM": (5, 6), "GRU": (5,), "RNN": (5,)}  # the input slots of each op's initial states
 
 
+def read_names(graph: Any) -> set[str]:
+    """Every value name a node of `graph` reads, its subgraphs' nodes (If, Loop, Scan bodies) included: a body may
+    read a value of the graph around it."""
+    names = set()
+    for node in graph.node:
+        names.update(node.input)
+        for attr in node.attribute:
+            for body in [attr.g, *attr.graphs] if attr.HasField("g") else attr.graphs:
+                names |= read_names(body)
+    return names
+
+
 def drop_zero_initial_states(path: Path) -> int:
     """Rewrite the graph at `path` so that its recurrent ops take no initial state where the exporter built an
     all-zero one (torch's RNNs always have one: a Shape-Gather-Unsqueeze-Concat-ConstantOfShape chain an op each
@@ -294,7 +306,7 @@ def drop_zero_initial_states(path: Path) -> int:
     if not dropped:
         return 0
     while True:  # remove what no longer feeds anything (the chains that built the zeros)
-        used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+        used = read_names(graph) | {o.name for o in graph.output}
         dead = [node for node in graph.node if not any(out in used for out in node.output)]
         if not dead:
             break

@@ -227,7 +227,7 @@ class ClassifierGraph(nn.Module):
     Besides ids and lengths (which only a backward direction reads) it takes pool [B, T, 3] (PaddedPooling) and,
     with head.ngrams, ngram_scale [B, 1] (rnn_nlp.data.ngrams.ngram_scale) beside ngram_ids: the masks and counts
     come from numpy, so the graph holds about a third of the operators it would otherwise, which is most of its
-    cost at batch 1. The n-gram table's padding row is zeroed in the copy, as NgramLogits' mask makes it count."""
+    cost at batch 1. The n-gram table's padding row is zeroed in the copy, as NgramLogits' mask makes it not count."""
 
     def __init__(self, network: ClassifierNetwork):
         super().__init__()

@@ -147,6 +147,42 @@ def test_classifier_and_pos_exports_predict_as_pytorch(trained, tmp_path):
             assert got[-1].warning == expected[-1].warning == "no tokens in this text"
 
 
+PREDICTED = {  # networks whose graph takes lengths and those whose graph does not (nothing reads it), predicted
+    "tagger, forward, no chars, no encoder (no lengths)": (
+        "pos",
+        {"backbone": {"direction": "forward"}, "head": {"char_features": "none"}},
+    ),
+    "classifier, both directions, last and attention pooling": (
+        "classify",
+        {"backbone": {"direction": "both"}, "head": {"pooling": ["last", "attention"]}},
+    ),
+    "classifier, backward, last and max pooling": (
+        "classify",
+        {"backbone": {"direction": "backward"}, "head": {"pooling": ["last", "max"]}},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(PREDICTED))
+def test_the_predictor_feeds_what_each_graph_takes(trained, tmp_path, name):
+    """The torch-free predictor against PyTorch at batch 1 and 7 for graphs with and without a lengths input."""
+    kind, sections = PREDICTED[name]
+    run = trained(kind, **sections, trainer={"epochs": 1})
+    out = api.export(run, tmp_path / "out", onnx=True)
+    inputs = json.loads((out / MANIFEST).read_text())["inputs"]
+    assert ("lengths" in inputs) == ("forward" not in json.dumps(sections)), inputs
+    torch_model, onnx_model = rnn_nlp.load(run, "cpu"), inference.load(out)
+    texts = random_texts(15, 25, seed=6)
+    expected = torch_model.predict(texts)
+    for batch in (1, 7):
+        got = onnx_model.predict(texts, batch_size=batch)
+        if kind == "pos":
+            assert [r.tags for r in got] == [r.tags for r in expected]
+            continue
+        for g, e in zip(got, expected, strict=True):
+            assert list(g.probabilities.values()) == pytest.approx(list(e.probabilities.values()), abs=TOLERANCE)
+
+
 def test_a_classifier_with_ngrams_exports_and_predicts_as_pytorch(trained, tmp_path):
     """head.ngrams: the graph takes ngram_ids, which the torch-free predictor computes from the export's vocab.json."""
     run = trained("classify", head={"ngrams": 2}, trainer={"epochs": 2})
@@ -271,6 +307,7 @@ def test_a_classifier_export_reads_the_vectors_of_words_outside_its_vocabulary(v
     assert torch_model._task.token_vocab().encode(["splendid", "dreadful"]) == [torch_model.vocab.unk_id] * 2
     expected, got = torch_model.probabilities(texts).numpy(), onnx_model.probabilities(texts)
     assert np.abs(expected - got).max() <= TOLERANCE
+    assert np.abs(onnx_model.probabilities(texts, batch_size=1) - got).max() <= TOLERANCE  # a text at a time
     assert np.abs(got[1] - got[3]).max() > 100 * TOLERANCE  # "splendid" is read by its vector, not as <unk> ("gotham")
     assert [r.label for r in onnx_model.predict(texts)] == [r.label for r in torch_model.predict(texts)]
     # int8: the LSTM still quantized, and the quantized graph takes the same inputs
