@@ -11,6 +11,8 @@ with its weights as constants: onnxruntime's int8 quantizer turns that LSTM into
     ClassifierGraph(ids [B,T] int64, lengths [B] int64, pool [B,T,3] float32[, oov_vectors, oov][, ngram_ids, ngram_scale])
         -> probabilities [B,L] float32
 
+(An exporter leaves out an input nothing reads: lengths, where there is no backward direction and no chars.)
+
 A network with pretrained vectors (backbone.vectors) takes two more inputs: oov_vectors [B,T,dim] float32 and
 oov [B,T] bool, True where a token is <unk> but the vectors table knows it; the embedding reads that vector
 in place of <unk>'s, as the PyTorch model does with the table it memory-maps (VectorEmbedding.combine). The
