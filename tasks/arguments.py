@@ -7,20 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnn_nlp.data.inputs import NOT_COLLECTIONS, check_text, described, item_stream
-from rnn_nlp.generate.decoding import whole_number
+from rnn_nlp.data.inputs import NOT_COLLECTIONS, check_batch_size, check_text, described, item_stream
 
 __all__ = ["NOT_COLLECTIONS", "check_batch_size", "item_stream", "text_list", "token_lists"]
-
-
-def check_batch_size(value: Any, name: str = "batch_size") -> int | None:
-    """None (the model's default) or a positive int; else a TypeError or ValueError naming `name`
-    (0 must not mean the default, nor a negative count give no batches and metrics of nothing)."""
-    if value is None:
-        return None
-    if whole_number(value, name) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return value
 
 
 def text_list(value: Any, name: str) -> list[str]:

@@ -43,6 +43,24 @@ def item_stream(value: Any, name: str, check=check_text) -> Iterator:
     return (check(item, f"{name}[{i}]") for i, item in enumerate(value))
 
 
+def whole_number(value: Any, name: str) -> int:
+    """`value` if it is an int (not a bool, not 2.5), else a TypeError naming the argument `name`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_batch_size(value: Any, name: str = "batch_size") -> int | None:
+    """None (the model's default) or a positive int; else a TypeError or ValueError naming `name`
+    (0 must not mean the default, nor a negative count give no batches and metrics of nothing). The PyTorch
+    models and the torch-free ONNX predictor check their batch_size here alike."""
+    if value is None:
+        return None
+    if whole_number(value, name) < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Lists of up to `size` consecutive items: a stream read a batch at a time, never whole."""
     it = iter(items)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rnn_nlp.data.inputs import whole_number
 from rnn_nlp.data.tokenize import Tokenizer
 from rnn_nlp.data.vocab import Vocab
 from rnn_nlp.errors import ConfigError
@@ -61,13 +62,6 @@ def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
 
 
 MAX_INVERSE_T = 1e30  # 1 / temperature is capped here: float32 logit gaps times it are -inf (greedy), never NaN
-
-
-def whole_number(value, name: str) -> int:
-    """`value` if it is an int (not a bool, not 2.5), else a TypeError naming the argument `name`."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    return value
 
 
 def real_number(value, name: str) -> float:

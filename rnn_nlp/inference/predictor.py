@@ -27,7 +27,16 @@ from typing import Any
 import numpy as np
 
 from rnn_nlp.data.fetchers.vector_sets import load_vectors
-from rnn_nlp.data.inputs import chunked, context_windows, document_runs, first_tokens, input_documents, item_stream, word_chars
+from rnn_nlp.data.inputs import (
+    check_batch_size,
+    chunked,
+    context_windows,
+    document_runs,
+    first_tokens,
+    input_documents,
+    item_stream,
+    word_chars,
+)
 from rnn_nlp.data.ngrams import NgramLookup, ngram_ids, ngram_scale, padded_ngram_ids
 from rnn_nlp.data.tag_schemes import convert, tagged_text
 from rnn_nlp.data.tokenize import Tokenizer, normalize_word, prepare_spacy, spacy_docs
@@ -178,8 +187,7 @@ class OnnxModel:
         return results[0] if isinstance(inputs, str) else results
 
     def predict_stream(self, inputs: str | Iterable[str], batch_size: int | None = None) -> Iterator[Any]:
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_batch_size(batch_size)
         if isinstance(inputs, str):
             inputs = [inputs]
         texts = item_stream(inputs, "inputs")  # a dict, set or bytes is refused as the PyTorch model refuses it
@@ -238,6 +246,7 @@ class OnnxTagger(OnnxModel):
         """Tags (IOB2 for chunk tags) of tokenized sentences and each tag's probability (its token's softmax).
         `document` as the torch model's `tag_tokens` takes it: with data.context the sentences are one document
         unless False."""
+        size = check_batch_size(batch_size) or PREDICT_BATCH
         limit, context = int(self.data.get("max_len", 150)), int(self.data.get("context", 0))
         windows, owner, places = [], [], []
         documents = input_documents(len(sentences), context, document) if context else None
@@ -247,7 +256,7 @@ class OnnxTagger(OnnxModel):
                 windows.append(tokens[w.lo : w.hi])
                 owner.append(run[w.sentence])
                 places.append((w.left, w.size))
-        scores = self._emissions(windows, batch_size or PREDICT_BATCH)
+        scores = self._emissions(windows, size)
         whole: list[list[np.ndarray]] = [[] for _ in sentences]
         for n, e, (left, size) in zip(owner, scores, places):
             whole[n].append(e[left : left + size])
@@ -295,7 +304,7 @@ class OnnxClassifier(OnnxModel):
 
     def probabilities(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """[len(texts), len(labels)] float32 probabilities (a text with no tokens reads as one <unk>)."""
-        return self._probabilities_of(self._tokens(texts), batch_size or PREDICT_BATCH)
+        return self._probabilities_of(self._tokens(texts), check_batch_size(batch_size) or PREDICT_BATCH)
 
     def _tokens(self, texts: list[str]) -> list[list[str]]:
         """Each text's tokens as the vocabulary sees them (the run's tokenizer and rules), at most data.max_tokens."""

@@ -125,6 +125,10 @@ def test_the_predictor_checks_its_files(trained, tmp_path):
         with pytest.raises(TypeError, match=r"inputs must be a list \(or an iterator\)"):
             torch_model.predict(bad)
     assert [r.label for r in model.predict(iter(["a great film", "dull"]))] == [r.label for r in model.predict(["a great film", "dull"])]
+    for bad, error in ((0, ValueError), (-2, ValueError), (True, TypeError), (2.5, TypeError)):  # the same check as PyTorch's
+        for call in (model.predict, model.probabilities, torch_model.predict):
+            with pytest.raises(error, match="batch_size must be"):
+                call(["a great film"], batch_size=bad)
     data = bytearray((out / "model.onnx").read_bytes())
     data[-10] ^= 0xFF
     (out / "model.onnx").write_bytes(bytes(data))
