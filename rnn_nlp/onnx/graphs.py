@@ -196,7 +196,7 @@ class PaddedPooling(nn.Module):
     """Pooling's forward over a padded batch, its masks read from the predictor's `pool` input
     (rnn_nlp.inference.pooling) rather than derived from the lengths in the graph: last as a one-hot weighted
     sum (a backward direction's last state is at position 0), max after adding 0 / -inf, mean as a 1/length
-    weighted sum, attention with the mask that column gives."""
+    weighted sum, attention with the mask that column gives; padded positions' states zeroed before any of them."""
 
     def __init__(self, pooling: Pooling):
         super().__init__()
@@ -204,6 +204,9 @@ class PaddedPooling(nn.Module):
         self.attention = pooling.attention
 
     def forward(self, states: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+        # padded positions zeroed first, as packing leaves them: a recurrence that ran on over padding (an
+        # elman_relu one can overflow there) must not reach the weighted sums as inf * 0 = NaN
+        states = torch.where(pool[..., MASK : MASK + 1] == 0, states, torch.tensor(0.0, dtype=states.dtype))
         out = []
         for kind in self.kinds:
             if kind == "last":

@@ -516,6 +516,11 @@ def test_the_graph_pooling_reads_what_pooling_reads(directions):
     pool = torch.from_numpy(pool_weights(lengths.numpy(), 5))
     with torch.no_grad():
         assert torch.allclose(graphs.PaddedPooling(pooling)(states, pool), pooling(states, mask), atol=1e-6)
+        # a recurrence that overflowed on over the padding: the padded states (inf, nan) reach no pooled value
+        wild = states.masked_fill(~mask.unsqueeze(-1), float("inf"))
+        wild[2, 4:] = float("nan")  # text 2 is 3 tokens long
+        packed = states.masked_fill(~mask.unsqueeze(-1), 0.0)  # what packing leaves there
+        assert torch.allclose(graphs.PaddedPooling(pooling)(wild, pool), pooling(packed, mask), atol=1e-6)
 
 
 def test_exported_recurrent_ops_take_no_built_zero_state(trained, tmp_path):
