@@ -246,7 +246,7 @@ class OnnxTagger(OnnxModel):
         """Tags (IOB2 for chunk tags) of tokenized sentences and each tag's probability (its token's softmax).
         `document` as the torch model's `tag_tokens` takes it: with data.context the sentences are one document
         unless False."""
-        size = check_batch_size(batch_size) or PREDICT_BATCH
+        batch = check_batch_size(batch_size) or PREDICT_BATCH
         limit, context = int(self.data.get("max_len", 150)), int(self.data.get("context", 0))
         windows, owner, places = [], [], []
         documents = input_documents(len(sentences), context, document) if context else None
@@ -256,7 +256,7 @@ class OnnxTagger(OnnxModel):
                 windows.append(tokens[w.lo : w.hi])
                 owner.append(run[w.sentence])
                 places.append((w.left, w.size))
-        scores = self._emissions(windows, size)
+        scores = self._emissions(windows, batch)
         whole: list[list[np.ndarray]] = [[] for _ in sentences]
         for n, e, (left, size) in zip(owner, scores, places):
             whole[n].append(e[left : left + size])

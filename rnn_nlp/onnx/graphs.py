@@ -206,7 +206,8 @@ class PaddedPooling(nn.Module):
     def forward(self, states: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
         # padded positions zeroed first, as packing leaves them: a recurrence that ran on over padding (an
         # elman_relu one can overflow there) must not reach the weighted sums as inf * 0 = NaN
-        states = torch.where(pool[..., MASK : MASK + 1] == 0, states, torch.tensor(0.0, dtype=states.dtype))
+        real = pool[..., MASK : MASK + 1] == 0
+        states = torch.where(real, states, 0.0)
         out = []
         for kind in self.kinds:
             if kind == "last":
@@ -222,7 +223,7 @@ class PaddedPooling(nn.Module):
                 out.append((states * pool[..., MEAN : MEAN + 1]).sum(1))
             else:
                 assert self.attention is not None
-                out.append(self.attention(states, pool[..., MASK] == 0))
+                out.append(self.attention(states, real.squeeze(-1)))
         return torch.cat(out, dim=-1) if len(out) > 1 else out[0]
 
 

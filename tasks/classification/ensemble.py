@@ -17,7 +17,7 @@ import torch
 from rnn_nlp.data.inputs import chunked
 from rnn_nlp.errors import RnnNlpError
 from rnn_nlp.results import Classification
-from rnn_nlp.tasks.arguments import item_stream
+from rnn_nlp.tasks.arguments import check_batch_size, item_stream
 from rnn_nlp.tasks.classification.model import ClassifierModel
 from rnn_nlp.tasks.classification.task import ClassificationTask, ensemble_probabilities
 from rnn_nlp.tasks.model import PREDICT_BATCH
@@ -78,6 +78,7 @@ class ClassifierEnsemble:
 
     def predict_stream(self, texts: Iterable[str], batch_size: int = PREDICT_BATCH) -> Iterator[Classification]:
         """Classifications one by one as their batch is done (a str is one text)."""
+        check_batch_size(batch_size)
         if isinstance(texts, str):
             texts = [texts]
         for chunk in chunked(item_stream(texts, "texts"), batch_size):

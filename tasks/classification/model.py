@@ -7,7 +7,7 @@ import torch
 from rnn_nlp.data.batching import pad_batch
 from rnn_nlp.data.ngrams import padded_ngram_ids
 from rnn_nlp.results import Classification
-from rnn_nlp.tasks.arguments import text_list
+from rnn_nlp.tasks.arguments import check_batch_size, text_list
 from rnn_nlp.tasks.model import Model
 from rnn_nlp.tasks.word_vectors import padded_rows
 
@@ -27,6 +27,7 @@ class ClassifierModel(Model):
     def probabilities(self, texts: str | list[str], batch_size: int | None = None) -> torch.Tensor:
         """[len(texts), len(labels)] probabilities (softmax, or per-label sigmoids for multi-label runs); a str is one text."""
         texts = text_list(texts, "texts")
+        check_batch_size(batch_size)
         ids, _, rows, grams = self._task.encode_texts(texts)
         return self._probabilities_of(ids, batch_size, rows, grams)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
-from rnn_nlp.data.inputs import check_text
+from rnn_nlp.data.inputs import check_text, whole_number
 from rnn_nlp.errors import ConfigError
-from rnn_nlp.generate.decoding import generate_texts, whole_number
+from rnn_nlp.generate.decoding import generate_texts
 from rnn_nlp.generate.steppers import LMStepper
 from rnn_nlp.results import Generation
 from rnn_nlp.tasks.arguments import text_list

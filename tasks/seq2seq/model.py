@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from rnn_nlp.data.inputs import check_text
+from rnn_nlp.data.inputs import check_text, whole_number
 from rnn_nlp.generate.conditional import warn_unknown_words
-from rnn_nlp.generate.decoding import whole_number
 from rnn_nlp.results import Translation
 from rnn_nlp.tasks.arguments import text_list
 from rnn_nlp.tasks.model import Model

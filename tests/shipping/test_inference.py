@@ -126,7 +126,7 @@ def test_the_predictor_checks_its_files(trained, tmp_path):
             torch_model.predict(bad)
     assert [r.label for r in model.predict(iter(["a great film", "dull"]))] == [r.label for r in model.predict(["a great film", "dull"])]
     for bad, error in ((0, ValueError), (-2, ValueError), (True, TypeError), (2.5, TypeError)):  # the same check as PyTorch's
-        for call in (model.predict, model.probabilities, torch_model.predict):
+        for call in (model.predict, model.probabilities, torch_model.predict, torch_model.probabilities):
             with pytest.raises(error, match="batch_size must be"):
                 call(["a great film"], batch_size=bad)
     data = bytearray((out / "model.onnx").read_bytes())

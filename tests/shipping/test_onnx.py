@@ -120,6 +120,9 @@ def test_export_onnx_predicts_as_pytorch(trained, tmp_path):
     assert rnn_nlp.load(out, "cpu").predict("Mary visited Paris .").entities  # the export is still a torch model too
     torch_model = rnn_nlp.load(run, "cpu")
     onnx_model = inference.load(out)
+    for model in (onnx_model, torch_model):  # batch_size checked alike: 0 is not the default
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            model.tag_tokens([["Mary"]], batch_size=0)
     for batch_size, longest, seed in ((1, 9, 0), (5, 30, 1), (64, 200, 2)):  # 200 > data.max_len: pieces
         texts = random_texts(12, longest, seed)
         expected = torch_model.predict(texts, batch_size=batch_size)

@@ -100,3 +100,14 @@ def test_predict_input_after_ensemble_is_a_clear_error(two_runs, tmp_path, capsy
     assert "needs an input file" in capsys.readouterr().err
     assert main(["predict", str(two_runs[0]), str(texts), "--ensemble", str(two_runs[1]), "--device", "cpu"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[0])["members"] == 2
+
+
+def test_an_ensemble_checks_batch_size_as_its_members_do(two_runs):
+    import rnn_nlp
+    from rnn_nlp.tasks.classification.ensemble import ClassifierEnsemble
+
+    ensemble = ClassifierEnsemble([rnn_nlp.load(run, "cpu") for run in two_runs])
+    assert len(ensemble.predict(["the film was superb", "dull"], batch_size=1)) == 2
+    for bad, error in ((0, ValueError), (-1, ValueError), (2.5, TypeError)):  # 0 gave [] and -1 islice's own error
+        with pytest.raises(error, match="batch_size must be"):
+            ensemble.predict(["the film was superb"], batch_size=bad)
