@@ -115,7 +115,7 @@ class NgramLookup:
         grams: set[int | None] = {unigrams[i] for i in ids}
         base = self.base
         for order, table in enumerate(orders, start=2):
-            keys = ids[: len(ids) - order + 1]
+            keys = ids[: max(0, len(ids) - order + 1)]  # each n-gram's first word
             for shift in range(1, order):
                 keys = [key * base + w for key, w in zip(keys, ids[shift:])]
             grams.update(map(table.get, keys))

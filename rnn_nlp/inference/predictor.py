@@ -20,7 +20,7 @@ ids from rnn_nlp.data.ngrams and the export's vocab.json, as the torch model doe
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,17 @@ def _session(folder: Path, manifest: dict, int8: bool, threads: int | None) -> A
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+
+
+def remembered(cache: dict, key: int, make: Callable[[], Any]) -> Any:
+    """`cache[key]`, made by `make()` at the first ask: an array or a dict of arrays, made read-only, as every
+    later single-text feed of that key shares it."""
+    value = cache.get(key)
+    if value is None:
+        value = cache[key] = make()
+        for array in value.values() if isinstance(value, dict) else [value]:
+            array.flags.writeable = False
+    return value
 
 
 def padded(seqs: list[list[int]], pad: int) -> np.ndarray:
@@ -153,19 +164,18 @@ class OnnxModel:
             for j, i in enumerate(ids[0].tolist()):
                 if i == unk and j < len(tokens) and (row := self._row(tokens[j], words[j])) >= 0:
                     found.append((j, row))
+
+        def zeros() -> dict[str, np.ndarray]:
+            return {"oov_vectors": np.zeros((1, steps, dim), np.float32), "oov": np.zeros((1, steps), bool)}
+
         if not found and steps <= REMEMBERED_LENGTH:
-            zeros = self._zeros.get(steps)
-            if zeros is None:
-                vectors, oov = np.zeros((1, steps, dim), np.float32), np.zeros((1, steps), bool)
-                zeros = self._zeros[steps] = {"oov_vectors": vectors, "oov": oov}
-                for array in zeros.values():
-                    array.flags.writeable = False
-            return zeros
-        vectors, oov = np.zeros((1, steps, dim), np.float32), np.zeros((1, steps), bool)
+            return remembered(self._zeros, steps, zeros)
+        feed = zeros()
+        vectors, oov = feed["oov_vectors"], feed["oov"]
         for j, row in found:
             vectors[0, j] = self.vectors.matrix[row]  # type: ignore[union-attr]  # found is empty without vectors
             oov[0, j] = True
-        return {"oov_vectors": vectors, "oov": oov}
+        return feed
 
     def _row(self, token: str, word: str) -> int:
         """`token`'s row in the vectors table (-1: none), remembered (at most ROW_CACHE words, then forgotten)."""
@@ -350,23 +360,14 @@ class OnnxClassifier(OnnxModel):
 
     def _scale(self, grams: np.ndarray) -> np.ndarray:
         """ngram_scale of a single text's n-grams [1, K], remembered by their number."""
-        count = int(np.count_nonzero(grams))
-        scale = self._scales.get(count)
-        if scale is None:
-            scale = self._scales[count] = ngram_scale(grams)
-            scale.flags.writeable = False
-        return scale
+        return remembered(self._scales, int(np.count_nonzero(grams)), lambda: ngram_scale(grams))
 
     def _pool(self, lengths: list[int], steps: int) -> np.ndarray:
         """pool_weights, remembered for a single unpadded text of each length up to REMEMBERED_LENGTH (batch 1 asks
         for the same few again and again)."""
         if len(lengths) > 1 or lengths[0] != steps or steps > REMEMBERED_LENGTH:
             return pool_weights(np.array(lengths), steps)
-        pool = self._pools.get(steps)
-        if pool is None:
-            pool = self._pools[steps] = pool_weights(np.array(lengths), steps)
-            pool.flags.writeable = False
-        return pool
+        return remembered(self._pools, steps, lambda: pool_weights(np.array(lengths), steps))
 
     def decide(self, probs: np.ndarray) -> list:
         if self.multi_label:

@@ -66,6 +66,11 @@ def run_padded(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor, backward
     return rnn(x)[0]
 
 
+def joined(parts: list[torch.Tensor]) -> torch.Tensor:
+    """`parts` concatenated on their last axis; a single part as it is (an exporter would write a Concat of one)."""
+    return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
+
+
 class FoldedEmbedding(nn.Module):
     """The trainable embedding and the vocabulary's pretrained vectors as one table: VectorEmbedding.combine's
     sum (its frozen mode's zeroed rows and its projection included) computed once for every id at export, so that
@@ -113,7 +118,7 @@ class PaddedBackbone(nn.Module):
                     out = out + x
                 x = out
             tops.append(x)
-        return torch.cat(tops, dim=-1) if len(tops) > 1 else tops[0]
+        return joined(tops)
 
 
 class PaddedChars(nn.Module):
@@ -216,7 +221,7 @@ class PaddedPooling(nn.Module):
                 for i, d in enumerate(self.directions):
                     block = states[..., i * width : (i + 1) * width] if len(self.directions) > 1 else states
                     parts.append((block * pool[..., LAST : LAST + 1]).sum(1) if d == "forward" else block[:, 0])
-                out.append(torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0])
+                out.append(joined(parts))
             elif kind == "max":
                 out.append((states + pool[..., MASK : MASK + 1]).max(1).values)
             elif kind == "mean":
@@ -224,7 +229,7 @@ class PaddedPooling(nn.Module):
             else:
                 assert self.attention is not None
                 out.append(self.attention(states, real.squeeze(-1)))
-        return torch.cat(out, dim=-1) if len(out) > 1 else out[0]
+        return joined(out)
 
 
 class ClassifierGraph(nn.Module):
